@@ -1,0 +1,130 @@
+# wasio build. `make` builds libwasio for wasm32 (wasip2 backend) and natively
+# (posix backend, ASan+UBSan), every example as a component, and the tests.
+# `make test` runs every test; `make demo` runs the flagship demo; `make bench`
+# runs the benchmarks. Each of them first runs tools/setup.sh once (stamp file)
+# so a fresh machine needs nothing else.
+
+include tools/versions.env
+WASIO_TOOLS ?= $(HOME)/.cache/wasio
+export WASIO_TOOLS
+TB := $(WASIO_TOOLS)/bin
+
+B := build
+W := $(B)/wasm32
+N := $(B)/native
+GEN := $(B)/gen
+CLANG := clang-$(CLANG_MAJOR)
+AR := llvm-ar-$(CLANG_MAJOR)
+JCO_LIB := tools/jco/node_modules/@bytecodealliance/jco/lib
+ADAPTER := $(JCO_LIB)/wasi_snapshot_preview1.command.wasm
+
+COMMON_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
+  -Wno-unused-parameter -Werror -Iinclude -Isrc/core -Isrc
+WASM_CFLAGS := --target=wasm32-wasi --sysroot=/usr -O2 -g0 $(COMMON_CFLAGS) \
+  -Isrc/backend/wasip2 -I$(GEN)
+NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+  -fno-sanitize-recover=all -pthread $(COMMON_CFLAGS) -Isrc/backend/posix
+NATIVE_LDFLAGS := -fsanitize=address,undefined -pthread
+
+PORTABLE_SRC := $(sort $(wildcard src/codec/*.c src/core/*.c))
+WASIP2_SRC := $(sort $(wildcard src/backend/wasip2/*.c))
+POSIX_SRC := $(sort $(wildcard src/backend/posix/*.c))
+HDRS := $(wildcard include/*.h include/wasio/*.h src/core/*.h src/codec/*.h)
+
+WASM_OBJ := $(patsubst %.c,$(W)/obj/%.o,$(PORTABLE_SRC) $(WASIP2_SRC)) $(W)/obj/gen/imports.o
+NATIVE_OBJ := $(patsubst %.c,$(N)/obj/%.o,$(PORTABLE_SRC) $(POSIX_SRC))
+
+EXAMPLES := $(notdir $(wildcard examples/*))
+EXAMPLE_WASM := $(foreach e,$(EXAMPLES),$(W)/examples/$(e).wasm)
+CTESTS := $(basename $(notdir $(wildcard tests/component/*.c)))
+CTEST_WASM := $(foreach t,$(CTESTS),$(W)/tests/$(t).wasm)
+CTEST_NATIVE := $(foreach t,$(CTESTS),$(N)/tests/$(t))
+UNIT_SRC := $(wildcard tests/unit/*.c)
+
+SETUP_STAMP := $(B)/.setup-ok
+
+.PHONY: all setup lib test demo bench clean check-bindings
+all: lib $(EXAMPLE_WASM) tests-build
+	@printf 'size: %s %s bytes\n' $(W)/examples/hello.wasm $$(stat -c %s $(W)/examples/hello.wasm)
+
+lib: $(W)/libwasio.a $(N)/libwasio.a $(W)/lib/pkgconfig/wasio.pc
+
+# ---- setup ----------------------------------------------------------------
+setup: $(SETUP_STAMP)
+$(SETUP_STAMP): tools/setup.sh tools/versions.env tools/jco/package-lock.json
+	@bash tools/setup.sh
+	@mkdir -p $(B) && touch $@
+
+# ---- WASI bindings: generated at build time from the pinned WIT -------------
+# wit/wasio.wit names the imports; the WASI packages come from jco's
+# lib/wit/builtin/$(WASI_VERSION) (the same version the adapter imports).
+$(B)/wit/.stamp: wit/wasio.wit $(SETUP_STAMP)
+	@rm -rf $(B)/wit && mkdir -p $(B)/wit/deps
+	cp wit/wasio.wit $(B)/wit/
+	for p in io clocks random sockets; do \
+	  cp -r $(JCO_LIB)/wit/builtin/$(WASI_VERSION)/wasi-$$p $(B)/wit/deps/; done
+	@touch $@
+
+$(GEN)/imports.c $(GEN)/imports.h $(GEN)/imports_component_type.o: $(B)/wit/.stamp
+	@mkdir -p $(GEN)
+	$(TB)/wit-bindgen c $(B)/wit --world imports --out-dir $(GEN) >/dev/null
+
+$(W)/obj/gen/imports.o: $(GEN)/imports.c $(GEN)/imports.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WASM_CFLAGS) -Wno-unused-parameter -c $< -o $@
+
+# ---- wasm32 library ---------------------------------------------------------
+$(W)/obj/%.o: %.c $(HDRS) $(GEN)/imports.h $(wildcard src/backend/wasip2/*.h) | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WASM_CFLAGS) -c $< -o $@
+
+$(W)/libwasio.a: $(WASM_OBJ) $(GEN)/imports_component_type.o
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(W)/lib/pkgconfig/wasio.pc: tools/wasio.pc.in $(W)/libwasio.a
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(CURDIR)|g' -e 's|@VERSION@|0.1.0|g' -e 's|@LIBDIR@|$(CURDIR)/$(W)|g' $< > $@
+
+# ---- native library (posix backend, sanitizers) ---------------------------------
+$(N)/obj/%.o: %.c $(HDRS) $(wildcard src/backend/posix/*.h) | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(NATIVE_CFLAGS) -c $< -o $@
+
+$(N)/libwasio.a: $(NATIVE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# ---- components: examples and tests, through the user-facing wasio-cc -------------
+.SECONDEXPANSION:
+$(W)/examples/%.wasm: $(W)/libwasio.a tools/wasio-cc $$(wildcard examples/%/*.c)
+	@mkdir -p $(dir $@)
+	tools/wasio-cc -o $@ $(wildcard examples/$*/*.c)
+
+$(W)/tests/%.wasm: tests/component/%.c tests/harness.c tests/harness.h $(W)/libwasio.a tools/wasio-cc
+	@mkdir -p $(dir $@)
+	tools/wasio-cc -o $@ -Itests $< tests/harness.c
+
+$(N)/tests/%: tests/component/%.c tests/harness.c tests/harness.h $(N)/libwasio.a
+	@mkdir -p $(dir $@)
+	$(CLANG) $(NATIVE_CFLAGS) -Itests $< tests/harness.c $(N)/libwasio.a $(NATIVE_LDFLAGS) -o $@
+
+$(N)/tests/unit: $(UNIT_SRC) tests/harness.c tests/harness.h $(N)/libwasio.a
+	@mkdir -p $(dir $@)
+	$(CLANG) $(NATIVE_CFLAGS) -Itests $(UNIT_SRC) tests/harness.c $(N)/libwasio.a $(NATIVE_LDFLAGS) -o $@
+
+.PHONY: tests-build
+tests-build: $(N)/tests/unit $(CTEST_WASM) $(CTEST_NATIVE)
+
+# ---- the commands of the README ----------------------------------------------
+test: all
+	@python3 tests/run.py
+
+demo: all
+	@bash examples/demo.sh
+
+bench: all
+	@python3 bench/run.py
+
+clean:
+	rm -rf $(B)

