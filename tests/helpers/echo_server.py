@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""TCP echo helper: listens on loopback (IPv4 and IPv6 on one port when
+possible), prints the port on the first stdout line, echoes every byte back
+on every connection, and exits after --lifetime seconds (default 60)."""
+import argparse
+import selectors
+import socket
+import sys
+import time
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lifetime", type=float, default=60.0)
+    args = ap.parse_args()
+    sel = selectors.DefaultSelector()
+    listeners = []
+    v4 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    v4.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    v4.bind(("127.0.0.1", 0))
+    port = v4.getsockname()[1]
+    listeners.append(v4)
+    try:
+        v6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        v6.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        v6.bind(("::1", port))
+        listeners.append(v6)
+    except OSError:
+        pass  # no IPv6 loopback here: IPv4 only
+    for s in listeners:
+        s.listen(512)
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, "listen")
+    print(port, flush=True)
+    deadline = time.time() + args.lifetime
+    while time.time() < deadline:
+        for key, _ in sel.select(timeout=0.5):
+            s = key.fileobj
+            if key.data == "listen":
+                try:
+                    c, _ = s.accept()
+                except BlockingIOError:
+                    continue
+                c.setblocking(False)
+                sel.register(c, selectors.EVENT_READ, "conn")
+                continue
+            try:
+                data = s.recv(65536)
+            except (ConnectionResetError, BlockingIOError):
+                data = b""
+            if not data:
+                sel.unregister(s)
+                s.close()
+                continue
+            s.setblocking(True)
+            try:
+                s.sendall(data)
+            except OSError:
+                sel.unregister(s)
+                s.close()
+                continue
+            s.setblocking(False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
