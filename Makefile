@@ -39,6 +39,8 @@ EXAMPLE_WASM := $(foreach e,$(EXAMPLES),$(W)/examples/$(e).wasm)
 CTESTS := $(basename $(notdir $(wildcard tests/component/*.c)))
 CTEST_WASM := $(foreach t,$(CTESTS),$(W)/tests/$(t).wasm)
 CTEST_NATIVE := $(foreach t,$(CTESTS),$(N)/tests/$(t))
+WTESTS := $(basename $(notdir $(wildcard tests/wasi/*.c)))
+WTEST_WASM := $(foreach t,$(WTESTS),$(W)/wasi-tests/$(t).wasm)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 SETUP_STAMP := $(B)/.setup-ok
@@ -47,7 +49,8 @@ SETUP_STAMP := $(B)/.setup-ok
 all: lib $(EXAMPLE_WASM) tests-build
 	@printf 'size: %s %s bytes\n' $(W)/examples/hello.wasm $$(stat -c %s $(W)/examples/hello.wasm)
 
-lib: $(W)/libwasio.a $(N)/libwasio.a $(W)/lib/pkgconfig/wasio.pc
+CRT := $(W)/crt1-wasio.o
+lib: $(W)/libwasio.a $(CRT) $(N)/libwasio.a $(W)/lib/pkgconfig/wasio.pc
 
 # ---- setup ----------------------------------------------------------------
 setup: $(SETUP_STAMP)
@@ -78,6 +81,11 @@ $(W)/obj/%.o: %.c $(HDRS) $(GEN)/imports.h $(wildcard src/backend/wasip2/*.h) | 
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WASM_CFLAGS) -c $< -o $@
 
+# The program entry that replaces wasi-libc's crt1-command.o (see the file).
+$(CRT): src/backend/wasip2/crt/start.c | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WASM_CFLAGS) -c $< -o $@
+
 $(W)/libwasio.a: $(WASM_OBJ) $(GEN)/imports_component_type.o
 	@rm -f $@
 	$(AR) rcs $@ $^
@@ -97,13 +105,21 @@ $(N)/libwasio.a: $(NATIVE_OBJ)
 
 # ---- components: examples and tests, through the user-facing wasio-cc -------------
 .SECONDEXPANSION:
-$(W)/examples/%.wasm: $(W)/libwasio.a tools/wasio-cc $$(wildcard examples/%/*.c)
+$(W)/examples/%.wasm: $(W)/libwasio.a $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc -o $@ $(wildcard examples/$*/*.c)
 
-$(W)/tests/%.wasm: tests/component/%.c tests/harness.c tests/harness.h $(W)/libwasio.a tools/wasio-cc
+$(W)/tests/%.wasm: tests/component/%.c tests/harness.c tests/harness.h $(W)/libwasio.a $(CRT) tools/wasio-cc
 	@mkdir -p $(dir $@)
 	tools/wasio-cc -o $@ -Itests $< tests/harness.c
+
+# Host tests: raw bindings and the harness, no libwasio (tests/wasi).
+$(W)/wasi-tests/%.wasm: tests/wasi/%.c tests/harness.c tests/harness.h $(W)/obj/gen/imports.o $(GEN)/imports_component_type.o $(CRT)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WASM_CFLAGS) -DHARNESS_NO_WASIO -Itests -nostartfiles $(CRT) $< tests/harness.c $(W)/obj/gen/imports.o \
+	  $(GEN)/imports_component_type.o -o $@.core
+	$(TB)/wasm-tools component new $@.core --adapt wasi_snapshot_preview1=$(ADAPTER) -o $@
+	@rm -f $@.core
 
 $(N)/tests/%: tests/component/%.c tests/harness.c tests/harness.h $(N)/libwasio.a
 	@mkdir -p $(dir $@)
@@ -114,7 +130,7 @@ $(N)/tests/unit: $(UNIT_SRC) tests/harness.c tests/harness.h $(N)/libwasio.a
 	$(CLANG) $(NATIVE_CFLAGS) -Itests $(UNIT_SRC) tests/harness.c $(N)/libwasio.a $(NATIVE_LDFLAGS) -o $@
 
 .PHONY: tests-build
-tests-build: $(N)/tests/unit $(CTEST_WASM) $(CTEST_NATIVE)
+tests-build: $(N)/tests/unit $(CTEST_WASM) $(CTEST_NATIVE) $(WTEST_WASM)
 
 # ---- the commands of the README ----------------------------------------------
 test: all

@@ -3,6 +3,8 @@
 
 What runs:
   * build/native/tests/unit: native unit tests (posix backend, ASan+UBSan);
+  * each tests/wasi/NAME.c: raw WASI bindings without libwasio (do the hosts
+    grant what wasio stands on?), components only, on wasmtime and jco;
   * each tests/component/NAME.c, built twice by the Makefile:
       - natively (build/native/tests/NAME, ASan+UBSan), reported as NAME/native;
       - as a component (build/wasm32/tests/NAME.wasm), run by tools/wasio-run
@@ -140,10 +142,11 @@ def run_program(argv, timeout):
 def command_for(host, name, spec, params):
     if host == "native":
         return [os.path.join(BUILD, "native", "tests", name)] + params
+    wasm = os.path.join(BUILD, "wasm32", spec["subdir"], name + ".wasm")
     cmd = [RUNNER, "--host", host, "--timeout", str(spec["timeout"])]
     if spec["net"]:
         cmd.append("--net")
-    return cmd + [os.path.join(BUILD, "wasm32", "tests", name + ".wasm")] + params
+    return cmd + [wasm] + params
 
 
 def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=()):
@@ -214,18 +217,24 @@ def main():
     if "native" in hosts and (not args.k or args.k in "unit"):
         run_suite("unit", "native", [unit], lambda p: [unit] + p, DEFAULT_TIMEOUT, res)
 
-    cdir = os.path.join(ROOT, "tests", "component")
-    for fn in sorted(os.listdir(cdir)):
-        if not fn.endswith(".c"):
-            continue
-        name = fn[:-2]
+    programs = []
+    for sub, built in (("component", "tests"), ("wasi", "wasi-tests")):
+        d = os.path.join(ROOT, "tests", sub)
+        programs += [(os.path.join(d, fn), built) for fn in sorted(os.listdir(d)) if fn.endswith(".c")]
+    for path, built in programs:
+        name = os.path.basename(path)[:-2]
         if args.k and args.k not in name:
             continue
-        spec = parse_spec(os.path.join(cdir, fn))
+        spec = parse_spec(path)
+        spec["subdir"] = built
+        if built == "wasi-tests":  # raw WASI bindings: components only
+            spec["hosts"] = [h for h in spec["hosts"] if h != "native"]
         for host in HOSTS:
             if host not in hosts:
                 continue
             if host not in spec["hosts"]:
+                if built == "wasi-tests":
+                    continue
                 res.record("SKIP", f"{name}@{host}", f": {spec['skip'][host]}")
                 continue
             run_suite(name, host, command_for(host, name, spec, []),
