@@ -34,7 +34,7 @@ HDRS := $(wildcard include/*.h include/wasio/*.h src/core/*.h src/codec/*.h)
 WASM_OBJ := $(patsubst %.c,$(W)/obj/%.o,$(PORTABLE_SRC) $(WASIP2_SRC)) $(W)/obj/gen/imports.o
 NATIVE_OBJ := $(patsubst %.c,$(N)/obj/%.o,$(PORTABLE_SRC) $(POSIX_SRC))
 
-EXAMPLES := $(notdir $(wildcard examples/*))
+EXAMPLES := $(notdir $(patsubst %/,%,$(wildcard examples/*/)))
 EXAMPLE_WASM := $(foreach e,$(EXAMPLES),$(W)/examples/$(e).wasm)
 CTESTS := $(basename $(notdir $(wildcard tests/component/*.c)))
 CTEST_WASM := $(foreach t,$(CTESTS),$(W)/tests/$(t).wasm)
