@@ -96,7 +96,7 @@ wbg_dir="$WASIO_TOOLS/wit-bindgen-$WIT_BINDGEN_VERSION"
 if ! "$wbg_dir/bin/wit-bindgen" --version 2>/dev/null | grep -q "$WIT_BINDGEN_VERSION"; then
   [ $check_only = 1 ] && die "wit-bindgen $WIT_BINDGEN_VERSION not installed in $wbg_dir" "make setup"
   command -v cargo >/dev/null || die "cargo not found (needed once to build wit-bindgen-cli)" "install Rust with rustup, or apt-get install cargo"
-  say "building wit-bindgen-cli@$WIT_BINDGEN_VERSION (crates.io, C generator only; once per machine, ~2 min)"
+  say "building wit-bindgen-cli@$WIT_BINDGEN_VERSION (crates.io, C generator only; once per machine, about 5 min on 2 cores)"
   cargo install -q --locked --root "$wbg_dir" "wit-bindgen-cli@$WIT_BINDGEN_VERSION" --no-default-features --features c \
     || die "cargo install wit-bindgen-cli@$WIT_BINDGEN_VERSION failed" "check access to crates.io"
 fi
