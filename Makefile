@@ -5,6 +5,8 @@
 # so a fresh machine needs nothing else.
 
 include tools/versions.env
+# Build with every core (the machines here have 2); output lines may interleave.
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 WASIO_TOOLS ?= $(HOME)/.cache/wasio
 export WASIO_TOOLS
 TB := $(WASIO_TOOLS)/bin
@@ -68,7 +70,7 @@ $(B)/wit/.stamp: wit/wasio.wit $(SETUP_STAMP)
 	  cp -r $(JCO_LIB)/wit/builtin/$(WASI_VERSION)/wasi-$$p $(B)/wit/deps/; done
 	@touch $@
 
-$(GEN)/imports.c $(GEN)/imports.h $(GEN)/imports_component_type.o: $(B)/wit/.stamp
+$(GEN)/imports.c $(GEN)/imports.h $(GEN)/imports_component_type.o &: $(B)/wit/.stamp
 	@mkdir -p $(GEN)
 	$(TB)/wit-bindgen c $(B)/wit --world imports --out-dir $(GEN) >/dev/null
 
