@@ -47,7 +47,38 @@ extern "C" {
   X(ENAMETOOLONG, "name too long")                                              \
   X(ELIMIT, "a documented wasio limit was exceeded")                            \
   X(EIO, "I/O error")                                                           \
-  X(ESTATE, "operation not valid in the handle's current state")
+  X(ESTATE, "operation not valid in the handle's current state")              \
+  X(ENOBUFS, "output buffer too small")                                        \
+  X(EHTTP_BAD_METHOD, "invalid HTTP method")                                   \
+  X(EHTTP_BAD_TARGET, "invalid HTTP request target")                           \
+  X(EHTTP_BAD_VERSION, "invalid or unsupported HTTP version")                  \
+  X(EHTTP_BAD_STATUS, "invalid HTTP status line")                              \
+  X(EHTTP_BAD_HEADER_NAME, "invalid HTTP header name or missing colon")        \
+  X(EHTTP_BAD_HEADER_VALUE, "control character in HTTP header value")          \
+  X(EHTTP_SPACE_BEFORE_COLON, "whitespace between HTTP header name and colon") \
+  X(EHTTP_OBS_FOLD, "obsolete line folding in HTTP header")                    \
+  X(EHTTP_BARE_CR, "CR not followed by LF in HTTP message")                    \
+  X(EHTTP_BARE_LF, "LF not preceded by CR in HTTP message")                    \
+  X(EHTTP_BAD_CONTENT_LENGTH, "invalid HTTP Content-Length")                   \
+  X(EHTTP_CONTENT_LENGTH_MISMATCH, "conflicting HTTP Content-Length values")   \
+  X(EHTTP_CL_AND_TE, "HTTP Content-Length together with Transfer-Encoding")    \
+  X(EHTTP_BAD_TRANSFER_ENCODING, "HTTP Transfer-Encoding other than chunked")  \
+  X(EHTTP_BAD_HOST, "HTTP/1.1 request without exactly one Host")               \
+  X(EHTTP_START_LINE_TOO_LONG, "HTTP start line too long")                     \
+  X(EHTTP_HEADERS_TOO_LARGE, "HTTP header block too large")                    \
+  X(EHTTP_TOO_MANY_HEADERS, "too many HTTP header fields")                     \
+  X(EHTTP_BAD_CHUNK_SIZE, "HTTP chunk size empty or not hexadecimal")          \
+  X(EHTTP_CHUNK_SIZE_OVERFLOW, "HTTP chunk size too large")                    \
+  X(EHTTP_BAD_CHUNK_EXT, "invalid HTTP chunk extension")                       \
+  X(EHTTP_CHUNK_LINE_TOO_LONG, "HTTP chunk size line too long")                \
+  X(EHTTP_CHUNK_NO_CRLF, "HTTP chunk data not followed by CRLF")               \
+  X(EHTTP_TRUNCATED, "connection closed before the HTTP message was complete") \
+  X(EURL_SYNTAX, "malformed URL")                                              \
+  X(EURL_SCHEME, "URL scheme is not http or https")                            \
+  X(EURL_USERINFO, "URL userinfo (user@) is not supported")                    \
+  X(EURL_HOST, "invalid URL host")                                             \
+  X(EURL_PORT, "invalid URL port")                                             \
+  X(EURL_PERCENT, "invalid percent-encoding in URL")
 
 /* Positions in the map, starting at 1 (internal). */
 enum wasio__errno_index {
