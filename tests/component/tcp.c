@@ -1,0 +1,709 @@
+// wasio-test: net
+// wasio-test: helper tests/helpers/echo_server.py --lifetime 600
+// wasio-test: helper tests/helpers/tcp_ctl.py --lifetime 600 --idle 120
+// wasio-test: helper tests/helpers/tcp_blackhole.py --lifetime 600
+// wasio-test: timeout 300
+/* tests/component/tcp.c: TCP (wasio/tcp.h) against native helper servers,
+ * over loopback only.
+ *   port  = tests/helpers/echo_server.py (echo, 127.0.0.1 and ::1)
+ *   port2 = tests/helpers/tcp_ctl.py     (up/down/reset/hold/connect)
+ *   port3 = tests/helpers/tcp_blackhole.py (connects hang: SYNs dropped)
+ */
+#include "testlib.h"
+
+#define ECHO_PORT helper_port("port")
+#define CTL_PORT helper_port("port2")
+#define BLACKHOLE_PORT helper_port("port3")
+#define CONNECT_TIMEOUT (10 * WASIO_NS_PER_S)
+
+static wasio_loop_t *new_loop(void) {
+  wasio_loop_t *loop = NULL;
+  ASSERT_OK(wasio_loop_new(&loop));
+  return loop;
+}
+
+/* Sends `len` test bytes and expects exactly them back, then closes. */
+static void echo_exchange(wasio_loop_t *loop, tconn_t *c, size_t len, uint64_t seed) {
+  uint8_t *out = malloc(len);
+  ASSERT_TRUE(out != NULL);
+  tl_rng_t rng = {seed};
+  tl_rng_fill(&rng, out, len);
+  memcpy(out, "hello wasio\n", len < 12 ? len : 12);
+  tconn_read_start(c);
+  tconn_write_ref(c, out, len);
+  WAIT_UNTIL(loop, c->in_total >= len || c->read_status != 0);
+  ASSERT_WASIO(0, c->read_status);
+  ASSERT_EQ_U64(c->in_total, len);
+  ASSERT_EQ_MEM(c->in, out, len);
+  WAIT_UNTIL(loop, c->writes_pending == 0);
+  ASSERT_EQ_INT(c->write_errors, 0);
+  ASSERT_EQ_U64(wasio_tcp_write_queue_size(c->tcp), 0);
+  tconn_close(loop, c);
+  free(out);
+}
+
+static void echo_family(wasio_family_t family) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  tconn_t c;
+  tconn_new(loop, &c, 300000);
+  wasio_addr_t to = loopback(family, ECHO_PORT), peer, local;
+  tconn_connect_ok(loop, &c, &to);
+  ASSERT_OK(wasio_tcp_peer_addr(c.tcp, &peer));
+  ASSERT_EQ_ADDR(&peer, &to);
+  ASSERT_OK(wasio_tcp_local_addr(c.tcp, &local));
+  ASSERT_EQ_INT(local.family, family);
+  ASSERT_NE_INT(local.port, 0);
+  wasio_addr_t lo = loopback(family, local.port);
+  ASSERT_EQ_ADDR(&local, &lo);
+  echo_exchange(loop, &c, 256 * 1024 + 7, 1);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(echo_ipv4) { echo_family(WASIO_AF_INET); }
+
+TEST(echo_ipv6) { echo_family(WASIO_AF_INET6); }
+
+/* connect_host resolves "localhost" through the loop and connects to one of
+ * its (loopback) addresses. */
+TEST(echo_by_name) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  tconn_t c;
+  tconn_new(loop, &c, 70000);
+  ASSERT_OK(wasio_tcp_connect_host(c.tcp, "localhost", ECHO_PORT, CONNECT_TIMEOUT, tconn_connect_cb));
+  WAIT_UNTIL(loop, c.connected);
+  ASSERT_WASIO(0, c.connect_status);
+  wasio_addr_t peer, v4 = loopback(WASIO_AF_INET, ECHO_PORT), v6 = loopback(WASIO_AF_INET6, ECHO_PORT);
+  ASSERT_OK(wasio_tcp_peer_addr(c.tcp, &peer));
+  char s[WASIO_ADDR_STRLEN];
+  if (!wasio_addr_equal(&peer, &v4) && !wasio_addr_equal(&peer, &v6))
+    harness_fail(__FILE__, __LINE__, "localhost connected to %s", addr_str(&peer, s));
+  echo_exchange(loop, &c, 65536, 2);
+
+  /* A numeric host goes through the same call without a lookup. */
+  tconn_new(loop, &c, 70000);
+  ASSERT_OK(wasio_tcp_connect_host(c.tcp, "::1", ECHO_PORT, CONNECT_TIMEOUT, tconn_connect_cb));
+  WAIT_UNTIL(loop, c.connected);
+  ASSERT_WASIO(0, c.connect_status);
+  ASSERT_OK(wasio_tcp_peer_addr(c.tcp, &peer));
+  ASSERT_EQ_ADDR(&peer, &v6);
+  echo_exchange(loop, &c, 1000, 3);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+enum { N = 200, LEN = 1500 };
+static int count_connected(const tconn_t *c) {
+  int n = 0;
+  for (int i = 0; i < N; i++) n += c[i].connected;
+  return n;
+}
+static int count_echoed(const tconn_t *c) {
+  int n = 0;
+  for (int i = 0; i < N; i++) n += c[i].in_total >= LEN || c[i].read_status != 0;
+  return n;
+}
+static int count_closed(const tconn_t *c) {
+  int n = 0;
+  for (int i = 0; i < N; i++) n += c[i].close_calls;
+  return n;
+}
+
+/* 200 connections at once in one instance, each with its own bytes. */
+TEST(echo_200_concurrent) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  static tconn_t c[N];
+  static uint8_t out[N][LEN];
+  wasio_addr_t to = loopback(WASIO_AF_INET, ECHO_PORT);
+  for (int i = 0; i < N; i++) {
+    tl_rng_t rng = {(uint64_t)i + 100};
+    tl_rng_fill(&rng, out[i], LEN);
+    snprintf((char *)out[i], 16, "conn %03d:", i);
+    tconn_new(loop, &c[i], LEN + 1);
+    ASSERT_OK(wasio_tcp_connect(c[i].tcp, &to, CONNECT_TIMEOUT, tconn_connect_cb));
+  }
+  WAIT_UNTIL(loop, count_connected(c) == N);
+  for (int i = 0; i < N; i++) {
+    ASSERT_WASIO(0, c[i].connect_status);
+    tconn_read_start(&c[i]);
+    tconn_write_ref(&c[i], out[i], LEN);
+  }
+  WAIT_UNTIL(loop, count_echoed(c) == N);
+  for (int i = 0; i < N; i++) {
+    ASSERT_WASIO(0, c[i].read_status);
+    ASSERT_EQ_U64(c[i].in_total, LEN);
+    ASSERT_EQ_MEM(c[i].in, out[i], LEN);
+  }
+  for (int i = 0; i < N; i++) wasio_tcp_close(c[i].tcp, tconn_close_cb);
+  WAIT_UNTIL(loop, count_closed(c) == N);
+  for (int i = 0; i < N; i++) {
+    ASSERT_EQ_INT(c[i].close_calls, 1);
+    ASSERT_EQ_INT(c[i].writes_done, 1);
+    free(c[i].in);
+  }
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* A port with nothing listening: bind a socket to get a free port, close it,
+ * then connect there. */
+static uint16_t closed_port(wasio_loop_t *loop, wasio_family_t family) {
+  tconn_t b;
+  tconn_new(loop, &b, 0);
+  wasio_addr_t any = loopback(family, 0), local;
+  ASSERT_OK(wasio_tcp_bind(b.tcp, &any));
+  ASSERT_OK(wasio_tcp_local_addr(b.tcp, &local));
+  ASSERT_NE_INT(local.port, 0);
+  tconn_close(loop, &b);
+  return local.port;
+}
+
+TEST(connect_refused) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  const wasio_family_t fams[2] = {WASIO_AF_INET, WASIO_AF_INET6};
+  for (int f = 0; f < 2; f++) {
+    wasio_addr_t to = loopback(fams[f], closed_port(loop, fams[f]));
+    tconn_t c;
+    tconn_new(loop, &c, 0);
+    uint64_t t0 = wasio_monotonic_ns();
+    ASSERT_OK(wasio_tcp_connect(c.tcp, &to, CONNECT_TIMEOUT, tconn_connect_cb));
+    ASSERT_EQ_INT(c.connected, 0); /* never from inside the call */
+    WAIT_UNTIL(loop, c.connected);
+    ASSERT_WASIO(WASIO_ECONNREFUSED, c.connect_status);
+    ASSERT_LT_INT(elapsed_ms_since(t0), 5000); /* refused at once, not timed out */
+    ASSERT_WASIO(WASIO_ENOTCONN, wasio_tcp_read_start(c.tcp, NULL, tconn_read_cb));
+    tconn_close(loop, &c);
+  }
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* tcp_blackhole.py drops our SYNs: the connect times out at its deadline. */
+TEST(connect_timeout) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  tconn_t c;
+  tconn_new(loop, &c, 0);
+  wasio_addr_t to = loopback(WASIO_AF_INET, BLACKHOLE_PORT);
+  uint64_t t0 = wasio_monotonic_ns();
+  ASSERT_OK(wasio_tcp_connect(c.tcp, &to, 300 * MS, tconn_connect_cb));
+  WAIT_UNTIL(loop, c.connected);
+  uint64_t ms = elapsed_ms_since(t0);
+  ASSERT_WASIO(WASIO_ETIMEDOUT, c.connect_status);
+  ASSERT_GE_U64(ms, 299); /* not before the deadline (1 ms of clock rounding) */
+  ASSERT_LT_INT(ms, 5000);
+  tconn_close(loop, &c);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* Closing a handle with a connect in flight: the connect callback gets
+ * ECANCELED, exactly once, before the close callback. */
+TEST(connect_canceled_by_close) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  tconn_t c;
+  tconn_new(loop, &c, 0);
+  wasio_addr_t to = loopback(WASIO_AF_INET, BLACKHOLE_PORT);
+  ASSERT_OK(wasio_tcp_connect(c.tcp, &to, WASIO_NO_TIMEOUT, tconn_connect_cb));
+  ASSERT_WASIO(WASIO_ESTATE, wasio_tcp_connect(c.tcp, &to, WASIO_NO_TIMEOUT, tconn_connect_cb));
+  /* let it really be in flight */
+  uint64_t t0 = wasio_monotonic_ns();
+  while (elapsed_ms_since(t0) < 100) ASSERT_GE_INT(wasio_loop_run(loop, WASIO_RUN_NOWAIT), 0);
+  ASSERT_EQ_INT(c.connected, 0);
+  wasio_tcp_close(c.tcp, tconn_close_cb);
+  WAIT_UNTIL(loop, c.close_calls == 1);
+  ASSERT_EQ_INT(c.connected, 1);
+  ASSERT_WASIO(WASIO_ECANCELED, c.connect_status);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* Calls in the wrong state fail at once and never call their callback. */
+TEST(state_errors) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  tconn_t c;
+  tconn_new(loop, &c, 0);
+  wasio_write_t req;
+  ASSERT_WASIO(WASIO_ENOTCONN, wasio_tcp_read_start(c.tcp, NULL, tconn_read_cb));
+  ASSERT_WASIO(WASIO_ENOTCONN, wasio_tcp_write(c.tcp, &req, "x", 1, tconn_write_cb));
+  ASSERT_WASIO(WASIO_ENOTCONN, wasio_tcp_shutdown(c.tcp, NULL));
+  wasio_addr_t to = loopback(WASIO_AF_INET, ECHO_PORT);
+  ASSERT_WASIO(WASIO_EINVAL, wasio_tcp_connect(c.tcp, &to, CONNECT_TIMEOUT, NULL));
+  /* the echo helper listens on this address: binding it fails */
+  tconn_t b;
+  tconn_new(loop, &b, 0);
+  ASSERT_WASIO(WASIO_EADDRINUSE, wasio_tcp_bind(b.tcp, &to));
+  tconn_close(loop, &b);
+  ASSERT_OK(wasio_tcp_keepalive(c.tcp, true, 30 * WASIO_NS_PER_S));
+  tconn_connect_ok(loop, &c, &to);
+  ASSERT_WASIO(WASIO_ESTATE, wasio_tcp_connect(c.tcp, &to, CONNECT_TIMEOUT, tconn_connect_cb));
+  tconn_read_start(&c);
+  ASSERT_WASIO(WASIO_EBUSY, wasio_tcp_read_start(c.tcp, NULL, tconn_read_cb));
+  ASSERT_OK(wasio_tcp_read_stop(c.tcp));
+  ASSERT_OK(wasio_tcp_read_stop(c.tcp));
+  wasio_tcp_close(c.tcp, tconn_close_cb);
+  ASSERT_WASIO(WASIO_ECLOSING, wasio_tcp_write(c.tcp, &req, "x", 1, tconn_write_cb));
+  ASSERT_WASIO(WASIO_ECLOSING, wasio_tcp_read_start(c.tcp, NULL, tconn_read_cb));
+  wasio_tcp_close(c.tcp, tconn_close_cb); /* idempotent */
+  WAIT_UNTIL(loop, c.close_calls >= 1);
+  ASSERT_EQ_INT(c.writes_done, 0);
+  ASSERT_EQ_INT(wasio_loop_run(loop, WASIO_RUN_NOWAIT) >= 0, 1);
+  ASSERT_EQ_INT(c.close_calls, 1);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* The peer sends 1000 bytes, reads our "ack", then resets: we get all the
+ * bytes, then ECONNRESET (not EOF). */
+TEST(peer_reset) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  tconn_t c;
+  tconn_new(loop, &c, 2000);
+  wasio_addr_t to = loopback(WASIO_AF_INET, CTL_PORT);
+  tconn_connect_ok(loop, &c, &to);
+  tconn_read_start(&c);
+  tconn_write_str(&c, "reset 1000\n");
+  WAIT_UNTIL(loop, c.in_total >= 1000 || c.read_status != 0);
+  ASSERT_WASIO(0, c.read_status);
+  ASSERT_EQ_U64(c.in_total, 1000);
+  for (int i = 0; i < 1000; i++) ASSERT_EQ_INT(c.in[i], 'r');
+  tconn_write_str(&c, "ack\n");
+  WAIT_UNTIL(loop, c.read_status != 0);
+  ASSERT_WASIO(WASIO_ECONNRESET, c.read_status);
+  ASSERT_EQ_U64(c.in_total, 1000);
+  WAIT_UNTIL(loop, c.writes_pending == 0);
+  ASSERT_EQ_INT(c.write_errors, 0); /* both writes were accepted before the reset */
+  tconn_close(loop, &c);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* Half-close: after our shutdown the peer reads EOF, still answers, and we
+ * read its answer, then EOF. */
+TEST(half_close) {
+  /* known answers of the CRC the helpers also compute (zlib.crc32) */
+  ASSERT_EQ_U64(tl_crc32(0, "123456789", 9), 0xCBF43926u);
+  ASSERT_EQ_U64(tl_crc32(tl_crc32(0, "hel", 3), "lo", 2), 0x3610A686u);
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  tconn_t c;
+  tconn_new(loop, &c, 100);
+  wasio_addr_t to = loopback(WASIO_AF_INET6, CTL_PORT);
+  tconn_connect_ok(loop, &c, &to);
+  tconn_read_start(&c);
+  tconn_write_str(&c, "up\n");
+  tconn_write_str(&c, "hello");
+  ASSERT_OK(wasio_tcp_shutdown(c.tcp, tconn_shutdown_cb));
+  ASSERT_WASIO(WASIO_EBUSY, wasio_tcp_shutdown(c.tcp, tconn_shutdown_cb));
+  wasio_write_t late;
+  ASSERT_WASIO(WASIO_EPIPE, wasio_tcp_write(c.tcp, &late, "x", 1, tconn_write_cb));
+  ASSERT_EQ_INT(c.shutdown_done, 0); /* never from inside the call */
+  WAIT_UNTIL(loop, c.shutdown_done);
+  ASSERT_WASIO(0, c.shutdown_status);
+  ASSERT_EQ_INT(c.writes_pending, 0); /* queued writes finish before the shutdown */
+  ASSERT_EQ_INT(c.write_errors, 0);
+  WAIT_UNTIL(loop, c.read_status != 0);
+  ASSERT_WASIO(WASIO_EOF, c.read_status);
+  ASSERT_EQ_STR(tconn_text(&c), "5 3610a686\n");
+  ASSERT_WASIO(WASIO_EOF, wasio_tcp_read_start(c.tcp, NULL, tconn_read_cb));
+  tconn_close(loop, &c);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* ---- 64 MiB each way ----------------------------------------------------------- */
+
+#define BIG (64ull << 20)
+#define CHUNK (256u << 10)
+#define NCHUNKS 8
+
+typedef struct streamer {
+  wasio_tcp_t *tcp;
+  tl_rng_t rng;
+  uint64_t left;
+  uint32_t crc;
+  int inflight, status;
+  size_t max_queue;
+  uint8_t *buf[NCHUNKS];
+  wasio_write_t req[NCHUNKS];
+} streamer_t;
+
+static void streamer_cb(wasio_write_t *req, int status);
+
+static void streamer_push(streamer_t *s, int i) {
+  size_t n = s->left < CHUNK ? (size_t)s->left : CHUNK;
+  tl_rng_fill(&s->rng, s->buf[i], n);
+  s->crc = tl_crc32(s->crc, s->buf[i], n);
+  s->req[i].data = s;
+  ASSERT_OK(wasio_tcp_write(s->tcp, &s->req[i], s->buf[i], n, streamer_cb));
+  s->inflight++;
+  s->left -= n;
+  size_t q = wasio_tcp_write_queue_size(s->tcp);
+  if (q > s->max_queue) s->max_queue = q;
+}
+
+static void streamer_cb(wasio_write_t *req, int status) {
+  streamer_t *s = req->data;
+  s->inflight--;
+  if (status != 0) {
+    if (s->status == 0) s->status = status;
+    return;
+  }
+  if (s->left && s->status == 0) streamer_push(s, (int)(req - s->req));
+}
+
+/* 64 MiB up: the helper answers with the count and CRC-32 of what it got. */
+TEST(transfer_64mib_up) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 240000);
+  tconn_t c;
+  tconn_new(loop, &c, 100);
+  wasio_addr_t to = loopback(WASIO_AF_INET, CTL_PORT);
+  tconn_connect_ok(loop, &c, &to);
+  tconn_read_start(&c);
+  tconn_write_str(&c, "up\n");
+  static streamer_t s;
+  memset(&s, 0, sizeof s);
+  s.tcp = c.tcp;
+  s.rng.s = 0x9E3779B97F4A7C15ull;
+  s.left = BIG;
+  for (int i = 0; i < NCHUNKS; i++) ASSERT_TRUE((s.buf[i] = malloc(CHUNK)) != NULL);
+  for (int i = 0; i < NCHUNKS; i++) streamer_push(&s, i);
+  WAIT_UNTIL(loop, (s.left == 0 && s.inflight == 0) || s.status != 0 || c.read_status != 0);
+  ASSERT_WASIO(0, s.status);
+  ASSERT_WASIO(0, c.read_status);
+  ASSERT_LE_U64(s.max_queue, (uint64_t)NCHUNKS * CHUNK + 3); /* never more than we queued */
+  ASSERT_OK(wasio_tcp_shutdown(c.tcp, tconn_shutdown_cb));
+  WAIT_UNTIL(loop, c.read_status != 0);
+  ASSERT_WASIO(WASIO_EOF, c.read_status);
+  char want[64];
+  snprintf(want, sizeof want, "%llu %08x\n", (unsigned long long)BIG, (unsigned)s.crc);
+  ASSERT_EQ_STR(tconn_text(&c), want);
+  WAIT_UNTIL(loop, c.shutdown_done);
+  ASSERT_WASIO(0, c.shutdown_status);
+  tconn_close(loop, &c);
+  for (int i = 0; i < NCHUNKS; i++) free(s.buf[i]);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* 64 MiB down: the helper sends random bytes then their CRC-32 as text. */
+TEST(transfer_64mib_down) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 240000);
+  tconn_t c;
+  tconn_new(loop, &c, 0);
+  c.crc_limit = BIG;
+  wasio_addr_t to = loopback(WASIO_AF_INET6, CTL_PORT);
+  tconn_connect_ok(loop, &c, &to);
+  tconn_read_start(&c);
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "down %llu\n", (unsigned long long)BIG);
+  tconn_write_str(&c, cmd);
+  WAIT_UNTIL(loop, c.read_status != 0);
+  ASSERT_WASIO(WASIO_EOF, c.read_status);
+  ASSERT_EQ_U64(c.in_total, BIG + 9);
+  char want[16], got[16] = "";
+  snprintf(want, sizeof want, "%08x\n", (unsigned)c.in_crc);
+  ASSERT_GE_INT(c.tail_len, 9);
+  memcpy(got, c.tail + c.tail_len - 9, 9);
+  ASSERT_EQ_STR(got, want);
+  tconn_close(loop, &c);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* ---- backpressure ----------------------------------------------------------------- */
+
+#define HOLD_BYTES (32u << 20)
+#define SAMPLE_MAX 4096
+
+static wasio_tcp_t *sampled;
+static size_t samples[SAMPLE_MAX];
+static int nsamples;
+static void sample_cb(wasio_timer_t *t) {
+  if (nsamples < SAMPLE_MAX) samples[nsamples++] = wasio_tcp_write_queue_size(sampled);
+}
+
+/* True once the last `n` samples are equal (the queue stopped moving). */
+static bool stalled(int n) {
+  if (nsamples < n) return false;
+  for (int i = nsamples - n; i < nsamples; i++)
+    if (samples[i] != samples[nsamples - 1]) return false;
+  return true;
+}
+
+/* Opens "hold ID" and queues 32 MiB the helper does not read yet; returns
+ * once the write queue stopped moving, asserting that it is not empty. */
+static uint8_t *hold_and_fill(wasio_loop_t *loop, tconn_t *c, const char *id, wasio_timer_t *sampler,
+                              size_t *queued_at_stall) {
+  wasio_addr_t to = loopback(WASIO_AF_INET, CTL_PORT);
+  tconn_connect_ok(loop, c, &to);
+  tconn_read_start(c);
+  char cmd[32];
+  snprintf(cmd, sizeof cmd, "hold %s\n", id);
+  tconn_write_str(c, cmd);
+  uint8_t *big = malloc(HOLD_BYTES);
+  ASSERT_TRUE(big != NULL);
+  tl_rng_t rng = {7};
+  tl_rng_fill(&rng, big, HOLD_BYTES);
+  tconn_write_ref(c, big, HOLD_BYTES);
+  /* Queued and not yet accepted: the queue has grown. */
+  ASSERT_GT_INT(wasio_tcp_write_queue_size(c->tcp), 0);
+  sampled = c->tcp;
+  nsamples = 0;
+  ASSERT_OK(wasio_timer_start(sampler, sample_cb, 20 * MS, 20 * MS));
+  WAIT_UNTIL(loop, stalled(10) || c->writes_pending == 0);
+  ASSERT_OK(wasio_timer_stop(sampler));
+  /* The peer reads nothing: the stream must not have taken all 32 MiB, so
+   * the big write (the last one queued; writes complete in order) is still
+   * pending. */
+  ASSERT_GT_INT(c->writes_pending, 0);
+  *queued_at_stall = wasio_tcp_write_queue_size(c->tcp);
+  ASSERT_GT_INT(*queued_at_stall, 0);
+  ASSERT_LE_U64(*queued_at_stall, HOLD_BYTES);
+  return big;
+}
+
+/* write_queue_size grows while the peer does not read, then drains to 0
+ * once it reads; the bytes arrive intact. */
+TEST(write_backpressure) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  wasio_timer_t *sampler;
+  ASSERT_OK(wasio_timer_new(loop, &sampler));
+  tconn_t c, r;
+  tconn_new(loop, &c, 100);
+  size_t stall;
+  uint8_t *big = hold_and_fill(loop, &c, "bp", sampler, &stall);
+  /* release the hold through a second connection */
+  tconn_new(loop, &r, 100);
+  wasio_addr_t to = loopback(WASIO_AF_INET, CTL_PORT);
+  tconn_connect_ok(loop, &r, &to);
+  tconn_read_start(&r);
+  tconn_write_str(&r, "release bp\n");
+  WAIT_UNTIL(loop, r.read_status != 0);
+  ASSERT_EQ_STR(tconn_text(&r), "ok\n");
+  tconn_close(loop, &r);
+  /* now it drains: never above the stalled size again, down to 0 */
+  nsamples = 0;
+  ASSERT_OK(wasio_timer_start(sampler, sample_cb, 5 * MS, 5 * MS));
+  WAIT_UNTIL(loop, c.writes_pending == 0);
+  ASSERT_EQ_INT(c.write_errors, 0);
+  ASSERT_EQ_U64(wasio_tcp_write_queue_size(c.tcp), 0);
+  for (int i = 0; i < nsamples; i++) ASSERT_LE_U64(samples[i], stall);
+  for (int i = 1; i < nsamples; i++) ASSERT_LE_U64(samples[i], samples[i - 1]);
+  wasio_timer_close(sampler, NULL);
+  ASSERT_OK(wasio_tcp_shutdown(c.tcp, NULL));
+  WAIT_UNTIL(loop, c.read_status != 0);
+  ASSERT_WASIO(WASIO_EOF, c.read_status);
+  char want[64];
+  snprintf(want, sizeof want, "%u %08x\n", HOLD_BYTES, (unsigned)tl_crc32(0, big, HOLD_BYTES));
+  ASSERT_EQ_STR(tconn_text(&c), want);
+  tconn_close(loop, &c);
+  free(big);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* Closing with writes queued: each write callback gets ECANCELED, exactly
+ * once, before the close callback. */
+TEST(close_cancels_writes) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  wasio_timer_t *sampler;
+  ASSERT_OK(wasio_timer_new(loop, &sampler));
+  tconn_t c, r;
+  tconn_new(loop, &c, 100);
+  size_t stall;
+  uint8_t *big = hold_and_fill(loop, &c, "cc", sampler, &stall);
+  tconn_write_str(&c, "and one more");
+  int pending = c.writes_pending;
+  ASSERT_GE_INT(pending, 2);
+  int done_before = c.writes_done;
+  wasio_tcp_close(c.tcp, tconn_close_cb);
+  WAIT_UNTIL(loop, c.close_calls == 1);
+  ASSERT_EQ_INT(c.writes_pending, 0);
+  ASSERT_EQ_INT(c.writes_done - done_before, pending);
+  ASSERT_EQ_INT(c.write_errors, pending);
+  ASSERT_WASIO(WASIO_ECANCELED, c.last_write_status);
+  free(c.in);
+  free(big);
+  /* let the helper's hold thread go */
+  tconn_new(loop, &r, 100);
+  wasio_addr_t to = loopback(WASIO_AF_INET, CTL_PORT);
+  tconn_connect_ok(loop, &r, &to);
+  tconn_read_start(&r);
+  tconn_write_str(&r, "release cc\n");
+  WAIT_UNTIL(loop, r.read_status != 0);
+  tconn_close(loop, &r);
+  wasio_timer_close(sampler, NULL);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* An idle timeout ends a read nobody answers with ETIMEDOUT. */
+TEST(idle_timeout) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  tconn_t c;
+  tconn_new(loop, &c, 100);
+  wasio_addr_t to = loopback(WASIO_AF_INET, ECHO_PORT);
+  tconn_connect_ok(loop, &c, &to);
+  ASSERT_OK(wasio_tcp_set_idle_timeout(c.tcp, 150 * MS));
+  uint64_t t0 = wasio_monotonic_ns();
+  tconn_read_start(&c);
+  WAIT_UNTIL(loop, c.read_status != 0);
+  ASSERT_WASIO(WASIO_ETIMEDOUT, c.read_status);
+  ASSERT_GE_U64(elapsed_ms_since(t0), 149);
+  ASSERT_LT_INT(elapsed_ms_since(t0), 5000);
+  tconn_close(loop, &c);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* ---- wasio as a server -------------------------------------------------------------- */
+
+#define MAX_ACCEPTED 4
+static tconn_t accepted[MAX_ACCEPTED];
+static int naccepted, accept_errors;
+static size_t accept_in_max;
+
+static void on_connection(wasio_tcp_t *server, wasio_tcp_t *client, int status) {
+  if (status != 0) {
+    accept_errors++;
+    ASSERT_TRUE(client == NULL);
+    return;
+  }
+  ASSERT_LT_INT(naccepted, MAX_ACCEPTED);
+  tconn_adopt(&accepted[naccepted++], client, accept_in_max);
+}
+
+static wasio_tcp_t *listen_on(wasio_loop_t *loop, wasio_family_t family, wasio_addr_t *bound) {
+  wasio_tcp_t *srv;
+  ASSERT_OK(wasio_tcp_new(loop, &srv));
+  wasio_addr_t a = loopback(family, 0);
+  ASSERT_OK(wasio_tcp_bind(srv, &a));
+  ASSERT_OK(wasio_tcp_listen(srv, 16, on_connection));
+  ASSERT_OK(wasio_tcp_local_addr(srv, bound));
+  ASSERT_EQ_INT(bound->family, family);
+  ASSERT_NE_INT(bound->port, 0);
+  naccepted = accept_errors = 0;
+  return srv;
+}
+
+static int listener_closed;
+static void listener_close_cb(wasio_tcp_t *t) { listener_closed++; }
+
+/* A wasio listener and a wasio client in the same loop, both families. */
+TEST(client_server_same_loop) {
+  const wasio_family_t fams[2] = {WASIO_AF_INET, WASIO_AF_INET6};
+  for (int f = 0; f < 2; f++) {
+    wasio_loop_t *loop = new_loop();
+    wasio_timer_t *wd = watchdog_start(loop, 20000);
+    wasio_addr_t bound;
+    accept_in_max = 1000;
+    wasio_tcp_t *srv = listen_on(loop, fams[f], &bound);
+    tconn_t c;
+    tconn_new(loop, &c, 1000);
+    tconn_connect_ok(loop, &c, &bound);
+    WAIT_UNTIL(loop, naccepted == 1);
+    tconn_t *s = &accepted[0];
+    /* the two ends agree on who is who */
+    wasio_addr_t c_local, c_peer, s_local, s_peer;
+    ASSERT_OK(wasio_tcp_local_addr(c.tcp, &c_local));
+    ASSERT_OK(wasio_tcp_peer_addr(c.tcp, &c_peer));
+    ASSERT_OK(wasio_tcp_local_addr(s->tcp, &s_local));
+    ASSERT_OK(wasio_tcp_peer_addr(s->tcp, &s_peer));
+    ASSERT_EQ_ADDR(&c_peer, &bound);
+    ASSERT_EQ_ADDR(&s_local, &bound);
+    ASSERT_EQ_ADDR(&s_peer, &c_local);
+    /* client -> server, half-close, server answers, both see EOF */
+    tconn_read_start(s);
+    tconn_read_start(&c);
+    tconn_write_str(&c, "ping from the client\n");
+    ASSERT_OK(wasio_tcp_shutdown(c.tcp, NULL));
+    WAIT_UNTIL(loop, s->read_status != 0);
+    ASSERT_WASIO(WASIO_EOF, s->read_status);
+    ASSERT_EQ_STR(tconn_text(s), "ping from the client\n");
+    tconn_write_str(s, "pong from the server\n");
+    ASSERT_OK(wasio_tcp_shutdown(s->tcp, tconn_shutdown_cb));
+    WAIT_UNTIL(loop, c.read_status != 0);
+    ASSERT_WASIO(WASIO_EOF, c.read_status);
+    ASSERT_EQ_STR(tconn_text(&c), "pong from the server\n");
+    WAIT_UNTIL(loop, s->shutdown_done);
+    ASSERT_WASIO(0, s->shutdown_status);
+    tconn_close(loop, &c);
+    tconn_close(loop, s);
+    listener_closed = 0;
+    wasio_tcp_close(srv, listener_close_cb);
+    WAIT_UNTIL(loop, listener_closed == 1);
+    ASSERT_EQ_INT(accept_errors, 0);
+    watchdog_stop(wd);
+    ASSERT_LOOP_CLOSED(loop);
+  }
+}
+
+#define CLIENT_HELLO "hello from a native client\n"
+
+/* A wasio server driven by a native client: tcp_ctl.py connects to our
+ * port, sends CLIENT_HELLO, reads our answer to EOF, and reports its count
+ * and CRC-32 on the control connection. */
+TEST(server_native_client) {
+  const wasio_family_t fams[2] = {WASIO_AF_INET, WASIO_AF_INET6};
+  for (int f = 0; f < 2; f++) {
+    wasio_loop_t *loop = new_loop();
+    wasio_timer_t *wd = watchdog_start(loop, 30000);
+    wasio_addr_t bound;
+    accept_in_max = 1000;
+    wasio_tcp_t *srv = listen_on(loop, fams[f], &bound);
+    char ip[WASIO_ADDR_STRLEN], cmd[128];
+    ASSERT_GT_INT(wasio_addr_format_ip(&bound, ip, sizeof ip), 0);
+    snprintf(cmd, sizeof cmd, "connect %u %s\n", bound.port, ip);
+    tconn_t ctl;
+    tconn_new(loop, &ctl, 200);
+    wasio_addr_t to = loopback(WASIO_AF_INET, CTL_PORT);
+    tconn_connect_ok(loop, &ctl, &to);
+    tconn_read_start(&ctl);
+    tconn_write_str(&ctl, cmd);
+    WAIT_UNTIL(loop, naccepted == 1 || ctl.read_status != 0);
+    ASSERT_EQ_INT(naccepted, 1);
+    tconn_t *s = &accepted[0];
+    tconn_read_start(s);
+    WAIT_UNTIL(loop, s->read_status != 0);
+    ASSERT_WASIO(WASIO_EOF, s->read_status);
+    ASSERT_EQ_STR(tconn_text(s), CLIENT_HELLO);
+    /* answer with 1 MiB and a last line, then half-close */
+    enum { ANSWER = 1 << 20 };
+    uint8_t *answer = malloc(ANSWER);
+    ASSERT_TRUE(answer != NULL);
+    tl_rng_t rng = {11};
+    tl_rng_fill(&rng, answer, ANSWER);
+    tconn_write_ref(s, answer, ANSWER);
+    tconn_write_str(s, "bye\n");
+    ASSERT_OK(wasio_tcp_shutdown(s->tcp, tconn_shutdown_cb));
+    WAIT_UNTIL(loop, ctl.read_status != 0);
+    ASSERT_WASIO(WASIO_EOF, ctl.read_status);
+    char want[64];
+    snprintf(want, sizeof want, "ok %u %08x\n", ANSWER + 4, (unsigned)tl_crc32(tl_crc32(0, answer, ANSWER), "bye\n", 4));
+    ASSERT_EQ_STR(tconn_text(&ctl), want);
+    WAIT_UNTIL(loop, s->shutdown_done);
+    ASSERT_WASIO(0, s->shutdown_status);
+    ASSERT_EQ_INT(s->write_errors, 0);
+    tconn_close(loop, s);
+    tconn_close(loop, &ctl);
+    free(answer);
+    listener_closed = 0;
+    wasio_tcp_close(srv, listener_close_cb);
+    WAIT_UNTIL(loop, listener_closed == 1);
+    watchdog_stop(wd);
+    ASSERT_LOOP_CLOSED(loop);
+  }
+}
