@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""bench/run.py: runs wasio's benchmarks and prints their tables (`make bench`).
+
+Every figure printed is measured in this run; nothing is typed in. The same C
+source (bench/NAME.c) runs three ways:
+  native    build/native-release/bench/NAME  (posix backend, -O2, no sanitizers)
+  wasmtime  build/wasm32/bench/NAME.wasm     through tools/wasio-run
+  jco       the same component               through tools/wasio-run --host jco
+Each run gets its own native echo peer (bench/helpers/peer.c: C, epoll,
+127.0.0.1 only, bounded lifetime) whose port is passed as the first argument.
+
+Tables:
+  1. loop turn cost (bench/loop_turn.c): IDLE idle connections + 1 active echo
+     connection, all with a read pending; 64-byte echo round trips after a
+     warm-up, then bare non-blocking turns; wasio_loop_stats deltas.
+  2. echo throughput (bench/echo_tput.c): wasio writes a pattern to the peer
+     and reads the echo back; MB/s (10^6 B/s of echoed payload) and the ratio
+     to native from this same run.
+
+Every program has a time cap (--timeout of wasio-run, plus a kill here); a
+run that hits it is reported as such, never dropped silently. A host whose
+run at some idle count timed out is not asked for larger counts.
+
+Usage: bench/run.py [--hosts native,wasmtime,jco] [--idle 1,100,1000,10000]
+                    [--only turn|tput] [--quick]
+"""
+import argparse
+import datetime
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+NATIVE_DIR = os.path.join(BUILD, "native-release", "bench")
+WASM_DIR = os.path.join(BUILD, "wasm32", "bench")
+PEER = os.path.join(NATIVE_DIR, "helpers", "peer")
+RUNNER = os.path.join(ROOT, "tools", "wasio-run")
+TOOLS = os.environ.get("WASIO_TOOLS", os.path.expanduser("~/.cache/wasio"))
+HOSTS = ["native", "wasmtime", "jco"]
+RESULT = re.compile(r"^RESULT (.*)$", re.M)
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def command(host, prog, args, timeout_s):
+    if host == "native":
+        return [os.path.join(NATIVE_DIR, prog)] + args
+    comp = os.path.join(WASM_DIR, prog + ".wasm")
+    return [RUNNER, "--host", host, "--net", "--timeout", str(timeout_s), comp] + args
+
+
+def run_with_peer(host, prog, args, timeout_s):
+    """Starts a fresh peer, runs prog with PORT + args on host. Returns
+    (dict of RESULT fields or None, error text or None, wall seconds)."""
+    peer = subprocess.Popen([PEER, "--lifetime", str(timeout_s + 30)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = peer.stdout.readline().strip()
+        if not line.isdigit():
+            return None, "peer did not print its port: " + peer.stderr.read()[:300], 0.0
+        cmd = command(host, prog, [line] + [str(a) for a in args], timeout_s)
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               timeout=timeout_s + 15)
+            out, err, rc = p.stdout, p.stderr, p.returncode
+        except subprocess.TimeoutExpired as e:
+            out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+            err, rc = "killed by bench/run.py", 124
+        wall = time.monotonic() - t0
+        m = RESULT.search(out)
+        if rc == 124:
+            return None, f"timed out after {timeout_s}s", wall
+        if rc != 0 or not m:
+            text = (out + err).strip().splitlines()
+            why = next((l for l in text if l.startswith("ERROR")), None) or " | ".join(text[-3:])
+            return None, f"exit {rc}: {why[:300]}", wall
+        fields = dict(kv.split("=", 1) for kv in m.group(1).split())
+        return fields, None, wall
+    finally:
+        peer.kill()
+        peer.wait()
+
+
+def machine():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for l in f:
+                if l.startswith("model name"):
+                    cpu = l.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return cpu
+
+
+def version(cmd):
+    try:
+        return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=30).stdout.strip().splitlines()[0]
+    except (OSError, subprocess.TimeoutExpired, IndexError):
+        return "?"
+
+
+def table(headers, rows):
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h))
+              for i, h in enumerate(headers)]
+    def fmt(cells):
+        return "| " + " | ".join(str(c).rjust(w) for c, w in zip(cells, widths)) + " |"
+    print(fmt(headers))
+    print("|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|")
+    for r in rows:
+        print(fmt(r))
+    sys.stdout.flush()
+
+
+def f1(x):
+    return f"{float(x):,.1f}"
+
+
+def f0(x):
+    return f"{float(x):,.0f}"
+
+
+def allocs(total, per_turn, warnings, what):
+    if int(total) != 0:
+        warnings.append(f"{what}: {total} heap allocations ({per_turn} per turn) in steady state")
+        return f"{per_turn} ({total}) !"
+    return "0"
+
+
+def bench_turn(hosts, idles, a, warnings):
+    print("\n## 1. Loop turn cost: N idle TCP connections + 1 active echo connection\n")
+    print(f"64-byte echo round trips for {a.measure_ms} ms after {a.warmup_ms} ms of warm-up, "
+          f"then {a.idle_ms} ms of bare WASIO_RUN_NOWAIT turns.\n"
+          "Every connection has a read pending (so it is in every wait). "
+          "Allocations: wasio_loop_stats over the measured span.\n")
+    headers = ["host", "idle conns", "RTT us", "turns/RTT", "ns/turn (echo)",
+               "allocs/turn (echo)", "ns/turn (bare)", "allocs/turn (bare)",
+               "pollables/poll", "set-up ms"]
+    rows = []
+    for host in hosts:
+        stop_reason = None
+        for n in idles:
+            if stop_reason:
+                rows.append([host, f"{n:,}", stop_reason] + [""] * (len(headers) - 3))
+                continue
+            timeout = a.turn_timeout + (a.jco_extra if host == "jco" else 0)
+            r, err, wall = run_with_peer(host, "loop_turn",
+                                         [n, a.warmup_ms, a.measure_ms, a.idle_ms, 64], timeout)
+            if err:
+                rows.append([host, f"{n:,}", err] + [""] * (len(headers) - 3))
+                if "timed out" in err:
+                    stop_reason = f"not run ({n:,} timed out)"
+                print(f"  [{host} idle={n}: {err}]", file=sys.stderr)
+                continue
+            rows.append([
+                host, f"{n:,}", f1(float(r["ns_per_rtt"]) / 1000), r["turns_per_rtt"],
+                f0(r["ns_per_turn"]),
+                allocs(r["allocs"], r["allocs_per_turn"], warnings, f"{host} idle={n} echo"),
+                f0(r["ns_per_idle_turn"]),
+                allocs(r["idle_allocs"], r["idle_allocs_per_turn"], warnings,
+                       f"{host} idle={n} bare turns"),
+                r["pollables_per_poll"], f0(r["connect_ms"])])
+            print(f"  [{host} idle={n}: {wall:.1f}s wall; rtt={r['rtt']} turns={r['turns']} "
+                  f"polls={r['polls']} idle_turns={r['idle_turns']} idle_polls={r['idle_polls']}]",
+                  file=sys.stderr)
+    table(headers, rows)
+
+
+def bench_tput(hosts, a, warnings):
+    print("\n## 2. Echo throughput: wasio client -> native C echo peer -> wasio client\n")
+    print(f"One connection; {a.warmup_mib} MiB warm-up, then {a.total_mib} MiB measured "
+          f"(cap {a.tput_cap_ms} ms), 64 KiB writes, {a.window_kib} KiB window. MB/s = 10^6 bytes\n"
+          "of payload echoed back per second (each byte is written and read by wasio). "
+          "Ratio: against native in this run.\n")
+    results = {}
+    for host in hosts:
+        timeout = a.tput_timeout + (a.jco_extra if host == "jco" else 0)
+        r, err, wall = run_with_peer(host, "echo_tput",
+                                     [a.total_mib, a.warmup_mib, a.tput_cap_ms, a.window_kib],
+                                     timeout)
+        results[host] = (r, err)
+        if err:
+            print(f"  [{host}: {err}]", file=sys.stderr)
+        else:
+            print(f"  [{host}: {wall:.1f}s wall; turns={r['turns']} polls={r['polls']}]",
+                  file=sys.stderr)
+    base = results.get("native", (None, None))[0]
+    headers = ["host", "MB/s", "vs native", "MiB measured", "seconds", "bytes/turn",
+               "allocs/turn"]
+    rows = []
+    for host in hosts:
+        r, err = results[host]
+        if err:
+            rows.append([host, err] + [""] * (len(headers) - 2))
+            continue
+        ratio = (f"{float(r['mb_per_s']) / float(base['mb_per_s']):.2f}x"
+                 if base and float(base["mb_per_s"]) > 0 else "n/a")
+        capped = " (capped)" if r["capped"] == "1" else ""
+        rows.append([host, f1(r["mb_per_s"]), ratio,
+                     f"{int(r['bytes']) / 1048576:.1f}{capped}", r["seconds"],
+                     f0(r["bytes_per_turn"]),
+                     allocs(r["allocs"], r["allocs_per_turn"], warnings, f"{host} throughput")])
+    table(headers, rows)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--hosts", default=",".join(HOSTS))
+    ap.add_argument("--idle", default="1,100,1000,10000")
+    ap.add_argument("--only", choices=["turn", "tput"])
+    ap.add_argument("--quick", action="store_true", help="shorter phases (smoke run)")
+    a = ap.parse_args()
+    hosts = [h for h in a.hosts.split(",") if h]
+    for h in hosts:
+        if h not in HOSTS:
+            ap.error(f"unknown host {h}")
+    idles = [int(x) for x in a.idle.split(",") if x]
+    a.warmup_ms, a.measure_ms, a.idle_ms = (100, 400, 100) if a.quick else (300, 1500, 300)
+    a.turn_timeout, a.jco_extra = 60, 30
+    a.total_mib, a.warmup_mib, a.tput_cap_ms = (16, 2, 5000) if a.quick else (128, 16, 10000)
+    a.window_kib, a.tput_timeout = 2048, 60
+
+    missing = [p for p in [PEER] + [os.path.join(NATIVE_DIR, b) for b in ("loop_turn", "echo_tput")]
+               + [os.path.join(WASM_DIR, b + ".wasm") for b in ("loop_turn", "echo_tput")]
+               if not os.path.exists(p)]
+    if missing:
+        print("bench/run.py: missing " + ", ".join(missing) + " (run: make bench)", file=sys.stderr)
+        return 2
+    nofile = raise_nofile()
+    need = max(idles) + 64 if idles else 0
+    if a.only != "tput" and nofile < need:
+        print(f"bench/run.py: RLIMIT_NOFILE is {nofile}, {need} needed for {max(idles)} "
+              "idle connections", file=sys.stderr)
+        return 2
+
+    t0 = time.monotonic()
+    print("# wasio benchmarks")
+    print(f"\n{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; "
+          f"{platform.node()}: {os.cpu_count()} CPUs ({machine()}), Linux {platform.release()}")
+    print(f"wasmtime: {version([os.path.join(TOOLS, 'bin', 'wasmtime'), '--version'])}; "
+          f"node: {version(['node', '--version'])}; "
+          f"jco: {version(['node', os.path.join(ROOT, 'tools/jco/node_modules/@bytecodealliance/jco/dist/jco.js'), '--version'])}")
+    print("Command: make bench  (python3 bench/run.py " + " ".join(sys.argv[1:]) + ")")
+    warnings = []
+    if a.only != "tput":
+        bench_turn(hosts, idles, a, warnings)
+    if a.only != "turn":
+        bench_tput(hosts, a, warnings)
+    print(f"\nTotal time: {time.monotonic() - t0:.0f} s")
+    if warnings:
+        print("\nNON-ZERO STEADY-STATE ALLOCATIONS (a library bug, see issue 3):")
+        for w in warnings:
+            print("  " + w)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
