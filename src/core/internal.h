@@ -72,7 +72,10 @@ typedef struct wasio__handle {
   struct wasio__handle *close_next;  /* loop closing queue */
   wasio_loop_t *loop;
   void *data;
-  void (*close_cb)(void *handle);    /* the user's typed callback, cast */
+  /* The user's typed close callback, cast; phase 4 casts it back by kind
+   * before calling it (a call through another function type is undefined).
+   * DNS handles have no close callback: the core ignores it for them. */
+  void (*close_cb)(void *handle);
   uint8_t kind;                      /* wasio_handle_kind_t */
   uint8_t flags;
 } wasio__handle_t;
@@ -148,6 +151,11 @@ typedef struct wasio__tcp_common {
  *   common.ch is set, which ends the lookup/attempt and reports
  *   WASIO_ECANCELED to the user's callback. */
 void wasio__connect_host_cancel(wasio_tcp_t *tcp);
+/* Returns 0 if wasio_tcp_connect could start on `tcp` now, else the error it
+ * would return (WASIO_ESTATE when connecting, connected or listening;
+ * WASIO_ECLOSING). connect_host asks before a lookup so that a handle in the
+ * wrong state fails synchronously, as wasio_tcp_connect does. */
+int wasio__tcp_connect_check(const wasio_tcp_t *tcp);
 
 /* ---- helpers shared by backends -------------------------------------------- */
 /* Loop's read buffer for reads without an alloc callback. */

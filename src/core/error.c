@@ -1,0 +1,36 @@
+/* src/core/error.c: messages and names of the error codes, generated from
+ * the one X-macro in wasio/error.h so they can never disagree with the enum. */
+#include "internal.h"
+
+static const char *const wasio__err_msgs[WASIO__ERRNO_COUNT] = {
+  "success",
+#define WASIO__ERR_MSG(name, msg) msg,
+  WASIO_ERRNO_MAP(WASIO__ERR_MSG)
+#undef WASIO__ERR_MSG
+};
+
+static const char *const wasio__err_names[WASIO__ERRNO_COUNT] = {
+  "0",
+#define WASIO__ERR_NAME(name, msg) "WASIO_" #name,
+  WASIO_ERRNO_MAP(WASIO__ERR_NAME)
+#undef WASIO__ERR_NAME
+};
+
+/* Codes are negative indexes into the tables; anything else is unknown.
+ * Returns -1 for an unknown code. The comparison is done in `long long` so
+ * that INT_MIN cannot overflow when negated. */
+static int wasio__err_index(int err) {
+  long long idx = -(long long)err;
+  if (idx < 0 || idx >= (long long)WASIO__ERRNO_COUNT) return -1;
+  return (int)idx;
+}
+
+const char *wasio_strerror(int err) {
+  int i = wasio__err_index(err);
+  return i < 0 ? "unknown error" : wasio__err_msgs[i];
+}
+
+const char *wasio_err_name(int err) {
+  int i = wasio__err_index(err);
+  return i < 0 ? "WASIO_EUNKNOWN" : wasio__err_names[i];
+}
