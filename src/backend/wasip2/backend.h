@@ -1,0 +1,97 @@
+/* src/backend/wasip2/backend.h: the wasip2 backend's per-loop and
+ * per-handle state (included by src/core/internal.h).
+ *
+ * Implementation notes
+ * - Every pollable the backend waits on belongs to a "source"
+ *   (wasio__src_t) embedded in its handle: a TCP socket, a TCP input or
+ *   output stream, a UDP datagram stream, a DNS lookup stream, or the loop's
+ *   clock. A source creates its pollable on first use and keeps it until
+ *   its parent resource is dropped (the pollable first: a child must die
+ *   before its parent).
+ * - The reactor keeps a dense array of the borrowed pollables of the
+ *   sources that currently have a waiter, with a parallel array of source
+ *   pointers. A source knows its index, so watch/unwatch are O(1) (append,
+ *   swap-remove). poll() receives that array as is: nothing is rebuilt per
+ *   turn.
+ * - Work that needs no waiting (write completions, a connect error found at
+ *   start, a numeric DNS answer, a cancel) goes on the loop's pending list
+ *   (wasio__pending_t), drained in phase 3 before and after the wait.
+ * - Types from the generated bindings (build/gen/imports.h) keep the
+ *   own/borrow distinction of the WIT visible in every struct.
+ * - The handle structs (struct wasio_tcp, wasio_udp, wasio_dns) are in
+ *   wasip2.h: internal.h includes this file before it defines the common
+ *   parts they embed, and the core never needs their layout.
+ */
+#ifndef WASIO_BACKEND_WASIP2_H
+#define WASIO_BACKEND_WASIP2_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "imports.h"
+
+/* ---- sources: one pollable each, watched or not ---------------------------- */
+
+typedef enum wasio__src_kind {
+  WASIO__SRC_CLOCK = 1, /* the loop's deadline clock (or its zero clock) */
+  WASIO__SRC_TCP_SOCKET, /* connect or accept readiness */
+  WASIO__SRC_TCP_IN,     /* input stream readable */
+  WASIO__SRC_TCP_OUT,    /* output stream writable / flushed */
+  WASIO__SRC_UDP_IN,     /* incoming datagram stream */
+  WASIO__SRC_UDP_OUT,    /* outgoing datagram stream */
+  WASIO__SRC_DNS         /* resolve-address-stream */
+} wasio__src_kind_t;
+
+/* Index of a source that is not in the dense array. */
+#define WASIO__SRC_UNWATCHED UINT32_MAX
+
+typedef struct wasio__src {
+  wasi_io_poll_own_pollable_t pollable; /* __handle 0 until subscribed */
+  uint32_t idx;                         /* in the dense array, or UNWATCHED */
+  uint8_t kind;                         /* wasio__src_kind_t */
+} wasio__src_t;
+
+/* ---- the pending list: handles with work that needs no waiting -------------- */
+
+typedef enum wasio__pending_kind {
+  WASIO__PENDING_TCP = 1,
+  WASIO__PENDING_UDP,
+  WASIO__PENDING_DNS
+} wasio__pending_kind_t;
+
+typedef struct wasio__pending {
+  struct wasio__pending *prev, *next; /* NULL when not queued */
+  uint8_t kind;                       /* wasio__pending_kind_t */
+} wasio__pending_t;
+
+/* The per-turn callback budget of one handle (WASIO_IO_CALLBACKS_PER_TURN). */
+typedef struct wasio__budget {
+  uint64_t turn;
+  uint32_t used;
+} wasio__budget_t;
+
+/* ---- the loop ---------------------------------------------------------------- */
+
+typedef struct wasio__backend_loop {
+  /* The dense poll set: polls[i] is the borrowed pollable of srcs[i]. */
+  wasi_io_poll_borrow_pollable_t *polls;
+  wasio__src_t **srcs;
+  uint32_t npolls, cap;
+  /* poll()'s result list lands here (cap u32s) through cabi_realloc; the
+   * ready sources are copied to `ready` before any callback runs, because
+   * callbacks may reorder the dense array. */
+  uint32_t *result;
+  wasio__src_t **ready;
+  /* Clock sources: `clock` waits for `clock_deadline` (loop time); `zero`
+   * is subscribe-instant(0), ready forever, and makes a poll non-blocking. */
+  wasio__src_t clock;
+  uint64_t clock_deadline;
+  wasio__src_t zero;
+  /* The instance network, fetched on first socket use. */
+  wasi_sockets_network_own_network_t network;
+  /* Sentinel of the pending list. */
+  wasio__pending_t pending;
+  uint64_t turn; /* polls so far: the budget's clock */
+} wasio__backend_loop_t;
+
+#endif

@@ -1,0 +1,747 @@
+/* src/backend/wasip2/tcp.c: wasio/tcp.h on wasi:sockets/tcp and
+ * wasi:io/streams.
+ *
+ * Implementation notes
+ * - A socket is created per family when first needed (bind or connect),
+ *   so one handle serves IPv4 and IPv6. A failed connect drops the socket
+ *   and returns the handle to WASIO__TCP_NEW: the core's connect_host tries
+ *   the next address on the same handle, even from inside the callback.
+ * - Three sources per handle: the socket's pollable (connect, accept), the
+ *   input stream's (reads) and the output stream's (write permits, flush).
+ *   Each is subscribed on first use, watched only while something waits on
+ *   it, and dropped before its parent (tcp_release).
+ * - Reads land straight in the caller's buffer (or the loop's) through the
+ *   cabi_realloc arena. A read that returns fewer bytes than asked means
+ *   the host had no more buffered, so the loop waits for the pollable
+ *   instead of paying a call for a 0-byte read; a full read tries again,
+ *   at most WASIO_IO_CALLBACKS_PER_TURN times per turn.
+ * - Writes run only in phase 3 (from the output pollable, or from the
+ *   pending list for a write queued elsewhere), never inside
+ *   wasio_tcp_write, so their callbacks can run as soon as the stream has
+ *   taken the last byte. Every write is bounded by check-write's permit.
+ * - Shutdown waits for the queue to drain, flushes, waits for check-write
+ *   to report the flush done, then drops the output stream (wasi:io's
+ *   "end of stream": the peer reads EOF) and shuts down the sending side.
+ * - The one timer node serves the connect deadline while connecting and
+ *   the idle timeout afterwards. The idle timer is lazy: activity only
+ *   stamps last_active; when the timer fires early it re-arms itself for
+ *   the remaining time, so a busy connection never touches the heap.
+ * - Close releases every WASI resource at once and runs the cancellations
+ *   (connect, queued writes, shutdown) synchronously, before phase 4 runs
+ *   the close callback.
+ */
+#include <string.h>
+
+#include "wasip2.h"
+
+enum {
+  WASIO__TCPF_READING = 1 << 0,
+  WASIO__TCPF_EOF = 1 << 1,        /* the input stream reported its end */
+  WASIO__TCPF_SHUT_REQ = 1 << 2,   /* wasio_tcp_shutdown called, not done */
+  WASIO__TCPF_SHUT_FLUSH = 1 << 3, /* its flush was issued */
+  WASIO__TCPF_SHUT_DONE = 1 << 4,  /* the sending side is shut down */
+  WASIO__TCPF_KA_SET = 1 << 5,     /* the user chose keep-alive options */
+  WASIO__TCPF_KA_ON = 1 << 6
+};
+
+/* How often bind/listen re-check a host that completes them asynchronously
+ * (see wasio__tcp_settle). */
+#define WASIO__TCP_SETTLE_MAX 64
+
+static inline wasio_loop_t *wasio__tcp_loop_of(const wasio_tcp_t *tcp) {
+  return tcp->common.h.loop;
+}
+static inline bool wasio__tcp_closing(const wasio_tcp_t *tcp) {
+  return wasio__handle_closing(&tcp->common.h);
+}
+static inline wasi_sockets_tcp_borrow_tcp_socket_t wasio__tcp_sock(const wasio_tcp_t *tcp) {
+  return wasi_sockets_tcp_borrow_tcp_socket(tcp->sock);
+}
+
+static void wasio__tcp_update_active(wasio_tcp_t *tcp) {
+  bool active = tcp->state == WASIO__TCP_CONNECTING || tcp->state == WASIO__TCP_LISTENING ||
+                (tcp->flags & (WASIO__TCPF_READING | WASIO__TCPF_SHUT_REQ)) != 0 ||
+                tcp->wq_head != NULL;
+  wasio__handle_set_active(&tcp->common.h, active && !wasio__tcp_closing(tcp));
+}
+
+/* Drops every WASI resource of the handle, children first. */
+static void wasio__tcp_release(wasio_tcp_t *tcp) {
+  wasio_loop_t *loop = wasio__tcp_loop_of(tcp);
+  wasio__src_drop(loop, &tcp->in_src);
+  wasio__src_drop(loop, &tcp->out_src);
+  wasio__src_drop(loop, &tcp->sock_src);
+  if (tcp->in.__handle != 0) wasi_io_streams_input_stream_drop_own(tcp->in);
+  if (tcp->out.__handle != 0) wasi_io_streams_output_stream_drop_own(tcp->out);
+  if (tcp->sock.__handle != 0) wasi_sockets_tcp_tcp_socket_drop_own(tcp->sock);
+  tcp->in.__handle = 0;
+  tcp->out.__handle = 0;
+  tcp->sock.__handle = 0;
+  tcp->family = 0;
+}
+
+static int wasio__tcp_apply_keepalive(wasio_tcp_t *tcp) {
+  wasi_sockets_tcp_error_code_t e;
+  if (!(tcp->flags & WASIO__TCPF_KA_SET) || tcp->sock.__handle == 0) return 0;
+  bool on = (tcp->flags & WASIO__TCPF_KA_ON) != 0;
+  if (!wasi_sockets_tcp_method_tcp_socket_set_keep_alive_enabled(wasio__tcp_sock(tcp), on, &e))
+    return wasio__wasi_error(e, false);
+  if (on && tcp->keepalive_idle_ns != 0 &&
+      !wasi_sockets_tcp_method_tcp_socket_set_keep_alive_idle_time(wasio__tcp_sock(tcp),
+                                                                   tcp->keepalive_idle_ns, &e))
+    return wasio__wasi_error(e, false);
+  return 0;
+}
+
+static int wasio__tcp_ensure_socket(wasio_tcp_t *tcp, uint8_t family) {
+  if (tcp->sock.__handle != 0) return tcp->family == family ? 0 : WASIO_EINVAL;
+  wasi_sockets_tcp_create_socket_own_tcp_socket_t s;
+  wasi_sockets_tcp_create_socket_error_code_t e;
+  if (!wasi_sockets_tcp_create_socket_create_tcp_socket(wasio__wasi_family(family), &s, &e))
+    return wasio__wasi_error(e, false);
+  tcp->sock = s;
+  tcp->family = family;
+  /* Options chosen before the socket existed; a host that refuses one
+   * still gets a working socket. */
+  (void)wasio__tcp_apply_keepalive(tcp);
+  return 0;
+}
+
+static int wasio__tcp_subscribe_sock(wasio_tcp_t *tcp) {
+  if (!wasio__src_subscribed(&tcp->sock_src))
+    tcp->sock_src.pollable = wasi_sockets_tcp_method_tcp_socket_subscribe(wasio__tcp_sock(tcp));
+  return wasio__src_watch(wasio__tcp_loop_of(tcp), &tcp->sock_src);
+}
+
+static int wasio__tcp_watch_out(wasio_tcp_t *tcp) {
+  if (!wasio__src_subscribed(&tcp->out_src))
+    tcp->out_src.pollable =
+        wasi_io_streams_method_output_stream_subscribe(wasi_io_streams_borrow_output_stream(tcp->out));
+  return wasio__src_watch(wasio__tcp_loop_of(tcp), &tcp->out_src);
+}
+
+/* bind and listen are synchronous in wasio's API, and in wasi:sockets they
+ * are start/finish pairs that complete at once on every host seen so far.
+ * Should a host answer would-block, wait for the socket's own pollable,
+ * a local operation, a bounded number of times. */
+static bool wasio__tcp_settle(wasio_tcp_t *tcp) {
+  static uint32_t result[1];
+  if (!wasio__src_subscribed(&tcp->sock_src))
+    tcp->sock_src.pollable = wasi_sockets_tcp_method_tcp_socket_subscribe(wasio__tcp_sock(tcp));
+  wasi_io_poll_borrow_pollable_t p = wasi_io_poll_borrow_pollable(tcp->sock_src.pollable);
+  wasi_io_poll_list_borrow_pollable_t list = { &p, 1 };
+  imports_list_u32_t ret;
+  wasio__arena_set(result, sizeof result);
+  wasi_io_poll_poll(&list, &ret);
+  wasio__arena_clear();
+  wasio__abi_free(ret.ptr, ret.len * sizeof *ret.ptr);
+  return true;
+}
+
+/* ---- accessors ------------------------------------------------------------------ */
+
+void wasio_tcp_set_data(wasio_tcp_t *tcp, void *data) { tcp->common.h.data = data; }
+void *wasio_tcp_data(const wasio_tcp_t *tcp) { return tcp->common.h.data; }
+wasio_loop_t *wasio_tcp_loop(const wasio_tcp_t *tcp) { return tcp->common.h.loop; }
+size_t wasio_tcp_write_queue_size(const wasio_tcp_t *tcp) { return tcp->wq_bytes; }
+
+static void wasio__tcp_init(wasio_loop_t *loop, wasio_tcp_t *tcp) {
+  wasio__handle_init(loop, &tcp->common.h, WASIO_KIND_TCP);
+  tcp->common.ch = NULL;
+  wasio__src_init(&tcp->sock_src, WASIO__SRC_TCP_SOCKET);
+  wasio__src_init(&tcp->in_src, WASIO__SRC_TCP_IN);
+  wasio__src_init(&tcp->out_src, WASIO__SRC_TCP_OUT);
+  wasio__pending_init(&tcp->pending, WASIO__PENDING_TCP);
+  wasio__timer_node_init(&tcp->timer, WASIO__TIMER_TCP);
+}
+
+int wasio_tcp_new(wasio_loop_t *loop, wasio_tcp_t **out) {
+  if (loop == NULL || out == NULL) return WASIO_EINVAL;
+  wasio_tcp_t *tcp = wasio__calloc(1, sizeof *tcp);
+  if (tcp == NULL) return WASIO_ENOMEM;
+  wasio__tcp_init(loop, tcp);
+  *out = tcp;
+  return 0;
+}
+
+/* ---- idle timeout ----------------------------------------------------------------- */
+
+static bool wasio__tcp_io_pending(const wasio_tcp_t *tcp) {
+  return (tcp->flags & WASIO__TCPF_READING) || tcp->wq_head != NULL;
+}
+
+/* Arms the idle timer if it should run and does not (activity never
+ * re-arms it: see the notes). */
+static void wasio__tcp_idle_arm(wasio_tcp_t *tcp) {
+  if (tcp->idle_ns == 0 || tcp->state != WASIO__TCP_CONNECTED || !wasio__tcp_io_pending(tcp) ||
+      wasio__timer_node_armed(&tcp->timer))
+    return;
+  uint64_t due = tcp->last_active + tcp->idle_ns;
+  if (due < tcp->last_active) due = UINT64_MAX;
+  (void)wasio__timer_node_arm(wasio__tcp_loop_of(tcp), &tcp->timer, due);
+}
+
+/* Stamps the start of a wait when nothing was pending before. */
+static void wasio__tcp_idle_start(wasio_tcp_t *tcp, bool was_pending) {
+  if (!was_pending) tcp->last_active = wasio_loop_now(wasio__tcp_loop_of(tcp));
+  wasio__tcp_idle_arm(tcp);
+}
+
+int wasio_tcp_set_idle_timeout(wasio_tcp_t *tcp, uint64_t idle_ns) {
+  if (tcp == NULL) return WASIO_EINVAL;
+  if (wasio__tcp_closing(tcp)) return WASIO_ECLOSING;
+  tcp->idle_ns = idle_ns;
+  if (tcp->state == WASIO__TCP_CONNECTING) return 0; /* the node is the connect deadline */
+  wasio__timer_node_disarm(wasio__tcp_loop_of(tcp), &tcp->timer);
+  tcp->last_active = wasio_loop_now(wasio__tcp_loop_of(tcp));
+  wasio__tcp_idle_arm(tcp);
+  return 0;
+}
+
+/* ---- completing operations ------------------------------------------------------- */
+
+static void wasio__tcp_stop_reading(wasio_tcp_t *tcp) {
+  tcp->flags &= (uint16_t)~WASIO__TCPF_READING;
+  wasio__src_unwatch(wasio__tcp_loop_of(tcp), &tcp->in_src);
+  wasio__tcp_update_active(tcp);
+}
+
+/* Ends reading with an error or EOF. */
+static void wasio__tcp_read_error(wasio_tcp_t *tcp, int status, const wasio_buf_t *buf) {
+  wasio_read_cb cb = tcp->read_cb;
+  wasio__tcp_stop_reading(tcp);
+  cb(tcp, status, buf);
+}
+
+static void wasio__tcp_shutdown_finish(wasio_tcp_t *tcp, int status) {
+  wasio_shutdown_cb cb = tcp->shutdown_cb;
+  tcp->shutdown_cb = NULL;
+  tcp->flags &= (uint16_t)~(WASIO__TCPF_SHUT_REQ | WASIO__TCPF_SHUT_FLUSH);
+  tcp->flags |= WASIO__TCPF_SHUT_DONE;
+  wasio__tcp_update_active(tcp);
+  if (cb != NULL) cb(tcp, status);
+}
+
+/* The output stream failed: every queued write, then a pending shutdown,
+ * get `status`. Re-checks the handle after each callback (it may close). */
+static void wasio__tcp_write_fail(wasio_tcp_t *tcp, int status) {
+  tcp->write_err = status;
+  wasio__src_unwatch(wasio__tcp_loop_of(tcp), &tcp->out_src);
+  while (tcp->wq_head != NULL && !wasio__tcp_closing(tcp)) {
+    wasio_write_t *w = tcp->wq_head;
+    tcp->wq_head = w->wasio__next;
+    if (tcp->wq_head == NULL) tcp->wq_tail = NULL;
+    tcp->wq_bytes -= w->wasio__len - w->wasio__done;
+    w->wasio__next = NULL;
+    w->wasio__tcp = NULL;
+    wasio__tcp_update_active(tcp);
+    w->wasio__cb(w, status);
+  }
+  if ((tcp->flags & WASIO__TCPF_SHUT_REQ) && !wasio__tcp_closing(tcp))
+    wasio__tcp_shutdown_finish(tcp, status);
+}
+
+/* ---- connect ----------------------------------------------------------------------- */
+
+int wasio__tcp_connect_check(const wasio_tcp_t *tcp) {
+  if (wasio__handle_closing(&tcp->common.h)) return WASIO_ECLOSING;
+  switch (tcp->state) {
+    case WASIO__TCP_CONNECTING:
+    case WASIO__TCP_CONNECTED:
+    case WASIO__TCP_LISTENING:
+      return WASIO_ESTATE;
+    default:
+      return 0;
+  }
+}
+
+int wasio_tcp_connect(wasio_tcp_t *tcp, const wasio_addr_t *addr, uint64_t timeout_ns,
+                      wasio_connect_cb cb) {
+  if (tcp == NULL || addr == NULL || cb == NULL) return WASIO_EINVAL;
+  int rc = wasio__tcp_connect_check(tcp);
+  if (rc != 0) return rc;
+  wasi_sockets_network_ip_socket_address_t wa;
+  if (wasio__addr_to_wasi(addr, &wa) != 0) return WASIO_EINVAL;
+  wasio_loop_t *loop = wasio__tcp_loop_of(tcp);
+  rc = wasio__tcp_ensure_socket(tcp, addr->family);
+  if (rc != 0) return rc;
+
+  wasi_sockets_tcp_error_code_t e;
+  if (!wasi_sockets_tcp_method_tcp_socket_start_connect(wasio__tcp_sock(tcp), wasio__network(loop),
+                                                        &wa, &e)) {
+    rc = wasio__wasi_error(e, false);
+    goto fail;
+  }
+  rc = wasio__tcp_subscribe_sock(tcp);
+  if (rc != 0) goto fail;
+  if (timeout_ns != WASIO_NO_TIMEOUT) {
+    uint64_t now = wasio_loop_now(loop);
+    uint64_t due = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
+    rc = wasio__timer_node_arm(loop, &tcp->timer, due);
+    if (rc != 0) goto fail;
+  } else {
+    wasio__timer_node_disarm(loop, &tcp->timer);
+  }
+  tcp->state = WASIO__TCP_CONNECTING;
+  tcp->connect_cb = cb;
+  tcp->flags &= (uint16_t)~(WASIO__TCPF_EOF | WASIO__TCPF_SHUT_DONE);
+  tcp->write_err = 0;
+  wasio__tcp_update_active(tcp);
+  return 0;
+
+fail:
+  /* The socket goes, so the handle stays reusable (a bound socket is in an
+   * unknown state after a failed start: it goes too). */
+  wasio__tcp_release(tcp);
+  tcp->state = WASIO__TCP_NEW;
+  return rc;
+}
+
+/* Ends a connect attempt; on failure the handle is back to NEW. */
+static void wasio__tcp_connect_done(wasio_tcp_t *tcp, int status) {
+  wasio_loop_t *loop = wasio__tcp_loop_of(tcp);
+  wasio_connect_cb cb = tcp->connect_cb;
+  tcp->connect_cb = NULL;
+  wasio__timer_node_disarm(loop, &tcp->timer);
+  if (status == 0) {
+    wasio__src_unwatch(loop, &tcp->sock_src);
+    tcp->state = WASIO__TCP_CONNECTED;
+    tcp->last_active = wasio_loop_now(loop);
+  } else {
+    wasio__tcp_release(tcp);
+    tcp->state = WASIO__TCP_NEW;
+  }
+  wasio__tcp_update_active(tcp);
+  cb(tcp, status);
+}
+
+static void wasio__tcp_connect_step(wasio_tcp_t *tcp) {
+  wasi_sockets_tcp_tuple2_own_input_stream_own_output_stream_t streams;
+  wasi_sockets_tcp_error_code_t e;
+  if (!wasi_sockets_tcp_method_tcp_socket_finish_connect(wasio__tcp_sock(tcp), &streams, &e)) {
+    if (e == WASI_SOCKETS_NETWORK_ERROR_CODE_WOULD_BLOCK) return; /* not yet */
+    wasio__tcp_connect_done(tcp, wasio__wasi_error(e, false));
+    return;
+  }
+  tcp->in = streams.f0;
+  tcp->out = streams.f1;
+  wasio__tcp_connect_done(tcp, 0);
+}
+
+void wasio__tcp_on_timer(wasio__timer_node_t *node) {
+  wasio_tcp_t *tcp = WASIO__CONTAINER_OF(node, wasio_tcp_t, timer);
+  if (wasio__tcp_closing(tcp)) return;
+  if (tcp->state == WASIO__TCP_CONNECTING) {
+    wasio__tcp_connect_done(tcp, WASIO_ETIMEDOUT);
+    return;
+  }
+  if (tcp->state != WASIO__TCP_CONNECTED || tcp->idle_ns == 0 || !wasio__tcp_io_pending(tcp)) return;
+  uint64_t now = wasio_loop_now(wasio__tcp_loop_of(tcp));
+  if (now - tcp->last_active < tcp->idle_ns) {
+    wasio__tcp_idle_arm(tcp); /* there was activity since: wait the rest */
+    return;
+  }
+  if (tcp->flags & WASIO__TCPF_READING) {
+    wasio_buf_t none = { NULL, 0 };
+    wasio__tcp_read_error(tcp, WASIO_ETIMEDOUT, &none);
+  }
+  if (!wasio__tcp_closing(tcp) && tcp->wq_head != NULL) wasio__tcp_write_fail(tcp, WASIO_ETIMEDOUT);
+}
+
+/* ---- bind, listen, accept ------------------------------------------------------------ */
+
+int wasio_tcp_bind(wasio_tcp_t *tcp, const wasio_addr_t *addr) {
+  if (tcp == NULL || addr == NULL) return WASIO_EINVAL;
+  if (wasio__tcp_closing(tcp)) return WASIO_ECLOSING;
+  if (tcp->state != WASIO__TCP_NEW || tcp->common.ch != NULL) return WASIO_ESTATE;
+  wasi_sockets_network_ip_socket_address_t wa;
+  if (wasio__addr_to_wasi(addr, &wa) != 0) return WASIO_EINVAL;
+  int rc = wasio__tcp_ensure_socket(tcp, addr->family);
+  if (rc != 0) return rc;
+  wasi_sockets_tcp_error_code_t e;
+  if (!wasi_sockets_tcp_method_tcp_socket_start_bind(wasio__tcp_sock(tcp),
+                                                     wasio__network(wasio__tcp_loop_of(tcp)), &wa, &e)) {
+    rc = wasio__wasi_error(e, false);
+    goto fail;
+  }
+  for (int i = 0;; i++) {
+    if (wasi_sockets_tcp_method_tcp_socket_finish_bind(wasio__tcp_sock(tcp), &e)) break;
+    if (e != WASI_SOCKETS_NETWORK_ERROR_CODE_WOULD_BLOCK || i == WASIO__TCP_SETTLE_MAX) {
+      rc = wasio__wasi_error(e, false);
+      goto fail;
+    }
+    wasio__tcp_settle(tcp);
+  }
+  tcp->state = WASIO__TCP_BOUND;
+  return 0;
+fail:
+  wasio__tcp_release(tcp);
+  return rc;
+}
+
+int wasio_tcp_listen(wasio_tcp_t *tcp, int backlog, wasio_connection_cb cb) {
+  if (tcp == NULL || cb == NULL) return WASIO_EINVAL;
+  if (wasio__tcp_closing(tcp)) return WASIO_ECLOSING;
+  if (tcp->state == WASIO__TCP_LISTENING) return WASIO_EBUSY;
+  if (tcp->state != WASIO__TCP_BOUND) return WASIO_ESTATE;
+  if (backlog <= 0) backlog = WASIO_TCP_BACKLOG_DEFAULT;
+  if (backlog > WASIO_TCP_BACKLOG_MAX) backlog = WASIO_TCP_BACKLOG_MAX;
+  wasi_sockets_tcp_error_code_t e;
+  /* Advisory: a host may not support it (or only before bind). */
+  (void)wasi_sockets_tcp_method_tcp_socket_set_listen_backlog_size(wasio__tcp_sock(tcp),
+                                                                   (uint64_t)backlog, &e);
+  if (!wasi_sockets_tcp_method_tcp_socket_start_listen(wasio__tcp_sock(tcp), &e))
+    return wasio__wasi_error(e, false);
+  for (int i = 0;; i++) {
+    if (wasi_sockets_tcp_method_tcp_socket_finish_listen(wasio__tcp_sock(tcp), &e)) break;
+    if (e != WASI_SOCKETS_NETWORK_ERROR_CODE_WOULD_BLOCK || i == WASIO__TCP_SETTLE_MAX)
+      return wasio__wasi_error(e, false);
+    wasio__tcp_settle(tcp);
+  }
+  int rc = wasio__tcp_subscribe_sock(tcp);
+  if (rc != 0) return rc;
+  tcp->backlog = (uint64_t)backlog;
+  tcp->connection_cb = cb;
+  tcp->state = WASIO__TCP_LISTENING;
+  wasio__tcp_update_active(tcp);
+  return 0;
+}
+
+static void wasio__tcp_accept_some(wasio_tcp_t *server) {
+  wasio_loop_t *loop = wasio__tcp_loop_of(server);
+  while (server->state == WASIO__TCP_LISTENING && !wasio__tcp_closing(server) &&
+         wasio__budget_take(loop, &server->budget)) {
+    wasi_sockets_tcp_tuple3_own_tcp_socket_own_input_stream_own_output_stream_t r;
+    wasi_sockets_tcp_error_code_t e;
+    if (!wasi_sockets_tcp_method_tcp_socket_accept(wasio__tcp_sock(server), &r, &e)) {
+      if (e == WASI_SOCKETS_NETWORK_ERROR_CODE_WOULD_BLOCK) return;
+      int status = wasio__wasi_error(e, false);
+      /* A listener in a bad state will not recover: stop waiting on it
+       * rather than spin. Other errors concern one connection. */
+      if (status == WASIO_ESTATE) wasio__src_unwatch(loop, &server->sock_src);
+      server->connection_cb(server, NULL, status);
+      if (status == WASIO_ESTATE) return;
+      continue;
+    }
+    wasio_tcp_t *c = wasio__calloc(1, sizeof *c);
+    if (c == NULL) {
+      wasi_io_streams_output_stream_drop_own(r.f2);
+      wasi_io_streams_input_stream_drop_own(r.f1);
+      wasi_sockets_tcp_tcp_socket_drop_own(r.f0);
+      server->connection_cb(server, NULL, WASIO_ENOMEM);
+      continue;
+    }
+    wasio__tcp_init(loop, c);
+    c->sock = r.f0;
+    c->in = r.f1;
+    c->out = r.f2;
+    c->family = server->family;
+    c->state = WASIO__TCP_CONNECTED;
+    c->last_active = wasio_loop_now(loop);
+    server->connection_cb(server, c, 0);
+  }
+}
+
+/* ---- reading ------------------------------------------------------------------------- */
+
+int wasio_tcp_read_start(wasio_tcp_t *tcp, wasio_alloc_cb alloc_cb, wasio_read_cb read_cb) {
+  if (tcp == NULL || read_cb == NULL) return WASIO_EINVAL;
+  if (wasio__tcp_closing(tcp)) return WASIO_ECLOSING;
+  if (tcp->state != WASIO__TCP_CONNECTED) return WASIO_ENOTCONN;
+  if (tcp->flags & WASIO__TCPF_READING) return WASIO_EBUSY;
+  if (tcp->flags & WASIO__TCPF_EOF) return WASIO_EOF;
+  if (!wasio__src_subscribed(&tcp->in_src))
+    tcp->in_src.pollable =
+        wasi_io_streams_method_input_stream_subscribe(wasi_io_streams_borrow_input_stream(tcp->in));
+  int rc = wasio__src_watch(wasio__tcp_loop_of(tcp), &tcp->in_src);
+  if (rc != 0) return rc;
+  bool was_pending = wasio__tcp_io_pending(tcp);
+  tcp->alloc_cb = alloc_cb;
+  tcp->read_cb = read_cb;
+  tcp->flags |= WASIO__TCPF_READING;
+  wasio__tcp_update_active(tcp);
+  wasio__tcp_idle_start(tcp, was_pending);
+  return 0;
+}
+
+int wasio_tcp_read_stop(wasio_tcp_t *tcp) {
+  if (tcp == NULL) return WASIO_EINVAL;
+  if (tcp->flags & WASIO__TCPF_READING) wasio__tcp_stop_reading(tcp);
+  return 0;
+}
+
+static void wasio__tcp_on_readable(wasio_tcp_t *tcp) {
+  wasio_loop_t *loop = wasio__tcp_loop_of(tcp);
+  while ((tcp->flags & WASIO__TCPF_READING) && !wasio__tcp_closing(tcp) &&
+         wasio__budget_take(loop, &tcp->budget)) {
+    wasio_buf_t buf = { NULL, 0 };
+    if (tcp->alloc_cb != NULL) {
+      tcp->alloc_cb(tcp, WASIO_READ_BUF_SIZE, &buf);
+      if (!(tcp->flags & WASIO__TCPF_READING) || wasio__tcp_closing(tcp)) return;
+      if (buf.base == NULL || buf.len == 0) {
+        wasio__tcp_read_error(tcp, WASIO_ENOMEM, &buf);
+        return;
+      }
+    } else {
+      buf.base = wasio__read_buf(loop);
+      buf.len = WASIO_READ_BUF_SIZE;
+    }
+    imports_list_u8_t data;
+    wasi_io_streams_stream_error_t e;
+    wasio__arena_set(buf.base, buf.len);
+    bool ok = wasi_io_streams_method_input_stream_read(wasi_io_streams_borrow_input_stream(tcp->in),
+                                                       buf.len, &data, &e);
+    wasio__arena_clear();
+    if (!ok) {
+      int status = wasio__stream_error(&e, false);
+      if (status == WASIO_EOF) tcp->flags |= WASIO__TCPF_EOF;
+      wasio__tcp_read_error(tcp, status, &buf);
+      return;
+    }
+    if (data.len == 0) return; /* nothing yet: wait for the pollable */
+    if (data.ptr != buf.base) {
+      /* Only if a host allocated differently than asked. */
+      memcpy(buf.base, data.ptr, data.len);
+      wasio__abi_free(data.ptr, data.len);
+    }
+    tcp->last_active = wasio_loop_now(loop);
+    size_t n = data.len;
+    tcp->read_cb(tcp, (ptrdiff_t)n, &buf);
+    if (n < buf.len) return; /* drained: see the notes */
+  }
+}
+
+/* ---- writing ------------------------------------------------------------------------- */
+
+int wasio_tcp_write(wasio_tcp_t *tcp, wasio_write_t *req, const void *base, size_t len,
+                    wasio_write_cb cb) {
+  if (tcp == NULL || req == NULL || cb == NULL || (base == NULL && len > 0)) return WASIO_EINVAL;
+  if (wasio__tcp_closing(tcp)) return WASIO_ECLOSING;
+  if (tcp->state != WASIO__TCP_CONNECTED) return WASIO_ENOTCONN;
+  if (tcp->flags & (WASIO__TCPF_SHUT_REQ | WASIO__TCPF_SHUT_DONE)) return WASIO_EPIPE;
+  if (tcp->write_err != 0) return tcp->write_err;
+  /* `req` is caller memory and may hold anything before its first use:
+   * only a pointer to this handle is worth confirming by a scan. */
+  if (req->wasio__tcp == tcp)
+    for (wasio_write_t *w = tcp->wq_head; w != NULL; w = w->wasio__next)
+      if (w == req) return WASIO_EBUSY;
+  bool was_pending = wasio__tcp_io_pending(tcp);
+  req->wasio__next = NULL;
+  req->wasio__tcp = tcp;
+  req->wasio__base = base;
+  req->wasio__len = len;
+  req->wasio__done = 0;
+  req->wasio__cb = cb;
+  if (tcp->wq_tail != NULL)
+    tcp->wq_tail->wasio__next = req;
+  else
+    tcp->wq_head = req;
+  tcp->wq_tail = req;
+  tcp->wq_bytes += len;
+  /* Written in phase 3: now if the output is already waited on, else from
+   * the pending list. */
+  if (!wasio__src_watched(&tcp->out_src)) wasio__pending_add(wasio__tcp_loop_of(tcp), &tcp->pending);
+  wasio__tcp_update_active(tcp);
+  wasio__tcp_idle_start(tcp, was_pending);
+  return 0;
+}
+
+/* Moves queued bytes into the stream while check-write permits, completing
+ * each request as its last byte is taken. */
+static void wasio__tcp_flush_writes(wasio_tcp_t *tcp) {
+  wasio_loop_t *loop = wasio__tcp_loop_of(tcp);
+  wasi_io_streams_borrow_output_stream_t out = wasi_io_streams_borrow_output_stream(tcp->out);
+  while (tcp->wq_head != NULL && !wasio__tcp_closing(tcp) && tcp->state == WASIO__TCP_CONNECTED) {
+    wasio_write_t *w = tcp->wq_head;
+    if (w->wasio__done < w->wasio__len) {
+      uint64_t permit;
+      wasi_io_streams_stream_error_t e;
+      if (!wasi_io_streams_method_output_stream_check_write(out, &permit, &e)) {
+        wasio__tcp_write_fail(tcp, wasio__stream_error(&e, true));
+        return;
+      }
+      if (permit == 0) {
+        if (wasio__tcp_watch_out(tcp) != 0) wasio__pending_add(loop, &tcp->pending);
+        return;
+      }
+      size_t left = w->wasio__len - w->wasio__done;
+      size_t n = permit < left ? (size_t)permit : left;
+      imports_list_u8_t chunk = { (uint8_t *)(uintptr_t)(w->wasio__base + w->wasio__done), n };
+      if (!wasi_io_streams_method_output_stream_write(out, &chunk, &e)) {
+        wasio__tcp_write_fail(tcp, wasio__stream_error(&e, true));
+        return;
+      }
+      w->wasio__done += n;
+      tcp->wq_bytes -= n;
+      tcp->last_active = wasio_loop_now(loop);
+      if (w->wasio__done < w->wasio__len) continue;
+    }
+    tcp->wq_head = w->wasio__next;
+    if (tcp->wq_head == NULL) tcp->wq_tail = NULL;
+    w->wasio__next = NULL;
+    w->wasio__tcp = NULL;
+    wasio__tcp_update_active(tcp);
+    w->wasio__cb(w, 0);
+  }
+}
+
+/* The shutdown sequence, once the queue is empty: flush, wait until
+ * check-write shows the flush done, end the output stream, shut down. */
+static void wasio__tcp_shutdown_step(wasio_tcp_t *tcp) {
+  wasio_loop_t *loop = wasio__tcp_loop_of(tcp);
+  wasi_io_streams_stream_error_t e;
+  if (tcp->write_err != 0) {
+    wasio__tcp_shutdown_finish(tcp, tcp->write_err);
+    return;
+  }
+  wasi_io_streams_borrow_output_stream_t out = wasi_io_streams_borrow_output_stream(tcp->out);
+  if (!(tcp->flags & WASIO__TCPF_SHUT_FLUSH)) {
+    if (!wasi_io_streams_method_output_stream_flush(out, &e)) {
+      wasio__tcp_shutdown_finish(tcp, wasio__stream_error(&e, true));
+      return;
+    }
+    tcp->flags |= WASIO__TCPF_SHUT_FLUSH;
+  }
+  uint64_t permit;
+  if (!wasi_io_streams_method_output_stream_check_write(out, &permit, &e)) {
+    wasio__tcp_shutdown_finish(tcp, wasio__stream_error(&e, true));
+    return;
+  }
+  if (permit == 0) {
+    if (wasio__tcp_watch_out(tcp) != 0) wasio__pending_add(loop, &tcp->pending);
+    return;
+  }
+  wasio__src_drop(loop, &tcp->out_src);
+  wasi_io_streams_output_stream_drop_own(tcp->out);
+  tcp->out.__handle = 0;
+  wasio__tcp_shutdown_finish(tcp, 0);
+}
+
+/* Output work in phase 3: queued writes, then a requested shutdown. */
+static void wasio__tcp_service_output(wasio_tcp_t *tcp) {
+  if (wasio__tcp_closing(tcp) || tcp->state != WASIO__TCP_CONNECTED || tcp->out.__handle == 0) return;
+  wasio__tcp_flush_writes(tcp);
+  if (wasio__tcp_closing(tcp) || tcp->state != WASIO__TCP_CONNECTED) return;
+  if (tcp->wq_head == NULL) {
+    if (tcp->flags & WASIO__TCPF_SHUT_REQ)
+      wasio__tcp_shutdown_step(tcp);
+    else
+      wasio__src_unwatch(wasio__tcp_loop_of(tcp), &tcp->out_src);
+  }
+}
+
+int wasio_tcp_shutdown(wasio_tcp_t *tcp, wasio_shutdown_cb cb) {
+  if (tcp == NULL) return WASIO_EINVAL;
+  if (wasio__tcp_closing(tcp)) return WASIO_ECLOSING;
+  if (tcp->state != WASIO__TCP_CONNECTED) return WASIO_ENOTCONN;
+  if (tcp->flags & (WASIO__TCPF_SHUT_REQ | WASIO__TCPF_SHUT_DONE)) return WASIO_EBUSY;
+  tcp->flags |= WASIO__TCPF_SHUT_REQ;
+  tcp->shutdown_cb = cb;
+  if (!wasio__src_watched(&tcp->out_src)) wasio__pending_add(wasio__tcp_loop_of(tcp), &tcp->pending);
+  wasio__tcp_update_active(tcp);
+  return 0;
+}
+
+/* ---- dispatch -------------------------------------------------------------------------- */
+
+void wasio__tcp_on_ready(wasio__src_t *src) {
+  wasio_tcp_t *tcp;
+  switch (src->kind) {
+    case WASIO__SRC_TCP_SOCKET:
+      tcp = WASIO__CONTAINER_OF(src, wasio_tcp_t, sock_src);
+      if (tcp->state == WASIO__TCP_CONNECTING)
+        wasio__tcp_connect_step(tcp);
+      else if (tcp->state == WASIO__TCP_LISTENING)
+        wasio__tcp_accept_some(tcp);
+      break;
+    case WASIO__SRC_TCP_IN:
+      wasio__tcp_on_readable(WASIO__CONTAINER_OF(src, wasio_tcp_t, in_src));
+      break;
+    case WASIO__SRC_TCP_OUT:
+      wasio__tcp_service_output(WASIO__CONTAINER_OF(src, wasio_tcp_t, out_src));
+      break;
+  }
+}
+
+void wasio__tcp_on_pending(wasio_tcp_t *tcp) { wasio__tcp_service_output(tcp); }
+
+/* ---- options and addresses ------------------------------------------------------------- */
+
+int wasio_tcp_keepalive(wasio_tcp_t *tcp, bool enable, uint64_t idle_ns) {
+  if (tcp == NULL) return WASIO_EINVAL;
+  if (wasio__tcp_closing(tcp)) return WASIO_ECLOSING;
+  tcp->flags |= WASIO__TCPF_KA_SET;
+  if (enable)
+    tcp->flags |= WASIO__TCPF_KA_ON;
+  else
+    tcp->flags &= (uint16_t)~WASIO__TCPF_KA_ON;
+  tcp->keepalive_idle_ns = idle_ns;
+  return wasio__tcp_apply_keepalive(tcp);
+}
+
+int wasio_tcp_local_addr(const wasio_tcp_t *tcp, wasio_addr_t *out) {
+  if (tcp == NULL || out == NULL) return WASIO_EINVAL;
+  if (tcp->sock.__handle == 0) return WASIO_ENOTCONN;
+  wasi_sockets_network_ip_socket_address_t a;
+  wasi_sockets_tcp_error_code_t e;
+  if (!wasi_sockets_tcp_method_tcp_socket_local_address(wasio__tcp_sock(tcp), &a, &e))
+    return wasio__wasi_error(e, false);
+  wasio__addr_from_wasi(&a, out);
+  return 0;
+}
+
+int wasio_tcp_peer_addr(const wasio_tcp_t *tcp, wasio_addr_t *out) {
+  if (tcp == NULL || out == NULL) return WASIO_EINVAL;
+  if (tcp->state != WASIO__TCP_CONNECTED) return WASIO_ENOTCONN;
+  wasi_sockets_network_ip_socket_address_t a;
+  wasi_sockets_tcp_error_code_t e;
+  if (!wasi_sockets_tcp_method_tcp_socket_remote_address(wasio__tcp_sock(tcp), &a, &e))
+    return wasio__wasi_error(e, false);
+  wasio__addr_from_wasi(&a, out);
+  return 0;
+}
+
+/* ---- close ------------------------------------------------------------------------------ */
+
+void wasio_tcp_close(wasio_tcp_t *tcp, wasio_tcp_close_cb cb) {
+  if (tcp == NULL || wasio__tcp_closing(tcp)) return;
+  /* The core's connect_host reports ECANCELED to its user and forgets the
+   * handle first; the attempt canceled below then reaches a callback that
+   * ignores it. */
+  if (tcp->common.ch != NULL) wasio__connect_host_cancel(tcp);
+  if (wasio__tcp_closing(tcp)) return; /* closed from that callback */
+  wasio_loop_t *loop = wasio__tcp_loop_of(tcp);
+  wasio__handle_close(&tcp->common.h, (void (*)(void *))cb);
+
+  uint8_t old_state = tcp->state;
+  wasio_connect_cb ccb = tcp->connect_cb;
+  wasio_shutdown_cb scb = (tcp->flags & WASIO__TCPF_SHUT_REQ) ? tcp->shutdown_cb : NULL;
+  wasio_write_t *w = tcp->wq_head;
+  tcp->connect_cb = NULL;
+  tcp->shutdown_cb = NULL;
+  tcp->wq_head = tcp->wq_tail = NULL;
+  tcp->wq_bytes = 0;
+  tcp->flags &= (uint16_t)~(WASIO__TCPF_READING | WASIO__TCPF_SHUT_REQ | WASIO__TCPF_SHUT_FLUSH);
+  wasio__timer_node_disarm(loop, &tcp->timer);
+  wasio__pending_remove(&tcp->pending);
+  wasio__tcp_release(tcp);
+  tcp->state = WASIO__TCP_CLOSED;
+  wasio__handle_set_active(&tcp->common.h, false);
+
+  /* Cancellations, after the handle is fully closed so that anything the
+   * callbacks try on it fails with WASIO_ECLOSING. */
+  if (old_state == WASIO__TCP_CONNECTING && ccb != NULL) ccb(tcp, WASIO_ECANCELED);
+  while (w != NULL) {
+    wasio_write_t *next = w->wasio__next;
+    w->wasio__next = NULL;
+    w->wasio__tcp = NULL;
+    w->wasio__cb(w, WASIO_ECANCELED);
+    w = next;
+  }
+  if (scb != NULL) scb(tcp, WASIO_ECANCELED);
+}
+
+void wasio__tcp_free(wasio_tcp_t *tcp) {
+  /* wasio_tcp_close released everything; nothing is left to do. */
+  (void)tcp;
+}
