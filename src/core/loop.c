@@ -26,7 +26,7 @@ enum {
 };
 
 /* Implemented in timer.c: phase 1 and the deadline of phase 3. */
-void wasio__timers_run(wasio_loop_t *loop);
+bool wasio__timers_run(wasio_loop_t *loop);
 void wasio__timers_free(wasio_loop_t *loop);
 
 int wasio_loop_new(wasio_loop_t **out) {
@@ -57,10 +57,11 @@ static bool wasio__loop_alive(const wasio_loop_t *loop) {
   return loop->active_handles > 0 || loop->defer_head != NULL || loop->closing_head != NULL;
 }
 
-/* Phase 2: runs the requests queued before the phase started. */
-static void wasio__defer_run(wasio_loop_t *loop) {
+/* Phase 2: runs the requests queued before the phase started. Returns true
+ * if it ran any. */
+static bool wasio__defer_run(wasio_loop_t *loop) {
   wasio_defer_t *last = loop->defer_tail;
-  if (last == NULL) return;
+  if (last == NULL) return false;
   for (;;) {
     wasio_defer_t *req = loop->defer_head;
     loop->defer_head = req->wasio__next;
@@ -73,6 +74,7 @@ static void wasio__defer_run(wasio_loop_t *loop) {
     req->wasio__cb(req, status);
     if (was_last) break;
   }
+  return true;
 }
 
 /* Phase 4: close callbacks of the handles closed before the phase started,
@@ -128,9 +130,13 @@ int wasio_loop_run(wasio_loop_t *loop, wasio_run_mode_t mode) {
   if (!alive) wasio_loop_update_time(loop);
   while (alive && !loop->stop_flag) {
     wasio_loop_update_time(loop);
-    wasio__timers_run(loop);
-    wasio__defer_run(loop);
-    wasio__backend_poll(loop, wasio__poll_deadline(loop, mode));
+    bool ran = wasio__timers_run(loop);
+    ran |= wasio__defer_run(loop);
+    /* A RUN_ONCE turn whose timers or deferred callbacks already ran has
+     * made progress: it polls without blocking, so a caller driving the
+     * loop turn by turn sees that progress now, not after the next timer. */
+    uint64_t deadline = mode == WASIO_RUN_ONCE && ran ? 0 : wasio__poll_deadline(loop, mode);
+    wasio__backend_poll(loop, deadline);
     wasio__closing_run(loop);
     loop->stats.turns++;
     alive = wasio__loop_alive(loop);

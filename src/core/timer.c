@@ -118,13 +118,15 @@ static void wasio__timer_fire(wasio_timer_t *t) {
   t->cb(t);
 }
 
-/* Phase 1 (called by loop.c). */
-void wasio__timers_run(wasio_loop_t *loop) {
+/* Phase 1 (called by loop.c). Returns true if any node fired. */
+bool wasio__timers_run(wasio_loop_t *loop) {
   uint64_t first_new_seq = loop->timer_seq;
+  bool fired = false;
   while (loop->heap_len > 0) {
     wasio__timer_node_t *node = loop->heap[0];
     if (node->due > loop->now || node->seq >= first_new_seq) break;
     wasio__heap_remove(loop, node);
+    fired = true;
     switch ((wasio__timer_kind_t)node->kind) {
       case WASIO__TIMER_USER:
         wasio__timer_fire(WASIO__CONTAINER_OF(node, wasio_timer_t, node));
@@ -133,6 +135,7 @@ void wasio__timers_run(wasio_loop_t *loop) {
       case WASIO__TIMER_DNS: wasio__dns_on_timer(node); break;
     }
   }
+  return fired;
 }
 
 /* Releases the heap array when the loop is freed (called by loop.c). */
