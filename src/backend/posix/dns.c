@@ -234,10 +234,12 @@ void wasio__posix_dns_io(wasio_dns_t *dns) {
   wasio__backend_dns_t *b = &dns->b;
   if (!b->finished) return;
   wasio__handle_set_active(&dns->h, false);
+  /* The callback is the request's last word: it is freed in phase 4. Closing
+   * before the call makes a wasio_dns_cancel from inside it an EINVAL
+   * rather than a second callback. */
+  wasio__handle_close(&dns->h, NULL);
   size_t count = b->status == 0 ? b->count : 0;
   b->cb(dns, b->status, count ? b->addrs : NULL, count);
-  /* The callback was the request's last word: free it in phase 4. */
-  wasio__handle_close(&dns->h, NULL);
 }
 
 void wasio__posix_dns_loop_free(wasio_loop_t *loop) {
