@@ -1,0 +1,361 @@
+/* wasio/http_codec.h: the sans-I/O HTTP/1.1 codec and the URL parser.
+ *
+ * Nothing here touches a socket, a clock or the heap. Parsers are fed the
+ * bytes a connection has received so far and report how far they got; the
+ * HTTP client and server drive them from the event loop, and the tests and
+ * fuzzers drive them directly. Everything is C11 and portable (native and
+ * wasm32).
+ *
+ * Three pieces:
+ *   1. Head parsing: wasio_http_parse_request()/wasio_http_parse_response()
+ *      turn a start line plus header block into views (pointer + length)
+ *      into the caller's buffer, and decide the body framing.
+ *   2. Body decoding: wasio_http_body_decode() walks a Content-Length,
+ *      chunked or close-delimited body and hands out views of the payload
+ *      (zero copy; chunk framing is skipped, trailers are parsed).
+ *   3. Writing: request/status lines, header blocks and chunk framing
+ *      serialised into a caller buffer, with size checks.
+ * and wasio_url_parse() for the client.
+ *
+ * The one rule for feeding (heads, trailers, anything that returns
+ * WASIO_EAGAIN): WASIO_EAGAIN means "incomplete". Keep the unconsumed bytes,
+ * append what arrives next, and call again with a buffer that starts with
+ * the same bytes as before (the buffer may have moved: parsers remember
+ * offsets, never pointers). Work done on earlier calls is not repeated, so
+ * feeding a head byte by byte costs O(n) in total.
+ *
+ * Strictness (RFC 9112, chosen to make request smuggling impossible rather
+ * than to accept every historical peer):
+ *   - Lines end in CRLF. A bare LF is rejected (WASIO_EHTTP_BARE_LF) in
+ *     requests and responses alike, and a CR not followed by LF is rejected
+ *     (WASIO_EHTTP_BARE_CR) anywhere in a head, chunk line or trailer.
+ *   - Any number of empty lines (CRLF) before a start line are skipped (RFC
+ *     9112 section 2.2); they count towards WASIO_HTTP_MAX_HEAD.
+ *   - Header lines starting with SP/HTAB (obs-fold) are rejected
+ *     (WASIO_EHTTP_OBS_FOLD); so is whitespace before the colon.
+ *   - Content-Length: 1*DIGIT after trimming surrounding whitespace, at most
+ *     UINT64_MAX. Several Content-Length fields, or a comma list, are
+ *     accepted only when every value is identical (RFC 9110 section 8.6) and
+ *     then count as one; differing values give
+ *     WASIO_EHTTP_CONTENT_LENGTH_MISMATCH.
+ *   - Transfer-Encoding: the only accepted value (over all fields) is a
+ *     single "chunked" token, in HTTP/1.1 messages only. Anything else
+ *     (gzip, chunked twice, chunked not last, any TE in HTTP/1.0) is
+ *     WASIO_EHTTP_BAD_TRANSFER_ENCODING, in requests and responses; together
+ *     with Content-Length it is WASIO_EHTTP_CL_AND_TE.
+ *   - An HTTP/1.1 request needs exactly one Host field (WASIO_EHTTP_BAD_HOST).
+ *   - The version must be "HTTP/1.D". HTTP/1.2 and later minors are
+ *     accepted and reported as such, with HTTP/1.1 semantics.
+ *
+ * Every error is sticky: once a parser or decoder has failed, each later
+ * call returns the same code. A connection that got an error must not be
+ * reused: the framing of anything after it is unknown.
+ */
+#ifndef WASIO_HTTP_CODEC_H
+#define WASIO_HTTP_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- limits ---------------------------------------------------------------
+ * Exceeding one gives the named error. The head of a message is its start
+ * line, its header lines and the empty line that ends them. */
+
+/* Longest request or status line, without its CRLF
+ * (WASIO_EHTTP_START_LINE_TOO_LONG). */
+#define WASIO_HTTP_MAX_START_LINE 8192
+/* Largest head in bytes, from the first byte (leading empty lines included)
+ * through the CRLF of the empty line (WASIO_EHTTP_HEADERS_TOO_LARGE). The
+ * same limit applies to a trailer section. */
+#define WASIO_HTTP_MAX_HEAD 16384
+/* Most header fields in a head (WASIO_EHTTP_TOO_MANY_HEADERS). */
+#define WASIO_HTTP_MAX_HEADERS 100
+/* Most fields in a trailer section (WASIO_EHTTP_TOO_MANY_HEADERS). */
+#define WASIO_HTTP_MAX_TRAILERS 16
+/* Longest chunk-size line (size and extensions), without its CRLF
+ * (WASIO_EHTTP_CHUNK_LINE_TOO_LONG). */
+#define WASIO_HTTP_MAX_CHUNK_LINE 1024
+
+/* ---- views ------------------------------------------------------------------ */
+
+/* A view of bytes owned by someone else; not NUL-terminated. */
+typedef struct wasio_http_str {
+  const char *ptr;
+  size_t len;
+} wasio_http_str_t;
+
+/* A view of a string literal. */
+#define WASIO_HTTP_STR(lit) ((wasio_http_str_t){(lit), sizeof(lit) - 1})
+
+/* A header field; the value has surrounding whitespace trimmed. */
+typedef struct wasio_http_header {
+  wasio_http_str_t name;
+  wasio_http_str_t value;
+} wasio_http_header_t;
+
+/* How the body of a parsed message is delimited. */
+typedef enum wasio_http_body_kind {
+  WASIO_HTTP_BODY_NONE = 0,  /* no body (or Content-Length: 0) */
+  WASIO_HTTP_BODY_LENGTH,    /* exactly content_length bytes */
+  WASIO_HTTP_BODY_CHUNKED,   /* chunked transfer coding */
+  WASIO_HTTP_BODY_CLOSE      /* until the connection closes (responses only) */
+} wasio_http_body_kind_t;
+
+/* What the headers say about the body and the connection. */
+typedef struct wasio_http_framing {
+  wasio_http_body_kind_t body;
+  /* The Content-Length value when one was present (has_content_length),
+   * even where it does not frame a body (a response to HEAD, a 304). */
+  uint64_t content_length;
+  bool has_content_length;
+  /* Whether the connection may carry another message after this one: HTTP/1.1
+   * unless "Connection: close"; HTTP/1.0 only with "Connection: keep-alive";
+   * never after a close-delimited body. */
+  bool keep_alive;
+  /* Request: HTTP/1.1 with "Expect: 100-continue" (ignored in HTTP/1.0, as
+   * RFC 9110 section 10.1.1 requires). The server should send
+   * "100 Continue" before reading the body. Other expectations are left to
+   * the application (the Expect field is among the headers). */
+  bool expect_continue;
+  /* Request: "Connection: upgrade" with an Upgrade field. Response: 101, or
+   * a 2xx answer to CONNECT; after the head the connection carries another
+   * protocol and this codec is done with it. */
+  bool upgrade;
+} wasio_http_framing_t;
+
+typedef struct wasio_http_request {
+  wasio_http_str_t method;  /* a token, case-sensitive ("GET") */
+  wasio_http_str_t target;  /* request-target as sent ("/a?b", "*", "host:443") */
+  int version_minor;        /* 0 for HTTP/1.0, 1 for HTTP/1.1, ... */
+  size_t num_headers;
+  wasio_http_header_t headers[WASIO_HTTP_MAX_HEADERS];
+  wasio_http_framing_t framing;
+} wasio_http_request_t;
+
+typedef struct wasio_http_response {
+  int version_minor;
+  int status;               /* 100..999 */
+  wasio_http_str_t reason;  /* may be empty */
+  size_t num_headers;
+  wasio_http_header_t headers[WASIO_HTTP_MAX_HEADERS];
+  wasio_http_framing_t framing;
+} wasio_http_response_t;
+
+typedef struct wasio_http_trailers {
+  size_t num_fields;
+  wasio_http_header_t fields[WASIO_HTTP_MAX_TRAILERS];
+} wasio_http_trailers_t;
+
+/* ---- head parsing -----------------------------------------------------------
+ *
+ * A wasio_http_parser_t is caller-allocated and holds no pointers; its
+ * fields are private. One parser parses one head; re-initialise it for the
+ * next message (a pipelined one starts at the byte the previous message's
+ * body ended at). */
+typedef struct wasio_http_parser {
+  uint32_t wasio__scanned;     /* bytes lexed so far */
+  uint32_t wasio__line_start;  /* offset of the current line */
+  uint32_t wasio__first_line;  /* offset of the start line (after empty lines) */
+  uint32_t wasio__lines;       /* complete lines (start line + fields) */
+  uint32_t wasio__head_len;    /* set when complete */
+  int wasio__error;            /* sticky error, 0 if none */
+  uint8_t wasio__kind;         /* request, response, trailers */
+  uint8_t wasio__state;
+} wasio_http_parser_t;
+
+/* Prepares `p` for a new head. Never fails. */
+void wasio_http_parser_init(wasio_http_parser_t *p);
+
+/* Flags of wasio_http_parse_response(): what the request was, since the
+ * response's framing depends on it (RFC 9112 section 6.3). */
+#define WASIO_HTTP_RESPONSE_TO_HEAD 0x1u     /* no body, whatever the headers say */
+#define WASIO_HTTP_RESPONSE_TO_CONNECT 0x2u  /* a 2xx opens a tunnel */
+
+/* Parses a request head from buf[0..len), the bytes received so far for
+ * this message.
+ *
+ * Preconditions: `p` was initialised for this message; on every call buf
+ * starts with the bytes given on the previous call (it may have moved and
+ * grown). buf may be NULL when len is 0.
+ * Returns:
+ *   > 0             the head is complete and this many bytes long; *req is
+ *                   filled, its views point into buf (valid as long as those
+ *                   bytes are). The body (req->framing) starts at buf + the
+ *                   return value.
+ *   WASIO_EAGAIN    incomplete; call again with more bytes. *req is
+ *                   unspecified.
+ *   WASIO_EINVAL    len is smaller than on an earlier call.
+ *   WASIO_EHTTP_*   the head is invalid (see the list in the error map and
+ *                   the strictness notes above); a server should answer 400
+ *                   (431 for the size limits, 505 for the version, 501 for
+ *                   WASIO_EHTTP_BAD_TRANSFER_ENCODING) and close.
+ * Calling again after completion returns the same length and fills *req
+ * again. */
+int wasio_http_parse_request(wasio_http_parser_t *p, const char *buf, size_t len,
+                             wasio_http_request_t *req);
+
+/* Parses a response head; same contract as wasio_http_parse_request(), with
+ * `flags` from WASIO_HTTP_RESPONSE_TO_*. A 1xx response other than 101 is an
+ * interim response with no body: parse the next head after it. Responses
+ * without Content-Length or Transfer-Encoding (and not bodiless by status
+ * or flags) are close-delimited. */
+int wasio_http_parse_response(wasio_http_parser_t *p, const char *buf, size_t len,
+                              unsigned flags, wasio_http_response_t *res);
+
+/* Finds the first field named `name` (case-insensitive) at or after index
+ * *pos of headers[0..n); returns its index (and sets *pos past it, so that
+ * calling again finds the next one), or -1. *pos may start at 0. */
+int wasio_http_find_header(const wasio_http_header_t *headers, size_t n, const char *name,
+                           size_t *pos);
+
+/* True when the comma-separated field value contains `token`
+ * (case-insensitive, surrounding whitespace ignored). */
+bool wasio_http_has_token(wasio_http_str_t value, const char *token);
+
+/* ---- body decoding ------------------------------------------------------------
+ *
+ * A wasio_http_body_t walks one message body. Its fields are private. */
+typedef struct wasio_http_body {
+  uint64_t wasio__remaining;   /* bytes of body or chunk data left */
+  wasio_http_parser_t wasio__trailer;  /* lexes the trailer section */
+  wasio_http_trailers_t *wasio__trailers;
+  uint32_t wasio__line_len;    /* chunk-size line bytes seen */
+  int wasio__error;
+  uint8_t wasio__kind;         /* wasio_http_body_kind_t */
+  uint8_t wasio__state;
+  uint8_t wasio__digits;
+} wasio_http_body_t;
+
+/* Prepares `d` for a body framed by `framing` (from a parsed head). When
+ * `trailers` is not NULL, the trailer fields of a chunked body are stored
+ * there when the body completes; their views point into the input of the
+ * last wasio_http_body_decode() call. Never fails. */
+void wasio_http_body_init(wasio_http_body_t *d, const wasio_http_framing_t *framing,
+                          wasio_http_trailers_t *trailers);
+
+/* The same for an explicit kind and length (e.g. a body the caller frames
+ * itself). `content_length` is used only with WASIO_HTTP_BODY_LENGTH. */
+void wasio_http_body_init_kind(wasio_http_body_t *d, wasio_http_body_kind_t kind,
+                               uint64_t content_length, wasio_http_trailers_t *trailers);
+
+#define WASIO_HTTP_BODY_MORE 0  /* the body goes on */
+#define WASIO_HTTP_BODY_DONE 1  /* the body is complete */
+
+/* Decodes body bytes from in[0..len) (in may be NULL when len is 0).
+ * Sets *consumed to the bytes used and *data to the payload found among them
+ * (a view into `in`, possibly empty). At most one payload view per call:
+ * call again with in + *consumed while bytes remain.
+ * Returns:
+ *   WASIO_HTTP_BODY_MORE  more body to come; if *consumed < len call again
+ *                         with the rest, otherwise wait for more bytes.
+ *   WASIO_HTTP_BODY_DONE  the body ended after *consumed bytes; what follows
+ *                         belongs to the next message. Later calls return
+ *                         DONE consuming nothing.
+ *   WASIO_EAGAIN          in + *consumed starts an incomplete trailer
+ *                         section: keep those bytes, append more and call
+ *                         again with them (the feeding rule above).
+ *   WASIO_EHTTP_*         the body is malformed (chunk size, extension, CRLF,
+ *                         trailer errors as for heads). Sticky.
+ * A body of length 0 (or kind NONE) is DONE on the first call, len 0 or not. */
+int wasio_http_body_decode(wasio_http_body_t *d, const char *in, size_t len, size_t *consumed,
+                           wasio_http_str_t *data);
+
+/* Tells the decoder the connection closed (EOF). Returns 0 when the body is
+ * complete at EOF (a close-delimited body always is; so is one that already
+ * returned DONE), WASIO_EHTTP_TRUNCATED otherwise, or its sticky error. */
+int wasio_http_body_finish(wasio_http_body_t *d);
+
+/* ---- writing ---------------------------------------------------------------
+ *
+ * Writers serialise into buf[0..cap) and return the number of bytes written
+ * (no NUL is added), or:
+ *   WASIO_ENOBUFS  cap is too small; nothing useful was written (buf may
+ *                  hold a partial head), call again with a larger buffer;
+ *   WASIO_EHTTP_BAD_METHOD / _BAD_TARGET / _BAD_STATUS / _BAD_HEADER_NAME /
+ *   _BAD_HEADER_VALUE / _BAD_VERSION  an argument would produce an invalid
+ *                  message (e.g. CR or LF in a value: header injection).
+ * Writers add no fields of their own: the caller supplies Host,
+ * Content-Length or "Transfer-Encoding: chunked". `headers` may be NULL when
+ * num_headers is 0. */
+
+/* "METHOD SP TARGET SP HTTP/1.MINOR CRLF", the fields, and the empty line.
+ * version_minor is 0 or 1. */
+int wasio_http_write_request_head(char *buf, size_t cap, wasio_http_str_t method,
+                                  wasio_http_str_t target, int version_minor,
+                                  const wasio_http_header_t *headers, size_t num_headers);
+
+/* "HTTP/1.MINOR SP STATUS SP REASON CRLF", the fields, and the empty line.
+ * status is 100..999; reason may be empty (reason.ptr may then be NULL). */
+int wasio_http_write_response_head(char *buf, size_t cap, int version_minor, int status,
+                                   wasio_http_str_t reason, const wasio_http_header_t *headers,
+                                   size_t num_headers);
+
+/* The framing before a chunk of `size` bytes (> 0): "HEX CRLF". After the
+ * chunk's data the caller writes WASIO_HTTP_CRLF. */
+int wasio_http_write_chunk_header(char *buf, size_t cap, uint64_t size);
+
+/* The end of a chunked body: "0 CRLF", the trailer fields, and the empty
+ * line. */
+int wasio_http_write_last_chunk(char *buf, size_t cap, const wasio_http_header_t *trailers,
+                                size_t num_trailers);
+
+#define WASIO_HTTP_CRLF "\r\n"
+
+/* The standard reason phrase of a status code ("Not Found"), or "" when
+ * there is none. Never NULL. */
+const char *wasio_http_reason(int status);
+
+/* ---- URLs ------------------------------------------------------------------ */
+
+/* Longest URL wasio_url_parse() accepts (WASIO_EURL_SYNTAX beyond it). */
+#define WASIO_URL_MAX 8192
+/* Longest host name (RFC 1035); longer is WASIO_EURL_HOST. */
+#define WASIO_URL_MAX_HOST 253
+
+/* A parsed absolute http(s) URL; every view points into the parsed text
+ * (or, for an empty path, at a static "/"). */
+typedef struct wasio_url {
+  bool https;                 /* scheme "https" (else "http") */
+  bool host_is_ipv6;          /* host was a bracketed IPv6 literal */
+  bool port_given;            /* the URL named a (non-empty) port */
+  bool has_query;             /* the URL had a '?' */
+  uint16_t port;              /* the port, or 80/443 by scheme */
+  wasio_http_str_t host;      /* name, IPv4 or IPv6 (without brackets) */
+  wasio_http_str_t authority; /* host[:port] as written: the Host field value */
+  wasio_http_str_t path;      /* "/..." as written, or "/" when empty */
+  wasio_http_str_t query;     /* after the '?', without it; may be empty */
+} wasio_url_t;
+
+/* Writes the request-target of `url` ("path" or "path?query") to
+ * buf[0..cap); returns its length or WASIO_ENOBUFS. It is at most the
+ * URL's length plus one byte. */
+int wasio_url_target(const wasio_url_t *url, char *buf, size_t cap);
+
+/* Parses `url` (len bytes, no NUL needed) as an absolute http or https URL
+ * (RFC 3986 subset). The scheme is case-insensitive; a "#fragment" is
+ * dropped; percent-escapes must be '%' and two hex digits and are kept
+ * encoded (the target goes on the wire as is).
+ * Returns 0 and fills *out, or (leaving *out unspecified):
+ *   WASIO_EURL_SCHEME    not http: or https:
+ *   WASIO_EURL_USERINFO  "user[:password]@" in the authority (credentials
+ *                        in URLs leak into logs; send an Authorization field)
+ *   WASIO_EURL_HOST      empty host, invalid characters, a bad IPv6 literal
+ *                        (zone identifiers are not supported), too long
+ *   WASIO_EURL_PORT      not 1..65535 in decimal
+ *   WASIO_EURL_PERCENT   '%' not followed by two hex digits
+ *   WASIO_EURL_SYNTAX    no "//", a space, control or non-ASCII byte, or a
+ *                        character RFC 3986 does not allow in path or query
+ *                        (percent-encode it), or longer than WASIO_URL_MAX */
+int wasio_url_parse(const char *url, size_t len, wasio_url_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
