@@ -172,7 +172,7 @@ def bench_turn(hosts, idles, a, warnings):
                 f0(r["ns_per_idle_turn"]),
                 allocs(r["idle_allocs"], r["idle_allocs_per_turn"], warnings,
                        f"{host} idle={n} bare turns"),
-                r["pollables_per_poll"], f0(r["connect_ms"])])
+                r["pollables_per_poll"], f1(r["connect_ms"])])
             print(f"  [{host} idle={n}: {wall:.1f}s wall; rtt={r['rtt']} turns={r['turns']} "
                   f"polls={r['polls']} idle_turns={r['idle_turns']} idle_polls={r['idle_polls']}]",
                   file=sys.stderr)
@@ -181,38 +181,55 @@ def bench_turn(hosts, idles, a, warnings):
 
 def bench_tput(hosts, a, warnings):
     print("\n## 2. Echo throughput: wasio client -> native C echo peer -> wasio client\n")
-    print(f"One connection; {a.warmup_mib} MiB warm-up, then {a.total_mib} MiB measured "
-          f"(cap {a.tput_cap_ms} ms), 64 KiB writes, {a.window_kib} KiB window. MB/s = 10^6 bytes\n"
-          "of payload echoed back per second (each byte is written and read by wasio). "
-          "Ratio: against native in this run.\n")
-    results = {}
-    for host in hosts:
-        timeout = a.tput_timeout + (a.jco_extra if host == "jco" else 0)
-        r, err, wall = run_with_peer(host, "echo_tput",
-                                     [a.total_mib, a.warmup_mib, a.tput_cap_ms, a.window_kib],
-                                     timeout)
-        results[host] = (r, err)
-        if err:
-            print(f"  [{host}: {err}]", file=sys.stderr)
-        else:
-            print(f"  [{host}: {wall:.1f}s wall; turns={r['turns']} polls={r['polls']}]",
-                  file=sys.stderr)
-    base = results.get("native", (None, None))[0]
-    headers = ["host", "MB/s", "vs native", "MiB measured", "seconds", "bytes/turn",
-               "allocs/turn"]
+    print(f"One connection; {a.warmup_mib} MiB warm-up, then up to {a.total_mib} MiB measured "
+          f"(cap {a.tput_cap_ms} ms), 64 KiB writes, {a.window_kib} KiB window.\n"
+          "MB/s = 10^6 bytes of payload echoed back per second (each byte is written and read "
+          f"by wasio).\n{a.reps} runs per host, interleaved (host order rotates per round); "
+          "the median run is shown with the range of all runs.\nRatio: median against native's "
+          "median from this same invocation.\n")
+    runs = {h: [] for h in hosts}
+    errors = {}
+    for rep in range(a.reps):
+        order = hosts[rep % len(hosts):] + hosts[:rep % len(hosts)]
+        for host in order:
+            if host in errors:
+                continue
+            timeout = a.tput_timeout + (a.jco_extra if host == "jco" else 0)
+            r, err, wall = run_with_peer(host, "echo_tput",
+                                         [a.total_mib, a.warmup_mib, a.tput_cap_ms, a.window_kib],
+                                         timeout)
+            if err:
+                errors[host] = err
+                print(f"  [{host} run {rep + 1}: {err}]", file=sys.stderr)
+                continue
+            runs[host].append(r)
+            print(f"  [{host} run {rep + 1}: {float(r['mb_per_s']):.1f} MB/s, {wall:.1f}s wall; "
+                  f"turns={r['turns']} polls={r['polls']} allocs={r['allocs']}]", file=sys.stderr)
+
+    def median(rs):
+        return sorted(rs, key=lambda r: float(r["mb_per_s"]))[(len(rs) - 1) // 2]
+
+    base = median(runs["native"]) if runs.get("native") else None
+    headers = ["host", "MB/s (median)", "range", "vs native", "MiB measured", "seconds",
+               "bytes/turn", "allocs/turn"]
     rows = []
     for host in hosts:
-        r, err = results[host]
-        if err:
-            rows.append([host, err] + [""] * (len(headers) - 2))
+        if not runs[host]:
+            rows.append([host, errors.get(host, "no run")] + [""] * (len(headers) - 2))
             continue
+        r = median(runs[host])
+        speeds = [float(x["mb_per_s"]) for x in runs[host]]
         ratio = (f"{float(r['mb_per_s']) / float(base['mb_per_s']):.2f}x"
                  if base and float(base["mb_per_s"]) > 0 else "n/a")
         capped = " (capped)" if r["capped"] == "1" else ""
-        rows.append([host, f1(r["mb_per_s"]), ratio,
-                     f"{int(r['bytes']) / 1048576:.1f}{capped}", r["seconds"],
+        total_allocs = sum(int(x["allocs"]) for x in runs[host])
+        total_turns = sum(int(x["turns"]) for x in runs[host])
+        note = f" ({errors[host]})" if host in errors else ""
+        rows.append([host + note, f1(r["mb_per_s"]), f"{min(speeds):,.0f}-{max(speeds):,.0f}",
+                     ratio, f"{int(r['bytes']) / 1048576:.1f}{capped}", r["seconds"],
                      f0(r["bytes_per_turn"]),
-                     allocs(r["allocs"], r["allocs_per_turn"], warnings, f"{host} throughput")])
+                     allocs(total_allocs, f"{total_allocs / max(total_turns, 1):.4f}", warnings,
+                            f"{host} throughput (all runs)")])
     table(headers, rows)
 
 
@@ -222,6 +239,7 @@ def main():
     ap.add_argument("--idle", default="1,100,1000,10000")
     ap.add_argument("--only", choices=["turn", "tput"])
     ap.add_argument("--quick", action="store_true", help="shorter phases (smoke run)")
+    ap.add_argument("--reps", type=int, default=3, help="throughput runs per host")
     a = ap.parse_args()
     hosts = [h for h in a.hosts.split(",") if h]
     for h in hosts:
@@ -230,7 +248,7 @@ def main():
     idles = [int(x) for x in a.idle.split(",") if x]
     a.warmup_ms, a.measure_ms, a.idle_ms = (100, 400, 100) if a.quick else (300, 1500, 300)
     a.turn_timeout, a.jco_extra = 60, 30
-    a.total_mib, a.warmup_mib, a.tput_cap_ms = (16, 2, 5000) if a.quick else (128, 16, 10000)
+    a.total_mib, a.warmup_mib, a.tput_cap_ms = (64, 8, 1000) if a.quick else (1024, 64, 3000)
     a.window_kib, a.tput_timeout = 2048, 60
 
     missing = [p for p in [PEER] + [os.path.join(NATIVE_DIR, b) for b in ("loop_turn", "echo_tput")]
@@ -253,6 +271,7 @@ def main():
     print(f"wasmtime: {version([os.path.join(TOOLS, 'bin', 'wasmtime'), '--version'])}; "
           f"node: {version(['node', '--version'])}; "
           f"jco: {version(['node', os.path.join(ROOT, 'tools/jco/node_modules/@bytecodealliance/jco/dist/jco.js'), '--version'])}")
+    print(f"Load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("Command: make bench  (python3 bench/run.py " + " ".join(sys.argv[1:]) + ")")
     warnings = []
     if a.only != "tput":
