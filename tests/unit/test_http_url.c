@@ -1,0 +1,183 @@
+/* tests/unit/test_http_url.c: wasio_url_parse() on valid URLs (hosts,
+ * IPv6 literals, ports, path and query, fragments) and each error. Every
+ * URL is parsed from an exact-size heap copy, so reading past its end is
+ * an ASan error. */
+#include "test_http_util.h"
+
+static wasio_url_t g_url;
+
+/* Parses `s` (NUL-free C string) from an exact copy; views are rebased
+ * onto `s` (or left alone when they point at the static "/"). */
+static int url(const char *s) {
+  size_t n = strlen(s);
+  char *c = exact_copy(s, n);
+  int rc = wasio_url_parse(c, n, &g_url);
+  if (rc == 0) {
+    g_url.host = rebase(g_url.host, c, s);
+    g_url.authority = rebase(g_url.authority, c, s);
+    if (g_url.path.ptr >= c && g_url.path.ptr <= c + n) g_url.path = rebase(g_url.path, c, s);
+    if (g_url.query.len) g_url.query = rebase(g_url.query, c, s);
+  }
+  free(c);
+  return rc;
+}
+
+TEST(url_simple) {
+  ASSERT_OK(url("http://example.com"));
+  ASSERT_TRUE(!g_url.https);
+  ASSERT_STR_IS(g_url.host, "example.com");
+  ASSERT_STR_IS(g_url.authority, "example.com");
+  ASSERT_EQ_INT(g_url.port, 80);
+  ASSERT_TRUE(!g_url.port_given);
+  ASSERT_STR_IS(g_url.path, "/");
+  ASSERT_TRUE(!g_url.has_query);
+  ASSERT_TRUE(!g_url.host_is_ipv6);
+}
+
+TEST(url_full) {
+  ASSERT_OK(url("HTTPS://Example.COM:8443/a/b;p=1/%7Euser?x=1&y=%20z/?#frag"));
+  ASSERT_TRUE(g_url.https);
+  ASSERT_STR_IS(g_url.host, "Example.COM");
+  ASSERT_STR_IS(g_url.authority, "Example.COM:8443");
+  ASSERT_EQ_INT(g_url.port, 8443);
+  ASSERT_TRUE(g_url.port_given);
+  ASSERT_STR_IS(g_url.path, "/a/b;p=1/%7Euser");
+  ASSERT_TRUE(g_url.has_query);
+  ASSERT_STR_IS(g_url.query, "x=1&y=%20z/?");
+  char t[64];
+  int n = wasio_url_target(&g_url, t, sizeof t);
+  ASSERT_EQ_INT(n, 29);
+  ASSERT_EQ_MEM(t, "/a/b;p=1/%7Euser?x=1&y=%20z/?", 29);
+  ASSERT_WASIO(WASIO_ENOBUFS, wasio_url_target(&g_url, t, 28));
+}
+
+TEST(url_default_ports_and_empty_port) {
+  ASSERT_OK(url("https://a"));
+  ASSERT_EQ_INT(g_url.port, 443);
+  ASSERT_OK(url("http://a:/x"));
+  ASSERT_EQ_INT(g_url.port, 80);
+  ASSERT_TRUE(!g_url.port_given);
+  ASSERT_STR_IS(g_url.authority, "a");
+  ASSERT_OK(url("http://a:65535"));
+  ASSERT_EQ_INT(g_url.port, 65535);
+  ASSERT_OK(url("http://a:00080"));
+  ASSERT_EQ_INT(g_url.port, 80);
+  ASSERT_TRUE(g_url.port_given);
+}
+
+TEST(url_query_without_path) {
+  ASSERT_OK(url("http://a?x=1"));
+  ASSERT_STR_IS(g_url.path, "/");
+  ASSERT_STR_IS(g_url.query, "x=1");
+  char t[16];
+  ASSERT_EQ_INT(wasio_url_target(&g_url, t, sizeof t), 5);
+  ASSERT_EQ_MEM(t, "/?x=1", 5);
+  ASSERT_OK(url("http://a/?"));
+  ASSERT_TRUE(g_url.has_query);
+  ASSERT_EQ_INT(g_url.query.len, 0);
+  ASSERT_EQ_INT(wasio_url_target(&g_url, t, sizeof t), 2);
+}
+
+TEST(url_fragment_dropped) {
+  ASSERT_OK(url("http://a#top"));
+  ASSERT_STR_IS(g_url.path, "/");
+  ASSERT_TRUE(!g_url.has_query);
+  ASSERT_OK(url("http://a/p?q#x?y/z"));
+  ASSERT_STR_IS(g_url.path, "/p");
+  ASSERT_STR_IS(g_url.query, "q");
+}
+
+TEST(url_ipv4_and_ipv6_hosts) {
+  ASSERT_OK(url("http://127.0.0.1:8080/"));
+  ASSERT_STR_IS(g_url.host, "127.0.0.1");
+  ASSERT_TRUE(!g_url.host_is_ipv6);
+  ASSERT_OK(url("http://[::1]:8080/x"));
+  ASSERT_STR_IS(g_url.host, "::1");
+  ASSERT_STR_IS(g_url.authority, "[::1]:8080");
+  ASSERT_TRUE(g_url.host_is_ipv6);
+  ASSERT_EQ_INT(g_url.port, 8080);
+  const char *ok[] = {"http://[::]", "http://[1:2:3:4:5:6:7:8]", "http://[2001:db8::192.0.2.1]/",
+                      "http://[::ffff:1.2.3.4]", "http://[1::]", "http://[FE80::a:B:c]", "http://[1:2:3:4:5:6:1.2.3.4]",
+                      "http://[1:2:3:4:5:6:7::]", "http://[::2:3:4:5:6:7:8]"};
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+    if (url(ok[i]) != 0) harness_fail(__FILE__, __LINE__, "%s refused", ok[i]);
+}
+
+TEST(url_bad_host) {
+  const char *bad[] = {"http:///x", "http://", "http://[::1", "http://[1:2:3:4:5:6:7:8:9]", "http://[]",
+                       "http://[1::2::3]", "http://[12345::]", "http://[::1]x", "http://[fe80::1%25eth0]/",
+                       "http://[1:2:3:4:5:6:7]", "http://[:1]", "http://[1:]", "http://[::1.2.3]", "http://[::1.2.3.256]",
+                       "http://[::01.2.3.4]", "http://[1:2:3:4:5:6:7:1.2.3.4]", "http://a%20b/", "http://ex!ample/",
+                       "http://a,b", "http://:80/", "http://[g::]"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    int rc = url(bad[i]);
+    if (rc != WASIO_EURL_HOST)
+      harness_fail(__FILE__, __LINE__, "%s: got %s, want WASIO_EURL_HOST", bad[i], wasio_err_name(rc));
+  }
+  char longhost[300] = "http://";
+  memset(longhost + 7, 'a', WASIO_URL_MAX_HOST);
+  ASSERT_OK(url(longhost));
+  longhost[7 + WASIO_URL_MAX_HOST] = 'a';
+  ASSERT_WASIO(WASIO_EURL_HOST, url(longhost));
+}
+
+TEST(url_bad_port) {
+  ASSERT_WASIO(WASIO_EURL_PORT, url("http://a:0/"));
+  ASSERT_WASIO(WASIO_EURL_PORT, url("http://a:65536/"));
+  ASSERT_WASIO(WASIO_EURL_PORT, url("http://a:99999999999999999999/"));
+  ASSERT_WASIO(WASIO_EURL_PORT, url("http://a:8o/"));
+  ASSERT_WASIO(WASIO_EURL_PORT, url("http://a:-1/"));
+  ASSERT_WASIO(WASIO_EURL_PORT, url("http://a:80:80/"));
+  ASSERT_WASIO(WASIO_EURL_PORT, url("http://[::1]:x/"));
+}
+
+TEST(url_userinfo_refused) {
+  ASSERT_WASIO(WASIO_EURL_USERINFO, url("http://user:pw@host/"));
+  ASSERT_WASIO(WASIO_EURL_USERINFO, url("http://@host"));
+  ASSERT_WASIO(WASIO_EURL_USERINFO, url("https://u@[::1]:1/"));
+  /* '@' after the authority is path data, not userinfo. */
+  ASSERT_OK(url("http://host/a@b?c@d"));
+  ASSERT_STR_IS(g_url.path, "/a@b");
+}
+
+TEST(url_bad_scheme) {
+  ASSERT_WASIO(WASIO_EURL_SCHEME, url("ftp://a/"));
+  ASSERT_WASIO(WASIO_EURL_SCHEME, url("example.com"));
+  ASSERT_WASIO(WASIO_EURL_SCHEME, url("example.com/a:b"));
+  ASSERT_WASIO(WASIO_EURL_SCHEME, url("1http://a"));
+  ASSERT_WASIO(WASIO_EURL_SCHEME, url("://a"));
+  ASSERT_WASIO(WASIO_EURL_SCHEME, url("httpx://a"));
+  ASSERT_WASIO(WASIO_EURL_SCHEME, url(""));
+}
+
+TEST(url_bad_syntax) {
+  ASSERT_WASIO(WASIO_EURL_SYNTAX, url("http:/a"));
+  ASSERT_WASIO(WASIO_EURL_SYNTAX, url("http:a"));
+  ASSERT_WASIO(WASIO_EURL_SYNTAX, url("http:"));
+  ASSERT_WASIO(WASIO_EURL_SYNTAX, url("http://a/b c"));
+  ASSERT_WASIO(WASIO_EURL_SYNTAX, url(" http://a/"));
+  ASSERT_WASIO(WASIO_EURL_SYNTAX, url("http://a/\x01"));
+  ASSERT_WASIO(WASIO_EURL_SYNTAX, url("http://a/\xc3\xa9"));
+  ASSERT_WASIO(WASIO_EURL_SYNTAX, url("http://a/<x>"));
+  ASSERT_WASIO(WASIO_EURL_SYNTAX, url("http://a/?q=[1]"));
+  ASSERT_WASIO(WASIO_EURL_SYNTAX, url("http://a/\\"));
+  ASSERT_WASIO(WASIO_EURL_SYNTAX, url("http://a/#frag ment"));
+  ASSERT_WASIO(WASIO_EINVAL, wasio_url_parse(NULL, 1, &g_url));
+  static char big[WASIO_URL_MAX + 2];
+  memcpy(big, "http://a/", 9);
+  memset(big + 9, 'p', WASIO_URL_MAX - 9);
+  ASSERT_OK(wasio_url_parse(big, WASIO_URL_MAX, &g_url));
+  big[WASIO_URL_MAX] = 'p';
+  ASSERT_WASIO(WASIO_EURL_SYNTAX, wasio_url_parse(big, WASIO_URL_MAX + 1, &g_url));
+}
+
+TEST(url_bad_percent) {
+  ASSERT_WASIO(WASIO_EURL_PERCENT, url("http://a/%"));
+  ASSERT_WASIO(WASIO_EURL_PERCENT, url("http://a/%2"));
+  ASSERT_WASIO(WASIO_EURL_PERCENT, url("http://a/%zz"));
+  ASSERT_WASIO(WASIO_EURL_PERCENT, url("http://a/%2g/"));
+  ASSERT_WASIO(WASIO_EURL_PERCENT, url("http://a/?x=%"));
+  ASSERT_WASIO(WASIO_EURL_PERCENT, url("http://a?x=%4"));
+  ASSERT_OK(url("http://a/%2F%2f?%41=%ff"));
+  ASSERT_STR_IS(g_url.path, "/%2F%2f");
+}
