@@ -134,6 +134,37 @@ $(N)/tests/unit: $(UNIT_SRC) tests/harness.c tests/harness.h $(N)/libwasio.a
 .PHONY: tests-build
 tests-build: $(N)/tests/unit $(CTEST_WASM) $(CTEST_NATIVE) $(WTEST_WASM)
 
+# ---- fuzzing: libFuzzer targets of the HTTP codec (not part of `make test`) ----
+# `make fuzz` builds fuzz/fuzz_NAME.c against the codec alone and runs each
+# for FUZZ_SECONDS (default 30) with fuzz/corpus/NAME as read-only seeds;
+# new inputs go to build/fuzz/corpus/NAME, crashes to build/fuzz/crash-NAME-*.
+# `make fuzz-smoke` is the bounded CI run: 1 s per target.
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := $(basename $(notdir $(wildcard fuzz/fuzz_*.c)))
+FUZZ_SRC := $(sort $(wildcard src/codec/http_*.c))
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+  -fno-sanitize-recover=all $(COMMON_CFLAGS)
+
+$(B)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRC) -o $@
+
+.PHONY: fuzz fuzz-smoke fuzz-build
+fuzz-build: $(foreach t,$(FUZZ_TARGETS),$(B)/fuzz/$(t))
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do n=$${t#fuzz_}; mkdir -p $(B)/fuzz/corpus/$$n; \
+	  dict=; case $$n in http_*) dict=-dict=fuzz/http.dict;; esac; \
+	  log=$(B)/fuzz/$$n.log; \
+	  if $(B)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict \
+	      -artifact_prefix=$(B)/fuzz/crash-$$n- $(B)/fuzz/corpus/$$n fuzz/corpus/$$n >$$log 2>&1; then \
+	    printf 'fuzz %-14s %s s: %s runs, no crash\n' $$n $(FUZZ_SECONDS) \
+	      "$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log)"; \
+	  else tail -40 $$log; echo "fuzz $$n: FAILED (log $$log)"; exit 1; fi; done
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=1
+
 # ---- the commands of the README ----------------------------------------------
 test: all
 	@python3 tests/run.py
