@@ -185,6 +185,9 @@ R := $(B)/native-release
 RELEASE_CFLAGS := -O2 -DNDEBUG -pthread $(COMMON_CFLAGS) -Isrc/backend/posix
 RELEASE_OBJ := $(patsubst %.c,$(R)/obj/%.o,$(PORTABLE_SRC) $(POSIX_SRC))
 BENCH_CFLAGS := -O2 -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Iinclude
+# Every heap allocation of the statically linked code is also counted by the
+# program itself (bench/alloc_count.h), a cross-check of wasio's own count.
+BENCH_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=posix_memalign
 BENCHES := $(basename $(notdir $(wildcard bench/*.c)))
 BENCH_NATIVE := $(foreach b,$(BENCHES),$(R)/bench/$(b))
 BENCH_WASM := $(foreach b,$(BENCHES),$(W)/bench/$(b).wasm)
@@ -197,13 +200,13 @@ $(R)/libwasio.a: $(RELEASE_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(R)/bench/%: bench/%.c $(R)/libwasio.a $(wildcard include/*.h include/wasio/*.h)
+$(R)/bench/%: bench/%.c bench/alloc_count.h $(R)/libwasio.a $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BENCH_CFLAGS) $< $(R)/libwasio.a -pthread -o $@
+	$(CLANG) $(BENCH_CFLAGS) $< $(R)/libwasio.a -pthread $(BENCH_WRAP) -o $@
 
-$(W)/bench/%.wasm: bench/%.c $(W)/libwasio.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
+$(W)/bench/%.wasm: bench/%.c bench/alloc_count.h $(W)/libwasio.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
-	tools/wasio-cc -o $@ -Wall -Wextra -Werror $<
+	tools/wasio-cc -o $@ -Wall -Wextra -Werror $(BENCH_WRAP) $<
 
 $(R)/bench/helpers/peer: bench/helpers/peer.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)

@@ -12,7 +12,8 @@
  * everything has, or CAP_MS after the start (then the bytes echoed so far
  * count, and capped=1 is printed). Prints one "RESULT key=value ..." line:
  * bytes, seconds, MB/s (10^6 bytes of echoed payload per second), and the
- * wasio_loop_stats deltas of the measured span.
+ * wasio_loop_stats deltas of the measured span, and libc_allocs, the heap
+ * allocations of the same span counted by bench/alloc_count.h.
  *
  * Each read's first and last byte are checked against the pattern (an O(1)
  * check, so a byte-by-byte compare does not dominate what is measured; the
@@ -26,6 +27,7 @@
 #include <string.h>
 
 #include "wasio.h"
+#include "alloc_count.h"
 
 /* One write; also the pattern's period, so every full write starts at
  * offset 0 of the pattern. */
@@ -47,6 +49,7 @@ static uint64_t sent, received;
 static uint64_t t_start, t_end, recv_start;
 static int capped, done;
 static wasio_loop_stats_t s0, s1;
+static uint64_t h0, h1; /* bench_heap_allocs at the same points */
 
 static void fail(const char *what, int status) {
   printf("ERROR %s: %s (%s)\n", what, wasio_strerror(status), wasio_err_name(status));
@@ -83,6 +86,7 @@ static void pump(void) {
 static void finish(void) {
   t_end = wasio_monotonic_ns();
   wasio_loop_stats(loop, &s1);
+  h1 = bench_heap_allocs;
   done = 1;
   wasio_loop_stop(loop);
 }
@@ -101,6 +105,7 @@ static void read_cb(wasio_tcp_t *t, ptrdiff_t nread, const wasio_buf_t *buf) {
     t_start = wasio_monotonic_ns();
     recv_start = received;
     wasio_loop_stats(loop, &s0);
+    h0 = bench_heap_allocs;
   }
   if (received == total) {
     finish();
@@ -159,12 +164,13 @@ int main(int argc, char **argv) {
   uint64_t turns = s1.turns - s0.turns;
   uint64_t allocs = s1.allocations - s0.allocations;
   printf("RESULT bytes=%llu seconds=%.4f mb_per_s=%.1f capped=%d window_kib=%llu"
-         " turns=%llu polls=%llu allocs=%llu allocs_per_turn=%.4f bytes_per_turn=%.0f\n",
+         " turns=%llu polls=%llu allocs=%llu allocs_per_turn=%.4f bytes_per_turn=%.0f"
+         " libc_allocs=%llu\n",
          (unsigned long long)bytes, secs, secs > 0 ? (double)bytes / secs / 1e6 : 0.0, capped,
          (unsigned long long)window_kib, (unsigned long long)turns,
          (unsigned long long)(s1.polls - s0.polls), (unsigned long long)allocs,
          turns ? (double)allocs / (double)turns : 0.0,
-         turns ? (double)bytes / (double)turns : 0.0);
+         turns ? (double)bytes / (double)turns : 0.0, (unsigned long long)(h1 - h0));
   fflush(stdout);
 
   wasio_tcp_close(tcp, NULL);

@@ -18,7 +18,9 @@
  * wasio_loop_stats deltas of phases 2 and 3: turns, polls, allocations,
  * pollables. Allocations must be 0 in both phases: they are wasio's heap
  * allocations, including canonical-ABI cabi_realloc calls it could not serve
- * from its own buffers. Only the public API is used, so this one file builds
+ * from its own buffers. libc_allocs/idle_libc_allocs are the same spans
+ * counted independently, at every malloc of the statically linked code
+ * (bench/alloc_count.h). Only the public API is used, so this one file builds
  * natively and as a component.
  *
  * Any error prints "ERROR ..." and exits 1.
@@ -29,6 +31,7 @@
 #include <string.h>
 
 #include "wasio.h"
+#include "alloc_count.h"
 
 #define CONNECTS_IN_FLIGHT 64
 #define CONNECT_TIMEOUT_NS (20 * WASIO_NS_PER_S)
@@ -179,16 +182,23 @@ int main(int argc, char **argv) {
   if (rc < 0) fail("wasio_loop_run", rc);
   if (n_connected != n_conns) fail("set-up: the loop ran out of work", WASIO_ESTATE);
   t_connect = wasio_monotonic_ns() - t_connect;
+  /* Set-up allocates (a handle per connection): both counters must see it,
+   * which shows the cross-check counts at all. */
+  wasio_loop_stats_t s_setup;
+  wasio_loop_stats(loop, &s_setup);
+  uint64_t h_setup = bench_heap_allocs;
 
   /* 1. warm-up, 2. measured round trips. */
   echo_phase(warmup_ms);
   uint64_t rt0 = round_trips;
   wasio_loop_stats_t s0, s1, s2, echo, idle_d;
   wasio_loop_stats(loop, &s0);
+  uint64_t h0 = bench_heap_allocs;
   uint64_t t0 = wasio_monotonic_ns();
   echo_phase(measure_ms);
   uint64_t t1 = wasio_monotonic_ns();
   wasio_loop_stats(loop, &s1);
+  uint64_t h1 = bench_heap_allocs;
   uint64_t rts = round_trips - rt0;
 
   /* 3. bare turns: nothing is ready, nothing is queued. */
@@ -202,23 +212,26 @@ int main(int argc, char **argv) {
     t2 = wasio_monotonic_ns();
   } while (t2 < idle_end);
   wasio_loop_stats(loop, &s2);
+  uint64_t h2 = bench_heap_allocs;
 
   sub_stats(&s0, &s1, &echo);
   sub_stats(&s1, &s2, &idle_d);
   uint64_t echo_ns = t1 - t0, idle_ns = t2 - t1b;
-  printf("RESULT idle=%zu payload=%zu connect_ms=%.1f"
+  printf("RESULT idle=%zu payload=%zu connect_ms=%.1f setup_allocs=%llu setup_libc_allocs=%llu"
          " rtt=%llu ns_per_rtt=%.0f turns=%llu turns_per_rtt=%.2f ns_per_turn=%.0f"
          " polls=%llu pollables_per_poll=%.1f allocs=%llu allocs_per_turn=%.4f"
          " idle_turns=%llu ns_per_idle_turn=%.0f idle_polls=%llu idle_pollables_per_poll=%.1f"
-         " idle_allocs=%llu idle_allocs_per_turn=%.4f\n",
-         idle, payload, (double)t_connect / 1e6,
+         " idle_allocs=%llu idle_allocs_per_turn=%.4f libc_allocs=%llu idle_libc_allocs=%llu\n",
+         idle, payload, (double)t_connect / 1e6, (unsigned long long)s_setup.allocations,
+         (unsigned long long)h_setup,
          (unsigned long long)rts, per(echo_ns, rts), (unsigned long long)echo.turns,
          per(echo.turns, rts), per(echo_ns, echo.turns),
          (unsigned long long)echo.polls, per(echo.pollables, echo.polls),
          (unsigned long long)echo.allocations, per(echo.allocations, echo.turns),
          (unsigned long long)idle_d.turns, per(idle_ns, idle_d.turns),
          (unsigned long long)idle_d.polls, per(idle_d.pollables, idle_d.polls),
-         (unsigned long long)idle_d.allocations, per(idle_d.allocations, idle_d.turns));
+         (unsigned long long)idle_d.allocations, per(idle_d.allocations, idle_d.turns),
+         (unsigned long long)(h1 - h0), (unsigned long long)(h2 - h1));
   fflush(stdout);
 
   /* Tear-down: close everything, let the close callbacks run, free. */

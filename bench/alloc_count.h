@@ -1,0 +1,54 @@
+/* bench/alloc_count.h: an independent count of heap allocations, to
+ * cross-check wasio_loop_stats().allocations.
+ *
+ * The benchmarks link with -Wl,--wrap=malloc (and calloc, realloc,
+ * aligned_alloc, posix_memalign; see BENCH_WRAP in the Makefile), so every
+ * reference to those functions in the statically linked objects (the
+ * program, libwasio.a with its generated WASI bindings and, in a
+ * component, wasi-libc itself) goes through the counters below. Natively
+ * glibc is a shared library: allocations inside glibc are not seen, only
+ * those of the program and libwasio.a. Include this file from exactly one
+ * source file of a program.
+ */
+#ifndef BENCH_ALLOC_COUNT_H
+#define BENCH_ALLOC_COUNT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+static uint64_t bench_heap_allocs;
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+void *__real_aligned_alloc(size_t align, size_t n);
+int __real_posix_memalign(void **out, size_t align, size_t n);
+
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_aligned_alloc(size_t align, size_t n);
+int __wrap_posix_memalign(void **out, size_t align, size_t n);
+
+void *__wrap_malloc(size_t n) {
+  bench_heap_allocs++;
+  return __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t size) {
+  bench_heap_allocs++;
+  return __real_calloc(n, size);
+}
+void *__wrap_realloc(void *p, size_t n) {
+  bench_heap_allocs++;
+  return __real_realloc(p, n);
+}
+void *__wrap_aligned_alloc(size_t align, size_t n) {
+  bench_heap_allocs++;
+  return __real_aligned_alloc(align, n);
+}
+int __wrap_posix_memalign(void **out, size_t align, size_t n) {
+  bench_heap_allocs++;
+  return __real_posix_memalign(out, align, n);
+}
+
+#endif
