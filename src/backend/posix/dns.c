@@ -25,9 +25,10 @@
 
 #include "posix.h"
 
-/* Stack of a lookup thread: getaddrinfo needs little, and glibc's 8 MiB
- * default reserves far more address space than a burst of lookups needs. */
-#define WASIO__DNS_THREAD_STACK (256 * 1024)
+/* Stack of a lookup thread: glibc's 8 MiB default reserves far more address
+ * space than a burst of lookups needs, while NSS modules (and ASan) need
+ * more than the bare minimum; 1 MiB leaves a wide margin. */
+#define WASIO__DNS_THREAD_STACK (1024 * 1024)
 
 typedef struct wasio__posix_job {
   struct wasio__posix_job *next;  /* loop's finished list */
@@ -67,7 +68,11 @@ static void *wasio__dns_thread(void *arg) {
   hints.ai_family = AF_UNSPEC;
   /* One socket type, so each address comes back once, not once per type. */
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_ADDRCONFIG;
+  /* No AI_ADDRCONFIG: on a host whose only interface is loopback (a
+   * sandbox, a CI container) it hides every address, "localhost" included.
+   * An address of a family the host cannot reach simply fails to connect,
+   * and wasio_tcp_connect_host goes on to the next one. */
+  hints.ai_flags = 0;
   int eai = getaddrinfo(job->name, NULL, &hints, &res);
   job->status = wasio__dns_err(eai, errno);
   job->count = 0;
