@@ -133,19 +133,28 @@ def f0(x):
     return f"{float(x):,.0f}"
 
 
-def allocs(total, per_turn, warnings, what):
-    if int(total) != 0:
-        warnings.append(f"{what}: {total} heap allocations ({per_turn} per turn) in steady state")
-        return f"{per_turn} ({total}) !"
-    return "0"
+def allocs(wasio_total, libc_total, turns, warnings, what):
+    """One cell: heap allocations per turn as "wasio / libc" (wasio_loop_stats,
+    and the --wrap count of bench/alloc_count.h). Anything but 0 is flagged."""
+    w, l, t = int(wasio_total), int(libc_total), max(int(turns), 1)
+    if w == 0 and l == 0:
+        return "0 / 0"
+    warnings.append(f"{what}: wasio counted {w}, the malloc wrapper {l} heap allocations "
+                    f"over {turns} turns in steady state")
+    return f"{w / t:.3g} / {l / t:.3g} !"
 
 
 def bench_turn(hosts, idles, a, warnings):
     print("\n## 1. Loop turn cost: N idle TCP connections + 1 active echo connection\n")
     print(f"64-byte echo round trips for {a.measure_ms} ms after {a.warmup_ms} ms of warm-up, "
           f"then {a.idle_ms} ms of bare WASIO_RUN_NOWAIT turns.\n"
-          "Every connection has a read pending (so it is in every wait). "
-          "Allocations: wasio_loop_stats over the measured span.\n")
+          "Every connection has a read pending (so it is in every wait).\n"
+          "RTT: one write of 64 bytes to the native peer and the read of its echo, through the loop;\n"
+          "ns/turn (echo) is the measured span over its turns, blocking waits included;\n"
+          "ns/turn (bare) is a turn with nothing ready (one non-blocking wait over every connection).\n"
+          "allocs/turn: heap allocations per turn over the span, as counted by wasio_loop_stats /\n"
+          "by a malloc wrapper linked into the program (bench/alloc_count.h); must be 0 / 0.\n"
+          "pollables/poll: wasio_loop_stats pollables over polls in the echo span (0 natively: epoll).\n")
     headers = ["host", "idle conns", "RTT us", "turns/RTT", "ns/turn (echo)",
                "allocs/turn (echo)", "ns/turn (bare)", "allocs/turn (bare)",
                "pollables/poll", "set-up ms"]
@@ -168,13 +177,15 @@ def bench_turn(hosts, idles, a, warnings):
             rows.append([
                 host, f"{n:,}", f1(float(r["ns_per_rtt"]) / 1000), r["turns_per_rtt"],
                 f0(r["ns_per_turn"]),
-                allocs(r["allocs"], r["allocs_per_turn"], warnings, f"{host} idle={n} echo"),
+                allocs(r["allocs"], r["libc_allocs"], r["turns"], warnings,
+                       f"{host} idle={n} echo"),
                 f0(r["ns_per_idle_turn"]),
-                allocs(r["idle_allocs"], r["idle_allocs_per_turn"], warnings,
+                allocs(r["idle_allocs"], r["idle_libc_allocs"], r["idle_turns"], warnings,
                        f"{host} idle={n} bare turns"),
                 r["pollables_per_poll"], f1(r["connect_ms"])])
             print(f"  [{host} idle={n}: {wall:.1f}s wall; rtt={r['rtt']} turns={r['turns']} "
-                  f"polls={r['polls']} idle_turns={r['idle_turns']} idle_polls={r['idle_polls']}]",
+                  f"polls={r['polls']} idle_turns={r['idle_turns']} idle_polls={r['idle_polls']} "
+                  f"set-up allocs wasio={r['setup_allocs']} malloc={r['setup_libc_allocs']}]",
                   file=sys.stderr)
     table(headers, rows)
 
@@ -186,7 +197,8 @@ def bench_tput(hosts, a, warnings):
           "MB/s = 10^6 bytes of payload echoed back per second (each byte is written and read "
           f"by wasio).\n{a.reps} runs per host, interleaved (host order rotates per round); "
           "the median run is shown with the range of all runs.\nRatio: median against native's "
-          "median from this same invocation.\n")
+          "median from this same invocation. allocs/turn: all runs' measured spans, wasio / malloc "
+          "wrapper.\n")
     runs = {h: [] for h in hosts}
     errors = {}
     for rep in range(a.reps):
@@ -223,12 +235,13 @@ def bench_tput(hosts, a, warnings):
                  if base and float(base["mb_per_s"]) > 0 else "n/a")
         capped = " (capped)" if r["capped"] == "1" else ""
         total_allocs = sum(int(x["allocs"]) for x in runs[host])
+        total_libc = sum(int(x["libc_allocs"]) for x in runs[host])
         total_turns = sum(int(x["turns"]) for x in runs[host])
         note = f" ({errors[host]})" if host in errors else ""
         rows.append([host + note, f1(r["mb_per_s"]), f"{min(speeds):,.0f}-{max(speeds):,.0f}",
                      ratio, f"{int(r['bytes']) / 1048576:.1f}{capped}", r["seconds"],
                      f0(r["bytes_per_turn"]),
-                     allocs(total_allocs, f"{total_allocs / max(total_turns, 1):.4f}", warnings,
+                     allocs(total_allocs, total_libc, total_turns, warnings,
                             f"{host} throughput (all runs)")])
     table(headers, rows)
 
