@@ -53,28 +53,34 @@ static bool wasio__http_version(const char *s, size_t n, int *minor) {
   return true;
 }
 
+/* The parts of a start line. */
+typedef struct wasio__http_start {
+  wasio_http_str_t a, b; /* method and target, or reason */
+  int minor, status;
+} wasio__http_start_t;
+
 /* method SP request-target SP HTTP-version */
-static int wasio__http_request_line(const char *s, size_t n, wasio_http_request_t *req) {
+static int wasio__http_request_line(const char *s, size_t n, wasio__http_start_t *out) {
   size_t i = 0;
   while (i < n && wasio__http_is_tchar((unsigned char)s[i])) i++;
   if (i == 0 || i == n || s[i] != ' ') return WASIO_EHTTP_BAD_METHOD;
-  req->method = (wasio_http_str_t){s, i};
+  out->a = (wasio_http_str_t){s, i};
   size_t t = ++i;
   /* The target is visible ASCII; its form (origin, absolute, authority,
    * asterisk) is the server's business. */
   while (i < n && (unsigned char)s[i] > 0x20 && (unsigned char)s[i] < 0x7f) i++;
   if (i == t || (i < n && s[i] != ' ')) return WASIO_EHTTP_BAD_TARGET;
   if (i == n) return WASIO_EHTTP_BAD_VERSION; /* no version: HTTP/0.9 */
-  req->target = (wasio_http_str_t){s + t, i - t};
+  out->b = (wasio_http_str_t){s + t, i - t};
   i++;
-  if (!wasio__http_version(s + i, n - i, &req->version_minor)) return WASIO_EHTTP_BAD_VERSION;
+  if (!wasio__http_version(s + i, n - i, &out->minor)) return WASIO_EHTTP_BAD_VERSION;
   return 0;
 }
 
 /* HTTP-version SP 3DIGIT [SP reason-phrase]. The SP before an empty reason
  * may be missing: some servers omit it and it frames nothing. */
-static int wasio__http_status_line(const char *s, size_t n, wasio_http_response_t *res) {
-  if (n < 8 || !wasio__http_version(s, 8, &res->version_minor)) return WASIO_EHTTP_BAD_VERSION;
+static int wasio__http_status_line(const char *s, size_t n, wasio__http_start_t *out) {
+  if (n < 8 || !wasio__http_version(s, 8, &out->minor)) return WASIO_EHTTP_BAD_VERSION;
   if (n < 12 || s[8] != ' ') return WASIO_EHTTP_BAD_STATUS;
   int status = 0;
   for (size_t i = 9; i < 12; i++) {
@@ -82,13 +88,13 @@ static int wasio__http_status_line(const char *s, size_t n, wasio_http_response_
     status = status * 10 + (s[i] - '0');
   }
   if (status < 100) return WASIO_EHTTP_BAD_STATUS;
-  res->status = status;
-  res->reason = (wasio_http_str_t){s + n, 0};
+  out->status = status;
+  out->b = (wasio_http_str_t){s + n, 0};
   if (n == 12) return 0;
   if (s[12] != ' ') return WASIO_EHTTP_BAD_STATUS;
   for (size_t i = 13; i < n; i++)
     if (!wasio__http_is_field_byte((unsigned char)s[i])) return WASIO_EHTTP_BAD_STATUS;
-  res->reason = (wasio_http_str_t){s + 13, n - 13};
+  out->b = (wasio_http_str_t){s + 13, n - 13};
   return 0;
 }
 
@@ -145,12 +151,9 @@ static size_t wasio__http_max_fields(const wasio_http_parser_t *p) {
 static int wasio__http_check_line(const wasio_http_parser_t *p, const char *s, size_t n,
                                   uint32_t index) {
   if (index == 0 && wasio__http_has_start_line(p)) {
-    if (p->wasio__kind == WASIO__HTTP_REQUEST) {
-      wasio_http_request_t scratch;
-      return wasio__http_request_line(s, n, &scratch);
-    }
-    wasio_http_response_t scratch;
-    return wasio__http_status_line(s, n, &scratch);
+    wasio__http_start_t scratch;
+    return p->wasio__kind == WASIO__HTTP_REQUEST ? wasio__http_request_line(s, n, &scratch)
+                                                 : wasio__http_status_line(s, n, &scratch);
   }
   size_t fields_before = index - (wasio__http_has_start_line(p) ? 1u : 0u);
   if (fields_before >= wasio__http_max_fields(p)) return WASIO_EHTTP_TOO_MANY_HEADERS;
@@ -162,8 +165,8 @@ static int wasio__http_check_line(const wasio_http_parser_t *p, const char *s, s
  * the empty line has been seen, WASIO_EAGAIN, or an error (also stored). */
 static int wasio__http_lex(wasio_http_parser_t *p, const char *buf, size_t len) {
   if (p->wasio__error) return p->wasio__error;
-  if (p->wasio__state == LEX_DONE) return (int)p->wasio__head_len;
   if (len < p->wasio__scanned) return WASIO_EINVAL;
+  if (p->wasio__state == LEX_DONE) return (int)p->wasio__head_len;
   int err = 0;
   size_t i = p->wasio__scanned;
   for (; i < len; i++) {
@@ -419,7 +422,11 @@ int wasio_http_parse_request(wasio_http_parser_t *p, const char *buf, size_t len
   size_t off = p->wasio__first_line;
   wasio_http_str_t line;
   (void)wasio__http_next_line(p, buf, &off, &line);
-  (void)wasio__http_request_line(line.ptr, line.len, req);
+  wasio__http_start_t start;
+  (void)wasio__http_request_line(line.ptr, line.len, &start);
+  req->method = start.a;
+  req->target = start.b;
+  req->version_minor = start.minor;
   req->num_headers = wasio__http_split_fields(p, buf, off, req->headers);
   wasio__http_fields_t f;
   int err = wasio__http_scan_fields(req->headers, req->num_headers, &f);
@@ -438,7 +445,11 @@ int wasio_http_parse_response(wasio_http_parser_t *p, const char *buf, size_t le
   size_t off = p->wasio__first_line;
   wasio_http_str_t line;
   (void)wasio__http_next_line(p, buf, &off, &line);
-  (void)wasio__http_status_line(line.ptr, line.len, res);
+  wasio__http_start_t start;
+  (void)wasio__http_status_line(line.ptr, line.len, &start);
+  res->version_minor = start.minor;
+  res->status = start.status;
+  res->reason = start.b;
   res->num_headers = wasio__http_split_fields(p, buf, off, res->headers);
   wasio__http_fields_t f;
   int err = wasio__http_scan_fields(res->headers, res->num_headers, &f);

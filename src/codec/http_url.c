@@ -141,7 +141,8 @@ int wasio_url_parse(const char *url, size_t len, wasio_url_t *out) {
   /* scheme ":" */
   size_t i = 0;
   while (i < len && (wasio__url_alpha((unsigned char)url[i]) ||
-                     (i > 0 && (wasio__url_digit((unsigned char)url[i]) || strchr("+-.", url[i])))))
+                     (i > 0 && (wasio__url_digit((unsigned char)url[i]) || url[i] == '+' || url[i] == '-' ||
+                                url[i] == '.'))))
     i++;
   if (i == 0 || i == len || url[i] != ':') return WASIO_EURL_SCHEME;
   wasio_http_str_t scheme = {url, i};

@@ -388,6 +388,12 @@ TEST(http_parser_shrinking_input_is_einval) {
   wasio_http_parser_init(&p);
   ASSERT_WASIO(WASIO_EAGAIN, wasio_http_parse_request(&p, m, sizeof m - 1, &g_req));
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_parse_request(&p, m, 3, &g_req));
+  /* After completion too: the views would point past the buffer. */
+  static const char full[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  wasio_http_parser_init(&p);
+  ASSERT_EQ_INT(wasio_http_parse_request(&p, full, sizeof full - 1, &g_req), sizeof full - 1);
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_parse_request(&p, full, sizeof full - 2, &g_req));
+  ASSERT_EQ_INT(wasio_http_parse_request(&p, full, sizeof full - 1, &g_req), sizeof full - 1);
   /* A request parser is not a response parser. */
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_parse_response(&p, m, sizeof m - 1, 0, &g_res));
 }
