@@ -350,3 +350,26 @@ TEST(udp_callbacks_capped_per_turn) {
   wasio_udp_close(tx, NULL);
   ASSERT_LOOP_CLOSED(loop);
 }
+
+/* Keep-alive works before the socket exists and after connect; idle times
+ * beyond the kernel's limit are clamped, not refused. */
+TEST(tcp_keepalive_before_and_after_connect) {
+  wasio_loop_t *loop = new_loop();
+  uint16_t port;
+  wasio_tcp_t *server = echo_server(loop, WASIO_AF_INET, &port);
+  client_t c = {0};
+  wasio_addr_t addr;
+  wasio_addr_loopback(WASIO_AF_INET, port, &addr);
+  ASSERT_OK(wasio_tcp_new(loop, &c.tcp));
+  wasio_tcp_set_data(c.tcp, &c);
+  ASSERT_OK(wasio_tcp_keepalive(c.tcp, true, 30 * WASIO_NS_PER_S));
+  ASSERT_OK(wasio_tcp_connect(c.tcp, &addr, 0, client_connect_cb));
+  run_until(loop, &c.connects, 1);
+  ASSERT_OK(c.connect_status);
+  ASSERT_OK(wasio_tcp_keepalive(c.tcp, true, UINT64_MAX));
+  ASSERT_OK(wasio_tcp_keepalive(c.tcp, false, 0));
+  wasio_tcp_close(c.tcp, NULL);
+  close_echo_conns();
+  wasio_tcp_close(server, NULL);
+  ASSERT_LOOP_CLOSED(loop);
+}

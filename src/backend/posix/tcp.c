@@ -23,7 +23,6 @@
 /* accept4(2) is a GNU extension. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -37,6 +36,9 @@
 /* The keep-alive probe interval and count when keep-alive is turned on. */
 #define WASIO__TCP_KEEPALIVE_INTVL_S 1
 #define WASIO__TCP_KEEPALIVE_CNT 10
+/* Linux refuses a TCP_KEEPIDLE above this (MAX_TCP_KEEPIDLE); longer idle
+ * times are clamped rather than failing. */
+#define WASIO__TCP_KEEPIDLE_MAX_S 32767
 /* Marks a write request that failed (its status is the handle's write_err). */
 #define WASIO__WRITE_FAILED SIZE_MAX
 
@@ -90,8 +92,8 @@ static void wasio__tcp_update(wasio_tcp_t *tcp) {
     default:
       break;
   }
-  /* A failing epoll_ctl leaves the old interest: the worst case is a wait
-   * that never reports this socket, and every such failure is ENOMEM. */
+  /* epoll_ctl can fail here only for lack of kernel memory (ENOMEM,
+   * ENOSPC); the old interest then stays and the next update retries. */
   (void)wasio__posix_io_set(wasio__tcp_loop_of(tcp), &b->io, events);
   wasio__handle_set_active(&tcp->common.h, active);
 }
@@ -121,8 +123,10 @@ static int wasio__tcp_apply_keepalive(wasio_tcp_t *tcp) {
   int on = tcp->b.keepalive ? 1 : 0;
   if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0) return wasio__posix_err(errno);
   if (!on || tcp->b.keepalive_idle_ns == 0) return 0;
-  uint64_t secs = (tcp->b.keepalive_idle_ns + WASIO_NS_PER_S - 1) / WASIO_NS_PER_S;
-  int idle = secs > INT_MAX ? INT_MAX : (int)secs;
+  /* Rounded up to whole seconds, without the overflow of adding first. */
+  uint64_t ns = tcp->b.keepalive_idle_ns;
+  uint64_t secs = ns / WASIO_NS_PER_S + (ns % WASIO_NS_PER_S != 0);
+  int idle = secs > WASIO__TCP_KEEPIDLE_MAX_S ? WASIO__TCP_KEEPIDLE_MAX_S : (int)secs;
   int intvl = WASIO__TCP_KEEPALIVE_INTVL_S, cnt = WASIO__TCP_KEEPALIVE_CNT;
   if (setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) != 0 ||
       setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl) != 0 ||
