@@ -222,7 +222,8 @@ static int wasio__posix_timeout_ms(uint64_t deadline) {
   if (deadline == UINT64_MAX) return -1;
   uint64_t now = wasio__backend_monotonic_ns();
   if (deadline <= now) return 0;
-  uint64_t ms = (deadline - now + WASIO_NS_PER_MS - 1) / WASIO_NS_PER_MS;
+  uint64_t diff = deadline - now;
+  uint64_t ms = diff / WASIO_NS_PER_MS + (diff % WASIO_NS_PER_MS != 0);
   return ms > INT32_MAX ? INT32_MAX : (int)ms;
 }
 

@@ -98,6 +98,12 @@ static void wasio__tcp_update(wasio_tcp_t *tcp) {
   wasio__handle_set_active(&tcp->common.h, active);
 }
 
+/* The idle deadline: last activity plus the idle time, saturating. */
+static uint64_t wasio__tcp_idle_due(const wasio_tcp_t *tcp) {
+  uint64_t last = tcp->b.last_activity, idle = tcp->b.idle_ns;
+  return idle > UINT64_MAX - last ? UINT64_MAX : last + idle;
+}
+
 static void wasio__tcp_touch(wasio_tcp_t *tcp) {
   tcp->b.last_activity = wasio_loop_now(wasio__tcp_loop_of(tcp));
 }
@@ -111,8 +117,7 @@ static void wasio__tcp_idle_update(wasio_tcp_t *tcp) {
   if (!want) {
     wasio__timer_node_disarm(loop, &b->timer);
   } else if (!wasio__timer_node_armed(&b->timer)) {
-    uint64_t due = b->last_activity + b->idle_ns;
-    (void)wasio__timer_node_arm(loop, &b->timer, due < b->last_activity ? UINT64_MAX : due);
+    (void)wasio__timer_node_arm(loop, &b->timer, wasio__tcp_idle_due(tcp));
   }
 }
 
@@ -612,7 +617,7 @@ void wasio__tcp_on_timer(wasio__timer_node_t *node) {
     return;
   }
   if (b->state != WASIO__TCP_CONNECTED || b->idle_ns == 0) return;
-  uint64_t due = b->last_activity + b->idle_ns;
+  uint64_t due = wasio__tcp_idle_due(tcp);
   if (due > wasio_loop_now(loop)) {
     /* There was activity since the node was armed: move the deadline. */
     (void)wasio__timer_node_arm(loop, &b->timer, due);
