@@ -14,8 +14,11 @@
  *      IDLE_TURN_MS with nothing to do: the bare cost of a turn (one
  *      non-blocking wait over every connection).
  *
- * and prints one line "RESULT key=value ..." (bench/run.py reads it) with the
- * wasio_loop_stats deltas of phases 2 and 3: turns, polls, allocations,
+ * Both measured phases are also cut into SLICES slices of time, and the
+ * median slice is printed next to the mean (robust against other processes
+ * taking the CPU for part of a phase). It prints one line
+ * "RESULT key=value ..." (bench/run.py reads it) with the wasio_loop_stats
+ * deltas of phases 2 and 3: turns, polls, allocations,
  * pollables. Allocations must be 0 in both phases: they are wasio's heap
  * allocations, including canonical-ABI cabi_realloc calls it could not serve
  * from its own buffers. libc_allocs/idle_libc_allocs are the same spans
@@ -38,6 +41,10 @@
 #define MAX_PAYLOAD 4096
 /* NOWAIT turns between two clock reads in phase 3. */
 #define IDLE_TURN_BATCH 64
+/* Phases 2 and 3 are also cut into this many equal slices of time; the
+ * median slice is reported next to the mean, since other processes on a
+ * small machine inflate some slices and not others. */
+#define SLICES 10
 
 enum phase { CONNECTING, ECHO, DONE };
 
@@ -55,6 +62,12 @@ static int write_pending;      /* wreq queued, its callback not yet run */
 static size_t echo_got;        /* bytes of the current round trip's echo */
 static int echo_complete;      /* the echo is in, the next write not sent */
 static uint64_t round_trips;
+
+/* Slices of the measured echo phase (empty during the warm-up). */
+static int slicing;
+static size_t n_slices;
+static uint64_t slice_len, slice_start, slice_rt0;
+static double slice_ns_per_rtt[SLICES + 1];
 
 static void fail(const char *what, int status) {
   printf("ERROR %s: %s (%s)\n", what, wasio_strerror(status), wasio_err_name(status));
@@ -97,7 +110,14 @@ static void write_cb(wasio_write_t *req, int status) {
  * (only between round trips, so nothing is in flight across phases). */
 static void send_next(void) {
   echo_complete = 0;
-  if (wasio_loop_now(loop) >= phase_end) {
+  uint64_t now = wasio_loop_now(loop);
+  if (slicing && n_slices < SLICES && (now - slice_start >= slice_len || now >= phase_end) &&
+      round_trips > slice_rt0) {
+    slice_ns_per_rtt[n_slices++] = (double)(now - slice_start) / (double)(round_trips - slice_rt0);
+    slice_start = now;
+    slice_rt0 = round_trips;
+  }
+  if (now >= phase_end) {
     phase = DONE;
     wasio_loop_stop(loop);
     return;
@@ -136,6 +156,10 @@ static void echo_phase(uint64_t ms) {
   phase = ECHO;
   wasio_loop_update_time(loop);
   phase_end = wasio_loop_now(loop) + ms * WASIO_NS_PER_MS;
+  slice_start = wasio_loop_now(loop);
+  slice_len = ms * WASIO_NS_PER_MS / SLICES;
+  slice_rt0 = round_trips;
+  n_slices = 0;
   send_next();
   int rc = wasio_loop_run(loop, WASIO_RUN_DEFAULT);
   if (rc < 0) fail("wasio_loop_run", rc);
@@ -151,6 +175,17 @@ static void sub_stats(const wasio_loop_stats_t *a, const wasio_loop_stats_t *b,
 }
 
 static double per(uint64_t x, uint64_t n) { return n ? (double)x / (double)n : 0.0; }
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n) {
+  if (n == 0) return 0.0;
+  qsort(v, n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
 
 int main(int argc, char **argv) {
   if (argc < 3) {
@@ -195,7 +230,11 @@ int main(int argc, char **argv) {
   wasio_loop_stats(loop, &s0);
   uint64_t h0 = bench_heap_allocs;
   uint64_t t0 = wasio_monotonic_ns();
+  slicing = 1;
   echo_phase(measure_ms);
+  slicing = 0;
+  size_t echo_slices = n_slices;
+  double rtt_med = median(slice_ns_per_rtt, echo_slices);
   uint64_t t1 = wasio_monotonic_ns();
   wasio_loop_stats(loop, &s1);
   uint64_t h1 = bench_heap_allocs;
@@ -204,13 +243,24 @@ int main(int argc, char **argv) {
   /* 3. bare turns: nothing is ready, nothing is queued. */
   uint64_t t1b = wasio_monotonic_ns(), t2;
   uint64_t idle_end = t1b + idle_turn_ms * WASIO_NS_PER_MS;
+  uint64_t islice_len = idle_turn_ms * WASIO_NS_PER_MS / SLICES, islice_start = t1b;
+  uint64_t islice_turns = 0;
+  double islice_ns[SLICES + 1];
+  size_t idle_slices = 0;
   do {
     for (int i = 0; i < IDLE_TURN_BATCH; i++) {
       rc = wasio_loop_run(loop, WASIO_RUN_NOWAIT);
       if (rc < 0) fail("wasio_loop_run(NOWAIT)", rc);
     }
+    islice_turns += IDLE_TURN_BATCH;
     t2 = wasio_monotonic_ns();
+    if (idle_slices < SLICES && (t2 - islice_start >= islice_len || t2 >= idle_end)) {
+      islice_ns[idle_slices++] = (double)(t2 - islice_start) / (double)islice_turns;
+      islice_start = t2;
+      islice_turns = 0;
+    }
   } while (t2 < idle_end);
+  double idle_med = median(islice_ns, idle_slices);
   wasio_loop_stats(loop, &s2);
   uint64_t h2 = bench_heap_allocs;
 
@@ -221,7 +271,8 @@ int main(int argc, char **argv) {
          " rtt=%llu ns_per_rtt=%.0f turns=%llu turns_per_rtt=%.2f ns_per_turn=%.0f"
          " polls=%llu pollables_per_poll=%.1f allocs=%llu allocs_per_turn=%.4f"
          " idle_turns=%llu ns_per_idle_turn=%.0f idle_polls=%llu idle_pollables_per_poll=%.1f"
-         " idle_allocs=%llu idle_allocs_per_turn=%.4f libc_allocs=%llu idle_libc_allocs=%llu\n",
+         " idle_allocs=%llu idle_allocs_per_turn=%.4f libc_allocs=%llu idle_libc_allocs=%llu"
+         " slices=%zu ns_per_rtt_med=%.0f idle_slices=%zu ns_per_idle_turn_med=%.0f\n",
          idle, payload, (double)t_connect / 1e6, (unsigned long long)s_setup.allocations,
          (unsigned long long)h_setup,
          (unsigned long long)rts, per(echo_ns, rts), (unsigned long long)echo.turns,
@@ -231,7 +282,8 @@ int main(int argc, char **argv) {
          (unsigned long long)idle_d.turns, per(idle_ns, idle_d.turns),
          (unsigned long long)idle_d.polls, per(idle_d.pollables, idle_d.polls),
          (unsigned long long)idle_d.allocations, per(idle_d.allocations, idle_d.turns),
-         (unsigned long long)(h1 - h0), (unsigned long long)(h2 - h1));
+         (unsigned long long)(h1 - h0), (unsigned long long)(h2 - h1),
+         echo_slices, rtt_med, idle_slices, idle_med);
   fflush(stdout);
 
   /* Tear-down: close everything, let the close callbacks run, free. */

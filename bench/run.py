@@ -152,11 +152,12 @@ def bench_turn(hosts, idles, a, warnings):
           "RTT: one write of 64 bytes to the native peer and the read of its echo, through the loop;\n"
           "ns/turn (echo) is the measured span over its turns, blocking waits included;\n"
           "ns/turn (bare) is a turn with nothing ready (one non-blocking wait over every connection).\n"
+          "med: the median of 10 equal time slices of the span; mean: the whole span.\n"
           "allocs/turn: heap allocations per turn over the span, as counted by wasio_loop_stats /\n"
           "by a malloc wrapper linked into the program (bench/alloc_count.h); must be 0 / 0.\n"
           "pollables/poll: wasio_loop_stats pollables over polls in the echo span (0 natively: epoll).\n")
-    headers = ["host", "idle conns", "RTT us", "turns/RTT", "ns/turn (echo)",
-               "allocs/turn (echo)", "ns/turn (bare)", "allocs/turn (bare)",
+    headers = ["host", "idle conns", "RTT us med / mean", "turns/RTT", "ns/turn (echo)",
+               "allocs/turn (echo)", "ns/turn (bare) med / mean", "allocs/turn (bare)",
                "pollables/poll", "set-up ms"]
     rows = []
     for host in hosts:
@@ -175,11 +176,13 @@ def bench_turn(hosts, idles, a, warnings):
                 print(f"  [{host} idle={n}: {err}]", file=sys.stderr)
                 continue
             rows.append([
-                host, f"{n:,}", f1(float(r["ns_per_rtt"]) / 1000), r["turns_per_rtt"],
+                host, f"{n:,}",
+                f"{f1(float(r['ns_per_rtt_med']) / 1000)} / {f1(float(r['ns_per_rtt']) / 1000)}",
+                r["turns_per_rtt"],
                 f0(r["ns_per_turn"]),
                 allocs(r["allocs"], r["libc_allocs"], r["turns"], warnings,
                        f"{host} idle={n} echo"),
-                f0(r["ns_per_idle_turn"]),
+                f"{f0(r['ns_per_idle_turn_med'])} / {f0(r['ns_per_idle_turn'])}",
                 allocs(r["idle_allocs"], r["idle_libc_allocs"], r["idle_turns"], warnings,
                        f"{host} idle={n} bare turns"),
                 r["pollables_per_poll"], f1(r["connect_ms"])])
