@@ -28,10 +28,12 @@ NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
   -fno-sanitize-recover=all -pthread $(COMMON_CFLAGS) -Isrc/backend/posix
 NATIVE_LDFLAGS := -fsanitize=address,undefined -pthread
 
-PORTABLE_SRC := $(sort $(wildcard src/codec/*.c src/core/*.c))
+# Portable code (codecs, core) and protocols (src/http, src/tls later) go into
+# both libraries; the backend is the only part that differs.
+PORTABLE_SRC := $(sort $(wildcard src/codec/*.c src/core/*.c src/http/*.c))
 WASIP2_SRC := $(sort $(wildcard src/backend/wasip2/*.c))
 POSIX_SRC := $(sort $(wildcard src/backend/posix/*.c))
-HDRS := $(wildcard include/*.h include/wasio/*.h src/core/*.h src/codec/*.h)
+HDRS := $(wildcard include/*.h include/wasio/*.h src/core/*.h src/codec/*.h src/http/*.h)
 
 WASM_OBJ := $(patsubst %.c,$(W)/obj/%.o,$(PORTABLE_SRC) $(WASIP2_SRC)) $(W)/obj/gen/imports.o
 NATIVE_OBJ := $(patsubst %.c,$(N)/obj/%.o,$(PORTABLE_SRC) $(POSIX_SRC))

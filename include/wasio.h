@@ -23,5 +23,7 @@
 #include "wasio/tcp.h"
 #include "wasio/udp.h"
 #include "wasio/dns.h"
+#include "wasio/http_codec.h"
+#include "wasio/http.h"
 
 #endif

@@ -1,0 +1,214 @@
+/* wasio/http.h: HTTP/1.1 client and server on the wasio loop.
+ *
+ * Both sit on the sans-I/O codec (wasio/http_codec.h) and on wasio TCP; TLS
+ * plugs in underneath (https:// URLs, a TLS listener) without changing this
+ * API. Everything runs on one loop thread, like the rest of wasio.
+ *
+ * Lifetimes (one sentence each):
+ * - A client is valid until its close callback has returned.
+ * - A call is valid from wasio_http_call_start() until its on_done callback
+ *   has returned; the library frees it then.
+ * - A server is valid until its close callback has returned.
+ * - An exchange (one request and its response on a server) is valid from the
+ *   handler call until its on_complete callback has returned.
+ *
+ * Views (wasio_http_str_t, wasio_http_header_t, the request/response heads)
+ * handed to a callback are valid only during that callback.
+ */
+#ifndef WASIO_HTTP_H
+#define WASIO_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "addr.h"
+#include "http_codec.h"
+#include "loop.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- client ---------------------------------------------------------------- */
+
+typedef struct wasio_http_client wasio_http_client_t;
+typedef struct wasio_http_call wasio_http_call_t;
+
+/* Defaults (used where an option is 0). */
+#define WASIO_HTTP_MAX_CONNS_PER_ORIGIN 6    /* open connections per origin */
+#define WASIO_HTTP_MAX_IDLE_PER_ORIGIN 6     /* idle keep-alive connections kept */
+#define WASIO_HTTP_POOL_IDLE_TIMEOUT_NS (30ull * WASIO_NS_PER_S)
+#define WASIO_HTTP_MAX_REDIRECTS 10
+/* Hard limits. */
+#define WASIO_HTTP_MAX_ORIGINS 256           /* distinct origins in one pool */
+#define WASIO_HTTP_MAX_REQUEST_HEADERS 64    /* caller headers per call */
+
+/* 0 in a field means "no limit" for a client's defaults and "the client's
+ * default" for a call. On expiry the call ends with WASIO_ETIMEDOUT. */
+typedef struct wasio_http_timeouts {
+  uint64_t connect_ns;        /* DNS + TCP (+ TLS) connect */
+  uint64_t first_byte_ns;     /* request sent -> first response byte */
+  uint64_t between_bytes_ns;  /* longest silence while reading the response */
+  uint64_t total_ns;          /* start -> on_done, redirects included */
+} wasio_http_timeouts_t;
+
+typedef struct wasio_http_client_opts {
+  size_t max_conns_per_origin;  /* 0: WASIO_HTTP_MAX_CONNS_PER_ORIGIN */
+  size_t max_idle_per_origin;   /* 0: WASIO_HTTP_MAX_IDLE_PER_ORIGIN */
+  uint64_t idle_timeout_ns;     /* 0: WASIO_HTTP_POOL_IDLE_TIMEOUT_NS */
+  wasio_http_timeouts_t timeouts;
+} wasio_http_client_opts_t;
+
+/* Creates a client (a connection pool). opts may be NULL (all defaults).
+ * Returns 0, WASIO_ENOMEM or WASIO_EINVAL. */
+int wasio_http_client_new(wasio_loop_t *loop, const wasio_http_client_opts_t *opts,
+                          wasio_http_client_t **out);
+
+/* Cancels every call (their on_done gets WASIO_ECANCELED), closes every
+ * connection, then runs cb (may be NULL) once. Idempotent. */
+void wasio_http_client_close(wasio_http_client_t *client, void (*cb)(wasio_http_client_t *client));
+
+/* Streaming request body, pulled when the connection can take more:
+ * return > 0 (bytes put in buf), 0 (the body is complete), WASIO_EAGAIN
+ * (nothing now: call wasio_http_call_resume_upload() when there is), or
+ * another negative code (the call fails with it). */
+typedef ptrdiff_t (*wasio_http_body_read_cb)(wasio_http_call_t *call, void *buf, size_t cap);
+
+typedef struct wasio_http_call_opts {
+  const char *method;               /* NULL: "GET" (or "POST" with a body) */
+  const char *url;                  /* absolute http:// or https:// URL */
+  const wasio_http_header_t *headers; /* extra fields; may be NULL */
+  size_t num_headers;
+  /* Request body from a buffer (kept by the caller until on_done)... */
+  const void *body;
+  size_t body_len;
+  /* ...or streamed: body_read set, body_length the exact length or -1 for a
+   * chunked body. */
+  wasio_http_body_read_cb body_read;
+  int64_t body_length;
+  /* Redirects: -1 follows up to WASIO_HTTP_MAX_REDIRECTS, 0 none, n > 0 up
+   * to n. 301/302 turn POST into GET, 303 turns anything but HEAD into GET
+   * (dropping the body); 307/308 repeat method and body (a streamed body
+   * cannot be repeated: the 3xx response is returned instead). */
+  int max_redirects;
+  wasio_http_timeouts_t timeouts;
+  void *data;
+  /* The final response head (never a 1xx; after redirects). May be NULL. */
+  void (*on_response)(wasio_http_call_t *call, const wasio_http_response_t *res);
+  /* Decoded body bytes (chunk framing removed), in order. May be NULL. */
+  void (*on_body)(wasio_http_call_t *call, const void *data, size_t len);
+  /* Exactly once: 0 when the response was received whole, else why not. */
+  void (*on_done)(wasio_http_call_t *call, int status);
+} wasio_http_call_opts_t;
+
+/* Starts a call. Errors (on_done is then not called): WASIO_EINVAL (NULL
+ * url or on_done, bad method, too many headers), WASIO_EURL_* (bad URL),
+ * WASIO_EHTTP_BAD_HEADER_NAME/VALUE (a header would inject),
+ * WASIO_ENOTSUP (https:// while no TLS backend is built in), WASIO_ENOMEM,
+ * WASIO_ECLOSING (client closing). The call copies opts, the URL and the
+ * headers; a buffer body must stay valid until on_done. */
+int wasio_http_call_start(wasio_http_client_t *client, const wasio_http_call_opts_t *opts,
+                          wasio_http_call_t **out);
+
+/* Cancels: on_done runs with WASIO_ECANCELED in the next turn. Returns 0,
+ * or WASIO_EINVAL when the call already finished. */
+int wasio_http_call_cancel(wasio_http_call_t *call);
+
+/* Stops (pause = true) or restarts delivering on_body: backpressure for a
+ * slow consumer. While paused the connection is not read. */
+int wasio_http_call_pause(wasio_http_call_t *call, bool pause);
+
+/* After body_read returned WASIO_EAGAIN: there is more to send. */
+int wasio_http_call_resume_upload(wasio_http_call_t *call);
+
+void *wasio_http_call_data(const wasio_http_call_t *call);
+/* The URL the final response came from (after redirects), NUL-terminated. */
+const char *wasio_http_call_url(const wasio_http_call_t *call);
+/* Redirects followed so far. */
+int wasio_http_call_redirects(const wasio_http_call_t *call);
+
+/* One blocking call for simple programs, on a loop of its own: GET `url`,
+ * follow redirects, collect at most max_body bytes of body (more is
+ * WASIO_ELIMIT). On 0, *status_code is the final status and *body (free it
+ * with free()) holds *body_len bytes plus a NUL. timeout_ns bounds it all
+ * (WASIO_NO_TIMEOUT: none). */
+int wasio_http_fetch(const char *url, uint64_t timeout_ns, size_t max_body, int *status_code,
+                     char **body, size_t *body_len);
+
+/* ---- server ---------------------------------------------------------------- */
+
+typedef struct wasio_http_server wasio_http_server_t;
+typedef struct wasio_http_exchange wasio_http_exchange_t;
+
+#define WASIO_HTTP_SERVER_MAX_CONNECTIONS 1024
+#define WASIO_HTTP_SERVER_MAX_BODY (8u * 1024u * 1024u)   /* request body: 413 past it */
+#define WASIO_HTTP_SERVER_IDLE_TIMEOUT_NS (60ull * WASIO_NS_PER_S)
+#define WASIO_HTTP_SERVER_HEAD_TIMEOUT_NS (10ull * WASIO_NS_PER_S)  /* slow-client defence */
+#define WASIO_HTTP_SERVER_BODY_TIMEOUT_NS (30ull * WASIO_NS_PER_S)  /* between body bytes */
+#define WASIO_HTTP_SERVER_MAX_PIPELINED 16   /* requests read ahead per connection */
+
+typedef struct wasio_http_server_opts {
+  size_t max_connections;  /* 0: default; more are accepted and closed at once */
+  uint64_t max_body;       /* 0: default */
+  uint64_t idle_timeout_ns, head_timeout_ns, body_timeout_ns; /* 0: defaults */
+} wasio_http_server_opts_t;
+
+/* Called once per request, in order per connection, when its head has
+ * arrived (the body may still be arriving: see read_body). The handler must
+ * eventually respond (now or later, from any callback). */
+typedef void (*wasio_http_handler)(wasio_http_exchange_t *ex, const wasio_http_request_t *req);
+
+/* Creates a server (not yet listening). opts may be NULL. */
+int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *opts,
+                          wasio_http_handler handler, void *data, wasio_http_server_t **out);
+/* Binds and listens (port 0 picks one; wasio_http_server_local_addr tells). */
+int wasio_http_server_listen(wasio_http_server_t *server, const wasio_addr_t *addr, int backlog);
+int wasio_http_server_local_addr(const wasio_http_server_t *server, wasio_addr_t *out);
+void *wasio_http_server_data(const wasio_http_server_t *server);
+/* Graceful: stops accepting, lets in-flight exchanges finish (closing each
+ * connection after its current response), closes idle connections; after
+ * timeout_ns (0: no limit) the rest are closed; then cb (may be NULL) runs
+ * once and the server is freed. Idempotent. */
+void wasio_http_server_shutdown(wasio_http_server_t *server, uint64_t timeout_ns,
+                                void (*cb)(wasio_http_server_t *server));
+
+/* Request body: on_data gets decoded bytes in order, then on_end once with
+ * 0 (complete), WASIO_ELIMIT (past max_body: the server answers 413 if no
+ * response started), a WASIO_EHTTP_* code, WASIO_ETIMEDOUT or
+ * WASIO_ECONNRESET. Sends "100 Continue" first when the client expects it.
+ * Call at most once per exchange; a body that is never read is discarded. */
+int wasio_http_exchange_read_body(wasio_http_exchange_t *ex,
+                                  void (*on_data)(wasio_http_exchange_t *ex, const void *data, size_t len),
+                                  void (*on_end)(wasio_http_exchange_t *ex, int status));
+
+/* A whole response. The server adds Content-Length (and Date, Connection
+ * when closing). `body` (may be NULL when len is 0) must stay valid until
+ * on_complete. For a HEAD request the body is not sent. */
+int wasio_http_respond(wasio_http_exchange_t *ex, int status, const wasio_http_header_t *headers,
+                       size_t num_headers, const void *body, size_t len);
+
+/* A streamed response: content_length >= 0 sends Content-Length, -1 sends a
+ * chunked body. Then respond_write (one write outstanding at a time: the
+ * next after its callback) and respond_end. */
+int wasio_http_respond_start(wasio_http_exchange_t *ex, int status,
+                             const wasio_http_header_t *headers, size_t num_headers,
+                             int64_t content_length);
+int wasio_http_respond_write(wasio_http_exchange_t *ex, const void *data, size_t len,
+                             void (*cb)(wasio_http_exchange_t *ex, int status));
+int wasio_http_respond_end(wasio_http_exchange_t *ex);
+
+/* Called once when the exchange is over: 0 when the response was handed
+ * to the connection whole, or why not (WASIO_ECONNRESET, WASIO_ECANCELED at
+ * shutdown, ...). Set it any time before that. */
+void wasio_http_exchange_on_complete(wasio_http_exchange_t *ex,
+                                     void (*cb)(wasio_http_exchange_t *ex, int status));
+void wasio_http_exchange_set_data(wasio_http_exchange_t *ex, void *data);
+void *wasio_http_exchange_data(const wasio_http_exchange_t *ex);
+wasio_http_server_t *wasio_http_exchange_server(const wasio_http_exchange_t *ex);
+int wasio_http_exchange_peer_addr(const wasio_http_exchange_t *ex, wasio_addr_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
