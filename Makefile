@@ -38,6 +38,11 @@ HDRS := $(wildcard include/*.h include/wasio/*.h src/core/*.h src/codec/*.h src/
 WASM_OBJ := $(patsubst %.c,$(W)/obj/%.o,$(PORTABLE_SRC) $(WASIP2_SRC)) $(W)/obj/gen/imports.o
 NATIVE_OBJ := $(patsubst %.c,$(N)/obj/%.o,$(PORTABLE_SRC) $(POSIX_SRC))
 
+# Tools users run (wasio-fetch, wasio-serve): apps/NAME/*.c -> build/wasm32/apps/NAME.wasm
+# and, natively on the posix backend, build/native/apps/NAME.
+APPS := $(notdir $(patsubst %/,%,$(wildcard apps/*/)))
+APP_WASM := $(foreach a,$(APPS),$(W)/apps/$(a).wasm)
+APP_NATIVE := $(foreach a,$(APPS),$(N)/apps/$(a))
 EXAMPLES := $(notdir $(patsubst %/,%,$(wildcard examples/*/)))
 EXAMPLE_WASM := $(foreach e,$(EXAMPLES),$(W)/examples/$(e).wasm)
 CTESTS := $(basename $(notdir $(wildcard tests/component/*.c)))
@@ -50,7 +55,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 SETUP_STAMP := $(B)/.setup-ok
 
 .PHONY: all setup lib test demo bench clean check-bindings
-all: lib $(EXAMPLE_WASM) tests-build
+all: lib $(EXAMPLE_WASM) $(APP_WASM) $(APP_NATIVE) tests-build
 	@printf 'size: %s %s bytes\n' $(W)/examples/hello.wasm $$(stat -c %s $(W)/examples/hello.wasm)
 
 CRT := $(W)/crt1-wasio.o
@@ -112,6 +117,14 @@ $(N)/libwasio.a: $(NATIVE_OBJ)
 $(W)/examples/%.wasm: $(W)/libwasio.a $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc -o $@ $(wildcard examples/$*/*.c)
+
+$(W)/apps/%.wasm: $(W)/libwasio.a $(CRT) tools/wasio-cc $$(wildcard apps/%/*.c apps/%/*.h)
+	@mkdir -p $(dir $@)
+	tools/wasio-cc -o $@ $(wildcard apps/$*/*.c)
+
+$(N)/apps/%: $(N)/libwasio.a $$(wildcard apps/%/*.c apps/%/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(NATIVE_CFLAGS) $(wildcard apps/$*/*.c) $(N)/libwasio.a $(NATIVE_LDFLAGS) -o $@
 
 $(W)/tests/%.wasm: tests/component/%.c tests/harness.c tests/harness.h $(W)/libwasio.a $(CRT) tools/wasio-cc
 	@mkdir -p $(dir $@)
