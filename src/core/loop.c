@@ -25,7 +25,7 @@ enum {
   WASIO__DEFER_CANCELED = 2 /* still queued; runs with WASIO_ECANCELED */
 };
 
-/* Implemented in timer.c: phase 1 and the deadline of phase 3. */
+/* Implemented in timer.c: phase 1, and releasing the heap with the loop. */
 bool wasio__timers_run(wasio_loop_t *loop);
 void wasio__timers_free(wasio_loop_t *loop);
 
