@@ -223,6 +223,8 @@ TEST(resolve_unknown_loop_not_blocked) {
     }
   }
   uint64_t ms = elapsed_ms_since(t0);
+  printf("# %d rounds of %d lookups: %llu ms; most timer/echo events in one round: %d\n", ROUNDS, PARALLEL,
+         (unsigned long long)ms, events_max_round);
   if (events_max_round < 3)
     harness_fail(__FILE__, __LINE__,
                  "loop looked blocked: at most %d timer/echo events during one round of %d lookups "
