@@ -194,10 +194,11 @@ void wasio__pending_remove(wasio__pending_t *p) {
   p->prev = p->next = NULL;
 }
 
-static void wasio__pending_drain(wasio_loop_t *loop) {
+/* Returns true if there was anything to do. */
+static bool wasio__pending_drain(wasio_loop_t *loop) {
   wasio__pending_t *head = &loop->backend.pending;
   wasio__pending_t batch;
-  if (head->next == head) return;
+  if (head->next == head) return false;
   /* Move the whole list onto a local sentinel: work queued by the callbacks
    * below lands on the loop's (now empty) list and waits for the next drain.
    * Removal (on close) works the same on either list. */
@@ -221,6 +222,7 @@ static void wasio__pending_drain(wasio_loop_t *loop) {
         break;
     }
   }
+  return true;
 }
 
 bool wasio__budget_take(wasio_loop_t *loop, wasio__budget_t *b) {
@@ -314,10 +316,10 @@ static void wasio__dispatch(wasio__src_t *src) {
 void wasio__backend_poll(wasio_loop_t *loop, uint64_t deadline) {
   wasio__backend_loop_t *be = &loop->backend;
 
-  /* Work queued in phases 1-2 (or by the last drain) first: it may make
-   * the wait unnecessary, and it must not wait behind a blocking poll. */
-  wasio__pending_drain(loop);
-  if (be->pending.next != &be->pending) deadline = 0;
+  /* Work queued in phases 1-2 (or by the last drain) first. If it ran
+   * callbacks, the core's deadline is stale (they may have completed what
+   * the caller waits for, stopped the loop, closed handles): do not block. */
+  if (wasio__pending_drain(loop)) deadline = 0;
   be->turn++;
 
   /* Only sources with a waiter besides the clocks? */

@@ -614,7 +614,11 @@ static void wasio__tcp_shutdown_step(wasio_tcp_t *tcp) {
   wasio__src_drop(loop, &tcp->out_src);
   wasi_io_streams_output_stream_drop_own(tcp->out);
   tcp->out.__handle = 0;
-  wasio__tcp_shutdown_finish(tcp, 0);
+  wasi_sockets_tcp_error_code_t se;
+  int status = 0;
+  if (!wasi_sockets_tcp_method_tcp_socket_shutdown(wasio__tcp_sock(tcp), WASI_SOCKETS_TCP_SHUTDOWN_TYPE_SEND, &se))
+    status = wasio__wasi_error(se, false);
+  wasio__tcp_shutdown_finish(tcp, status);
 }
 
 /* Output work in phase 3: queued writes, then a requested shutdown. */
