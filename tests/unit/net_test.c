@@ -154,6 +154,10 @@ TEST(connect_host_errors) {
   ASSERT_WASIO(WASIO_ENAMETOOLONG, wasio_tcp_connect_host(tcp, longname, 1, 0, client_connect_cb));
   ASSERT_WASIO(WASIO_EINVAL, wasio_tcp_connect_host(tcp, "", 1, 0, client_connect_cb));
   ASSERT_WASIO(WASIO_EINVAL, wasio_tcp_connect_host(tcp, "localhost", 1, 0, NULL));
+  /* Port 0 and the unspecified address name no peer. */
+  ASSERT_WASIO(WASIO_EINVAL, wasio_tcp_connect_host(tcp, "127.0.0.1", 0, 0, client_connect_cb));
+  ASSERT_WASIO(WASIO_EINVAL, wasio_tcp_connect_host(tcp, "0.0.0.0", 80, 0, client_connect_cb));
+  ASSERT_WASIO(WASIO_EINVAL, wasio_tcp_connect_host(tcp, "::", 80, 0, client_connect_cb));
   /* A listening handle cannot connect, by name or by number. */
   uint16_t port;
   wasio_tcp_t *server = echo_server(loop, WASIO_AF_INET, &port);

@@ -201,6 +201,12 @@ int wasio_tcp_connect(wasio_tcp_t *tcp, const wasio_addr_t *addr, uint64_t timeo
   struct sockaddr_storage ss;
   socklen_t sslen = wasio__posix_to_sockaddr(addr, &ss);
   if (sslen == 0) return WASIO_EINVAL;
+  /* Port 0 and the unspecified address name no peer. WASI refuses them
+   * with invalid-argument; refusing them here too keeps the backends alike
+   * (Linux would quietly connect 0.0.0.0 to loopback). */
+  wasio_addr_t any;
+  wasio_addr_any((wasio_family_t)addr->family, addr->port, &any);
+  if (addr->port == 0 || wasio_addr_equal(addr, &any)) return WASIO_EINVAL;
   wasio__backend_tcp_t *b = &tcp->b;
   wasio_loop_t *loop = wasio__tcp_loop_of(tcp);
   if (b->io.fd >= 0 && wasio__tcp_family(tcp) != addr->family) return WASIO_EINVAL;
