@@ -31,7 +31,7 @@ apt_pkgs=(
   "clang-$CLANG_MAJOR" "lld-$CLANG_MAJOR" "llvm-$CLANG_MAJOR"
   "libclang-rt-$CLANG_MAJOR-dev" "libclang-rt-$CLANG_MAJOR-dev-wasm32"
   wasi-libc make pkg-config python3
-  nginx openssl curl wrk netcat-openbsd ca-certificates
+  nginx openssl curl wrk nghttp2-client netcat-openbsd ca-certificates
 )
 # Node.js and npm may come from elsewhere than Debian (the base image has
 # them); ask Debian for them only when the commands are missing.
