@@ -5,11 +5,9 @@
 
 #include "internal.h"
 
-/* Process-wide on purpose: allocations are not tied to one loop (the DNS
- * worker of the posix backend, the canonical ABI on wasip2), and the loop
- * reports the difference since its creation. Only the loop's thread
- * allocates through these functions, so a plain counter is enough. */
-uint64_t wasio__alloc_count;
+/* Per thread (see internal.h): a loop and everything it allocates live on
+ * one thread, and helper threads (the posix DNS workers) only free. */
+_Thread_local uint64_t wasio__alloc_count;
 
 void *wasio__malloc(size_t n) {
   wasio__alloc_count++;

@@ -34,9 +34,12 @@ void *wasio__malloc(size_t n);
 void *wasio__calloc(size_t n, size_t size);
 void *wasio__realloc(void *p, size_t n);
 void wasio__free(void *p);
-/* Process-wide count of wasio__malloc/calloc/realloc calls and canonical-ABI
- * heap allocations; the loop's stats report it. */
-extern uint64_t wasio__alloc_count;
+/* Count of wasio__malloc/calloc/realloc calls and canonical-ABI heap
+ * allocations made by the calling thread; the loop's stats report the
+ * difference since the loop's creation. Per thread, because each loop runs
+ * on one thread and loops on other threads must neither race on it nor
+ * show up in this loop's figures. */
+extern _Thread_local uint64_t wasio__alloc_count;
 
 /* ---- timers -------------------------------------------------------------- */
 typedef enum wasio__timer_kind {
