@@ -467,6 +467,7 @@ static uint8_t *hold_and_fill(wasio_loop_t *loop, tconn_t *c, const char *id, wa
    * pending. */
   ASSERT_GT_INT(c->writes_pending, 0);
   *queued_at_stall = wasio_tcp_write_queue_size(c->tcp);
+  printf("# the peer holds: %zu of %u bytes still queued in wasio\n", *queued_at_stall, HOLD_BYTES);
   ASSERT_GT_INT(*queued_at_stall, 0);
   ASSERT_LE_U64(*queued_at_stall, HOLD_BYTES);
   return big;

@@ -50,11 +50,20 @@ TL_FN wasio_timer_t *watchdog_start(wasio_loop_t *loop, uint64_t ms) {
 
 TL_FN void watchdog_stop(wasio_timer_t *t) { wasio_timer_close(t, NULL); }
 
+/* A wait that took long is worth a note in the output (tests/run.py shows
+ * it with a failure): "# slow wait ...". */
+#define TL_SLOW_WAIT_MS 2000
+TL_FN void tl_note_slow_wait(uint64_t t0, int line, const char *cond) {
+  uint64_t ms = (wasio_monotonic_ns() - t0) / WASIO_NS_PER_MS;
+  if (ms >= TL_SLOW_WAIT_MS) printf("# slow wait (%llu ms) at line %d: %s\n", (unsigned long long)ms, line, cond);
+}
+
 /* Runs the loop one turn at a time until `cond` holds. The watchdog bounds
  * it; running out of work first is a failure of its own. */
 #define WAIT_UNTIL(loop, cond)                                                  \
   do {                                                                          \
     tl_waiting_for = #cond;                                                     \
+    uint64_t _t0 = wasio_monotonic_ns();                                        \
     while (!(cond)) {                                                           \
       int _rc = wasio_loop_run((loop), WASIO_RUN_ONCE);                         \
       if (_rc < 0)                                                              \
@@ -62,6 +71,7 @@ TL_FN void watchdog_stop(wasio_timer_t *t) { wasio_timer_close(t, NULL); }
       if (_rc == 0 && !(cond))                                                  \
         harness_fail(__FILE__, __LINE__, "loop ran out of work waiting for %s", #cond); \
     }                                                                           \
+    tl_note_slow_wait(_t0, __LINE__, #cond);                                    \
   } while (0)
 
 TL_FN uint64_t elapsed_ms_since(uint64_t t0_ns) { return (wasio_monotonic_ns() - t0_ns) / MS; }

@@ -123,7 +123,10 @@ def serve(conn):
         elif cmd == "reset":
             do_reset(conn, int(args[0]))
         elif cmd == "hold":
-            if hold_event(args[0]).wait(IO_TIMEOUT):
+            released = hold_event(args[0]).wait(IO_TIMEOUT)
+            with holds_lock:
+                holds.pop(args[0], None)  # one release per hold: ids may be reused
+            if released:
                 do_up(conn)
         elif cmd == "release":
             hold_event(args[0]).set()
