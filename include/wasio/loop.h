@@ -43,7 +43,9 @@ typedef struct wasio_defer wasio_defer_t;
 
 typedef enum wasio_run_mode {
   WASIO_RUN_DEFAULT = 0, /* until no work is left or wasio_loop_stop() */
-  WASIO_RUN_ONCE,        /* one turn, waiting for I/O if there is none ready */
+  WASIO_RUN_ONCE,        /* one turn; it waits for I/O (until the earliest
+                            timer) only if no timer or deferred callback
+                            ran in it, so each call makes progress */
   WASIO_RUN_NOWAIT       /* one turn, never waiting */
 } wasio_run_mode_t;
 
