@@ -160,7 +160,7 @@ FUZZ_SRC := $(sort $(wildcard src/codec/http_*.c))
 FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=all $(COMMON_CFLAGS)
 
-$(B)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_SRC) $(HDRS)
+$(B)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_SRC) $(HDRS) | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRC) -o $@
 
