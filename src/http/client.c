@@ -1,0 +1,1252 @@
+/* src/http/client.c: the HTTP/1.1 client of wasio/http.h.
+ *
+ * Implementation notes
+ * - Three objects: a client (the pool) holds origins (scheme, host, port);
+ *   an origin holds a FIFO of calls waiting for a connection and a LIFO of
+ *   idle connections (the most recently used is the warmest); a connection
+ *   (wasio__http_conn_t) carries one call at a time over a transport
+ *   (client_transport.h: plain TCP now, TLS later).
+ * - A call is bound to a connection from the moment it gets one (a new one
+ *   connecting on its behalf, or an idle one) until its response was read
+ *   whole or it failed. A connection goes back to the idle list only when the
+ *   response was read whole, both sides allow keep-alive, every request byte
+ *   was taken by the stream and nothing follows the response; after any
+ *   error it is closed.
+ * - Zero copies on the way in: the transport reads straight into the
+ *   connection's input buffer (WASIO__HTTP_CONN_BUF), the codec parses the
+ *   head in place and the body decoder hands out views of that buffer to
+ *   on_body. Only an incomplete head, chunk line or trailer is kept between
+ *   reads, and the buffer is rewound whenever everything was consumed, so
+ *   in steady state nothing moves. On the way out a buffer body is written
+ *   from the caller's memory; a streamed body is read by body_read into a
+ *   per-call buffer that leaves room for the chunk framing around it.
+ * - Timeouts: connect is the transport's connect timeout; first byte and
+ *   between bytes are the socket's idle timeout (first_byte while the
+ *   request goes out and until the first response byte, between_bytes
+ *   after), so no timer is re-armed per read; total is one timer per call.
+ *   An idle pooled connection keeps a read pending (a byte or an EOF from the
+ *   server means it is unusable) with the pool's idle timeout as its idle
+ *   timeout: no timer of its own either.
+ * - Re-entrancy: user callbacks run only from the top of a loop callback
+ *   (read, write, connect, timer, deferred), never from inside a wasio_http_*
+ *   call, and every path re-checks its state after one returns. Calls made
+ *   from API functions that must report later (cancel, the first dispatch,
+ *   resuming) go through the call's one deferred request, whose work is a
+ *   set of bits.
+ * - A call stays allocated until on_done has returned; a connection until
+ *   its transport's close callback; the client until every call and
+ *   connection is gone and its close callback has run.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+#include "client_transport.h"
+
+/* ---- limits ------------------------------------------------------------------ */
+
+/* Input buffer of a connection: larger than any head or trailer section the
+ * codec accepts (WASIO_HTTP_MAX_HEAD), so an incomplete one always fits, and
+ * as large as one socket read of the loop. */
+#define WASIO__HTTP_CONN_BUF (WASIO_HTTP_MAX_HEAD + WASIO_READ_BUF_SIZE)
+/* Largest request head the client writes (start line + fields). */
+#define WASIO__HTTP_MAX_REQUEST_HEAD 32768
+/* Bytes body_read may produce per pull. */
+#define WASIO__HTTP_UPLOAD_CHUNK 32768
+/* Room for a chunk-size line before the data: 16 hex digits + CRLF. */
+#define WASIO__HTTP_CHUNK_PREFIX 18
+/* "\r\n" after a chunk's data. */
+#define WASIO__HTTP_CHUNK_SUFFIX 2
+/* Room for the fields the client adds itself (Host, Content-Length or
+ * Transfer-Encoding). */
+#define WASIO__HTTP_OWN_FIELDS 2
+/* Longest decimal uint64 plus NUL. */
+#define WASIO__HTTP_DEC_MAX 21
+
+static const char wasio__http_last_chunk[] = "0\r\n\r\n";
+
+/* ---- intrusive lists (circular, with a sentinel) ------------------------------ */
+
+typedef struct wasio__hq {
+  struct wasio__hq *next, *prev;
+} wasio__hq_t;
+
+static void wasio__hq_init(wasio__hq_t *q) { q->next = q->prev = q; }
+static bool wasio__hq_empty(const wasio__hq_t *q) { return q->next == q; }
+static void wasio__hq_insert_tail(wasio__hq_t *q, wasio__hq_t *n) {
+  n->prev = q->prev;
+  n->next = q;
+  q->prev->next = n;
+  q->prev = n;
+}
+static void wasio__hq_insert_head(wasio__hq_t *q, wasio__hq_t *n) {
+  n->next = q->next;
+  n->prev = q;
+  q->next->prev = n;
+  q->next = n;
+}
+static void wasio__hq_remove(wasio__hq_t *n) {
+  if (n->next == NULL || n->next == n) return;
+  n->prev->next = n->next;
+  n->next->prev = n->prev;
+  n->next = n->prev = n;
+}
+
+/* ---- objects ---------------------------------------------------------------- */
+
+typedef struct wasio__http_origin {
+  wasio__hq_t node;   /* in client->origins */
+  wasio__hq_t queue;  /* calls waiting for a connection, FIFO */
+  wasio__hq_t idle;   /* idle connections, most recently used first */
+  size_t open;        /* connections connecting, busy, draining or idle */
+  size_t idle_count;
+  bool dispatching;   /* dispatch is running: nested calls return, no free */
+  bool https;
+  uint16_t port;
+  size_t host_len;
+  char host[WASIO_URL_MAX_HOST + 1];
+} wasio__http_origin_t;
+
+typedef enum wasio__conn_state {
+  WASIO__CONN_CONNECTING = 1,
+  WASIO__CONN_BUSY,      /* carries a call */
+  WASIO__CONN_DRAINING,  /* response done, waiting for write callbacks, then idle */
+  WASIO__CONN_IDLE,
+  WASIO__CONN_CLOSING
+} wasio__conn_state_t;
+
+typedef struct wasio__http_conn {
+  wasio__http_transport_t tr;   /* first: the transport pointer is the conn */
+  wasio_http_client_t *client;
+  wasio__http_origin_t *origin; /* NULL once closing */
+  wasio__hq_t client_node;      /* in client->conns while open */
+  wasio__hq_t idle_node;        /* in origin->idle while idle */
+  wasio_http_call_t *call;      /* while BUSY or CONNECTING on a call's behalf */
+  uint8_t state;
+  bool reused;                  /* carried a whole response before */
+  bool write_failed;            /* a write of the current request failed */
+  int writes_pending;
+  wasio_write_t w_head, w_body;
+  size_t in_start, in_len;      /* unconsumed input: in[in_start..in_len) */
+  wasio_http_response_t res;
+  char in[WASIO__HTTP_CONN_BUF];
+} wasio__http_conn_t;
+
+typedef enum wasio__call_phase {
+  WASIO__CALL_QUEUED = 1,  /* waiting for a connection (or its first dispatch) */
+  WASIO__CALL_CONNECTING,  /* bound to a connection that is connecting */
+  WASIO__CALL_HEAD,        /* request going out, reading the response head */
+  WASIO__CALL_BODY,        /* reading the response body */
+  WASIO__CALL_FINISHED     /* on_done is pending or running */
+} wasio__call_phase_t;
+
+/* Work of the call's deferred request. */
+#define WASIO__WORK_DISPATCH 0x1u  /* find a connection for a queued call */
+#define WASIO__WORK_INPUT 0x2u     /* process buffered input (after resume) */
+#define WASIO__WORK_UPLOAD 0x4u    /* pull the streamed body */
+#define WASIO__WORK_DONE 0x8u      /* deliver on_done(final_status) */
+#define WASIO__WORK_FREE 0x10u     /* on_done ran while the request was queued: free */
+
+struct wasio_http_call {
+  wasio_http_client_t *client;
+  wasio__http_origin_t *origin;   /* the origin of the current request */
+  wasio__http_conn_t *conn;
+  wasio__hq_t client_node;        /* in client->calls until on_done */
+  wasio__hq_t queue_node;         /* in origin->queue while QUEUED */
+  uint8_t phase;
+  unsigned work;                  /* WASIO__WORK_* queued on `defer` */
+  bool defer_queued;
+  bool paused, got_byte, retried, discard, conn_close, head_method;
+  int final_status;
+  int redirects, max_redirects;
+  /* The request. */
+  char *method;                   /* NUL-terminated copy */
+  char *url;                      /* NUL-terminated copy of the current URL */
+  wasio_url_t u;                  /* views into `url` */
+  wasio_http_header_t *headers;   /* the caller's fields, copied */
+  size_t num_headers;
+  bool caller_host;               /* the caller sent Host (first request only) */
+  char *head;                     /* the serialised request head */
+  size_t head_len;
+  const void *body;
+  size_t body_len;
+  wasio_http_body_read_cb body_read;
+  int64_t body_length;
+  /* Streamed upload state. */
+  uint8_t *up_buf;                /* prefix + chunk + suffix */
+  uint64_t up_sent;
+  bool up_pulled, up_done, up_waiting, up_writing;
+  /* The response. */
+  wasio_http_parser_t parser;
+  wasio_http_body_t body_dec;
+  bool res_keep_alive, res_close_delimited;
+  char *next_url;                 /* redirect target while its body is discarded */
+  int next_status;
+  /* Time. */
+  wasio_http_timeouts_t to;
+  wasio_timer_t *timer;           /* the total deadline, if any */
+  wasio_defer_t defer;
+  /* The caller's. */
+  void *data;
+  void (*on_response)(wasio_http_call_t *, const wasio_http_response_t *);
+  void (*on_body)(wasio_http_call_t *, const void *, size_t);
+  void (*on_done)(wasio_http_call_t *, int);
+};
+
+struct wasio_http_client {
+  wasio_loop_t *loop;
+  size_t max_conns, max_idle;
+  uint64_t idle_timeout;
+  wasio_http_timeouts_t to;
+  wasio__hq_t calls, conns, origins;
+  size_t num_origins, calls_live, conns_live;
+  bool closing, close_defer_queued;
+  void (*close_cb)(wasio_http_client_t *);
+  wasio_defer_t close_defer;
+};
+
+static void wasio__call_fail(wasio_http_call_t *call, int status);
+static void wasio__call_finish(wasio_http_call_t *call, int status);
+static void wasio__origin_dispatch(wasio__http_origin_t *o, wasio_http_client_t *client);
+static void wasio__conn_close(wasio__http_conn_t *conn);
+static void wasio__conn_process(wasio__http_conn_t *conn);
+static void wasio__call_upload(wasio_http_call_t *call);
+static void wasio__client_maybe_free(wasio_http_client_t *client);
+
+static wasio__http_conn_t *wasio__conn_of(wasio__http_transport_t *t) {
+  return WASIO__CONTAINER_OF(t, wasio__http_conn_t, tr);
+}
+
+static uint64_t wasio__pick(uint64_t call_value, uint64_t client_value) {
+  return call_value != 0 ? call_value : client_value;
+}
+
+/* ---- deferred work -------------------------------------------------------------- */
+
+static void wasio__call_defer_cb(wasio_defer_t *req, int status);
+
+static void wasio__call_schedule(wasio_http_call_t *call, unsigned work) {
+  call->work |= work;
+  if (call->defer_queued) return;
+  call->defer.data = call;
+  /* Cannot fail: the request is ours and not queued. */
+  if (wasio_defer(call->client->loop, &call->defer, wasio__call_defer_cb) == 0)
+    call->defer_queued = true;
+}
+
+/* ---- origins ---------------------------------------------------------------------- */
+
+static wasio__http_origin_t *wasio__origin_find(wasio_http_client_t *client, const wasio_url_t *u) {
+  for (wasio__hq_t *n = client->origins.next; n != &client->origins; n = n->next) {
+    wasio__http_origin_t *o = WASIO__CONTAINER_OF(n, wasio__http_origin_t, node);
+    if (o->https == u->https && o->port == u->port && o->host_len == u->host.len &&
+        memcmp(o->host, u->host.ptr, u->host.len) == 0)
+      return o;
+  }
+  return NULL;
+}
+
+/* The origin of `u`, created if needed. Host names are compared as written
+ * (the URL parser keeps case; DNS names are case-insensitive, so "A" and "a"
+ * merely get separate pools). */
+static int wasio__origin_get(wasio_http_client_t *client, const wasio_url_t *u,
+                             wasio__http_origin_t **out) {
+  wasio__http_origin_t *o = wasio__origin_find(client, u);
+  if (o == NULL) {
+    if (client->num_origins >= WASIO_HTTP_MAX_ORIGINS) return WASIO_ELIMIT;
+    if (u->host.len > WASIO_URL_MAX_HOST) return WASIO_EURL_HOST;
+    o = wasio__calloc(1, sizeof *o);
+    if (o == NULL) return WASIO_ENOMEM;
+    wasio__hq_init(&o->queue);
+    wasio__hq_init(&o->idle);
+    o->https = u->https;
+    o->port = u->port;
+    o->host_len = u->host.len;
+    memcpy(o->host, u->host.ptr, u->host.len);
+    o->host[u->host.len] = 0;
+    wasio__hq_insert_tail(&client->origins, &o->node);
+    client->num_origins++;
+  }
+  *out = o;
+  return 0;
+}
+
+static void wasio__origin_maybe_free(wasio_http_client_t *client, wasio__http_origin_t *o) {
+  if (o->dispatching || o->open != 0 || !wasio__hq_empty(&o->queue)) return;
+  wasio__hq_remove(&o->node);
+  client->num_origins--;
+  wasio__free(o);
+}
+
+/* ---- connections ------------------------------------------------------------------ */
+
+static void wasio__conn_write_cb(wasio_write_t *req, int status);
+
+/* Closes the connection (never reused again); it is freed in on_close. */
+static void wasio__conn_close(wasio__http_conn_t *conn) {
+  if (conn->state == WASIO__CONN_CLOSING) return;
+  wasio_http_client_t *client = conn->client;
+  wasio__http_origin_t *o = conn->origin;
+  if (conn->state == WASIO__CONN_IDLE) {
+    wasio__hq_remove(&conn->idle_node);
+    o->idle_count--;
+  }
+  conn->state = WASIO__CONN_CLOSING;
+  conn->call = NULL;
+  conn->origin = NULL;
+  wasio__hq_remove(&conn->client_node);
+  if (o != NULL) o->open--;
+  if (conn->tr.tcp != NULL) {
+    wasio__http_transport_close(&conn->tr);
+  } else {
+    /* The transport never got a socket: nothing to wait for. */
+    client->conns_live--;
+    wasio__free(conn);
+  }
+  /* A slot opened up: a queued call of the origin may connect now. */
+  if (o != NULL && !client->closing) wasio__origin_dispatch(o, client);
+  else if (o != NULL) wasio__origin_maybe_free(client, o);
+}
+
+void wasio__http_conn_on_close(wasio__http_transport_t *t) {
+  wasio__http_conn_t *conn = wasio__conn_of(t);
+  wasio_http_client_t *client = conn->client;
+  client->conns_live--;
+  wasio__free(conn);
+  wasio__client_maybe_free(client);
+}
+
+/* The connection is free: keep it for the next call of its origin, or
+ * close it when the pool is full or the client is closing. */
+static void wasio__conn_to_idle(wasio__http_conn_t *conn) {
+  wasio_http_client_t *client = conn->client;
+  wasio__http_origin_t *o = conn->origin;
+  if (client->closing || o->idle_count >= client->max_idle) {
+    wasio__conn_close(conn);
+    return;
+  }
+  conn->state = WASIO__CONN_IDLE;
+  conn->call = NULL;
+  conn->in_start = conn->in_len = 0;
+  wasio__hq_insert_head(&o->idle, &conn->idle_node);
+  o->idle_count++;
+  /* Keep reading: a byte or an EOF while idle marks it unusable at once,
+   * and the idle timeout of the socket retires it. */
+  wasio__http_transport_set_idle(&conn->tr, client->idle_timeout);
+  if (wasio__http_transport_read_start(&conn->tr) != 0) {
+    wasio__conn_close(conn);
+    return;
+  }
+  wasio__origin_dispatch(o, client);
+}
+
+/* Detaches the call; the connection goes back to the pool if `reusable`. */
+static void wasio__conn_release(wasio__http_conn_t *conn, bool reusable) {
+  conn->call = NULL;
+  if (!reusable) {
+    wasio__conn_close(conn);
+  } else if (conn->writes_pending > 0) {
+    conn->state = WASIO__CONN_DRAINING; /* idle after the last write callback */
+  } else {
+    wasio__conn_to_idle(conn);
+  }
+}
+
+void wasio__http_conn_alloc(wasio__http_transport_t *t, wasio_buf_t *buf) {
+  wasio__http_conn_t *conn = wasio__conn_of(t);
+  if (conn->in_len == sizeof conn->in && conn->in_start > 0) {
+    /* Keep only the unconsumed tail (an incomplete head, chunk line or
+     * trailer); the codec re-reads it from its new place. */
+    memmove(conn->in, conn->in + conn->in_start, conn->in_len - conn->in_start);
+    conn->in_len -= conn->in_start;
+    conn->in_start = 0;
+  }
+  buf->base = conn->in + conn->in_len;
+  buf->len = sizeof conn->in - conn->in_len;
+}
+
+/* ---- requests ------------------------------------------------------------------- */
+
+/* Serialises the request head of the call's current URL, method and body
+ * into call->head. Validation errors (a field that would inject) come from
+ * the codec's writer. */
+static int wasio__call_build_head(wasio_http_call_t *call) {
+  wasio_http_header_t fields[WASIO_HTTP_MAX_REQUEST_HEADERS + WASIO__HTTP_OWN_FIELDS];
+  size_t n = 0, est = 0;
+  char dec[WASIO__HTTP_DEC_MAX];
+  if (!call->caller_host) fields[n++] = (wasio_http_header_t){WASIO_HTTP_STR("Host"), call->u.authority};
+  for (size_t i = 0; i < call->num_headers; i++) fields[n++] = call->headers[i];
+  bool has_body = call->body != NULL || call->body_len > 0 || call->body_read != NULL;
+  if (call->body_read != NULL && call->body_length < 0) {
+    fields[n++] = (wasio_http_header_t){WASIO_HTTP_STR("Transfer-Encoding"), WASIO_HTTP_STR("chunked")};
+  } else {
+    uint64_t len = call->body_read != NULL ? (uint64_t)call->body_length : call->body_len;
+    /* RFC 9110 section 8.6: send a length when the method gives content a
+     * meaning, even 0, so the server need not wait for a body. */
+    bool wants = has_body || strcmp(call->method, "POST") == 0 || strcmp(call->method, "PUT") == 0 ||
+                 strcmp(call->method, "PATCH") == 0;
+    if (wants) {
+      int k = WASIO__HTTP_DEC_MAX - 1;
+      dec[k] = 0;
+      do {
+        dec[--k] = (char)('0' + len % 10);
+        len /= 10;
+      } while (len != 0);
+      fields[n++] = (wasio_http_header_t){WASIO_HTTP_STR("Content-Length"),
+                                          {dec + k, (size_t)(WASIO__HTTP_DEC_MAX - 1 - k)}};
+    }
+  }
+  for (size_t i = 0; i < n; i++) est += fields[i].name.len + fields[i].value.len + 4;
+  size_t url_len = strlen(call->url);
+  est += strlen(call->method) + url_len + 1 + 16 + 2;
+  if (est > WASIO__HTTP_MAX_REQUEST_HEAD) return WASIO_ELIMIT;
+  /* The target is written behind the head in the same allocation. */
+  char *buf = wasio__malloc(est + url_len + 2);
+  if (buf == NULL) return WASIO_ENOMEM;
+  char *target = buf + est;
+  int tl = wasio_url_target(&call->u, target, url_len + 2);
+  if (tl < 0) {
+    wasio__free(buf);
+    return tl;
+  }
+  wasio_http_str_t method = {call->method, strlen(call->method)};
+  int rc = wasio_http_write_request_head(buf, est, method, (wasio_http_str_t){target, (size_t)tl}, 1,
+                                         fields, n);
+  if (rc < 0) {
+    wasio__free(buf);
+    if (rc == WASIO_EHTTP_BAD_METHOD) return WASIO_EINVAL;
+    if (rc == WASIO_ENOBUFS) return WASIO_ELIMIT;
+    return rc;
+  }
+  wasio__free(call->head);
+  call->head = buf;
+  call->head_len = (size_t)rc;
+  return 0;
+}
+
+/* Puts the call on its connection's wire: the head, then the body. */
+static void wasio__call_send(wasio_http_call_t *call) {
+  wasio__http_conn_t *conn = call->conn;
+  wasio_http_client_t *client = call->client;
+  call->phase = WASIO__CALL_HEAD;
+  call->head_method = strcmp(call->method, "HEAD") == 0;
+  conn->write_failed = false;
+  call->got_byte = false;
+  call->discard = false;
+  call->up_sent = 0;
+  call->up_pulled = call->up_done = call->up_waiting = call->up_writing = false;
+  wasio_http_parser_init(&call->parser);
+  conn->state = WASIO__CONN_BUSY;
+  conn->in_start = conn->in_len = 0;
+  /* The first-byte timeout is the socket's idle timeout while the request
+   * goes out and the answer is awaited (a stalled upload counts too). */
+  wasio__http_transport_set_idle(&conn->tr, wasio__pick(call->to.first_byte_ns, client->to.first_byte_ns));
+  int rc = 0;
+  if (call->paused) wasio__http_transport_read_stop(&conn->tr);
+  else rc = wasio__http_transport_read_start(&conn->tr);
+  conn->w_head.data = conn;
+  if (rc == 0) rc = wasio__http_transport_write(&conn->tr, &conn->w_head, call->head, call->head_len,
+                                                wasio__conn_write_cb);
+  if (rc == 0) {
+    conn->writes_pending++;
+    if (call->body_read != NULL) {
+      wasio__call_schedule(call, WASIO__WORK_UPLOAD);
+    } else if (call->body_len > 0) {
+      conn->w_body.data = conn;
+      rc = wasio__http_transport_write(&conn->tr, &conn->w_body, call->body, call->body_len,
+                                       wasio__conn_write_cb);
+      if (rc == 0) conn->writes_pending++;
+      call->up_done = true;
+    } else {
+      call->up_done = true;
+    }
+  }
+  if (rc != 0) {
+    /* Reported from the deferred request: we may be inside an API call. */
+    wasio__conn_release(conn, false);
+    call->conn = NULL;
+    call->phase = WASIO__CALL_FINISHED;
+    call->final_status = rc;
+    wasio__call_schedule(call, WASIO__WORK_DONE);
+  }
+}
+
+static void wasio__conn_write_cb(wasio_write_t *req, int status) {
+  wasio__http_conn_t *conn = req->data;
+  conn->writes_pending--;
+  if (conn->state == WASIO__CONN_CLOSING) return;
+  if (status != 0) {
+    conn->write_failed = true;
+    /* The read side reports most failures; a write error without one
+     * (e.g. EPIPE while the server still answers) ends the call only if
+     * the response has not come yet. */
+    wasio_http_call_t *call = conn->call;
+    if (call != NULL && call->phase == WASIO__CALL_HEAD && !call->got_byte) wasio__call_fail(call, status);
+    else if (call == NULL) wasio__conn_close(conn);
+    return;
+  }
+  if (conn->state == WASIO__CONN_DRAINING) {
+    if (conn->writes_pending == 0) wasio__conn_to_idle(conn);
+    return;
+  }
+  wasio_http_call_t *call = conn->call;
+  if (call != NULL && req == &conn->w_body && call->body_read != NULL) {
+    call->up_writing = false;
+    wasio__call_upload(call);
+  }
+}
+
+/* Pulls the next piece of a streamed body and writes it (one at a time). */
+static void wasio__call_upload(wasio_http_call_t *call) {
+  wasio__http_conn_t *conn = call->conn;
+  if (conn == NULL || call->up_done || call->up_writing || call->up_waiting ||
+      call->phase == WASIO__CALL_FINISHED)
+    return;
+  if (call->up_buf == NULL) {
+    call->up_buf = wasio__malloc(WASIO__HTTP_CHUNK_PREFIX + WASIO__HTTP_UPLOAD_CHUNK + WASIO__HTTP_CHUNK_SUFFIX);
+    if (call->up_buf == NULL) {
+      wasio__call_fail(call, WASIO_ENOMEM);
+      return;
+    }
+  }
+  bool chunked = call->body_length < 0;
+  size_t cap = WASIO__HTTP_UPLOAD_CHUNK;
+  if (!chunked && (uint64_t)call->body_length - call->up_sent < cap)
+    cap = (size_t)((uint64_t)call->body_length - call->up_sent);
+  uint8_t *data = call->up_buf + WASIO__HTTP_CHUNK_PREFIX;
+  ptrdiff_t n = 0;
+  if (cap > 0 || chunked) {
+    call->up_pulled = true;
+    n = call->body_read(call, data, cap);
+    /* The callback may have canceled the call or closed the client. */
+    if (call->conn != conn || call->phase == WASIO__CALL_FINISHED) return;
+  }
+  if (n == WASIO_EAGAIN) {
+    call->up_waiting = true;
+    return;
+  }
+  if (n < 0) {
+    wasio__call_fail(call, (int)n);
+    return;
+  }
+  if ((size_t)n > cap) {
+    wasio__call_fail(call, WASIO_EINVAL);
+    return;
+  }
+  const void *out;
+  size_t out_len;
+  if (n == 0) {
+    if (!chunked && call->up_sent != (uint64_t)call->body_length) {
+      wasio__call_fail(call, WASIO_EINVAL); /* shorter than announced */
+      return;
+    }
+    call->up_done = true;
+    if (!chunked) return;
+    out = wasio__http_last_chunk;
+    out_len = sizeof wasio__http_last_chunk - 1;
+  } else if (chunked) {
+    char line[WASIO__HTTP_CHUNK_PREFIX];
+    int hl = wasio_http_write_chunk_header(line, sizeof line, (uint64_t)n);
+    if (hl < 0) {
+      wasio__call_fail(call, hl);
+      return;
+    }
+    /* The framing goes right before and after the data: one write. */
+    memcpy(data - hl, line, (size_t)hl);
+    memcpy(data + n, WASIO_HTTP_CRLF, 2);
+    out = data - hl;
+    out_len = (size_t)hl + (size_t)n + 2;
+    call->up_sent += (uint64_t)n;
+  } else {
+    out = data;
+    out_len = (size_t)n;
+    call->up_sent += (uint64_t)n;
+    if (call->up_sent == (uint64_t)call->body_length) call->up_done = true;
+  }
+  conn->w_body.data = conn;
+  int rc = wasio__http_transport_write(&conn->tr, &conn->w_body, out, out_len, wasio__conn_write_cb);
+  if (rc != 0) {
+    wasio__call_fail(call, rc);
+    return;
+  }
+  conn->writes_pending++;
+  call->up_writing = true;
+}
+
+/* ---- dispatch ---------------------------------------------------------------------- */
+
+static int wasio__conn_open(wasio_http_client_t *client, wasio__http_origin_t *o, wasio_http_call_t *call) {
+  wasio__http_conn_t *conn = wasio__calloc(1, sizeof *conn);
+  if (conn == NULL) return WASIO_ENOMEM;
+  conn->client = client;
+  conn->origin = o;
+  conn->state = WASIO__CONN_CONNECTING;
+  conn->call = call;
+  wasio__hq_init(&conn->idle_node);
+  wasio__hq_insert_tail(&client->conns, &conn->client_node);
+  client->conns_live++;
+  o->open++;
+  call->conn = conn;
+  call->phase = WASIO__CALL_CONNECTING;
+  uint64_t timeout = wasio__pick(call->to.connect_ns, client->to.connect_ns);
+  int rc = wasio__http_transport_open(&conn->tr, client->loop, o->https, o->host, o->port,
+                                      timeout == 0 ? WASIO_NO_TIMEOUT : timeout);
+  if (rc != 0) {
+    call->conn = NULL;
+    call->phase = WASIO__CALL_QUEUED;
+    conn->call = NULL;
+    conn->origin = NULL; /* no re-dispatch from inside dispatch */
+    o->open--;
+    wasio__hq_remove(&conn->client_node);
+    conn->state = WASIO__CONN_CONNECTING;
+    wasio__conn_close(conn);
+  }
+  return rc;
+}
+
+/* Gives queued calls of `o` a connection: an idle one first, else a new one
+ * while under the per-origin limit. Runs no user callback (failures are
+ * reported through the call's deferred request). May free `o`. */
+static void wasio__origin_dispatch(wasio__http_origin_t *o, wasio_http_client_t *client) {
+  /* A connection closing inside the loop below re-enters: the running loop
+   * sees the freed slot itself. */
+  if (o->dispatching) return;
+  o->dispatching = true;
+  while (!wasio__hq_empty(&o->queue) && !client->closing) {
+    wasio_http_call_t *call = WASIO__CONTAINER_OF(o->queue.next, wasio_http_call_t, queue_node);
+    if (!wasio__hq_empty(&o->idle)) {
+      wasio__http_conn_t *conn = WASIO__CONTAINER_OF(o->idle.next, wasio__http_conn_t, idle_node);
+      wasio__hq_remove(&conn->idle_node);
+      o->idle_count--;
+      wasio__hq_remove(&call->queue_node);
+      conn->call = call;
+      call->conn = conn;
+      wasio__call_send(call);
+      continue;
+    }
+    if (o->open >= client->max_conns) break;
+    wasio__hq_remove(&call->queue_node);
+    int rc = wasio__conn_open(client, o, call);
+    if (rc != 0) {
+      call->phase = WASIO__CALL_FINISHED;
+      call->final_status = rc;
+      wasio__call_schedule(call, WASIO__WORK_DONE);
+    }
+  }
+  o->dispatching = false;
+  wasio__origin_maybe_free(client, o);
+}
+
+/* Queues the call on the origin of its current URL. */
+static int wasio__call_enqueue(wasio_http_call_t *call, bool front) {
+  wasio__http_origin_t *o;
+  int rc = wasio__origin_get(call->client, &call->u, &o);
+  if (rc != 0) return rc;
+  call->origin = o;
+  call->phase = WASIO__CALL_QUEUED;
+  if (front) wasio__hq_insert_head(&o->queue, &call->queue_node);
+  else wasio__hq_insert_tail(&o->queue, &call->queue_node);
+  return 0;
+}
+
+void wasio__http_conn_on_connect(wasio__http_transport_t *t, int status) {
+  wasio__http_conn_t *conn = wasio__conn_of(t);
+  if (conn->state == WASIO__CONN_CLOSING) return;
+  wasio_http_call_t *call = conn->call;
+  if (status != 0) {
+    if (call != NULL) wasio__call_fail(call, status); /* closes conn */
+    else wasio__conn_close(conn);
+    return;
+  }
+  if (call == NULL) {
+    /* Its call went away meanwhile: serve the next one, or idle. */
+    wasio__conn_to_idle(conn);
+    return;
+  }
+  wasio__call_send(call);
+}
+
+/* ---- responses ----------------------------------------------------------------- */
+
+static bool wasio__is_redirect(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/* Resolves the reference `ref` (a Location value) against the absolute URL
+ * `base`; returns a new NUL-terminated string or NULL. Handles absolute
+ * URLs, network-path ("//h/p"), absolute-path, query-only and relative
+ * references (merged with the base's directory; dot segments are left to
+ * the server, which RFC 3986 permits for sending). */
+static char *wasio__resolve(const char *base, const wasio_url_t *bu, wasio_http_str_t ref) {
+  const char *r = ref.ptr;
+  size_t rl = ref.len;
+  size_t scheme_end = 0;
+  while (scheme_end < rl && r[scheme_end] != ':' && r[scheme_end] != '/' && r[scheme_end] != '?' &&
+         r[scheme_end] != '#')
+    scheme_end++;
+  bool absolute = scheme_end > 0 && scheme_end < rl && r[scheme_end] == ':';
+  const char *pre = "";
+  size_t pre_len = 0;
+  const char *mid = "";
+  size_t mid_len = 0;
+  if (absolute) {
+    /* as is */
+  } else if (rl >= 2 && r[0] == '/' && r[1] == '/') {
+    pre = bu->https ? "https:" : "http:";
+    pre_len = strlen(pre);
+  } else {
+    /* scheme://authority, from the base text up to its path */
+    pre = base;
+    pre_len = (size_t)(bu->authority.ptr + bu->authority.len - base);
+    if (rl == 0 || r[0] == '?') {
+      mid = bu->path.ptr;
+      mid_len = bu->path.len;
+    } else if (r[0] != '/') {
+      /* the base path up to and including its last '/' */
+      mid = bu->path.ptr;
+      mid_len = bu->path.len;
+      while (mid_len > 0 && mid[mid_len - 1] != '/') mid_len--;
+      if (mid_len == 0) {
+        mid = "/";
+        mid_len = 1;
+      }
+    }
+  }
+  size_t total = pre_len + mid_len + rl;
+  if (total > WASIO_URL_MAX) return NULL;
+  char *s = wasio__malloc(total + 1);
+  if (s == NULL) return NULL;
+  memcpy(s, pre, pre_len);
+  memcpy(s + pre_len, mid, mid_len);
+  memcpy(s + pre_len + mid_len, r, rl);
+  s[total] = 0;
+  return s;
+}
+
+/* Decides whether the final head `res` is a redirect to follow; if so sets
+ * call->next_url. Returns 0, or an error that ends the call. */
+static int wasio__call_redirect_check(wasio_http_call_t *call, const wasio_http_response_t *res) {
+  if (!wasio__is_redirect(res->status) || call->max_redirects == 0) return 0;
+  size_t pos = 0;
+  int idx = wasio_http_find_header(res->headers, res->num_headers, "location", &pos);
+  if (idx < 0) return 0; /* nothing to follow: the 3xx is the answer */
+  bool keeps_body = res->status == 307 || res->status == 308 ||
+                    ((res->status == 301 || res->status == 302) && strcmp(call->method, "POST") != 0);
+  if (res->status == 303 && strcmp(call->method, "HEAD") == 0) keeps_body = true;
+  /* A streamed body cannot be sent twice: the 3xx is the answer. */
+  if (keeps_body && call->body_read != NULL) return 0;
+  if (call->redirects >= call->max_redirects) return WASIO_ELIMIT;
+  char *next = wasio__resolve(call->url, &call->u, res->headers[idx].value);
+  if (next == NULL) return 0; /* unusable Location: the 3xx is the answer */
+  wasio_url_t nu;
+  if (wasio_url_parse(next, strlen(next), &nu) != 0) {
+    wasio__free(next);
+    return 0;
+  }
+  wasio__free(call->next_url);
+  call->next_url = next;
+  call->next_status = res->status;
+  return 0;
+}
+
+/* Starts the request to call->next_url after the redirect's body is gone. */
+static void wasio__call_follow(wasio_http_call_t *call) {
+  char *next = call->next_url;
+  call->next_url = NULL;
+  wasio_url_t nu;
+  (void)wasio_url_parse(next, strlen(next), &nu); /* checked before */
+  bool same_origin = nu.https == call->u.https && nu.port == call->u.port && nu.host.len == call->u.host.len &&
+                     memcmp(nu.host.ptr, call->u.host.ptr, nu.host.len) == 0;
+  int status = call->next_status;
+  bool to_get = ((status == 301 || status == 302) && strcmp(call->method, "POST") == 0) ||
+                (status == 303 && strcmp(call->method, "HEAD") != 0);
+  if (to_get) {
+    char *get = wasio__malloc(4);
+    if (get == NULL) {
+      wasio__free(next);
+      wasio__call_finish(call, WASIO_ENOMEM);
+      return;
+    }
+    memcpy(get, "GET", 4);
+    wasio__free(call->method);
+    call->method = get;
+    call->body = NULL;
+    call->body_len = 0;
+    call->body_read = NULL;
+  }
+  wasio__free(call->url);
+  call->url = next;
+  call->u = nu;
+  call->redirects++;
+  call->caller_host = false;
+  if (!same_origin) {
+    /* Credentials are for the origin they were given for. */
+    size_t k = 0;
+    for (size_t i = 0; i < call->num_headers; i++) {
+      wasio_http_str_t nm = call->headers[i].name;
+      bool secret = (nm.len == 13 && strncasecmp(nm.ptr, "authorization", 13) == 0) ||
+                    (nm.len == 6 && strncasecmp(nm.ptr, "cookie", 6) == 0) ||
+                    (nm.len == 19 && strncasecmp(nm.ptr, "proxy-authorization", 19) == 0);
+      if (!secret) call->headers[k++] = call->headers[i];
+    }
+    call->num_headers = k;
+  }
+  int rc = call->u.https ? WASIO_ENOTSUP : wasio__call_build_head(call);
+  if (rc == 0) rc = wasio__call_enqueue(call, false);
+  if (rc != 0) {
+    wasio__call_finish(call, rc);
+    return;
+  }
+  wasio__origin_dispatch(call->origin, call->client);
+}
+
+/* The response was read whole. */
+static void wasio__call_complete(wasio_http_call_t *call) {
+  wasio__http_conn_t *conn = call->conn;
+  bool reusable = call->res_keep_alive && !call->conn_close && !conn->write_failed && !call->res_close_delimited &&
+                  call->up_done && !call->up_writing && wasio__http_transport_queued(&conn->tr) == 0 &&
+                  conn->in_start == conn->in_len && !call->client->closing;
+  call->conn = NULL;
+  conn->reused = true;
+  wasio__conn_release(conn, reusable);
+  if (call->next_url != NULL) {
+    wasio__call_follow(call);
+    return;
+  }
+  wasio__call_finish(call, 0);
+}
+
+/* The connection died before a response byte: a reused connection may
+ * have been closed by the server while idle (the race every keep-alive
+ * client has). Sends the request again, once, on a fresh connection when
+ * it can be repeated. */
+static bool wasio__call_retry(wasio_http_call_t *call) {
+  wasio__http_conn_t *conn = call->conn;
+  if (!conn->reused || call->retried || call->got_byte || call->up_pulled || call->client->closing) return false;
+  call->retried = true;
+  call->conn = NULL;
+  wasio__conn_release(conn, false);
+  /* Closing the old connection freed a slot; front of the queue. */
+  wasio__http_origin_t *o;
+  if (wasio__origin_get(call->client, &call->u, &o) != 0) return false;
+  call->origin = o;
+  call->phase = WASIO__CALL_QUEUED;
+  wasio__hq_insert_head(&o->queue, &call->queue_node);
+  wasio__origin_dispatch(o, call->client);
+  return true;
+}
+
+void wasio__http_conn_on_read(wasio__http_transport_t *t, ptrdiff_t nread) {
+  wasio__http_conn_t *conn = wasio__conn_of(t);
+  if (conn->state == WASIO__CONN_CLOSING) return;
+  wasio_http_call_t *call = conn->call;
+  if (call == NULL) {
+    /* Idle or draining: the server closed, timed out or sent garbage. */
+    wasio__conn_close(conn);
+    return;
+  }
+  if (nread < 0) {
+    int err = (int)nread;
+    if (call->phase == WASIO__CALL_BODY) {
+      if (err == WASIO_EOF) {
+        int rc = wasio_http_body_finish(&call->body_dec);
+        if (rc == 0) {
+          call->res_keep_alive = false;
+          wasio__call_complete(call);
+        } else {
+          wasio__call_fail(call, rc);
+        }
+        return;
+      }
+      wasio__call_fail(call, err);
+      return;
+    }
+    if ((err == WASIO_EOF || err == WASIO_ECONNRESET) && conn->in_len == 0 && wasio__call_retry(call)) return;
+    wasio__call_fail(call, err == WASIO_EOF ? WASIO_EHTTP_TRUNCATED : err);
+    return;
+  }
+  conn->in_len += (size_t)nread;
+  if (!call->got_byte) {
+    call->got_byte = true;
+    wasio__http_transport_set_idle(&conn->tr,
+                                   wasio__pick(call->to.between_bytes_ns, call->client->to.between_bytes_ns));
+  }
+  wasio__conn_process(conn);
+}
+
+/* Runs the codec over the buffered input of the connection's call,
+ * delivering the head and body; stops when input runs out, the call ends,
+ * or the call is paused. */
+static void wasio__conn_process(wasio__http_conn_t *conn) {
+  wasio_http_call_t *call = conn->call;
+  while (call != NULL && conn->call == call && call->phase != WASIO__CALL_FINISHED && !call->paused) {
+    const char *in = conn->in + conn->in_start;
+    size_t avail = conn->in_len - conn->in_start;
+    if (call->phase == WASIO__CALL_HEAD) {
+      if (avail == 0) break;
+      unsigned flags = call->head_method ? WASIO_HTTP_RESPONSE_TO_HEAD : 0;
+      int rc = wasio_http_parse_response(&call->parser, in, avail, flags, &conn->res);
+      if (rc == WASIO_EAGAIN) break;
+      if (rc < 0) {
+        wasio__call_fail(call, rc);
+        return;
+      }
+      conn->in_start += (size_t)rc;
+      const wasio_http_response_t *res = &conn->res;
+      if (res->status < 200 && res->status != 101) {
+        wasio_http_parser_init(&call->parser); /* interim: the next head follows */
+        continue;
+      }
+      if (res->status == 101 || res->framing.upgrade) {
+        wasio__call_fail(call, WASIO_EHTTP_BAD_STATUS); /* we never ask to upgrade */
+        return;
+      }
+      call->res_keep_alive = res->framing.keep_alive;
+      call->res_close_delimited = res->framing.body == WASIO_HTTP_BODY_CLOSE;
+      wasio_http_body_init(&call->body_dec, &res->framing, NULL);
+      rc = wasio__call_redirect_check(call, res);
+      if (rc != 0) {
+        wasio__call_fail(call, rc);
+        return;
+      }
+      call->phase = WASIO__CALL_BODY;
+      if (call->next_url != NULL) {
+        call->discard = true;
+      } else if (call->on_response != NULL) {
+        call->on_response(call, res);
+        if (conn->call != call || call->phase == WASIO__CALL_FINISHED) return;
+      }
+      continue;
+    }
+    size_t consumed = 0;
+    wasio_http_str_t data = {NULL, 0};
+    int rc = wasio_http_body_decode(&call->body_dec, in, avail, &consumed, &data);
+    if (rc < 0 && rc != WASIO_EAGAIN) {
+      wasio__call_fail(call, rc);
+      return;
+    }
+    conn->in_start += consumed;
+    if (data.len > 0 && !call->discard && call->on_body != NULL) {
+      call->on_body(call, data.ptr, data.len);
+      if (conn->call != call || call->phase == WASIO__CALL_FINISHED) return;
+    }
+    if (rc == WASIO_HTTP_BODY_DONE) {
+      wasio__call_complete(call);
+      return;
+    }
+    if (rc == WASIO_EAGAIN || conn->in_start == conn->in_len) break;
+  }
+  if (conn->state != WASIO__CONN_CLOSING && conn->in_start == conn->in_len)
+    conn->in_start = conn->in_len = 0; /* rewind: the next read lands at the start */
+}
+
+/* ---- ending a call ---------------------------------------------------------------- */
+
+/* Detaches the call from queue and connection (closing the connection:
+ * never reused after an error) and stops its timer. */
+static void wasio__call_detach(wasio_http_call_t *call) {
+  wasio__hq_remove(&call->queue_node);
+  wasio__http_conn_t *conn = call->conn;
+  call->conn = NULL;
+  if (conn != NULL) wasio__conn_release(conn, false);
+  if (call->timer != NULL) {
+    wasio_timer_close(call->timer, NULL);
+    call->timer = NULL;
+  }
+  wasio__http_origin_t *o = call->origin;
+  call->origin = NULL;
+  call->phase = WASIO__CALL_FINISHED;
+  if (o != NULL && conn == NULL && !call->client->closing) wasio__origin_maybe_free(call->client, o);
+}
+
+static void wasio__call_free(wasio_http_call_t *call) {
+  wasio_http_client_t *client = call->client;
+  wasio__hq_remove(&call->client_node);
+  wasio__free(call->method);
+  wasio__free(call->url);
+  wasio__free(call->headers);
+  wasio__free(call->head);
+  wasio__free(call->up_buf);
+  wasio__free(call->next_url);
+  wasio__free(call);
+  client->calls_live--;
+  wasio__client_maybe_free(client);
+}
+
+/* Ends the call now: on_done, then free (unless the deferred request is
+ * still queued: it frees the call when it runs). */
+static void wasio__call_finish(wasio_http_call_t *call, int status) {
+  wasio__call_detach(call);
+  call->work = 0;
+  call->on_done(call, status);
+  if (call->defer_queued) {
+    call->work = WASIO__WORK_FREE;
+    return;
+  }
+  wasio__call_free(call);
+}
+
+static void wasio__call_fail(wasio_http_call_t *call, int status) { wasio__call_finish(call, status); }
+
+static void wasio__call_defer_cb(wasio_defer_t *req, int status) {
+  (void)status;
+  wasio_http_call_t *call = req->data;
+  call->defer_queued = false;
+  unsigned work = call->work;
+  call->work = 0;
+  if (work & WASIO__WORK_FREE) {
+    wasio__call_free(call); /* on_done already ran */
+    return;
+  }
+  if (work & WASIO__WORK_DONE) {
+    wasio__call_finish(call, call->final_status);
+    return;
+  }
+  if (call->phase == WASIO__CALL_FINISHED) return;
+  if ((work & WASIO__WORK_DISPATCH) && call->phase == WASIO__CALL_QUEUED && call->origin != NULL) {
+    wasio__origin_dispatch(call->origin, call->client);
+    if (call->defer_queued || call->phase == WASIO__CALL_FINISHED) return;
+  }
+  if ((work & WASIO__WORK_UPLOAD) && call->conn != NULL) {
+    wasio__call_upload(call);
+    if (call->phase == WASIO__CALL_FINISHED || call->conn == NULL) return;
+  }
+  if ((work & WASIO__WORK_INPUT) && call->conn != NULL && !call->paused) wasio__conn_process(call->conn);
+}
+
+static void wasio__call_timer_cb(wasio_timer_t *timer) {
+  wasio_http_call_t *call = wasio_timer_data(timer);
+  wasio__call_fail(call, WASIO_ETIMEDOUT);
+}
+
+/* ---- client ----------------------------------------------------------------------- */
+
+int wasio_http_client_new(wasio_loop_t *loop, const wasio_http_client_opts_t *opts,
+                          wasio_http_client_t **out) {
+  if (loop == NULL || out == NULL) return WASIO_EINVAL;
+  wasio_http_client_t *c = wasio__calloc(1, sizeof *c);
+  if (c == NULL) return WASIO_ENOMEM;
+  c->loop = loop;
+  c->max_conns = opts && opts->max_conns_per_origin ? opts->max_conns_per_origin : WASIO_HTTP_MAX_CONNS_PER_ORIGIN;
+  c->max_idle = opts && opts->max_idle_per_origin ? opts->max_idle_per_origin : WASIO_HTTP_MAX_IDLE_PER_ORIGIN;
+  c->idle_timeout = opts && opts->idle_timeout_ns ? opts->idle_timeout_ns : WASIO_HTTP_POOL_IDLE_TIMEOUT_NS;
+  if (opts != NULL) c->to = opts->timeouts;
+  wasio__hq_init(&c->calls);
+  wasio__hq_init(&c->conns);
+  wasio__hq_init(&c->origins);
+  *out = c;
+  return 0;
+}
+
+static void wasio__client_maybe_free(wasio_http_client_t *client) {
+  if (!client->closing || client->close_defer_queued || client->calls_live != 0 || client->conns_live != 0)
+    return;
+  while (!wasio__hq_empty(&client->origins)) {
+    wasio__http_origin_t *o = WASIO__CONTAINER_OF(client->origins.next, wasio__http_origin_t, node);
+    wasio__hq_remove(&o->node);
+    wasio__free(o);
+  }
+  void (*cb)(wasio_http_client_t *) = client->close_cb;
+  client->close_cb = NULL;
+  if (cb != NULL) cb(client);
+  wasio__free(client);
+}
+
+static void wasio__client_close_defer_cb(wasio_defer_t *req, int status) {
+  (void)status;
+  wasio_http_client_t *client = req->data;
+  client->close_defer_queued = false;
+  wasio__client_maybe_free(client);
+}
+
+void wasio_http_client_close(wasio_http_client_t *client, void (*cb)(wasio_http_client_t *client)) {
+  if (client == NULL || client->closing) return;
+  client->closing = true;
+  client->close_cb = cb;
+  for (wasio__hq_t *n = client->calls.next; n != &client->calls; n = n->next) {
+    wasio_http_call_t *call = WASIO__CONTAINER_OF(n, wasio_http_call_t, client_node);
+    if (call->phase == WASIO__CALL_FINISHED) continue;
+    wasio__call_detach(call);
+    call->final_status = WASIO_ECANCELED;
+    wasio__call_schedule(call, WASIO__WORK_DONE);
+  }
+  while (!wasio__hq_empty(&client->conns))
+    wasio__conn_close(WASIO__CONTAINER_OF(client->conns.next, wasio__http_conn_t, client_node));
+  client->close_defer.data = client;
+  if (wasio_defer(client->loop, &client->close_defer, wasio__client_close_defer_cb) == 0)
+    client->close_defer_queued = true;
+  else
+    wasio__client_maybe_free(client);
+}
+
+/* ---- calls ----------------------------------------------------------------------- */
+
+static bool wasio__is_token_method(const char *m) {
+  if (*m == 0) return false;
+  for (const char *p = m; *p; p++) {
+    unsigned char ch = (unsigned char)*p;
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+static bool wasio__name_is(wasio_http_str_t s, const char *name) {
+  size_t n = strlen(name);
+  return s.len == n && strncasecmp(s.ptr, name, n) == 0;
+}
+
+/* Copies the caller's fields into one allocation. Framing fields are the
+ * client's to write (a caller's Content-Length could contradict the body:
+ * request smuggling), so they are refused. */
+static int wasio__call_copy_headers(wasio_http_call_t *call, const wasio_http_call_opts_t *opts) {
+  if (opts->num_headers == 0) return 0;
+  if (opts->headers == NULL || opts->num_headers > WASIO_HTTP_MAX_REQUEST_HEADERS) return WASIO_EINVAL;
+  size_t bytes = opts->num_headers * sizeof(wasio_http_header_t);
+  for (size_t i = 0; i < opts->num_headers; i++) {
+    const wasio_http_header_t *h = &opts->headers[i];
+    if ((h->name.ptr == NULL && h->name.len) || (h->value.ptr == NULL && h->value.len)) return WASIO_EINVAL;
+    if (wasio__name_is(h->name, "content-length") || wasio__name_is(h->name, "transfer-encoding"))
+      return WASIO_EINVAL;
+    if (bytes > WASIO__HTTP_MAX_REQUEST_HEAD) return WASIO_ELIMIT;
+    bytes += h->name.len + h->value.len;
+  }
+  if (bytes > WASIO__HTTP_MAX_REQUEST_HEAD + opts->num_headers * sizeof(wasio_http_header_t))
+    return WASIO_ELIMIT;
+  call->headers = wasio__malloc(bytes);
+  if (call->headers == NULL) return WASIO_ENOMEM;
+  char *p = (char *)(call->headers + opts->num_headers);
+  for (size_t i = 0; i < opts->num_headers; i++) {
+    const wasio_http_header_t *h = &opts->headers[i];
+    if (h->name.len) memcpy(p, h->name.ptr, h->name.len);
+    call->headers[i].name = (wasio_http_str_t){p, h->name.len};
+    p += h->name.len;
+    if (h->value.len) memcpy(p, h->value.ptr, h->value.len);
+    call->headers[i].value = (wasio_http_str_t){p, h->value.len};
+    p += h->value.len;
+    if (wasio__name_is(h->name, "host")) call->caller_host = true;
+    if (wasio__name_is(h->name, "connection") && wasio_http_has_token(h->value, "close"))
+      call->conn_close = true;
+  }
+  call->num_headers = opts->num_headers;
+  return 0;
+}
+
+static char *wasio__strdup(const char *s, size_t n) {
+  char *d = wasio__malloc(n + 1);
+  if (d == NULL) return NULL;
+  memcpy(d, s, n);
+  d[n] = 0;
+  return d;
+}
+
+int wasio_http_call_start(wasio_http_client_t *client, const wasio_http_call_opts_t *opts,
+                          wasio_http_call_t **out) {
+  if (client == NULL || opts == NULL || opts->url == NULL || opts->on_done == NULL) return WASIO_EINVAL;
+  if (client->closing) return WASIO_ECLOSING;
+  if (opts->body_read != NULL && (opts->body != NULL || opts->body_len > 0 || opts->body_length < -1))
+    return WASIO_EINVAL;
+  if (opts->body == NULL && opts->body_len > 0) return WASIO_EINVAL;
+  if (opts->max_redirects < -1) return WASIO_EINVAL;
+  bool has_body = opts->body != NULL || opts->body_len > 0 || opts->body_read != NULL;
+  const char *method = opts->method != NULL ? opts->method : (has_body ? "POST" : "GET");
+  if (!wasio__is_token_method(method) || strcmp(method, "CONNECT") == 0) return WASIO_EINVAL;
+  size_t url_len = strlen(opts->url);
+  if (url_len > WASIO_URL_MAX) return WASIO_EURL_SYNTAX;
+
+  wasio_http_call_t *call = wasio__calloc(1, sizeof *call);
+  if (call == NULL) return WASIO_ENOMEM;
+  call->client = client;
+  wasio__hq_init(&call->queue_node);
+  wasio__hq_init(&call->client_node);
+  int rc = WASIO_ENOMEM;
+  call->url = wasio__strdup(opts->url, url_len);
+  call->method = wasio__strdup(method, strlen(method));
+  if (call->url == NULL || call->method == NULL) goto fail;
+  rc = wasio_url_parse(call->url, url_len, &call->u);
+  if (rc != 0) goto fail;
+  if (call->u.https) {
+    rc = WASIO_ENOTSUP; /* no TLS transport is built in yet */
+    goto fail;
+  }
+  rc = wasio__call_copy_headers(call, opts);
+  if (rc != 0) goto fail;
+  call->head_method = strcmp(method, "HEAD") == 0;
+  call->body = opts->body;
+  call->body_len = opts->body_len;
+  call->body_read = opts->body_read;
+  call->body_length = opts->body_length;
+  call->max_redirects = opts->max_redirects < 0 ? WASIO_HTTP_MAX_REDIRECTS : opts->max_redirects;
+  call->to = opts->timeouts;
+  call->data = opts->data;
+  call->on_response = opts->on_response;
+  call->on_body = opts->on_body;
+  call->on_done = opts->on_done;
+  rc = wasio__call_build_head(call);
+  if (rc != 0) goto fail;
+  uint64_t total = wasio__pick(call->to.total_ns, client->to.total_ns);
+  if (total != 0) {
+    rc = wasio_timer_new(client->loop, &call->timer);
+    if (rc != 0) goto fail;
+    wasio_timer_set_data(call->timer, call);
+    rc = wasio_timer_start(call->timer, wasio__call_timer_cb, total, 0);
+    if (rc != 0) goto fail;
+  }
+  rc = wasio__call_enqueue(call, false);
+  if (rc != 0) goto fail;
+  wasio__hq_insert_tail(&client->calls, &call->client_node);
+  client->calls_live++;
+  /* Dispatch from the next turn: this function never runs I/O. */
+  wasio__call_schedule(call, WASIO__WORK_DISPATCH);
+  if (out != NULL) *out = call;
+  return 0;
+
+fail:
+  if (call->timer != NULL) wasio_timer_close(call->timer, NULL);
+  wasio__free(call->url);
+  wasio__free(call->method);
+  wasio__free(call->headers);
+  wasio__free(call->head);
+  wasio__free(call);
+  return rc;
+}
+
+int wasio_http_call_cancel(wasio_http_call_t *call) {
+  if (call == NULL || call->phase == WASIO__CALL_FINISHED) return WASIO_EINVAL;
+  wasio__call_detach(call);
+  call->final_status = WASIO_ECANCELED;
+  wasio__call_schedule(call, WASIO__WORK_DONE);
+  return 0;
+}
+
+int wasio_http_call_pause(wasio_http_call_t *call, bool pause) {
+  if (call == NULL || call->phase == WASIO__CALL_FINISHED) return WASIO_EINVAL;
+  if (call->paused == pause) return 0;
+  call->paused = pause;
+  wasio__http_conn_t *conn = call->conn;
+  if (conn == NULL || call->phase == WASIO__CALL_CONNECTING) return 0;
+  if (pause) {
+    wasio__http_transport_read_stop(&conn->tr);
+    return 0;
+  }
+  int rc = wasio__http_transport_read_start(&conn->tr);
+  if (rc != 0 && rc != WASIO_EOF) return rc;
+  /* Bytes read before the pause wait in the buffer: deliver them from the
+   * next turn, not from inside this call. */
+  wasio__call_schedule(call, WASIO__WORK_INPUT);
+  return 0;
+}
+
+int wasio_http_call_resume_upload(wasio_http_call_t *call) {
+  if (call == NULL || call->phase == WASIO__CALL_FINISHED || call->body_read == NULL) return WASIO_EINVAL;
+  if (!call->up_waiting) return 0;
+  call->up_waiting = false;
+  wasio__call_schedule(call, WASIO__WORK_UPLOAD);
+  return 0;
+}
+
+void *wasio_http_call_data(const wasio_http_call_t *call) { return call->data; }
+const char *wasio_http_call_url(const wasio_http_call_t *call) { return call->url; }
+int wasio_http_call_redirects(const wasio_http_call_t *call) { return call->redirects; }

@@ -1,0 +1,63 @@
+/* src/http/client_transport.h: the byte stream under an HTTP client
+ * connection.
+ *
+ * Implementation notes
+ * - The client never talks to wasio_tcp_t directly: every connect, read,
+ *   write and close goes through these functions, so a TLS transport can slot
+ *   in underneath (the kind selects the code with a switch; no stored function
+ *   pointers). A TLS transport would hand the connection plaintext through the
+ *   same alloc/read pair and complete wasio_write_t requests once their
+ *   ciphertext is accepted.
+ * - The transport is embedded in its connection; events go back through the
+ *   four wasio__http_conn_on_* functions (defined by the client), which find
+ *   the connection from the transport pointer.
+ * - Only plain TCP exists today: opening an https origin is WASIO_ENOTSUP.
+ */
+#ifndef WASIO_HTTP_CLIENT_TRANSPORT_H
+#define WASIO_HTTP_CLIENT_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wasio.h"
+
+typedef enum wasio__http_transport_kind {
+  WASIO__HTTP_TRANSPORT_NONE = 0,
+  WASIO__HTTP_TRANSPORT_TCP      /* plain http:// */
+  /* WASIO__HTTP_TRANSPORT_TLS: https:// (BearSSL or wasi:tls), later */
+} wasio__http_transport_kind_t;
+
+typedef struct wasio__http_transport {
+  uint8_t kind;       /* wasio__http_transport_kind_t */
+  bool reading;
+  wasio_tcp_t *tcp;   /* the socket under every kind */
+} wasio__http_transport_t;
+
+/* Upcalls into the connection that embeds `t` (src/http/client.c). */
+void wasio__http_conn_on_connect(wasio__http_transport_t *t, int status);
+/* Where the next plaintext bytes go; buf->len 0 stops reading (ENOMEM). */
+void wasio__http_conn_alloc(wasio__http_transport_t *t, wasio_buf_t *buf);
+/* nread > 0 bytes landed in the last alloc'd buffer; < 0: EOF or error. */
+void wasio__http_conn_on_read(wasio__http_transport_t *t, ptrdiff_t nread);
+void wasio__http_conn_on_close(wasio__http_transport_t *t);
+
+/* Creates the socket and connects to host:port (a name is resolved by the
+ * loop, without blocking). tls asks for an encrypted stream: WASIO_ENOTSUP
+ * until a TLS transport is built in. On 0, on_connect runs exactly once. */
+int wasio__http_transport_open(wasio__http_transport_t *t, wasio_loop_t *loop, bool tls,
+                               const char *host, uint16_t port, uint64_t timeout_ns);
+int wasio__http_transport_read_start(wasio__http_transport_t *t);
+void wasio__http_transport_read_stop(wasio__http_transport_t *t);
+int wasio__http_transport_write(wasio__http_transport_t *t, wasio_write_t *req, const void *base,
+                                size_t len, wasio_write_cb cb);
+/* Bytes handed to write() and not yet taken by the stream. */
+size_t wasio__http_transport_queued(const wasio__http_transport_t *t);
+/* Silence (no byte read or written while I/O is pending) longer than
+ * idle_ns ends the pending read with WASIO_ETIMEDOUT; 0 turns it off. */
+void wasio__http_transport_set_idle(wasio__http_transport_t *t, uint64_t idle_ns);
+/* Closes; on_close runs once afterwards (also when open() failed after the
+ * socket existed). Pending writes get WASIO_ECANCELED. Idempotent. */
+void wasio__http_transport_close(wasio__http_transport_t *t);
+
+#endif
