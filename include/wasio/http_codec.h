@@ -191,7 +191,9 @@ void wasio_http_parser_init(wasio_http_parser_t *p);
  *                   return value.
  *   WASIO_EAGAIN    incomplete; call again with more bytes. *req is
  *                   unspecified.
- *   WASIO_EINVAL    len is smaller than on an earlier call.
+ *   WASIO_EINVAL    len is smaller than on an earlier call, buf is NULL with
+ *                   len > 0, or `p` was used for a response (not sticky:
+ *                   nothing was consumed).
  *   WASIO_EHTTP_*   the head is invalid (see the list in the error map and
  *                   the strictness notes above); a server should answer 400
  *                   (431 for the size limits, 505 for the version, 501 for
