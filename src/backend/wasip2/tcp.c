@@ -20,8 +20,10 @@
  *   wasio_tcp_write, so their callbacks can run as soon as the stream has
  *   taken the last byte. Every write is bounded by check-write's permit.
  * - Shutdown waits for the queue to drain, flushes, waits for check-write
- *   to report the flush done, then drops the output stream (wasi:io's
- *   "end of stream": the peer reads EOF) and shuts down the sending side.
+ *   to report the flush done, then drops the output stream and shuts down
+ *   the sending side (wasmtime needs the latter to send a FIN; jco sends it
+ *   on the drop and must not get the call: see
+ *   wasio__tcp_host_shutdown_destroys).
  * - The one timer node serves the connect deadline while connecting and
  *   the idle timeout afterwards. The idle timer is lazy: activity only
  *   stamps last_active; when the timer fires early it re-arms itself for
@@ -585,6 +587,24 @@ static void wasio__tcp_flush_writes(wasio_tcp_t *tcp) {
   }
 }
 
+/* Whether this host's tcp-socket.shutdown destroys the whole connection
+ * instead of shutting down one direction. jco's preview2-shim (1.35) does
+ * (socketTcpShutdown calls Node's socket.destroy() for every shutdown
+ * type); it half-closes when the output stream is dropped instead, which
+ * wasio does first anyway. wasmtime needs the shutdown call (dropping the
+ * output stream sends no FIN there). The shim is recognized by a default it
+ * hard-codes: a hop limit of 1 on every new TCP socket, where real stacks
+ * report 64 or so. Probed once per process, on the first shutdown. */
+static bool wasio__tcp_host_shutdown_destroys(const wasio_tcp_t *tcp) {
+  static int probed = -1;
+  if (probed < 0) {
+    uint8_t hops = 0;
+    wasi_sockets_tcp_error_code_t e;
+    probed = wasi_sockets_tcp_method_tcp_socket_hop_limit(wasio__tcp_sock(tcp), &hops, &e) && hops == 1;
+  }
+  return probed == 1;
+}
+
 /* The shutdown sequence, once the queue is empty: flush, wait until
  * check-write shows the flush done, end the output stream, shut down. */
 static void wasio__tcp_shutdown_step(wasio_tcp_t *tcp) {
@@ -616,7 +636,9 @@ static void wasio__tcp_shutdown_step(wasio_tcp_t *tcp) {
   tcp->out.__handle = 0;
   wasi_sockets_tcp_error_code_t se;
   int status = 0;
-  if (!wasi_sockets_tcp_method_tcp_socket_shutdown(wasio__tcp_sock(tcp), WASI_SOCKETS_TCP_SHUTDOWN_TYPE_SEND, &se))
+  if (!wasio__tcp_host_shutdown_destroys(tcp) &&
+      !wasi_sockets_tcp_method_tcp_socket_shutdown(wasio__tcp_sock(tcp),
+                                                   WASI_SOCKETS_TCP_SHUTDOWN_TYPE_SEND, &se))
     status = wasio__wasi_error(se, false);
   wasio__tcp_shutdown_finish(tcp, status);
 }
