@@ -182,6 +182,11 @@ int wasio_http_exchange_read_body(wasio_http_exchange_t *ex,
                                   void (*on_data)(wasio_http_exchange_t *ex, const void *data, size_t len),
                                   void (*on_end)(wasio_http_exchange_t *ex, int status));
 
+/* Stops (pause = true) or restarts delivering on_data: backpressure for a
+ * handler that streams the body somewhere slower (an echo, a proxy). While
+ * paused the connection is not read and the body timeout does not run. */
+int wasio_http_exchange_pause(wasio_http_exchange_t *ex, bool pause);
+
 /* A whole response. The server adds Content-Length (and Date, Connection
  * when closing). `body` (may be NULL when len is 0) must stay valid until
  * on_complete. For a HEAD request the body is not sent. */

@@ -1,0 +1,1406 @@
+/* src/http/server.c: the HTTP/1.1 server of wasio/http.h.
+ *
+ * Implementation notes
+ * - Layers: listener -> connection (this file: buffering, parsing, ordering,
+ *   timeouts) -> transport (server_io.[ch]: TCP now, TLS later). Parsing and
+ *   serialising are the sans-I/O codec's (wasio/http_codec.h).
+ * - A connection owns one fixed input buffer (SRV_IN_CAP). Heads are parsed
+ *   in place; the request views handed to the handler point into it and are
+ *   valid only during the handler call, as http.h promises, so nothing is
+ *   copied. Body bytes are decoded in place and handed to on_data.
+ * - Exchanges form a FIFO per connection (at most max_pipelined). Handlers
+ *   run in request order as heads arrive; only the front exchange writes to
+ *   the transport. A later exchange that responds early keeps its head in its
+ *   own buffer and its body by reference until it reaches the front, so
+ *   responses go out in request order without copying bodies.
+ * - A request body blocks the parsing of the next head until it is consumed
+ *   (by on_data or, when the handler never asks, by discarding after the
+ *   response). Until the handler calls read_body the connection stops
+ *   reading: a slow handler is backpressure, not buffering.
+ * - Exchanges come from a per-server free list (SRV_POOL_MAX kept), so a
+ *   keep-alive connection in steady state allocates nothing per request.
+ * - One wasio timer per connection serves every deadline (idle, head, body,
+ *   write stall, lingering close); conn_sched() derives the deadline from the
+ *   state, and the timer callback re-checks before acting, so activity only
+ *   updates timestamps and never re-arms the heap.
+ * - Re-entrancy: user callbacks may call any API. conn_process() is guarded
+ *   against nesting; anything an API call needs to run later (on_end for a
+ *   bodiless request, decoding buffered body bytes after read_body) goes
+ *   through the connection's deferred request. Exchanges and connections are
+ *   freed only from loop callbacks (a write callback, phase 4 close), never
+ *   inside an API call, so pointers stay valid across user callbacks.
+ * - Closing: errors and timeouts close at once (the transport's close
+ *   callback tears the exchanges down, each getting on_complete once).
+ *   After a final response with "Connection: close" the connection shuts
+ *   down its sending side and reads (discarding) for at most SRV_LINGER_NS,
+ *   so that a client still uploading receives the response instead of a
+ *   reset (the classic lingering close).
+ */
+#include <string.h>
+
+#include "internal.h"
+#include "http/server_io.h"
+
+/* ---- limits and sizes ------------------------------------------------------ */
+
+/* Input buffer per connection: a whole head (WASIO_HTTP_MAX_HEAD) plus room
+ * to read ahead pipelined requests and body bytes. */
+#define SRV_IN_CAP (WASIO_HTTP_MAX_HEAD + 16384)
+/* Compact the input buffer (move the unparsed tail to the front) when less
+ * than this much room is left at its end. */
+#define SRV_IN_COMPACT_AT 4096
+/* A response head (status line, the caller's fields, ours) must fit here;
+ * small whole bodies are copied after the head so that head and body leave
+ * in one write. */
+#define SRV_HEAD_CAP 8192
+/* Free exchanges kept per server for reuse; more are freed. */
+#define SRV_POOL_MAX 256
+/* Lingering close: after the final response, how long and how many bytes
+ * are read and discarded before the socket is closed. */
+#define SRV_LINGER_NS (2ull * WASIO_NS_PER_S)
+#define SRV_LINGER_MAX_BYTES (1u << 20)
+/* "Sun, 06 Nov 1994 08:49:37 GMT" */
+#define SRV_DATE_LEN 29
+/* "\r\n" + 16 hex digits + "\r\n" */
+#define SRV_CHUNK_HDR_CAP 24
+/* Our own fields after the caller's: Date, framing and Connection. */
+#define SRV_OWN_FIELDS_CAP 128
+/* The body of an error response the server writes itself. */
+#define SRV_ERROR_BODY_CAP 160
+
+/* ---- state ------------------------------------------------------------------ */
+
+typedef enum srv_req_state {
+  REQ_NONE = 0, /* no request body */
+  REQ_UNREAD,   /* a body the handler has not asked for (yet) */
+  REQ_READING,  /* read_body called; on_end not yet delivered */
+  REQ_ENDED     /* on_end delivered (or the body was detached) */
+} srv_req_state_t;
+
+typedef enum srv_resp_state {
+  RESP_NONE = 0, /* no response yet */
+  RESP_STARTED,  /* streamed: head built, body writes may follow */
+  RESP_ENDED     /* whole, or respond_end called */
+} srv_resp_state_t;
+
+typedef enum srv_resp_mode {
+  MODE_LENGTH = 1, /* Content-Length framed (a whole response is one) */
+  MODE_CHUNKED,
+  MODE_CLOSE,      /* close-delimited: a streamed response to HTTP/1.0 */
+  MODE_NOBODY      /* 1xx/204/304, or any response to HEAD */
+} srv_resp_mode_t;
+
+typedef enum srv_deadline {
+  DL_NONE = 0,
+  DL_IDLE,   /* keep-alive between requests */
+  DL_HEAD,   /* a head must arrive whole in time */
+  DL_BODY,   /* silence between request body bytes */
+  DL_WRITE,  /* the client does not take the response */
+  DL_LINGER  /* lingering close */
+} srv_deadline_t;
+
+struct wasio_http_exchange {
+  wasio__srv_conn_t *conn;
+  wasio_http_exchange_t *next; /* connection FIFO, or the free list */
+  void *data;
+  void (*on_complete)(wasio_http_exchange_t *ex, int status);
+  void (*on_data)(wasio_http_exchange_t *ex, const void *data, size_t len);
+  void (*on_end)(wasio_http_exchange_t *ex, int status);
+  void (*write_cb)(wasio_http_exchange_t *ex, int status); /* a user write in flight */
+  const void *out;        /* body bytes waiting to be written (whole or a user write) */
+  size_t out_len;
+  uint64_t remaining;     /* MODE_LENGTH: body bytes still owed */
+  int end_status;         /* on_end status waiting to be delivered */
+  int write_status;       /* first failed write */
+  uint32_t writes_out;    /* transport writes in flight */
+  uint32_t head_len;
+  uint8_t req_state, resp_state, resp_mode;
+  uint8_t version_minor;
+  bool is_head;           /* the request method was HEAD */
+  bool keep_alive;        /* the request allows another after it */
+  bool expect_continue;
+  bool internal;          /* an error response of the server's own */
+  bool close_after;       /* this response carries "Connection: close" */
+  bool cont_pending, cont_sent;
+  bool head_pending, out_pending, end_pending;
+  bool end_queued;        /* on_end to deliver from the deferred request */
+  bool chunk_started;     /* a chunk went out: the next frame starts with CRLF */
+  bool done;              /* on_complete delivered */
+  bool paused;            /* wasio_http_exchange_pause(): no on_data for now */
+  wasio_write_t w_cont, w_head, w_frame, w_out, w_end;
+  char chunk_hdr[SRV_CHUNK_HDR_CAP];
+  char head[SRV_HEAD_CAP]; /* last: not cleared on reuse */
+};
+
+struct wasio__srv_conn {
+  wasio__srv_conn_t *prev, *next;  /* server->conns */
+  wasio_http_server_t *server;
+  wasio__srv_io_t io;
+  wasio_timer_t *timer;
+  wasio_defer_t kick;              /* runs conn_process from phase 2 */
+  wasio_http_exchange_t *ex_head, *ex_tail;
+  size_t n_ex;
+  wasio_http_parser_t parser;
+  wasio_http_body_t body;          /* the request body being decoded */
+  wasio_http_exchange_t *body_ex;  /* its exchange; NULL while discarding */
+  uint64_t body_bytes;             /* decoded so far (max_body) */
+  uint64_t head_since, idle_since, body_since, write_since, linger_since;
+  size_t write_mark;               /* transport queue size at write_since */
+  uint64_t linger_bytes;
+  uint32_t in_start, in_len;       /* unparsed bytes: in[in_start, in_len) */
+  int close_status;                /* what exchanges get when torn down */
+  uint8_t deadline;                /* srv_deadline_t armed on the timer */
+  bool reading;
+  bool body_active;                /* body bytes come before the next head */
+  bool head_started;               /* part of a head has arrived */
+  bool no_more;                    /* parse no further requests */
+  bool peer_eof;
+  bool closing;                    /* transport close called */
+  bool shutting_down;              /* half-closed, lingering */
+  bool in_process, again;
+  bool kick_queued, free_on_kick;
+  char in[SRV_IN_CAP];
+};
+
+struct wasio_http_server {
+  wasio_loop_t *loop;
+  wasio_tcp_t *listener;
+  wasio_http_handler handler;
+  void *data;
+  size_t max_connections;
+  uint64_t max_body, idle_ns, head_ns, body_ns;
+  wasio__srv_conn_t *conns;
+  size_t n_conns;
+  wasio_http_exchange_t *pool;
+  size_t pool_len;
+  bool shutting_down;
+  bool listener_open;
+  bool timer_open, timer_closing;
+  wasio_timer_t *shutdown_timer;
+  void (*shutdown_cb)(wasio_http_server_t *server);
+  wasio_defer_t finish;
+  bool finish_queued;
+  uint64_t date_at;                /* loop time the Date was formatted */
+  char date[SRV_DATE_LEN + 1];
+};
+
+static void conn_process(wasio__srv_conn_t *c);
+static void conn_update(wasio__srv_conn_t *c);
+static void conn_abort(wasio__srv_conn_t *c, int status);
+static void ex_flush(wasio_http_exchange_t *ex);
+static void ex_check_complete(wasio_http_exchange_t *ex);
+static void server_maybe_finish(wasio_http_server_t *s);
+
+/* ---- Date ------------------------------------------------------------------ */
+
+/* Days since 1970-01-01 to a civil date (proleptic Gregorian; Howard
+ * Hinnant's well-known algorithm, written out here). */
+static void srv_civil(int64_t days, int *y, int *m, int *d) {
+  days += 719468;
+  int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  int64_t doe = days - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+  *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static void srv_put2(char *p, int v) {
+  p[0] = (char)('0' + v / 10 % 10);
+  p[1] = (char)('0' + v % 10);
+}
+
+/* The IMF-fixdate of RFC 9110 section 5.6.7, refreshed at most once per
+ * second of loop time (the wall clock is a host call on wasm). */
+static const char *srv_date(wasio_http_server_t *s) {
+  uint64_t now = wasio_loop_now(s->loop);
+  if (s->date[0] != 0 && now - s->date_at < WASIO_NS_PER_S) return s->date;
+  static const char wdays[] = "ThuFriSatSunMonTueWed"; /* 1970-01-01 was a Thursday */
+  static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  uint64_t secs;
+  uint32_t nanos;
+  wasio_wall_clock(&secs, &nanos);
+  int64_t days = (int64_t)(secs / 86400);
+  int sod = (int)(secs % 86400);
+  int y, m, d;
+  srv_civil(days, &y, &m, &d);
+  char *p = s->date;
+  memcpy(p, wdays + (days % 7) * 3, 3);
+  memcpy(p + 3, ", ", 2);
+  srv_put2(p + 5, d);
+  p[7] = ' ';
+  memcpy(p + 8, months + (m - 1) * 3, 3);
+  p[11] = ' ';
+  srv_put2(p + 12, y / 100);
+  srv_put2(p + 14, y % 100);
+  p[16] = ' ';
+  srv_put2(p + 17, sod / 3600);
+  p[19] = ':';
+  srv_put2(p + 20, sod / 60 % 60);
+  p[22] = ':';
+  srv_put2(p + 23, sod % 60);
+  memcpy(p + 25, " GMT", 4);
+  p[SRV_DATE_LEN] = 0;
+  s->date_at = now;
+  return s->date;
+}
+
+/* ---- small helpers ------------------------------------------------------------- */
+
+static size_t srv_put_str(char *buf, size_t pos, size_t cap, const char *s, size_t n) {
+  if (pos > cap || cap - pos < n) return (size_t)-1;
+  memcpy(buf + pos, s, n);
+  return pos + n;
+}
+
+static size_t srv_put_u64(char *buf, size_t pos, size_t cap, uint64_t v) {
+  char tmp[20];
+  size_t n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  if (pos > cap || cap - pos < n) return (size_t)-1;
+  for (size_t i = 0; i < n; i++) buf[pos + i] = tmp[n - 1 - i];
+  return pos + n;
+}
+
+static bool srv_bodiless_status(int status) {
+  return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
+
+/* ---- exchanges ------------------------------------------------------------------ */
+
+static wasio_http_exchange_t *ex_new(wasio__srv_conn_t *c) {
+  wasio_http_server_t *s = c->server;
+  wasio_http_exchange_t *ex = s->pool;
+  if (ex != NULL) {
+    s->pool = ex->next;
+    s->pool_len--;
+  } else {
+    ex = wasio__malloc(sizeof *ex);
+    if (ex == NULL) return NULL;
+  }
+  /* Everything but the head buffer starts zeroed. */
+  memset(ex, 0, offsetof(wasio_http_exchange_t, head));
+  ex->conn = c;
+  ex->w_cont.data = ex->w_head.data = ex->w_frame.data = ex->w_out.data = ex->w_end.data = ex;
+  ex->keep_alive = true;
+  ex->version_minor = 1;
+  return ex;
+}
+
+static void ex_release(wasio_http_server_t *s, wasio_http_exchange_t *ex) {
+  if (s->pool_len < SRV_POOL_MAX && !s->shutting_down) {
+    ex->next = s->pool;
+    s->pool = ex;
+    s->pool_len++;
+  } else {
+    wasio__free(ex);
+  }
+}
+
+static void conn_enqueue(wasio__srv_conn_t *c, wasio_http_exchange_t *ex) {
+  ex->next = NULL;
+  if (c->ex_tail != NULL)
+    c->ex_tail->next = ex;
+  else
+    c->ex_head = ex;
+  c->ex_tail = ex;
+  c->n_ex++;
+}
+
+static void conn_dequeue_front(wasio__srv_conn_t *c) {
+  wasio_http_exchange_t *ex = c->ex_head;
+  c->ex_head = ex->next;
+  if (c->ex_head == NULL) c->ex_tail = NULL;
+  c->n_ex--;
+  ex->next = NULL;
+}
+
+/* Builds the response head into ex->head: the codec writes the status line
+ * and the caller's fields (and refuses injection), then our fields replace
+ * its final empty line. */
+static int ex_build_head(wasio_http_exchange_t *ex, int status, const wasio_http_header_t *headers,
+                         size_t num_headers, srv_resp_mode_t mode, uint64_t length) {
+  wasio__srv_conn_t *c = ex->conn;
+  wasio_http_server_t *s = c->server;
+  size_t pos_find = 0;
+  if (wasio_http_find_header(headers, num_headers, "Content-Length", &pos_find) >= 0) return WASIO_EINVAL;
+  pos_find = 0;
+  if (wasio_http_find_header(headers, num_headers, "Transfer-Encoding", &pos_find) >= 0) return WASIO_EINVAL;
+  const char *reason = wasio_http_reason(status);
+  wasio_http_str_t rs = {reason, strlen(reason)};
+  int rc = wasio_http_write_response_head(ex->head, SRV_HEAD_CAP - SRV_OWN_FIELDS_CAP, 1, status, rs,
+                                          headers, num_headers);
+  if (rc < 0) return rc;
+  size_t pos = (size_t)rc - 2; /* drop the empty line; ours ends the head */
+  const size_t cap = SRV_HEAD_CAP;
+
+  bool user_date = false, user_close = false;
+  for (size_t i = 0, p = 0; i < num_headers; i = p) {
+    int k = wasio_http_find_header(headers, num_headers, "Connection", &p);
+    if (k < 0) break;
+    if (wasio_http_has_token(headers[k].value, "close")) user_close = true;
+  }
+  size_t p = 0;
+  user_date = wasio_http_find_header(headers, num_headers, "Date", &p) >= 0;
+
+  /* Whether the connection ends after this response: the request or the
+   * caller says so, a close-delimited body needs it, a body we will not
+   * read (the client waits for 100 Continue that never comes) needs it, or
+   * this is the last response the connection will carry. */
+  bool close = user_close || !ex->keep_alive || mode == MODE_CLOSE || ex->internal;
+  if (ex->req_state == REQ_UNREAD && ex->expect_continue && !ex->cont_sent && !ex->cont_pending) close = true;
+  if (c->no_more && ex == c->ex_tail && !c->body_active) close = true;
+  if (s->shutting_down && ex == c->ex_tail) close = true;
+  ex->close_after = close;
+
+  if (!user_date) {
+    pos = srv_put_str(ex->head, pos, cap, "Date: ", 6);
+    pos = srv_put_str(ex->head, pos, cap, srv_date(s), SRV_DATE_LEN);
+    pos = srv_put_str(ex->head, pos, cap, "\r\n", 2);
+  }
+  switch (mode) {
+    case MODE_LENGTH:
+      pos = srv_put_str(ex->head, pos, cap, "Content-Length: ", 16);
+      pos = srv_put_u64(ex->head, pos, cap, length);
+      pos = srv_put_str(ex->head, pos, cap, "\r\n", 2);
+      break;
+    case MODE_CHUNKED:
+      pos = srv_put_str(ex->head, pos, cap, "Transfer-Encoding: chunked\r\n", 28);
+      break;
+    case MODE_NOBODY:
+      /* HEAD answers carry the framing a GET would have had. */
+      if (ex->is_head && !srv_bodiless_status(status)) {
+        if (length != UINT64_MAX) {
+          pos = srv_put_str(ex->head, pos, cap, "Content-Length: ", 16);
+          pos = srv_put_u64(ex->head, pos, cap, length);
+          pos = srv_put_str(ex->head, pos, cap, "\r\n", 2);
+        } else if (ex->version_minor >= 1) {
+          pos = srv_put_str(ex->head, pos, cap, "Transfer-Encoding: chunked\r\n", 28);
+        }
+      }
+      break;
+    case MODE_CLOSE:
+      break;
+  }
+  if (close && !user_close)
+    pos = srv_put_str(ex->head, pos, cap, "Connection: close\r\n", 19);
+  else if (!close && ex->version_minor == 0)
+    pos = srv_put_str(ex->head, pos, cap, "Connection: keep-alive\r\n", 24);
+  pos = srv_put_str(ex->head, pos, cap, "\r\n", 2);
+  if (pos == (size_t)-1) return WASIO_ENOBUFS;
+  ex->head_len = (uint32_t)pos;
+  ex->resp_mode = (uint8_t)mode;
+  ex->head_pending = true;
+  ex->cont_pending = false; /* a final response replaces the interim one */
+  return 0;
+}
+
+static void ex_write_cb(wasio_write_t *w, int status);
+
+static bool ex_write(wasio_http_exchange_t *ex, wasio_write_t *w, const void *base, size_t len) {
+  wasio__srv_conn_t *c = ex->conn;
+  int rc = wasio__srv_io_write(&c->io, w, base, len, ex_write_cb);
+  if (rc < 0) {
+    conn_abort(c, rc);
+    return false;
+  }
+  if (ex->writes_out++ == 0) { /* the write-stall clock starts now */
+    c->write_since = wasio_loop_now(c->server->loop);
+    c->write_mark = wasio__srv_io_queued(&c->io);
+  }
+  return true;
+}
+
+/* Hands whatever this exchange has ready to the transport, in wire order,
+ * if it is the front of its connection. */
+static void ex_flush(wasio_http_exchange_t *ex) {
+  wasio__srv_conn_t *c = ex->conn;
+  if (c->closing || c->ex_head != ex) return;
+  if (ex->cont_pending) {
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    ex->cont_pending = false;
+    ex->cont_sent = true;
+    if (!ex_write(ex, &ex->w_cont, cont, sizeof cont - 1)) return;
+  }
+  if (ex->head_pending) {
+    ex->head_pending = false;
+    if (!ex_write(ex, &ex->w_head, ex->head, ex->head_len)) return;
+  }
+  if (ex->out_pending) {
+    ex->out_pending = false;
+    const void *base = ex->out;
+    size_t len = ex->out_len;
+    if (ex->resp_mode == MODE_NOBODY) len = 0; /* HEAD: the callback still runs, in order */
+    if (ex->resp_mode == MODE_CHUNKED && len > 0) {
+      size_t n = 0;
+      if (ex->chunk_started) {
+        ex->chunk_hdr[0] = '\r';
+        ex->chunk_hdr[1] = '\n';
+        n = 2;
+      }
+      int rc = wasio_http_write_chunk_header(ex->chunk_hdr + n, sizeof ex->chunk_hdr - n, len);
+      if (rc < 0) {
+        conn_abort(c, rc);
+        return;
+      }
+      ex->chunk_started = true;
+      if (!ex_write(ex, &ex->w_frame, ex->chunk_hdr, n + (size_t)rc)) return;
+    }
+    if (!ex_write(ex, &ex->w_out, base, len)) return;
+  }
+  if (ex->end_pending) {
+    ex->end_pending = false;
+    const char *end = "";
+    size_t n = 0;
+    if (ex->resp_mode == MODE_CHUNKED) {
+      end = ex->chunk_started ? "\r\n0\r\n\r\n" : "0\r\n\r\n";
+      n = strlen(end);
+    }
+    /* Even with nothing to send, a write is queued: its callback, after
+     * every earlier one, is where the exchange completes. */
+    if (!ex_write(ex, &ex->w_end, end, n)) return;
+  }
+}
+
+/* Delivers on_end once. */
+static void ex_deliver_end(wasio_http_exchange_t *ex, int status) {
+  ex->end_queued = false;
+  ex->req_state = REQ_ENDED;
+  void (*cb)(wasio_http_exchange_t *, int) = ex->on_end;
+  ex->on_end = NULL;
+  ex->on_data = NULL;
+  if (cb != NULL) cb(ex, status);
+}
+
+/* The response the server writes itself for a failed request (on a fresh
+ * internal exchange or, when the handler has not answered, on its own). */
+static int ex_respond_error(wasio_http_exchange_t *ex, int status, int err) {
+  char body[SRV_ERROR_BODY_CAP];
+  size_t n = 0;
+  const char *reason = wasio_http_reason(status);
+  n = srv_put_u64(body, n, sizeof body, (uint64_t)status);
+  n = srv_put_str(body, n, sizeof body, " ", 1);
+  n = srv_put_str(body, n, sizeof body, reason, strlen(reason));
+  if (err < 0) {
+    const char *msg = wasio_strerror(err);
+    size_t ml = strlen(msg);
+    if (ml > sizeof body - 48) ml = sizeof body - 48;
+    n = srv_put_str(body, n, sizeof body, ": ", 2);
+    n = srv_put_str(body, n, sizeof body, msg, ml);
+  }
+  n = srv_put_str(body, n, sizeof body, "\n", 1);
+  if (n == (size_t)-1) n = 0;
+  ex->internal = true; /* forces Connection: close */
+  static const wasio_http_header_t ct[] = {
+      {{"Content-Type", 12}, {"text/plain; charset=utf-8", 25}}};
+  int rc = ex_build_head(ex, status, ct, 1, ex->is_head ? MODE_NOBODY : MODE_LENGTH, n);
+  if (rc < 0) return rc;
+  if (!ex->is_head) {
+    memcpy(ex->head + ex->head_len, body, n); /* SRV_OWN_FIELDS_CAP leaves room */
+    ex->head_len += (uint32_t)n;
+  }
+  ex->resp_state = RESP_ENDED;
+  ex->end_pending = true;
+  ex->out = NULL;
+  ex->out_len = 0;
+  ex_flush(ex);
+  return 0;
+}
+
+/* Stops reading the request body of the exchange at the front of the body
+ * stream: after its response, the rest is discarded (or the connection
+ * closes when discarding is not worth it). */
+static void conn_detach_body(wasio__srv_conn_t *c, wasio_http_exchange_t *ex) {
+  if (c->body_ex != ex) return;
+  c->body_ex = NULL;
+  if (ex->req_state == REQ_UNREAD) ex->req_state = REQ_ENDED;
+  if (ex->close_after || c->no_more || (ex->expect_continue && !ex->cont_sent)) {
+    /* Not worth reading: the connection closes after the response. */
+    c->no_more = true;
+    c->body_active = false;
+  }
+}
+
+/* Called whenever an exchange might be finished: the response written
+ * whole and the request body done. Delivers on_complete and moves on. */
+static void ex_check_complete(wasio_http_exchange_t *ex) {
+  wasio__srv_conn_t *c = ex->conn;
+  if (ex->done || c->closing) return;
+  if (ex->resp_state != RESP_ENDED || ex->writes_out != 0) return;
+  if (ex->cont_pending || ex->head_pending || ex->out_pending || ex->end_pending) return;
+  if (ex->req_state == REQ_READING || ex->end_queued) return;
+  if (c->ex_head != ex) return; /* cannot happen: only the front writes */
+  if (ex->req_state == REQ_UNREAD) conn_detach_body(c, ex);
+  ex->done = true;
+  conn_dequeue_front(c);
+  if (ex->close_after) c->no_more = true;
+  void (*cb)(wasio_http_exchange_t *, int) = ex->on_complete;
+  if (cb != NULL) cb(ex, 0);
+  ex_release(c->server, ex);
+  if (c->closing) return;
+  if (ex->close_after) {
+    /* Nothing may follow a "Connection: close" response. */
+    if (c->ex_head != NULL) {
+      conn_abort(c, WASIO_ECANCELED);
+      return;
+    }
+  } else if (c->ex_head != NULL) {
+    ex_flush(c->ex_head);
+    if (c->closing) return;
+    ex_check_complete(c->ex_head);
+    if (c->closing) return;
+  }
+  conn_process(c);
+}
+
+static void ex_write_cb(wasio_write_t *w, int status) {
+  wasio_http_exchange_t *ex = w->data;
+  wasio__srv_conn_t *c = ex->conn;
+  ex->writes_out--;
+  if (status < 0 && ex->write_status == 0) ex->write_status = status;
+  /* During close the teardown in phase 4 reports everything. */
+  if (c->closing) return;
+  if (status < 0) {
+    conn_abort(c, status);
+    return;
+  }
+  c->write_since = wasio_loop_now(c->server->loop);
+  c->write_mark = wasio__srv_io_queued(&c->io);
+  if (w == &ex->w_out && ex->write_cb != NULL) {
+    void (*cb)(wasio_http_exchange_t *, int) = ex->write_cb;
+    ex->write_cb = NULL;
+    cb(ex, 0);
+    if (c->closing) return;
+  }
+  ex_check_complete(ex);
+  if (!c->closing) conn_update(c);
+}
+
+/* ---- connections: timers ---------------------------------------------------------------- */
+
+static uint64_t conn_due(wasio__srv_conn_t *c, srv_deadline_t *kind) {
+  wasio_http_server_t *s = c->server;
+  *kind = DL_NONE;
+  if (c->closing) return 0;
+  if (c->shutting_down) {
+    *kind = DL_LINGER;
+    return c->linger_since + SRV_LINGER_NS;
+  }
+  if (c->body_active && c->body_ex != NULL && c->body_ex->req_state == REQ_READING &&
+      !c->body_ex->paused && !c->peer_eof) {
+    *kind = DL_BODY;
+    return c->body_since + s->body_ns;
+  }
+  if (c->body_active && c->body_ex == NULL) { /* discarding */
+    *kind = DL_BODY;
+    return c->body_since + s->body_ns;
+  }
+  if (c->ex_head != NULL && c->ex_head->writes_out > 0) {
+    *kind = DL_WRITE;
+    return c->write_since + s->idle_ns;
+  }
+  if (!c->body_active && !c->no_more && !c->peer_eof && c->n_ex < WASIO_HTTP_SERVER_MAX_PIPELINED) {
+    if (c->head_started) {
+      *kind = DL_HEAD;
+      return c->head_since + s->head_ns;
+    }
+    if (c->n_ex == 0) {
+      *kind = DL_IDLE;
+      return c->idle_since + s->idle_ns;
+    }
+  }
+  return 0;
+}
+
+static void conn_timer_cb(wasio_timer_t *t);
+
+static void conn_sched(wasio__srv_conn_t *c) {
+  srv_deadline_t kind;
+  uint64_t due = conn_due(c, &kind);
+  if (kind == DL_NONE) {
+    if (c->deadline != DL_NONE) wasio_timer_stop(c->timer);
+    c->deadline = DL_NONE;
+    return;
+  }
+  /* Arm only when the deadline moves earlier or the timer is off: a later
+   * deadline is found when the timer fires (no heap work per read). */
+  uint64_t now = wasio_loop_now(c->server->loop);
+  uint64_t armed = wasio_timer_active(c->timer) ? wasio_timer_due(c->timer) : 0;
+  c->deadline = (uint8_t)kind;
+  if (armed != 0 && armed <= due) return;
+  uint64_t after = due > now ? due - now : 0;
+  if (wasio_timer_start(c->timer, conn_timer_cb, after, 0) < 0) conn_abort(c, WASIO_ENOMEM);
+}
+
+static void conn_finish_body(wasio__srv_conn_t *c, int status);
+static void conn_reject(wasio__srv_conn_t *c, int http_status, int err, const wasio_http_request_t *req);
+
+static void conn_timer_cb(wasio_timer_t *t) {
+  wasio__srv_conn_t *c = wasio_timer_data(t);
+  if (c->closing) return;
+  srv_deadline_t kind;
+  uint64_t due = conn_due(c, &kind);
+  uint64_t now = wasio_loop_now(c->server->loop);
+  if (kind == DL_NONE) {
+    c->deadline = DL_NONE;
+    return;
+  }
+  if (kind == DL_WRITE) {
+    size_t q = wasio__srv_io_queued(&c->io);
+    if (q != c->write_mark) { /* the client took some: progress */
+      c->write_mark = q;
+      c->write_since = now;
+      due = now + c->server->idle_ns;
+    }
+  }
+  if (due > now) {
+    c->deadline = (uint8_t)kind;
+    if (wasio_timer_start(t, conn_timer_cb, due - now, 0) < 0) conn_abort(c, WASIO_ENOMEM);
+    return;
+  }
+  switch (kind) {
+    case DL_HEAD:
+      /* A head that did not arrive in time: 408, unless nothing came. */
+      if (c->in_len > c->in_start) {
+        c->head_started = false;
+        conn_reject(c, 408, WASIO_ETIMEDOUT, NULL);
+        conn_update(c);
+      } else {
+        conn_abort(c, WASIO_ETIMEDOUT);
+      }
+      return;
+    case DL_BODY:
+      conn_finish_body(c, WASIO_ETIMEDOUT);
+      if (!c->closing) conn_update(c);
+      return;
+    case DL_IDLE:
+    case DL_WRITE:
+    case DL_LINGER:
+    case DL_NONE:
+      conn_abort(c, kind == DL_IDLE || kind == DL_LINGER ? WASIO_ECONNRESET : WASIO_ETIMEDOUT);
+      return;
+  }
+}
+
+/* ---- connections: closing ----------------------------------------------------------------- */
+
+static void conn_kick_cb(wasio_defer_t *d, int status);
+
+static void conn_free(wasio__srv_conn_t *c) {
+  wasio_http_server_t *s = c->server;
+  if (c->prev != NULL)
+    c->prev->next = c->next;
+  else
+    s->conns = c->next;
+  if (c->next != NULL) c->next->prev = c->prev;
+  s->n_conns--;
+  wasio_timer_close(c->timer, NULL);
+  if (c->kick_queued) {
+    /* The deferred request still refers to c: free when it has run. */
+    c->free_on_kick = true;
+    (void)wasio_defer_cancel(&c->kick);
+  } else {
+    wasio__free(c);
+  }
+  server_maybe_finish(s);
+}
+
+/* Immediate close; the exchanges are told in phase 4 (on_closed). */
+static void conn_abort(wasio__srv_conn_t *c, int status) {
+  if (c->closing) return;
+  c->closing = true;
+  if (c->close_status == 0) c->close_status = status;
+  (void)wasio_timer_stop(c->timer);
+  wasio__srv_io_close(&c->io);
+}
+
+/* Graceful end after the last response: half-close, then linger. */
+static void conn_end(wasio__srv_conn_t *c) {
+  if (c->closing || c->shutting_down) return;
+  if (c->peer_eof) { /* the client is gone already: nothing to linger for */
+    conn_abort(c, WASIO_ECONNRESET);
+    return;
+  }
+  if (wasio__srv_io_shutdown(&c->io) < 0) {
+    conn_abort(c, WASIO_ECONNRESET);
+    return;
+  }
+  c->shutting_down = true;
+  c->body_active = false;
+  c->linger_since = wasio_loop_now(c->server->loop);
+  c->in_start = c->in_len = 0;
+  conn_update(c);
+}
+
+void wasio__srv_conn_on_shutdown(wasio__srv_conn_t *c, int status) {
+  if (c->closing) return;
+  if (status < 0) conn_abort(c, WASIO_ECONNRESET);
+  /* else: keep lingering until EOF or the linger deadline */
+}
+
+void wasio__srv_conn_on_closed(wasio__srv_conn_t *c) {
+  int err = c->close_status != 0 ? c->close_status : WASIO_ECONNRESET;
+  if (err == WASIO_EOF) err = WASIO_ECONNRESET;
+  /* Tear down every exchange still queued, in order. */
+  while (c->ex_head != NULL) {
+    wasio_http_exchange_t *ex = c->ex_head;
+    conn_dequeue_front(c);
+    if (ex->req_state == REQ_READING || ex->end_queued) ex_deliver_end(ex, err);
+    if (ex->write_cb != NULL) {
+      void (*cb)(wasio_http_exchange_t *, int) = ex->write_cb;
+      ex->write_cb = NULL;
+      cb(ex, ex->write_status != 0 ? ex->write_status : err);
+    }
+    ex->done = true;
+    if (ex->on_complete != NULL) ex->on_complete(ex, err);
+    ex_release(c->server, ex);
+  }
+  conn_free(c);
+}
+
+/* ---- connections: input ---------------------------------------------------------------------- */
+
+void wasio__srv_conn_read_space(wasio__srv_conn_t *c, char **base, size_t *cap) {
+  if (c->shutting_down) { /* lingering: everything is discarded */
+    c->in_start = c->in_len = 0;
+  } else if (c->in_start == c->in_len) {
+    c->in_start = c->in_len = 0;
+  } else if (c->in_start > 0 && SRV_IN_CAP - c->in_len < SRV_IN_COMPACT_AT) {
+    /* The parser keeps offsets, not pointers, so the bytes may move. */
+    memmove(c->in, c->in + c->in_start, c->in_len - c->in_start);
+    c->in_len -= c->in_start;
+    c->in_start = 0;
+  }
+  *base = c->in + c->in_len;
+  *cap = SRV_IN_CAP - c->in_len;
+}
+
+void wasio__srv_conn_on_read(wasio__srv_conn_t *c, ptrdiff_t nread) {
+  if (c->closing) return;
+  uint64_t now = wasio_loop_now(c->server->loop);
+  if (nread < 0) {
+    c->reading = false;
+    if (nread != WASIO_EOF) {
+      conn_abort(c, (int)nread);
+      return;
+    }
+    c->peer_eof = true;
+    if (c->shutting_down) {
+      conn_abort(c, WASIO_ECONNRESET);
+      return;
+    }
+    conn_process(c);
+    return;
+  }
+  if (c->shutting_down) {
+    c->linger_bytes += (uint64_t)nread;
+    if (c->linger_bytes > SRV_LINGER_MAX_BYTES) conn_abort(c, WASIO_ECONNRESET);
+    c->in_start = c->in_len = 0;
+    return;
+  }
+  c->in_len += (uint32_t)nread;
+  c->body_since = now;
+  conn_process(c);
+}
+
+/* The request body in progress ended (status 0) or failed. */
+static void conn_finish_body(wasio__srv_conn_t *c, int status) {
+  wasio_http_exchange_t *ex = c->body_ex;
+  c->body_active = false;
+  c->body_ex = NULL;
+  if (status != 0) c->no_more = true; /* the framing of what follows is unknown */
+  if (ex == NULL) return;              /* discarded */
+  if (ex->req_state == REQ_READING) {
+    ex_deliver_end(ex, status);
+    if (c->closing) return;
+  } else {
+    ex->req_state = REQ_ENDED;
+  }
+  if (status != 0 && ex->resp_state == RESP_NONE) {
+    int code = status == WASIO_ELIMIT ? 413 : status == WASIO_ETIMEDOUT ? 408 : 400;
+    if (status == WASIO_EHTTP_TRUNCATED || status == WASIO_ECONNRESET) {
+      conn_abort(c, status); /* nobody left to answer */
+      return;
+    }
+    if (ex_respond_error(ex, code, status) < 0) {
+      conn_abort(c, status);
+      return;
+    }
+  }
+  ex_check_complete(ex);
+}
+
+/* Decodes buffered body bytes for the exchange reading them (or discards
+ * them). Returns false when it must wait (no bytes, or the handler has not
+ * asked for the body yet). */
+static bool conn_pump_body(wasio__srv_conn_t *c) {
+  wasio_http_exchange_t *ex = c->body_ex;
+  if (ex != NULL && (ex->req_state == REQ_UNREAD || ex->paused)) return false;
+  for (;;) {
+    if (c->closing || !c->body_active) return !c->closing;
+    size_t avail = c->in_len - c->in_start, consumed = 0;
+    wasio_http_str_t data = {NULL, 0};
+    int rc = wasio_http_body_decode(&c->body, c->in + c->in_start, avail, &consumed, &data);
+    if (rc < 0 && rc != WASIO_EAGAIN) {
+      conn_finish_body(c, rc);
+      return !c->closing;
+    }
+    c->in_start += (uint32_t)consumed;
+    if (data.len > 0) {
+      c->body_bytes += data.len;
+      if (c->body_bytes > c->server->max_body) {
+        conn_finish_body(c, WASIO_ELIMIT);
+        return !c->closing;
+      }
+      if (ex != NULL && ex->on_data != NULL) {
+        ex->on_data(ex, data.ptr, data.len);
+        if (c->closing) return false;
+        if (c->body_ex != ex) return true; /* detached meanwhile */
+        if (ex->paused) return false;
+      }
+    }
+    if (rc == WASIO_HTTP_BODY_DONE) {
+      conn_finish_body(c, 0);
+      return !c->closing;
+    }
+    if (rc == WASIO_EAGAIN || consumed == 0) {
+      if (c->peer_eof) {
+        int fin = wasio_http_body_finish(&c->body);
+        conn_finish_body(c, fin == 0 ? 0 : fin);
+        return !c->closing;
+      }
+      /* A trailer section that cannot fit is an error of its own. */
+      if (rc == WASIO_EAGAIN && c->in_start == 0 && c->in_len == SRV_IN_CAP) {
+        conn_finish_body(c, WASIO_EHTTP_HEADERS_TOO_LARGE);
+        return !c->closing;
+      }
+      return false;
+    }
+  }
+}
+
+static int srv_error_status(int err) {
+  switch (err) {
+    case WASIO_EHTTP_HEADERS_TOO_LARGE:
+    case WASIO_EHTTP_TOO_MANY_HEADERS:
+      return 431;
+    case WASIO_EHTTP_START_LINE_TOO_LONG:
+      return 414;
+    case WASIO_EHTTP_BAD_VERSION:
+      return 505;
+    case WASIO_EHTTP_BAD_TRANSFER_ENCODING:
+      return 501;
+    default:
+      return 400;
+  }
+}
+
+/* Answers a request the handler never sees (malformed, too large, too
+ * slow), after the responses before it, and stops parsing. */
+static void conn_reject(wasio__srv_conn_t *c, int http_status, int err, const wasio_http_request_t *req) {
+  c->no_more = true;
+  c->body_active = false;
+  wasio_http_exchange_t *ex = ex_new(c);
+  if (ex == NULL) {
+    conn_abort(c, WASIO_ENOMEM);
+    return;
+  }
+  if (req != NULL) {
+    ex->is_head = req->method.len == 4 && memcmp(req->method.ptr, "HEAD", 4) == 0;
+    ex->version_minor = (uint8_t)(req->version_minor > 1 ? 1 : req->version_minor);
+  }
+  conn_enqueue(c, ex);
+  if (ex_respond_error(ex, http_status, err) < 0) conn_abort(c, WASIO_ENOMEM);
+}
+
+/* Delivers queued on_end callbacks (bodiless requests whose handler called
+ * read_body). */
+static void conn_deliver_ends(wasio__srv_conn_t *c) {
+  bool again = true;
+  while (again && !c->closing) {
+    again = false;
+    for (wasio_http_exchange_t *ex = c->ex_head; ex != NULL; ex = ex->next) {
+      if (!ex->end_queued) continue;
+      ex_deliver_end(ex, ex->end_status);
+      if (c->closing) return;
+      ex_check_complete(ex);
+      again = true; /* the list may have changed */
+      break;
+    }
+  }
+}
+
+/* Parses and dispatches what the input buffer holds, as far as the state
+ * allows. The only place handlers, on_data and on_end are called from. */
+static void conn_process(wasio__srv_conn_t *c) {
+  if (c->in_process) {
+    c->again = true;
+    return;
+  }
+  c->in_process = true;
+  wasio_http_server_t *s = c->server;
+  do {
+    c->again = false;
+    conn_deliver_ends(c);
+    for (;;) {
+      if (c->closing || c->shutting_down) break;
+      if (c->body_active) {
+        if (!conn_pump_body(c)) break;
+        continue;
+      }
+      if (c->no_more || c->n_ex >= WASIO_HTTP_SERVER_MAX_PIPELINED) break;
+      size_t avail = c->in_len - c->in_start;
+      if (avail == 0) break;
+      wasio_http_request_t req;
+      int rc = wasio_http_parse_request(&c->parser, c->in + c->in_start, avail, &req);
+      if (rc == WASIO_EAGAIN) {
+        if (!c->head_started) {
+          c->head_started = true;
+          c->head_since = wasio_loop_now(s->loop);
+        }
+        if (c->in_start > 0 && c->in_len == SRV_IN_CAP) {
+          memmove(c->in, c->in + c->in_start, avail);
+          c->in_len = (uint32_t)avail;
+          c->in_start = 0;
+        }
+        break;
+      }
+      if (rc < 0) {
+        conn_reject(c, srv_error_status(rc), rc, NULL);
+        break;
+      }
+      /* A whole head: its views stay valid until the handler returns, as
+       * the bytes are consumed but not overwritten before then. */
+      c->in_start += (uint32_t)rc;
+      c->head_started = false;
+      wasio_http_parser_init(&c->parser);
+      if (req.framing.has_content_length && req.framing.content_length > s->max_body) {
+        conn_reject(c, 413, WASIO_ELIMIT, &req);
+        break;
+      }
+      wasio_http_exchange_t *ex = ex_new(c);
+      if (ex == NULL) {
+        conn_abort(c, WASIO_ENOMEM);
+        break;
+      }
+      ex->is_head = req.method.len == 4 && memcmp(req.method.ptr, "HEAD", 4) == 0;
+      ex->version_minor = (uint8_t)(req.version_minor > 1 ? 1 : req.version_minor);
+      ex->keep_alive = req.framing.keep_alive && !s->shutting_down;
+      ex->expect_continue = req.framing.expect_continue;
+      if (!ex->keep_alive) c->no_more = true;
+      if (req.framing.body != WASIO_HTTP_BODY_NONE) {
+        ex->req_state = REQ_UNREAD;
+        wasio_http_body_init(&c->body, &req.framing, NULL);
+        c->body_active = true;
+        c->body_ex = ex;
+        c->body_bytes = 0;
+        c->body_since = wasio_loop_now(s->loop);
+      }
+      conn_enqueue(c, ex);
+      s->handler(ex, &req);
+    }
+    if (!c->closing) conn_update(c);
+  } while (c->again && !c->closing);
+  c->in_process = false;
+}
+
+/* Reading, the deadline, and the end of the connection, from the state. */
+static void conn_update(wasio__srv_conn_t *c) {
+  if (c->closing) return;
+  if (c->in_process) {
+    c->again = true; /* conn_process calls us when it is done */
+    return;
+  }
+  if (!c->shutting_down && c->n_ex == 0 && !c->body_active) {
+    bool head_possible = !c->no_more && !(c->peer_eof);
+    if (!head_possible) {
+      conn_end(c);
+      return;
+    }
+    if (!c->head_started && c->in_len == c->in_start && c->deadline != DL_IDLE)
+      c->idle_since = wasio_loop_now(c->server->loop);
+  }
+  bool want;
+  if (c->peer_eof) {
+    want = false;
+  } else if (c->shutting_down) {
+    want = true;
+  } else if (c->body_active) {
+    want = c->body_ex == NULL || (c->body_ex->req_state == REQ_READING && !c->body_ex->paused);
+  } else {
+    want = !c->no_more && c->n_ex < WASIO_HTTP_SERVER_MAX_PIPELINED;
+  }
+  /* Never read into a full buffer: the space must exist first. */
+  if (want && !c->shutting_down && c->in_start == 0 && c->in_len == SRV_IN_CAP) want = false;
+  if (want && !c->reading) {
+    if (wasio__srv_io_read_start(&c->io) < 0) {
+      conn_abort(c, WASIO_ECONNRESET);
+      return;
+    }
+    c->reading = true;
+  } else if (!want && c->reading) {
+    wasio__srv_io_read_stop(&c->io);
+    c->reading = false;
+  }
+  conn_sched(c);
+}
+
+static void conn_kick_cb(wasio_defer_t *d, int status) {
+  wasio__srv_conn_t *c = d->data;
+  c->kick_queued = false;
+  if (c->free_on_kick) {
+    wasio__free(c);
+    return;
+  }
+  if (status < 0 || c->closing) return;
+  conn_process(c);
+}
+
+static void conn_kick(wasio__srv_conn_t *c) {
+  if (c->kick_queued) return;
+  if (wasio_defer(c->server->loop, &c->kick, conn_kick_cb) == 0) c->kick_queued = true;
+}
+
+/* ---- the listener ---------------------------------------------------------------------------------- */
+
+static void srv_on_connection(wasio_tcp_t *listener, wasio_tcp_t *client, int status) {
+  wasio_http_server_t *s = wasio_tcp_data(listener);
+  if (status < 0 || client == NULL) return; /* accept errors: keep listening */
+  if (s->shutting_down || s->n_conns >= s->max_connections) {
+    wasio_tcp_close(client, NULL);
+    return;
+  }
+  wasio__srv_conn_t *c = wasio__malloc(sizeof *c);
+  if (c == NULL) {
+    wasio_tcp_close(client, NULL);
+    return;
+  }
+  memset(c, 0, offsetof(wasio__srv_conn_t, in));
+  if (wasio_timer_new(s->loop, &c->timer) < 0) {
+    wasio__free(c);
+    wasio_tcp_close(client, NULL);
+    return;
+  }
+  wasio_timer_set_data(c->timer, c);
+  c->server = s;
+  c->kick.data = c;
+  wasio__srv_io_init_tcp(&c->io, client, c);
+  wasio_http_parser_init(&c->parser);
+  c->next = s->conns;
+  if (s->conns != NULL) s->conns->prev = c;
+  s->conns = c;
+  s->n_conns++;
+  /* A new connection owes its first head within head_timeout. */
+  c->head_started = true;
+  c->head_since = wasio_loop_now(s->loop);
+  conn_update(c);
+}
+
+/* ---- public: server ------------------------------------------------------------------------------- */
+
+int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *opts,
+                          wasio_http_handler handler, void *data, wasio_http_server_t **out) {
+  if (loop == NULL || handler == NULL || out == NULL) return WASIO_EINVAL;
+  wasio_http_server_t *s = wasio__calloc(1, sizeof *s);
+  if (s == NULL) return WASIO_ENOMEM;
+  s->loop = loop;
+  s->handler = handler;
+  s->data = data;
+  s->max_connections = WASIO_HTTP_SERVER_MAX_CONNECTIONS;
+  s->max_body = WASIO_HTTP_SERVER_MAX_BODY;
+  s->idle_ns = WASIO_HTTP_SERVER_IDLE_TIMEOUT_NS;
+  s->head_ns = WASIO_HTTP_SERVER_HEAD_TIMEOUT_NS;
+  s->body_ns = WASIO_HTTP_SERVER_BODY_TIMEOUT_NS;
+  if (opts != NULL) {
+    if (opts->max_connections) s->max_connections = opts->max_connections;
+    if (opts->max_body) s->max_body = opts->max_body;
+    if (opts->idle_timeout_ns) s->idle_ns = opts->idle_timeout_ns;
+    if (opts->head_timeout_ns) s->head_ns = opts->head_timeout_ns;
+    if (opts->body_timeout_ns) s->body_ns = opts->body_timeout_ns;
+  }
+  s->finish.data = s;
+  *out = s;
+  return 0;
+}
+
+int wasio_http_server_listen(wasio_http_server_t *s, const wasio_addr_t *addr, int backlog) {
+  if (s == NULL || addr == NULL) return WASIO_EINVAL;
+  if (s->shutting_down) return WASIO_ECLOSING;
+  if (s->listener != NULL) return WASIO_ESTATE;
+  wasio_tcp_t *l = NULL;
+  int rc = wasio_tcp_new(s->loop, &l);
+  if (rc < 0) return rc;
+  wasio_tcp_set_data(l, s);
+  rc = wasio_tcp_bind(l, addr);
+  if (rc == 0) rc = wasio_tcp_listen(l, backlog, srv_on_connection);
+  if (rc < 0) {
+    wasio_tcp_close(l, NULL);
+    return rc;
+  }
+  s->listener = l;
+  s->listener_open = true;
+  return 0;
+}
+
+int wasio_http_server_local_addr(const wasio_http_server_t *s, wasio_addr_t *out) {
+  if (s == NULL || out == NULL) return WASIO_EINVAL;
+  if (s->listener == NULL || !s->listener_open) return WASIO_ESTATE;
+  return wasio_tcp_local_addr(s->listener, out);
+}
+
+void *wasio_http_server_data(const wasio_http_server_t *s) { return s->data; }
+
+static void srv_finish_cb(wasio_defer_t *d, int status) {
+  (void)status;
+  wasio_http_server_t *s = d->data;
+  void (*cb)(wasio_http_server_t *) = s->shutdown_cb;
+  if (cb != NULL) cb(s);
+  while (s->pool != NULL) {
+    wasio_http_exchange_t *ex = s->pool;
+    s->pool = ex->next;
+    wasio__free(ex);
+  }
+  wasio__free(s);
+}
+
+static void srv_timer_closed(wasio_timer_t *t);
+
+static void server_maybe_finish(wasio_http_server_t *s) {
+  if (!s->shutting_down || s->finish_queued || s->n_conns != 0) return;
+  if (s->timer_open && !s->timer_closing) {
+    s->timer_closing = true; /* every connection finished in time */
+    wasio_timer_close(s->shutdown_timer, srv_timer_closed);
+  }
+  if (s->listener_open || s->timer_open) return;
+  /* From a deferred callback so that cb never runs inside
+   * wasio_http_server_shutdown() itself. */
+  if (wasio_defer(s->loop, &s->finish, srv_finish_cb) == 0) s->finish_queued = true;
+}
+
+static void srv_listener_closed(wasio_tcp_t *l) {
+  wasio_http_server_t *s = wasio_tcp_data(l);
+  s->listener_open = false;
+  s->listener = NULL;
+  server_maybe_finish(s);
+}
+
+static void srv_timer_closed(wasio_timer_t *t) {
+  wasio_http_server_t *s = wasio_timer_data(t);
+  s->timer_open = false;
+  s->shutdown_timer = NULL;
+  server_maybe_finish(s);
+}
+
+static void srv_shutdown_timeout(wasio_timer_t *t) {
+  wasio_http_server_t *s = wasio_timer_data(t);
+  for (wasio__srv_conn_t *c = s->conns; c != NULL; c = c->next) {
+    c->close_status = WASIO_ECANCELED;
+    conn_abort(c, WASIO_ECANCELED);
+  }
+  if (!s->timer_closing) {
+    s->timer_closing = true;
+    wasio_timer_close(t, srv_timer_closed);
+  }
+}
+
+void wasio_http_server_shutdown(wasio_http_server_t *s, uint64_t timeout_ns,
+                                void (*cb)(wasio_http_server_t *server)) {
+  if (s == NULL || s->shutting_down) return;
+  s->shutting_down = true;
+  s->shutdown_cb = cb;
+  if (s->listener != NULL && s->listener_open) wasio_tcp_close(s->listener, srv_listener_closed);
+  if (timeout_ns != 0 && wasio_timer_new(s->loop, &s->shutdown_timer) == 0) {
+    wasio_timer_set_data(s->shutdown_timer, s);
+    s->timer_open = true;
+    if (wasio_timer_start(s->shutdown_timer, srv_shutdown_timeout, timeout_ns, 0) < 0)
+      srv_shutdown_timeout(s->shutdown_timer);
+  }
+  for (wasio__srv_conn_t *c = s->conns; c != NULL; c = c->next) {
+    if (c->closing) continue;
+    c->no_more = true;
+    if (c->n_ex == 0 && !c->body_active) {
+      conn_abort(c, WASIO_ECANCELED); /* idle: nothing in flight */
+      continue;
+    }
+    if (c->close_status == 0) c->close_status = WASIO_ECANCELED;
+    conn_kick(c); /* re-evaluates reading and the end of the connection */
+  }
+  server_maybe_finish(s);
+}
+
+/* ---- public: exchanges ---------------------------------------------------------------------- */
+
+static int ex_usable(const wasio_http_exchange_t *ex) {
+  if (ex == NULL) return WASIO_EINVAL;
+  if (ex->done) return WASIO_ESTATE;
+  if (ex->conn->closing) return WASIO_ECLOSING;
+  return 0;
+}
+
+int wasio_http_exchange_read_body(wasio_http_exchange_t *ex,
+                                  void (*on_data)(wasio_http_exchange_t *ex, const void *data, size_t len),
+                                  void (*on_end)(wasio_http_exchange_t *ex, int status)) {
+  int rc = ex_usable(ex);
+  if (rc < 0) return rc;
+  if (on_data == NULL || on_end == NULL) return WASIO_EINVAL;
+  if (ex->on_end != NULL || ex->req_state == REQ_READING) return WASIO_EBUSY;
+  if (ex->req_state == REQ_ENDED) return WASIO_ESTATE; /* dropped after a closing response */
+  wasio__srv_conn_t *c = ex->conn;
+  ex->on_data = on_data;
+  ex->on_end = on_end;
+  if (ex->req_state == REQ_NONE || c->body_ex != ex) {
+    /* No body (or it was detached): on_end(0) from phase 2, never from
+     * inside this call. */
+    ex->req_state = REQ_READING;
+    ex->end_queued = true;
+    ex->end_status = 0;
+  } else {
+    ex->req_state = REQ_READING;
+    if (ex->expect_continue && ex->resp_state == RESP_NONE && !ex->cont_sent) {
+      ex->cont_pending = true;
+      ex_flush(ex);
+    }
+  }
+  conn_kick(c);
+  return 0;
+}
+
+int wasio_http_exchange_pause(wasio_http_exchange_t *ex, bool pause) {
+  int rc = ex_usable(ex);
+  if (rc < 0) return rc;
+  if (ex->paused == pause) return 0;
+  ex->paused = pause;
+  wasio__srv_conn_t *c = ex->conn;
+  if (pause)
+    conn_update(c); /* stops reading */
+  else
+    conn_kick(c); /* delivers what is buffered, then reads again */
+  return 0;
+}
+
+int wasio_http_respond(wasio_http_exchange_t *ex, int status, const wasio_http_header_t *headers,
+                       size_t num_headers, const void *body, size_t len) {
+  int rc = ex_usable(ex);
+  if (rc < 0) return rc;
+  if (body == NULL && len > 0) return WASIO_EINVAL;
+  if (headers == NULL && num_headers > 0) return WASIO_EINVAL;
+  if (status < 200 || status > 999) return WASIO_EINVAL;
+  if (ex->resp_state != RESP_NONE) return WASIO_EBUSY;
+  bool nobody = srv_bodiless_status(status);
+  if (nobody && len > 0) return WASIO_EINVAL;
+  srv_resp_mode_t mode = (nobody || ex->is_head) ? MODE_NOBODY : MODE_LENGTH;
+  rc = ex_build_head(ex, status, headers, num_headers, mode, nobody ? UINT64_MAX : (uint64_t)len);
+  if (rc < 0) {
+    ex->head_pending = false;
+    return rc;
+  }
+  ex->resp_state = RESP_ENDED;
+  if (mode == MODE_LENGTH && len > 0) {
+    if (len <= SRV_HEAD_CAP - ex->head_len) {
+      memcpy(ex->head + ex->head_len, body, len); /* one write for head and body */
+      ex->head_len += (uint32_t)len;
+    } else {
+      ex->out = body;
+      ex->out_len = len;
+      ex->out_pending = true;
+    }
+  }
+  wasio__srv_conn_t *c = ex->conn;
+  if (c->body_ex == ex && ex->req_state == REQ_UNREAD && ex->close_after) {
+    /* The body will not be read: stop expecting it before the next head. */
+    conn_detach_body(c, ex);
+  }
+  ex_flush(ex);
+  if (!c->closing) conn_update(c);
+  return 0;
+}
+
+int wasio_http_respond_start(wasio_http_exchange_t *ex, int status,
+                             const wasio_http_header_t *headers, size_t num_headers,
+                             int64_t content_length) {
+  int rc = ex_usable(ex);
+  if (rc < 0) return rc;
+  if (headers == NULL && num_headers > 0) return WASIO_EINVAL;
+  if (status < 200 || status > 999 || content_length < -1) return WASIO_EINVAL;
+  if (ex->resp_state != RESP_NONE) return WASIO_EBUSY;
+  bool nobody = srv_bodiless_status(status);
+  if (nobody && content_length > 0) return WASIO_EINVAL;
+  srv_resp_mode_t mode;
+  uint64_t length = content_length < 0 ? UINT64_MAX : (uint64_t)content_length;
+  if (nobody || ex->is_head)
+    mode = MODE_NOBODY;
+  else if (content_length >= 0)
+    mode = MODE_LENGTH;
+  else
+    mode = ex->version_minor >= 1 ? MODE_CHUNKED : MODE_CLOSE;
+  rc = ex_build_head(ex, status, headers, num_headers, mode, nobody ? UINT64_MAX : length);
+  if (rc < 0) {
+    ex->head_pending = false;
+    return rc;
+  }
+  ex->remaining = mode == MODE_LENGTH ? length : 0;
+  ex->resp_state = RESP_STARTED;
+  wasio__srv_conn_t *c = ex->conn;
+  if (c->body_ex == ex && ex->req_state == REQ_UNREAD && ex->close_after) conn_detach_body(c, ex);
+  ex_flush(ex);
+  if (!c->closing) conn_update(c);
+  return 0;
+}
+
+int wasio_http_respond_write(wasio_http_exchange_t *ex, const void *data, size_t len,
+                             void (*cb)(wasio_http_exchange_t *ex, int status)) {
+  int rc = ex_usable(ex);
+  if (rc < 0) return rc;
+  if (cb == NULL || (data == NULL && len > 0)) return WASIO_EINVAL;
+  if (ex->resp_state != RESP_STARTED) return WASIO_ESTATE;
+  if (ex->write_cb != NULL) return WASIO_EBUSY;
+  if (ex->resp_mode == MODE_LENGTH) {
+    if (len > ex->remaining) return WASIO_EINVAL; /* would break the framing */
+    ex->remaining -= len;
+  }
+  ex->out = data;
+  ex->out_len = len;
+  ex->out_pending = true;
+  ex->write_cb = cb;
+  ex_flush(ex);
+  if (!ex->conn->closing) conn_update(ex->conn);
+  return 0;
+}
+
+int wasio_http_respond_end(wasio_http_exchange_t *ex) {
+  int rc = ex_usable(ex);
+  if (rc < 0) return rc;
+  if (ex->resp_state != RESP_STARTED) return WASIO_ESTATE;
+  if (ex->resp_mode == MODE_LENGTH && ex->remaining != 0) return WASIO_EINVAL;
+  ex->resp_state = RESP_ENDED;
+  ex->end_pending = true;
+  ex_flush(ex);
+  if (!ex->conn->closing) conn_update(ex->conn);
+  return 0;
+}
+
+void wasio_http_exchange_on_complete(wasio_http_exchange_t *ex, void (*cb)(wasio_http_exchange_t *ex, int status)) {
+  if (ex != NULL) ex->on_complete = cb;
+}
+
+void wasio_http_exchange_set_data(wasio_http_exchange_t *ex, void *data) {
+  if (ex != NULL) ex->data = data;
+}
+
+void *wasio_http_exchange_data(const wasio_http_exchange_t *ex) { return ex != NULL ? ex->data : NULL; }
+
+wasio_http_server_t *wasio_http_exchange_server(const wasio_http_exchange_t *ex) {
+  return ex != NULL ? ex->conn->server : NULL;
+}
+
+int wasio_http_exchange_peer_addr(const wasio_http_exchange_t *ex, wasio_addr_t *out) {
+  int rc = ex_usable(ex);
+  if (rc < 0) return rc;
+  if (out == NULL) return WASIO_EINVAL;
+  return wasio__srv_io_peer_addr(&ex->conn->io, out);
+}
