@@ -150,7 +150,7 @@ typedef enum wasio__call_phase {
 
 struct wasio_http_call {
   wasio_http_client_t *client;
-  wasio__http_origin_t *origin;   /* the origin of the current request */
+  wasio__http_origin_t *origin;   /* while QUEUED: the origin whose queue holds it */
   wasio__http_conn_t *conn;
   wasio__hq_t client_node;        /* in client->calls until on_done */
   wasio__hq_t queue_node;         /* in origin->queue while QUEUED */
@@ -620,6 +620,7 @@ static void wasio__origin_dispatch(wasio__http_origin_t *o, wasio_http_client_t 
       wasio__hq_remove(&conn->idle_node);
       o->idle_count--;
       wasio__hq_remove(&call->queue_node);
+      call->origin = NULL; /* the connection holds the origin from here */
       conn->call = call;
       call->conn = conn;
       wasio__call_send(call);
@@ -627,6 +628,7 @@ static void wasio__origin_dispatch(wasio__http_origin_t *o, wasio_http_client_t 
     }
     if (o->open >= client->max_conns) break;
     wasio__hq_remove(&call->queue_node);
+    call->origin = NULL;
     int rc = wasio__conn_open(client, o, call);
     if (rc != 0) {
       call->phase = WASIO__CALL_FINISHED;

@@ -9,7 +9,13 @@ Starts Debian's nginx (no daemon, one worker) on a free port of 127.0.0.1 and
   /chunked.txt          a body sent with Transfer-Encoding: chunked (SSI)
   /redirect/301 .. 308  redirects to /small.txt (and /redirect/loop loops)
   /echo-method          returns the request method in the body
+  /redirect-echo/301 .. 308  redirects to /echo-method (method rules)
+  /upload/NAME          WebDAV PUT stores a body (any size, chunked too);
+                        GET /upload/NAME returns it
   anything else         404
+Every response carries X-Connection ($connection: nginx's serial number of
+the TCP connection) and X-Connection-Requests ($connection_requests), so a
+client test can count the connections it really opened.
 Prints the port on the first stdout line, then the document root on the
 second, and exits (stopping nginx) after --lifetime seconds or on SIGTERM.
 """
@@ -83,6 +89,8 @@ http {{
     listen 127.0.0.1:{port};
     listen [::1]:{port};
     root {root};
+    add_header X-Connection $connection always;
+    add_header X-Connection-Requests $connection_requests always;
     location = /chunked.txt {{ ssi on; ssi_types *; default_type text/plain; }}
     location = /redirect/301 {{ return 301 /small.txt; }}
     location = /redirect/302 {{ return 302 /small.txt; }}
@@ -90,6 +98,12 @@ http {{
     location = /redirect/307 {{ return 307 /small.txt; }}
     location = /redirect/308 {{ return 308 /small.txt; }}
     location = /redirect/loop {{ return 302 /redirect/loop; }}
+    location = /redirect-echo/301 {{ return 301 /echo-method; }}
+    location = /redirect-echo/302 {{ return 302 /echo-method; }}
+    location = /redirect-echo/303 {{ return 303 /echo-method; }}
+    location = /redirect-echo/307 {{ return 307 /echo-method; }}
+    location = /redirect-echo/308 {{ return 308 /echo-method; }}
+    location /upload/ {{ dav_methods PUT DELETE; create_full_put_path on; client_max_body_size 0; }}
     location = /echo-method {{ default_type text/plain; return 200 "$request_method\\n"; }}
   }}
 }}

@@ -1,0 +1,863 @@
+// wasio-test: net
+// wasio-test: helper tests/helpers/nginx_server.py --lifetime 1200 --big-mib 100
+// wasio-test: helper tests/helpers/http_stall.py --lifetime 1200
+// wasio-test: helper tests/helpers/tcp_blackhole.py --lifetime 1200
+// wasio-test: timeout 900
+/* tests/component/http_client.c: the HTTP client (wasio/http.h) against a
+ * real nginx, over loopback only.
+ *   port  = tests/helpers/nginx_server.py (100 MiB /big.bin, redirects,
+ *           WebDAV /upload/, X-Connection on every response)
+ *   port2 = tests/helpers/http_stall.py   (/silent, /stall-body)
+ *   port3 = tests/helpers/tcp_blackhole.py (connects hang)
+ * Each call's callbacks only record into a `result_t`; the test body drives
+ * the loop with WAIT_UNTIL and asserts afterwards. Every test closes its
+ * client and ends with the handle-leak check.
+ */
+#include "testlib.h"
+#include "sha256.h"
+
+#define NGINX_PORT helper_port("port")
+#define STALL_PORT helper_port("port2")
+#define BLACKHOLE_PORT helper_port("port3")
+#define BIG_BYTES (100ull * 1024 * 1024)
+#define KEEP_BODY 4096       /* body bytes kept as text per call */
+#define MAX_CALLS 64
+
+typedef struct result {
+  int responses, dones, done_status, status;
+  int bodies_after_done;
+  wasio_http_body_kind_t framing;
+  uint64_t content_length;
+  bool has_content_length;
+  long conn_id, conn_requests;   /* nginx's X-Connection, X-Connection-Requests */
+  uint64_t body_total;
+  char body[KEEP_BODY + 1];
+  size_t body_len;
+  uint32_t crc;
+  bool hash;                     /* feed the body to sha */
+  sha256_t sha;
+  /* pause/cancel controls */
+  uint64_t cancel_after;         /* cancel once this many body bytes arrived (0: never) */
+  uint64_t pause_after;          /* pause once this many body bytes arrived (0: never) */
+  bool paused;
+  int bodies_while_paused;
+  char location[256];
+} result_t;
+
+static wasio_loop_t *new_loop(void) {
+  wasio_loop_t *loop = NULL;
+  ASSERT_OK(wasio_loop_new(&loop));
+  return loop;
+}
+
+static long header_long(const wasio_http_response_t *res, const char *name) {
+  size_t pos = 0;
+  int i = wasio_http_find_header(res->headers, res->num_headers, name, &pos);
+  if (i < 0) return -1;
+  char tmp[32];
+  size_t n = res->headers[i].value.len < sizeof tmp - 1 ? res->headers[i].value.len : sizeof tmp - 1;
+  memcpy(tmp, res->headers[i].value.ptr, n);
+  tmp[n] = 0;
+  return strtol(tmp, NULL, 10);
+}
+
+static void on_response(wasio_http_call_t *call, const wasio_http_response_t *res) {
+  result_t *r = wasio_http_call_data(call);
+  r->responses++;
+  r->status = res->status;
+  r->framing = res->framing.body;
+  r->content_length = res->framing.content_length;
+  r->has_content_length = res->framing.has_content_length;
+  r->conn_id = header_long(res, "x-connection");
+  r->conn_requests = header_long(res, "x-connection-requests");
+  size_t pos = 0;
+  int i = wasio_http_find_header(res->headers, res->num_headers, "location", &pos);
+  if (i >= 0) {
+    size_t n = res->headers[i].value.len < sizeof r->location - 1 ? res->headers[i].value.len : sizeof r->location - 1;
+    memcpy(r->location, res->headers[i].value.ptr, n);
+    r->location[n] = 0;
+  }
+}
+
+static void on_body(wasio_http_call_t *call, const void *data, size_t len) {
+  result_t *r = wasio_http_call_data(call);
+  if (r->dones) r->bodies_after_done++;
+  if (r->paused) r->bodies_while_paused++;
+  ASSERT_TRUE(len > 0);
+  size_t keep = KEEP_BODY - r->body_len < len ? KEEP_BODY - r->body_len : len;
+  memcpy(r->body + r->body_len, data, keep);
+  r->body_len += keep;
+  r->body[r->body_len] = 0;
+  r->crc = tl_crc32(r->crc, data, len);
+  if (r->hash) sha256_update(&r->sha, data, len);
+  r->body_total += len;
+  if (r->cancel_after && r->body_total >= r->cancel_after) {
+    r->cancel_after = 0;
+    ASSERT_OK(wasio_http_call_cancel(call));
+  }
+  if (r->pause_after && r->body_total >= r->pause_after) {
+    r->pause_after = 0;
+    r->paused = true;
+    ASSERT_OK(wasio_http_call_pause(call, true));
+  }
+}
+
+static void on_done(wasio_http_call_t *call, int status) {
+  result_t *r = wasio_http_call_data(call);
+  r->dones++;
+  r->done_status = status;
+  /* Finished calls refuse a cancel. */
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_call_cancel(call));
+}
+
+static char *url_of(char *buf, size_t cap, uint16_t port, const char *path) {
+  snprintf(buf, cap, "http://127.0.0.1:%u%s", (unsigned)port, path);
+  return buf;
+}
+
+static wasio_http_call_opts_t opts_for(const char *url, result_t *r) {
+  memset(r, 0, sizeof *r);
+  return (wasio_http_call_opts_t){
+      .url = url, .data = r, .on_response = on_response, .on_body = on_body, .on_done = on_done};
+}
+
+/* Runs one call to completion. */
+static wasio_http_call_t *run_call(wasio_loop_t *loop, wasio_http_client_t *client,
+                                   const wasio_http_call_opts_t *o, result_t *r) {
+  wasio_http_call_t *call = NULL;
+  ASSERT_OK(wasio_http_call_start(client, o, &call));
+  WAIT_UNTIL(loop, r->dones == 1);
+  ASSERT_EQ_INT(r->bodies_after_done, 0);
+  return call;
+}
+
+static bool closed_flag;
+static void client_closed(wasio_http_client_t *c) {
+  (void)c;
+  ASSERT_TRUE(!closed_flag);
+  closed_flag = true;
+}
+
+static void close_client(wasio_loop_t *loop, wasio_http_client_t *client) {
+  closed_flag = false;
+  wasio_http_client_close(client, client_closed);
+  wasio_http_client_close(client, client_closed); /* idempotent */
+  WAIT_UNTIL(loop, closed_flag);
+}
+
+static wasio_http_client_t *new_client(wasio_loop_t *loop, size_t max_conns) {
+  wasio_http_client_t *c = NULL;
+  wasio_http_client_opts_t o = {.max_conns_per_origin = max_conns};
+  ASSERT_OK(wasio_http_client_new(loop, &o, &c));
+  return c;
+}
+
+/* ---- basics ----------------------------------------------------------------- */
+
+TEST(get_small) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_INT(r.responses, 1);
+  ASSERT_EQ_INT(r.status, 200);
+  ASSERT_EQ_INT(r.framing, WASIO_HTTP_BODY_LENGTH);
+  ASSERT_EQ_STR(r.body, "hello from nginx\n");
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(get_by_name_localhost) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  char url[128];
+  snprintf(url, sizeof url, "http://localhost:%u/small.txt", (unsigned)NGINX_PORT);
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url, &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_INT(r.status, 200);
+  ASSERT_EQ_STR(r.body, "hello from nginx\n");
+  /* and an IPv6 literal */
+  snprintf(url, sizeof url, "http://[::1]:%u/small.txt", (unsigned)NGINX_PORT);
+  o = opts_for(url, &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_STR(r.body, "hello from nginx\n");
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(keepalive_reuse) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  char url[128];
+  url_of(url, sizeof url, NGINX_PORT, "/small.txt");
+  long first = -1;
+  for (int i = 1; i <= 5; i++) {
+    result_t r;
+    wasio_http_call_opts_t o = opts_for(url, &r);
+    run_call(loop, client, &o, &r);
+    ASSERT_WASIO(0, r.done_status);
+    ASSERT_EQ_INT(r.status, 200);
+    if (i == 1) first = r.conn_id;
+    /* One TCP connection served all five, in order. */
+    ASSERT_EQ_INT(r.conn_id, first);
+    ASSERT_EQ_INT(r.conn_requests, i);
+  }
+  /* "Connection: close" from the caller: the connection is not kept. */
+  wasio_http_header_t close_h = {WASIO_HTTP_STR("Connection"), WASIO_HTTP_STR("close")};
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url, &r);
+  o.headers = &close_h;
+  o.num_headers = 1;
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_INT(r.conn_requests, 6);
+  o = opts_for(url, &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_NE_INT(r.conn_id, first);
+  ASSERT_EQ_INT(r.conn_requests, 1);
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(chunked) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  char url[128];
+  url_of(url, sizeof url, NGINX_PORT, "/chunked.txt");
+  long conn = -1;
+  for (int i = 0; i < 3; i++) {
+    result_t r;
+    wasio_http_call_opts_t o = opts_for(url, &r);
+    run_call(loop, client, &o, &r);
+    ASSERT_WASIO(0, r.done_status);
+    ASSERT_EQ_INT(r.status, 200);
+    ASSERT_EQ_INT(r.framing, WASIO_HTTP_BODY_CHUNKED);
+    ASSERT_EQ_STR(r.body, "line one\nGET\nline three\n");
+    /* A chunked body read to its last chunk leaves the connection reusable. */
+    if (i == 0) conn = r.conn_id;
+    ASSERT_EQ_INT(r.conn_id, conn);
+  }
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* The published hash of /big.bin, fetched with the client itself. */
+static void fetch_text(wasio_loop_t *loop, wasio_http_client_t *client, const char *path, char *out, size_t cap) {
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, path), &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_INT(r.status, 200);
+  snprintf(out, cap, "%s", r.body);
+}
+
+TEST(big_100mib_sha256) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 600000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  char want[80];
+  fetch_text(loop, client, "/big.bin.sha256", want, sizeof want);
+  ASSERT_TRUE(strlen(want) >= 64);
+  want[64] = 0;
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/big.bin"), &r);
+  r.hash = true;
+  sha256_init(&r.sha);
+  uint64_t t0 = wasio_monotonic_ns();
+  run_call(loop, client, &o, &r);
+  uint64_t ms = elapsed_ms_since(t0);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_INT(r.status, 200);
+  ASSERT_EQ_U64(r.body_total, BIG_BYTES);
+  ASSERT_EQ_U64(r.content_length, BIG_BYTES);
+  char got[65];
+  sha256_hex(&r.sha, got);
+  ASSERT_EQ_STR(got, want);
+  fprintf(stderr, "big_100mib_sha256: %llu bytes in %llu ms (%.1f MiB/s, hashing included)\n",
+          (unsigned long long)r.body_total, (unsigned long long)ms,
+          ms ? (double)r.body_total / (1024.0 * 1024.0) / ((double)ms / 1000.0) : 0.0);
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(sha256_known_answers) {
+  /* FIPS 180-4 examples, so the download check above checks something. */
+  sha256_t s;
+  char hex[65];
+  sha256_init(&s);
+  sha256_hex(&s, hex);
+  ASSERT_EQ_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  sha256_init(&s);
+  sha256_update(&s, "abc", 3);
+  sha256_hex(&s, hex);
+  ASSERT_EQ_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  sha256_init(&s);
+  for (size_t i = 0; i < strlen(two); i++) sha256_update(&s, two + i, 1); /* split everywhere */
+  sha256_hex(&s, hex);
+  ASSERT_EQ_STR(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+TEST(not_found) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/no/such/file"), &r);
+  run_call(loop, client, &o, &r);
+  /* An HTTP error status is a whole response: on_done gets 0. */
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_INT(r.status, 404);
+  ASSERT_TRUE(strstr(r.body, "404") != NULL);
+  long conn = r.conn_id;
+  o = opts_for(url, &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_EQ_INT(r.status, 404);
+  ASSERT_EQ_INT(r.conn_id, conn); /* kept alive after a 404 */
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(head) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/big.bin"), &r);
+  o.method = "HEAD";
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_INT(r.status, 200);
+  ASSERT_TRUE(r.has_content_length);
+  ASSERT_EQ_U64(r.content_length, BIG_BYTES);
+  ASSERT_EQ_U64(r.body_total, 0);
+  long conn = r.conn_id;
+  /* The 100 MiB Content-Length framed nothing: the connection is reused. */
+  o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_EQ_STR(r.body, "hello from nginx\n");
+  ASSERT_EQ_INT(r.conn_id, conn);
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* ---- redirects ---------------------------------------------------------------- */
+
+TEST(redirects_each_kind) {
+  static const int kinds[] = {301, 302, 303, 307, 308};
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 30000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    char path[64], url[128], want_url[128];
+    /* GET follows every kind. */
+    snprintf(path, sizeof path, "/redirect/%d", kinds[k]);
+    result_t r;
+    wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, path), &r);
+    o.max_redirects = -1;
+    wasio_http_call_t *call = NULL;
+    ASSERT_OK(wasio_http_call_start(client, &o, &call));
+    WAIT_UNTIL(loop, r.dones == 1);
+    ASSERT_WASIO(0, r.done_status);
+    ASSERT_EQ_INT(r.responses, 1); /* the 3xx is not reported */
+    ASSERT_EQ_INT(r.status, 200);
+    ASSERT_EQ_STR(r.body, "hello from nginx\n");
+
+    /* POST: 301/302/303 turn it into GET, 307/308 repeat method and body. */
+    snprintf(path, sizeof path, "/redirect-echo/%d", kinds[k]);
+    o = opts_for(url_of(url, sizeof url, NGINX_PORT, path), &r);
+    o.method = "POST";
+    o.body = "payload";
+    o.body_len = 7;
+    o.max_redirects = 5;
+    run_call(loop, client, &o, &r);
+    ASSERT_WASIO(0, r.done_status);
+    ASSERT_EQ_INT(r.status, 200);
+    ASSERT_EQ_STR(r.body, kinds[k] >= 307 ? "POST\n" : "GET\n");
+
+    /* max_redirects 0: the 3xx itself is the answer. */
+    o = opts_for(url, &r);
+    run_call(loop, client, &o, &r);
+    ASSERT_WASIO(0, r.done_status);
+    ASSERT_EQ_INT(r.status, kinds[k]);
+    url_of(want_url, sizeof want_url, NGINX_PORT, "/echo-method");
+    ASSERT_EQ_STR(r.location, want_url);
+  }
+  /* HEAD stays HEAD through a 303. */
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/redirect-echo/303"), &r);
+  o.method = "HEAD";
+  o.max_redirects = -1;
+  wasio_http_call_t *call = NULL;
+  ASSERT_OK(wasio_http_call_start(client, &o, &call));
+  WAIT_UNTIL(loop, r.dones == 1);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_INT(r.status, 200);
+  ASSERT_EQ_U64(r.body_total, 0);
+  /* A streamed body cannot be repeated: a 307 is returned as is. */
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+static char url_seen[256];
+static int redirects_seen;
+static void on_done_note_url(wasio_http_call_t *call, int status) {
+  snprintf(url_seen, sizeof url_seen, "%s", wasio_http_call_url(call));
+  redirects_seen = wasio_http_call_redirects(call);
+  on_done(call, status);
+}
+
+TEST(redirect_url_and_count) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  char url[128], want[128];
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/redirect/308"), &r);
+  o.max_redirects = -1;
+  o.on_done = on_done_note_url;
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_STR(url_seen, url_of(want, sizeof want, NGINX_PORT, "/small.txt"));
+  ASSERT_EQ_INT(redirects_seen, 1);
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(redirect_loop_limit) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/redirect/loop"), &r);
+  o.max_redirects = -1;
+  o.on_done = on_done_note_url;
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(WASIO_ELIMIT, r.done_status);
+  ASSERT_EQ_INT(r.responses, 0);
+  ASSERT_EQ_INT(redirects_seen, WASIO_HTTP_MAX_REDIRECTS);
+  o = opts_for(url, &r);
+  o.max_redirects = 3;
+  o.on_done = on_done_note_url;
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(WASIO_ELIMIT, r.done_status);
+  ASSERT_EQ_INT(redirects_seen, 3);
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* ---- uploads ---------------------------------------------------------------- */
+
+typedef struct upload {
+  tl_rng_t rng;
+  uint64_t total, sent;
+  uint32_t crc;
+  int pulls, eagain_every, eagains;
+  bool waiting;
+} upload_t;
+
+static upload_t up;
+
+static ptrdiff_t body_read(wasio_http_call_t *call, void *buf, size_t cap) {
+  (void)call;
+  ASSERT_TRUE(!up.waiting);
+  up.pulls++;
+  if (up.eagain_every && up.pulls % up.eagain_every == 0) {
+    up.waiting = true;
+    up.eagains++;
+    return WASIO_EAGAIN;
+  }
+  uint64_t left = up.total - up.sent;
+  size_t n = left < cap ? (size_t)left : cap;
+  if (n > 7777) n = 7777; /* odd sizes: many chunks */
+  tl_rng_fill(&up.rng, buf, n);
+  up.crc = tl_crc32(up.crc, buf, n);
+  up.sent += n;
+  return (ptrdiff_t)n;
+}
+
+static wasio_http_call_t *resume_call;
+static void resume_cb(wasio_timer_t *t) {
+  (void)t;
+  if (up.waiting) {
+    up.waiting = false;
+    ASSERT_OK(wasio_http_call_resume_upload(resume_call));
+  }
+}
+
+static void upload_and_check(wasio_loop_t *loop, wasio_http_client_t *client, const char *path,
+                             int64_t body_length, uint64_t total, int eagain_every) {
+  memset(&up, 0, sizeof up);
+  up.rng.s = 0x9e3779b97f4a7c15ull ^ total;
+  up.total = total;
+  up.eagain_every = eagain_every;
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, path), &r);
+  o.method = "PUT";
+  o.body_read = body_read;
+  o.body_length = body_length;
+  wasio_timer_t *resumer = NULL;
+  ASSERT_OK(wasio_timer_new(loop, &resumer));
+  ASSERT_OK(wasio_http_call_start(client, &o, &resume_call));
+  ASSERT_OK(wasio_timer_start(resumer, resume_cb, 1 * MS, 1 * MS));
+  WAIT_UNTIL(loop, r.dones == 1);
+  wasio_timer_close(resumer, NULL);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_TRUE(r.status == 201 || r.status == 204);
+  ASSERT_EQ_U64(up.sent, total);
+  if (eagain_every) ASSERT_GT_INT(up.eagains, 0);
+  /* Read it back: nginx stored exactly what was streamed. */
+  o = opts_for(url, &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_INT(r.status, 200);
+  ASSERT_EQ_U64(r.body_total, total);
+  ASSERT_EQ_U64(r.crc, up.crc);
+}
+
+TEST(upload_streamed) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  /* chunked (length unknown), with pauses of the producer */
+  upload_and_check(loop, client, "/upload/chunked.bin", -1, 3 * 1024 * 1024 + 11, 5);
+  /* exact length, streamed */
+  upload_and_check(loop, client, "/upload/sized.bin", 1024 * 1024 + 3, 1024 * 1024 + 3, 0);
+  /* empty chunked body */
+  upload_and_check(loop, client, "/upload/empty.bin", -1, 0, 0);
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(upload_buffer) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 30000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  size_t n = 2 * 1024 * 1024 + 5;
+  uint8_t *data = malloc(n);
+  ASSERT_TRUE(data != NULL);
+  tl_rng_t rng = {42};
+  tl_rng_fill(&rng, data, n);
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/upload/buffer.bin"), &r);
+  o.method = "PUT";
+  o.body = data;
+  o.body_len = n;
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_TRUE(r.status == 201 || r.status == 204);
+  o = opts_for(url, &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_EQ_U64(r.body_total, n);
+  ASSERT_EQ_U64(r.crc, tl_crc32(0, data, n));
+  free(data);
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* ---- timeouts --------------------------------------------------------------- */
+
+static void expect_timeout(wasio_http_call_opts_t o, result_t *r, uint64_t min_ms) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  uint64_t t0 = wasio_monotonic_ns();
+  run_call(loop, client, &o, r);
+  uint64_t ms = elapsed_ms_since(t0);
+  ASSERT_WASIO(WASIO_ETIMEDOUT, r->done_status);
+  ASSERT_GE_U64(ms, min_ms - 5);
+  ASSERT_LT_INT(ms, 10000);
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(timeout_first_byte) {
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, STALL_PORT, "/silent"), &r);
+  o.timeouts.first_byte_ns = 300 * MS;
+  expect_timeout(o, &r, 300);
+  ASSERT_EQ_INT(r.responses, 0);
+}
+
+TEST(timeout_between_bytes) {
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, STALL_PORT, "/stall-body"), &r);
+  o.timeouts.between_bytes_ns = 300 * MS;
+  expect_timeout(o, &r, 300);
+  ASSERT_EQ_INT(r.responses, 1);
+  ASSERT_EQ_U64(r.body_total, 10);
+}
+
+TEST(timeout_total) {
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, STALL_PORT, "/stall-body"), &r);
+  o.timeouts.total_ns = 400 * MS;
+  expect_timeout(o, &r, 400);
+}
+
+TEST(timeout_connect) {
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, BLACKHOLE_PORT, "/"), &r);
+  o.timeouts.connect_ns = 300 * MS;
+  expect_timeout(o, &r, 300);
+}
+
+TEST(connect_refused) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  result_t r;
+  wasio_http_call_opts_t o = opts_for("http://127.0.0.1:1/", &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(WASIO_ECONNREFUSED, r.done_status);
+  ASSERT_EQ_INT(r.responses, 0);
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* ---- cancel, pause, close -------------------------------------------------- */
+
+TEST(cancel) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 30000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  char url[128];
+  url_of(url, sizeof url, NGINX_PORT, "/big.bin");
+  /* mid-body, from inside on_body */
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url, &r);
+  r.cancel_after = 1;
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(WASIO_ECANCELED, r.done_status);
+  ASSERT_LT_INT(r.body_total, BIG_BYTES);
+  /* before it ever ran: on_done comes in a later turn, never inside cancel */
+  wasio_http_call_t *call = NULL;
+  o = opts_for(url, &r);
+  ASSERT_OK(wasio_http_call_start(client, &o, &call));
+  ASSERT_OK(wasio_http_call_cancel(call));
+  ASSERT_EQ_INT(r.dones, 0);
+  WAIT_UNTIL(loop, r.dones == 1);
+  ASSERT_WASIO(WASIO_ECANCELED, r.done_status);
+  ASSERT_EQ_INT(r.responses, 0);
+  /* while connecting (the blackhole never answers) */
+  char hole[128];
+  o = opts_for(url_of(hole, sizeof hole, BLACKHOLE_PORT, "/"), &r);
+  ASSERT_OK(wasio_http_call_start(client, &o, &call));
+  for (int i = 0; i < 3; i++) ASSERT_TRUE(wasio_loop_run(loop, WASIO_RUN_NOWAIT) >= 0);
+  ASSERT_OK(wasio_http_call_cancel(call));
+  WAIT_UNTIL(loop, r.dones == 1);
+  ASSERT_WASIO(WASIO_ECANCELED, r.done_status);
+  /* The pool still works after all that. */
+  o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_STR(r.body, "hello from nginx\n");
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(pause_resume) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/big.bin"), &r);
+  r.pause_after = 1;
+  wasio_http_call_t *call = NULL;
+  ASSERT_OK(wasio_http_call_start(client, &o, &call));
+  WAIT_UNTIL(loop, r.paused);
+  uint64_t at_pause = r.body_total;
+  /* 200 ms of turns: nothing is delivered while paused. */
+  uint64_t t0 = wasio_monotonic_ns();
+  while (elapsed_ms_since(t0) < 200) ASSERT_TRUE(wasio_loop_run(loop, WASIO_RUN_NOWAIT) >= 0);
+  ASSERT_EQ_INT(r.bodies_while_paused, 0);
+  ASSERT_EQ_U64(r.body_total, at_pause);
+  r.paused = false;
+  ASSERT_OK(wasio_http_call_pause(call, false));
+  r.cancel_after = at_pause + 4 * 1024 * 1024;
+  WAIT_UNTIL(loop, r.dones == 1);
+  ASSERT_WASIO(WASIO_ECANCELED, r.done_status);
+  ASSERT_GE_U64(r.body_total, at_pause + 4 * 1024 * 1024);
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(client_close_cancels_calls) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_http_client_t *client = new_client(loop, 2);
+  char url[128];
+  url_of(url, sizeof url, NGINX_PORT, "/big.bin");
+  static result_t rs[4];
+  for (int i = 0; i < 4; i++) {
+    wasio_http_call_opts_t o = opts_for(url, &rs[i]);
+    ASSERT_OK(wasio_http_call_start(client, &o, NULL));
+  }
+  WAIT_UNTIL(loop, rs[0].body_total > 0);
+  closed_flag = false;
+  wasio_http_client_close(client, client_closed);
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url, &r);
+  ASSERT_WASIO(WASIO_ECLOSING, wasio_http_call_start(client, &o, NULL));
+  WAIT_UNTIL(loop, closed_flag);
+  for (int i = 0; i < 4; i++) {
+    ASSERT_EQ_INT(rs[i].dones, 1);
+    ASSERT_WASIO(WASIO_ECANCELED, rs[i].done_status);
+  }
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* ---- concurrency --------------------------------------------------------------- */
+
+TEST(concurrent_60_calls_4_connections) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  wasio_http_client_t *client = new_client(loop, 4);
+  static result_t rs[60];
+  char small[128], chunked[128], missing[128];
+  url_of(small, sizeof small, NGINX_PORT, "/small.txt");
+  url_of(chunked, sizeof chunked, NGINX_PORT, "/chunked.txt");
+  url_of(missing, sizeof missing, NGINX_PORT, "/missing");
+  for (int i = 0; i < 60; i++) {
+    const char *u = i % 3 == 0 ? small : i % 3 == 1 ? chunked : missing;
+    wasio_http_call_opts_t o = opts_for(u, &rs[i]);
+    ASSERT_OK(wasio_http_call_start(client, &o, NULL));
+  }
+  int done = 0;
+  tl_waiting_for = "60 calls";
+  while (done < 60) {
+    ASSERT_TRUE(wasio_loop_run(loop, WASIO_RUN_ONCE) > 0);
+    done = 0;
+    for (int i = 0; i < 60; i++) done += rs[i].dones;
+  }
+  long ids[60];
+  int distinct = 0;
+  for (int i = 0; i < 60; i++) {
+    ASSERT_EQ_INT(rs[i].dones, 1);
+    ASSERT_WASIO(0, rs[i].done_status);
+    ASSERT_EQ_INT(rs[i].status, i % 3 == 2 ? 404 : 200);
+    if (i % 3 == 0) ASSERT_EQ_STR(rs[i].body, "hello from nginx\n");
+    if (i % 3 == 1) ASSERT_EQ_STR(rs[i].body, "line one\nGET\nline three\n");
+    bool seen = false;
+    for (int k = 0; k < distinct; k++) seen |= ids[k] == rs[i].conn_id;
+    if (!seen) ids[distinct++] = rs[i].conn_id;
+  }
+  /* Never more than the per-origin limit of TCP connections. */
+  ASSERT_LE_INT(distinct, 4);
+  ASSERT_GE_INT(distinct, 1);
+  fprintf(stderr, "concurrent: 60 calls over %d connections\n", distinct);
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* ---- synchronous errors --------------------------------------------------------- */
+
+TEST(start_errors_never_call_back) {
+  wasio_loop_t *loop = new_loop();
+  wasio_http_client_t *client = new_client(loop, 0);
+  char url[128];
+  url_of(url, sizeof url, NGINX_PORT, "/small.txt");
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url, &r);
+  wasio_http_header_t inject[] = {{WASIO_HTTP_STR("X-A"), WASIO_HTTP_STR("1\r\nX-Evil: 2")}};
+  o.headers = inject;
+  o.num_headers = 1;
+  ASSERT_WASIO(WASIO_EHTTP_BAD_HEADER_VALUE, wasio_http_call_start(client, &o, NULL));
+  wasio_http_header_t bad_name[] = {{WASIO_HTTP_STR("X A"), WASIO_HTTP_STR("1")}};
+  o.headers = bad_name;
+  ASSERT_WASIO(WASIO_EHTTP_BAD_HEADER_NAME, wasio_http_call_start(client, &o, NULL));
+  wasio_http_header_t lf_name[] = {{WASIO_HTTP_STR("X\nA"), WASIO_HTTP_STR("1")}};
+  o.headers = lf_name;
+  ASSERT_WASIO(WASIO_EHTTP_BAD_HEADER_NAME, wasio_http_call_start(client, &o, NULL));
+  wasio_http_header_t framing[] = {{WASIO_HTTP_STR("Content-Length"), WASIO_HTTP_STR("5")}};
+  o.headers = framing;
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_call_start(client, &o, NULL));
+  o = opts_for(url, &r);
+  o.num_headers = WASIO_HTTP_MAX_REQUEST_HEADERS + 1;
+  o.headers = inject;
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_call_start(client, &o, NULL));
+  o = opts_for(url, &r);
+  o.method = "GE T";
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_call_start(client, &o, NULL));
+  o = opts_for("https://127.0.0.1/", &r);
+  ASSERT_WASIO(WASIO_ENOTSUP, wasio_http_call_start(client, &o, NULL));
+  o = opts_for("ftp://127.0.0.1/", &r);
+  ASSERT_WASIO(WASIO_EURL_SCHEME, wasio_http_call_start(client, &o, NULL));
+  o = opts_for("http://user@127.0.0.1/", &r);
+  ASSERT_WASIO(WASIO_EURL_USERINFO, wasio_http_call_start(client, &o, NULL));
+  o = opts_for("http://127.0.0.1:99999/", &r);
+  ASSERT_WASIO(WASIO_EURL_PORT, wasio_http_call_start(client, &o, NULL));
+  o = opts_for(url, &r);
+  o.on_done = NULL;
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_call_start(client, &o, NULL));
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_client_new(NULL, NULL, &client));
+  while (wasio_loop_run(loop, WASIO_RUN_NOWAIT) > 0) {
+  }
+  ASSERT_EQ_INT(r.dones, 0);
+  close_client(loop, client);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* ---- the blocking convenience ---------------------------------------------------- */
+
+TEST(fetch_blocking) {
+  char url[128];
+  int code = 0;
+  char *body = NULL;
+  size_t len = 0;
+  ASSERT_OK(wasio_http_fetch(url_of(url, sizeof url, NGINX_PORT, "/redirect/302"), 10 * WASIO_NS_PER_S,
+                             1 << 20, &code, &body, &len));
+  ASSERT_EQ_INT(code, 200);
+  ASSERT_EQ_U64(len, 17);
+  ASSERT_EQ_STR(body, "hello from nginx\n");
+  free(body);
+  body = NULL;
+  ASSERT_WASIO(WASIO_ELIMIT, wasio_http_fetch(url_of(url, sizeof url, NGINX_PORT, "/big.bin"),
+                                              10 * WASIO_NS_PER_S, 1 << 20, &code, &body, &len));
+  ASSERT_TRUE(body == NULL);
+  ASSERT_WASIO(WASIO_ETIMEDOUT, wasio_http_fetch(url_of(url, sizeof url, STALL_PORT, "/silent"),
+                                                 300 * MS, 1 << 20, &code, &body, &len));
+  ASSERT_WASIO(WASIO_EURL_SYNTAX, wasio_http_fetch("http:/x", 0, 10, &code, &body, &len));
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""An HTTP peer that stalls, for the client's timeout tests.
+
+Listens on 127.0.0.1, prints the port on the first stdout line, and answers
+each connection by the path of its first request:
+  /silent        reads the request and never answers (first-byte timeout)
+  /stall-body    sends a head with Content-Length: 1000 and 10 body bytes,
+                 then nothing more (between-bytes timeout)
+  anything else  "HTTP/1.1 200 OK" with a 3-byte body "ok\\n", keep-alive
+A stalled connection is held until the client closes it or --hold seconds
+pass. The process exits after --lifetime seconds.
+"""
+import argparse
+import socket
+import sys
+import threading
+import time
+
+
+def serve(conn, hold):
+    conn.settimeout(hold)
+    try:
+        buf = b""
+        while True:
+            while b"\r\n\r\n" not in buf:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                buf += data
+            head, _, buf = buf.partition(b"\r\n\r\n")
+            path = head.split(b" ")[1] if b" " in head else b"/"
+            if path == b"/silent":
+                while conn.recv(65536):
+                    pass
+                return
+            if path == b"/stall-body":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
+                while conn.recv(65536):
+                    pass
+                return
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lifetime", type=float, default=120.0)
+    ap.add_argument("--hold", type=float, default=60.0)
+    args = ap.parse_args()
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(128)
+    print(ls.getsockname()[1], flush=True)
+    end = time.time() + args.lifetime
+    ls.settimeout(0.5)
+    while time.time() < end:
+        try:
+            conn, _ = ls.accept()
+        except socket.timeout:
+            continue
+        threading.Thread(target=serve, args=(conn, args.hold), daemon=True).start()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
