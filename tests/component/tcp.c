@@ -529,8 +529,14 @@ TEST(close_cancels_writes) {
   int pending = c.writes_pending;
   ASSERT_GE_INT(pending, 2);
   int done_before = c.writes_done;
+  /* Closing must not wait for the peer: the helper holds for 30 s. */
+  uint64_t t0 = wasio_monotonic_ns();
   wasio_tcp_close(c.tcp, tconn_close_cb);
+  uint64_t close_ms = elapsed_ms_since(t0);
   WAIT_UNTIL(loop, c.close_calls == 1);
+  if (close_ms > 2000 || elapsed_ms_since(t0) > 2000)
+    harness_fail(__FILE__, __LINE__, "closing blocked: wasio_tcp_close() took %llu ms, its callback came after %llu ms",
+                 (unsigned long long)close_ms, (unsigned long long)elapsed_ms_since(t0));
   ASSERT_EQ_INT(c.writes_pending, 0);
   ASSERT_EQ_INT(c.writes_done - done_before, pending);
   ASSERT_EQ_INT(c.write_errors, pending);
