@@ -43,6 +43,7 @@ RUNNER = os.path.join(ROOT, "tools", "wasio-run")
 TOOLS = os.environ.get("WASIO_TOOLS", os.path.expanduser("~/.cache/wasio"))
 HOSTS = ["native", "wasmtime", "jco"]
 RESULT = re.compile(r"^RESULT (.*)$", re.M)
+TEARDOWN_PROBLEMS = []
 
 
 def raise_nofile():
@@ -79,9 +80,14 @@ def run_with_peer(host, prog, args, timeout_s):
             err, rc = "killed by bench/run.py", 124
         wall = time.monotonic() - t0
         m = RESULT.search(out)
-        if rc == 124:
+        if m and rc != 0:
+            # Measured and printed before the tear-down, which then failed
+            # or hung: keep the figures, but say so at the end.
+            TEARDOWN_PROBLEMS.append(f"{host} {prog} {' '.join(str(a) for a in args)}: "
+                                     f"exit {rc} after printing its result")
+        elif rc == 124:
             return None, f"timed out after {timeout_s}s", wall
-        if rc != 0 or not m:
+        if not m:
             text = (out + err).strip().splitlines()
             why = next((l for l in text if l.startswith("ERROR")), None) or " | ".join(text[-3:])
             return None, f"exit {rc}: {why[:300]}", wall
@@ -295,6 +301,10 @@ def main():
     if a.only != "turn":
         bench_tput(hosts, a, warnings)
     print(f"\nTotal time: {time.monotonic() - t0:.0f} s")
+    if TEARDOWN_PROBLEMS:
+        print("\nRuns that failed or timed out after their result was printed (tear-down):")
+        for p in TEARDOWN_PROBLEMS:
+            print("  " + p)
     if warnings:
         print("\nNON-ZERO STEADY-STATE ALLOCATIONS (a library bug, see issue 3):")
         for w in warnings:
