@@ -714,3 +714,238 @@ TEST(server_native_client) {
     ASSERT_LOOP_CLOSED(loop);
   }
 }
+
+/* ---- reading: stop/start, custom buffers, close from a callback, fairness ---- */
+
+/* read_stop leaves data in the socket; read_start later gets all of it. */
+TEST(read_stop_keeps_data) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  tconn_t c;
+  tconn_new(loop, &c, 4096);
+  wasio_addr_t to = loopback(WASIO_AF_INET, ECHO_PORT);
+  tconn_connect_ok(loop, &c, &to);
+  tconn_write_str(&c, "kept while not reading\n");
+  WAIT_UNTIL(loop, c.writes_pending == 0);
+  /* the echo comes back while we do not read: nothing may be delivered */
+  uint64_t t0 = wasio_monotonic_ns();
+  while (elapsed_ms_since(t0) < 200) ASSERT_GE_INT(wasio_loop_run(loop, WASIO_RUN_NOWAIT), 0);
+  ASSERT_EQ_U64(c.in_total, 0);
+  tconn_read_start(&c);
+  WAIT_UNTIL(loop, tconn_has_line(&c) || c.read_status != 0);
+  ASSERT_EQ_STR(tconn_text(&c), "kept while not reading\n");
+  /* stop and start again on a live stream */
+  ASSERT_OK(wasio_tcp_read_stop(c.tcp));
+  c.reading = false;
+  c.in_len = 0;
+  tconn_write_str(&c, "second\n");
+  t0 = wasio_monotonic_ns();
+  while (elapsed_ms_since(t0) < 100) ASSERT_GE_INT(wasio_loop_run(loop, WASIO_RUN_NOWAIT), 0);
+  ASSERT_EQ_U64(c.in_len, 0);
+  tconn_read_start(&c);
+  WAIT_UNTIL(loop, tconn_has_line(&c) || c.read_status != 0);
+  ASSERT_EQ_STR(tconn_text(&c), "second\n");
+  tconn_close(loop, &c);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* An alloc callback chooses where reads land; a NULL buffer fails that read
+ * with ENOMEM and stops reading. */
+static uint8_t user_buf[100];
+static int allocs, alloc_null_after;
+static size_t alloc_suggested;
+static void user_alloc(wasio_tcp_t *tcp, size_t suggested, wasio_buf_t *buf) {
+  allocs++;
+  alloc_suggested = suggested;
+  if (allocs > alloc_null_after) {
+    buf->base = NULL;
+    buf->len = 0;
+    return;
+  }
+  buf->base = user_buf;
+  buf->len = sizeof user_buf;
+}
+static void user_read_cb(wasio_tcp_t *tcp, ptrdiff_t nread, const wasio_buf_t *buf) {
+  tconn_t *c = wasio_tcp_data(tcp);
+  if (nread > 0) ASSERT_TRUE(buf->base == user_buf); /* our buffer, not the loop's */
+  ASSERT_LE_INT(nread, (ptrdiff_t)sizeof user_buf);
+  c->reading = true;
+  tconn_read_cb(tcp, nread, buf);
+}
+
+TEST(alloc_callback) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  tconn_t c;
+  tconn_new(loop, &c, 1000);
+  wasio_addr_t to = loopback(WASIO_AF_INET, ECHO_PORT);
+  tconn_connect_ok(loop, &c, &to);
+  allocs = 0;
+  alloc_null_after = 1000000;
+  ASSERT_OK(wasio_tcp_read_start(c.tcp, user_alloc, user_read_cb));
+  c.reading = true;
+  uint8_t msg[250];
+  for (size_t i = 0; i < sizeof msg; i++) msg[i] = (uint8_t)('a' + i % 26);
+  tconn_write(&c, msg, sizeof msg);
+  WAIT_UNTIL(loop, c.in_total >= sizeof msg || c.read_status != 0);
+  ASSERT_WASIO(0, c.read_status);
+  ASSERT_EQ_MEM(c.in, msg, sizeof msg);
+  ASSERT_GE_INT(allocs, 3); /* 250 bytes through a 100-byte buffer */
+  ASSERT_EQ_U64(alloc_suggested, WASIO_READ_BUF_SIZE);
+  /* now refuse a buffer: the next read fails with ENOMEM and reading stops */
+  alloc_null_after = allocs;
+  tconn_write_str(&c, "more");
+  WAIT_UNTIL(loop, c.read_status != 0);
+  ASSERT_WASIO(WASIO_ENOMEM, c.read_status);
+  tconn_close(loop, &c);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* Closing from inside a read callback: no read callback after it, and the
+ * close callback runs once. */
+static int reads_after_close;
+static void close_in_read_cb(wasio_tcp_t *tcp, ptrdiff_t nread, const wasio_buf_t *buf) {
+  tconn_t *c = wasio_tcp_data(tcp);
+  if (c->close_calls || c->reading == false) reads_after_close++;
+  c->reading = false; /* marks "closed from here" */
+  wasio_tcp_close(tcp, tconn_close_cb);
+}
+
+TEST(close_inside_read_callback) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  tconn_t c;
+  tconn_new(loop, &c, 0);
+  wasio_addr_t to = loopback(WASIO_AF_INET, CTL_PORT);
+  tconn_connect_ok(loop, &c, &to);
+  reads_after_close = 0;
+  c.reading = true;
+  ASSERT_OK(wasio_tcp_read_start(c.tcp, NULL, close_in_read_cb));
+  /* 4 MiB arrive, far more than one read: the first read callback closes */
+  tconn_write_str(&c, "down 4194304\n");
+  WAIT_UNTIL(loop, c.close_calls == 1);
+  ASSERT_EQ_INT(reads_after_close, 0);
+  ASSERT_EQ_INT(c.reading, 0); /* a read callback did run */
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* Writes complete in order, a 0-byte write after the ones before it. */
+static int order_log[8], order_len;
+static void order_write_cb(wasio_write_t *req, int status) {
+  ASSERT_WASIO(0, status);
+  order_log[order_len++] = (int)(intptr_t)req->data;
+}
+
+TEST(writes_complete_in_order) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  tconn_t c;
+  tconn_new(loop, &c, 0);
+  wasio_addr_t to = loopback(WASIO_AF_INET, CTL_PORT);
+  tconn_connect_ok(loop, &c, &to);
+  tconn_read_start(&c);
+  static wasio_write_t req[5];
+  enum { BIG_W = 3 << 20 };
+  uint8_t *big = calloc(1, BIG_W);
+  ASSERT_TRUE(big != NULL);
+  const void *base[5] = {"up\n", big, "", "tail", ""};
+  size_t len[5] = {3, BIG_W, 0, 4, 0};
+  order_len = 0;
+  for (int i = 0; i < 5; i++) {
+    req[i].data = (void *)(intptr_t)i;
+    ASSERT_OK(wasio_tcp_write(c.tcp, &req[i], base[i], len[i], order_write_cb));
+  }
+  ASSERT_WASIO(WASIO_EBUSY, wasio_tcp_write(c.tcp, &req[1], big, 1, order_write_cb));
+  ASSERT_EQ_INT(order_len, 0); /* never from inside the call */
+  WAIT_UNTIL(loop, order_len == 5);
+  for (int i = 0; i < 5; i++) ASSERT_EQ_INT(order_log[i], i);
+  ASSERT_OK(wasio_tcp_shutdown(c.tcp, NULL));
+  c.in = malloc(64);
+  c.in_max = 64;
+  WAIT_UNTIL(loop, c.read_status != 0);
+  char want[64];
+  snprintf(want, sizeof want, "%u %08x\n", BIG_W + 4, (unsigned)tl_crc32(tl_crc32(0, big, BIG_W), "tail", 4));
+  ASSERT_EQ_STR(tconn_text(&c), want);
+  tconn_close(loop, &c);
+  free(big);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* A busy stream gets at most WASIO_IO_CALLBACKS_PER_TURN read callbacks per
+ * turn, and an echo ping-pong on another connection keeps being served. */
+static uint64_t fair_turn;
+static int fair_in_turn, fair_max_in_turn;
+static void fair_read_cb(wasio_tcp_t *tcp, ptrdiff_t nread, const wasio_buf_t *buf) {
+  wasio_loop_stats_t st;
+  wasio_loop_stats(wasio_tcp_loop(tcp), &st);
+  if (st.turns != fair_turn) {
+    fair_turn = st.turns;
+    fair_in_turn = 0;
+  }
+  if (++fair_in_turn > fair_max_in_turn) fair_max_in_turn = fair_in_turn;
+  tconn_read_cb(tcp, nread, buf);
+}
+
+TEST(io_fairness) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 120000);
+  tconn_t bulk, ping;
+  tconn_new(loop, &bulk, 0);
+  tconn_new(loop, &ping, 64);
+  wasio_addr_t ctl = loopback(WASIO_AF_INET, CTL_PORT), echo = loopback(WASIO_AF_INET, ECHO_PORT);
+  tconn_connect_ok(loop, &bulk, &ctl);
+  tconn_connect_ok(loop, &ping, &echo);
+  fair_turn = UINT64_MAX;
+  fair_in_turn = fair_max_in_turn = 0;
+  bulk.reading = true;
+  ASSERT_OK(wasio_tcp_read_start(bulk.tcp, NULL, fair_read_cb));
+  tconn_read_start(&ping);
+  tconn_write_str(&bulk, "down 67108864\n");
+  /* ping-pong while the bulk stream runs */
+  int rtts = 0;
+  while (bulk.read_status == 0 && rtts < 1000000) {
+    ping.in_len = 0;
+    tconn_write_str(&ping, "p\n");
+    WAIT_UNTIL(loop, tconn_has_line(&ping) || ping.read_status != 0 || bulk.read_status != 0);
+    if (tconn_has_line(&ping)) rtts++;
+  }
+  WAIT_UNTIL(loop, bulk.read_status != 0);
+  ASSERT_WASIO(WASIO_EOF, bulk.read_status);
+  ASSERT_EQ_U64(bulk.in_total, (64u << 20) + 9);
+  ASSERT_LE_INT(fair_max_in_turn, WASIO_IO_CALLBACKS_PER_TURN);
+  ASSERT_GE_INT(rtts, 2); /* served during the 64 MiB */
+  printf("# fairness: at most %d bulk reads in one turn; %d echo round trips during 64 MiB\n",
+         fair_max_in_turn, rtts);
+  tconn_close(loop, &bulk);
+  tconn_close(loop, &ping);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* connect_host with a name that does not resolve: the callback (not the
+ * call) reports the lookup's error. */
+TEST(connect_host_unknown) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 40000);
+  tconn_t c;
+  tconn_new(loop, &c, 0);
+  ASSERT_OK(wasio_tcp_connect_host(c.tcp, "nonexistent.invalid", 80, 30 * WASIO_NS_PER_S, tconn_connect_cb));
+  ASSERT_EQ_INT(c.connected, 0);
+  WAIT_UNTIL(loop, c.connected);
+  ASSERT_WASIO(WASIO_ENAMENOTFOUND, c.connect_status);
+  tconn_close(loop, &c);
+  /* the name's length is checked at once */
+  tconn_new(loop, &c, 0);
+  char longname[WASIO_DNS_MAX_NAME + 2];
+  memset(longname, 'a', sizeof longname - 1);
+  longname[sizeof longname - 1] = 0;
+  ASSERT_WASIO(WASIO_ENAMETOOLONG, wasio_tcp_connect_host(c.tcp, longname, 80, 0, tconn_connect_cb));
+  tconn_close(loop, &c);
+  ASSERT_EQ_INT(c.connected, 0);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
