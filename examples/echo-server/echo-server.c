@@ -135,6 +135,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: echo-server [PORT] [IP]  (IP is numeric, e.g. 127.0.0.1 or ::1)\n");
     return 2;
   }
+  setvbuf(stdout, NULL, _IOLBF, 0); /* one log line at a time, even into a pipe */
   wasio_loop_t *loop;
   wasio_tcp_t *server;
   int rc = wasio_loop_new(&loop);
@@ -149,7 +150,6 @@ int main(int argc, char **argv) {
   char text[WASIO_ADDR_STRLEN];
   wasio_addr_format(&addr, text, sizeof text);
   printf("listening on %s\n", text);
-  fflush(stdout);
   rc = wasio_loop_run(loop, WASIO_RUN_DEFAULT); /* serves until killed */
   return rc < 0 ? 1 : 0;
 }
