@@ -37,6 +37,7 @@ typedef enum wasio__src_kind {
   WASIO__SRC_TCP_SOCKET, /* connect or accept readiness */
   WASIO__SRC_TCP_IN,     /* input stream readable */
   WASIO__SRC_TCP_OUT,    /* output stream writable / flushed */
+  WASIO__SRC_TCP_LINGER, /* a closed connection's output still in flight */
   WASIO__SRC_UDP_IN,     /* incoming datagram stream */
   WASIO__SRC_UDP_OUT,    /* outgoing datagram stream */
   WASIO__SRC_DNS         /* resolve-address-stream */
@@ -89,6 +90,9 @@ typedef struct wasio__backend_loop {
   wasio__src_t zero;
   /* The instance network, fetched on first socket use. */
   wasi_sockets_network_own_network_t network;
+  /* Output streams of closed connections that the host still writes
+   * (struct wasio__tcp_linger, tcp.c). */
+  struct wasio__tcp_linger *linger;
   /* Sentinel of the pending list. */
   wasio__pending_t pending;
   uint64_t turn; /* polls so far: the budget's clock */

@@ -248,6 +248,7 @@ int wasio__backend_init(wasio_loop_t *loop) {
 
 void wasio__backend_free(wasio_loop_t *loop) {
   wasio__backend_loop_t *be = &loop->backend;
+  wasio__tcp_linger_abandon(loop);
   wasio__src_drop(loop, &be->clock);
   wasio__src_drop(loop, &be->zero);
   if (be->network.__handle != 0) {
@@ -302,6 +303,9 @@ static void wasio__dispatch(wasio__src_t *src) {
     case WASIO__SRC_TCP_IN:
     case WASIO__SRC_TCP_OUT:
       wasio__tcp_on_ready(src);
+      break;
+    case WASIO__SRC_TCP_LINGER:
+      wasio__tcp_linger_ready(src);
       break;
     case WASIO__SRC_UDP_IN:
     case WASIO__SRC_UDP_OUT:

@@ -28,9 +28,10 @@
  *   the idle timeout afterwards. The idle timer is lazy: activity only
  *   stamps last_active; when the timer fires early it re-arms itself for
  *   the remaining time, so a busy connection never touches the heap.
- * - Close releases every WASI resource at once and runs the cancellations
- *   (connect, queued writes, shutdown) synchronously, before phase 4 runs
- *   the close callback.
+ * - Close releases every WASI resource at once (except an output stream
+ *   the host is still writing: see "Lingering output") and runs the
+ *   cancellations (connect, queued writes, shutdown) synchronously, before
+ *   phase 4 runs the close callback.
  */
 #include <string.h>
 
@@ -58,6 +59,15 @@ static inline bool wasio__tcp_closing(const wasio_tcp_t *tcp) {
 }
 static inline wasi_sockets_tcp_borrow_tcp_socket_t wasio__tcp_sock(const wasio_tcp_t *tcp) {
   return wasi_sockets_tcp_borrow_tcp_socket(tcp->sock);
+}
+
+/* Deadlines start from the clock itself, not from the time cached at the
+ * start of the turn, so a timeout never fires before it is due as seen by
+ * the caller. */
+static uint64_t wasio__tcp_fresh_now(wasio_tcp_t *tcp) {
+  uint64_t now = wasio__backend_monotonic_ns();
+  uint64_t cached = wasio_loop_now(wasio__tcp_loop_of(tcp));
+  return now > cached ? now : cached;
 }
 
 static void wasio__tcp_update_active(wasio_tcp_t *tcp) {
@@ -185,7 +195,8 @@ static void wasio__tcp_idle_arm(wasio_tcp_t *tcp) {
 
 /* Stamps the start of a wait when nothing was pending before. */
 static void wasio__tcp_idle_start(wasio_tcp_t *tcp, bool was_pending) {
-  if (!was_pending) tcp->last_active = wasio_loop_now(wasio__tcp_loop_of(tcp));
+  if (tcp->idle_ns == 0) return;
+  if (!was_pending) tcp->last_active = wasio__tcp_fresh_now(tcp);
   wasio__tcp_idle_arm(tcp);
 }
 
@@ -195,7 +206,7 @@ int wasio_tcp_set_idle_timeout(wasio_tcp_t *tcp, uint64_t idle_ns) {
   tcp->idle_ns = idle_ns;
   if (tcp->state == WASIO__TCP_CONNECTING) return 0; /* the node is the connect deadline */
   wasio__timer_node_disarm(wasio__tcp_loop_of(tcp), &tcp->timer);
-  tcp->last_active = wasio_loop_now(wasio__tcp_loop_of(tcp));
+  if (idle_ns != 0) tcp->last_active = wasio__tcp_fresh_now(tcp);
   wasio__tcp_idle_arm(tcp);
   return 0;
 }
@@ -277,7 +288,7 @@ int wasio_tcp_connect(wasio_tcp_t *tcp, const wasio_addr_t *addr, uint64_t timeo
   rc = wasio__tcp_subscribe_sock(tcp);
   if (rc != 0) goto fail;
   if (timeout_ns != WASIO_NO_TIMEOUT) {
-    uint64_t now = wasio_loop_now(loop);
+    uint64_t now = wasio__tcp_fresh_now(tcp);
     uint64_t due = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
     rc = wasio__timer_node_arm(loop, &tcp->timer, due);
     if (rc != 0) goto fail;
@@ -339,7 +350,9 @@ void wasio__tcp_on_timer(wasio__timer_node_t *node) {
   }
   if (tcp->state != WASIO__TCP_CONNECTED || tcp->idle_ns == 0 || !wasio__tcp_io_pending(tcp)) return;
   uint64_t now = wasio_loop_now(wasio__tcp_loop_of(tcp));
-  if (now - tcp->last_active < tcp->idle_ns) {
+  uint64_t due = tcp->last_active + tcp->idle_ns;
+  if (due < tcp->last_active) due = UINT64_MAX;
+  if (now < due) {
     wasio__tcp_idle_arm(tcp); /* there was activity since: wait the rest */
     return;
   }
@@ -729,6 +742,97 @@ int wasio_tcp_peer_addr(const wasio_tcp_t *tcp, wasio_addr_t *out) {
 
 /* ---- close ------------------------------------------------------------------------------ */
 
+/* Lingering output. Dropping an output stream whose bytes are still on
+ * their way waits, on wasmtime, until the peer has taken them: forever if
+ * the peer does not read (measured: the drop returned only when the peer
+ * gave up, 30 s later; a shutdown(both) first does not shorten it). So
+ * close never drops a busy stream: when check-write says the host still
+ * works on earlier bytes, the stream and its socket move to a small record
+ * on the loop's linger list, whose pollable (the stream's own) is watched
+ * like any other; once the host is done (or the stream failed) the record
+ * drops them, children first. Queued writes not yet taken are canceled as
+ * usual; bytes the stream had accepted still reach the peer, as after a
+ * POSIX close. Records left when the loop is freed are abandoned, not
+ * dropped (that drop would block); the instance's exit reclaims them. */
+typedef struct wasio__tcp_linger {
+  struct wasio__tcp_linger *next;
+  wasio_loop_t *loop;
+  wasio__src_t src; /* the output stream's pollable */
+  wasi_io_streams_own_output_stream_t out;
+  wasi_sockets_tcp_own_tcp_socket_t sock;
+} wasio__tcp_linger_t;
+
+/* True if the host is done with everything written to `out`. */
+static bool wasio__tcp_output_idle(wasi_io_streams_own_output_stream_t out) {
+  uint64_t permit;
+  wasi_io_streams_stream_error_t e;
+  if (!wasi_io_streams_method_output_stream_check_write(wasi_io_streams_borrow_output_stream(out),
+                                                        &permit, &e)) {
+    (void)wasio__stream_error(&e, true);
+    return true; /* a dead stream has nothing in flight */
+  }
+  return permit > 0;
+}
+
+/* Moves a busy output stream (and the socket it needs) to the linger list;
+ * leaves the handle's fields zero if it did. */
+static void wasio__tcp_linger_output(wasio_tcp_t *tcp) {
+  wasio_loop_t *loop = wasio__tcp_loop_of(tcp);
+  if (tcp->out.__handle == 0 || tcp->sock.__handle == 0 || wasio__tcp_output_idle(tcp->out)) return;
+  wasio__tcp_linger_t *l = wasio__malloc(sizeof *l);
+  if (l == NULL) return; /* the drop will wait instead */
+  wasio__src_init(&l->src, WASIO__SRC_TCP_LINGER);
+  l->loop = loop;
+  wasio__src_unwatch(loop, &tcp->out_src);
+  l->src.pollable = tcp->out_src.pollable;
+  tcp->out_src.pollable.__handle = 0;
+  if (!wasio__src_subscribed(&l->src))
+    l->src.pollable = wasi_io_streams_method_output_stream_subscribe(
+        wasi_io_streams_borrow_output_stream(tcp->out));
+  l->out = tcp->out;
+  l->sock = tcp->sock;
+  tcp->out.__handle = 0;
+  tcp->sock.__handle = 0;
+  /* The socket's own pollable is a child of the socket: it goes now. */
+  wasio__src_drop(loop, &tcp->sock_src);
+  if (wasio__src_watch(loop, &l->src) != 0) {
+    /* Cannot wait for it: abandon rather than block (see above). */
+    wasi_io_poll_pollable_drop_own(l->src.pollable);
+    wasio__free(l);
+    return;
+  }
+  l->next = loop->backend.linger;
+  loop->backend.linger = l;
+}
+
+static void wasio__tcp_linger_drop(wasio__tcp_linger_t *l) {
+  wasio__src_drop(l->loop, &l->src);
+  wasi_io_streams_output_stream_drop_own(l->out);
+  wasi_sockets_tcp_tcp_socket_drop_own(l->sock);
+}
+
+void wasio__tcp_linger_ready(wasio__src_t *src) {
+  wasio__tcp_linger_t *l = WASIO__CONTAINER_OF(src, wasio__tcp_linger_t, src);
+  if (!wasio__tcp_output_idle(l->out)) return;
+  wasio__tcp_linger_t **pp = &l->loop->backend.linger;
+  while (*pp != l) pp = &(*pp)->next;
+  *pp = l->next;
+  wasio__tcp_linger_drop(l);
+  wasio__free(l);
+}
+
+void wasio__tcp_linger_abandon(wasio_loop_t *loop) {
+  wasio__tcp_linger_t *l = loop->backend.linger;
+  loop->backend.linger = NULL;
+  while (l != NULL) {
+    wasio__tcp_linger_t *next = l->next;
+    /* Only the pollable goes; see the notes above for the rest. */
+    wasio__src_drop(loop, &l->src);
+    wasio__free(l);
+    l = next;
+  }
+}
+
 void wasio_tcp_close(wasio_tcp_t *tcp, wasio_tcp_close_cb cb) {
   if (tcp == NULL || wasio__tcp_closing(tcp)) return;
   /* The core's connect_host reports ECANCELED to its user and forgets the
@@ -750,6 +854,7 @@ void wasio_tcp_close(wasio_tcp_t *tcp, wasio_tcp_close_cb cb) {
   tcp->flags &= (uint16_t)~(WASIO__TCPF_READING | WASIO__TCPF_SHUT_REQ | WASIO__TCPF_SHUT_FLUSH);
   wasio__timer_node_disarm(loop, &tcp->timer);
   wasio__pending_remove(&tcp->pending);
+  if (old_state == WASIO__TCP_CONNECTED) wasio__tcp_linger_output(tcp);
   wasio__tcp_release(tcp);
   tcp->state = WASIO__TCP_CLOSED;
   wasio__handle_set_active(&tcp->common.h, false);

@@ -139,6 +139,8 @@ wasi_sockets_network_borrow_network_t wasio__network(wasio_loop_t *loop);
 /* ---- dispatch targets (tcp.c, udp.c, dns.c) ----------------------------------- */
 void wasio__tcp_on_ready(wasio__src_t *src);
 void wasio__tcp_on_pending(wasio_tcp_t *tcp);
+void wasio__tcp_linger_ready(wasio__src_t *src);
+void wasio__tcp_linger_abandon(wasio_loop_t *loop);
 void wasio__udp_on_ready(wasio__src_t *src);
 void wasio__udp_on_pending(wasio_udp_t *udp);
 void wasio__dns_on_ready(wasio__src_t *src);
