@@ -217,17 +217,17 @@ TEST(send_errors) {
   ASSERT_WASIO(WASIO_EMSGSIZE, wasio_udp_send(u, &req, big, sizeof big, &to4, send_cb));
   ASSERT_WASIO(WASIO_EINVAL, wasio_udp_send(u, &req, "x", 1, NULL, send_cb)); /* not connected */
   ASSERT_WASIO(WASIO_EINVAL, wasio_udp_send(u, &req, "x", 1, &to6, send_cb)); /* other family */
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
   ASSERT_OK(wasio_udp_send(u, &req, "x", 1, &to4, send_cb));
   ASSERT_WASIO(WASIO_EBUSY, wasio_udp_send(u, &req, "x", 1, &to4, send_cb));
-  ASSERT_EQ_INT(wasio_loop_run(loop, WASIO_RUN_DEFAULT), 0);
-  ASSERT_EQ_INT(sends_done, 1);
+  WAIT_UNTIL(loop, sends_done == 1);
   ASSERT_EQ_INT(send_errors, 0);
   udp_closed = 0;
   wasio_udp_close(u, udp_close_cb);
   ASSERT_WASIO(WASIO_ECLOSING, wasio_udp_send(u, &req, "x", 1, &to4, send_cb));
-  ASSERT_EQ_INT(wasio_loop_run(loop, WASIO_RUN_DEFAULT), 0);
-  ASSERT_EQ_INT(udp_closed, 1);
+  WAIT_UNTIL(loop, udp_closed == 1);
   ASSERT_EQ_INT(sends_done, 1);
+  watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
 
@@ -254,7 +254,10 @@ TEST(close_with_sends_queued) {
   static wasio_udp_send_t req[K];
   for (int i = 0; i < K; i++) ASSERT_OK(wasio_udp_send(u, &req[i], "q", 1, &to, count_send_cb));
   udp_closed = 0;
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
   wasio_udp_close(u, udp_close_cb);
+  WAIT_UNTIL(loop, udp_closed == 1);
+  watchdog_stop(wd);
   ASSERT_EQ_INT(wasio_loop_run(loop, WASIO_RUN_DEFAULT), 0);
   ASSERT_EQ_INT(udp_closed, 1);
   ASSERT_EQ_INT(sends_done, K);
