@@ -47,9 +47,13 @@ enum {
   WASIO__TCPF_KA_ON = 1 << 6
 };
 
-/* How often bind/listen re-check a host that completes them asynchronously
- * (see wasio__tcp_settle). */
-#define WASIO__TCP_SETTLE_MAX 64
+/* bind and listen are synchronous in wasio's API; in wasi:sockets they are
+ * start/finish pairs, and finish may answer would-block. Both hosts finish
+ * at once (verified: wasmtime 49, jco 1.35, IPv4 and IPv6). Rather than wait
+ * (no blocking call anywhere), finish is retried this many times, each a
+ * host call that lets an asynchronous host progress, then the call fails
+ * with WASIO_EAGAIN. */
+#define WASIO__TCP_FINISH_TRIES 64
 
 static inline wasio_loop_t *wasio__tcp_loop_of(const wasio_tcp_t *tcp) {
   return tcp->common.h.loop;
@@ -130,24 +134,6 @@ static int wasio__tcp_watch_out(wasio_tcp_t *tcp) {
     tcp->out_src.pollable =
         wasi_io_streams_method_output_stream_subscribe(wasi_io_streams_borrow_output_stream(tcp->out));
   return wasio__src_watch(wasio__tcp_loop_of(tcp), &tcp->out_src);
-}
-
-/* bind and listen are synchronous in wasio's API, and in wasi:sockets they
- * are start/finish pairs that complete at once on every host seen so far.
- * Should a host answer would-block, wait for the socket's own pollable,
- * a local operation, a bounded number of times. */
-static bool wasio__tcp_settle(wasio_tcp_t *tcp) {
-  static uint32_t result[1];
-  if (!wasio__src_subscribed(&tcp->sock_src))
-    tcp->sock_src.pollable = wasi_sockets_tcp_method_tcp_socket_subscribe(wasio__tcp_sock(tcp));
-  wasi_io_poll_borrow_pollable_t p = wasi_io_poll_borrow_pollable(tcp->sock_src.pollable);
-  wasi_io_poll_list_borrow_pollable_t list = { &p, 1 };
-  imports_list_u32_t ret;
-  wasio__arena_set(result, sizeof result);
-  wasi_io_poll_poll(&list, &ret);
-  wasio__arena_clear();
-  wasio__abi_free(ret.ptr, ret.len * sizeof *ret.ptr);
-  return true;
 }
 
 /* ---- accessors ------------------------------------------------------------------ */
@@ -381,11 +367,10 @@ int wasio_tcp_bind(wasio_tcp_t *tcp, const wasio_addr_t *addr) {
   }
   for (int i = 0;; i++) {
     if (wasi_sockets_tcp_method_tcp_socket_finish_bind(wasio__tcp_sock(tcp), &e)) break;
-    if (e != WASI_SOCKETS_NETWORK_ERROR_CODE_WOULD_BLOCK || i == WASIO__TCP_SETTLE_MAX) {
+    if (e != WASI_SOCKETS_NETWORK_ERROR_CODE_WOULD_BLOCK || i + 1 == WASIO__TCP_FINISH_TRIES) {
       rc = wasio__wasi_error(e, false);
       goto fail;
     }
-    wasio__tcp_settle(tcp);
   }
   tcp->state = WASIO__TCP_BOUND;
   return 0;
@@ -409,9 +394,8 @@ int wasio_tcp_listen(wasio_tcp_t *tcp, int backlog, wasio_connection_cb cb) {
     return wasio__wasi_error(e, false);
   for (int i = 0;; i++) {
     if (wasi_sockets_tcp_method_tcp_socket_finish_listen(wasio__tcp_sock(tcp), &e)) break;
-    if (e != WASI_SOCKETS_NETWORK_ERROR_CODE_WOULD_BLOCK || i == WASIO__TCP_SETTLE_MAX)
+    if (e != WASI_SOCKETS_NETWORK_ERROR_CODE_WOULD_BLOCK || i + 1 == WASIO__TCP_FINISH_TRIES)
       return wasio__wasi_error(e, false);
-    wasio__tcp_settle(tcp);
   }
   int rc = wasio__tcp_subscribe_sock(tcp);
   if (rc != 0) return rc;

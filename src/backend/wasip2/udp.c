@@ -27,8 +27,8 @@ enum {
 
 /* Datagrams handed to one outgoing-datagram-stream.send call. */
 #define WASIO__UDP_SEND_BATCH 16
-/* How often bind re-checks a host that completes it asynchronously. */
-#define WASIO__UDP_SETTLE_MAX 64
+/* finish-bind retries before WASIO_EAGAIN (as WASIO__TCP_FINISH_TRIES). */
+#define WASIO__UDP_FINISH_TRIES 64
 
 static inline wasio_loop_t *wasio__udp_loop_of(const wasio_udp_t *udp) { return udp->h.loop; }
 static inline bool wasio__udp_closing(const wasio_udp_t *udp) {
@@ -107,20 +107,6 @@ static int wasio__udp_streams(wasio_udp_t *udp, const wasio_addr_t *remote) {
   return rc;
 }
 
-static void wasio__udp_settle(wasio_udp_t *udp) {
-  /* As wasio__tcp_settle: a local bind that a host finishes later. */
-  static uint32_t result[1];
-  wasi_io_poll_own_pollable_t own = wasi_sockets_udp_method_udp_socket_subscribe(wasio__udp_sock(udp));
-  wasi_io_poll_borrow_pollable_t p = wasi_io_poll_borrow_pollable(own);
-  wasi_io_poll_list_borrow_pollable_t list = { &p, 1 };
-  imports_list_u32_t ret;
-  wasio__arena_set(result, sizeof result);
-  wasi_io_poll_poll(&list, &ret);
-  wasio__arena_clear();
-  wasio__abi_free(ret.ptr, ret.len * sizeof *ret.ptr);
-  wasi_io_poll_pollable_drop_own(own);
-}
-
 static int wasio__udp_bind_to(wasio_udp_t *udp, const wasio_addr_t *addr) {
   wasi_sockets_network_ip_socket_address_t wa;
   if (wasio__addr_to_wasi(addr, &wa) != 0) return WASIO_EINVAL;
@@ -138,11 +124,10 @@ static int wasio__udp_bind_to(wasio_udp_t *udp, const wasio_addr_t *addr) {
   }
   for (int i = 0;; i++) {
     if (wasi_sockets_udp_method_udp_socket_finish_bind(wasio__udp_sock(udp), &e)) break;
-    if (e != WASI_SOCKETS_NETWORK_ERROR_CODE_WOULD_BLOCK || i == WASIO__UDP_SETTLE_MAX) {
+    if (e != WASI_SOCKETS_NETWORK_ERROR_CODE_WOULD_BLOCK || i + 1 == WASIO__UDP_FINISH_TRIES) {
       rc = wasio__wasi_error(e, false);
       goto fail;
     }
-    wasio__udp_settle(udp);
   }
   rc = wasio__udp_streams(udp, NULL);
   if (rc != 0) goto fail;
