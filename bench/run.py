@@ -161,27 +161,29 @@ def bench_turn(hosts, idles, a, warnings):
           "med: the median of 10 equal time slices of the span; mean: the whole span.\n"
           "allocs/turn: heap allocations per turn over the span, as counted by wasio_loop_stats /\n"
           "by a malloc wrapper linked into the program (bench/alloc_count.h); must be 0 / 0.\n"
-          "pollables/poll: wasio_loop_stats pollables over polls in the echo span (0 natively: epoll).\n")
+          "pollables/poll: wasio_loop_stats pollables over polls in the echo span (0 natively: epoll).\n"
+          "Runs are interleaved (for each count: every host) so that a busy spell of the machine\n"
+          "does not fall on one host only.\n")
     headers = ["host", "idle conns", "RTT us med / mean", "turns/RTT", "ns/turn (echo)",
                "allocs/turn (echo)", "ns/turn (bare) med / mean", "allocs/turn (bare)",
                "pollables/poll", "set-up ms"]
-    rows = []
-    for host in hosts:
-        stop_reason = None
-        for n in idles:
-            if stop_reason:
-                rows.append([host, f"{n:,}", stop_reason] + [""] * (len(headers) - 3))
+    rows = {h: [] for h in hosts}
+    stop_reason = {h: None for h in hosts}
+    for n in idles:
+        for host in hosts:
+            if stop_reason[host]:
+                rows[host].append([host, f"{n:,}", stop_reason[host]] + [""] * (len(headers) - 3))
                 continue
             timeout = a.turn_timeout + (a.jco_extra if host == "jco" else 0)
             r, err, wall = run_with_peer(host, "loop_turn",
                                          [n, a.warmup_ms, a.measure_ms, a.idle_ms, 64], timeout)
             if err:
-                rows.append([host, f"{n:,}", err] + [""] * (len(headers) - 3))
+                rows[host].append([host, f"{n:,}", err] + [""] * (len(headers) - 3))
                 if "timed out" in err:
-                    stop_reason = f"not run ({n:,} timed out)"
+                    stop_reason[host] = f"not run ({n:,} timed out)"
                 print(f"  [{host} idle={n}: {err}]", file=sys.stderr)
                 continue
-            rows.append([
+            rows[host].append([
                 host, f"{n:,}",
                 f"{f1(float(r['ns_per_rtt_med']) / 1000)} / {f1(float(r['ns_per_rtt']) / 1000)}",
                 r["turns_per_rtt"],
@@ -196,7 +198,7 @@ def bench_turn(hosts, idles, a, warnings):
                   f"polls={r['polls']} idle_turns={r['idle_turns']} idle_polls={r['idle_polls']} "
                   f"set-up allocs wasio={r['setup_allocs']} malloc={r['setup_libc_allocs']}]",
                   file=sys.stderr)
-    table(headers, rows)
+    table(headers, [r for h in hosts for r in rows[h]])
 
 
 def bench_tput(hosts, a, warnings):
