@@ -195,7 +195,9 @@ int wasio_http_respond(wasio_http_exchange_t *ex, int status, const wasio_http_h
 
 /* A streamed response: content_length >= 0 sends Content-Length, -1 sends a
  * chunked body. Then respond_write (one write outstanding at a time: the
- * next after its callback) and respond_end. */
+ * next after its callback) and respond_end. respond_end before all of a
+ * Content-Length body was written returns WASIO_EINVAL and closes the
+ * connection (the client sees a truncated body, never a wrong one). */
 int wasio_http_respond_start(wasio_http_exchange_t *ex, int status,
                              const wasio_http_header_t *headers, size_t num_headers,
                              int64_t content_length);

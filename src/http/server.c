@@ -155,7 +155,8 @@ struct wasio__srv_conn {
   bool head_started;               /* part of a head has arrived */
   bool no_more;                    /* parse no further requests */
   bool peer_eof;
-  bool closing;                    /* transport close called */
+  bool closing;                    /* closing: nothing more happens */
+  bool io_closed;                  /* the transport's close was called */
   bool shutting_down;              /* half-closed, lingering */
   bool in_process, again;
   bool kick_queued, free_on_kick;
@@ -710,13 +711,31 @@ static void conn_free(wasio__srv_conn_t *c) {
   server_maybe_finish(s);
 }
 
-/* Immediate close; the exchanges are told in phase 4 (on_closed). */
+static void conn_kick(wasio__srv_conn_t *c);
+
+/* Immediate close; the exchanges are told in phase 4 (on_closed).
+ *
+ * The transport is closed from the connection's deferred request (phase 2
+ * of the next turn), not here. Why: the posix backend keeps a handle whose
+ * write completed inside wasio_tcp_write() on its loop's pending list until
+ * phase 3, and wasio_tcp_close() does not unlink it, so a close during
+ * phase 3 frees the handle in phase 4 while it is still listed (a
+ * use-after-free in the next poll). Closed in phase 2, the handle is
+ * dropped from the list in phase 3 of the same turn, before phase 4. */
 static void conn_abort(wasio__srv_conn_t *c, int status) {
   if (c->closing) return;
   c->closing = true;
   if (c->close_status == 0) c->close_status = status;
   (void)wasio_timer_stop(c->timer);
-  wasio__srv_io_close(&c->io);
+  if (c->reading) {
+    wasio__srv_io_read_stop(&c->io);
+    c->reading = false;
+  }
+  conn_kick(c);
+  if (!c->kick_queued) { /* cannot happen (defer fails only if queued) */
+    c->io_closed = true;
+    wasio__srv_io_close(&c->io);
+  }
 }
 
 /* Graceful end after the last response: half-close, then linger. */
@@ -820,6 +839,12 @@ static void conn_finish_body(wasio__srv_conn_t *c, int status) {
     if (c->closing) return;
   } else {
     ex->req_state = REQ_ENDED;
+  }
+  if (status != 0 && ex->resp_state == RESP_STARTED) {
+    /* A streamed response the handler did not end in on_end cannot be
+     * framed any more: nothing else will finish it. */
+    conn_abort(c, status);
+    return;
   }
   if (status != 0 && ex->resp_state == RESP_NONE) {
     int code = status == WASIO_ELIMIT ? 413 : status == WASIO_ETIMEDOUT ? 408 : 400;
@@ -1004,9 +1029,9 @@ static void conn_process(wasio__srv_conn_t *c) {
       conn_enqueue(c, ex);
       s->handler(ex, &req);
     }
-    if (!c->closing) conn_update(c);
   } while (c->again && !c->closing);
   c->in_process = false;
+  if (!c->closing) conn_update(c);
 }
 
 /* Reading, the deadline, and the end of the connection, from the state. */
@@ -1057,7 +1082,14 @@ static void conn_kick_cb(wasio_defer_t *d, int status) {
     wasio__free(c);
     return;
   }
-  if (status < 0 || c->closing) return;
+  if (c->closing) {
+    if (!c->io_closed) { /* conn_abort's close (see there) */
+      c->io_closed = true;
+      wasio__srv_io_close(&c->io);
+    }
+    return;
+  }
+  if (status < 0) return;
   conn_process(c);
 }
 
@@ -1376,7 +1408,12 @@ int wasio_http_respond_end(wasio_http_exchange_t *ex) {
   int rc = ex_usable(ex);
   if (rc < 0) return rc;
   if (ex->resp_state != RESP_STARTED) return WASIO_ESTATE;
-  if (ex->resp_mode == MODE_LENGTH && ex->remaining != 0) return WASIO_EINVAL;
+  if (ex->resp_mode == MODE_LENGTH && ex->remaining != 0) {
+    /* Short of the promised Content-Length: the only honest end is a
+     * closed connection (the client sees a truncated body). */
+    conn_abort(ex->conn, WASIO_ECANCELED);
+    return WASIO_EINVAL;
+  }
   ex->resp_state = RESP_ENDED;
   ex->end_pending = true;
   ex_flush(ex);
