@@ -267,3 +267,34 @@ TEST(close_with_sends_queued) {
   rx_reset();
   ASSERT_LOOP_CLOSED(loop);
 }
+
+/* recv_stop: nothing is delivered while stopped; the datagram waits in the
+ * socket and comes with the next recv_start. */
+TEST(recv_stop_keeps_datagrams) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  rx_reset();
+  wasio_udp_t *u = udp_bound(loop, WASIO_AF_INET);
+  wasio_addr_t to = loopback(WASIO_AF_INET, ECHO_PORT);
+  wasio_udp_send_t r1, r2;
+  ASSERT_OK(wasio_udp_recv_start(u, recv_cb));
+  ASSERT_WASIO(WASIO_EBUSY, wasio_udp_recv_start(u, recv_cb));
+  ASSERT_OK(wasio_udp_send(u, &r1, "first", 5, &to, send_cb));
+  WAIT_UNTIL(loop, rx.count == 1 || rx.error != 0);
+  ASSERT_EQ_STR((const char *)rx.data[0], "first");
+  ASSERT_OK(wasio_udp_recv_stop(u));
+  ASSERT_OK(wasio_udp_recv_stop(u));
+  ASSERT_OK(wasio_udp_send(u, &r2, "second", 6, &to, send_cb));
+  WAIT_UNTIL(loop, sends_done == 2);
+  uint64_t t0 = wasio_monotonic_ns();
+  while (elapsed_ms_since(t0) < 200) ASSERT_GE_INT(wasio_loop_run(loop, WASIO_RUN_NOWAIT), 0);
+  ASSERT_EQ_INT(rx.count, 1);
+  ASSERT_OK(wasio_udp_recv_start(u, recv_cb));
+  WAIT_UNTIL(loop, rx.count == 2 || rx.error != 0);
+  ASSERT_WASIO(0, rx.error);
+  ASSERT_EQ_STR((const char *)rx.data[1], "second");
+  udp_close_wait(loop, u);
+  rx_reset();
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
