@@ -123,6 +123,7 @@ struct wasio_http_exchange {
   bool close_after;       /* this response carries "Connection: close" */
   bool cont_pending, cont_sent;
   bool head_pending, out_pending, end_pending;
+  bool head_hold;         /* a streamed head waiting for its first bytes */
   bool end_queued;        /* on_end to deliver from the deferred request */
   bool chunk_started;     /* a chunk went out: the next frame starts with CRLF */
   bool done;              /* on_complete delivered */
@@ -429,7 +430,29 @@ static void ex_flush(wasio_http_exchange_t *ex) {
     if (!ex_write(ex, &ex->w_cont, cont, sizeof cont - 1)) return;
   }
   if (ex->head_pending) {
+    /* A streamed head waits for its first body bytes (or the next turn,
+     * see conn_kick_cb) so both can leave in one write. */
+    if (ex->head_hold && !ex->out_pending && !ex->end_pending) return;
+    ex->head_hold = false;
     ex->head_pending = false;
+    if (ex->out_pending && ex->resp_mode != MODE_NOBODY && ex->out_len > 0) {
+      /* Small first bytes join the head: a separate small segment would
+       * wait for the client's delayed ACK wherever the host leaves Nagle
+       * on (wasi:sockets has no TCP_NODELAY), 40 ms per response. */
+      size_t room = SRV_HEAD_CAP - ex->head_len, frame = 0;
+      char hdr[SRV_CHUNK_HDR_CAP];
+      if (ex->resp_mode == MODE_CHUNKED) {
+        int rc = wasio_http_write_chunk_header(hdr, sizeof hdr, ex->out_len);
+        frame = rc > 0 ? (size_t)rc : room + 1;
+      }
+      if (frame + ex->out_len <= room) {
+        memcpy(ex->head + ex->head_len, hdr, frame);
+        memcpy(ex->head + ex->head_len + frame, ex->out, ex->out_len);
+        ex->head_len += (uint32_t)(frame + ex->out_len);
+        if (ex->resp_mode == MODE_CHUNKED) ex->chunk_started = true;
+        ex->out_len = 0; /* the write below only carries the callback */
+      }
+    }
     if (!ex_write(ex, &ex->w_head, ex->head, ex->head_len)) return;
   }
   if (ex->out_pending) {
@@ -551,6 +574,7 @@ static void ex_check_complete(wasio_http_exchange_t *ex) {
       return;
     }
   } else if (c->ex_head != NULL) {
+    c->ex_head->head_hold = false; /* its turn has passed: nothing to wait for */
     ex_flush(c->ex_head);
     if (c->closing) return;
     ex_check_complete(c->ex_head);
@@ -1090,6 +1114,11 @@ static void conn_kick_cb(wasio_defer_t *d, int status) {
     return;
   }
   if (status < 0) return;
+  if (c->ex_head != NULL && c->ex_head->head_hold) {
+    c->ex_head->head_hold = false;
+    ex_flush(c->ex_head);
+    if (c->closing) return;
+  }
   conn_process(c);
 }
 
@@ -1377,7 +1406,9 @@ int wasio_http_respond_start(wasio_http_exchange_t *ex, int status,
   }
   ex->remaining = mode == MODE_LENGTH ? length : 0;
   ex->resp_state = RESP_STARTED;
+  ex->head_hold = true;
   wasio__srv_conn_t *c = ex->conn;
+  conn_kick(c); /* sends the head next turn if no bytes come before */
   if (c->body_ex == ex && ex->req_state == REQ_UNREAD && ex->close_after) conn_detach_body(c, ex);
   ex_flush(ex);
   if (!c->closing) conn_update(c);
