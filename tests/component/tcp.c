@@ -95,9 +95,9 @@ TEST(echo_by_name) {
 }
 
 enum { N = 200, LEN = 1500 };
-static int count_connected(const tconn_t *c) {
+static int count_connected(const tconn_t *c, int count) {
   int n = 0;
-  for (int i = 0; i < N; i++) n += c[i].connected;
+  for (int i = 0; i < count; i++) n += c[i].connected;
   return n;
 }
 static int count_echoed(const tconn_t *c) {
@@ -125,7 +125,7 @@ TEST(echo_200_concurrent) {
     tconn_new(loop, &c[i], LEN + 1);
     ASSERT_OK(wasio_tcp_connect(c[i].tcp, &to, CONNECT_TIMEOUT, tconn_connect_cb));
   }
-  WAIT_UNTIL(loop, count_connected(c) == N);
+  WAIT_UNTIL(loop, count_connected(c, N) == N);
   for (int i = 0; i < N; i++) {
     ASSERT_WASIO(0, c[i].connect_status);
     tconn_read_start(&c[i]);
@@ -946,6 +946,106 @@ TEST(connect_host_unknown) {
   ASSERT_WASIO(WASIO_ENAMETOOLONG, wasio_tcp_connect_host(c.tcp, longname, 80, 0, tconn_connect_cb));
   tconn_close(loop, &c);
   ASSERT_EQ_INT(c.connected, 0);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* The idle timeout covers writes too: with the peer not reading, the queued
+ * write fails with ETIMEDOUT (and so does the pending read). */
+TEST(idle_timeout_write) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  wasio_timer_t *sampler;
+  ASSERT_OK(wasio_timer_new(loop, &sampler));
+  tconn_t c, r;
+  tconn_new(loop, &c, 100);
+  size_t stall;
+  uint8_t *big = hold_and_fill(loop, &c, "it", sampler, &stall);
+  ASSERT_OK(wasio_tcp_set_idle_timeout(c.tcp, 200 * MS));
+  uint64_t t0 = wasio_monotonic_ns();
+  WAIT_UNTIL(loop, c.writes_pending == 0);
+  ASSERT_GE_U64(elapsed_ms_since(t0), 150); /* the timer may have started before the stall ended */
+  ASSERT_WASIO(WASIO_ETIMEDOUT, c.last_write_status);
+  WAIT_UNTIL(loop, c.read_status != 0);
+  ASSERT_WASIO(WASIO_ETIMEDOUT, c.read_status);
+  tconn_close(loop, &c);
+  free(big);
+  tconn_new(loop, &r, 100);
+  wasio_addr_t to = loopback(WASIO_AF_INET, CTL_PORT);
+  tconn_connect_ok(loop, &r, &to);
+  tconn_read_start(&r);
+  tconn_write_str(&r, "release it\n");
+  WAIT_UNTIL(loop, r.read_status != 0);
+  tconn_close(loop, &r);
+  wasio_timer_close(sampler, NULL);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* A burst of 64 wasio clients against a wasio listener in the same loop:
+ * every connection is accepted once and gets its own bytes back. */
+enum { BURST = 64 };
+static tconn_t burst_srv[BURST];
+static int burst_accepted;
+static void burst_echo_cb(wasio_tcp_t *tcp, ptrdiff_t nread, const wasio_buf_t *buf) {
+  tconn_t *s = wasio_tcp_data(tcp);
+  if (nread < 0) {
+    s->read_status = (int)nread;
+    if (nread == WASIO_EOF) ASSERT_OK(wasio_tcp_shutdown(tcp, NULL));
+    return;
+  }
+  tconn_write(s, buf->base, (size_t)nread);
+}
+static void burst_on_connection(wasio_tcp_t *server, wasio_tcp_t *client, int status) {
+  ASSERT_WASIO(0, status);
+  ASSERT_LT_INT(burst_accepted, BURST);
+  tconn_t *s = &burst_srv[burst_accepted++];
+  tconn_adopt(s, client, 0);
+  ASSERT_OK(wasio_tcp_read_start(client, NULL, burst_echo_cb));
+}
+static int count_done(const tconn_t *c, int n) {
+  int k = 0;
+  for (int i = 0; i < n; i++) k += c[i].read_status != 0;
+  return k;
+}
+
+TEST(server_accepts_burst) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 30000);
+  wasio_tcp_t *srv;
+  ASSERT_OK(wasio_tcp_new(loop, &srv));
+  wasio_addr_t a = loopback(WASIO_AF_INET, 0), bound;
+  ASSERT_OK(wasio_tcp_bind(srv, &a));
+  ASSERT_OK(wasio_tcp_listen(srv, BURST * 2, burst_on_connection));
+  ASSERT_OK(wasio_tcp_local_addr(srv, &bound));
+  burst_accepted = 0;
+  static tconn_t cli[BURST];
+  char msg[BURST][32];
+  for (int i = 0; i < BURST; i++) {
+    tconn_new(loop, &cli[i], 64);
+    ASSERT_OK(wasio_tcp_connect(cli[i].tcp, &bound, CONNECT_TIMEOUT, tconn_connect_cb));
+    snprintf(msg[i], sizeof msg[i], "client %d of the burst\n", i);
+  }
+  WAIT_UNTIL(loop, count_connected(cli, BURST) == BURST && burst_accepted == BURST);
+  for (int i = 0; i < BURST; i++) {
+    WAIT_UNTIL(loop, cli[i].connected);
+    ASSERT_WASIO(0, cli[i].connect_status);
+    tconn_read_start(&cli[i]);
+    tconn_write_str(&cli[i], msg[i]);
+    ASSERT_OK(wasio_tcp_shutdown(cli[i].tcp, NULL));
+  }
+  WAIT_UNTIL(loop, count_done(cli, BURST) == BURST);
+  for (int i = 0; i < BURST; i++) {
+    ASSERT_WASIO(WASIO_EOF, cli[i].read_status);
+    ASSERT_EQ_STR(tconn_text(&cli[i]), msg[i]);
+  }
+  for (int i = 0; i < BURST; i++) {
+    tconn_close(loop, &cli[i]);
+    tconn_close(loop, &burst_srv[i]);
+  }
+  listener_closed = 0;
+  wasio_tcp_close(srv, listener_close_cb);
+  WAIT_UNTIL(loop, listener_closed == 1);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
