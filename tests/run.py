@@ -9,6 +9,10 @@ What runs:
       - natively (build/native/tests/NAME, ASan+UBSan), reported as NAME/native;
       - as a component (build/wasm32/tests/NAME.wasm), run by tools/wasio-run
         on wasmtime and on jco, reported as NAME.TEST@wasmtime and NAME.TEST@jco.
+  * each tests/apps/NAME.py: a Python driver that tests a tool of apps/ (its
+    native build and its component) and speaks the same protocol as a test
+    program: `NAME.py --host HOST --list`, `NAME.py --host HOST [k=v...]
+    [TEST...]`; it declares helpers and hosts with the same comment lines.
 
 A component test file declares what it needs in comment lines:
     // wasio-test: net                       grant network access (--net)
@@ -140,6 +144,8 @@ def run_program(argv, timeout):
 
 
 def command_for(host, name, spec, params):
+    if spec["subdir"] == "apps":  # a Python driver (tests/apps/NAME.py)
+        return [sys.executable, spec["script"], "--host", host] + params
     if host == "native":
         return [os.path.join(BUILD, "native", "tests", name)] + params
     wasm = os.path.join(BUILD, "wasm32", spec["subdir"], name + ".wasm")
@@ -218,15 +224,17 @@ def main():
         run_suite("unit", "native", [unit], lambda p: [unit] + p, DEFAULT_TIMEOUT, res)
 
     programs = []
-    for sub, built in (("component", "tests"), ("wasi", "wasi-tests")):
+    for sub, built, ext in (("component", "tests", ".c"), ("wasi", "wasi-tests", ".c"), ("apps", "apps", ".py")):
         d = os.path.join(ROOT, "tests", sub)
-        programs += [(os.path.join(d, fn), built) for fn in sorted(os.listdir(d)) if fn.endswith(".c")]
+        if os.path.isdir(d):
+            programs += [(os.path.join(d, fn), built) for fn in sorted(os.listdir(d)) if fn.endswith(ext)]
     for path, built in programs:
-        name = os.path.basename(path)[:-2]
+        name = os.path.splitext(os.path.basename(path))[0]
         if args.k and args.k not in name:
             continue
         spec = parse_spec(path)
         spec["subdir"] = built
+        spec["script"] = path
         if built == "wasi-tests":  # raw WASI bindings: components only
             spec["hosts"] = [h for h in spec["hosts"] if h != "native"]
         for host in HOSTS:

@@ -350,6 +350,7 @@ static int parse_args(fetch_t *f, int argc, char **argv) {
   }
   if (f->url == NULL) {
     usage(stderr);
+    fprintf(stderr, "wasio-fetch: (%d) no URL given\n", EXIT_INIT);
     return EXIT_INIT;
   }
   return 0;
