@@ -66,7 +66,9 @@ int wasio_http_client_new(wasio_loop_t *loop, const wasio_http_client_opts_t *op
                           wasio_http_client_t **out);
 
 /* Cancels every call (their on_done gets WASIO_ECANCELED), closes every
- * connection, then runs cb (may be NULL) once. Idempotent. */
+ * connection, then runs cb (may be NULL) once. Idempotent. An idle pooled
+ * connection keeps the loop alive (it waits for the server's close, bounded
+ * by idle_timeout_ns), so close the client when done with it. */
 void wasio_http_client_close(wasio_http_client_t *client, void (*cb)(wasio_http_client_t *client));
 
 /* Streaming request body, pulled when the connection can take more:
@@ -90,7 +92,10 @@ typedef struct wasio_http_call_opts {
   /* Redirects: -1 follows up to WASIO_HTTP_MAX_REDIRECTS, 0 none, n > 0 up
    * to n. 301/302 turn POST into GET, 303 turns anything but HEAD into GET
    * (dropping the body); 307/308 repeat method and body (a streamed body
-   * cannot be repeated: the 3xx response is returned instead). */
+   * cannot be repeated: the 3xx response is returned instead). A redirect
+   * beyond the limit ends the call with WASIO_ELIMIT (a loop, e.g.);
+   * credentials (Authorization, Cookie) are dropped when the origin
+   * changes. */
   int max_redirects;
   wasio_http_timeouts_t timeouts;
   void *data;
@@ -103,7 +108,10 @@ typedef struct wasio_http_call_opts {
 } wasio_http_call_opts_t;
 
 /* Starts a call. Errors (on_done is then not called): WASIO_EINVAL (NULL
- * url or on_done, bad method, too many headers), WASIO_EURL_* (bad URL),
+ * url or on_done, bad method or CONNECT, too many headers, a Content-Length
+ * or Transfer-Encoding field: the client frames the body itself),
+ * WASIO_ELIMIT (a request head over 32 KiB, or WASIO_HTTP_MAX_ORIGINS
+ * origins in use), WASIO_EURL_* (bad URL),
  * WASIO_EHTTP_BAD_HEADER_NAME/VALUE (a header would inject),
  * WASIO_ENOTSUP (https:// while no TLS backend is built in), WASIO_ENOMEM,
  * WASIO_ECLOSING (client closing). The call copies opts, the URL and the
