@@ -158,6 +158,7 @@ struct wasio_http_call {
   unsigned work;                  /* WASIO__WORK_* queued on `defer` */
   bool defer_queued;
   bool paused, got_byte, retried, discard, conn_close, head_method;
+  bool eof_pending;               /* resumed on a socket already at EOF */
   int final_status;
   int redirects, max_redirects;
   /* The request. */
@@ -823,9 +824,17 @@ static void wasio__call_complete(wasio_http_call_t *call) {
  * have been closed by the server while idle (the race every keep-alive
  * client has). Sends the request again, once, on a fresh connection when
  * it can be repeated. */
+static bool wasio__is_idempotent(const char *m) {
+  /* RFC 9110 section 9.2.2: safe to send twice. */
+  return !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "PUT") || !strcmp(m, "DELETE") ||
+         !strcmp(m, "OPTIONS") || !strcmp(m, "TRACE");
+}
+
 static bool wasio__call_retry(wasio_http_call_t *call) {
   wasio__http_conn_t *conn = call->conn;
-  if (!conn->reused || call->retried || call->got_byte || call->up_pulled || call->client->closing) return false;
+  if (!conn->reused || call->retried || call->got_byte || call->up_pulled || call->client->closing ||
+      !wasio__is_idempotent(call->method))
+    return false;
   call->retried = true;
   call->conn = NULL;
   wasio__conn_release(conn, false);
@@ -1014,7 +1023,14 @@ static void wasio__call_defer_cb(wasio_defer_t *req, int status) {
     wasio__call_upload(call);
     if (call->phase == WASIO__CALL_FINISHED || call->conn == NULL) return;
   }
-  if ((work & WASIO__WORK_INPUT) && call->conn != NULL && !call->paused) wasio__conn_process(call->conn);
+  if ((work & WASIO__WORK_INPUT) && call->conn != NULL && !call->paused) {
+    wasio__http_conn_t *conn = call->conn;
+    wasio__conn_process(conn);
+    if (call->eof_pending && conn->call == call && call->phase != WASIO__CALL_FINISHED && !call->paused) {
+      call->eof_pending = false;
+      wasio__http_conn_on_read(&conn->tr, WASIO_EOF);
+    }
+  }
 }
 
 static void wasio__call_timer_cb(wasio_timer_t *timer) {
@@ -1235,6 +1251,9 @@ int wasio_http_call_pause(wasio_http_call_t *call, bool pause) {
   }
   int rc = wasio__http_transport_read_start(&conn->tr);
   if (rc != 0 && rc != WASIO_EOF) return rc;
+  /* The socket saw its EOF already: it is reported after the buffered
+   * bytes. */
+  if (rc == WASIO_EOF) call->eof_pending = true;
   /* Bytes read before the pause wait in the buffer: deliver them from the
    * next turn, not from inside this call. */
   wasio__call_schedule(call, WASIO__WORK_INPUT);

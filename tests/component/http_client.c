@@ -638,6 +638,42 @@ TEST(timeout_connect) {
   expect_timeout(o, &r, 300);
 }
 
+/* The server closes a kept-alive connection just as it is reused (the
+ * helper reads the next request and closes): an idempotent request is sent
+ * again on a fresh connection, a POST is not (it may have been acted on). */
+TEST(stale_connection_retry) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  char url[128], other[128];
+  url_of(url, sizeof url, STALL_PORT, "/drop-next");
+  url_of(other, sizeof other, STALL_PORT, "/other");
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url, &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_STR(r.body, "ok\n");
+  o = opts_for(other, &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_INT(r.responses, 1);
+  ASSERT_EQ_STR(r.body, "ok\n");
+  /* The same race with a POST: reported, not repeated. */
+  o = opts_for(url, &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  o = opts_for(other, &r);
+  o.method = "POST";
+  o.body = "x";
+  o.body_len = 1;
+  run_call(loop, client, &o, &r);
+  ASSERT_TRUE(r.done_status == WASIO_EHTTP_TRUNCATED || r.done_status == WASIO_ECONNRESET);
+  ASSERT_EQ_INT(r.responses, 0);
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
 TEST(connect_refused) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 20000);

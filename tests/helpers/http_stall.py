@@ -6,6 +6,10 @@ each connection by the path of its first request:
   /silent        reads the request and never answers (first-byte timeout)
   /stall-body    sends a head with Content-Length: 1000 and 10 body bytes,
                  then nothing more (between-bytes timeout)
+  /drop-next     answers "ok\\n" with keep-alive, then reads the next request
+                 on the connection and closes without answering: the race
+                 of a keep-alive connection the server closes as the client
+                 reuses it
   anything else  "HTTP/1.1 200 OK" with a 3-byte body "ok\\n", keep-alive
 A stalled connection is held until the client closes it or --hold seconds
 pass. The process exits after --lifetime seconds.
@@ -39,6 +43,13 @@ def serve(conn, hold):
                     pass
                 return
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
+            if path == b"/drop-next":
+                while b"\r\n\r\n" not in buf:
+                    data = conn.recv(65536)
+                    if not data:
+                        break
+                    buf += data
+                return
     except OSError:
         pass
     finally:
