@@ -562,12 +562,13 @@ static void ex_check_complete(wasio_http_exchange_t *ex) {
   if (ex->req_state == REQ_UNREAD) conn_detach_body(c, ex);
   ex->done = true;
   conn_dequeue_front(c);
-  if (ex->close_after) c->no_more = true;
+  bool close_after = ex->close_after;
+  if (close_after) c->no_more = true;
   void (*cb)(wasio_http_exchange_t *, int) = ex->on_complete;
   if (cb != NULL) cb(ex, 0);
-  ex_release(c->server, ex);
+  ex_release(c->server, ex); /* ex is gone from here on */
   if (c->closing) return;
-  if (ex->close_after) {
+  if (close_after) {
     /* Nothing may follow a "Connection: close" response. */
     if (c->ex_head != NULL) {
       conn_abort(c, WASIO_ECANCELED);

@@ -1,0 +1,735 @@
+// wasio-test: net
+// wasio-test: helper tests/helpers/http_ctl.py --lifetime 900 --idle 300
+// wasio-test: timeout 400
+/* tests/component/http_server.c: the HTTP server (wasio/http.h) driven by
+ * real native clients over loopback.
+ *
+ * The server runs in the test's own loop; the clients (curl, wrk, h2load
+ * and a hand-written raw socket client) are run by the reverse helper
+ * tests/helpers/http_ctl.py (port = its port), which the test asks over a
+ * TCP connection of the same loop. While the test waits for the helper's
+ * answer, the loop serves the client's requests, so one loop is both
+ * server and controller, on every host.
+ */
+#include "testlib.h"
+
+#define CTL_PORT helper_port("port")
+#define CTL_IN_MAX (4u << 20)
+
+static wasio_loop_t *new_loop(void) {
+  wasio_loop_t *loop = NULL;
+  ASSERT_OK(wasio_loop_new(&loop));
+  return loop;
+}
+
+/* ---- the server under test ----------------------------------------------------
+ * Routes:
+ *   /hello          200 "hello\n" (a static body: no allocation)
+ *   /crc            reads the body; 200 "LEN CRC\n" (CRC-32, 8 hex digits)
+ *   /delay/MS/ID    answers "ID\n" after MS milliseconds (from a timer)
+ *   /chunked        a chunked response in three writes
+ *   anything else   404
+ */
+
+typedef struct server_state {
+  wasio_loop_t *loop;
+  wasio_http_server_t *srv;
+  uint16_t port;
+  int handled;            /* handler calls */
+  int completed_ok, completed_err, last_complete_status;
+  int body_end_status;    /* the last on_end status of /crc */
+  int body_ends;
+  int shutdown_done;
+  int delay_timers;       /* open /delay timers */
+  char log[512];          /* the paths handled, space-separated */
+} server_state_t;
+
+static server_state_t S;
+
+static bool str_is(wasio_http_str_t s, const char *lit) {
+  return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0;
+}
+
+static void count_complete(wasio_http_exchange_t *ex, int status) {
+  (void)ex;
+  if (status == 0)
+    S.completed_ok++;
+  else
+    S.completed_err++;
+  S.last_complete_status = status;
+}
+
+/* /crc */
+typedef struct crc_state {
+  uint32_t crc;
+  uint64_t len;
+  char text[64];
+} crc_state_t;
+
+static void crc_complete(wasio_http_exchange_t *ex, int status) {
+  count_complete(ex, status);
+  free(wasio_http_exchange_data(ex));
+}
+
+static void crc_on_data(wasio_http_exchange_t *ex, const void *data, size_t len) {
+  crc_state_t *st = wasio_http_exchange_data(ex);
+  ASSERT_TRUE(len > 0);
+  st->crc = tl_crc32(st->crc, data, len);
+  st->len += len;
+}
+
+static void crc_on_end(wasio_http_exchange_t *ex, int status) {
+  crc_state_t *st = wasio_http_exchange_data(ex);
+  S.body_ends++;
+  S.body_end_status = status;
+  if (status != 0) return; /* the server answers 413/400/408 itself */
+  int n = snprintf(st->text, sizeof st->text, "%llu %08x\n", (unsigned long long)st->len, (unsigned)st->crc);
+  ASSERT_OK(wasio_http_respond(ex, 200, NULL, 0, st->text, (size_t)n));
+}
+
+/* /delay/MS/ID */
+typedef struct delay_state {
+  wasio_http_exchange_t *ex; /* NULL once the exchange completed */
+  wasio_timer_t *timer;
+  char id[16];
+  size_t id_len;
+  int owners; /* the timer and the exchange; freed when both are done */
+  bool timer_closing;
+} delay_state_t;
+
+static void delay_release(delay_state_t *st) {
+  if (--st->owners == 0) free(st);
+}
+
+static void delay_timer_closed(wasio_timer_t *t) {
+  delay_release(wasio_timer_data(t));
+  S.delay_timers--;
+}
+
+static void delay_fire(wasio_timer_t *t) {
+  delay_state_t *st = wasio_timer_data(t);
+  if (st->ex != NULL) ASSERT_OK(wasio_http_respond(st->ex, 200, NULL, 0, st->id, st->id_len));
+  st->timer_closing = true;
+  wasio_timer_close(t, delay_timer_closed);
+}
+
+static void delay_complete(wasio_http_exchange_t *ex, int status) {
+  count_complete(ex, status);
+  delay_state_t *st = wasio_http_exchange_data(ex);
+  st->ex = NULL;
+  /* Torn down before the timer fired (shutdown timeout): stop waiting. */
+  if (!st->timer_closing) {
+    st->timer_closing = true;
+    wasio_timer_close(st->timer, delay_timer_closed);
+  }
+  delay_release(st);
+}
+
+static void handle_delay(wasio_http_exchange_t *ex, wasio_http_str_t rest) {
+  unsigned long ms = 0;
+  size_t i = 0;
+  while (i < rest.len && rest.ptr[i] >= '0' && rest.ptr[i] <= '9') ms = ms * 10 + (unsigned long)(rest.ptr[i++] - '0');
+  ASSERT_TRUE(i < rest.len && rest.ptr[i] == '/');
+  i++;
+  delay_state_t *st = calloc(1, sizeof *st);
+  ASSERT_TRUE(st != NULL);
+  st->ex = ex;
+  st->owners = 2;
+  st->id_len = rest.len - i < sizeof st->id - 1 ? rest.len - i : sizeof st->id - 2;
+  memcpy(st->id, rest.ptr + i, st->id_len);
+  st->id[st->id_len++] = '\n';
+  ASSERT_OK(wasio_timer_new(S.loop, &st->timer));
+  wasio_timer_set_data(st->timer, st);
+  S.delay_timers++;
+  wasio_http_exchange_set_data(ex, st);
+  wasio_http_exchange_on_complete(ex, delay_complete);
+  ASSERT_OK(wasio_timer_start(st->timer, delay_fire, ms * MS, 0));
+}
+
+/* /chunked: three writes, each after the previous one's callback. */
+static const char *const chunk_parts[] = {"one\n", "two\n", "three\n"};
+
+static void chunked_next(wasio_http_exchange_t *ex, int status) {
+  if (status != 0) return;
+  uintptr_t i = (uintptr_t)wasio_http_exchange_data(ex);
+  if (i == 3) {
+    ASSERT_OK(wasio_http_respond_end(ex));
+    return;
+  }
+  wasio_http_exchange_set_data(ex, (void *)(i + 1));
+  ASSERT_OK(wasio_http_respond_write(ex, chunk_parts[i], strlen(chunk_parts[i]), chunked_next));
+}
+
+static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) {
+  S.handled++;
+  size_t n = strlen(S.log);
+  if (n + req->target.len + 2 < sizeof S.log) {
+    memcpy(S.log + n, req->target.ptr, req->target.len);
+    S.log[n + req->target.len] = ' ';
+    S.log[n + req->target.len + 1] = 0;
+  }
+  wasio_http_str_t t = req->target;
+  wasio_http_exchange_on_complete(ex, count_complete);
+  if (str_is(t, "/hello")) {
+    static const wasio_http_header_t h[] = {{{"Content-Type", 12}, {"text/plain", 10}}};
+    ASSERT_OK(wasio_http_respond(ex, 200, h, 1, "hello\n", 6));
+  } else if (str_is(t, "/crc")) {
+    crc_state_t *st = calloc(1, sizeof *st);
+    ASSERT_TRUE(st != NULL);
+    wasio_http_exchange_set_data(ex, st);
+    wasio_http_exchange_on_complete(ex, crc_complete);
+    ASSERT_OK(wasio_http_exchange_read_body(ex, crc_on_data, crc_on_end));
+  } else if (t.len > 7 && memcmp(t.ptr, "/delay/", 7) == 0) {
+    handle_delay(ex, (wasio_http_str_t){t.ptr + 7, t.len - 7});
+  } else if (str_is(t, "/chunked")) {
+    wasio_http_exchange_set_data(ex, (void *)(uintptr_t)0);
+    ASSERT_OK(wasio_http_respond_start(ex, 200, NULL, 0, -1));
+    chunked_next(ex, 0);
+  } else {
+    ASSERT_OK(wasio_http_respond(ex, 404, NULL, 0, "not found\n", 10));
+  }
+}
+
+static void server_start(const wasio_http_server_opts_t *opts) {
+  memset(&S, 0, sizeof S);
+  S.loop = new_loop();
+  ASSERT_OK(wasio_http_server_new(S.loop, opts, handler, &S, &S.srv));
+  ASSERT_TRUE(wasio_http_server_data(S.srv) == &S);
+  wasio_addr_t a = loopback(WASIO_AF_INET, 0), bound;
+  ASSERT_OK(wasio_http_server_listen(S.srv, &a, 0));
+  ASSERT_OK(wasio_http_server_local_addr(S.srv, &bound));
+  ASSERT_NE_INT(bound.port, 0);
+  S.port = bound.port;
+}
+
+static void shutdown_cb(wasio_http_server_t *srv) {
+  ASSERT_TRUE(srv == S.srv);
+  S.shutdown_done++;
+}
+
+/* Graceful shutdown, then the handle-leak check. */
+static void server_stop(wasio_timer_t *wd) {
+  wasio_http_server_shutdown(S.srv, 5 * WASIO_NS_PER_S, shutdown_cb);
+  wasio_http_server_shutdown(S.srv, 5 * WASIO_NS_PER_S, shutdown_cb); /* idempotent */
+  WAIT_UNTIL(S.loop, S.shutdown_done == 1 && S.delay_timers == 0);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(S.loop);
+  ASSERT_EQ_INT(S.shutdown_done, 1);
+}
+
+/* ---- talking to the helper ------------------------------------------------------- */
+
+typedef struct ctl {
+  tconn_t c;
+  int rc;
+  char info[32];
+  const char *out; /* NUL-terminated views into c.in */
+  const char *err;
+  size_t out_len, err_len;
+} ctl_t;
+
+/* A JSON string of `s` (quotes and backslashes escaped) appended to buf. */
+static void json_str(char *buf, size_t cap, const char *s) {
+  size_t n = strlen(buf);
+  ASSERT_TRUE(n + 2 < cap);
+  buf[n++] = '"';
+  for (; *s; s++) {
+    ASSERT_TRUE(n + 3 < cap);
+    if (*s == '\n') { /* control characters would end the command line */
+      buf[n++] = '\\';
+      buf[n++] = 'n';
+      continue;
+    }
+    if (*s == '"' || *s == '\\') buf[n++] = '\\';
+    buf[n++] = *s;
+  }
+  buf[n++] = '"';
+  buf[n] = 0;
+}
+
+static void ctl_start(ctl_t *x, const char *json) {
+  memset(x, 0, sizeof *x);
+  tconn_new(S.loop, &x->c, CTL_IN_MAX);
+  wasio_addr_t to = loopback(WASIO_AF_INET, CTL_PORT);
+  tconn_connect_ok(S.loop, &x->c, &to);
+  tconn_read_start(&x->c);
+  tconn_write(&x->c, json, strlen(json));
+  tconn_write_str(&x->c, "\n");
+}
+
+static bool ctl_done(const ctl_t *x) { return x->c.read_status != 0; }
+
+/* Parses "<rc> <out_len> <err_len> <info>\n<out><err>" and closes. */
+static void ctl_finish(ctl_t *x) {
+  WAIT_UNTIL(S.loop, ctl_done(x));
+  ASSERT_WASIO(WASIO_EOF, x->c.read_status);
+  char *text = (char *)tconn_text(&x->c);
+  char *nl = strchr(text, '\n');
+  ASSERT_TRUE(nl != NULL);
+  unsigned long out_len = 0, err_len = 0;
+  ASSERT_EQ_INT(sscanf(text, "%d %lu %lu %31s", &x->rc, &out_len, &err_len, x->info), 4);
+  char *out = nl + 1;
+  ASSERT_EQ_U64((uint64_t)(out - text) + out_len + err_len, x->c.in_len);
+  /* Split into two NUL-terminated strings: move err one byte on. */
+  memmove(out + out_len + 1, out + out_len, err_len);
+  out[out_len] = 0;
+  out[out_len + 1 + err_len] = 0;
+  x->out = out;
+  x->out_len = out_len;
+  x->err = out + out_len + 1;
+  x->err_len = err_len;
+  WAIT_UNTIL(S.loop, x->c.writes_pending == 0);
+  wasio_tcp_close(x->c.tcp, tconn_close_cb);
+  WAIT_UNTIL(S.loop, x->c.close_calls == 1);
+}
+
+static void ctl_free(ctl_t *x) { free(x->c.in); }
+
+/* Runs a program through the helper; args end with NULL. gen > 0 makes a
+ * test file of that many bytes ("{FILE}" in args); its CRC is x->info. */
+static void ctl_run_argv(ctl_t *x, const char *prog, size_t gen, const char *const *args) {
+  char json[8192];
+  snprintf(json, sizeof json, "{\"run\": \"%s\", ", prog);
+  if (gen > 0) snprintf(json + strlen(json), sizeof json - strlen(json), "\"gen\": %zu, \"seed\": 7, ", gen);
+  strcat(json, "\"args\": [");
+  for (size_t i = 0; args[i] != NULL; i++) {
+    if (i) strcat(json, ", ");
+    json_str(json, sizeof json, args[i]);
+  }
+  strcat(json, "]}");
+  ctl_start(x, json);
+}
+#define CTL_RUN(x, prog, gen, ...)                                     \
+  do {                                                                 \
+    const char *const _a[] = {__VA_ARGS__, NULL};                      \
+    ctl_run_argv((x), (prog), (gen), _a);                              \
+    ctl_finish(x);                                                     \
+  } while (0)
+
+/* A raw client: sends `pieces` (gap_ms apart), half-closes if shut, reads
+ * until EOF or read_ms of silence. */
+static void ctl_raw_start(ctl_t *x, const char *const *pieces, size_t n, unsigned gap_ms, bool shut,
+                          unsigned read_ms) {
+  size_t total = 256;
+  for (size_t i = 0; i < n; i++) total += strlen(pieces[i]) * 2 + 8;
+  char *json = malloc(total);
+  ASSERT_TRUE(json != NULL);
+  int k = snprintf(json, total, "{\"raw\": %u, \"gap_ms\": %u, \"shut\": %s, \"read_ms\": %u, \"send\": [",
+                   (unsigned)S.port, gap_ms, shut ? "true" : "false", read_ms);
+  for (size_t i = 0; i < n; i++) {
+    k += snprintf(json + k, total - (size_t)k, "%s\"", i ? ", " : "");
+    for (const char *p = pieces[i]; *p; p++) k += snprintf(json + k, total - (size_t)k, "%02x", (unsigned char)*p);
+    k += snprintf(json + k, total - (size_t)k, "\"");
+  }
+  snprintf(json + k, total - (size_t)k, "]}");
+  ctl_start(x, json);
+  free(json);
+}
+
+static void ctl_raw(ctl_t *x, const char *req, unsigned read_ms) {
+  const char *const p[] = {req};
+  ctl_raw_start(x, p, 1, 0, false, read_ms);
+  ctl_finish(x);
+}
+
+static size_t count_substr(const char *s, const char *sub) {
+  size_t n = 0;
+  for (const char *p = strstr(s, sub); p != NULL; p = strstr(p + 1, sub)) n++;
+  return n;
+}
+
+#define ASSERT_CONTAINS(hay, needle)                                                 \
+  do {                                                                               \
+    const char *_h = (hay), *_n = (needle);                                          \
+    if (strstr(_h, _n) == NULL)                                                      \
+      harness_fail(__FILE__, __LINE__, "%s does not contain \"%s\":\n%.1500s", #hay, _n, _h); \
+  } while (0)
+#define ASSERT_NOT_CONTAINS(hay, needle)                                             \
+  do {                                                                               \
+    const char *_h = (hay), *_n = (needle);                                          \
+    if (strstr(_h, _n) != NULL)                                                      \
+      harness_fail(__FILE__, __LINE__, "%s contains \"%s\":\n%.1500s", #hay, _n, _h); \
+  } while (0)
+
+static void url(char *buf, size_t cap, const char *path) {
+  snprintf(buf, cap, "http://127.0.0.1:%u%s", (unsigned)S.port, path);
+}
+
+/* ---- tests ----------------------------------------------------------------------- */
+
+/* curl fetches /hello five times over one keep-alive connection; after a
+ * warm-up, twenty more requests cost no allocation each. */
+TEST(keepalive_curl) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  char u[128];
+  url(u, sizeof u, "/hello");
+  ctl_t x;
+  CTL_RUN(&x, "curl", 0, "-sS", "-m", "20", "-w", "%{http_code} %{num_connects}\n", u, u, u, u, u);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_EQ_STR(x.out, "hello\n200 1\nhello\n200 0\nhello\n200 0\nhello\n200 0\nhello\n200 0\n");
+  ASSERT_EQ_INT(S.handled, 5);
+  WAIT_UNTIL(S.loop, S.completed_ok == 5);
+  ctl_free(&x);
+
+  /* Allocations: a new connection costs a few (socket, connection, timer,
+   * the helper's socket); requests on it cost none. */
+  wasio_loop_stats_t a, b;
+  wasio_loop_stats(S.loop, &a);
+  CTL_RUN(&x, "curl", 0, "-sS", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}", u, u, u, u, u, u, u, u, u, u, u,
+          u, u, u, u, u, u, u, u, u);
+  ASSERT_EQ_INT(x.rc, 0);
+  wasio_loop_stats(S.loop, &b);
+  ASSERT_EQ_INT(S.handled, 25);
+  ASSERT_LE_U64(b.allocations - a.allocations, 12);
+  ctl_free(&x);
+  server_stop(wd);
+}
+
+/* HEAD gets the head a GET would, without the body; unknown paths 404. */
+TEST(head_and_404) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  char u[128], m[128];
+  url(u, sizeof u, "/hello");
+  url(m, sizeof m, "/missing");
+  ctl_t x;
+  CTL_RUN(&x, "curl", 0, "-sS", "-m", "20", "-I", u);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_CONTAINS(x.out, "HTTP/1.1 200 OK\r\n");
+  ASSERT_CONTAINS(x.out, "Content-Length: 6\r\n");
+  ASSERT_CONTAINS(x.out, "Date: ");
+  ASSERT_NOT_CONTAINS(x.out, "hello");
+  ctl_free(&x);
+  CTL_RUN(&x, "curl", 0, "-sS", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}", m);
+  ASSERT_EQ_STR(x.out, "404");
+  ctl_free(&x);
+  server_stop(wd);
+}
+
+/* A chunked upload of 200 kB reaches the handler whole. */
+TEST(chunked_upload) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  char u[128];
+  url(u, sizeof u, "/crc");
+  ctl_t x;
+  CTL_RUN(&x, "curl", 200000, "-sS", "-m", "20", "-H", "Transfer-Encoding: chunked", "--data-binary", "@{FILE}", u);
+  ASSERT_EQ_INT(x.rc, 0);
+  char want[64];
+  snprintf(want, sizeof want, "200000 %s\n", x.info);
+  ASSERT_EQ_STR(x.out, want);
+  ASSERT_WASIO(0, S.body_end_status);
+  ctl_free(&x);
+  server_stop(wd);
+}
+
+/* "Expect: 100-continue": curl waits (up to 10 s) for the interim answer,
+ * which read_body sends, then uploads. */
+TEST(expect_continue) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  char u[128];
+  url(u, sizeof u, "/crc");
+  ctl_t x;
+  uint64_t t0 = wasio_monotonic_ns();
+  CTL_RUN(&x, "curl", 100000, "-sS", "-v", "-m", "20", "--expect100-timeout", "10", "-H", "Expect: 100-continue",
+          "--data-binary", "@{FILE}", u);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_LT_INT(elapsed_ms_since(t0), 8000);
+  char want[64];
+  snprintf(want, sizeof want, "100000 %s\n", x.info);
+  ASSERT_EQ_STR(x.out, want);
+  ASSERT_CONTAINS(x.err, "HTTP/1.1 100 Continue");
+  ctl_free(&x);
+  server_stop(wd);
+}
+
+/* A streamed response of unknown length goes out chunked. */
+TEST(chunked_response) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  char u[128];
+  url(u, sizeof u, "/chunked");
+  ctl_t x;
+  CTL_RUN(&x, "curl", 0, "-sS", "-m", "20", "-i", "--raw", u);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_CONTAINS(x.out, "Transfer-Encoding: chunked\r\n");
+  ASSERT_CONTAINS(x.out, "\r\n\r\n4\r\none\n\r\n4\r\ntwo\n\r\n6\r\nthree\n\r\n0\r\n\r\n");
+  ctl_free(&x);
+  CTL_RUN(&x, "curl", 0, "-sS", "-m", "20", u);
+  ASSERT_EQ_STR(x.out, "one\ntwo\nthree\n");
+  ctl_free(&x);
+  server_stop(wd);
+}
+
+/* Three requests in one segment; the first answers last (200 ms), yet the
+ * responses leave in request order, and "Connection: close" on the last
+ * ends the connection. */
+TEST(pipelined_in_order) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  ctl_t x;
+  ctl_raw(&x,
+          "GET /delay/200/a HTTP/1.1\r\nHost: t\r\n\r\n"
+          "GET /delay/0/b HTTP/1.1\r\nHost: t\r\n\r\n"
+          "GET /delay/50/c HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+          5000);
+  ASSERT_EQ_INT(x.rc, 0); /* closed by the server after the third */
+  ASSERT_EQ_INT(count_substr(x.out, "HTTP/1.1 200 OK\r\n"), 3);
+  const char *a = strstr(x.out, "\r\n\r\na\n"), *b = strstr(x.out, "\r\n\r\nb\n"), *c = strstr(x.out, "\r\n\r\nc\n");
+  ASSERT_TRUE(a != NULL && b != NULL && c != NULL);
+  ASSERT_TRUE(a < b && b < c);
+  ASSERT_EQ_INT(count_substr(x.out, "Connection: close\r\n"), 1);
+  ASSERT_TRUE(strstr(x.out, "Connection: close\r\n") > b);
+  ASSERT_EQ_INT(S.handled, 3);
+  ctl_free(&x);
+
+  /* More than WASIO_HTTP_SERVER_MAX_PIPELINED at once: all answered. */
+  char *many = malloc(64 * 64);
+  ASSERT_TRUE(many != NULL);
+  many[0] = 0;
+  for (int i = 0; i < 40; i++)
+    strcat(many, i == 39 ? "GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" : "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+  ctl_raw(&x, many, 5000);
+  free(many);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_EQ_INT(count_substr(x.out, "HTTP/1.1 200 OK\r\n"), 40);
+  ASSERT_EQ_INT(S.handled, 43);
+  ctl_free(&x);
+  server_stop(wd);
+}
+
+/* Smuggling and malformed heads: one error response naming the codec's
+ * error, then the connection closes; nothing after it is parsed. */
+typedef struct bad_case {
+  const char *req;
+  const char *status;  /* "HTTP/1.1 400 " ... */
+  const char *message; /* from wasio_strerror */
+  int handled;         /* handler calls it causes */
+} bad_case_t;
+
+TEST(smuggling_rejected) {
+  static const bad_case_t cases[] = {
+      {"POST /crc HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+       "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n",
+       "HTTP/1.1 400 ", "Content-Length together with Transfer-Encoding", 0},
+      {"POST /crc HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 40\r\n\r\nhelloGET /hello HTTP/1.1\r\n\r\n",
+       "HTTP/1.1 400 ", "conflicting HTTP Content-Length", 0},
+      {"POST /crc HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", "HTTP/1.1 501 ",
+       "Transfer-Encoding other than chunked", 0},
+      {"GET /hello HTTP/1.1\nHost: t\n\n", "HTTP/1.1 400 ", "LF not preceded by CR", 0},
+      {"GET /hello HTTP/1.1\r\nHost: t\r\nX-A: a\r\n b\r\n\r\n", "HTTP/1.1 400 ", "obsolete line folding", 0},
+      {"GET /hello HTTP/1.1\r\nHost : t\r\n\r\n", "HTTP/1.1 400 ", "whitespace between", 0},
+      {"GET /hello HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ", "without exactly one Host", 0},
+      {"GET /hello HTTP/2.0\r\nHost: t\r\n\r\n", "HTTP/1.1 505 ", "version", 0},
+      {"POST /crc HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n",
+       "HTTP/1.1 400 ", "chunk size", 1},
+      {"POST /crc HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", "HTTP/1.1 400 ", "Content-Length", 0},
+  };
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 120000);
+  int handled = 0;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ctl_t x;
+    ctl_raw(&x, cases[i].req, 5000);
+    handled += cases[i].handled;
+    if (x.rc != 0 || strncmp(x.out, cases[i].status, strlen(cases[i].status)) != 0 ||
+        count_substr(x.out, "\nHTTP/1.1 ") != 0 || strstr(x.out, cases[i].message) == NULL ||
+        strstr(x.out, "Connection: close\r\n") == NULL || S.handled != handled)
+      harness_fail(__FILE__, __LINE__, "case %zu: rc %d, handled %d (want %d), got:\n%s", i, x.rc, S.handled,
+                   handled, x.out);
+    ctl_free(&x);
+  }
+  ASSERT_EQ_INT(S.body_ends, 1);
+  ASSERT_WASIO(WASIO_EHTTP_BAD_CHUNK_SIZE, S.body_end_status);
+  server_stop(wd);
+}
+
+/* A head beyond WASIO_HTTP_MAX_HEAD, or with too many fields: 431. */
+TEST(header_too_large) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  size_t big = WASIO_HTTP_MAX_HEAD + 100;
+  char *req = malloc(big + 128);
+  ASSERT_TRUE(req != NULL);
+  strcpy(req, "GET /hello HTTP/1.1\r\nHost: t\r\nX-Big: ");
+  size_t n = strlen(req);
+  memset(req + n, 'a', big);
+  strcpy(req + n + big, "\r\n\r\n");
+  ctl_t x;
+  ctl_raw(&x, req, 5000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_CONTAINS(x.out, "HTTP/1.1 431 ");
+  ASSERT_CONTAINS(x.out, "header block too large");
+  ctl_free(&x);
+  strcpy(req, "GET /hello HTTP/1.1\r\nHost: t\r\n");
+  for (int i = 0; i < WASIO_HTTP_MAX_HEADERS + 5; i++) strcat(req, "X-A: b\r\n");
+  strcat(req, "\r\n");
+  ctl_raw(&x, req, 5000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_CONTAINS(x.out, "HTTP/1.1 431 ");
+  ctl_free(&x);
+  free(req);
+  ASSERT_EQ_INT(S.handled, 0);
+  server_stop(wd);
+}
+
+/* Slow clients: half a head then silence is answered 408 and closed after
+ * head_timeout; a connection that sends nothing is closed too. */
+TEST(slow_client_closed) {
+  wasio_http_server_opts_t o = {0};
+  o.head_timeout_ns = 300 * MS;
+  server_start(&o);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  ctl_t x;
+  ctl_raw(&x, "GET /hello HTTP/1.1\r\nHost:", 10000);
+  ASSERT_EQ_INT(x.rc, 0); /* the server closed it */
+  ASSERT_CONTAINS(x.out, "HTTP/1.1 408 ");
+  long ms = atol(x.info);
+  ASSERT_GE_INT(ms, 200);
+  ASSERT_LT_INT(ms, 5000);
+  ctl_free(&x);
+  /* Bytes trickling in do not extend the deadline (slowloris). */
+  const char *const drip[] = {"GET /hello HTTP/1.1\r\n", "Host: t\r\n", "X-A: 1\r\n", "X-B: 2\r\n",
+                              "X-C: 3\r\n", "X-D: 4\r\n", "X-E: 5\r\n", "\r\n"};
+  ctl_raw_start(&x, drip, 8, 100, false, 10000);
+  ctl_finish(&x);
+  ASSERT_CONTAINS(x.out, "HTTP/1.1 408 ");
+  ASSERT_NOT_CONTAINS(x.out, "hello");
+  ctl_free(&x);
+  ctl_raw(&x, "", 10000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_EQ_STR(x.out, "");
+  ASSERT_EQ_INT(S.handled, 0);
+  server_stop(wd);
+}
+
+/* Bodies past max_body: 413, declared (before any handler) or chunked
+ * (on_end gets WASIO_ELIMIT, the server answers). */
+TEST(max_body_413) {
+  wasio_http_server_opts_t o = {0};
+  o.max_body = 1000;
+  server_start(&o);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  char u[128];
+  url(u, sizeof u, "/crc");
+  ctl_t x;
+  CTL_RUN(&x, "curl", 5000, "-sS", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}", "--data-binary", "@{FILE}", u);
+  ASSERT_EQ_STR(x.out, "413");
+  ASSERT_EQ_INT(S.handled, 0);
+  ctl_free(&x);
+  CTL_RUN(&x, "curl", 5000, "-sS", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+          "Transfer-Encoding: chunked", "--data-binary", "@{FILE}", u);
+  ASSERT_EQ_STR(x.out, "413");
+  ASSERT_EQ_INT(S.handled, 1);
+  ASSERT_WASIO(WASIO_ELIMIT, S.body_end_status);
+  ctl_free(&x);
+  /* With 100-continue the answer comes before any upload. */
+  CTL_RUN(&x, "curl", 5000, "-sS", "-v", "-m", "20", "--expect100-timeout", "10", "-o", "/dev/null", "-w",
+          "%{http_code}", "-H", "Expect: 100-continue", "--data-binary", "@{FILE}", u);
+  ASSERT_EQ_STR(x.out, "413");
+  ASSERT_NOT_CONTAINS(x.err, "100 Continue");
+  ctl_free(&x);
+  /* A body within the limit still works. */
+  CTL_RUN(&x, "curl", 1000, "-sS", "-m", "20", "--data-binary", "@{FILE}", u);
+  char want[64];
+  snprintf(want, sizeof want, "1000 %s\n", x.info);
+  ASSERT_EQ_STR(x.out, want);
+  ctl_free(&x);
+  server_stop(wd);
+}
+
+/* Shutdown while a response is in flight: it is finished (with
+ * "Connection: close"), new connections are refused, then cb runs. A
+ * response that outlives the shutdown timeout is canceled. */
+TEST(graceful_shutdown) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  char u[128];
+  url(u, sizeof u, "/delay/300/x");
+  ctl_t x;
+  const char *const args[] = {"-sS", "-i", "-m", "20", u, NULL};
+  ctl_run_argv(&x, "curl", 0, args);
+  WAIT_UNTIL(S.loop, S.handled == 1);
+  wasio_http_server_shutdown(S.srv, 5 * WASIO_NS_PER_S, shutdown_cb);
+  ctl_finish(&x);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_CONTAINS(x.out, "HTTP/1.1 200 OK\r\n");
+  ASSERT_CONTAINS(x.out, "Connection: close\r\n");
+  ASSERT_CONTAINS(x.out, "\r\n\r\nx\n");
+  ctl_free(&x);
+  WAIT_UNTIL(S.loop, S.shutdown_done == 1);
+  ASSERT_EQ_INT(S.completed_ok, 1);
+  uint16_t port = S.port;
+  ctl_raw(&x, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", 2000);
+  ASSERT_EQ_INT(x.rc, 3); /* refused: nobody listens */
+  ctl_free(&x);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(S.loop);
+
+  /* The timeout: a 10 s response, a 200 ms shutdown. */
+  server_start(NULL);
+  wd = watchdog_start(S.loop, 60000);
+  (void)port;
+  url(u, sizeof u, "/delay/10000/y");
+  const char *const args2[] = {"-sS", "-m", "20", u, NULL};
+  ctl_run_argv(&x, "curl", 0, args2);
+  WAIT_UNTIL(S.loop, S.handled == 1);
+  uint64_t t0 = wasio_monotonic_ns();
+  wasio_http_server_shutdown(S.srv, 200 * MS, shutdown_cb);
+  WAIT_UNTIL(S.loop, S.shutdown_done == 1);
+  ASSERT_LT_INT(elapsed_ms_since(t0), 3000);
+  ASSERT_EQ_INT(S.completed_err, 1);
+  ASSERT_WASIO(WASIO_ECANCELED, S.last_complete_status);
+  ctl_finish(&x);
+  ASSERT_NE_INT(x.rc, 0); /* curl: empty reply */
+  ctl_free(&x);
+  WAIT_UNTIL(S.loop, S.delay_timers == 0);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(S.loop);
+}
+
+/* wrk, bounded: 16 connections for 2 s, every response 2xx, no socket
+ * errors. */
+TEST(wrk_load) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  char u[128];
+  url(u, sizeof u, "/hello");
+  ctl_t x;
+  CTL_RUN(&x, "wrk", 0, "-t1", "-c16", "-d2s", "--timeout", "5s", u);
+  ASSERT_EQ_INT(x.rc, 0);
+  printf("wrk: %s", x.out);
+  ASSERT_NOT_CONTAINS(x.out, "Socket errors");
+  ASSERT_NOT_CONTAINS(x.out, "Non-2xx");
+  const char *p = strstr(x.out, " requests in ");
+  ASSERT_TRUE(p != NULL);
+  while (p > x.out && p[-1] >= '0' && p[-1] <= '9') p--;
+  long n = atol(p);
+  ASSERT_GT_INT(n, 100);
+  ASSERT_GE_INT(S.handled, n);
+  ctl_free(&x);
+  server_stop(wd);
+}
+
+/* h2load --h1: 2000 requests on 16 connections, then pipelined (-m 8). */
+TEST(h2load_h1) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 120000);
+  char u[128];
+  url(u, sizeof u, "/hello");
+  ctl_t x;
+  CTL_RUN(&x, "h2load", 0, "--h1", "-n", "2000", "-c", "16", "-T", "10", u);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_CONTAINS(x.out, "2000 succeeded, 0 failed, 0 errored, 0 timeout");
+  ASSERT_CONTAINS(x.out, "status codes: 2000 2xx, 0 3xx, 0 4xx, 0 5xx");
+  ctl_free(&x);
+  CTL_RUN(&x, "h2load", 0, "--h1", "-n", "2000", "-c", "4", "-m", "8", "-T", "10", u);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_CONTAINS(x.out, "2000 succeeded, 0 failed, 0 errored, 0 timeout");
+  ASSERT_CONTAINS(x.out, "status codes: 2000 2xx, 0 3xx, 0 4xx, 0 5xx");
+  ctl_free(&x);
+  ASSERT_EQ_INT(S.handled, 4000);
+  server_stop(wd);
+}

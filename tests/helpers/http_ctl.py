@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""HTTP client helper for tests/component/http_server.c: a reverse helper.
+
+The component under test runs an HTTP server in its own loop and cannot
+spawn processes, so it asks this helper to be its client. Listens on
+127.0.0.1, prints the port on the first stdout line, then serves one JSON
+command per connection (a single line ending in "\\n"):
+
+  {"run": "curl"|"wrk"|"h2load", "args": [...], "gen": N, "seed": S}
+        runs the program (only these three; arguments as given, every URL
+        must name 127.0.0.1 or [::1]) with a time limit. With "gen", a temp
+        file of N pseudo-random bytes (seeded by S) is created first and
+        "{FILE}" in args is replaced by its path.
+  {"raw": PORT, "send": [HEX, ...], "gap_ms": G, "shut": bool,
+   "read_ms": R, "ip": "127.0.0.1"}
+        a hand-written client: connects, sends each HEX piece (G ms apart),
+        half-closes if "shut", then reads until EOF, a reset, or R ms of
+        silence.
+
+The reply, then the helper closes the connection:
+  "<rc> <out_len> <err_len> <info>\\n" <out bytes> <err bytes>
+  run: rc = exit status (124 on timeout), out/err = its stdout/stderr,
+       info = CRC-32 (8 hex digits) of the generated file, or "-";
+  raw: rc = 0 (EOF), 1 (silence, still open), 2 (reset), 3 (connect
+       failed); out = the bytes received; err = empty; info = milliseconds
+       from the last byte sent to the end.
+
+Every program and socket is bounded in time; the process exits after
+--lifetime seconds, or --idle seconds without a command.
+"""
+import argparse
+import binascii
+import json
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+
+PROGRAMS = {"curl", "wrk", "h2load"}
+RUN_TIMEOUT = 60.0
+IO_TIMEOUT = 30.0
+URL_HOST = re.compile(r"^https?://([^/]+)")
+LOOPBACK_HOSTS = {"127.0.0.1", "[::1]", "localhost"}
+
+last_activity = time.time()
+
+
+def loopback_url(arg):
+    m = URL_HOST.match(arg)
+    if not m:
+        return True
+    host = m.group(1)
+    if host.startswith("["):
+        host = host[: host.index("]") + 1]
+    else:
+        host = host.split(":")[0]
+    return host in LOOPBACK_HOSTS
+
+
+def reply(conn, rc, out, err, info):
+    conn.sendall(f"{rc} {len(out)} {len(err)} {info}\n".encode() + out + err)
+
+
+def do_run(conn, cmd):
+    prog = cmd.get("run")
+    args = [str(a) for a in cmd.get("args", [])]
+    if prog not in PROGRAMS:
+        reply(conn, 2, b"", f"program {prog!r} not allowed".encode(), "-")
+        return
+    if not all(loopback_url(a) for a in args):
+        reply(conn, 2, b"", b"only loopback URLs", "-")
+        return
+    info, path = "-", None
+    try:
+        if "gen" in cmd:
+            rng = random.Random(int(cmd.get("seed", 1)))
+            data = rng.randbytes(int(cmd["gen"]))
+            fd, path = tempfile.mkstemp(prefix="http_ctl_")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            info = f"{zlib.crc32(data):08x}"
+            args = [a.replace("{FILE}", path) for a in args]
+        try:
+            p = subprocess.run([prog] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=float(cmd.get("timeout", RUN_TIMEOUT)))
+            reply(conn, p.returncode, p.stdout, p.stderr, info)
+        except subprocess.TimeoutExpired as e:
+            reply(conn, 124, e.stdout or b"", (e.stderr or b"") + b"\n(http_ctl: timed out)", info)
+    finally:
+        if path:
+            os.unlink(path)
+
+
+def do_raw(conn, cmd):
+    ip = cmd.get("ip", "127.0.0.1")
+    if ip not in ("127.0.0.1", "::1"):
+        reply(conn, 3, b"", b"", "0")
+        return
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    pieces = [binascii.unhexlify(h) for h in cmd.get("send", [])]
+    gap = float(cmd.get("gap_ms", 0)) / 1000.0
+    read_s = float(cmd.get("read_ms", 5000)) / 1000.0
+    out = b""
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.settimeout(IO_TIMEOUT)
+        try:
+            s.connect((ip, int(cmd["raw"])))
+        except OSError:
+            reply(conn, 3, b"", b"", "0")
+            return
+        rc = 0
+        try:
+            for i, piece in enumerate(pieces):
+                if i and gap:
+                    time.sleep(gap)
+                s.sendall(piece)
+            if cmd.get("shut"):
+                s.shutdown(socket.SHUT_WR)
+        except OSError:
+            rc = 2
+        t0 = time.time()
+        s.settimeout(read_s)
+        while rc == 0:
+            try:
+                data = s.recv(65536)
+            except socket.timeout:
+                rc = 1
+                break
+            except OSError:
+                rc = 2
+                break
+            if not data:
+                break
+            out += data
+        ms = int((time.time() - t0) * 1000)
+    reply(conn, rc, out, b"", str(ms))
+
+
+def serve(conn):
+    global last_activity
+    try:
+        conn.settimeout(IO_TIMEOUT)
+        line = b""
+        while not line.endswith(b"\n"):
+            b = conn.recv(4096)
+            if not b:
+                raise ConnectionError("no command")
+            line += b
+            if len(line) > 1 << 20:
+                raise ConnectionError("command too long")
+        cmd = json.loads(line)
+        if "run" in cmd:
+            do_run(conn, cmd)
+        elif "raw" in cmd:
+            do_raw(conn, cmd)
+        else:
+            reply(conn, 2, b"", b"unknown command", "-")
+    except (OSError, ValueError, KeyError) as e:
+        print(f"http_ctl: {e}", file=sys.stderr, flush=True)
+    finally:
+        conn.close()
+        last_activity = time.time()
+
+
+def main():
+    global last_activity
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lifetime", type=float, default=600.0)
+    ap.add_argument("--idle", type=float, default=120.0)
+    args = ap.parse_args()
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(64)
+    srv.settimeout(0.2)
+    print(srv.getsockname()[1], flush=True)
+    start = time.time()
+    while time.time() - start < args.lifetime and time.time() - last_activity < args.idle:
+        try:
+            conn, _ = srv.accept()
+        except socket.timeout:
+            continue
+        last_activity = time.time()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
