@@ -399,7 +399,6 @@ int wasio_tcp_listen(wasio_tcp_t *tcp, int backlog, wasio_connection_cb cb) {
   }
   int rc = wasio__tcp_subscribe_sock(tcp);
   if (rc != 0) return rc;
-  tcp->backlog = (uint64_t)backlog;
   tcp->connection_cb = cb;
   tcp->state = WASIO__TCP_LISTENING;
   wasio__tcp_update_active(tcp);

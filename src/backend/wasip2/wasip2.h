@@ -31,14 +31,13 @@ struct wasio_tcp {
   /* One timer node for the connect deadline, then for the idle timeout. */
   wasio__timer_node_t timer;
   uint64_t idle_ns;
-  uint64_t last_active;       /* loop time of the last byte moved */
+  uint64_t last_active;       /* when the last byte moved or a wait began */
   uint64_t keepalive_idle_ns;
   wasio_connect_cb connect_cb;
   wasio_connection_cb connection_cb;
   wasio_alloc_cb alloc_cb;
   wasio_read_cb read_cb;
   wasio_shutdown_cb shutdown_cb;
-  uint64_t backlog;
   /* Write queue, in order. Writes happen only in phase 3, so a request is
    * completed (and unlinked) as soon as the stream has accepted its last
    * byte. */
