@@ -345,11 +345,11 @@ void wasio__backend_poll(wasio_loop_t *loop, uint64_t deadline) {
       err = wasio__clock_arm(loop, deadline);
     }
   }
-  /* poll() traps on an empty list; the core never waits forever with
-   * nothing registered, but be safe. (An ENOMEM while adding a clock only
-   * costs an early wake-up: the next turn tries again.) */
-  (void)err;
-  if (be->npolls == 0) return;
+  /* Without its clock a poll could sleep past the deadline (or block in a
+   * NOWAIT turn): when the set cannot grow for it, skip this wait; the
+   * next turn tries again. poll() traps on an empty list; the core never
+   * waits forever with nothing registered, but be safe. */
+  if (err != 0 || be->npolls == 0) return;
 
   wasi_io_poll_list_borrow_pollable_t list = { be->polls, be->npolls };
   imports_list_u32_t ret;
