@@ -43,62 +43,72 @@
 
 /* ---- canonical ABI allocator ------------------------------------------------- */
 
-/* The arena of the WASI call in progress. wasm32 components are single
- * threaded, and no WASI call is ever made while another one is running, so
- * a single static arena is enough. */
-static struct {
+/* The arena of the WASI call in progress: region 0 serves byte lists
+ * (align 1), region 1, when set, everything aligned wider (records, u32
+ * lists), so a result made of a record and its payload can land in two
+ * buffers: a datagram's bytes in the read buffer, its record beside it.
+ * wasm32 components are single threaded and no WASI call is ever made while
+ * another one runs, so one static arena is enough. */
+typedef struct wasio__region {
   uint8_t *base;
   size_t cap;
   size_t used;
-} wasio__arena;
+} wasio__region_t;
 
-/* The arena of the last call, kept after arena_clear so that
+static wasio__region_t wasio__arena[2];
+/* The regions of the last call, kept after arena_clear so that
  * wasio__abi_free can tell arena memory from a heap fallback. */
-static struct {
-  const void *base;
-  size_t cap;
-} wasio__last_arena;
+static wasio__region_t wasio__last_arena[2];
 
-void wasio__arena_set(void *base, size_t cap) {
-  wasio__arena.base = base;
-  wasio__arena.cap = cap;
-  wasio__arena.used = 0;
-  wasio__last_arena.base = base;
-  wasio__last_arena.cap = cap;
+void wasio__arena_set_split(void *bytes, size_t bytes_cap, void *words, size_t words_cap) {
+  wasio__arena[0] = (wasio__region_t){ bytes, bytes_cap, 0 };
+  wasio__arena[1] = (wasio__region_t){ words, words_cap, 0 };
+  wasio__last_arena[0] = wasio__arena[0];
+  wasio__last_arena[1] = wasio__arena[1];
 }
+
+void wasio__arena_set(void *base, size_t cap) { wasio__arena_set_split(base, cap, NULL, 0); }
 
 void wasio__arena_clear(void) {
-  wasio__arena.base = NULL;
-  wasio__arena.cap = 0;
-  wasio__arena.used = 0;
+  memset(wasio__arena, 0, sizeof wasio__arena);
 }
 
-/* Whether `p` points into the arena [base, base + cap]. */
-static bool wasio__arena_holds(const void *p, const void *base, size_t cap) {
-  const uint8_t *q = p, *b = base;
-  return b != NULL && q >= b && q <= b + cap;
+/* Whether `p` points into the region [base, base + cap]. */
+static bool wasio__region_holds(const wasio__region_t *r, const void *p) {
+  const uint8_t *q = p;
+  return r->base != NULL && q >= r->base && q <= r->base + r->cap;
+}
+
+static bool wasio__last_arena_holds(const void *p) {
+  return wasio__region_holds(&wasio__last_arena[0], p) || wasio__region_holds(&wasio__last_arena[1], p);
+}
+
+static void *wasio__region_alloc(wasio__region_t *r, size_t align, size_t size) {
+  if (r->base == NULL) return NULL;
+  uintptr_t base = (uintptr_t)r->base;
+  uintptr_t start = (base + r->used + (align - 1)) & ~(uintptr_t)(align - 1);
+  if (start + size > base + r->cap) return NULL;
+  r->used = start + size - base;
+  return (void *)start;
 }
 
 void wasio__abi_free(void *ptr, size_t size) {
   /* Zero-sized results are the alignment value, not memory. */
   if (ptr == NULL || size == 0) return;
-  if (wasio__arena_holds(ptr, wasio__last_arena.base, wasio__last_arena.cap)) return;
+  if (wasio__last_arena_holds(ptr)) return;
   wasio__free(ptr);
 }
 
 __attribute__((export_name("cabi_realloc")))
 void *cabi_realloc(void *ptr, size_t old_size, size_t align, size_t new_size) {
-  if (ptr == NULL && wasio__arena.base != NULL) {
-    uintptr_t base = (uintptr_t)wasio__arena.base;
-    uintptr_t start = (base + wasio__arena.used + (align - 1)) & ~(uintptr_t)(align - 1);
-    if (start + new_size <= base + wasio__arena.cap) {
-      wasio__arena.used = start + new_size - base;
-      return (void *)start;
-    }
+  if (ptr == NULL) {
+    wasio__region_t *r = align > 1 && wasio__arena[1].base != NULL ? &wasio__arena[1] : &wasio__arena[0];
+    void *p = wasio__region_alloc(r, align, new_size);
+    if (p != NULL) return p;
   }
   if (new_size == 0) return (void *)align;
   void *p;
-  if (ptr != NULL && !wasio__arena_holds(ptr, wasio__last_arena.base, wasio__last_arena.cap)) {
+  if (ptr != NULL && !wasio__last_arena_holds(ptr)) {
     p = wasio__realloc(ptr, new_size);
   } else {
     /* A fresh block, or a block in the arena growing (hosts do not do that

@@ -7,7 +7,8 @@
  *   bound socket drops the old pair (pollables first) and asks for a new
  *   one.
  * - Receiving asks for one datagram per call, written by the host into the
- *   loop's read buffer through the cabi_realloc arena. One at a time because
+ *   loop's read buffer (its record into a static one) through the
+ *   cabi_realloc arena: no allocation, even for the largest datagram. One at a time because
  *   a batch could not be handed back if the callback stops receiving: the
  *   rest would be lost. The per-turn budget bounds the calls.
  * - Sends run in phase 3 only (pending list or the outgoing pollable), in
@@ -300,7 +301,10 @@ static void wasio__udp_on_readable(wasio_udp_t *udp) {
          wasio__budget_take(loop, &udp->budget)) {
     wasi_sockets_udp_list_incoming_datagram_t list;
     wasi_sockets_udp_error_code_t e;
-    wasio__arena_set(wasio__read_buf(loop), WASIO_READ_BUF_SIZE);
+    /* The payload goes to the read buffer (which holds the largest
+     * datagram), its record to a buffer of its own. */
+    static wasi_sockets_udp_incoming_datagram_t record[1];
+    wasio__arena_set_split(wasio__read_buf(loop), WASIO_READ_BUF_SIZE, record, sizeof record);
     bool ok = wasi_sockets_udp_method_incoming_datagram_stream_receive(
         wasi_sockets_udp_borrow_incoming_datagram_stream(udp->in), 1, &list, &e);
     wasio__arena_clear();
@@ -321,7 +325,7 @@ static void wasio__udp_on_readable(wasio_udp_t *udp) {
     uint8_t *data = dg->data.ptr;
     size_t len = dg->data.len;
     udp->recv_cb(udp, (ptrdiff_t)len, data, &from);
-    /* A datagram too large for the arena came from the heap. */
+    /* Only a payload larger than any IPv4 datagram comes from the heap. */
     wasio__abi_free(data, len);
     wasio__abi_free(list.ptr, list.len * sizeof *list.ptr);
   }

@@ -87,6 +87,9 @@ struct wasio_dns {
  * back to the counted heap; wasio__abi_free releases such a result and
  * ignores arena memory, so every caller pairs a call with it. */
 void wasio__arena_set(void *base, size_t cap);
+/* As arena_set, but results aligned wider than a byte (records, u32 lists)
+ * go to [words, words + words_cap) and byte lists to [bytes, ...). */
+void wasio__arena_set_split(void *bytes, size_t bytes_cap, void *words, size_t words_cap);
 void wasio__arena_clear(void);
 void wasio__abi_free(void *ptr, size_t size);
 
