@@ -45,7 +45,7 @@ HOSTS = ["native", "wasmtime", "jco"]
 DEFAULT_TIMEOUT = 60
 HELPER_START_TIMEOUT = 10
 
-LINE = re.compile(r"^(PASS|FAIL|SKIP) (\S+)(.*)$")
+LINE = re.compile(r"^(PASS|FAIL|SKIP) ([^\s:]+)(.*)$")  # "FAIL name: why": the colon is not the name
 
 
 class Results:

@@ -17,6 +17,14 @@ HOST native runs build/native/apps/wasio-fetch, where the curl-style code is
 the exit status; wasmtime and jco run build/wasm32/apps/wasio-fetch.wasm
 through tools/wasio-run, where WASI 0.2 only carries ok/err (exit 1), so the
 code is checked in the "wasio-fetch: (N) ..." message on stderr everywhere.
+
+Two facts of jco's host (@bytecodealliance/preview2-shim, nodejs), seen in
+its source and checked here: wasi:cli/terminal-stderr always returns a
+terminal (so the guest's isatty(2) is true even on a pipe), and stdio's
+blocking-flush is a no-op ("no blocking flush for stdio in Node.js"), so
+process.exit drops piped stdout that Node has not written yet: a large body
+to stdout is truncated on jco. The tests say so where it matters (-o FILE
+is complete on every host).
 """
 import hashlib
 import os
@@ -237,7 +245,8 @@ def output_file_sha256(c):
         target = "big.bin" if c.host != "native" else os.path.join(d, "big.bin")
         out, err = c.expect_ok(["-o", target, c.url("/big.bin")], cwd=d)
         check(out == b"", f"stdout not empty with -o: {out[:40]!r}")
-        check(err == "", f"stderr not a terminal, yet: {err[:80]!r}")
+        if c.host != "jco":  # jco says stderr is a terminal, always
+            check(err == "", f"stderr is no terminal, yet: {err[:80]!r}")
         h = hashlib.sha256()
         with open(os.path.join(d, "big.bin"), "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
@@ -249,6 +258,8 @@ def output_file_sha256(c):
 
 @test
 def stdout_sha256(c):
+    if c.host == "jco":
+        raise Skipped("jco drops piped stdout still queued at exit (no blocking flush for stdio)")
     want = urllib.request.urlopen(c.url("/big.bin.sha256"), timeout=10).read().decode().strip()
     out, _ = c.expect_ok([c.url("/big.bin")])
     check(len(out) == BIG_BYTES, f"{len(out)} bytes")
@@ -257,13 +268,15 @@ def stdout_sha256(c):
 
 @test
 def progress_bar_on_terminal(c):
-    if c.host != "native":
-        # wasmtime and jco do not tell the guest that stderr is a terminal
-        # (wasi:cli/terminal-stderr); checked natively.
-        raise Skipped("the WASI hosts report no terminal for stderr")
-    rc, out, err = c.run([c.url("/big.bin")], stderr_tty=True)
-    check(rc == 0, f"exit {rc}: {err[-200:]!r}")
-    check(len(out) == BIG_BYTES, f"{len(out)} bytes")
+    # -o keeps the body off the (on jco, lossy) stdout pipe
+    d = tempfile.mkdtemp(prefix="wasio-fetch-test-")
+    try:
+        target = "big.bin" if c.host != "native" else os.path.join(d, "big.bin")
+        rc, out, err = c.run(["-o", target, c.url("/big.bin")], cwd=d, stderr_tty=True)
+        check(rc == 0, f"exit {rc}: {err[-200:]!r}")
+        check(os.path.getsize(os.path.join(d, "big.bin")) == BIG_BYTES, "file size")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
     check("100.0%" in err and "MiB/s" in err and "\r[" in err, f"no progress bar: {err[-200:]!r}")
     rc, out, err = c.run([c.url("/small.txt")], stderr_tty=True)
     check(err == "", f"a bar for a small body: {err!r}")
