@@ -466,3 +466,46 @@ TEST(tcp_close_inside_write_callback) {
   wasio_tcp_close(server, NULL);
   ASSERT_LOOP_CLOSED(loop);
 }
+
+/* A write that completes inside wasio_tcp_write() queues its callback for
+ * the next turn's phase 3; closing the handle in the same phase 3 frees it
+ * in phase 4. The queued entry must leave the backend's list with it (this
+ * was a use-after-free the HTTP server ran into; ASan catches a regression
+ * in the next turn's walk of that list). */
+static int wc_writes, wc_closes;
+static void wc_write_cb(wasio_write_t *req, int status) {
+  /* The kernel took the byte inside wasio_tcp_write: it was written. */
+  ASSERT_OK(status);
+  wc_writes++;
+}
+static void wc_close_cb(wasio_tcp_t *tcp) { wc_closes++; }
+static void wc_read_cb(wasio_tcp_t *tcp, ptrdiff_t nread, const wasio_buf_t *buf) {
+  static wasio_write_t req;
+  ASSERT_GT_INT(nread, 0);
+  ASSERT_OK(wasio_tcp_write(tcp, &req, "x", 1, wc_write_cb));
+  wasio_tcp_close(tcp, wc_close_cb);
+}
+
+TEST(tcp_close_after_inline_write_completion) {
+  wasio_loop_t *loop = new_loop();
+  uint16_t port;
+  wasio_tcp_t *server = echo_server(loop, WASIO_AF_INET, &port);
+  client_t c = {0};
+  wasio_addr_t addr;
+  wasio_addr_loopback(WASIO_AF_INET, port, &addr);
+  ASSERT_OK(wasio_tcp_new(loop, &c.tcp));
+  wasio_tcp_set_data(c.tcp, &c);
+  ASSERT_OK(wasio_tcp_connect(c.tcp, &addr, 0, client_connect_cb));
+  run_until(loop, &c.connects, 1);
+  ASSERT_OK(c.connect_status);
+  wc_writes = wc_closes = 0;
+  ASSERT_OK(wasio_tcp_write(c.tcp, &c.req, "ping", PING_LEN, ping_write_cb));
+  ASSERT_OK(wasio_tcp_read_start(c.tcp, NULL, wc_read_cb));
+  run_until(loop, &wc_closes, 1);
+  /* A few more turns walk the backend's list after the handle is gone. */
+  for (int i = 0; i < 3; i++) ASSERT_GE_INT(wasio_loop_run(loop, WASIO_RUN_NOWAIT), 0);
+  ASSERT_EQ_INT(wc_writes, 1);
+  /* The echo side closes itself when it reads the client's EOF. */
+  wasio_tcp_close(server, NULL);
+  ASSERT_LOOP_CLOSED(loop);
+}

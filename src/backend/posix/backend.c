@@ -160,6 +160,7 @@ int wasio_random_bytes(void *buf, size_t len) {
 void wasio__posix_io_init(wasio__posix_io_t *io, wasio__handle_t *h) {
   io->h = h;
   io->pending_next = NULL;
+  io->pending_prev = NULL;
   io->fd = -1;
   io->events = 0;
   io->pending = 0;
@@ -187,11 +188,31 @@ void wasio__posix_pending(wasio_loop_t *loop, wasio__posix_io_t *io) {
   io->pending = 1;
   io->pending_next = NULL;
   wasio__backend_loop_t *b = &loop->backend;
+  io->pending_prev = b->pending_tail;
   if (b->pending_tail != NULL)
     b->pending_tail->pending_next = io;
   else
     b->pending_head = io;
   b->pending_tail = io;
+}
+
+/* Called when a handle is freed (phase 4): a handle closed in phase 3 after
+ * it queued work for the next turn is still on the loop's list, and must
+ * leave it before its memory goes. Phase 3 detaches the list it walks, so
+ * in phase 4 every entry with `pending` set is on the loop's list. */
+void wasio__posix_pending_remove(wasio_loop_t *loop, wasio__posix_io_t *io) {
+  if (!io->pending) return;
+  wasio__backend_loop_t *b = &loop->backend;
+  if (io->pending_prev != NULL)
+    io->pending_prev->pending_next = io->pending_next;
+  else
+    b->pending_head = io->pending_next;
+  if (io->pending_next != NULL)
+    io->pending_next->pending_prev = io->pending_prev;
+  else
+    b->pending_tail = io->pending_prev;
+  io->pending = 0;
+  io->pending_next = io->pending_prev = NULL;
 }
 
 bool wasio__posix_budget_take(wasio_loop_t *loop, wasio__posix_io_t *io) {
@@ -244,7 +265,7 @@ void wasio__backend_poll(wasio_loop_t *loop, uint64_t deadline) {
   while (io != NULL) {
     wasio__posix_io_t *next = io->pending_next;
     io->pending = 0;
-    io->pending_next = NULL;
+    io->pending_next = io->pending_prev = NULL;
     wasio__posix_dispatch(io, 0);
     io = next;
   }

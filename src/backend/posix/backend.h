@@ -18,7 +18,8 @@
 
 typedef struct wasio__posix_io {
   wasio__handle_t *h;                   /* the handle this belongs to */
-  struct wasio__posix_io *pending_next; /* loop's pending list */
+  struct wasio__posix_io *pending_next; /* loop's pending list (doubly */
+  struct wasio__posix_io *pending_prev; /* linked: phase 4 unlinks) */
   int fd;                               /* -1 when none */
   uint32_t events;                      /* registered with epoll; 0 = not */
   uint8_t pending;                      /* in the pending list */

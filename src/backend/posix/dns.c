@@ -261,7 +261,7 @@ void wasio__posix_dns_loop_free(wasio_loop_t *loop) {
   }
 }
 
-void wasio__dns_free(wasio_dns_t *dns) { (void)dns; }
+void wasio__dns_free(wasio_dns_t *dns) { wasio__posix_pending_remove(dns->h.loop, &dns->b.io); }
 
 void *wasio_dns_data(const wasio_dns_t *req) { return req->h.data; }
 wasio_loop_t *wasio_dns_loop(const wasio_dns_t *req) { return req->h.loop; }

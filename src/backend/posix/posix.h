@@ -37,6 +37,8 @@ int wasio__posix_io_set(wasio_loop_t *loop, wasio__posix_io_t *io, uint32_t even
 void wasio__posix_io_close(wasio__posix_io_t *io);
 /* Queues the io for phase 3 of this or the next turn, without an event. */
 void wasio__posix_pending(wasio_loop_t *loop, wasio__posix_io_t *io);
+/* Unlinks a freed handle's entry from the pending list (phase 4 only). */
+void wasio__posix_pending_remove(wasio_loop_t *loop, wasio__posix_io_t *io);
 /* Takes one I/O callback from the handle's per-turn budget; false when the
  * handle has had WASIO_IO_CALLBACKS_PER_TURN callbacks this turn. */
 bool wasio__posix_budget_take(wasio_loop_t *loop, wasio__posix_io_t *io);

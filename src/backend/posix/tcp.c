@@ -733,6 +733,7 @@ void wasio_tcp_close(wasio_tcp_t *tcp, wasio_tcp_close_cb cb) {
 }
 
 void wasio__tcp_free(wasio_tcp_t *tcp) {
-  /* Everything was released by wasio_tcp_close; the core frees the memory. */
-  (void)tcp;
+  /* Everything else was released by wasio_tcp_close; the core frees the
+   * memory. */
+  wasio__posix_pending_remove(tcp->common.h.loop, &tcp->b.io);
 }

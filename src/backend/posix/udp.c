@@ -287,4 +287,4 @@ void wasio_udp_close(wasio_udp_t *udp, wasio_udp_close_cb cb) {
   }
 }
 
-void wasio__udp_free(wasio_udp_t *udp) { (void)udp; }
+void wasio__udp_free(wasio_udp_t *udp) { wasio__posix_pending_remove(udp->h.loop, &udp->b.io); }
