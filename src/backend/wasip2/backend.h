@@ -96,6 +96,9 @@ typedef struct wasio__backend_loop {
   /* Sentinel of the pending list. */
   wasio__pending_t pending;
   uint64_t turn; /* polls so far: the budget's clock */
+  /* The host keeps an input stream ready until a read returns nothing
+   * (learned at run time; tcp.c's reads use it). */
+  bool sticky_read_ready;
 } wasio__backend_loop_t;
 
 #endif

@@ -12,9 +12,12 @@
  *   it, and dropped before its parent (tcp_release).
  * - Reads land straight in the caller's buffer (or the loop's) through the
  *   cabi_realloc arena. A read that returns fewer bytes than asked means
- *   the host had no more buffered, so the loop waits for the pollable
- *   instead of paying a call for a 0-byte read; a full read tries again,
- *   at most WASIO_IO_CALLBACKS_PER_TURN times per turn.
+ *   the host had no more buffered. Hosts differ in what the pollable then
+ *   says: jco's turns not-ready at once, wasmtime's stays ready until a
+ *   read returns nothing. The loop learns which (the first empty read right
+ *   after a ready report) and, on the second kind, reads until empty
+ *   instead of paying a poll that only leads to the empty read. A full read
+ *   tries again; at most WASIO_IO_CALLBACKS_PER_TURN reads per turn.
  * - Writes run only in phase 3 (from the output pollable, or from the
  *   pending list for a write queued elsewhere), never inside
  *   wasio_tcp_write, so their callbacks can run as soon as the stream has
@@ -27,7 +30,7 @@
  * - The one timer node serves the connect deadline while connecting and
  *   the idle timeout afterwards. The idle timer is lazy: activity only
  *   stamps last_active; when the timer fires early it re-arms itself for
- *   the remaining time, so a busy connection never touches the heap.
+ *   the remaining time, so a busy connection never touches the timer heap.
  * - Close releases every WASI resource at once (except an output stream
  *   the host is still writing: see "Lingering output") and runs the
  *   cancellations (connect, queued writes, shutdown) synchronously, before
@@ -456,6 +459,8 @@ int wasio_tcp_read_start(wasio_tcp_t *tcp, wasio_alloc_cb alloc_cb, wasio_read_c
   bool was_pending = wasio__tcp_io_pending(tcp);
   tcp->alloc_cb = alloc_cb;
   tcp->read_cb = read_cb;
+  tcp->spare.base = NULL;
+  tcp->spare.len = 0;
   tcp->flags |= WASIO__TCPF_READING;
   wasio__tcp_update_active(tcp);
   wasio__tcp_idle_start(tcp, was_pending);
@@ -464,16 +469,25 @@ int wasio_tcp_read_start(wasio_tcp_t *tcp, wasio_alloc_cb alloc_cb, wasio_read_c
 
 int wasio_tcp_read_stop(wasio_tcp_t *tcp) {
   if (tcp == NULL) return WASIO_EINVAL;
+  /* A kept buffer belongs to this reading session (and its alloc_cb). */
+  tcp->spare.base = NULL;
+  tcp->spare.len = 0;
   if (tcp->flags & WASIO__TCPF_READING) wasio__tcp_stop_reading(tcp);
   return 0;
 }
 
 static void wasio__tcp_on_readable(wasio_tcp_t *tcp) {
   wasio_loop_t *loop = wasio__tcp_loop_of(tcp);
+  bool first = true;
   while ((tcp->flags & WASIO__TCPF_READING) && !wasio__tcp_closing(tcp) &&
          wasio__budget_take(loop, &tcp->budget)) {
     wasio_buf_t buf = { NULL, 0 };
-    if (tcp->alloc_cb != NULL) {
+    if (tcp->alloc_cb != NULL && tcp->spare.base != NULL) {
+      /* The buffer of an earlier read that came back empty. */
+      buf = tcp->spare;
+      tcp->spare.base = NULL;
+      tcp->spare.len = 0;
+    } else if (tcp->alloc_cb != NULL) {
       tcp->alloc_cb(tcp, WASIO_READ_BUF_SIZE, &buf);
       if (!(tcp->flags & WASIO__TCPF_READING) || wasio__tcp_closing(tcp)) return;
       if (buf.base == NULL || buf.len == 0) {
@@ -496,7 +510,18 @@ static void wasio__tcp_on_readable(wasio_tcp_t *tcp) {
       wasio__tcp_read_error(tcp, status, &buf);
       return;
     }
-    if (data.len == 0) return; /* nothing yet: wait for the pollable */
+    if (data.len == 0) {
+      /* Nothing yet: wait for the pollable. Nothing on the first read
+       * after the pollable said ready means this host keeps a stream ready
+       * until a read comes back empty: see the short-read test below. */
+      if (first) loop->backend.sticky_read_ready = true;
+      /* Keep the caller's buffer for the next read: every buffer from
+       * alloc_cb then comes back through exactly one read callback (but
+       * the one still kept when reading stops). */
+      if (tcp->alloc_cb != NULL) tcp->spare = buf;
+      return;
+    }
+    first = false;
     if (data.ptr != buf.base) {
       /* Only if a host allocated differently than asked. */
       memcpy(buf.base, data.ptr, data.len);
@@ -505,7 +530,12 @@ static void wasio__tcp_on_readable(wasio_tcp_t *tcp) {
     tcp->last_active = wasio_loop_now(loop);
     size_t n = data.len;
     tcp->read_cb(tcp, (ptrdiff_t)n, &buf);
-    if (n < buf.len) return; /* drained: see the notes */
+    /* A short read drained the host's buffer. Where readiness is exact
+     * (jco), wait for the pollable rather than pay a call for an empty
+     * read; where it sticks until a read comes back empty (wasmtime), that
+     * empty read now is cheaper than the poll that would return at once
+     * only to lead to it. */
+    if (n < buf.len && !loop->backend.sticky_read_ready) return;
   }
 }
 

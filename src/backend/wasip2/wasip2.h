@@ -37,6 +37,7 @@ struct wasio_tcp {
   wasio_connection_cb connection_cb;
   wasio_alloc_cb alloc_cb;
   wasio_read_cb read_cb;
+  wasio_buf_t spare;          /* an alloc_cb buffer a read returned unused */
   wasio_shutdown_cb shutdown_cb;
   /* Write queue, in order. Writes happen only in phase 3, so a request is
    * completed (and unlinked) as soon as the stream has accepted its last
