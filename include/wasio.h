@@ -25,5 +25,6 @@
 #include "wasio/dns.h"
 #include "wasio/http_codec.h"
 #include "wasio/http.h"
+#include "wasio/tls.h"
 
 #endif

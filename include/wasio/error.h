@@ -78,7 +78,20 @@ extern "C" {
   X(EURL_USERINFO, "URL userinfo (user@) is not supported")                    \
   X(EURL_HOST, "invalid URL host")                                             \
   X(EURL_PORT, "invalid URL port")                                             \
-  X(EURL_PERCENT, "invalid percent-encoding in URL")
+  X(EURL_PERCENT, "invalid percent-encoding in URL")                           \
+  X(ETLS, "TLS protocol error")                                                \
+  X(ETLS_ALERT, "the TLS peer sent a fatal alert")                             \
+  X(ETLS_VERSION, "the TLS peer does not support TLS 1.2")                     \
+  X(ETLS_TRUNCATED, "TLS stream ended without close_notify (possibly truncated)") \
+  X(ETLS_CERT_UNTRUSTED, "certificate chain does not lead to a trusted root")  \
+  X(ETLS_CERT_SELF_SIGNED, "self-signed certificate that is not trusted")      \
+  X(ETLS_CERT_EXPIRED, "certificate has expired")                              \
+  X(ETLS_CERT_NOT_YET_VALID, "certificate is not yet valid")                   \
+  X(ETLS_CERT_NAME, "certificate does not match the host name")                \
+  X(ETLS_CERT_ALGORITHM, "certificate uses a refused algorithm (e.g. a SHA-1 signature)") \
+  X(ETLS_CERT_PIN, "certificate does not match a pinned key")                  \
+  X(ETLS_CERT_INVALID, "malformed or unusable certificate")                    \
+  X(ETLS_PEM, "invalid PEM data, certificate or key")
 
 /* Positions in the map, starting at 1 (internal). */
 enum wasio__errno_index {

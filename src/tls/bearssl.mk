@@ -13,12 +13,17 @@ ifeq ($(BEARSSL_SRC),)
 $(error no BearSSL sources in $(BEARSSL_DIR)/src: run tools/setup.sh)
 endif
 BEARSSL_OBJ := $(patsubst $(BEARSSL_DIR)/src/%.c,$(OUT)/bearssl/%.o,$(BEARSSL_SRC))
+# The compiler command is recorded; a change (new flags, another BearSSL
+# version) rebuilds every object.
+FLAGS_FILE := $(OUT)/bearssl/.cflags
+FLAGS_NOW := $(CC) $(CFLAGS) $(BEARSSL_DIR)
+$(shell mkdir -p $(OUT)/bearssl && (echo '$(FLAGS_NOW)' | cmp -s - $(FLAGS_FILE) || echo '$(FLAGS_NOW)' > $(FLAGS_FILE)))
 
 $(OUT)/libbearssl.a: $(BEARSSL_OBJ)
 	@rm -f $@
 	@$(AR) rcs $@ $^
 	@printf 'bearssl: %s (%s objects, %s bytes)\n' $@ $(words $^) $$(stat -c %s $@)
 
-$(OUT)/bearssl/%.o: $(BEARSSL_DIR)/src/%.c
+$(OUT)/bearssl/%.o: $(BEARSSL_DIR)/src/%.c $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
 	@$(CC) $(CFLAGS) -I$(BEARSSL_DIR)/src -I$(BEARSSL_DIR)/inc -c $< -o $@

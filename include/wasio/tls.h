@@ -1,0 +1,247 @@
+/* wasio/tls.h: TLS 1.2 in the guest (BearSSL), client and server.
+ *
+ * Three layers, each usable on its own:
+ *
+ * 1. wasio_tls_config_t: what to trust and offer, shared by many
+ *    connections. Client defaults: the Mozilla roots (Debian's
+ *    ca-certificates, turned into trust anchors at build time), full
+ *    verification (chain, validity against the wall clock, host name),
+ *    TLS 1.2 only, SHA-1 and MD5 certificate signatures refused, full-duplex
+ *    buffers, a small session cache for resumption.
+ * 2. wasio_tls_engine_t: the sans-I/O engine (no socket, no loop): push
+ *    ciphertext in, pull ciphertext out, push plaintext in, pull plaintext
+ *    out, steered by wasio_tls_engine_state() bits. Tests and fuzzers drive it
+ *    directly; anything that moves bytes can carry it.
+ * 3. wasio_tls_t: a TLS stream over a connected wasio_tcp_t, with the same
+ *    read/write/shutdown/close shape as wasio/tcp.h, so the HTTP client and
+ *    server can use either.
+ *
+ * Lifetimes (one sentence each):
+ * - A config is yours: free it with wasio_tls_config_free() after every
+ *   engine and stream made from it is freed/closed; it must not change while
+ *   they exist (every setter returns WASIO_EBUSY then).
+ * - An engine is valid from wasio_tls_engine_new() until
+ *   wasio_tls_engine_free().
+ * - A stream is valid until its close callback has returned (like every
+ *   wasio handle); it owns its wasio_tcp_t from wasio_tls_new() on.
+ *
+ * Errors are the WASIO_ETLS_* codes of wasio/error.h. A certificate is
+ * rejected before any application byte is sent: wasio_tls_write() data
+ * stays queued until the handshake has succeeded.
+ */
+#ifndef WASIO_TLS_H
+#define WASIO_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "loop.h"
+#include "tcp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct wasio_tls_config wasio_tls_config_t;
+typedef struct wasio_tls_engine wasio_tls_engine_t;
+typedef struct wasio_tls wasio_tls_t;
+
+/* ---- limits and buffer sizes ------------------------------------------------ */
+
+/* BearSSL's record buffers, per connection. Full duplex (the default) can
+ * receive a whole record while one is being sent: BR_SSL_BUFSIZE_BIDI. Half
+ * duplex (wasio_tls_config_half_duplex) shares one buffer, BR_SSL_BUFSIZE_MONO:
+ * half the memory, and fine for strict request/response protocols (HTTP/1.1
+ * without pipelining), but a peer that sends while we send stalls until our
+ * record is out. Checked against BearSSL's constants at compile time. */
+#define WASIO_TLS_BUFSIZE_IN (16384 + 325)
+#define WASIO_TLS_BUFSIZE_OUT (16384 + 85)
+#define WASIO_TLS_BUFSIZE_BIDI (WASIO_TLS_BUFSIZE_IN + WASIO_TLS_BUFSIZE_OUT)
+#define WASIO_TLS_BUFSIZE_MONO WASIO_TLS_BUFSIZE_IN
+/* Client sessions remembered for resumption (per config; least recently
+ * used is replaced). Keyed by host and port. */
+#define WASIO_TLS_CLIENT_SESSIONS 8
+/* Server session cache (BearSSL's LRU), bytes per config: about 100 bytes a
+ * session. */
+#define WASIO_TLS_SERVER_SESSION_CACHE_BYTES 8192
+/* Pins per config (wasio_tls_config_pin_sha256). */
+#define WASIO_TLS_MAX_PINS 8
+/* ALPN protocol names per config, and the longest name (RFC 7301: 255). */
+#define WASIO_TLS_MAX_ALPN 4
+#define WASIO_TLS_MAX_ALPN_LEN 255
+/* Largest end-entity certificate kept for the checks BearSSL does not do
+ * (IP addresses in subjectAltName, pinning, expired vs not yet valid). */
+#define WASIO_TLS_MAX_EE_CERT 16384
+/* Extra trust anchors from PEM per config, and certificates in a server
+ * chain. */
+#define WASIO_TLS_MAX_ANCHORS 1024
+#define WASIO_TLS_MAX_CHAIN 8
+/* Longest host name (DNS limit). */
+#define WASIO_TLS_MAX_HOST 253
+
+/* ---- configuration ------------------------------------------------------------ */
+
+typedef enum wasio_tls_role {
+  WASIO_TLS_CLIENT = 1,
+  WASIO_TLS_SERVER = 2
+} wasio_tls_role_t;
+
+typedef enum wasio_tls_pin_kind {
+  WASIO_TLS_PIN_SPKI = 1, /* SHA-256 of the DER SubjectPublicKeyInfo (as curl's
+                             --pinnedpubkey sha256//, HPKP) */
+  WASIO_TLS_PIN_CERT = 2  /* SHA-256 of the whole DER certificate */
+} wasio_tls_pin_kind_t;
+
+/* Creates a config with the defaults above. Returns 0, WASIO_EINVAL (bad
+ * role) or WASIO_ENOMEM. */
+int wasio_tls_config_new(wasio_tls_role_t role, wasio_tls_config_t **out);
+
+/* Frees the config. NULL is a no-op. Returns WASIO_EBUSY (and frees
+ * nothing) while engines made from it exist. */
+int wasio_tls_config_free(wasio_tls_config_t *cfg);
+
+/* Client: trust the built-in Mozilla roots (default true). */
+int wasio_tls_config_system_roots(wasio_tls_config_t *cfg, bool use);
+
+/* Client: also trust every CERTIFICATE in a PEM bundle (e.g. a private CA).
+ * The bytes are copied. Returns the number of anchors added (>= 1), or
+ * WASIO_ETLS_PEM (no certificate, or one BearSSL cannot decode: nothing is
+ * added then), WASIO_ELIMIT (past WASIO_TLS_MAX_ANCHORS), WASIO_ENOMEM. */
+int wasio_tls_config_add_ca_pem(wasio_tls_config_t *cfg, const void *pem, size_t len);
+
+/* Client: the peer's end-entity certificate must also match one of the
+ * pins (any kind). Pins are checked in addition to normal verification, and
+ * also with wasio_tls_config_insecure(). Errors: WASIO_ELIMIT, WASIO_EINVAL. */
+int wasio_tls_config_pin_sha256(wasio_tls_config_t *cfg, wasio_tls_pin_kind_t kind,
+                                const uint8_t sha256[32]);
+
+/* Client: skip chain, validity and host-name checks (curl's -k). Dangerous:
+ * anyone on the path can read and change the traffic. Default false. */
+int wasio_tls_config_insecure(wasio_tls_config_t *cfg, bool insecure);
+
+/* ALPN names to offer (client) or accept (server), most preferred first;
+ * e.g. {"http/1.1"}. n == 0 turns ALPN off (the default). The strings are
+ * copied. Errors: WASIO_ELIMIT, WASIO_EINVAL (empty or too long). */
+int wasio_tls_config_alpn(wasio_tls_config_t *cfg, const char *const *names, size_t n);
+
+/* Use one shared record buffer (WASIO_TLS_BUFSIZE_MONO) instead of two (see
+ * above). Default false. */
+int wasio_tls_config_half_duplex(wasio_tls_config_t *cfg, bool half);
+
+/* Server: the certificate chain (PEM, end-entity first, at most
+ * WASIO_TLS_MAX_CHAIN) and its private key (PEM: PKCS#8, or traditional RSA
+ * or EC). RSA keys serve ECDHE_RSA suites, EC keys ECDHE_ECDSA. Copied.
+ * Errors: WASIO_ETLS_PEM, WASIO_ELIMIT, WASIO_ENOMEM. */
+int wasio_tls_config_cert_pem(wasio_tls_config_t *cfg, const void *chain_pem, size_t chain_len,
+                              const void *key_pem, size_t key_len);
+
+/* ---- the sans-I/O engine ---------------------------------------------------------- */
+
+/* State bits (wasio_tls_engine_state). */
+#define WASIO_TLS_SEND_CIPHER 0x01u  /* ciphertext waits: pull it and send it */
+#define WASIO_TLS_RECV_CIPHER 0x02u  /* the engine accepts ciphertext */
+#define WASIO_TLS_SEND_PLAIN 0x04u   /* the engine accepts plaintext (after the handshake) */
+#define WASIO_TLS_RECV_PLAIN 0x08u   /* decrypted plaintext waits: pull it */
+#define WASIO_TLS_CLOSED 0x10u       /* finished: see wasio_tls_engine_error */
+
+/* Creates an engine and starts its handshake (a client has its ClientHello
+ * ready to pull). host (client only; NULL for a server): the name to send
+ * as SNI and to verify, or a numeric IPv4/IPv6 address (no SNI then; it is
+ * checked against the certificate's iPAddress names). port only picks the
+ * resumption cache entry. Errors: WASIO_EINVAL (no host for a client, a
+ * server config without a certificate), WASIO_ENAMETOOLONG, WASIO_ENOMEM,
+ * WASIO_EIO (no random bytes for the DRBG). */
+int wasio_tls_engine_new(wasio_tls_config_t *cfg, const char *host, uint16_t port,
+                         wasio_tls_engine_t **out);
+void wasio_tls_engine_free(wasio_tls_engine_t *e);
+
+unsigned wasio_tls_engine_state(const wasio_tls_engine_t *e);
+
+/* Each returns the bytes moved (0 when the state bit is not set). */
+size_t wasio_tls_engine_push_cipher(wasio_tls_engine_t *e, const void *data, size_t len);
+size_t wasio_tls_engine_pull_cipher(wasio_tls_engine_t *e, void *buf, size_t cap);
+size_t wasio_tls_engine_push_plain(wasio_tls_engine_t *e, const void *data, size_t len);
+size_t wasio_tls_engine_pull_plain(wasio_tls_engine_t *e, void *buf, size_t cap);
+
+/* Seals the buffered plaintext into a record now (instead of when the
+ * record is full). Call after the last push_plain of a message. */
+void wasio_tls_engine_flush(wasio_tls_engine_t *e);
+
+/* Starts a clean close: sends close_notify (pull it); the engine becomes
+ * CLOSED once the peer's close_notify has arrived too. */
+void wasio_tls_engine_close(wasio_tls_engine_t *e);
+
+/* The ciphertext stream ended (the peer closed TCP). Returns WASIO_EOF if
+ * the peer had sent close_notify first, else WASIO_ETLS_TRUNCATED (an
+ * attacker may have cut the data short) and the engine fails with it. */
+int wasio_tls_engine_transport_eof(wasio_tls_engine_t *e);
+
+/* 0 while running or after a clean close; the WASIO_ETLS_* (or other)
+ * error the engine failed with. */
+int wasio_tls_engine_error(const wasio_tls_engine_t *e);
+
+/* What the handshake negotiated. */
+typedef struct wasio_tls_info {
+  bool handshake_done;
+  bool resumed;          /* client: an earlier session was resumed */
+  uint16_t version;      /* 0x0303 for TLS 1.2 */
+  uint16_t cipher_suite; /* IANA number, e.g. 0xC02B */
+  const char *alpn;      /* negotiated protocol name, or NULL */
+} wasio_tls_info_t;
+void wasio_tls_engine_info(const wasio_tls_engine_t *e, wasio_tls_info_t *out);
+
+/* ---- a TLS stream over wasio TCP ------------------------------------------------------ */
+
+typedef void (*wasio_tls_handshake_cb)(wasio_tls_t *tls, int status);
+typedef void (*wasio_tls_alloc_cb)(wasio_tls_t *tls, size_t suggested, wasio_buf_t *buf);
+/* nread > 0 plaintext bytes; WASIO_EOF after the peer's close_notify;
+ * WASIO_ETLS_TRUNCATED when TCP ended without it; another error. Never 0. */
+typedef void (*wasio_tls_read_cb)(wasio_tls_t *tls, ptrdiff_t nread, const wasio_buf_t *buf);
+typedef void (*wasio_tls_shutdown_cb)(wasio_tls_t *tls, int status);
+typedef void (*wasio_tls_close_cb)(wasio_tls_t *tls);
+
+/* Wraps a connected (client) or accepted (server) TCP handle; the stream
+ * owns it from now on (closing the stream closes it; do not use it
+ * directly). host/port as for wasio_tls_engine_new. Errors as that; on
+ * error the TCP handle is still yours. */
+int wasio_tls_new(wasio_tcp_t *tcp, wasio_tls_config_t *cfg, const char *host, uint16_t port,
+                  wasio_tls_t **out);
+
+/* Runs the handshake; cb once: 0, or why it failed (WASIO_ETLS_CERT_*,
+ * WASIO_ETLS_VERSION, ...). Writes queued before it completes are sent
+ * after it. Errors: WASIO_EBUSY (already started), WASIO_ECLOSING. */
+int wasio_tls_handshake(wasio_tls_t *tls, wasio_tls_handshake_cb cb);
+
+/* As wasio_tcp_read_start/stop, for plaintext. alloc_cb may be NULL (the
+ * stream's own buffer, valid during the callback). */
+int wasio_tls_read_start(wasio_tls_t *tls, wasio_tls_alloc_cb alloc_cb, wasio_tls_read_cb read_cb);
+int wasio_tls_read_stop(wasio_tls_t *tls);
+
+/* As wasio_tcp_write: req completes once its bytes are encrypted and the
+ * ciphertext is accepted by TCP, in order. */
+int wasio_tls_write(wasio_tls_t *tls, wasio_write_t *req, const void *base, size_t len,
+                    wasio_write_cb cb);
+size_t wasio_tls_write_queue_size(const wasio_tls_t *tls);
+
+/* After queued writes: sends close_notify, then shuts TCP's sending side.
+ * cb (may be NULL) once. */
+int wasio_tls_shutdown(wasio_tls_t *tls, wasio_tls_shutdown_cb cb);
+
+/* Closes stream and TCP (no close_notify: call shutdown first for a clean
+ * end). Pending writes get WASIO_ECANCELED; cb (may be NULL) once, later.
+ * Idempotent. */
+void wasio_tls_close(wasio_tls_t *tls, wasio_tls_close_cb cb);
+
+/* As wasio_tcp_set_idle_timeout, on the TCP handle under the stream. */
+int wasio_tls_set_idle_timeout(wasio_tls_t *tls, uint64_t idle_ns);
+
+void wasio_tls_info(const wasio_tls_t *tls, wasio_tls_info_t *out);
+void wasio_tls_set_data(wasio_tls_t *tls, void *data);
+void *wasio_tls_data(const wasio_tls_t *tls);
+wasio_loop_t *wasio_tls_loop(const wasio_tls_t *tls);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

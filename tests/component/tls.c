@@ -1,0 +1,327 @@
+/* tests/component/tls.c: wasio_tls_t (BearSSL) against real TLS peers.
+ *
+ * tests/helpers/tls_peer.py makes a private PKI with the openssl CLI at test
+ * time and starts one openssl s_server (or a Python ssl peer) per scenario
+ * on request; the test asks for it over a plain TCP control connection, gets
+ * its port and the root CA to trust, and connects with the name wasio.test
+ * (or the address 127.0.0.1). Each rejection test checks the exact error,
+ * that the queued request never left (its write fails with the same error)
+ * and that the peer received no application byte (the helper counts the
+ * marker line).
+ */
+// wasio-test: net
+// wasio-test: helper tests/helpers/tls_peer.py
+// wasio-test: timeout 120
+#include "testlib.h"
+
+#define CONNECT_TIMEOUT (10 * WASIO_NS_PER_S)
+#define CTL_MAX 16384
+#define TLS_IN_MAX 4096
+#define MARKER_LINE "WASIO-APP-DATA hello\n"
+
+static wasio_loop_t *new_loop(void) {
+  wasio_loop_t *loop = NULL;
+  ASSERT_OK(wasio_loop_new(&loop));
+  return loop;
+}
+
+/* ---- the helper's control connection ---------------------------------------- */
+
+/* Sends one command, returns the whole reply (the helper closes after it). */
+static char *ctl(wasio_loop_t *loop, const char *cmd) {
+  tconn_t c;
+  tconn_new(loop, &c, CTL_MAX);
+  wasio_addr_t a = loopback(WASIO_AF_INET, helper_port("port"));
+  tconn_connect_ok(loop, &c, &a);
+  tconn_write_str(&c, cmd);
+  tconn_read_start(&c);
+  WAIT_UNTIL(loop, c.read_status != 0);
+  ASSERT_WASIO(WASIO_EOF, c.read_status);
+  char *reply = strdup(tconn_text(&c));
+  tconn_close(loop, &c);
+  if (strncmp(reply, "error", 5) == 0) harness_fail(__FILE__, __LINE__, "helper: %s", reply);
+  return reply;
+}
+
+/* Starts scenario `name`; returns its port and puts the root CA in *ca. */
+static uint16_t scenario(wasio_loop_t *loop, const char *name, char **ca) {
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "start %s\n", name);
+  char *r = ctl(loop, cmd);
+  long port = strtol(r, NULL, 10);
+  ASSERT_TRUE(port > 0 && port < 65536);
+  char *pem = strchr(r, '\n');
+  ASSERT_TRUE(pem != NULL);
+  char *end = strstr(pem, "END\n");
+  ASSERT_TRUE(end != NULL);
+  *end = 0;
+  *ca = strdup(pem + 1);
+  free(r);
+  return (uint16_t)port;
+}
+
+static int leaked(wasio_loop_t *loop, uint16_t port) {
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "leaked %u\n", port);
+  char *r = ctl(loop, cmd);
+  int n = atoi(r);
+  free(r);
+  return n;
+}
+
+/* ---- a TLS client connection ---------------------------------------------------- */
+
+typedef struct tlsc {
+  wasio_tls_t *tls;
+  bool hs_done;
+  int hs_status;
+  bool reading;
+  int read_status;
+  char in[TLS_IN_MAX];
+  size_t in_len;
+  int writes_done, write_status;
+  bool sd_done;
+  int sd_status;
+  int close_calls;
+} tlsc_t;
+
+static void tlsc_hs_cb(wasio_tls_t *tls, int status) {
+  tlsc_t *c = wasio_tls_data(tls);
+  ASSERT_TRUE(!c->hs_done); /* exactly once */
+  c->hs_done = true;
+  c->hs_status = status;
+}
+
+static void tlsc_read_cb(wasio_tls_t *tls, ptrdiff_t nread, const wasio_buf_t *buf) {
+  tlsc_t *c = wasio_tls_data(tls);
+  ASSERT_TRUE(nread != 0);
+  if (nread < 0) {
+    c->reading = false;
+    c->read_status = (int)nread;
+    return;
+  }
+  ASSERT_TRUE(c->in_len + (size_t)nread < sizeof c->in);
+  memcpy(c->in + c->in_len, buf->base, (size_t)nread);
+  c->in_len += (size_t)nread;
+  c->in[c->in_len] = 0;
+}
+
+static void tlsc_write_cb(wasio_write_t *req, int status) {
+  tlsc_t *c = req->data;
+  c->writes_done++;
+  c->write_status = status;
+  free(req);
+}
+
+static void tlsc_write(tlsc_t *c, const char *s) {
+  wasio_write_t *req = calloc(1, sizeof *req);
+  ASSERT_TRUE(req != NULL);
+  req->data = c;
+  ASSERT_OK(wasio_tls_write(c->tls, req, s, strlen(s), tlsc_write_cb));
+}
+
+static void tlsc_sd_cb(wasio_tls_t *tls, int status) {
+  tlsc_t *c = wasio_tls_data(tls);
+  c->sd_done = true;
+  c->sd_status = status;
+}
+
+static void tlsc_close_cb(wasio_tls_t *tls) {
+  tlsc_t *c = wasio_tls_data(tls);
+  c->close_calls++;
+}
+
+/* TCP connect to 127.0.0.1:port, then TLS as `host`; the handshake runs,
+ * the marker line is queued at once and reading starts. */
+static void tlsc_open(wasio_loop_t *loop, tlsc_t *c, wasio_tls_config_t *cfg, uint16_t port,
+                      const char *host) {
+  memset(c, 0, sizeof *c);
+  tconn_t t;
+  tconn_new(loop, &t, 0);
+  wasio_addr_t a = loopback(WASIO_AF_INET, port);
+  tconn_connect_ok(loop, &t, &a);
+  ASSERT_OK(wasio_tls_new(t.tcp, cfg, host, port, &c->tls));
+  wasio_tls_set_data(c->tls, c);
+  ASSERT_OK(wasio_tls_handshake(c->tls, tlsc_hs_cb));
+  tlsc_write(c, MARKER_LINE);
+  c->reading = true;
+  ASSERT_OK(wasio_tls_read_start(c->tls, NULL, tlsc_read_cb));
+}
+
+static void tlsc_close(wasio_loop_t *loop, tlsc_t *c) {
+  wasio_tls_close(c->tls, tlsc_close_cb);
+  WAIT_UNTIL(loop, c->close_calls == 1);
+}
+
+static wasio_tls_config_t *client_cfg(const char *ca) {
+  wasio_tls_config_t *cfg = NULL;
+  ASSERT_OK(wasio_tls_config_new(WASIO_TLS_CLIENT, &cfg));
+  ASSERT_EQ_INT(wasio_tls_config_add_ca_pem(cfg, ca, strlen(ca)), 1);
+  return cfg;
+}
+
+/* ---- good handshakes ----------------------------------------------------------------- */
+
+/* Handshake, one echoed line (s_server -rev reverses it), close_notify both
+ * ways. */
+static void good(const char *name, const char *host, uint16_t want_suite, bool alpn) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  char *ca;
+  uint16_t port = scenario(loop, name, &ca);
+  wasio_tls_config_t *cfg = client_cfg(ca);
+  const char *protos[] = {"http/1.1"};
+  if (alpn) ASSERT_OK(wasio_tls_config_alpn(cfg, protos, 1));
+  tlsc_t c;
+  tlsc_open(loop, &c, cfg, port, host);
+  WAIT_UNTIL(loop, c.hs_done);
+  ASSERT_WASIO(0, c.hs_status);
+  wasio_tls_info_t info;
+  wasio_tls_info(c.tls, &info);
+  ASSERT_TRUE(info.handshake_done);
+  ASSERT_EQ_INT(info.version, 0x0303);
+  ASSERT_EQ_INT(info.cipher_suite, want_suite);
+  if (alpn) ASSERT_EQ_STR(info.alpn, "http/1.1");
+  WAIT_UNTIL(loop, strchr(c.in, '\n') != NULL);
+  ASSERT_EQ_STR(c.in, "olleh ATAD-PPA-OISAW\n");
+  WAIT_UNTIL(loop, c.writes_done == 1); /* its callback may come after the echo */
+  ASSERT_WASIO(0, c.write_status);
+  ASSERT_OK(wasio_tls_shutdown(c.tls, tlsc_sd_cb));
+  WAIT_UNTIL(loop, c.sd_done && c.read_status != 0);
+  ASSERT_WASIO(0, c.sd_status);
+  ASSERT_WASIO(WASIO_EOF, c.read_status); /* the peer's close_notify */
+  tlsc_close(loop, &c);
+  ASSERT_OK(wasio_tls_config_free(cfg));
+  free(ca);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(ecdsa_aes128gcm_alpn) { good("ecdsa", "wasio.test", 0xC02B, true); }
+TEST(rsa_aes256gcm) { good("rsa-gcm", "wasio.test", 0xC030, false); }
+TEST(rsa_chacha20) { good("rsa-chacha", "wasio.test", 0xCCA8, false); }
+/* An IP address is checked against the iPAddress SAN (BearSSL alone cannot). */
+TEST(ip_address_san) { good("ecdsa", "127.0.0.1", 0xC02B, false); }
+
+TEST(resumption) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  char *ca;
+  uint16_t port = scenario(loop, "resume", &ca);
+  wasio_tls_config_t *cfg = client_cfg(ca);
+  for (int round = 0; round < 2; round++) {
+    tlsc_t c;
+    tlsc_open(loop, &c, cfg, port, "wasio.test");
+    WAIT_UNTIL(loop, c.hs_done);
+    ASSERT_WASIO(0, c.hs_status);
+    wasio_tls_info_t info;
+    wasio_tls_info(c.tls, &info);
+    ASSERT_EQ_INT(info.resumed, round == 1);
+    WAIT_UNTIL(loop, strchr(c.in, '\n') != NULL);
+    ASSERT_OK(wasio_tls_shutdown(c.tls, tlsc_sd_cb));
+    WAIT_UNTIL(loop, c.sd_done && c.read_status != 0);
+    ASSERT_WASIO(WASIO_EOF, c.read_status);
+    tlsc_close(loop, &c);
+  }
+  ASSERT_OK(wasio_tls_config_free(cfg));
+  free(ca);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* The peer closes with close_notify: WASIO_EOF after its data. */
+TEST(close_notify_from_peer) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  char *ca;
+  uint16_t port = scenario(loop, "clean", &ca);
+  wasio_tls_config_t *cfg = client_cfg(ca);
+  tlsc_t c;
+  tlsc_open(loop, &c, cfg, port, "wasio.test");
+  WAIT_UNTIL(loop, c.read_status != 0);
+  ASSERT_WASIO(0, c.hs_status);
+  ASSERT_EQ_STR(c.in, "bye\n");
+  ASSERT_WASIO(WASIO_EOF, c.read_status);
+  tlsc_close(loop, &c);
+  ASSERT_OK(wasio_tls_config_free(cfg));
+  free(ca);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* TCP ends without close_notify: the data before it arrives, then the
+ * truncation is an error, never a clean EOF. */
+TEST(truncation_without_close_notify) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  char *ca;
+  uint16_t port = scenario(loop, "truncate", &ca);
+  wasio_tls_config_t *cfg = client_cfg(ca);
+  tlsc_t c;
+  tlsc_open(loop, &c, cfg, port, "wasio.test");
+  WAIT_UNTIL(loop, c.read_status != 0);
+  ASSERT_WASIO(0, c.hs_status);
+  ASSERT_EQ_STR(c.in, "partial\n");
+  ASSERT_WASIO(WASIO_ETLS_TRUNCATED, c.read_status);
+  tlsc_close(loop, &c);
+  ASSERT_OK(wasio_tls_config_free(cfg));
+  free(ca);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* ---- rejections ----------------------------------------------------------------------- */
+
+typedef enum { CFG_DEFAULT, CFG_NO_CA, CFG_BAD_PIN, CFG_INSECURE } cfg_kind_t;
+
+/* Connects to scenario `name` and expects the handshake to end in `want`
+ * (0: success), the queued marker never sent. */
+static void reject(const char *name, const char *host, cfg_kind_t kind, int want) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  char *ca;
+  uint16_t port = scenario(loop, name, &ca);
+  wasio_tls_config_t *cfg = NULL;
+  if (kind == CFG_NO_CA) ASSERT_OK(wasio_tls_config_new(WASIO_TLS_CLIENT, &cfg));
+  else cfg = client_cfg(ca);
+  if (kind == CFG_BAD_PIN) {
+    uint8_t pin[32];
+    memset(pin, 0xA5, sizeof pin);
+    ASSERT_OK(wasio_tls_config_pin_sha256(cfg, WASIO_TLS_PIN_SPKI, pin));
+  }
+  if (kind == CFG_INSECURE) ASSERT_OK(wasio_tls_config_insecure(cfg, true));
+  tlsc_t c;
+  tlsc_open(loop, &c, cfg, port, host);
+  WAIT_UNTIL(loop, c.hs_done);
+  ASSERT_WASIO(want, c.hs_status);
+  if (want != 0) {
+    WAIT_UNTIL(loop, c.writes_done == 1 && c.read_status != 0);
+    ASSERT_WASIO(want, c.write_status); /* the request never left */
+    ASSERT_WASIO(want, c.read_status);
+    ASSERT_EQ_INT(c.in_len, 0);
+  } else {
+    WAIT_UNTIL(loop, c.writes_done == 1);
+    ASSERT_WASIO(0, c.write_status);
+  }
+  tlsc_close(loop, &c);
+  ASSERT_EQ_INT(leaked(loop, port), want == 0 ? 1 : 0);
+  ASSERT_OK(wasio_tls_config_free(cfg));
+  free(ca);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(reject_expired) { reject("expired", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_EXPIRED); }
+TEST(reject_not_yet_valid) { reject("notyet", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_NOT_YET_VALID); }
+TEST(reject_wrong_host) { reject("wronghost", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_NAME); }
+TEST(reject_wrong_host_name_given) { reject("ecdsa", "other.test", CFG_DEFAULT, WASIO_ETLS_CERT_NAME); }
+TEST(reject_ip_not_in_san) { reject("ip-only-dns", "127.0.0.1", CFG_DEFAULT, WASIO_ETLS_CERT_NAME); }
+TEST(reject_self_signed) { reject("selfsigned", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_SELF_SIGNED); }
+TEST(reject_unknown_ca) { reject("unknownca", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_UNTRUSTED); }
+TEST(reject_private_ca_not_given) { reject("ecdsa", "wasio.test", CFG_NO_CA, WASIO_ETLS_CERT_UNTRUSTED); }
+TEST(reject_missing_intermediate) { reject("nointer", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_UNTRUSTED); }
+TEST(reject_sha1_signature) { reject("sha1", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_ALGORITHM); }
+TEST(reject_tls10_only_server) { reject("tls10", "wasio.test", CFG_DEFAULT, WASIO_ETLS_VERSION); }
+TEST(reject_pin_mismatch) { reject("ecdsa", "wasio.test", CFG_BAD_PIN, WASIO_ETLS_CERT_PIN); }
+/* The escape hatch works (and is the only way past a self-signed peer). */
+TEST(insecure_accepts_self_signed) { reject("selfsigned", "wasio.test", CFG_INSECURE, 0); }

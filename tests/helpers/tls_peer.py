@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""TLS peers for tests/component/tls.c: openssl s_server per scenario.
+
+At start it makes a private PKI with the openssl CLI in a temp directory
+(nothing is committed): a root CA, an intermediate CA, leaf certificates
+(EC P-256 and RSA 2048) for the name wasio.test and the address 127.0.0.1,
+and the bad ones the rejection tests need. Then it listens on 127.0.0.1,
+prints the port on the first stdout line, and serves one command per
+connection (a line ending in "\\n"):
+
+  start NAME   starts the peer of scenario NAME on a fresh port of loopback;
+               replies "PORT\\n", the root CA (PEM) the client should trust,
+               and "END\\n".
+  leaked PORT  after a scenario: "N\\n", how many times the peer on PORT
+               received the client's marker line (WASIO-APP-DATA): the proof
+               that no application byte was sent.
+
+Scenarios (s_server unless said; one connection each, -naccept 1):
+  resume       like ecdsa (any suite, no ALPN) for two connections
+  ecdsa, rsa-gcm, rsa-chacha   good chains (leaf + intermediate), TLS 1.2,
+      ECDHE-ECDSA-AES128-GCM-SHA256 / ECDHE-RSA-AES256-GCM-SHA384 /
+      ECDHE-RSA-CHACHA20-POLY1305, -rev (each line comes back reversed)
+  ip-only-dns   good chain whose leaf names only DNS:wasio.test (no IP)
+  expired, notyet, wronghost, selfsigned, unknownca, nointer, sha1
+                one defect each (nointer: the intermediate is not sent)
+  tls10         TLS 1.0 only (-tls1, SECLEVEL=0)
+  truncate      Python ssl: handshake, send "partial\\n", then close TCP
+                without close_notify
+  clean         Python ssl: handshake, send "bye\\n", then close_notify
+Exits after --lifetime seconds, killing every peer it started.
+"""
+import argparse
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+MARKER = b"WASIO-APP-DATA"
+START_TIMEOUT_S = 10
+IO_TIMEOUT_S = 20
+OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
+
+CA_CNF = """
+[ ca ]
+default_ca = ca_default
+[ ca_default ]
+database = {d}/index.txt
+new_certs_dir = {d}/newcerts
+serial = {d}/serial
+default_md = sha256
+policy = policy_any
+unique_subject = no
+copy_extensions = none
+[ policy_any ]
+commonName = supplied
+[ ca_ext ]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[ leaf_ext ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:wasio.test, IP:127.0.0.1
+[ leaf_dns_ext ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:wasio.test
+[ leaf_other_ext ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:other.test, IP:10.9.8.7
+"""
+
+
+def run(*args, cwd):
+    p = subprocess.run([OPENSSL, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"tls_peer: openssl {' '.join(args)} failed:\n{p.stdout}")
+
+
+class Pki:
+    def __init__(self, d):
+        self.d = d
+        os.makedirs(f"{d}/newcerts")
+        open(f"{d}/index.txt", "w").close()
+        with open(f"{d}/serial", "w") as f:
+            f.write("1000\n")
+        with open(f"{d}/ca.cnf", "w") as f:
+            f.write(CA_CNF.format(d=d))
+        self.key("root", "ec")
+        run("req", "-new", "-x509", "-key", "root.key", "-out", "root.pem", "-days", "3650",
+            "-subj", "/CN=wasio test root", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+        self.key("other-root", "ec")
+        run("req", "-new", "-x509", "-key", "other-root.key", "-out", "other-root.pem", "-days", "3650",
+            "-subj", "/CN=some other root", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+        self.issue("inter", "ec", "root", "ca_ext", cn="wasio test intermediate")
+        self.issue("leaf-ec", "ec", "inter", "leaf_ext")
+        self.issue("leaf-rsa", "rsa", "inter", "leaf_ext")
+        self.issue("leaf-dns", "ec", "inter", "leaf_dns_ext")
+        self.issue("leaf-expired", "ec", "inter", "leaf_ext", start="20200101000000Z", end="20210101000000Z")
+        self.issue("leaf-notyet", "ec", "inter", "leaf_ext", start="20900101000000Z", end="20910101000000Z")
+        self.issue("leaf-other", "ec", "inter", "leaf_other_ext")
+        self.issue("leaf-unknown", "ec", "other-root", "leaf_ext")
+        self.issue("leaf-sha1", "rsa", "inter", "leaf_ext", md="sha1")
+        self.key("leaf-self", "ec")
+        run("req", "-new", "-x509", "-key", "leaf-self.key", "-out", "leaf-self.pem", "-days", "30",
+            "-subj", "/CN=wasio.test", "-addext", "subjectAltName=DNS:wasio.test,IP:127.0.0.1", cwd=d)
+
+    def key(self, name, kind):
+        if kind == "ec":
+            run("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", f"{name}.key", cwd=self.d)
+        else:
+            run("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", f"{name}.key", cwd=self.d)
+
+    def issue(self, name, kind, issuer, ext, cn="wasio.test", start=None, end=None, md="sha256"):
+        self.key(name, kind)
+        run("req", "-new", "-key", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}", cwd=self.d)
+        dates = ["-startdate", start, "-enddate", end] if start else ["-days", "30"]
+        run("ca", "-batch", "-notext", "-config", "ca.cnf", "-cert", f"{issuer}.pem", "-keyfile", f"{issuer}.key",
+            "-in", f"{name}.csr", "-out", f"{name}.pem", "-extensions", ext, "-md", md, *dates, cwd=self.d)
+
+
+# scenario -> (leaf, send the intermediate?, extra s_server arguments)
+S_SERVER = {
+    "ecdsa": ("leaf-ec", True, ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256", "-rev", "-alpn", "http/1.1"]),
+    "resume": ("leaf-ec", True, ["-tls1_2", "-rev"]),
+    "rsa-gcm": ("leaf-rsa", True, ["-tls1_2", "-cipher", "ECDHE-RSA-AES256-GCM-SHA384", "-rev"]),
+    "rsa-chacha": ("leaf-rsa", True, ["-tls1_2", "-cipher", "ECDHE-RSA-CHACHA20-POLY1305", "-rev"]),
+    "ip-only-dns": ("leaf-dns", True, ["-tls1_2"]),
+    "expired": ("leaf-expired", True, ["-tls1_2"]),
+    "notyet": ("leaf-notyet", True, ["-tls1_2"]),
+    "wronghost": ("leaf-other", True, ["-tls1_2"]),
+    "selfsigned": ("leaf-self", False, ["-tls1_2"]),
+    "unknownca": ("leaf-unknown", False, ["-tls1_2"]),
+    "nointer": ("leaf-ec", False, ["-tls1_2"]),
+    "sha1": ("leaf-sha1", True, ["-tls1_2", "-cipher", "DEFAULT@SECLEVEL=0"]),
+    "tls10": ("leaf-ec", True, ["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"]),
+}
+
+peers = {}  # port -> object with .leaked()
+lock = threading.Lock()
+
+
+class SServer:
+    def __init__(self, pki, name):
+        leaf, inter, extra = S_SERVER[name]
+        d = pki.d
+        self.out = f"{d}/s_server-{name}-{time.monotonic_ns()}.out"
+        naccept = "2" if name == "resume" else "1"
+        args = [OPENSSL, "s_server", "-accept", "0", "-naccept", naccept, "-cert", f"{d}/{leaf}.pem",
+                "-key", f"{d}/{leaf}.key", *extra]
+        if inter:
+            args += ["-cert_chain", f"{d}/inter.pem"]
+        self.f = open(self.out, "wb")
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=self.f, stderr=subprocess.STDOUT)
+        deadline = time.time() + START_TIMEOUT_S
+        self.port = None
+        while time.time() < deadline and self.port is None:
+            m = re.search(rb"ACCEPT .*:(\d+)", open(self.out, "rb").read())
+            if m:
+                self.port = int(m.group(1))
+            elif self.proc.poll() is not None:
+                break
+            else:
+                time.sleep(0.02)
+        if self.port is None:
+            raise RuntimeError("s_server did not start: " + open(self.out, "rb").read().decode(errors="replace"))
+
+    def leaked(self):
+        return open(self.out, "rb").read().count(MARKER)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.f.close()
+
+
+class PyServer:
+    """Python's ssl module: full control over how the connection ends."""
+
+    def __init__(self, pki, name):
+        self.name = name
+        self.received = b""
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        self.ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        chain = f"{pki.d}/leaf-ec-chain.pem"
+        with open(chain, "w") as f:
+            f.write(open(f"{pki.d}/leaf-ec.pem").read() + open(f"{pki.d}/inter.pem").read())
+        self.ctx.load_cert_chain(chain, f"{pki.d}/leaf-ec.key")
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.sock.settimeout(IO_TIMEOUT_S)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        try:
+            raw, _ = self.sock.accept()
+            raw.settimeout(IO_TIMEOUT_S)
+            s = self.ctx.wrap_socket(raw, server_side=True)
+            if self.name == "truncate":
+                s.sendall(b"partial\n")
+                time.sleep(0.2)
+                # Close the TCP connection under TLS: no close_notify.
+                raw2 = socket.socket(fileno=s.detach())
+                raw2.shutdown(socket.SHUT_RDWR)
+                raw2.close()
+            else:  # clean
+                s.sendall(b"bye\n")
+                s.unwrap()  # sends close_notify and waits for the client's
+                s.close()
+        except (OSError, ssl.SSLError) as e:
+            print(f"tls_peer: {self.name}: {e}", file=sys.stderr)
+        finally:
+            self.sock.close()
+
+    def leaked(self):
+        return self.received.count(MARKER)
+
+    def stop(self):
+        pass
+
+
+PKI_TIMEOUT_S = 120
+pki_ready = threading.Event()
+pki_box = {}
+
+
+def handle(conn):
+    conn.settimeout(IO_TIMEOUT_S)
+    f = conn.makefile("rwb")
+    line = f.readline().decode().split()
+    try:
+        # The PKI is made after the port is printed (run.py gives a helper
+        # 10 s to print it; RSA keys on a busy machine can take longer).
+        if not pki_ready.wait(PKI_TIMEOUT_S) or "pki" not in pki_box:
+            raise RuntimeError("PKI not ready: " + pki_box.get("error", "timeout"))
+        pki, root_pem = pki_box["pki"], pki_box["root"]
+        if len(line) == 2 and line[0] == "start":
+            name = line[1]
+            peer = PyServer(pki, name) if name in ("truncate", "clean") else SServer(pki, name)
+            with lock:
+                peers[peer.port] = peer
+            f.write(f"{peer.port}\n".encode() + root_pem + b"END\n")
+        elif len(line) == 2 and line[0] == "leaked":
+            time.sleep(0.1)  # let the peer write out what it got
+            with lock:
+                peer = peers.get(int(line[1]))
+            f.write(f"{peer.leaked() if peer else -1}\n".encode())
+        else:
+            f.write(b"error unknown command\n")
+        f.flush()
+    except (RuntimeError, KeyError) as e:
+        f.write(f"error {e}\n".encode())
+        f.flush()
+    finally:
+        conn.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lifetime", type=float, default=300)
+    a = ap.parse_args()
+    d = tempfile.mkdtemp(prefix="wasio-tls-")
+    def make_pki():
+        try:
+            pki_box["pki"] = Pki(d)
+            pki_box["root"] = open(f"{d}/root.pem", "rb").read()
+        except BaseException as e:  # SystemExit from run() included
+            pki_box["error"] = str(e)
+        pki_ready.set()
+
+    try:
+        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(16)
+        ls.settimeout(0.5)
+        print(ls.getsockname()[1], flush=True)
+        threading.Thread(target=make_pki, daemon=True).start()
+        end = time.time() + a.lifetime
+        while time.time() < end:
+            try:
+                c, _ = ls.accept()
+            except socket.timeout:
+                continue
+            threading.Thread(target=handle, args=(c,), daemon=True).start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for p in list(peers.values()):
+            p.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    import signal
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    main()
