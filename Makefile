@@ -167,7 +167,7 @@ $(N)/apps/%: $(N)/libwasio.a $(N)/libbearssl.a $$(wildcard apps/%/*.c apps/%/*.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(NATIVE_CFLAGS) $(wildcard apps/$*/*.c) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
 
-$(W)/tests/%.wasm: tests/component/%.c tests/harness.c tests/harness.h $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
+$(W)/tests/%.wasm: tests/component/%.c tests/harness.c tests/harness.h $(wildcard tests/component/*.h) $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
 	@mkdir -p $(dir $@)
 	tools/wasio-cc -o $@ -Itests $< tests/harness.c
 
@@ -179,7 +179,7 @@ $(W)/wasi-tests/%.wasm: tests/wasi/%.c tests/harness.c tests/harness.h $(W)/obj/
 	$(TB)/wasm-tools component new $@.core --adapt wasi_snapshot_preview1=$(ADAPTER) -o $@
 	@rm -f $@.core
 
-$(N)/tests/%: tests/component/%.c tests/harness.c tests/harness.h $(N)/libwasio.a $(N)/libbearssl.a
+$(N)/tests/%: tests/component/%.c tests/harness.c tests/harness.h $(wildcard tests/component/*.h) $(N)/libwasio.a $(N)/libbearssl.a
 	@mkdir -p $(dir $@)
 	$(CLANG) $(NATIVE_CFLAGS) -Itests $< tests/harness.c $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
 
