@@ -192,17 +192,21 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=())
             m = LINE.match(line)
             if m and m.group(2) in pending:
                 seen[m.group(2)] = (m.group(1), m.group(3))
+        recorded = 0
         for n in list(pending):
             if n in seen:
                 results.record(seen[n][0], f"{prog}.{n}@{host}", seen[n][1])
                 pending.remove(n)
+                recorded += 1
             else:
                 break
         if pending and rc == 0:
             for n in pending:
                 results.record("FAIL", f"{prog}.{n}@{host}", ": program exited 0 without a verdict")
             return
-        if pending and not any(n in seen for n in pending):
+        # A run that gave verdicts (a FAIL stops a C program) is re-run for
+        # the rest; one that gave none died in pending[0].
+        if pending and recorded == 0:
             # the program died during pending[0]: fail it, go on with the rest
             tail = "\n".join("    " + l for l in out.splitlines()[-30:])
             results.record("FAIL", f"{prog}.{pending[0]}@{host}", f": died (exit {rc}) without a verdict:\n{tail}")

@@ -676,11 +676,50 @@ static bool wasio__is_redirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
+/* RFC 3986 section 5.2.4 remove_dot_segments over p[0..len), in place
+ * (the result is never longer). Returns the new length. */
+static size_t wasio__remove_dot_segments(char *p, size_t len) {
+  size_t in = 0, out = 0;
+  while (in < len) {
+    size_t left = len - in;
+    const char *s = p + in;
+    if (left >= 3 && memcmp(s, "../", 3) == 0) {
+      in += 3;                                   /* A */
+    } else if (left >= 2 && memcmp(s, "./", 2) == 0) {
+      in += 2;                                   /* A */
+    } else if (left >= 3 && memcmp(s, "/./", 3) == 0) {
+      in += 2;                                   /* B: "/./" -> "/" */
+    } else if (left == 2 && memcmp(s, "/.", 2) == 0) {
+      in += 1;                                   /* B: "/." -> "/" */
+      p[in] = '/';
+    } else if ((left >= 4 && memcmp(s, "/../", 4) == 0) || (left == 3 && memcmp(s, "/..", 3) == 0)) {
+      /* C: "/../" or "/.." -> "/", and drop the last output segment */
+      if (left >= 4) {
+        in += 3;
+      } else {
+        in += 2;
+        p[in] = '/';
+      }
+      while (out > 0 && p[out - 1] != '/') out--;
+      if (out > 0) out--;
+    } else if ((left == 1 && s[0] == '.') || (left == 2 && memcmp(s, "..", 2) == 0)) {
+      in = len;                                  /* D */
+    } else {
+      size_t n = 1;                              /* E: move one segment */
+      while (n < left && s[n] != '/') n++;
+      memmove(p + out, s, n);
+      out += n;
+      in += n;
+    }
+  }
+  return out;
+}
+
 /* Resolves the reference `ref` (a Location value) against the absolute URL
- * `base`; returns a new NUL-terminated string or NULL. Handles absolute
- * URLs, network-path ("//h/p"), absolute-path, query-only and relative
- * references (merged with the base's directory; dot segments are left to
- * the server, which RFC 3986 permits for sending). */
+ * `base` (RFC 3986 section 5.2); returns a new NUL-terminated string or
+ * NULL. Handles absolute URLs, network-path ("//h/p"), absolute-path,
+ * query-only and relative references (merged with the base's directory),
+ * then removes dot segments from the path. */
 static char *wasio__resolve(const char *base, const wasio_url_t *bu, wasio_http_str_t ref) {
   const char *r = ref.ptr;
   size_t rl = ref.len;
@@ -724,6 +763,16 @@ static char *wasio__resolve(const char *base, const wasio_url_t *bu, wasio_http_
   memcpy(s + pre_len, mid, mid_len);
   memcpy(s + pre_len + mid_len, r, rl);
   s[total] = 0;
+  /* The path of the result: from the first '/' after "scheme://authority"
+   * up to '?' or '#'. */
+  char *auth = strstr(s, "//");
+  char *path = auth ? auth + 2 + strcspn(auth + 2, "/?#") : NULL;
+  if (path != NULL && *path == '/') {
+    size_t plen = strcspn(path, "?#");
+    size_t nlen = wasio__remove_dot_segments(path, plen);
+    if (nlen == 0) path[nlen++] = '/';
+    memmove(path + nlen, path + plen, strlen(path + plen) + 1);
+  }
   return s;
 }
 

@@ -464,6 +464,40 @@ TEST(redirect_url_and_count) {
   ASSERT_LOOP_CLOSED(loop);
 }
 
+TEST(redirect_relative_and_other_origin) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  char url[128], want[128];
+  result_t r;
+  /* "../a/./b/../../small.txt?x=1" against /redirect/relative (RFC 3986
+   * section 5.2: merge, then remove dot segments). */
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/redirect/relative"), &r);
+  o.max_redirects = -1;
+  o.on_done = on_done_note_url;
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_STR(url_seen, url_of(want, sizeof want, NGINX_PORT, "/small.txt?x=1"));
+  ASSERT_EQ_STR(r.body, "hello from nginx\n");
+  /* To http://localhost:PORT/: a new origin of the pool, resolved by name;
+   * an Authorization header is not carried over (not visible to nginx, but
+   * the call must still succeed without it). */
+  wasio_http_header_t auth = {WASIO_HTTP_STR("Authorization"), WASIO_HTTP_STR("Bearer secret")};
+  o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/redirect/other-origin"), &r);
+  o.max_redirects = -1;
+  o.headers = &auth;
+  o.num_headers = 1;
+  o.on_done = on_done_note_url;
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  snprintf(want, sizeof want, "http://localhost:%u/small.txt", (unsigned)NGINX_PORT);
+  ASSERT_EQ_STR(url_seen, want);
+  ASSERT_EQ_STR(r.body, "hello from nginx\n");
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
 TEST(redirect_loop_limit) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 20000);

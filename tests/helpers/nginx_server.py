@@ -10,6 +10,9 @@ Starts Debian's nginx (no daemon, one worker) on a free port of 127.0.0.1 and
   /redirect/301 .. 308  redirects to /small.txt (and /redirect/loop loops)
   /echo-method          returns the request method in the body
   /redirect-echo/301 .. 308  redirects to /echo-method (method rules)
+  /redirect/relative    302 with a relative Location with dot segments
+                        ("../a/./b/../../small.txt?x=1", i.e. /small.txt?x=1)
+  /redirect/other-origin  302 to http://localhost:PORT/small.txt (a new origin)
   /upload/NAME          WebDAV PUT stores a body (any size, chunked too);
                         GET /upload/NAME returns it
   anything else         404
@@ -97,6 +100,8 @@ http {{
     location = /redirect/303 {{ return 303 /small.txt; }}
     location = /redirect/307 {{ return 307 /small.txt; }}
     location = /redirect/308 {{ return 308 /small.txt; }}
+    location = /redirect/relative {{ absolute_redirect off; return 302 ../a/./b/../../small.txt?x=1; }}
+    location = /redirect/other-origin {{ return 302 http://localhost:$server_port/small.txt; }}
     location = /redirect/loop {{ return 302 /redirect/loop; }}
     location = /redirect-echo/301 {{ return 301 /echo-method; }}
     location = /redirect-echo/302 {{ return 302 /echo-method; }}
