@@ -1,0 +1,342 @@
+#!/usr/bin/env python3
+# wasio-test: timeout 300
+"""tests/apps/wasio_serve.py: wasio-serve (apps/wasio-serve) fetched by curl.
+
+A test program in the harness protocol (tests/harness.h), written in Python
+because it runs the tool as a server and checks what real clients get:
+    wasio_serve.py --host HOST --list
+    wasio_serve.py --host HOST [NAME...]
+prints "PASS name (ms)", "FAIL name: why" or "SKIP name: why" per test and
+exits 1 if any failed.
+
+HOST native runs build/native/apps/wasio-serve --root DIR; wasmtime and jco
+run build/wasm32/apps/wasio-serve.wasm through tools/wasio-run --net --dir DIR
+(DIR preopened as "."). DIR is a fresh temporary directory. The server's
+first stdout line is its port; it is stopped (its process group) at the end.
+Every client is curl/wrk/h2load with a time limit, over 127.0.0.1 only.
+"""
+import hashlib
+import os
+import random
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NATIVE = os.path.join(ROOT, "build", "native", "apps", "wasio-serve")
+WASM = os.path.join(ROOT, "build", "wasm32", "apps", "wasio-serve.wasm")
+RUNNER = os.path.join(ROOT, "tools", "wasio-run")
+START_TIMEOUT_S = 30     # jco needs seconds to transpile and start
+SERVE_TIMEOUT_S = 280    # the server's own time limit (wasio-run --timeout)
+CURL_TIMEOUT_S = 30
+BIG_BYTES = 5 * 1024 * 1024
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+class Failed(Exception):
+    pass
+
+
+class Skipped(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failed(what)
+
+
+class Server:
+    def __init__(self, host):
+        self.dir = tempfile.mkdtemp(prefix="wasio_serve_")
+        self.populate()
+        if host == "native":
+            cmd = [NATIVE, "--port", "0", "--root", self.dir]
+        else:
+            cmd = [RUNNER, "--host", host, "--net", "--dir", self.dir, "--timeout", str(SERVE_TIMEOUT_S),
+                   WASM, "--port", "0"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     start_new_session=True)
+        deadline = time.time() + START_TIMEOUT_S
+        line = b""
+        while time.time() < deadline and not line.endswith(b"\n"):
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if r:
+                b = os.read(self.proc.stdout.fileno(), 1)
+                if not b:
+                    break
+                line += b
+            elif self.proc.poll() is not None:
+                break
+        if not line.strip().isdigit():
+            err = self.stop()
+            raise Failed(f"wasio-serve printed no port (got {line!r}); stderr: {err[:500]!r}")
+        self.port = int(line)
+
+    def populate(self):
+        d = self.dir
+        with open(os.path.join(d, "index.html"), "w") as f:
+            f.write("<h1>wasio-serve</h1>\n")
+        os.makedirs(os.path.join(d, "sub", "deeper"))
+        os.makedirs(os.path.join(d, "noindex"))
+        with open(os.path.join(d, "sub", "index.html"), "w") as f:
+            f.write("sub index\n")
+        with open(os.path.join(d, "sub", "deeper", "data.json"), "w") as f:
+            f.write('{"ok": true}\n')
+        with open(os.path.join(d, "style.css"), "w") as f:
+            f.write("body { color: red }\n")
+        with open(os.path.join(d, "space name.txt"), "w") as f:
+            f.write("spaces\n")
+        rng = random.Random(42)
+        self.big = rng.randbytes(BIG_BYTES)
+        with open(os.path.join(d, "big.bin"), "wb") as f:
+            f.write(self.big)
+        with open(os.path.join(d, "empty.txt"), "w") as f:
+            pass
+
+    def session_pids(self):
+        """Every process of the server's session: wasio-run's `timeout` moves
+        itself (and the host) into a process group of its own, so killing
+        the group we started is not enough."""
+        pids = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[3]) == self.proc.pid:  # the session id
+                    pids.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+        return pids
+
+    def signal_all(self, sig):
+        for pid in self.session_pids():
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def stop(self):
+        self.signal_all(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.signal_all(signal.SIGKILL)
+            self.proc.wait()
+        deadline = time.time() + 5
+        while self.session_pids() and time.time() < deadline:
+            time.sleep(0.1)
+        self.signal_all(signal.SIGKILL)
+        err = b""
+        while True:  # what the server said, without blocking on a leftover writer
+            r, _, _ = select.select([self.proc.stderr], [], [], 0.5)
+            if not r:
+                break
+            chunk = os.read(self.proc.stderr.fileno(), 65536)
+            if not chunk:
+                break
+            err += chunk
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return err.decode(errors="replace")
+
+
+class Ctx:
+    def __init__(self, host):
+        self.host = host
+        self.server = None
+
+    def srv(self):
+        if self.server is None:
+            self.server = Server(self.host)
+        check(self.server.proc.poll() is None, f"wasio-serve exited ({self.server.proc.returncode})")
+        return self.server
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.srv().port}{path}"
+
+    def curl(self, *args, data=None):
+        p = subprocess.run(["curl", "-sS", "-m", str(CURL_TIMEOUT_S)] + list(args), input=data,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=CURL_TIMEOUT_S + 10)
+        return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+    def get(self, path, *args):
+        rc, out, err = self.curl("-i", *args, self.url(path))
+        check(rc == 0, f"curl {path}: exit {rc}: {err}")
+        head, _, body = out.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for l in lines[1:]:
+            k, _, v = l.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        return status, headers, body
+
+    def close(self):
+        if self.server is not None:
+            self.server.stop()
+
+
+@test
+def index_html(c):
+    st, h, body = c.get("/")
+    check(st == 200, f"status {st}")
+    check(body == b"<h1>wasio-serve</h1>\n", f"body {body!r}")
+    check(h.get("content-type") == "text/html; charset=utf-8", f"content-type {h.get('content-type')}")
+    check(h.get("content-length") == str(len(body)), f"content-length {h.get('content-length')}")
+    check("date" in h, "no Date")
+
+
+@test
+def files_and_types(c):
+    for path, want, ctype in (("/sub/deeper/data.json", b'{"ok": true}\n', "application/json"),
+                              ("/style.css", b"body { color: red }\n", "text/css; charset=utf-8"),
+                              ("/space%20name.txt", b"spaces\n", "text/plain; charset=utf-8"),
+                              ("/sub/", b"sub index\n", "text/html; charset=utf-8"),
+                              ("/sub", b"sub index\n", "text/html; charset=utf-8"),
+                              ("/empty.txt?query=1", b"", "text/plain; charset=utf-8")):
+        st, h, body = c.get(path)
+        check(st == 200 and body == want, f"{path}: {st} {body!r}")
+        check(h.get("content-type") == ctype, f"{path}: content-type {h.get('content-type')}")
+
+
+@test
+def big_file_streamed(c):
+    rc, out, err = c.curl(c.url("/big.bin"))
+    check(rc == 0, f"curl: {rc} {err}")
+    check(len(out) == BIG_BYTES, f"{len(out)} bytes")
+    check(hashlib.sha256(out).digest() == hashlib.sha256(c.srv().big).digest(), "sha256 differs")
+
+
+@test
+def head_request(c):
+    rc, out, err = c.curl("-I", c.url("/big.bin"))
+    check(rc == 0, f"curl: {rc} {err}")
+    text = out.decode()
+    check(text.startswith("HTTP/1.1 200 OK\r\n"), text)
+    check(f"Content-Length: {BIG_BYTES}\r\n" in text, text)
+    check(text.endswith("\r\n\r\n"), "a body followed the HEAD response")
+
+
+@test
+def not_found_and_forbidden(c):
+    for path, want in (("/nope.html", 404), ("/noindex/", 404), ("/sub/nope", 404),
+                       ("/../etc/passwd", 403), ("/sub/../../etc/passwd", 403),
+                       ("/%2e%2e/etc/passwd", 403), ("/sub/%2E%2E/index.html", 403)):
+        st, _, _ = c.get(path, "--path-as-is")
+        check(st == want, f"{path}: {st}, want {want}")
+    rc, out, _ = c.curl("-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", c.url("/index.html"))
+    check(out == b"405", f"DELETE: {out!r}")
+
+
+@test
+def echo_body_streamed(c):
+    data = random.Random(3).randbytes(1 << 20)
+    rc, out, err = c.curl("--data-binary", "@-", c.url("/echo"), data=data)
+    check(rc == 0 and out == data, f"echo (Content-Length): rc {rc}, {len(out)} bytes: {err}")
+    rc, out, err = c.curl("-H", "Transfer-Encoding: chunked", "--data-binary", "@-", c.url("/echo"), data=data)
+    check(rc == 0 and out == data, f"echo (chunked): rc {rc}, {len(out)} bytes: {err}")
+    rc, out, err = c.curl("-v", "--expect100-timeout", "10", "-H", "Expect: 100-continue", "-X", "PUT",
+                          "--data-binary", "@-", c.url("/echo"), data=data)
+    check(rc == 0 and out == data, f"echo (100-continue): rc {rc}, {len(out)} bytes")
+    check("HTTP/1.1 100 Continue" in err, "no 100 Continue")
+
+
+@test
+def echo_headers(c):
+    st, h, body = c.get("/echo?x=1", "-H", "X-Test: hello there")
+    check(st == 200, f"status {st}")
+    text = body.decode()
+    check(text.startswith("GET /echo?x=1 HTTP/1.1\n"), text)
+    check("X-Test: hello there\n" in text, text)
+
+
+@test
+def status_codes(c):
+    for code in (200, 201, 204, 304, 404, 418, 503):
+        rc, out, err = c.curl("-i", c.url(f"/status/{code}"))
+        check(rc == 0, f"/status/{code}: {rc} {err}")
+        text = out.decode()
+        check(text.startswith(f"HTTP/1.1 {code} "), text)
+        if code in (204, 304):
+            check(text.endswith("\r\n\r\n"), f"/status/{code} has a body")
+    st, _, _ = c.get("/status/abc")
+    check(st == 400, f"/status/abc: {st}")
+
+
+@test
+def keep_alive(c):
+    u = c.url("/index.html")
+    rc, out, err = c.curl("-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", "-w", "%{num_connects}", u, u, u)
+    check(rc == 0 and out == b"100", f"connections per request: {out!r} {err}")
+
+
+@test
+def load_wrk_h2load(c):
+    u = c.url("/index.html")
+    p = subprocess.run(["wrk", "-t1", "-c8", "-d1s", "--timeout", "5s", u], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=30)
+    text = p.stdout.decode()
+    check(p.returncode == 0 and " requests in " in text, text)
+    check("Socket errors" not in text and "Non-2xx" not in text, text)
+    p = subprocess.run(["h2load", "--h1", "-n", "1000", "-c", "8", "-T", "10", u], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    text = p.stdout.decode()
+    check("1000 succeeded, 0 failed, 0 errored, 0 timeout" in text, text)
+
+
+def main(argv):
+    host = "native"
+    names = []
+    listing = False
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--host":
+            host = argv[i + 1]
+            i += 1
+        elif a == "--list":
+            listing = True
+        elif "=" not in a:
+            names.append(a)
+        i += 1
+    if listing:
+        for t in TESTS:
+            print(t.__name__)
+        return 0
+    ctx = Ctx(host)
+    failed = 0
+    try:
+        for t in TESTS:
+            if names and t.__name__ not in names:
+                continue
+            t0 = time.time()
+            try:
+                t(ctx)
+                print(f"PASS {t.__name__} ({(time.time() - t0) * 1000:.1f} ms)", flush=True)
+            except Skipped as e:
+                print(f"SKIP {t.__name__}: {e}", flush=True)
+            except Failed as e:
+                failed += 1
+                print(f"FAIL {t.__name__}: {e}", flush=True)
+            except Exception as e:  # a crash of the driver fails the test
+                failed += 1
+                print(f"FAIL {t.__name__}: {type(e).__name__}: {e}", flush=True)
+    finally:
+        ctx.close()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
