@@ -83,6 +83,12 @@ typedef struct tlsc {
   bool sd_done;
   int sd_status;
   int close_calls;
+  bool bulk;           /* count and CRC the input instead of keeping it */
+  uint64_t total;
+  uint32_t crc;
+  bool echo;           /* server side: answer the first line, then close_notify */
+  bool echoed;
+  char reply[TLS_IN_MAX];
 } tlsc_t;
 
 static void tlsc_hs_cb(wasio_tls_t *tls, int status) {
@@ -98,6 +104,11 @@ static void tlsc_read_cb(wasio_tls_t *tls, ptrdiff_t nread, const wasio_buf_t *b
   if (nread < 0) {
     c->reading = false;
     c->read_status = (int)nread;
+    return;
+  }
+  if (c->bulk) {
+    c->total += (uint64_t)nread;
+    c->crc = tl_crc32(c->crc, buf->base, (size_t)nread);
     return;
   }
   ASSERT_TRUE(c->in_len + (size_t)nread < sizeof c->in);
@@ -325,3 +336,183 @@ TEST(reject_tls10_only_server) { reject("tls10", "wasio.test", CFG_DEFAULT, WASI
 TEST(reject_pin_mismatch) { reject("ecdsa", "wasio.test", CFG_BAD_PIN, WASIO_ETLS_CERT_PIN); }
 /* The escape hatch works (and is the only way past a self-signed peer). */
 TEST(insecure_accepts_self_signed) { reject("selfsigned", "wasio.test", CFG_INSECURE, 0); }
+
+/* ---- wasio as the TLS server -------------------------------------------------------- */
+
+#define BULK_BYTES (1u << 20)
+
+static char *pki_file(wasio_loop_t *loop, const char *name) {
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "file %s\n", name);
+  char *r = ctl(loop, cmd);
+  char *end = strstr(r, "END\n");
+  ASSERT_TRUE(end != NULL);
+  *end = 0;
+  return r;
+}
+
+static wasio_tls_config_t *server_cfg(wasio_loop_t *loop, const char *leaf) {
+  char name[64];
+  snprintf(name, sizeof name, "%s.pem", leaf);
+  char *cert = pki_file(loop, name);
+  char *inter = pki_file(loop, "inter.pem");
+  snprintf(name, sizeof name, "%s.key", leaf);
+  char *key = pki_file(loop, name);
+  size_t n = strlen(cert) + strlen(inter) + 1;
+  char *chain = malloc(n);
+  ASSERT_TRUE(chain != NULL);
+  snprintf(chain, n, "%s%s", cert, inter);
+  wasio_tls_config_t *cfg = NULL;
+  ASSERT_OK(wasio_tls_config_new(WASIO_TLS_SERVER, &cfg));
+  ASSERT_OK(wasio_tls_config_cert_pem(cfg, chain, strlen(chain), key, strlen(key)));
+  const char *protos[] = {"http/1.1"};
+  ASSERT_OK(wasio_tls_config_alpn(cfg, protos, 1));
+  free(cert);
+  free(inter);
+  free(key);
+  free(chain);
+  return cfg;
+}
+
+typedef struct srv {
+  wasio_tcp_t *listener;
+  wasio_tls_config_t *cfg;
+  tlsc_t conn;
+  int accepted;
+  bool echo;
+} srv_t;
+
+static void srv_read_cb(wasio_tls_t *tls, ptrdiff_t nread, const wasio_buf_t *buf) {
+  tlsc_t *c = wasio_tls_data(tls);
+  tlsc_read_cb(tls, nread, buf);
+  if (c->echo && !c->echoed && strchr(c->in, '\n')) {
+    c->echoed = true;
+    snprintf(c->reply, sizeof c->reply, "echo: %s", c->in);
+    tlsc_write(c, c->reply);
+    ASSERT_OK(wasio_tls_shutdown(tls, tlsc_sd_cb));
+  }
+}
+
+static void srv_connection_cb(wasio_tcp_t *server, wasio_tcp_t *client, int status) {
+  srv_t *s = wasio_tcp_data(server);
+  ASSERT_WASIO(0, status);
+  ASSERT_EQ_INT(s->accepted, 0);
+  s->accepted++;
+  tlsc_t *c = &s->conn;
+  memset(c, 0, sizeof *c);
+  c->echo = s->echo;
+  ASSERT_OK(wasio_tls_new(client, s->cfg, NULL, 0, &c->tls));
+  wasio_tls_set_data(c->tls, c);
+  ASSERT_OK(wasio_tls_handshake(c->tls, tlsc_hs_cb));
+  c->reading = true;
+  ASSERT_OK(wasio_tls_read_start(c->tls, NULL, srv_read_cb));
+}
+
+static uint16_t srv_listen(wasio_loop_t *loop, srv_t *s) {
+  ASSERT_OK(wasio_tcp_new(loop, &s->listener));
+  wasio_tcp_set_data(s->listener, s);
+  wasio_addr_t a = loopback(WASIO_AF_INET, 0);
+  ASSERT_OK(wasio_tcp_bind(s->listener, &a));
+  ASSERT_OK(wasio_tcp_listen(s->listener, 4, srv_connection_cb));
+  wasio_addr_t bound;
+  ASSERT_OK(wasio_tcp_local_addr(s->listener, &bound));
+  return bound.port;
+}
+
+static int listener_closed;
+static void listener_close_cb(wasio_tcp_t *tcp) { listener_closed++; }
+
+static void srv_close(wasio_loop_t *loop, srv_t *s) {
+  listener_closed = 0;
+  wasio_tcp_close(s->listener, listener_close_cb);
+  if (s->accepted) tlsc_close(loop, &s->conn);
+  WAIT_UNTIL(loop, listener_closed == 1);
+  ASSERT_OK(wasio_tls_config_free(s->cfg));
+}
+
+/* openssl s_client verifies wasio's chain, sends a line, gets the echo and
+ * wasio's close_notify (s_client exits 0 only then). */
+static void served_to_s_client(const char *leaf, const char *cipher, uint16_t want_suite) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  srv_t s;
+  memset(&s, 0, sizeof s);
+  s.cfg = server_cfg(loop, leaf);
+  s.echo = true;
+  uint16_t port = srv_listen(loop, &s);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "s_client %u %s\n", port, cipher);
+  char *r = ctl(loop, cmd);
+  if (strncmp(r, "rc 0\n", 5) != 0) harness_fail(__FILE__, __LINE__, "s_client: %s", r);
+  ASSERT_TRUE(strstr(r, "echo: hello from s_client\n") != NULL);
+  free(r);
+  ASSERT_WASIO(0, s.conn.hs_status);
+  wasio_tls_info_t info;
+  wasio_tls_info(s.conn.tls, &info);
+  ASSERT_EQ_INT(info.cipher_suite, want_suite);
+  WAIT_UNTIL(loop, s.conn.sd_done && s.conn.writes_done == 1);
+  ASSERT_WASIO(0, s.conn.write_status);
+  srv_close(loop, &s);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(server_ecdsa_to_s_client) { served_to_s_client("leaf-ec", "ECDHE-ECDSA-AES128-GCM-SHA256", 0xC02B); }
+TEST(server_rsa_chacha_to_s_client) { served_to_s_client("leaf-rsa", "ECDHE-RSA-CHACHA20-POLY1305", 0xCCA8); }
+
+/* wasio client and wasio server in one loop: ALPN, a 1 MiB body from the
+ * server (backpressure through both engines), close_notify both ways; the
+ * client in half-duplex mode. */
+TEST(wasio_to_wasio_bulk_half_duplex) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  srv_t s;
+  memset(&s, 0, sizeof s);
+  s.cfg = server_cfg(loop, "leaf-ec");
+  uint16_t port = srv_listen(loop, &s);
+  char *ca = pki_file(loop, "root.pem");
+  wasio_tls_config_t *cfg = client_cfg(ca);
+  const char *protos[] = {"http/1.1"};
+  ASSERT_OK(wasio_tls_config_alpn(cfg, protos, 1));
+  ASSERT_OK(wasio_tls_config_half_duplex(cfg, true));
+  tlsc_t c;
+  tlsc_open(loop, &c, cfg, port, "wasio.test");
+  c.bulk = true;
+  WAIT_UNTIL(loop, c.hs_done && s.accepted && s.conn.hs_done && s.conn.in_len >= strlen(MARKER_LINE));
+  ASSERT_WASIO(0, c.hs_status);
+  ASSERT_WASIO(0, s.conn.hs_status);
+  ASSERT_EQ_STR(s.conn.in, MARKER_LINE);
+  wasio_tls_info_t ci, si;
+  wasio_tls_info(c.tls, &ci);
+  wasio_tls_info(s.conn.tls, &si);
+  ASSERT_EQ_STR(ci.alpn, "http/1.1");
+  ASSERT_EQ_STR(si.alpn, "http/1.1");
+  ASSERT_EQ_INT(ci.cipher_suite, si.cipher_suite);
+  uint8_t *big = malloc(BULK_BYTES);
+  ASSERT_TRUE(big != NULL);
+  tl_rng_t rng = {0x9e3779b97f4a7c15ull};
+  tl_rng_fill(&rng, big, BULK_BYTES);
+  wasio_write_t *req = calloc(1, sizeof *req);
+  ASSERT_TRUE(req != NULL);
+  req->data = &s.conn;
+  ASSERT_OK(wasio_tls_write(s.conn.tls, req, big, BULK_BYTES, tlsc_write_cb));
+  ASSERT_GT_INT(wasio_tls_write_queue_size(s.conn.tls), 0);
+  ASSERT_OK(wasio_tls_shutdown(s.conn.tls, tlsc_sd_cb));
+  WAIT_UNTIL(loop, c.read_status != 0);
+  ASSERT_WASIO(WASIO_EOF, c.read_status); /* the server's close_notify, after every byte */
+  ASSERT_EQ_U64(c.total, BULK_BYTES);
+  ASSERT_EQ_INT(c.crc, tl_crc32(0, big, BULK_BYTES));
+  WAIT_UNTIL(loop, s.conn.writes_done == 1 && s.conn.sd_done);
+  ASSERT_WASIO(0, s.conn.write_status);
+  ASSERT_EQ_INT(wasio_tls_write_queue_size(s.conn.tls), 0);
+  ASSERT_OK(wasio_tls_shutdown(c.tls, tlsc_sd_cb));
+  WAIT_UNTIL(loop, c.sd_done && s.conn.read_status != 0);
+  ASSERT_WASIO(WASIO_EOF, s.conn.read_status);
+  tlsc_close(loop, &c);
+  srv_close(loop, &s);
+  ASSERT_OK(wasio_tls_config_free(cfg));
+  free(big);
+  free(ca);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}

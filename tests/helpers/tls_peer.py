@@ -11,6 +11,12 @@ connection (a line ending in "\\n"):
   start NAME   starts the peer of scenario NAME on a fresh port of loopback;
                replies "PORT\\n", the root CA (PEM) the client should trust,
                and "END\\n".
+  file NAME    the PKI file NAME (root.pem, inter.pem, leaf-ec.pem/.key,
+               leaf-rsa.pem/.key), then "END\n": for wasio as a TLS server.
+  s_client PORT CIPHER   runs openssl s_client against a wasio server on
+               127.0.0.1:PORT (TLS 1.2, that cipher, SNI wasio.test,
+               verifying with the root), sends "hello from s_client\n";
+               replies "rc N\n", its output, "END\n".
   leaked PORT  after a scenario: "N\\n", how many times the peer on PORT
                received the client's marker line (WASIO-APP-DATA): the proof
                that no application byte was sent.
@@ -148,6 +154,7 @@ S_SERVER = {
     "tls10": ("leaf-ec", True, ["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"]),
 }
 
+SERVED_FILES = {"root.pem", "inter.pem", "leaf-ec.pem", "leaf-ec.key", "leaf-rsa.pem", "leaf-rsa.key"}
 peers = {}  # port -> object with .leaked()
 lock = threading.Lock()
 
@@ -256,6 +263,15 @@ def handle(conn):
             with lock:
                 peers[peer.port] = peer
             f.write(f"{peer.port}\n".encode() + root_pem + b"END\n")
+        elif len(line) == 2 and line[0] == "file" and line[1] in SERVED_FILES:
+            f.write(open(f"{pki.d}/{line[1]}", "rb").read() + b"END\n")
+        elif len(line) == 3 and line[0] == "s_client":
+            p = subprocess.run([OPENSSL, "s_client", "-connect", f"127.0.0.1:{int(line[1])}", "-tls1_2",
+                                "-cipher", line[2], "-servername", "wasio.test", "-CAfile", f"{pki.d}/root.pem",
+                                "-verify_return_error", "-verify_hostname", "wasio.test", "-quiet"],
+                               input=b"hello from s_client\n", stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=IO_TIMEOUT_S)
+            f.write(f"rc {p.returncode}\n".encode() + p.stdout + b"END\n")
         elif len(line) == 2 and line[0] == "leaked":
             time.sleep(0.1)  # let the peer write out what it got
             with lock:
@@ -264,7 +280,7 @@ def handle(conn):
         else:
             f.write(b"error unknown command\n")
         f.flush()
-    except (RuntimeError, KeyError) as e:
+    except (RuntimeError, KeyError, subprocess.TimeoutExpired) as e:
         f.write(f"error {e}\n".encode())
         f.flush()
     finally:
