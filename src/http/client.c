@@ -157,6 +157,7 @@ struct wasio_http_call {
   uint8_t phase;
   unsigned work;                  /* WASIO__WORK_* queued on `defer` */
   bool defer_queued;
+  bool in_defer;                  /* the deferred callback runs: do not free */
   bool paused, got_byte, retried, discard, conn_close, head_method;
   bool eof_pending;               /* resumed on a socket already at EOF */
   int final_status;
@@ -1034,13 +1035,13 @@ static void wasio__call_free(wasio_http_call_t *call) {
   wasio__client_maybe_free(client);
 }
 
-/* Ends the call now: on_done, then free (unless the deferred request is
- * still queued: it frees the call when it runs). */
+/* Ends the call now: on_done, then free, unless the deferred request is
+ * queued or running (its callback frees the call when it is done with it). */
 static void wasio__call_finish(wasio_http_call_t *call, int status) {
   wasio__call_detach(call);
   call->work = 0;
   call->on_done(call, status);
-  if (call->defer_queued) {
+  if (call->defer_queued || call->in_defer) {
     call->work = WASIO__WORK_FREE;
     return;
   }
@@ -1049,16 +1050,8 @@ static void wasio__call_finish(wasio_http_call_t *call, int status) {
 
 static void wasio__call_fail(wasio_http_call_t *call, int status) { wasio__call_finish(call, status); }
 
-static void wasio__call_defer_cb(wasio_defer_t *req, int status) {
-  (void)status;
-  wasio_http_call_t *call = req->data;
-  call->defer_queued = false;
-  unsigned work = call->work;
-  call->work = 0;
-  if (work & WASIO__WORK_FREE) {
-    wasio__call_free(call); /* on_done already ran */
-    return;
-  }
+/* The work steps; each may end the call (its memory stays: in_defer). */
+static void wasio__call_defer_work(wasio_http_call_t *call, unsigned work) {
   if (work & WASIO__WORK_DONE) {
     wasio__call_finish(call, call->final_status);
     return;
@@ -1066,7 +1059,7 @@ static void wasio__call_defer_cb(wasio_defer_t *req, int status) {
   if (call->phase == WASIO__CALL_FINISHED) return;
   if ((work & WASIO__WORK_DISPATCH) && call->phase == WASIO__CALL_QUEUED && call->origin != NULL) {
     wasio__origin_dispatch(call->origin, call->client);
-    if (call->defer_queued || call->phase == WASIO__CALL_FINISHED) return;
+    if (call->phase == WASIO__CALL_FINISHED) return;
   }
   if ((work & WASIO__WORK_UPLOAD) && call->conn != NULL) {
     wasio__call_upload(call);
@@ -1080,6 +1073,23 @@ static void wasio__call_defer_cb(wasio_defer_t *req, int status) {
       wasio__http_conn_on_read(&conn->tr, WASIO_EOF);
     }
   }
+}
+
+static void wasio__call_defer_cb(wasio_defer_t *req, int status) {
+  (void)status;
+  wasio_http_call_t *call = req->data;
+  call->defer_queued = false;
+  unsigned work = call->work;
+  call->work = 0;
+  if (work & WASIO__WORK_FREE) {
+    wasio__call_free(call); /* on_done already ran */
+    return;
+  }
+  call->in_defer = true;
+  wasio__call_defer_work(call, work);
+  call->in_defer = false;
+  /* Ended inside: free now, or when the request queued meanwhile runs. */
+  if ((call->work & WASIO__WORK_FREE) && !call->defer_queued) wasio__call_free(call);
 }
 
 static void wasio__call_timer_cb(wasio_timer_t *timer) {

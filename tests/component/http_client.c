@@ -807,6 +807,75 @@ TEST(pause_resume) {
   ASSERT_LOOP_CLOSED(loop);
 }
 
+/* Paused inside the first chunk's on_body: the rest of the chunked body
+ * (and its last chunk) waits in the buffer and completes the call from the
+ * resume, in a later turn. */
+TEST(pause_then_finish_from_buffer) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/chunked.txt"), &r);
+  r.pause_after = 1;
+  wasio_http_call_t *call = NULL;
+  ASSERT_OK(wasio_http_call_start(client, &o, &call));
+  WAIT_UNTIL(loop, r.paused || r.dones);
+  if (r.dones == 0) {
+    for (int i = 0; i < 5; i++) ASSERT_TRUE(wasio_loop_run(loop, WASIO_RUN_NOWAIT) >= 0);
+    ASSERT_EQ_INT(r.dones, 0);
+    r.paused = false;
+    ASSERT_OK(wasio_http_call_pause(call, false));
+  }
+  WAIT_UNTIL(loop, r.dones == 1);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_STR(r.body, "line one\nGET\nline three\n");
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+static int failing_reads;
+static ptrdiff_t body_read_fails(wasio_http_call_t *call, void *buf, size_t cap) {
+  (void)call;
+  if (failing_reads++ == 0) {
+    memset(buf, 'x', cap < 100 ? cap : 100);
+    return cap < 100 ? (ptrdiff_t)cap : 100;
+  }
+  return WASIO_EIO;
+}
+
+/* body_read's error ends the call with it; the connection is not reused. */
+TEST(upload_error_ends_call) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/upload/broken.bin"), &r);
+  o.method = "PUT";
+  o.body_read = body_read_fails;
+  o.body_length = -1;
+  failing_reads = 0;
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(WASIO_EIO, r.done_status);
+  ASSERT_EQ_INT(failing_reads, 2);
+  /* and a fixed length that the producer does not meet */
+  o = opts_for(url, &r);
+  o.method = "PUT";
+  o.body_read = body_read_fails;
+  o.body_length = 1000;
+  failing_reads = 0;
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(WASIO_EIO, r.done_status);
+  o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
 TEST(client_close_cancels_calls) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 20000);
