@@ -6,6 +6,13 @@
 
 #include "tls_internal.h"
 
+/* A resumed session skips certificate verification, so a session made under
+ * other trust settings must not be resumed: every setter that changes what
+ * is trusted forgets them. */
+static void wasio__tls_config_forget_sessions(wasio_tls_config_t *cfg) {
+  memset(cfg->sessions, 0, sizeof cfg->sessions);
+}
+
 int wasio_tls_config_new(wasio_tls_role_t role, wasio_tls_config_t **out) {
   if (out == NULL || (role != WASIO_TLS_CLIENT && role != WASIO_TLS_SERVER)) return WASIO_EINVAL;
   wasio_tls_config_t *cfg = calloc(1, sizeof *cfg);
@@ -32,8 +39,7 @@ int wasio_tls_config_free(wasio_tls_config_t *cfg) {
   free(cfg->user_ta);
   free(cfg->merged_ta);
   wasio__tls_config_clear_server(cfg);
-  /* Session parameters hold master secrets. */
-  memset(cfg->sessions, 0, sizeof cfg->sessions);
+  wasio__tls_config_forget_sessions(cfg); /* they hold master secrets */
   free(cfg);
   return 0;
 }
@@ -41,6 +47,7 @@ int wasio_tls_config_free(wasio_tls_config_t *cfg) {
 /* Points `anchors` at the static roots, the user's, or a merged copy. */
 static int wasio__tls_config_anchors(wasio_tls_config_t *cfg) {
   size_t nsys = cfg->system_roots ? wasio__tls_mozilla_anchors_count : 0;
+  wasio__tls_config_forget_sessions(cfg);
   free(cfg->merged_ta);
   cfg->merged_ta = NULL;
   if (cfg->user_ta_n == 0) {
@@ -175,6 +182,7 @@ int wasio_tls_config_pin_sha256(wasio_tls_config_t *cfg, wasio_tls_pin_kind_t ki
     return WASIO_EINVAL;
   if (cfg->engines) return WASIO_EBUSY;
   if (cfg->npins == WASIO_TLS_MAX_PINS) return WASIO_ELIMIT;
+  wasio__tls_config_forget_sessions(cfg);
   cfg->pins[cfg->npins].kind = (uint8_t)kind;
   memcpy(cfg->pins[cfg->npins].sha256, sha256, 32);
   cfg->npins++;
@@ -184,6 +192,7 @@ int wasio_tls_config_pin_sha256(wasio_tls_config_t *cfg, wasio_tls_pin_kind_t ki
 int wasio_tls_config_insecure(wasio_tls_config_t *cfg, bool insecure) {
   if (cfg == NULL || cfg->role != WASIO_TLS_CLIENT) return WASIO_EINVAL;
   if (cfg->engines) return WASIO_EBUSY;
+  wasio__tls_config_forget_sessions(cfg);
   cfg->insecure = insecure;
   return 0;
 }

@@ -22,7 +22,7 @@ connection (a line ending in "\\n"):
                that no application byte was sent.
 
 Scenarios (s_server unless said; one connection each, -naccept 1):
-  resume       like ecdsa (any suite, no ALPN) for two connections
+  resume       like ecdsa (any suite, no ALPN) for three connections
   ecdsa, rsa-gcm, rsa-chacha   good chains (leaf + intermediate), TLS 1.2,
       ECDHE-ECDSA-AES128-GCM-SHA256 / ECDHE-RSA-AES256-GCM-SHA384 /
       ECDHE-RSA-CHACHA20-POLY1305, -rev (each line comes back reversed)
@@ -164,7 +164,7 @@ class SServer:
         leaf, inter, extra = S_SERVER[name]
         d = pki.d
         self.out = f"{d}/s_server-{name}-{time.monotonic_ns()}.out"
-        naccept = "2" if name == "resume" else "1"
+        naccept = "3" if name == "resume" else "1"
         args = [OPENSSL, "s_server", "-accept", "0", "-naccept", naccept, "-cert", f"{d}/{leaf}.pem",
                 "-key", f"{d}/{leaf}.key", *extra]
         if inter:
