@@ -733,3 +733,86 @@ TEST(h2load_h1) {
   ASSERT_EQ_INT(S.handled, 4000);
   server_stop(wd);
 }
+
+/* Keep-alive connections close after idle_timeout; past max_connections a
+ * connection is accepted and closed at once. */
+TEST(idle_and_max_connections) {
+  wasio_http_server_opts_t o = {0};
+  o.idle_timeout_ns = 300 * MS;
+  o.max_connections = 2;
+  server_start(&o);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  ctl_t x;
+  ctl_raw(&x, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", 10000);
+  ASSERT_EQ_INT(x.rc, 0); /* closed by the server */
+  ASSERT_EQ_INT(count_substr(x.out, "HTTP/1.1 200 OK\r\n"), 1);
+  ASSERT_GE_INT(atol(x.info), 200);
+  ASSERT_LT_INT(atol(x.info), 5000);
+  ctl_free(&x);
+
+  char ua[128], ub[128];
+  url(ua, sizeof ua, "/delay/1500/a");
+  url(ub, sizeof ub, "/delay/1500/b");
+  ctl_t a, b;
+  const char *const aa[] = {"-sS", "-m", "20", ua, NULL};
+  const char *const ab[] = {"-sS", "-m", "20", ub, NULL};
+  ctl_run_argv(&a, "curl", 0, aa);
+  ctl_run_argv(&b, "curl", 0, ab);
+  WAIT_UNTIL(S.loop, S.handled == 3);
+  ctl_raw(&x, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", 5000);
+  /* Closed without a word: EOF, or a reset since the request was unread. */
+  ASSERT_TRUE(x.rc == 0 || x.rc == 2);
+  ASSERT_EQ_STR(x.out, "");
+  ASSERT_LT_INT(atol(x.info), 1000);
+  ASSERT_EQ_INT(S.handled, 3);
+  ctl_free(&x);
+  ctl_finish(&a);
+  ctl_finish(&b);
+  ASSERT_EQ_STR(a.out, "a\n");
+  ASSERT_EQ_STR(b.out, "b\n");
+  ctl_free(&a);
+  ctl_free(&b);
+  server_stop(wd);
+}
+
+/* A request body that stops arriving: on_end gets WASIO_ETIMEDOUT after
+ * body_timeout, the client 408, and the connection closes. */
+TEST(body_timeout_408) {
+  wasio_http_server_opts_t o = {0};
+  o.body_timeout_ns = 300 * MS;
+  server_start(&o);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  ctl_t x;
+  ctl_raw(&x, "POST /crc HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n0123456789", 10000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_CONTAINS(x.out, "HTTP/1.1 408 ");
+  ASSERT_GE_INT(atol(x.info), 200);
+  ASSERT_LT_INT(atol(x.info), 5000);
+  ASSERT_EQ_INT(S.body_ends, 1);
+  ASSERT_WASIO(WASIO_ETIMEDOUT, S.body_end_status);
+  ctl_free(&x);
+  server_stop(wd);
+}
+
+/* HTTP/1.0: keep-alive only when asked (and then said back), a streamed
+ * body of unknown length is close-delimited instead of chunked. */
+TEST(http10_clients) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  ctl_t x;
+  ctl_raw(&x, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /hello HTTP/1.0\r\n\r\n", 5000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_EQ_INT(count_substr(x.out, "HTTP/1.1 200 OK\r\n"), 2);
+  ASSERT_EQ_INT(count_substr(x.out, "Connection: keep-alive\r\n"), 1);
+  ASSERT_EQ_INT(count_substr(x.out, "Connection: close\r\n"), 1);
+  ASSERT_TRUE(strstr(x.out, "Connection: keep-alive") < strstr(x.out, "Connection: close"));
+  ctl_free(&x);
+  ctl_raw(&x, "GET /chunked HTTP/1.0\r\n\r\n", 5000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_NOT_CONTAINS(x.out, "Transfer-Encoding");
+  ASSERT_NOT_CONTAINS(x.out, "Content-Length");
+  ASSERT_CONTAINS(x.out, "\r\n\r\none\ntwo\nthree\n");
+  ctl_free(&x);
+  ASSERT_EQ_INT(S.handled, 3);
+  server_stop(wd);
+}
