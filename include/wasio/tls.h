@@ -25,9 +25,38 @@
  * - A stream is valid until its close callback has returned (like every
  *   wasio handle); it owns its wasio_tcp_t from wasio_tls_new() on.
  *
- * Errors are the WASIO_ETLS_* codes of wasio/error.h. A certificate is
- * rejected before any application byte is sent: wasio_tls_write() data
- * stays queued until the handshake has succeeded.
+ * Protocol: TLS 1.2 only (BearSSL 0.6 has no TLS 1.3), ECDHE key exchange,
+ * AES-GCM and ChaCha20-Poly1305 preferred, AES-CBC offered last; no
+ * renegotiation. A server sends its chain and resumes sessions from a small
+ * per-config cache; client certificates are not supported.
+ *
+ * Verification (client): BearSSL's X.509 "minimal" engine builds the chain
+ * to an anchor and checks signatures, validity against wasio_wall_clock()
+ * (wasi:clocks/wall-clock), basic constraints and key usage, and matches a
+ * host name against the dNSName entries (or, without them, the CN), with a
+ * "*." wildcard only as the whole first label. BearSSL 0.6 ignores iPAddress
+ * entries and would compare an address as text, so for a numeric host wasio
+ * sends no SNI, keeps BearSSL's matcher out, and requires an iPAddress entry
+ * with the same bytes. SHA-1 and MD5 certificate signatures are refused.
+ *
+ * Errors are the WASIO_ETLS_* codes of wasio/error.h:
+ *   ETLS_CERT_UNTRUSTED     no path to an anchor (unknown CA, or the server
+ *                           left out an intermediate: BearSSL cannot tell
+ *                           these apart, and neither can OpenSSL's code 20)
+ *   ETLS_CERT_SELF_SIGNED   a lone self-signed certificate, not trusted
+ *   ETLS_CERT_EXPIRED / ETLS_CERT_NOT_YET_VALID   by the end-entity's dates
+ *                           (an intermediate out of its period: EXPIRED)
+ *   ETLS_CERT_NAME          host name or address not in the certificate
+ *   ETLS_CERT_ALGORITHM     SHA-1/MD5 signature, unsupported key or curve
+ *   ETLS_CERT_PIN           no pin matched
+ *   ETLS_CERT_INVALID       malformed, or larger than WASIO_TLS_MAX_EE_CERT
+ *   ETLS_VERSION            the peer only speaks TLS 1.0/1.1 (or SSL)
+ *   ETLS_ALERT              the peer sent another fatal alert
+ *   ETLS_TRUNCATED          TCP ended after the handshake without close_notify
+ *   ETLS                    any other protocol failure
+ * A TCP end before the handshake completes is WASIO_ECONNRESET. A
+ * certificate is rejected before any application byte is sent:
+ * wasio_tls_write() data stays queued until the handshake has succeeded.
  */
 #ifndef WASIO_TLS_H
 #define WASIO_TLS_H
@@ -104,8 +133,11 @@ int wasio_tls_config_free(wasio_tls_config_t *cfg);
 /* Client: trust the built-in Mozilla roots (default true). */
 int wasio_tls_config_system_roots(wasio_tls_config_t *cfg, bool use);
 
-/* Client: also trust every CERTIFICATE in a PEM bundle (e.g. a private CA).
- * The bytes are copied. Returns the number of anchors added (>= 1), or
+/* Client: also trust every CERTIFICATE in a PEM bundle (e.g. a private CA,
+ * like curl's --cacert). A CA certificate anchors chains; a non-CA one (a
+ * self-signed server certificate) is trusted as that exact server
+ * certificate. The bytes are copied. Changing what is trusted (this, roots,
+ * pins, insecure) forgets the cached sessions. Returns the number of anchors added (>= 1), or
  * WASIO_ETLS_PEM (no certificate, or one BearSSL cannot decode: nothing is
  * added then), WASIO_ELIMIT (past WASIO_TLS_MAX_ANCHORS), WASIO_ENOMEM. */
 int wasio_tls_config_add_ca_pem(wasio_tls_config_t *cfg, const void *pem, size_t len);
