@@ -816,3 +816,28 @@ TEST(http10_clients) {
   ASSERT_EQ_INT(S.handled, 3);
   server_stop(wd);
 }
+
+/* Bodies the handler never reads: discarded before the next request, or,
+ * when the client waits for "100 Continue", the connection closes after
+ * the answer instead. */
+TEST(unread_bodies) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  ctl_t x;
+  ctl_raw(&x,
+          "POST /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello"
+          "POST /hello HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+          "GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+          5000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_EQ_INT(count_substr(x.out, "HTTP/1.1 200 OK\r\n"), 3);
+  ASSERT_EQ_INT(S.handled, 3);
+  ctl_free(&x);
+  ctl_raw(&x, "POST /hello HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n", 5000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_NOT_CONTAINS(x.out, "100 Continue");
+  ASSERT_CONTAINS(x.out, "HTTP/1.1 200 OK\r\n");
+  ASSERT_CONTAINS(x.out, "Connection: close\r\n");
+  ctl_free(&x);
+  server_stop(wd);
+}
