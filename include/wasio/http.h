@@ -164,7 +164,13 @@ typedef struct wasio_http_server_opts {
 
 /* Called once per request, in order per connection, when its head has
  * arrived (the body may still be arriving: see read_body). The handler must
- * eventually respond (now or later, from any callback). */
+ * eventually respond (now or later, from any callback). Requests the
+ * server refuses never reach it: the server answers them itself and closes
+ * the connection (400 malformed, with the codec's error in the body; 431
+ * header block too large; 414 request line too long; 501 a
+ * Transfer-Encoding other than chunked; 505 an HTTP version other than
+ * 1.x; 413 a Content-Length above max_body; 408 a head that did not arrive
+ * within head_timeout_ns). */
 typedef void (*wasio_http_handler)(wasio_http_exchange_t *ex, const wasio_http_request_t *req);
 
 /* Creates a server (not yet listening). opts may be NULL. */
