@@ -156,8 +156,7 @@ struct wasio__srv_conn {
   bool head_started;               /* part of a head has arrived */
   bool no_more;                    /* parse no further requests */
   bool peer_eof;
-  bool closing;                    /* closing: nothing more happens */
-  bool io_closed;                  /* the transport's close was called */
+  bool closing;                    /* transport close called */
   bool shutting_down;              /* half-closed, lingering */
   bool in_process, again;
   bool kick_queued, free_on_kick;
@@ -738,29 +737,16 @@ static void conn_free(wasio__srv_conn_t *c) {
 
 static void conn_kick(wasio__srv_conn_t *c);
 
-/* Immediate close; the exchanges are told in phase 4 (on_closed).
- *
- * The transport is closed from the connection's deferred request (phase 2
- * of the next turn), not here. Why: the posix backend keeps a handle whose
- * write completed inside wasio_tcp_write() on its loop's pending list until
- * phase 3, and wasio_tcp_close() does not unlink it, so a close during
- * phase 3 frees the handle in phase 4 while it is still listed (a
- * use-after-free in the next poll). Closed in phase 2, the handle is
- * dropped from the list in phase 3 of the same turn, before phase 4. */
+/* Immediate close. The transport's queued writes report WASIO_ECANCELED
+ * from inside the close (ex_write_cb only counts them, as c->closing is
+ * set); the exchanges are told in phase 4, from on_closed. */
 static void conn_abort(wasio__srv_conn_t *c, int status) {
   if (c->closing) return;
   c->closing = true;
   if (c->close_status == 0) c->close_status = status;
   (void)wasio_timer_stop(c->timer);
-  if (c->reading) {
-    wasio__srv_io_read_stop(&c->io);
-    c->reading = false;
-  }
-  conn_kick(c);
-  if (!c->kick_queued) { /* cannot happen (defer fails only if queued) */
-    c->io_closed = true;
-    wasio__srv_io_close(&c->io);
-  }
+  c->reading = false;
+  wasio__srv_io_close(&c->io);
 }
 
 /* Graceful end after the last response: half-close, then linger. */
@@ -1107,14 +1093,7 @@ static void conn_kick_cb(wasio_defer_t *d, int status) {
     wasio__free(c);
     return;
   }
-  if (c->closing) {
-    if (!c->io_closed) { /* conn_abort's close (see there) */
-      c->io_closed = true;
-      wasio__srv_io_close(&c->io);
-    }
-    return;
-  }
-  if (status < 0) return;
+  if (status < 0 || c->closing) return;
   if (c->ex_head != NULL && c->ex_head->head_hold) {
     c->ex_head->head_hold = false;
     ex_flush(c->ex_head);
