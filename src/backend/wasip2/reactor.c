@@ -19,9 +19,10 @@
  *   list<u8>, random bytes, datagrams) are written by the host into memory
  *   it obtains from the guest's cabi_realloc. wasio overrides the bindings'
  *   weak cabi_realloc with one that, while an "arena" is set, bump-allocates
- *   inside a buffer chosen by the caller: the persistent result array for
- *   poll, the caller's read buffer for a read (zero copy). Only a result that
- *   does not fit, or a call made with no arena, reaches the counted heap.
+ *   inside buffers chosen by the caller: the persistent result array for
+ *   poll, the caller's read buffer for a read (zero copy), the read buffer
+ *   plus a record-sized buffer for a datagram. Only a result that does not
+ *   fit, or a call made with no arena, reaches the counted heap.
  * - Dispatch. poll()'s answer is a list of indices into the poll set; they
  *   are turned into source pointers before the first callback runs, since a
  *   callback may watch or unwatch sources and so reorder the set. A source
