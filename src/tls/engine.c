@@ -247,7 +247,11 @@ void wasio_tls_engine_close(wasio_tls_engine_t *e) {
 int wasio_tls_engine_transport_eof(wasio_tls_engine_t *e) {
   wasio__tls_update(e);
   if (e->error) return e->error;
-  if (e->eng->close_received) return WASIO_EOF;
+  /* Clean: the peer's close_notify arrived (CLOSED without an error means
+   * both close_notify were exchanged). */
+  if (e->eng->close_received ||
+      ((br_ssl_engine_current_state(e->eng) & BR_SSL_CLOSED) && br_ssl_engine_last_error(e->eng) == BR_ERR_OK))
+    return WASIO_EOF;
   /* Before the handshake there is nothing to truncate: the peer hung up. */
   e->error = e->handshake_done ? WASIO_ETLS_TRUNCATED : WASIO_ECONNRESET;
   return e->error;
