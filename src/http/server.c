@@ -4,7 +4,7 @@
  * - Layers: listener -> connection (this file: buffering, parsing, ordering,
  *   timeouts) -> transport (server_io.[ch]: TCP now, TLS later). Parsing and
  *   serialising are the sans-I/O codec's (wasio/http_codec.h).
- * - A connection owns one fixed input buffer (SRV_IN_CAP). Heads are parsed
+ * - A connection owns one fixed input buffer (WASIO__SRV_IN_CAP). Heads are parsed
  *   in place; the request views handed to the handler point into it and are
  *   valid only during the handler call, as http.h promises, so nothing is
  *   copied. Body bytes are decoded in place and handed to on_data.
@@ -17,7 +17,7 @@
  *   (by on_data or, when the handler never asks, by discarding after the
  *   response). Until the handler calls read_body the connection stops
  *   reading: a slow handler is backpressure, not buffering.
- * - Exchanges come from a per-server free list (SRV_POOL_MAX kept), so a
+ * - Exchanges come from a per-server free list (WASIO__SRV_POOL_MAX kept), so a
  *   keep-alive connection in steady state allocates nothing per request.
  * - One wasio timer per connection serves every deadline (idle, head, body,
  *   write stall, lingering close); conn_sched() derives the deadline from the
@@ -29,10 +29,16 @@
  *   through the connection's deferred request. Exchanges and connections are
  *   freed only from loop callbacks (a write callback, phase 4 close), never
  *   inside an API call, so pointers stay valid across user callbacks.
+ * - Segments: a streamed head is held until its first body bytes (or the
+ *   next turn) and small first bytes are copied after it, as are small
+ *   whole bodies, so a small response is one write. Hosts without
+ *   TCP_NODELAY (wasi:sockets has no such option; wasmtime leaves Nagle on)
+ *   otherwise stall a second small segment for the client's delayed ACK,
+ *   about 40 ms per response.
  * - Closing: errors and timeouts close at once (the transport's close
  *   callback tears the exchanges down, each getting on_complete once).
  *   After a final response with "Connection: close" the connection shuts
- *   down its sending side and reads (discarding) for at most SRV_LINGER_NS,
+ *   down its sending side and reads (discarding) for at most WASIO__SRV_LINGER_NS,
  *   so that a client still uploading receives the response instead of a
  *   reset (the classic lingering close).
  */
@@ -45,28 +51,28 @@
 
 /* Input buffer per connection: a whole head (WASIO_HTTP_MAX_HEAD) plus room
  * to read ahead pipelined requests and body bytes. */
-#define SRV_IN_CAP (WASIO_HTTP_MAX_HEAD + 16384)
+#define WASIO__SRV_IN_CAP (WASIO_HTTP_MAX_HEAD + 16384)
 /* Compact the input buffer (move the unparsed tail to the front) when less
  * than this much room is left at its end. */
-#define SRV_IN_COMPACT_AT 4096
+#define WASIO__SRV_IN_COMPACT_AT 4096
 /* A response head (status line, the caller's fields, ours) must fit here;
  * small whole bodies are copied after the head so that head and body leave
  * in one write. */
-#define SRV_HEAD_CAP 8192
+#define WASIO__SRV_HEAD_CAP 8192
 /* Free exchanges kept per server for reuse; more are freed. */
-#define SRV_POOL_MAX 256
+#define WASIO__SRV_POOL_MAX 256
 /* Lingering close: after the final response, how long and how many bytes
  * are read and discarded before the socket is closed. */
-#define SRV_LINGER_NS (2ull * WASIO_NS_PER_S)
-#define SRV_LINGER_MAX_BYTES (1u << 20)
+#define WASIO__SRV_LINGER_NS (2ull * WASIO_NS_PER_S)
+#define WASIO__SRV_LINGER_MAX_BYTES (1u << 20)
 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
-#define SRV_DATE_LEN 29
+#define WASIO__SRV_DATE_LEN 29
 /* "\r\n" + 16 hex digits + "\r\n" */
-#define SRV_CHUNK_HDR_CAP 24
+#define WASIO__SRV_CHUNK_HDR_CAP 24
 /* Our own fields after the caller's: Date, framing and Connection. */
-#define SRV_OWN_FIELDS_CAP 128
+#define WASIO__SRV_OWN_FIELDS_CAP 128
 /* The body of an error response the server writes itself. */
-#define SRV_ERROR_BODY_CAP 160
+#define WASIO__SRV_ERROR_BODY_CAP 160
 
 /* ---- state ------------------------------------------------------------------ */
 
@@ -129,8 +135,8 @@ struct wasio_http_exchange {
   bool done;              /* on_complete delivered */
   bool paused;            /* wasio_http_exchange_pause(): no on_data for now */
   wasio_write_t w_cont, w_head, w_frame, w_out, w_end;
-  char chunk_hdr[SRV_CHUNK_HDR_CAP];
-  char head[SRV_HEAD_CAP]; /* last: not cleared on reuse */
+  char chunk_hdr[WASIO__SRV_CHUNK_HDR_CAP];
+  char head[WASIO__SRV_HEAD_CAP]; /* last: not cleared on reuse */
 };
 
 struct wasio__srv_conn {
@@ -160,7 +166,7 @@ struct wasio__srv_conn {
   bool shutting_down;              /* half-closed, lingering */
   bool in_process, again;
   bool kick_queued, free_on_kick;
-  char in[SRV_IN_CAP];
+  char in[WASIO__SRV_IN_CAP];
 };
 
 struct wasio_http_server {
@@ -182,7 +188,7 @@ struct wasio_http_server {
   wasio_defer_t finish;
   bool finish_queued;
   uint64_t date_at;                /* loop time the Date was formatted */
-  char date[SRV_DATE_LEN + 1];
+  char date[WASIO__SRV_DATE_LEN + 1];
 };
 
 static void conn_process(wasio__srv_conn_t *c);
@@ -243,7 +249,7 @@ static const char *srv_date(wasio_http_server_t *s) {
   p[22] = ':';
   srv_put2(p + 23, sod % 60);
   memcpy(p + 25, " GMT", 4);
-  p[SRV_DATE_LEN] = 0;
+  p[WASIO__SRV_DATE_LEN] = 0;
   s->date_at = now;
   return s->date;
 }
@@ -294,7 +300,7 @@ static wasio_http_exchange_t *ex_new(wasio__srv_conn_t *c) {
 }
 
 static void ex_release(wasio_http_server_t *s, wasio_http_exchange_t *ex) {
-  if (s->pool_len < SRV_POOL_MAX && !s->shutting_down) {
+  if (s->pool_len < WASIO__SRV_POOL_MAX && !s->shutting_down) {
     ex->next = s->pool;
     s->pool = ex;
     s->pool_len++;
@@ -334,11 +340,11 @@ static int ex_build_head(wasio_http_exchange_t *ex, int status, const wasio_http
   if (wasio_http_find_header(headers, num_headers, "Transfer-Encoding", &pos_find) >= 0) return WASIO_EINVAL;
   const char *reason = wasio_http_reason(status);
   wasio_http_str_t rs = {reason, strlen(reason)};
-  int rc = wasio_http_write_response_head(ex->head, SRV_HEAD_CAP - SRV_OWN_FIELDS_CAP, 1, status, rs,
+  int rc = wasio_http_write_response_head(ex->head, WASIO__SRV_HEAD_CAP - WASIO__SRV_OWN_FIELDS_CAP, 1, status, rs,
                                           headers, num_headers);
   if (rc < 0) return rc;
   size_t pos = (size_t)rc - 2; /* drop the empty line; ours ends the head */
-  const size_t cap = SRV_HEAD_CAP;
+  const size_t cap = WASIO__SRV_HEAD_CAP;
 
   bool user_date = false, user_close = false;
   for (size_t i = 0, p = 0; i < num_headers; i = p) {
@@ -361,7 +367,7 @@ static int ex_build_head(wasio_http_exchange_t *ex, int status, const wasio_http
 
   if (!user_date) {
     pos = srv_put_str(ex->head, pos, cap, "Date: ", 6);
-    pos = srv_put_str(ex->head, pos, cap, srv_date(s), SRV_DATE_LEN);
+    pos = srv_put_str(ex->head, pos, cap, srv_date(s), WASIO__SRV_DATE_LEN);
     pos = srv_put_str(ex->head, pos, cap, "\r\n", 2);
   }
   switch (mode) {
@@ -438,8 +444,8 @@ static void ex_flush(wasio_http_exchange_t *ex) {
       /* Small first bytes join the head: a separate small segment would
        * wait for the client's delayed ACK wherever the host leaves Nagle
        * on (wasi:sockets has no TCP_NODELAY), 40 ms per response. */
-      size_t room = SRV_HEAD_CAP - ex->head_len, frame = 0;
-      char hdr[SRV_CHUNK_HDR_CAP];
+      size_t room = WASIO__SRV_HEAD_CAP - ex->head_len, frame = 0;
+      char hdr[WASIO__SRV_CHUNK_HDR_CAP];
       if (ex->resp_mode == MODE_CHUNKED) {
         int rc = wasio_http_write_chunk_header(hdr, sizeof hdr, ex->out_len);
         frame = rc > 0 ? (size_t)rc : room + 1;
@@ -503,7 +509,7 @@ static void ex_deliver_end(wasio_http_exchange_t *ex, int status) {
 /* The response the server writes itself for a failed request (on a fresh
  * internal exchange or, when the handler has not answered, on its own). */
 static int ex_respond_error(wasio_http_exchange_t *ex, int status, int err) {
-  char body[SRV_ERROR_BODY_CAP];
+  char body[WASIO__SRV_ERROR_BODY_CAP];
   size_t n = 0;
   const char *reason = wasio_http_reason(status);
   n = srv_put_u64(body, n, sizeof body, (uint64_t)status);
@@ -524,7 +530,7 @@ static int ex_respond_error(wasio_http_exchange_t *ex, int status, int err) {
   int rc = ex_build_head(ex, status, ct, 1, ex->is_head ? MODE_NOBODY : MODE_LENGTH, n);
   if (rc < 0) return rc;
   if (!ex->is_head) {
-    memcpy(ex->head + ex->head_len, body, n); /* SRV_OWN_FIELDS_CAP leaves room */
+    memcpy(ex->head + ex->head_len, body, n); /* WASIO__SRV_OWN_FIELDS_CAP leaves room */
     ex->head_len += (uint32_t)n;
   }
   ex->resp_state = RESP_ENDED;
@@ -614,7 +620,7 @@ static uint64_t conn_due(wasio__srv_conn_t *c, srv_deadline_t *kind) {
   if (c->closing) return 0;
   if (c->shutting_down) {
     *kind = DL_LINGER;
-    return c->linger_since + SRV_LINGER_NS;
+    return c->linger_since + WASIO__SRV_LINGER_NS;
   }
   if (c->body_active && c->body_ex != NULL && c->body_ex->req_state == REQ_READING &&
       !c->body_ex->paused && !c->peer_eof) {
@@ -800,14 +806,14 @@ void wasio__srv_conn_read_space(wasio__srv_conn_t *c, char **base, size_t *cap) 
     c->in_start = c->in_len = 0;
   } else if (c->in_start == c->in_len) {
     c->in_start = c->in_len = 0;
-  } else if (c->in_start > 0 && SRV_IN_CAP - c->in_len < SRV_IN_COMPACT_AT) {
+  } else if (c->in_start > 0 && WASIO__SRV_IN_CAP - c->in_len < WASIO__SRV_IN_COMPACT_AT) {
     /* The parser keeps offsets, not pointers, so the bytes may move. */
     memmove(c->in, c->in + c->in_start, c->in_len - c->in_start);
     c->in_len -= c->in_start;
     c->in_start = 0;
   }
   *base = c->in + c->in_len;
-  *cap = SRV_IN_CAP - c->in_len;
+  *cap = WASIO__SRV_IN_CAP - c->in_len;
 }
 
 void wasio__srv_conn_on_read(wasio__srv_conn_t *c, ptrdiff_t nread) {
@@ -829,7 +835,7 @@ void wasio__srv_conn_on_read(wasio__srv_conn_t *c, ptrdiff_t nread) {
   }
   if (c->shutting_down) {
     c->linger_bytes += (uint64_t)nread;
-    if (c->linger_bytes > SRV_LINGER_MAX_BYTES) conn_abort(c, WASIO_ECONNRESET);
+    if (c->linger_bytes > WASIO__SRV_LINGER_MAX_BYTES) conn_abort(c, WASIO_ECONNRESET);
     c->in_start = c->in_len = 0;
     return;
   }
@@ -911,7 +917,7 @@ static bool conn_pump_body(wasio__srv_conn_t *c) {
         return !c->closing;
       }
       /* A trailer section that cannot fit is an error of its own. */
-      if (rc == WASIO_EAGAIN && c->in_start == 0 && c->in_len == SRV_IN_CAP) {
+      if (rc == WASIO_EAGAIN && c->in_start == 0 && c->in_len == WASIO__SRV_IN_CAP) {
         conn_finish_body(c, WASIO_EHTTP_HEADERS_TOO_LARGE);
         return !c->closing;
       }
@@ -999,7 +1005,7 @@ static void conn_process(wasio__srv_conn_t *c) {
           c->head_started = true;
           c->head_since = wasio_loop_now(s->loop);
         }
-        if (c->in_start > 0 && c->in_len == SRV_IN_CAP) {
+        if (c->in_start > 0 && c->in_len == WASIO__SRV_IN_CAP) {
           memmove(c->in, c->in + c->in_start, avail);
           c->in_len = (uint32_t)avail;
           c->in_start = 0;
@@ -1072,7 +1078,7 @@ static void conn_update(wasio__srv_conn_t *c) {
     want = !c->no_more && c->n_ex < WASIO_HTTP_SERVER_MAX_PIPELINED;
   }
   /* Never read into a full buffer: the space must exist first. */
-  if (want && !c->shutting_down && c->in_start == 0 && c->in_len == SRV_IN_CAP) want = false;
+  if (want && !c->shutting_down && c->in_start == 0 && c->in_len == WASIO__SRV_IN_CAP) want = false;
   if (want && !c->reading) {
     if (wasio__srv_io_read_start(&c->io) < 0) {
       conn_abort(c, WASIO_ECONNRESET);
@@ -1342,7 +1348,7 @@ int wasio_http_respond(wasio_http_exchange_t *ex, int status, const wasio_http_h
   }
   ex->resp_state = RESP_ENDED;
   if (mode == MODE_LENGTH && len > 0) {
-    if (len <= SRV_HEAD_CAP - ex->head_len) {
+    if (len <= WASIO__SRV_HEAD_CAP - ex->head_len) {
       memcpy(ex->head + ex->head_len, body, len); /* one write for head and body */
       ex->head_len += (uint32_t)len;
     } else {
