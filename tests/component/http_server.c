@@ -15,6 +15,7 @@
 
 #define CTL_PORT helper_port("port")
 #define CTL_IN_MAX (4u << 20)
+#define BIG_RESPONSE (8u << 20)
 
 static wasio_loop_t *new_loop(void) {
   wasio_loop_t *loop = NULL;
@@ -28,6 +29,7 @@ static wasio_loop_t *new_loop(void) {
  *   /crc            reads the body; 200 "LEN CRC\n" (CRC-32, 8 hex digits)
  *   /delay/MS/ID    answers "ID\n" after MS milliseconds (from a timer)
  *   /chunked        a chunked response in three writes
+ *   /big            BIG_RESPONSE bytes in one whole response
  *   anything else   404
  */
 
@@ -181,6 +183,9 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
     ASSERT_OK(wasio_http_exchange_read_body(ex, crc_on_data, crc_on_end));
   } else if (t.len > 7 && memcmp(t.ptr, "/delay/", 7) == 0) {
     handle_delay(ex, (wasio_http_str_t){t.ptr + 7, t.len - 7});
+  } else if (str_is(t, "/big")) {
+    static uint8_t big[BIG_RESPONSE]; /* zeros are as good as any bytes here */
+    ASSERT_OK(wasio_http_respond(ex, 200, NULL, 0, big, sizeof big));
   } else if (str_is(t, "/chunked")) {
     wasio_http_exchange_set_data(ex, (void *)(uintptr_t)0);
     ASSERT_OK(wasio_http_respond_start(ex, 200, NULL, 0, -1));
@@ -308,14 +313,18 @@ static void ctl_run_argv(ctl_t *x, const char *prog, size_t gen, const char *con
 
 /* A raw client: sends `pieces` (gap_ms apart), half-closes if shut, reads
  * until EOF or read_ms of silence. */
+static unsigned ctl_stall_ms; /* the next raw client reads nothing this long first */
+
 static void ctl_raw_start(ctl_t *x, const char *const *pieces, size_t n, unsigned gap_ms, bool shut,
                           unsigned read_ms) {
   size_t total = 256;
   for (size_t i = 0; i < n; i++) total += strlen(pieces[i]) * 2 + 8;
   char *json = malloc(total);
   ASSERT_TRUE(json != NULL);
-  int k = snprintf(json, total, "{\"raw\": %u, \"gap_ms\": %u, \"shut\": %s, \"read_ms\": %u, \"send\": [",
-                   (unsigned)S.port, gap_ms, shut ? "true" : "false", read_ms);
+  int k = snprintf(json, total,
+                   "{\"raw\": %u, \"gap_ms\": %u, \"shut\": %s, \"read_ms\": %u, \"stall_ms\": %u, \"send\": [",
+                   (unsigned)S.port, gap_ms, shut ? "true" : "false", read_ms, ctl_stall_ms);
+  ctl_stall_ms = 0;
   for (size_t i = 0; i < n; i++) {
     k += snprintf(json + k, total - (size_t)k, "%s\"", i ? ", " : "");
     for (const char *p = pieces[i]; *p; p++) k += snprintf(json + k, total - (size_t)k, "%02x", (unsigned char)*p);
@@ -838,6 +847,24 @@ TEST(unread_bodies) {
   ASSERT_NOT_CONTAINS(x.out, "100 Continue");
   ASSERT_CONTAINS(x.out, "HTTP/1.1 200 OK\r\n");
   ASSERT_CONTAINS(x.out, "Connection: close\r\n");
+  ctl_free(&x);
+  server_stop(wd);
+}
+
+/* A client that does not read its response: once its buffers are full the
+ * response makes no progress for idle_timeout, and the connection closes
+ * (on_complete gets WASIO_ETIMEDOUT). */
+TEST(slow_reader_closed) {
+  wasio_http_server_opts_t o = {0};
+  o.idle_timeout_ns = 300 * MS;
+  server_start(&o);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  ctl_t x;
+  ctl_stall_ms = 3000;
+  ctl_raw(&x, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n", 5000);
+  ASSERT_TRUE(x.out_len < BIG_RESPONSE); /* never got it all */
+  ASSERT_EQ_INT(S.completed_err, 1);
+  ASSERT_WASIO(WASIO_ETIMEDOUT, S.last_complete_status);
   ctl_free(&x);
   server_stop(wd);
 }

@@ -12,10 +12,11 @@ command per connection (a single line ending in "\\n"):
         file of N pseudo-random bytes (seeded by S) is created first and
         "{FILE}" in args is replaced by its path.
   {"raw": PORT, "send": [HEX, ...], "gap_ms": G, "shut": bool,
-   "read_ms": R, "ip": "127.0.0.1"}
+   "read_ms": R, "ip": "127.0.0.1", "stall_ms": T}
         a hand-written client: connects, sends each HEX piece (G ms apart),
         half-closes if "shut", then reads until EOF, a reset, or R ms of
-        silence.
+        silence. With "stall_ms" it reads nothing for T ms first (a small
+        receive buffer makes the server's writes back up: a slow reader).
 
 The reply, then the helper closes the connection:
   "<rc> <out_len> <err_len> <info>\\n" <out bytes> <err bytes>
@@ -109,6 +110,9 @@ def do_raw(conn, cmd):
     out = b""
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.settimeout(IO_TIMEOUT)
+        stall = float(cmd.get("stall_ms", 0)) / 1000.0
+        if stall:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         try:
             s.connect((ip, int(cmd["raw"])))
         except OSError:
@@ -125,6 +129,8 @@ def do_raw(conn, cmd):
         except OSError:
             rc = 2
         t0 = time.time()
+        if stall and rc == 0:
+            time.sleep(stall)
         s.settimeout(read_s)
         while rc == 0:
             try:
