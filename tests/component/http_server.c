@@ -44,6 +44,7 @@ typedef struct server_state {
   int shutdown_done;
   int delay_timers;       /* open /delay timers */
   char log[512];          /* the paths handled, space-separated */
+  int peer_family;        /* of the last request's client */
 } server_state_t;
 
 static server_state_t S;
@@ -172,6 +173,10 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
   }
   wasio_http_str_t t = req->target;
   wasio_http_exchange_on_complete(ex, count_complete);
+  ASSERT_TRUE(wasio_http_exchange_server(ex) == S.srv);
+  wasio_addr_t peer;
+  ASSERT_OK(wasio_http_exchange_peer_addr(ex, &peer));
+  S.peer_family = peer.family;
   if (str_is(t, "/hello")) {
     static const wasio_http_header_t h[] = {{{"Content-Type", 12}, {"text/plain", 10}}};
     ASSERT_OK(wasio_http_respond(ex, 200, h, 1, "hello\n", 6));
@@ -195,17 +200,19 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
   }
 }
 
-static void server_start(const wasio_http_server_opts_t *opts) {
+static void server_start_family(const wasio_http_server_opts_t *opts, wasio_family_t family) {
   memset(&S, 0, sizeof S);
   S.loop = new_loop();
   ASSERT_OK(wasio_http_server_new(S.loop, opts, handler, &S, &S.srv));
   ASSERT_TRUE(wasio_http_server_data(S.srv) == &S);
-  wasio_addr_t a = loopback(WASIO_AF_INET, 0), bound;
+  wasio_addr_t a = loopback(family, 0), bound;
   ASSERT_OK(wasio_http_server_listen(S.srv, &a, 0));
   ASSERT_OK(wasio_http_server_local_addr(S.srv, &bound));
   ASSERT_NE_INT(bound.port, 0);
   S.port = bound.port;
 }
+
+static void server_start(const wasio_http_server_opts_t *opts) { server_start_family(opts, WASIO_AF_INET); }
 
 static void shutdown_cb(wasio_http_server_t *srv) {
   ASSERT_TRUE(srv == S.srv);
@@ -314,6 +321,7 @@ static void ctl_run_argv(ctl_t *x, const char *prog, size_t gen, const char *con
 /* A raw client: sends `pieces` (gap_ms apart), half-closes if shut, reads
  * until EOF or read_ms of silence. */
 static unsigned ctl_stall_ms; /* the next raw client reads nothing this long first */
+static const char *ctl_raw_ip = "127.0.0.1"; /* where the next raw client connects */
 
 static void ctl_raw_start(ctl_t *x, const char *const *pieces, size_t n, unsigned gap_ms, bool shut,
                           unsigned read_ms) {
@@ -322,9 +330,11 @@ static void ctl_raw_start(ctl_t *x, const char *const *pieces, size_t n, unsigne
   char *json = malloc(total);
   ASSERT_TRUE(json != NULL);
   int k = snprintf(json, total,
-                   "{\"raw\": %u, \"gap_ms\": %u, \"shut\": %s, \"read_ms\": %u, \"stall_ms\": %u, \"send\": [",
-                   (unsigned)S.port, gap_ms, shut ? "true" : "false", read_ms, ctl_stall_ms);
+                   "{\"raw\": %u, \"ip\": \"%s\", \"gap_ms\": %u, \"shut\": %s, \"read_ms\": %u, "
+                   "\"stall_ms\": %u, \"send\": [",
+                   (unsigned)S.port, ctl_raw_ip, gap_ms, shut ? "true" : "false", read_ms, ctl_stall_ms);
   ctl_stall_ms = 0;
+  ctl_raw_ip = "127.0.0.1";
   for (size_t i = 0; i < n; i++) {
     k += snprintf(json + k, total - (size_t)k, "%s\"", i ? ", " : "");
     for (const char *p = pieces[i]; *p; p++) k += snprintf(json + k, total - (size_t)k, "%02x", (unsigned char)*p);
@@ -865,6 +875,56 @@ TEST(slow_reader_closed) {
   ASSERT_TRUE(x.out_len < BIG_RESPONSE); /* never got it all */
   ASSERT_EQ_INT(S.completed_err, 1);
   ASSERT_WASIO(WASIO_ETIMEDOUT, S.last_complete_status);
+  ctl_free(&x);
+  server_stop(wd);
+}
+
+/* A listener on ::1, and the peer address an exchange reports. */
+TEST(ipv6_listener) {
+  server_start_family(NULL, WASIO_AF_INET6);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  ctl_t x;
+  ctl_raw_ip = "::1";
+  ctl_raw(&x, "GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 5000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_CONTAINS(x.out, "HTTP/1.1 200 OK\r\n");
+  ASSERT_CONTAINS(x.out, "\r\n\r\nhello\n");
+  ctl_free(&x);
+  ASSERT_EQ_INT(S.peer_family, WASIO_AF_INET6);
+  server_stop(wd);
+}
+
+/* A chunked upload with trailers and a pipelined request behind it, sent
+ * 7 bytes at a time: every piece of the parser and decoder state survives
+ * being split across reads. */
+TEST(split_across_reads) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  static const char req[] =
+      "POST /crc HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5;ext=1\r\nhello\r\n1a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Trailer: yes\r\n\r\n"
+      "GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+  enum { PIECE = 7 };
+  size_t n = (sizeof req - 1 + PIECE - 1) / PIECE;
+  char **pieces = calloc(n, sizeof *pieces);
+  ASSERT_TRUE(pieces != NULL);
+  for (size_t i = 0; i < n; i++) {
+    pieces[i] = calloc(PIECE + 1, 1);
+    ASSERT_TRUE(pieces[i] != NULL);
+    memcpy(pieces[i], req + i * PIECE, i == n - 1 ? sizeof req - 1 - i * PIECE : PIECE);
+  }
+  ctl_t x;
+  ctl_raw_start(&x, (const char *const *)pieces, n, 3, false, 5000);
+  ctl_finish(&x);
+  for (size_t i = 0; i < n; i++) free(pieces[i]);
+  free(pieces);
+  ASSERT_EQ_INT(x.rc, 0);
+  char want[64];
+  snprintf(want, sizeof want, "\r\n\r\n31 %08x\n", (unsigned)tl_crc32(0, "helloabcdefghijklmnopqrstuvwxyz", 31));
+  ASSERT_CONTAINS(x.out, want);
+  ASSERT_CONTAINS(x.out, "\r\n\r\nhello\n");
+  ASSERT_TRUE(strstr(x.out, want) < strstr(x.out, "\r\n\r\nhello\n"));
+  ASSERT_EQ_INT(S.handled, 2);
   ctl_free(&x);
   server_stop(wd);
 }
