@@ -1,6 +1,7 @@
 /* src/http/client_fetch.c: wasio_http_fetch, the blocking convenience, built
  * only on the public asynchronous API (a loop, a client and one call of its
  * own), so it is also the smallest complete example of that API. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,10 +23,13 @@ typedef struct wasio__fetch {
 
 /* Makes room for `need` bytes plus the final NUL. */
 static int wasio__fetch_reserve(wasio__fetch_t *f, size_t need) {
+  if (need >= SIZE_MAX) return WASIO_ENOMEM; /* no room for the NUL */
   if (need + 1 <= f->cap) return 0;
   size_t cap = f->cap ? f->cap : WASIO__FETCH_INITIAL_BUF;
   while (cap < need + 1) cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
-  if (cap > f->max_body + 1) cap = f->max_body + 1;
+  /* Never more than the body may need (max_body plus the NUL). */
+  size_t limit = f->max_body < SIZE_MAX ? f->max_body + 1 : SIZE_MAX;
+  if (cap > limit) cap = limit;
   char *p = realloc(f->buf, cap);
   if (p == NULL) return WASIO_ENOMEM;
   f->buf = p;

@@ -1008,6 +1008,12 @@ TEST(fetch_blocking) {
   ASSERT_EQ_STR(body, "hello from nginx\n");
   free(body);
   body = NULL;
+  /* No limit at all (SIZE_MAX) must not wrap around. */
+  ASSERT_OK(wasio_http_fetch(url_of(url, sizeof url, NGINX_PORT, "/small.txt"), 10 * WASIO_NS_PER_S,
+                             SIZE_MAX, &code, &body, &len));
+  ASSERT_EQ_STR(body, "hello from nginx\n");
+  free(body);
+  body = NULL;
   ASSERT_WASIO(WASIO_ELIMIT, wasio_http_fetch(url_of(url, sizeof url, NGINX_PORT, "/big.bin"),
                                               10 * WASIO_NS_PER_S, 1 << 20, &code, &body, &len));
   ASSERT_TRUE(body == NULL);
