@@ -723,6 +723,39 @@ TEST(stale_connection_retry) {
   ASSERT_LOOP_CLOSED(loop);
 }
 
+/* Bodies that end at the server's close, and answers that break off or are
+ * not HTTP: each ends the call with the codec's verdict, never hangs. */
+TEST(close_delimited_and_broken_answers) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_http_client_t *client = new_client(loop, 0);
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, STALL_PORT, "/close-body"), &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_INT(r.framing, WASIO_HTTP_BODY_CLOSE);
+  ASSERT_EQ_U64(r.body_total, 16000);
+  ASSERT_EQ_INT(memcmp(r.body, "close-delimited\n", 16), 0);
+  o = opts_for(url_of(url, sizeof url, STALL_PORT, "/truncated"), &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(WASIO_EHTTP_TRUNCATED, r.done_status);
+  ASSERT_EQ_INT(r.responses, 1);
+  ASSERT_EQ_U64(r.body_total, 10);
+  o = opts_for(url_of(url, sizeof url, STALL_PORT, "/garbage"), &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_TRUE(r.done_status < 0);
+  ASSERT_EQ_INT(r.responses, 0);
+  /* The pool still serves the origin. */
+  o = opts_for(url_of(url, sizeof url, STALL_PORT, "/fine"), &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_STR(r.body, "ok\n");
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
 TEST(connect_refused) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 20000);

@@ -6,6 +6,10 @@ each connection by the path of its first request:
   /silent        reads the request and never answers (first-byte timeout)
   /stall-body    sends a head with Content-Length: 1000 and 10 body bytes,
                  then nothing more (between-bytes timeout)
+  /close-body    an HTTP/1.0 answer without Content-Length: the body
+                 ("close-delimited\\n" x 1000) ends when the server closes
+  /truncated     Content-Length: 100, then 10 bytes and a close
+  /garbage       "HTTP/9 oops" and a close (not a status line)
   /drop-next     answers "ok\\n" with keep-alive, then reads the next request
                  on the connection and closes without answering: the race
                  of a keep-alive connection the server closes as the client
@@ -36,6 +40,15 @@ def serve(conn, hold):
             if path == b"/silent":
                 while conn.recv(65536):
                     pass
+                return
+            if path == b"/close-body":
+                conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + b"close-delimited\n" * 1000)
+                return
+            if path == b"/truncated":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"y" * 10)
+                return
+            if path == b"/garbage":
+                conn.sendall(b"HTTP/9 oops\r\n\r\n")
                 return
             if path == b"/stall-body":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
