@@ -43,10 +43,11 @@ static char *ctl(wasio_loop_t *loop, const char *cmd) {
   return reply;
 }
 
-/* Starts scenario `name`; returns its port and puts the root CA in *ca. */
-static uint16_t scenario(wasio_loop_t *loop, const char *name, char **ca) {
+/* Starts scenario `name`; returns its port and puts the root CA in *ca.
+ * plain: the peer prints what it receives instead of echoing (for leaked). */
+static uint16_t scenario_ex(wasio_loop_t *loop, const char *name, bool plain, char **ca) {
   char cmd[64];
-  snprintf(cmd, sizeof cmd, "start %s\n", name);
+  snprintf(cmd, sizeof cmd, "start %s%s\n", name, plain ? " plain" : "");
   char *r = ctl(loop, cmd);
   long port = strtol(r, NULL, 10);
   ASSERT_TRUE(port > 0 && port < 65536);
@@ -58,6 +59,10 @@ static uint16_t scenario(wasio_loop_t *loop, const char *name, char **ca) {
   *ca = strdup(pem + 1);
   free(r);
   return (uint16_t)port;
+}
+
+static uint16_t scenario(wasio_loop_t *loop, const char *name, char **ca) {
+  return scenario_ex(loop, name, false, ca);
 }
 
 static int leaked(wasio_loop_t *loop, uint16_t port) {
@@ -294,7 +299,7 @@ static void reject(const char *name, const char *host, cfg_kind_t kind, int want
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 60000);
   char *ca;
-  uint16_t port = scenario(loop, name, &ca);
+  uint16_t port = scenario_ex(loop, name, true, &ca);
   wasio_tls_config_t *cfg = NULL;
   if (kind == CFG_NO_CA) ASSERT_OK(wasio_tls_config_new(WASIO_TLS_CLIENT, &cfg));
   else cfg = client_cfg(ca);
@@ -330,6 +335,10 @@ TEST(reject_not_yet_valid) { reject("notyet", "wasio.test", CFG_DEFAULT, WASIO_E
 TEST(reject_wrong_host) { reject("wronghost", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_NAME); }
 TEST(reject_wrong_host_name_given) { reject("ecdsa", "other.test", CFG_DEFAULT, WASIO_ETLS_CERT_NAME); }
 TEST(reject_ip_not_in_san) { reject("ip-only-dns", "127.0.0.1", CFG_DEFAULT, WASIO_ETLS_CERT_NAME); }
+/* BearSSL's matcher: "*." covers exactly one whole first label. */
+TEST(wildcard_one_label) { good("wildcard", "api.wasio.test", 0xC02B, false); }
+TEST(reject_wildcard_two_labels) { reject("wildcard", "a.b.wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_NAME); }
+TEST(reject_wildcard_bare_domain) { reject("wildcard", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_NAME); }
 TEST(reject_self_signed) { reject("selfsigned", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_SELF_SIGNED); }
 TEST(reject_unknown_ca) { reject("unknownca", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_UNTRUSTED); }
 TEST(reject_private_ca_not_given) { reject("ecdsa", "wasio.test", CFG_NO_CA, WASIO_ETLS_CERT_UNTRUSTED); }

@@ -8,7 +8,9 @@ and the bad ones the rejection tests need. Then it listens on 127.0.0.1,
 prints the port on the first stdout line, and serves one command per
 connection (a line ending in "\\n"):
 
-  start NAME   starts the peer of scenario NAME on a fresh port of loopback;
+  start NAME [plain]   starts the peer of scenario NAME on a fresh port of
+               loopback (plain: without -rev, so s_server prints what it
+               receives and `leaked` can count it);
                replies "PORT\\n", the root CA (PEM) the client should trust,
                and "END\\n".
   file NAME    the PKI file NAME (root.pem, inter.pem, leaf-ec.pem/.key,
@@ -27,6 +29,7 @@ Scenarios (s_server unless said; one connection each, -naccept 1):
       ECDHE-ECDSA-AES128-GCM-SHA256 / ECDHE-RSA-AES256-GCM-SHA384 /
       ECDHE-RSA-CHACHA20-POLY1305, -rev (each line comes back reversed)
   ip-only-dns   good chain whose leaf names only DNS:wasio.test (no IP)
+  wildcard      good chain, leaf for DNS:*.wasio.test only, -rev
   expired, notyet, wronghost, selfsigned, unknownca, nointer, sha1
                 one defect each (nointer: the intermediate is not sent)
   tls10         TLS 1.0 only (-tls1, SECLEVEL=0)
@@ -79,6 +82,11 @@ basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
 subjectAltName = DNS:wasio.test
+[ leaf_wild_ext ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:*.wasio.test
 [ leaf_other_ext ]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
@@ -117,6 +125,7 @@ class Pki:
         self.issue("leaf-expired", "ec", "inter", "leaf_ext", start="20200101000000Z", end="20210101000000Z")
         self.issue("leaf-notyet", "ec", "inter", "leaf_ext", start="20900101000000Z", end="20910101000000Z")
         self.issue("leaf-other", "ec", "inter", "leaf_other_ext")
+        self.issue("leaf-wild", "ec", "inter", "leaf_wild_ext", cn="*.wasio.test")
         self.issue("leaf-unknown", "ec", "other-root", "leaf_ext")
         self.issue("leaf-sha1", "rsa", "inter", "leaf_ext", md="sha1")
         self.key("leaf-self", "ec")
@@ -144,6 +153,7 @@ S_SERVER = {
     "rsa-gcm": ("leaf-rsa", True, ["-tls1_2", "-cipher", "ECDHE-RSA-AES256-GCM-SHA384", "-rev"]),
     "rsa-chacha": ("leaf-rsa", True, ["-tls1_2", "-cipher", "ECDHE-RSA-CHACHA20-POLY1305", "-rev"]),
     "ip-only-dns": ("leaf-dns", True, ["-tls1_2"]),
+    "wildcard": ("leaf-wild", True, ["-tls1_2", "-rev"]),
     "expired": ("leaf-expired", True, ["-tls1_2"]),
     "notyet": ("leaf-notyet", True, ["-tls1_2"]),
     "wronghost": ("leaf-other", True, ["-tls1_2"]),
@@ -160,8 +170,10 @@ lock = threading.Lock()
 
 
 class SServer:
-    def __init__(self, pki, name):
+    def __init__(self, pki, name, plain=False):
         leaf, inter, extra = S_SERVER[name]
+        if plain:
+            extra = [a for a in extra if a != "-rev"]
         d = pki.d
         self.out = f"{d}/s_server-{name}-{time.monotonic_ns()}.out"
         naccept = "3" if name == "resume" else "1"
@@ -257,9 +269,10 @@ def handle(conn):
         if not pki_ready.wait(PKI_TIMEOUT_S) or "pki" not in pki_box:
             raise RuntimeError("PKI not ready: " + pki_box.get("error", "timeout"))
         pki, root_pem = pki_box["pki"], pki_box["root"]
-        if len(line) == 2 and line[0] == "start":
+        if len(line) in (2, 3) and line[0] == "start":
             name = line[1]
-            peer = PyServer(pki, name) if name in ("truncate", "clean") else SServer(pki, name)
+            plain = len(line) == 3 and line[2] == "plain"
+            peer = PyServer(pki, name) if name in ("truncate", "clean") else SServer(pki, name, plain)
             with lock:
                 peers[peer.port] = peer
             f.write(f"{peer.port}\n".encode() + root_pem + b"END\n")
