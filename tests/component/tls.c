@@ -291,7 +291,20 @@ TEST(truncation_without_close_notify) {
 
 /* ---- rejections ----------------------------------------------------------------------- */
 
-typedef enum { CFG_DEFAULT, CFG_NO_CA, CFG_BAD_PIN, CFG_INSECURE } cfg_kind_t;
+typedef enum { CFG_DEFAULT, CFG_NO_CA, CFG_BAD_PIN, CFG_INSECURE, CFG_PIN_SPKI, CFG_PIN_CERT } cfg_kind_t;
+
+/* The leaf's real pins from the helper: kind 0 SPKI, 1 certificate. */
+static void real_pin(wasio_loop_t *loop, int which, uint8_t out[32]) {
+  char *r = ctl(loop, "pins leaf-ec\n");
+  const char *hex = r + (which ? 65 : 0);
+  ASSERT_TRUE(strlen(r) >= 129);
+  for (int i = 0; i < 32; i++) {
+    unsigned v;
+    ASSERT_EQ_INT(sscanf(hex + 2 * i, "%2x", &v), 1);
+    out[i] = (uint8_t)v;
+  }
+  free(r);
+}
 
 /* Connects to scenario `name` and expects the handshake to end in `want`
  * (0: success), the queued marker never sent. */
@@ -309,6 +322,14 @@ static void reject(const char *name, const char *host, cfg_kind_t kind, int want
     ASSERT_OK(wasio_tls_config_pin_sha256(cfg, WASIO_TLS_PIN_SPKI, pin));
   }
   if (kind == CFG_INSECURE) ASSERT_OK(wasio_tls_config_insecure(cfg, true));
+  if (kind == CFG_PIN_SPKI || kind == CFG_PIN_CERT) {
+    uint8_t pin[32], wrong[32];
+    memset(wrong, 0x5A, sizeof wrong);
+    real_pin(loop, kind == CFG_PIN_CERT, pin);
+    /* Any one pin matching is enough. */
+    ASSERT_OK(wasio_tls_config_pin_sha256(cfg, WASIO_TLS_PIN_SPKI, wrong));
+    ASSERT_OK(wasio_tls_config_pin_sha256(cfg, kind == CFG_PIN_CERT ? WASIO_TLS_PIN_CERT : WASIO_TLS_PIN_SPKI, pin));
+  }
   tlsc_t c;
   tlsc_open(loop, &c, cfg, port, host);
   WAIT_UNTIL(loop, c.hs_done);
@@ -346,6 +367,8 @@ TEST(reject_missing_intermediate) { reject("nointer", "wasio.test", CFG_DEFAULT,
 TEST(reject_sha1_signature) { reject("sha1", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_ALGORITHM); }
 TEST(reject_tls10_only_server) { reject("tls10", "wasio.test", CFG_DEFAULT, WASIO_ETLS_VERSION); }
 TEST(reject_pin_mismatch) { reject("ecdsa", "wasio.test", CFG_BAD_PIN, WASIO_ETLS_CERT_PIN); }
+TEST(pin_spki_matches) { reject("ecdsa", "wasio.test", CFG_PIN_SPKI, 0); }
+TEST(pin_cert_matches) { reject("ecdsa", "wasio.test", CFG_PIN_CERT, 0); }
 /* The escape hatch works (and is the only way past a self-signed peer). */
 TEST(insecure_accepts_self_signed) { reject("selfsigned", "wasio.test", CFG_INSECURE, 0); }
 

@@ -19,6 +19,8 @@ connection (a line ending in "\\n"):
                127.0.0.1:PORT (TLS 1.2, that cipher, SNI wasio.test,
                verifying with the root), sends "hello from s_client\n";
                replies "rc N\n", its output, "END\n".
+  pins NAME    "SPKI CERT\n": hex SHA-256 of leaf NAME's SubjectPublicKeyInfo
+               and of its whole DER certificate (for pinning tests).
   leaked PORT  after a scenario: "N\\n", how many times the peer on PORT
                received the client's marker line (WASIO-APP-DATA): the proof
                that no application byte was sent.
@@ -39,6 +41,7 @@ Scenarios (s_server unless said; one connection each, -naccept 1):
 Exits after --lifetime seconds, killing every peer it started.
 """
 import argparse
+import hashlib
 import os
 import re
 import shutil
@@ -278,6 +281,15 @@ def handle(conn):
             f.write(f"{peer.port}\n".encode() + root_pem + b"END\n")
         elif len(line) == 2 and line[0] == "file" and line[1] in SERVED_FILES:
             f.write(open(f"{pki.d}/{line[1]}", "rb").read() + b"END\n")
+        elif len(line) == 2 and line[0] == "pins" and f"{line[1]}.pem" in SERVED_FILES:
+            pem = f"{pki.d}/{line[1]}.pem"
+            der = subprocess.run([OPENSSL, "x509", "-in", pem, "-outform", "der"], stdout=subprocess.PIPE,
+                                 check=True).stdout
+            pub = subprocess.run([OPENSSL, "x509", "-in", pem, "-pubkey", "-noout"], stdout=subprocess.PIPE,
+                                 check=True).stdout
+            spki = subprocess.run([OPENSSL, "pkey", "-pubin", "-outform", "der"], input=pub,
+                                  stdout=subprocess.PIPE, check=True).stdout
+            f.write(f"{hashlib.sha256(spki).hexdigest()} {hashlib.sha256(der).hexdigest()}\n".encode())
         elif len(line) == 3 and line[0] == "s_client":
             p = subprocess.run([OPENSSL, "s_client", "-connect", f"127.0.0.1:{int(line[1])}", "-tls1_2",
                                 "-cipher", line[2], "-servername", "wasio.test", "-CAfile", f"{pki.d}/root.pem",
