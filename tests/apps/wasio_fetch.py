@@ -189,6 +189,23 @@ def put_data_and_read_back(c):
 
 
 @test
+def data_from_file_26(c):
+    d = tempfile.mkdtemp(prefix="wasio-fetch-test-")
+    try:
+        data = bytes((i * 31 + 7) & 0xFF for i in range(300 * 1024))
+        with open(os.path.join(d, "data.bin"), "wb") as f:
+            f.write(data)
+        arg = "@data.bin" if c.host != "native" else "@" + os.path.join(d, "data.bin")
+        c.expect_ok(["-X", "PUT", "-d", arg, c.url("/upload/from-file.bin")], cwd=d)
+        got = urllib.request.urlopen(c.url("/upload/from-file.bin"), timeout=10).read()
+        check(got == data, f"stored {len(got)} bytes, want {len(data)}")
+        rc, out, err = c.run(["-d", "@no-such-file", c.url("/small.txt")], cwd=d)
+        check(rc == (26 if c.host == "native" else 1) and "wasio-fetch: (26) " in err, f"exit {rc}: {err!r}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@test
 def not_found_and_fail(c):
     out, _ = c.expect_ok([c.url("/no/such")])
     check(b"404" in out, f"body: {out[:80]!r}")
