@@ -30,6 +30,8 @@ static wasio_loop_t *new_loop(void) {
  *   /delay/MS/ID    answers "ID\n" after MS milliseconds (from a timer)
  *   /chunked        a chunked response in three writes
  *   /big            BIG_RESPONSE bytes in one whole response
+ *   /api            checks the API's refusals, then answers "ok\n"
+ *   /short          promises 10 bytes, writes 3, ends: the server closes
  *   anything else   404
  */
 
@@ -163,6 +165,60 @@ static void chunked_next(wasio_http_exchange_t *ex, int status) {
   ASSERT_OK(wasio_http_respond_write(ex, chunk_parts[i], strlen(chunk_parts[i]), chunked_next));
 }
 
+/* /api: calls that must fail do, without side effects, and never call
+ * their callbacks; then a normal answer. */
+static void never_called(wasio_http_exchange_t *ex, int status) {
+  (void)ex;
+  harness_fail(__FILE__, __LINE__, "a callback of a failed call ran (status %d)", status);
+}
+static void never_data(wasio_http_exchange_t *ex, const void *d, size_t n) {
+  (void)ex, (void)d, (void)n;
+  harness_fail(__FILE__, __LINE__, "on_data of a failed read_body ran");
+}
+
+static void api_written(wasio_http_exchange_t *ex, int status) {
+  ASSERT_WASIO(0, status);
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond_end(NULL));
+  ASSERT_OK(wasio_http_respond_end(ex));
+  ASSERT_WASIO(WASIO_ESTATE, wasio_http_respond_end(ex));              /* twice */
+  ASSERT_WASIO(WASIO_ESTATE, wasio_http_respond_write(ex, "x", 1, never_called)); /* after end */
+}
+
+static void handle_api(wasio_http_exchange_t *ex) {
+  static const wasio_http_header_t cl[] = {{{"Content-Length", 14}, {"3", 1}}};
+  static const wasio_http_header_t te[] = {{{"transfer-encoding", 17}, {"chunked", 7}}};
+  static const wasio_http_header_t inj[] = {{{"X-A", 3}, {"a\r\nSet-Cookie: x=y", 18}}};
+  static const wasio_http_header_t badname[] = {{{"X A", 3}, {"b", 1}}};
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(NULL, 200, NULL, 0, NULL, 0));
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 99, NULL, 0, NULL, 0));
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 100, NULL, 0, NULL, 0)); /* interim: the server's */
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 1000, NULL, 0, NULL, 0));
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 200, NULL, 0, NULL, 5));
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 204, NULL, 0, "x", 1)); /* 204 has no body */
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 200, cl, 1, "abc", 3)); /* framing is ours */
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 200, te, 1, "abc", 3));
+  ASSERT_WASIO(WASIO_EHTTP_BAD_HEADER_VALUE, wasio_http_respond(ex, 200, inj, 1, "abc", 3));
+  ASSERT_WASIO(WASIO_EHTTP_BAD_HEADER_NAME, wasio_http_respond(ex, 200, badname, 1, "abc", 3));
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond_start(ex, 200, NULL, 0, -2));
+  ASSERT_WASIO(WASIO_ESTATE, wasio_http_respond_write(ex, "x", 1, never_called)); /* not started */
+  ASSERT_WASIO(WASIO_ESTATE, wasio_http_respond_end(ex));
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_exchange_read_body(ex, NULL, crc_on_end));
+  ASSERT_OK(wasio_http_respond_start(ex, 200, NULL, 0, 3));
+  ASSERT_WASIO(WASIO_EBUSY, wasio_http_respond(ex, 200, NULL, 0, NULL, 0)); /* one response */
+  ASSERT_WASIO(WASIO_EBUSY, wasio_http_respond_start(ex, 200, NULL, 0, 3));
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond_write(ex, "toolong", 7, never_called)); /* > Content-Length */
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond_write(ex, "ok\n", 3, NULL));
+  ASSERT_OK(wasio_http_respond_write(ex, "ok\n", 3, api_written));
+  ASSERT_WASIO(WASIO_EBUSY, wasio_http_respond_write(ex, "", 0, never_called)); /* one at a time */
+  (void)never_data;
+}
+
+static void short_written(wasio_http_exchange_t *ex, int status) {
+  ASSERT_WASIO(0, status);
+  /* 7 bytes short of the promise: refused, and the connection closes. */
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond_end(ex));
+}
+
 static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) {
   S.handled++;
   size_t n = strlen(S.log);
@@ -188,6 +244,11 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
     ASSERT_OK(wasio_http_exchange_read_body(ex, crc_on_data, crc_on_end));
   } else if (t.len > 7 && memcmp(t.ptr, "/delay/", 7) == 0) {
     handle_delay(ex, (wasio_http_str_t){t.ptr + 7, t.len - 7});
+  } else if (str_is(t, "/api")) {
+    handle_api(ex);
+  } else if (str_is(t, "/short")) {
+    ASSERT_OK(wasio_http_respond_start(ex, 200, NULL, 0, 10));
+    ASSERT_OK(wasio_http_respond_write(ex, "abc", 3, short_written));
   } else if (str_is(t, "/big")) {
     static uint8_t big[BIG_RESPONSE]; /* zeros are as good as any bytes here */
     ASSERT_OK(wasio_http_respond(ex, 200, NULL, 0, big, sizeof big));
@@ -937,5 +998,28 @@ TEST(split_across_reads) {
   ASSERT_TRUE(strstr(x.out, want) < strstr(x.out, "\r\n\r\nhello\n"));
   ASSERT_EQ_INT(S.handled, 2);
   ctl_free(&x);
+  server_stop(wd);
+}
+
+/* The API refuses what would break the protocol, synchronously and without
+ * calling callbacks; a response ended short of its Content-Length closes
+ * the connection (the client sees a truncated body). */
+TEST(api_refusals) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  char u[128], v[128];
+  url(u, sizeof u, "/api");
+  url(v, sizeof v, "/short");
+  ctl_t x;
+  CTL_RUN(&x, "curl", 0, "-sS", "-m", "20", u);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_EQ_STR(x.out, "ok\n");
+  ctl_free(&x);
+  CTL_RUN(&x, "curl", 0, "-sS", "-m", "20", v);
+  ASSERT_EQ_INT(x.rc, 18); /* curl: partial file */
+  ASSERT_EQ_STR(x.out, "abc");
+  ctl_free(&x);
+  WAIT_UNTIL(S.loop, S.completed_ok + S.completed_err == 2);
+  ASSERT_EQ_INT(S.completed_err, 1);
   server_stop(wd);
 }
