@@ -75,6 +75,9 @@ $(N)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk \
   $(call bearssl_flags,$(N),$(CLANG) $(BEARSSL_NATIVE_CFLAGS) $(BEARSSL_DIR))
 	@$(MAKE) --no-print-directory -f src/tls/bearssl.mk BEARSSL_DIR=$(BEARSSL_DIR) OUT=$(N) \
 	  CC=$(CLANG) AR=$(AR) CFLAGS="$(BEARSSL_NATIVE_CFLAGS)"
+# Recreated if a `make clean` in the same run removed it after parsing.
+$(W)/bearssl/.cflags $(N)/bearssl/.cflags:
+	@mkdir -p $(dir $@) && touch $@
 $(GEN)/tls_anchors.c: tools/mkanchors $(CA_BUNDLE)
 	@mkdir -p $(dir $@)
 	@tools/mkanchors $(CA_BUNDLE) $@
