@@ -12,17 +12,22 @@ Each run gets its own native echo peer (bench/helpers/peer.c: C, epoll,
 Tables:
   1. loop turn cost (bench/loop_turn.c): IDLE idle connections + 1 active echo
      connection, all with a read pending; 64-byte echo round trips after a
-     warm-up, then bare non-blocking turns; wasio_loop_stats deltas.
+     warm-up, then bare non-blocking turns; wasio_loop_stats deltas and the
+     median of 10 time slices. For each IDLE count every host runs in turn.
   2. echo throughput (bench/echo_tput.c): wasio writes a pattern to the peer
-     and reads the echo back; MB/s (10^6 B/s of echoed payload) and the ratio
-     to native from this same run.
+     and reads the echo back; MB/s (10^6 B/s of echoed payload), --reps runs
+     per host interleaved, the median and the ratio to native's median from
+     this same run.
+Heap allocations in every measured span are printed as "wasio / wrapper":
+wasio_loop_stats, and a malloc --wrap counter (bench/alloc_count.h). Both
+must be 0; any that is not is listed at the end.
 
 Every program has a time cap (--timeout of wasio-run, plus a kill here); a
 run that hits it is reported as such, never dropped silently. A host whose
 run at some idle count timed out is not asked for larger counts.
 
 Usage: bench/run.py [--hosts native,wasmtime,jco] [--idle 1,100,1000,10000]
-                    [--only turn|tput] [--quick]
+                    [--only turn|tput] [--reps N] [--quick]
 """
 import argparse
 import datetime
