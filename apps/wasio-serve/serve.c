@@ -4,7 +4,8 @@
  *
  * Prints the port it listens on as the first line of stdout (tests and
  * benchmarks read it), then serves until killed:
- *   GET/HEAD /PATH     the file ROOT/PATH (a directory: its index.html),
+ *   GET/HEAD /PATH     the file ROOT/PATH (a directory: its index.html;
+ *                      "/dir" without the slash redirects to "/dir/"),
  *                      streamed from the file in FILE_CHUNK pieces;
  *                      404 when missing, 403 for ".." or unreadable;
  *   POST/PUT /echo     the request body back, streamed as it arrives;
@@ -281,6 +282,29 @@ static int decode_path(wasio_http_str_t target, char *out, size_t cap) {
 
 static void file_write_cb(wasio_http_exchange_t *ex, int status);
 
+/* 301 to the target's path plus "/" (the query kept). */
+static void redirect_to_dir(wasio_http_exchange_t *ex, wasio_http_str_t target) {
+  size_t plen = 0;
+  while (plen < target.len && target.ptr[plen] != '?') plen++;
+  char *loc = malloc(target.len + 2);
+  if (loc == NULL) {
+    respond_text(ex, 503, "503 Service Unavailable\n");
+    return;
+  }
+  memcpy(loc, target.ptr, plen);
+  loc[plen] = '/';
+  memcpy(loc + plen + 1, target.ptr + plen, target.len - plen);
+  wasio_http_header_t h[] = {{{"Location", 8}, {loc, target.len + 1}},
+                             {{"Content-Type", 12}, {"text/plain; charset=utf-8", 25}}};
+  static const char text[] = "301 Moved Permanently\n";
+  wasio_http_exchange_set_data(ex, loc);
+  wasio_http_exchange_on_complete(ex, on_complete_free_text);
+  /* The head is serialised now, so `loc` only has to outlive this call;
+   * on_complete frees it all the same. */
+  if (wasio_http_respond(ex, 301, h, 2, text, sizeof text - 1) < 0)
+    (void)wasio_http_respond(ex, 400, NULL, 0, NULL, 0);
+}
+
 /* Reads the next piece of the file and writes it; ends after the last. */
 static void file_pump(wasio_http_exchange_t *ex) {
   req_state_t *st = wasio_http_exchange_data(ex);
@@ -339,6 +363,13 @@ static void handle_file(wasio_http_exchange_t *ex, const wasio_http_request_t *r
   }
   struct stat sb;
   if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    size_t rl = strlen(rel);
+    if (rl == 0 || rel[rl - 1] != '/') {
+      /* "/dir" -> "/dir/", so that relative links in its index resolve
+       * inside it (as every static server does). */
+      redirect_to_dir(ex, req->target);
+      return;
+    }
     size_t len = (size_t)n;
     if (len > 0 && path[len - 1] == '/') len--;
     memcpy(path + len, "/index.html", sizeof "/index.html");

@@ -204,11 +204,19 @@ def files_and_types(c):
                               ("/style.css", b"body { color: red }\n", "text/css; charset=utf-8"),
                               ("/space%20name.txt", b"spaces\n", "text/plain; charset=utf-8"),
                               ("/sub/", b"sub index\n", "text/html; charset=utf-8"),
-                              ("/sub", b"sub index\n", "text/html; charset=utf-8"),
                               ("/empty.txt?query=1", b"", "text/plain; charset=utf-8")):
         st, h, body = c.get(path)
         check(st == 200 and body == want, f"{path}: {st} {body!r}")
         check(h.get("content-type") == ctype, f"{path}: content-type {h.get('content-type')}")
+
+
+@test
+def directory_redirect(c):
+    st, h, _ = c.get("/sub?a=1")
+    check(st == 301, f"/sub: {st}")
+    check(h.get("location") == "/sub/?a=1", f"location {h.get('location')}")
+    rc, out, err = c.curl("-L", c.url("/sub"))
+    check(rc == 0 and out == b"sub index\n", f"curl -L /sub: {rc} {out!r} {err}")
 
 
 @test
