@@ -326,6 +326,13 @@ static void file_pump(wasio_http_exchange_t *ex) {
     return;
   }
   st->left -= (uint64_t)n;
+  if (st->left == 0) {
+    /* Read whole: give the descriptor back now, not when the response is
+     * done. Pipelined responses wait for the ones before them, and a
+     * component's descriptor table is small (the preview1 adapter's). */
+    close(st->fd);
+    st->fd = -1;
+  }
   if (wasio_http_respond_write(ex, st->buf, (size_t)n, file_write_cb) < 0) {
     st->left = 0;
     (void)wasio_http_respond_end(ex);
@@ -380,6 +387,8 @@ static void handle_file(wasio_http_exchange_t *ex, const wasio_http_request_t *r
       respond_text(ex, 403, "403 Forbidden\n");
     else if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR)
       respond_text(ex, 404, "404 Not Found\n");
+    else if (errno == EMFILE || errno == ENFILE)
+      respond_text(ex, 503, "503 Service Unavailable: too many open files\n");
     else
       respond_text(ex, 500, "500 Internal Server Error\n");
     return;

@@ -302,6 +302,13 @@ def load_wrk_h2load(c):
                        stderr=subprocess.STDOUT, timeout=60)
     text = p.stdout.decode()
     check("1000 succeeded, 0 failed, 0 errored, 0 timeout" in text, text)
+    # Deep pipelining: 50 connections x 16 requests in flight, each holding
+    # a file until its turn (a component's descriptor table is small).
+    p = subprocess.run(["h2load", "--h1", "-n", "4000", "-c", "50", "-m", "16", "-T", "20", u],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=90)
+    text = p.stdout.decode()
+    check("4000 succeeded, 0 failed, 0 errored, 0 timeout" in text, text)
+    check("status codes: 4000 2xx" in text, text)
 
 
 def main(argv):
