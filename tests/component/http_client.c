@@ -247,6 +247,60 @@ TEST(keepalive_reuse) {
   ASSERT_LOOP_CLOSED(loop);
 }
 
+static bool fired;
+static void note_fired(wasio_timer_t *t) {
+  (void)t;
+  fired = true;
+}
+
+/* Idle connections beyond max_idle_per_origin are closed, and an idle one
+ * is retired after idle_timeout_ns: nginx's connection numbers show which
+ * connection served each call. */
+TEST(pool_idle_limit_and_timeout) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_http_client_t *client = NULL;
+  wasio_http_client_opts_t co = {.max_conns_per_origin = 3, .max_idle_per_origin = 1,
+                                 .idle_timeout_ns = 300 * MS};
+  ASSERT_OK(wasio_http_client_new(loop, &co, &client));
+  char url[128];
+  url_of(url, sizeof url, NGINX_PORT, "/small.txt");
+  /* Three at once over three connections... */
+  static result_t rs[3];
+  for (int i = 0; i < 3; i++) {
+    wasio_http_call_opts_t o = opts_for(url, &rs[i]);
+    ASSERT_OK(wasio_http_call_start(client, &o, NULL));
+  }
+  WAIT_UNTIL(loop, rs[0].dones + rs[1].dones + rs[2].dones == 3);
+  ASSERT_TRUE(rs[0].conn_id != rs[1].conn_id && rs[1].conn_id != rs[2].conn_id &&
+              rs[0].conn_id != rs[2].conn_id);
+  /* ...then one at a time: only one of them was kept. */
+  result_t r;
+  wasio_http_call_opts_t o = opts_for(url, &r);
+  run_call(loop, client, &o, &r);
+  long kept = r.conn_id;
+  ASSERT_TRUE(kept == rs[0].conn_id || kept == rs[1].conn_id || kept == rs[2].conn_id);
+  o = opts_for(url, &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_EQ_INT(r.conn_id, kept);
+  /* After the idle timeout the kept one is gone too (its socket's idle
+   * timeout retires it: the loop then has only our timers left). */
+  wasio_timer_t *later = NULL;
+  ASSERT_OK(wasio_timer_new(loop, &later));
+  ASSERT_OK(wasio_timer_start(later, note_fired, 600 * MS, 0));
+  fired = false;
+  WAIT_UNTIL(loop, fired);
+  wasio_timer_close(later, NULL);
+  o = opts_for(url, &r);
+  run_call(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_NE_INT(r.conn_id, kept);
+  ASSERT_EQ_INT(r.conn_requests, 1);
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
 TEST(chunked) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 20000);
