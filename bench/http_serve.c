@@ -1,0 +1,118 @@
+/* bench/http_serve.c: a minimal wasio HTTP server for the requests/s benchmark.
+ *
+ *   http_serve [LIFETIME_S]
+ *
+ * Listens on 127.0.0.1 (a port picked by the system), prints the port as the
+ * first stdout line, and answers every request with 200 and the 17-byte body
+ * "hello from wasio\n" (the same length as nginx_server.py's /small.txt),
+ * through the public wasio_http_respond() (the server adds Content-Length
+ * and Date), keep-alive. Two control paths, used by bench/run_http.py:
+ *   GET /mark   snapshot of wasio_loop_stats and of the malloc wrapper's
+ *               count (bench/alloc_count.h), taken after the warm-up;
+ *   GET /stop   prints "RESULT requests=... turns=... polls=...
+ *               allocs=... libc_allocs=..." (deltas since /mark; requests
+ *               are the handler calls in between, /mark and /stop excluded)
+ *               and shuts the server down gracefully (1 s limit).
+ * LIFETIME_S (default 120) bounds the run: after it the server shuts down
+ * with "ERROR lifetime" on stdout. Only the public API is used, so this one
+ * file builds natively and as a component.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wasio.h"
+#include "alloc_count.h"
+
+static const char BODY[] = "hello from wasio\n";
+static const wasio_http_header_t HEADERS[] = {
+  {WASIO_HTTP_STR("Content-Type"), WASIO_HTTP_STR("text/plain")},
+};
+
+static wasio_loop_t *loop;
+static wasio_http_server_t *server;
+static wasio_timer_t *life;
+static uint64_t requests, requests_at_mark;
+static wasio_loop_stats_t s0;
+static uint64_t h0;
+static int marked, stopping;
+
+static int is_path(const wasio_http_request_t *req, const char *p) {
+  size_t n = strlen(p);
+  return req->target.len == n && memcmp(req->target.ptr, p, n) == 0;
+}
+
+static void stop_server(void) {
+  if (stopping) return;
+  stopping = 1;
+  wasio_timer_stop(life);
+  wasio_timer_close(life, NULL);
+  wasio_http_server_shutdown(server, WASIO_NS_PER_S, NULL);
+}
+
+static void on_life(wasio_timer_t *t) {
+  (void)t;
+  printf("ERROR lifetime\n");
+  fflush(stdout);
+  stop_server();
+}
+
+static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) {
+  if (is_path(req, "/mark")) {
+    wasio_loop_stats(loop, &s0);
+    h0 = bench_heap_allocs;
+    requests_at_mark = requests;
+    marked = 1;
+  } else if (is_path(req, "/stop")) {
+    wasio_loop_stats_t s1;
+    wasio_loop_stats(loop, &s1);
+    uint64_t h1 = bench_heap_allocs;
+    if (!marked) {
+      s0 = (wasio_loop_stats_t){0};
+      h0 = 0;
+    }
+    printf("RESULT requests=%llu turns=%llu polls=%llu allocs=%llu libc_allocs=%llu marked=%d\n",
+           (unsigned long long)(requests - requests_at_mark),
+           (unsigned long long)(s1.turns - s0.turns), (unsigned long long)(s1.polls - s0.polls),
+           (unsigned long long)(s1.allocations - s0.allocations),
+           (unsigned long long)(h1 - h0), marked);
+    fflush(stdout);
+    wasio_http_respond(ex, 200, HEADERS, 1, BODY, sizeof BODY - 1);
+    stop_server();
+    return;
+  } else {
+    requests++;
+  }
+  int rc = wasio_http_respond(ex, 200, HEADERS, 1, BODY, sizeof BODY - 1);
+  if (rc < 0) {
+    printf("ERROR respond: %s\n", wasio_strerror(rc));
+    fflush(stdout);
+  }
+}
+
+int main(int argc, char **argv) {
+  long lifetime = argc > 1 ? strtol(argv[1], NULL, 10) : 120;
+  if (lifetime <= 0) lifetime = 120;
+  wasio_addr_t addr, bound;
+  int rc = wasio_addr_parse("127.0.0.1", 0, &addr);
+  if (rc == 0) rc = wasio_loop_new(&loop);
+  if (rc == 0) rc = wasio_http_server_new(loop, NULL, handler, NULL, &server);
+  if (rc == 0) rc = wasio_http_server_listen(server, &addr, 1024);
+  if (rc == 0) rc = wasio_http_server_local_addr(server, &bound);
+  if (rc == 0) rc = wasio_timer_new(loop, &life);
+  if (rc == 0) rc = wasio_timer_start(life, on_life, (uint64_t)lifetime * WASIO_NS_PER_S, 0);
+  if (rc < 0) {
+    printf("ERROR set-up: %s\n", wasio_strerror(rc));
+    return 1;
+  }
+  printf("%u\n", (unsigned)bound.port);
+  fflush(stdout);
+  rc = wasio_loop_run(loop, WASIO_RUN_DEFAULT);
+  if (rc < 0) {
+    printf("ERROR loop: %s\n", wasio_strerror(rc));
+    return 1;
+  }
+  wasio_loop_close(loop);
+  return 0;
+}
