@@ -1,0 +1,525 @@
+#!/usr/bin/env python3
+"""bench/run_http.py: wasio's HTTP benchmarks, requests/s (`make bench-http`).
+
+Every figure printed is measured in this run; nothing is typed in. Loopback
+only. Two tables:
+
+  1. Server: wrk (keep-alive, -t1 -c64) against
+       native    build/native-release/bench/http_serve   (-O2, no sanitizers)
+       wasmtime  build/wasm32/bench/http_serve.wasm      through tools/wasio-run
+       nginx     worker_processes 1, access_log off, GET / answered from memory by
+                 `return 200 "hello from nginx\\n"` (a config of its own, below)
+     (jco too with --server-hosts ...,jco). Each run starts a fresh server,
+     runs a warm-up wrk (--warmup s), then the measured wrk (--duration s).
+     http_serve answers every request with the 17-byte body "hello from
+     wasio\\n"; GET /mark after the warm-up and GET /stop
+     after the measured wrk give its loop and allocation deltas.
+  2. Client: --requests GETs of nginx's /small.txt over --conns connections
+     (one nginx, worker_processes 1, for the whole table):
+       native    build/native-release/bench/http_get
+       wasmtime  build/wasm32/bench/http_get.wasm
+       jco       the same component on Node.js
+       curl      curl --parallel --parallel-max CONNS -K FILE (a config
+                 file with one url/output pair per request)
+     The clock of http_get runs from its first call to its last response
+     (connection set-up included); curl's is its process wall time.
+Runs are interleaved: --reps rounds, each runs every host once, the host
+order rotating per round; the median run is shown with the range and the
+ratio to the native wasio median from this same invocation.
+
+Usage: bench/run_http.py [--only server|client] [--reps N] [--duration S]
+                         [--warmup S] [--requests N] [--conns N] [--quick]
+                         [--server-hosts native,wasmtime,nginx]
+                         [--client-hosts native,wasmtime,jco,curl]
+"""
+import argparse
+import datetime
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+NATIVE_DIR = os.path.join(BUILD, "native-release", "bench")
+WASM_DIR = os.path.join(BUILD, "wasm32", "bench")
+RUNNER = os.path.join(ROOT, "tools", "wasio-run")
+NGINX_HELPER = os.path.join(ROOT, "tests", "helpers", "nginx_server.py")
+TOOLS = os.environ.get("WASIO_TOOLS", os.path.expanduser("~/.cache/wasio"))
+RESULT = re.compile(r"^RESULT (.*)$", re.M)
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+CURL = shutil.which("curl") or "/usr/bin/curl"
+NOTES = []
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def wasio_cmd(host, prog, args, timeout_s):
+    if host == "native":
+        return [os.path.join(NATIVE_DIR, prog)] + [str(a) for a in args]
+    return ([RUNNER, "--host", host, "--net", "--timeout", str(timeout_s),
+             os.path.join(WASM_DIR, prog + ".wasm")] + [str(a) for a in args])
+
+
+def fields(text):
+    m = RESULT.search(text or "")
+    return dict(kv.split("=", 1) for kv in m.group(1).split()) if m else None
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def start_nginx(lifetime):
+    p = subprocess.Popen([sys.executable, NGINX_HELPER, "--lifetime", str(lifetime)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = p.stdout.readline().strip()
+    if not line.isdigit():
+        stop(p)
+        raise RuntimeError("nginx_server.py did not start: " + p.stderr.read()[:300])
+    p.stdout.readline()  # document root
+    return p, int(line)
+
+
+NGINX_CONF = """
+worker_processes 1;
+error_log {prefix}/error.log warn;
+pid {prefix}/nginx.pid;
+{user}
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path {prefix}/tmp;
+  proxy_temp_path {prefix}/tmp;
+  fastcgi_temp_path {prefix}/tmp;
+  uwsgi_temp_path {prefix}/tmp;
+  scgi_temp_path {prefix}/tmp;
+  server {{
+    listen 127.0.0.1:{port};
+    location = / {{ default_type text/plain; return 200 "hello from nginx\\n"; }}
+  }}
+}}
+"""
+
+
+def start_bench_nginx():
+    """nginx for the server table: one worker, no access log, GET / answers
+    200 with the 17-byte body "hello from nginx\\n" from memory (as http_serve
+    does). Returns (process, port, prefix)."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    prefix = tempfile.mkdtemp(prefix="wasio-bench-nginx-")
+    os.makedirs(os.path.join(prefix, "tmp"))
+    conf = os.path.join(prefix, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(prefix=prefix, port=port,
+                                  user="user root;" if os.geteuid() == 0 else ""))
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    p = subprocess.Popen([nginx, "-p", prefix, "-c", conf, "-g", "daemon off;"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return p, port, prefix
+        except OSError:
+            if p.poll() is not None or time.monotonic() > deadline:
+                stop(p)
+                shutil.rmtree(prefix, ignore_errors=True)
+                raise RuntimeError("nginx did not start: " + p.stderr.read().decode()[:300])
+            time.sleep(0.05)
+
+
+def get(url, timeout=10):
+    """One request with curl -si: (exit code, raw response bytes)."""
+    r = subprocess.run([CURL, "-si", "--max-time", str(timeout), url],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return r.returncode, r.stdout
+
+
+def wrk(url, conns, seconds):
+    cmd = [WRK, "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", url]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=seconds + 60)
+    out = r.stdout
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if r.returncode != 0 or not m:
+        raise RuntimeError("wrk failed: " + " | ".join(out.strip().splitlines()[-3:]))
+    res = {"rps": float(m.group(1)), "errors": "0", "non2xx": 0, "p50": "?", "p99": "?"}
+    m = re.search(r"(\d+) requests in", out)
+    res["requests"] = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: (.*)", out)
+    if m:
+        res["errors"] = m.group(1).strip()
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        res["non2xx"] = int(m.group(1))
+    for pct, key in (("50", "p50"), ("99", "p99")):
+        m = re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M)
+        if m:
+            res[key] = m.group(1)
+    return res
+
+
+# ---- 1. server -------------------------------------------------------------------------
+
+def server_run(host, a):
+    """Starts the server on host, warms up, measures. Returns a result dict."""
+    life = a.warmup + a.duration + 60
+    prefix = None
+    if host == "nginx":
+        proc, port, prefix = start_bench_nginx()
+        path = "/"
+    else:
+        cmd = wasio_cmd(host, "http_serve", [life], life + 30)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = proc.stdout.readline().strip()
+        if not line.isdigit():
+            stop(proc)
+            raise RuntimeError(f"http_serve did not print its port: {line} "
+                               + proc.stderr.read()[:300])
+        port, path = int(line), "/"
+    base = f"http://127.0.0.1:{port}"
+    try:
+        rc, raw = get(base + path)
+        if rc != 0 or not raw.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(f"first GET failed (curl exit {rc}): {raw[:80]!r}")
+        res = {"bytes": len(raw)}
+        wrk(base + path, a.conns_server, a.warmup)
+        if host != "nginx":
+            get(base + "/mark")
+        res.update(wrk(base + path, a.conns_server, a.duration))
+        if host != "nginx":
+            get(base + "/stop")
+            try:
+                out, err = proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                stop(proc)
+                out, err = proc.communicate()
+                NOTES.append(f"server {host}: did not exit within 30 s of /stop")
+            f = fields(out)
+            if not f:
+                raise RuntimeError("no RESULT from http_serve: " + (out + err)[-300:])
+            res["server"] = f
+            if "ERROR" in out:
+                NOTES.append(f"server {host}: " + next(l for l in out.splitlines() if "ERROR" in l))
+        return res
+    finally:
+        stop(proc)
+        if prefix:
+            shutil.rmtree(prefix, ignore_errors=True)
+
+
+def bench_server(a):
+    hosts = a.server_hosts
+    print(f"\n## 1. Server: requests/s with wrk (keep-alive, -t1 -c{a.conns_server}, "
+          f"small response)\n")
+    print(f"wrk -t1 -c{a.conns_server} -d{a.duration}s --latency against a fresh server per run, "
+          f"after a {a.warmup} s wrk warm-up on the same server.\n"
+          "native/wasmtime/jco: bench/http_serve.c (wasio_http_respond, 17-byte body, keep-alive);\n"
+          "nginx: worker_processes 1, access_log off, GET / answered by `return 200 "
+          "\"hello from nginx\\n\"` (17 bytes, from memory).\n"
+          "resp bytes: one whole response (head + body) as received by curl.\n"
+          f"{a.reps} runs per host, interleaved (host order rotates per round); the median run "
+          "with the range of all runs;\nratio: median against the native wasio server's median "
+          "from this same invocation.\nreqs/turn and allocs: http_serve's wasio_loop_stats and "
+          "malloc-wrapper deltas over the measured wrk run (/mark to /stop);\n"
+          "allocs in span: wasio / wrapper, all of the span: it includes the set-up of wrk's "
+          f"{a.conns_server} new connections\n(and curl's /stop connection), so a constant "
+          "per connection and 0 per request shows as the same count whatever req/s is.\n")
+    runs = {h: [] for h in hosts}
+    errors = {}
+    for rep in range(a.reps):
+        order = hosts[rep % len(hosts):] + hosts[:rep % len(hosts)]
+        for host in order:
+            if host in errors:
+                continue
+            t = time.monotonic()
+            try:
+                r = server_run(host, a)
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                errors[host] = str(e)[:200]
+                print(f"  [server {host} run {rep + 1}: {errors[host]}]", file=sys.stderr)
+                continue
+            runs[host].append(r)
+            s = r.get("server", {})
+            print(f"  [server {host} run {rep + 1}: {r['rps']:,.0f} req/s, {r['requests']} "
+                  f"requests, p50 {r['p50']} p99 {r['p99']}, socket errors: {r['errors']}, "
+                  f"non-2xx {r['non2xx']}"
+                  + (f"; handler calls {s['requests']} turns {s['turns']} allocs "
+                     f"{s['allocs']}/{s['libc_allocs']}" if s else "")
+                  + f"; {time.monotonic() - t:.1f}s wall]", file=sys.stderr)
+            if r["non2xx"] or r["errors"] not in ("0", ""):
+                NOTES.append(f"server {host} run {rep + 1}: wrk socket errors '{r['errors']}', "
+                             f"non-2xx {r['non2xx']}")
+
+    def median(rs):
+        return sorted(rs, key=lambda r: r["rps"])[(len(rs) - 1) // 2]
+
+    base = median(runs["native"])["rps"] if runs.get("native") else None
+    headers = ["server", "req/s (median)", "range", "vs native wasio", "p50 / p99 latency",
+               "resp bytes", "reqs/turn", "allocs in span"]
+    rows = []
+    for host in hosts:
+        name = {"native": "wasio native", "wasmtime": "wasio wasmtime", "jco": "wasio jco",
+                "nginx": "nginx (1 worker)"}[host]
+        if not runs[host]:
+            rows.append([name, errors.get(host, "no run")] + [""] * (len(headers) - 2))
+            continue
+        r = median(runs[host])
+        speeds = [x["rps"] for x in runs[host]]
+        ratio = f"{r['rps'] / base:.2f}x" if base else "n/a"
+        s = r.get("server")
+        if s:
+            n = max(int(s["requests"]), 1)
+            per_turn = f"{int(s['requests']) / max(int(s['turns']), 1):.1f}"
+            al = f"{int(s['allocs'])} / {int(s['libc_allocs'])}"
+        else:
+            per_turn = al = "-"
+        note = f" ({errors[host]})" if host in errors else ""
+        rows.append([name + note, f"{r['rps']:,.0f}", f"{min(speeds):,.0f}-{max(speeds):,.0f}",
+                     ratio, f"{r['p50']} / {r['p99']}", r["bytes"], per_turn, al])
+    table(headers, rows)
+
+
+# ---- 2. client -------------------------------------------------------------------------
+
+def client_run(host, url, cfg, a):
+    if host == "curl":
+        cmd = [CURL, "-s", "--no-progress-meter", "--parallel", "--parallel-max", str(a.conns),
+               "-K", cfg, "-w", "%{http_code} %{num_connects}\\n"]
+        t, ru = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=a.client_timeout)
+        secs = time.monotonic() - t
+        cpu = cpu_since(ru)
+        lines = p.stdout.split("\n")
+        lines = [l for l in lines if l]
+        ok = sum(1 for l in lines if l.startswith("200 "))
+        conns = sum(int(l.split()[1]) for l in lines if len(l.split()) == 2)
+        if p.returncode != 0 or ok != a.requests:
+            raise RuntimeError(f"curl exit {p.returncode}, {ok} of {a.requests} answered 200: "
+                               + p.stderr[-200:])
+        return {"rps": a.requests / secs, "seconds": secs, "conns": conns, "wall": secs,
+                "cpu": cpu}
+    timeout = a.client_timeout + (a.jco_extra if host == "jco" else 0)
+    cmd = wasio_cmd(host, "http_get", [url, a.requests, a.conns], timeout)
+    t, ru = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=timeout + 15)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"timed out after {timeout} s")
+    wall = time.monotonic() - t
+    cpu = cpu_since(ru)
+    f = fields(p.stdout)
+    if p.returncode == 124 and not f:
+        raise RuntimeError(f"timed out after {timeout} s")
+    if not f:
+        text = (p.stdout + p.stderr).strip().splitlines()
+        why = next((l for l in text if l.startswith("ERROR")), None) or " | ".join(text[-3:])
+        raise RuntimeError(f"exit {p.returncode}: {why[:200]}")
+    if p.returncode != 0:
+        NOTES.append(f"client {host}: exit {p.returncode} after printing its result")
+    return {"rps": float(f["rps"]), "seconds": float(f["seconds"]), "conns": int(f["conns"]),
+            "wall": wall, "cpu": cpu, "client": f}
+
+
+def cpu_since(ru):
+    """User + system CPU seconds of the children reaped since ru."""
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (now.ru_utime - ru.ru_utime) + (now.ru_stime - ru.ru_stime)
+
+
+def bench_client(a):
+    hosts = a.client_hosts
+    print(f"\n## 2. Client: {a.requests:,} GETs over {a.conns} connections to nginx "
+          "(worker_processes 1)\n")
+    print(f"GET /small.txt (17-byte body, keep-alive) from one nginx for the whole table.\n"
+          f"native/wasmtime/jco: bench/http_get.c, one wasio_http_client with {a.conns} "
+          f"connections per origin,\n{a.conns} calls in flight (each on_done starts the next); "
+          "clock from the first call to the last response.\n"
+          f"curl: curl --parallel --parallel-max {a.conns} -K FILE (FILE: {a.requests:,} "
+          "url/output pairs, output /dev/null);\nclock: curl's process wall time "
+          "(start-up included, a few ms).\n"
+          "conns: TCP connections opened (http_get: nginx's X-Connection-Requests = 1; curl: "
+          "sum of %{num_connects}).\nEvery response must be 200 with the same body length, or the "
+          f"run fails.\n{a.reps} runs per host, interleaved (host order rotates per round); the "
+          "median run with the range;\nratio: median against native wasio's median from this same "
+          "invocation. allocs/req: wasio / malloc wrapper, over the timed span.\n"
+          "CPU s (process): user + system CPU of the client process, whole run (wasmtime and\n"
+          "jco: start-up and compilation included; curl: start-up and reading its config).\n"
+          "nginx has one worker on a 2-CPU machine: when it is the bottleneck every client\n"
+          "shows about the same req/s, and the CPU column tells the clients apart.\n")
+    runs = {h: [] for h in hosts}
+    errors = {}
+    ng, port = start_nginx(a.reps * len(hosts) * (a.client_timeout + 60) + 120)
+    url = f"http://127.0.0.1:{port}/small.txt"
+    fd, cfg = tempfile.mkstemp(prefix="wasio-bench-curl-", suffix=".cfg")
+    try:
+        with os.fdopen(fd, "w") as f:
+            for _ in range(a.requests):
+                f.write(f'url = "{url}"\noutput = "/dev/null"\n')
+        for rep in range(a.reps):
+            order = hosts[rep % len(hosts):] + hosts[:rep % len(hosts)]
+            for host in order:
+                if host in errors:
+                    continue
+                if host == "jco" and rep >= a.jco_reps:
+                    continue
+                try:
+                    r = client_run(host, url, cfg, a)
+                except (RuntimeError, subprocess.TimeoutExpired) as e:
+                    errors[host] = str(e)[:200]
+                    print(f"  [client {host} run {rep + 1}: {errors[host]}]", file=sys.stderr)
+                    continue
+                runs[host].append(r)
+                c = r.get("client")
+                print(f"  [client {host} run {rep + 1}: {r['rps']:,.0f} req/s, "
+                      f"{r['seconds']:.3f}s timed, {r['wall']:.1f}s wall, {r['cpu']:.2f}s CPU, "
+                      f"{r['conns']} conns"
+                      + (f"; turns {c['turns']} allocs {c['allocs']}/{c['libc_allocs']}" if c
+                         else "") + "]", file=sys.stderr)
+    finally:
+        os.unlink(cfg)
+        stop(ng)
+
+    def median(rs):
+        return sorted(rs, key=lambda r: r["rps"])[(len(rs) - 1) // 2]
+
+    base = median(runs["native"])["rps"] if runs.get("native") else None
+    headers = ["client", "req/s (median)", "range", "vs native wasio", "seconds", "runs",
+               "conns", "CPU s (process)", "reqs/turn", "allocs/req"]
+    rows = []
+    for host in hosts:
+        name = {"native": "wasio native", "wasmtime": "wasio wasmtime", "jco": "wasio jco",
+                "curl": "curl --parallel"}[host]
+        if not runs[host]:
+            rows.append([name, errors.get(host, "no run")] + [""] * (len(headers) - 2))
+            continue
+        r = median(runs[host])
+        speeds = [x["rps"] for x in runs[host]]
+        c = r.get("client")
+        if c:
+            n = max(int(c["requests"]), 1)
+            per_turn = f"{n / max(int(c['turns']), 1):.1f}"
+            al = f"{int(c['allocs']) / n:.2f} / {int(c['libc_allocs']) / n:.2f}"
+        else:
+            per_turn = al = "-"
+        note = f" ({errors[host]})" if host in errors else ""
+        rows.append([name + note, f"{r['rps']:,.0f}", f"{min(speeds):,.0f}-{max(speeds):,.0f}",
+                     f"{r['rps'] / base:.2f}x" if base else "n/a", f"{r['seconds']:.3f}",
+                     len(runs[host]), r["conns"], f"{r['cpu']:.2f}", per_turn, al])
+    table(headers, rows)
+
+
+# ---- main ------------------------------------------------------------------------------
+
+def table(headers, rows):
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h))
+              for i, h in enumerate(headers)]
+    def fmt(cells):
+        return "| " + " | ".join(str(c).rjust(w) for c, w in zip(cells, widths)) + " |"
+    print(fmt(headers))
+    print("|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|")
+    for r in rows:
+        print(fmt(r))
+    sys.stdout.flush()
+
+
+def version(cmd):
+    try:
+        return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=30).stdout.strip().splitlines()[0]
+    except (OSError, subprocess.TimeoutExpired, IndexError):
+        return "?"
+
+
+def machine():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for l in f:
+                if l.startswith("model name"):
+                    return l.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--only", choices=["server", "client"])
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=5, help="measured wrk seconds")
+    ap.add_argument("--warmup", type=int, default=1, help="warm-up wrk seconds")
+    ap.add_argument("--requests", type=int, default=10000)
+    ap.add_argument("--conns", type=int, default=32, help="client connections")
+    ap.add_argument("--server-hosts", default="native,wasmtime,nginx")
+    ap.add_argument("--client-hosts", default="native,wasmtime,jco,curl")
+    ap.add_argument("--jco-reps", type=int, default=1, help="client runs on jco (slow)")
+    ap.add_argument("--quick", action="store_true", help="smoke run")
+    a = ap.parse_args()
+    a.server_hosts = [h for h in a.server_hosts.split(",") if h]
+    a.client_hosts = [h for h in a.client_hosts.split(",") if h]
+    for h in a.server_hosts:
+        if h not in ("native", "wasmtime", "jco", "nginx"):
+            ap.error(f"unknown server host {h}")
+    for h in a.client_hosts:
+        if h not in ("native", "wasmtime", "jco", "curl"):
+            ap.error(f"unknown client host {h}")
+    if a.quick:
+        a.reps, a.duration, a.warmup, a.requests = 1, 1, 1, 1000
+    a.conns_server = 64
+    a.client_timeout, a.jco_extra = 60, 60
+    need = [os.path.join(NATIVE_DIR, p) for p in ("http_serve", "http_get")] + \
+           [os.path.join(WASM_DIR, p + ".wasm") for p in ("http_serve", "http_get")] + [WRK, CURL]
+    missing = [p for p in need if not os.path.exists(p)]
+    if missing:
+        print("bench/run_http.py: missing " + ", ".join(missing) + " (run: make bench-http)",
+              file=sys.stderr)
+        return 2
+    raise_nofile()
+    t0 = time.monotonic()
+    print("# wasio HTTP benchmarks")
+    print(f"\n{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; "
+          f"{platform.node()}: {os.cpu_count()} CPUs ({machine()}), Linux {platform.release()}")
+    print(f"wasmtime: {version([os.path.join(TOOLS, 'bin', 'wasmtime'), '--version'])}; "
+          f"node: {version(['node', '--version'])}; nginx: {version(['nginx', '-v'])}; "
+          f"{version([WRK, '-v'])}; {version([CURL, '--version'])[:11]}")
+    print(f"Load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print("Command: make bench-http  (python3 bench/run_http.py " + " ".join(sys.argv[1:]) + ")")
+    if a.only != "client":
+        bench_server(a)
+    if a.only != "server":
+        bench_client(a)
+    print(f"\nLoad average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"Total time: {time.monotonic() - t0:.0f} s")
+    if NOTES:
+        print("\nNotes (errors seen in measured runs):")
+        for n in NOTES:
+            print("  " + n)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
