@@ -23,11 +23,13 @@ only. Two tables:
                  file with one url/output pair per request)
      The clock of http_get runs from its first call to its last response
      (connection set-up included); curl's is its process wall time.
-Runs are interleaved: --reps rounds, each runs every host once, the host
+Runs are interleaved: --reps (server) or --client-reps rounds, each runs
+every host once (jco's client: --jco-reps rounds only), the host
 order rotating per round; the median run is shown with the range and the
 ratio to the native wasio median from this same invocation.
 
-Usage: bench/run_http.py [--only server|client] [--reps N] [--duration S]
+Usage: bench/run_http.py [--only server|client] [--reps N] [--client-reps N]
+                         [--jco-reps N] [--duration S]
                          [--warmup S] [--requests N] [--conns N] [--quick]
                          [--server-hosts native,wasmtime,nginx]
                          [--client-hosts native,wasmtime,jco,curl]
@@ -245,8 +247,8 @@ def bench_server(a):
           "from this same invocation.\nreqs/turn and allocs: http_serve's wasio_loop_stats and "
           "malloc-wrapper deltas over the measured wrk run (/mark to /stop);\n"
           "allocs in span: wasio / wrapper, all of the span: it includes the set-up of wrk's "
-          f"{a.conns_server} new connections\n(and curl's /stop connection), so a constant "
-          "per connection and 0 per request shows as the same count whatever req/s is.\n")
+          f"{a.conns_server} new connections\n(and curl's /stop connection): a cost per connection, "
+          "not per request, gives the same count at any req/s.\n")
     runs = {h: [] for h in hosts}
     errors = {}
     for rep in range(a.reps):
@@ -364,7 +366,7 @@ def bench_client(a):
           "(start-up included, a few ms).\n"
           "conns: TCP connections opened (http_get: nginx's X-Connection-Requests = 1; curl: "
           "sum of %{num_connects}).\nEvery response must be 200 with the same body length, or the "
-          f"run fails.\n{a.reps} runs per host, interleaved (host order rotates per round); the "
+          f"run fails.\n{a.client_reps} runs per host ({a.jco_reps} on jco: slow), interleaved (host order rotates per round); the "
           "median run with the range;\nratio: median against native wasio's median from this same "
           "invocation. allocs/req: wasio / malloc wrapper, over the timed span.\n"
           "CPU s (process): user + system CPU of the client process, whole run (wasmtime and\n"
@@ -373,14 +375,14 @@ def bench_client(a):
           "shows about the same req/s, and the CPU column tells the clients apart.\n")
     runs = {h: [] for h in hosts}
     errors = {}
-    ng, port = start_nginx(a.reps * len(hosts) * (a.client_timeout + 60) + 120)
+    ng, port = start_nginx(a.client_reps * len(hosts) * (a.client_timeout + 60) + 120)
     url = f"http://127.0.0.1:{port}/small.txt"
     fd, cfg = tempfile.mkstemp(prefix="wasio-bench-curl-", suffix=".cfg")
     try:
         with os.fdopen(fd, "w") as f:
             for _ in range(a.requests):
                 f.write(f'url = "{url}"\noutput = "/dev/null"\n')
-        for rep in range(a.reps):
+        for rep in range(a.client_reps):
             order = hosts[rep % len(hosts):] + hosts[:rep % len(hosts)]
             for host in order:
                 if host in errors:
@@ -469,7 +471,9 @@ def machine():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", choices=["server", "client"])
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=3, help="server runs per host")
+    ap.add_argument("--client-reps", type=int, default=5,
+                    help="client runs per host (each is short: 10,000 GETs take well under 1 s)")
     ap.add_argument("--duration", type=int, default=5, help="measured wrk seconds")
     ap.add_argument("--warmup", type=int, default=1, help="warm-up wrk seconds")
     ap.add_argument("--requests", type=int, default=10000)
@@ -488,7 +492,7 @@ def main():
         if h not in ("native", "wasmtime", "jco", "curl"):
             ap.error(f"unknown client host {h}")
     if a.quick:
-        a.reps, a.duration, a.warmup, a.requests = 1, 1, 1, 1000
+        a.reps, a.client_reps, a.duration, a.warmup, a.requests = 1, 1, 1, 1, 1000
     a.conns_server = 64
     a.client_timeout, a.jco_extra = 60, 60
     need = [os.path.join(NATIVE_DIR, p) for p in ("http_serve", "http_get")] + \
