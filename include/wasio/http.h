@@ -25,6 +25,7 @@
 #include "addr.h"
 #include "http_codec.h"
 #include "loop.h"
+#include "tls.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -58,6 +59,15 @@ typedef struct wasio_http_client_opts {
   size_t max_idle_per_origin;   /* 0: WASIO_HTTP_MAX_IDLE_PER_ORIGIN */
   uint64_t idle_timeout_ns;     /* 0: WASIO_HTTP_POOL_IDLE_TIMEOUT_NS */
   wasio_http_timeouts_t timeouts;
+  /* https:// (wasio/tls.h, BearSSL in the guest). NULL: on the first https
+   * connection the client makes a default client config (the built-in
+   * Mozilla roots, full verification, ALPN http/1.1) and frees it when the
+   * client has closed. A config of yours (e.g. with wasio_tls_config_add_ca_pem
+   * or _insecure) must outlive the client and is not changed by it: set
+   * ALPN on it yourself if you want it offered. Either way SNI and the
+   * verified name are the URL's host, sessions are resumed from the
+   * config's cache, and TLS connections are pooled like plain ones. */
+  wasio_tls_config_t *tls;
 } wasio_http_client_opts_t;
 
 /* Creates a client (a connection pool). opts may be NULL (all defaults).
@@ -103,7 +113,12 @@ typedef struct wasio_http_call_opts {
   void (*on_response)(wasio_http_call_t *call, const wasio_http_response_t *res);
   /* Decoded body bytes (chunk framing removed), in order. May be NULL. */
   void (*on_body)(wasio_http_call_t *call, const void *data, size_t len);
-  /* Exactly once: 0 when the response was received whole, else why not. */
+  /* Exactly once: 0 when the response was received whole, else why not.
+   * https adds the TLS codes of wasio/tls.h: a certificate that fails
+   * verification ends the call with its WASIO_ETLS_CERT_* code before any
+   * byte of the request was sent; WASIO_ETLS_TRUNCATED when a body framed by
+   * the connection's end ended without close_notify (it may have been cut
+   * short by an attacker). */
   void (*on_done)(wasio_http_call_t *call, int status);
 } wasio_http_call_opts_t;
 
@@ -113,7 +128,7 @@ typedef struct wasio_http_call_opts {
  * WASIO_ELIMIT (a request head over 32 KiB, or WASIO_HTTP_MAX_ORIGINS
  * origins in use), WASIO_EURL_* (bad URL),
  * WASIO_EHTTP_BAD_HEADER_NAME/VALUE (a header would inject),
- * WASIO_ENOTSUP (https:// while no TLS backend is built in), WASIO_ENOMEM,
+ * WASIO_ENOMEM,
  * WASIO_ECLOSING (client closing). The call copies opts, the URL and the
  * headers; a buffer body must stay valid until on_done. */
 int wasio_http_call_start(wasio_http_client_t *client, const wasio_http_call_opts_t *opts,

@@ -5,7 +5,7 @@
  *   an origin holds a FIFO of calls waiting for a connection and a LIFO of
  *   idle connections (the most recently used is the warmest); a connection
  *   (wasio__http_conn_t) carries one call at a time over a transport
- *   (client_transport.h: plain TCP now, TLS later).
+ *   (client_transport.h: plain TCP, or TLS over it for https://).
  * - A call is bound to a connection from the moment it gets one (a new one
  *   connecting on its behalf, or an idle one) until its response was read
  *   whole or it failed. A connection goes back to the idle list only when the
@@ -206,6 +206,10 @@ struct wasio_http_client {
   bool closing, close_defer_queued;
   void (*close_cb)(wasio_http_client_t *);
   wasio_defer_t close_defer;
+  /* https: the caller's config, or one the client made on first use (with
+   * the built-in roots and ALPN http/1.1) and frees at close. */
+  wasio_tls_config_t *tls;
+  bool tls_owned;
 };
 
 static void wasio__call_fail(wasio_http_call_t *call, int status);
@@ -578,6 +582,26 @@ static void wasio__call_upload(wasio_http_call_t *call) {
 
 /* ---- dispatch ---------------------------------------------------------------------- */
 
+/* The config for https connections; the default one is made on first use,
+ * so plain-http programs never pay for it. */
+static int wasio__client_tls_config(wasio_http_client_t *client, wasio_tls_config_t **out) {
+  if (client->tls == NULL) {
+    static const char *const alpn[] = {"http/1.1"};
+    wasio_tls_config_t *cfg;
+    int rc = wasio_tls_config_new(WASIO_TLS_CLIENT, &cfg);
+    if (rc != 0) return rc;
+    rc = wasio_tls_config_alpn(cfg, alpn, sizeof alpn / sizeof alpn[0]);
+    if (rc != 0) {
+      (void)wasio_tls_config_free(cfg);
+      return rc;
+    }
+    client->tls = cfg;
+    client->tls_owned = true;
+  }
+  *out = client->tls;
+  return 0;
+}
+
 static int wasio__conn_open(wasio_http_client_t *client, wasio__http_origin_t *o, wasio_http_call_t *call) {
   wasio__http_conn_t *conn = wasio__calloc(1, sizeof *conn);
   if (conn == NULL) return WASIO_ENOMEM;
@@ -592,8 +616,11 @@ static int wasio__conn_open(wasio_http_client_t *client, wasio__http_origin_t *o
   call->conn = conn;
   call->phase = WASIO__CALL_CONNECTING;
   uint64_t timeout = wasio__pick(call->to.connect_ns, client->to.connect_ns);
-  int rc = wasio__http_transport_open(&conn->tr, client->loop, o->https, o->host, o->port,
-                                      timeout == 0 ? WASIO_NO_TIMEOUT : timeout);
+  wasio_tls_config_t *tls = NULL;
+  int rc = o->https ? wasio__client_tls_config(client, &tls) : 0;
+  if (rc == 0)
+    rc = wasio__http_transport_open(&conn->tr, client->loop, tls, o->host, o->port,
+                                    timeout == 0 ? WASIO_NO_TIMEOUT : timeout);
   if (rc != 0) {
     call->conn = NULL;
     call->phase = WASIO__CALL_QUEUED;
@@ -845,7 +872,7 @@ static void wasio__call_follow(wasio_http_call_t *call) {
     }
     call->num_headers = k;
   }
-  int rc = call->u.https ? WASIO_ENOTSUP : wasio__call_build_head(call);
+  int rc = wasio__call_build_head(call);
   if (rc == 0) rc = wasio__call_enqueue(call, false);
   if (rc != 0) {
     wasio__call_finish(call, rc);
@@ -923,7 +950,11 @@ void wasio__http_conn_on_read(wasio__http_transport_t *t, ptrdiff_t nread) {
       wasio__call_fail(call, err);
       return;
     }
-    if ((err == WASIO_EOF || err == WASIO_ECONNRESET) && conn->in_len == 0 && wasio__call_retry(call)) return;
+    /* A server that drops an idle TLS connection without close_notify
+     * looks like a truncation: the same race as a plain close. */
+    if ((err == WASIO_EOF || err == WASIO_ECONNRESET || err == WASIO_ETLS_TRUNCATED) && conn->in_len == 0 &&
+        wasio__call_retry(call))
+      return;
     wasio__call_fail(call, err == WASIO_EOF ? WASIO_EHTTP_TRUNCATED : err);
     return;
   }
@@ -1109,6 +1140,7 @@ int wasio_http_client_new(wasio_loop_t *loop, const wasio_http_client_opts_t *op
   c->max_idle = opts && opts->max_idle_per_origin ? opts->max_idle_per_origin : WASIO_HTTP_MAX_IDLE_PER_ORIGIN;
   c->idle_timeout = opts && opts->idle_timeout_ns ? opts->idle_timeout_ns : WASIO_HTTP_POOL_IDLE_TIMEOUT_NS;
   if (opts != NULL) c->to = opts->timeouts;
+  if (opts != NULL) c->tls = opts->tls;
   wasio__hq_init(&c->calls);
   wasio__hq_init(&c->conns);
   wasio__hq_init(&c->origins);
@@ -1124,6 +1156,9 @@ static void wasio__client_maybe_free(wasio_http_client_t *client) {
     wasio__hq_remove(&o->node);
     wasio__free(o);
   }
+  /* Every stream made from it is gone (the transport reports a TLS close
+   * only after the stream has freed its engine). */
+  if (client->tls_owned) (void)wasio_tls_config_free(client->tls);
   void (*cb)(wasio_http_client_t *) = client->close_cb;
   client->close_cb = NULL;
   if (cb != NULL) cb(client);
@@ -1244,10 +1279,6 @@ int wasio_http_call_start(wasio_http_client_t *client, const wasio_http_call_opt
   if (call->url == NULL || call->method == NULL) goto fail;
   rc = wasio_url_parse(call->url, url_len, &call->u);
   if (rc != 0) goto fail;
-  if (call->u.https) {
-    rc = WASIO_ENOTSUP; /* no TLS transport is built in yet */
-    goto fail;
-  }
   rc = wasio__call_copy_headers(call, opts);
   if (rc != 0) goto fail;
   call->head_method = strcmp(method, "HEAD") == 0;

@@ -1,11 +1,40 @@
-/* src/http/client_transport.c: the plain-TCP transport of the HTTP client
- * (see client_transport.h for why this layer exists). */
+/* src/http/client_transport.c: the transports of the HTTP client, plain TCP
+ * and TLS (see client_transport.h for why this layer exists and why TLS
+ * reads start and closes end one turn later). */
+#include <string.h>
+
 #include "client_transport.h"
+
+/* ---- plain TCP callbacks (also the TCP connect of a TLS transport) ------------- */
 
 static wasio__http_transport_t *wasio__tr_of(wasio_tcp_t *tcp) { return wasio_tcp_data(tcp); }
 
+static void wasio__tr_tls_handshake_cb(wasio_tls_t *tls, int status) {
+  wasio__http_transport_t *t = wasio_tls_data(tls);
+  if (t->closing) return; /* ECANCELED from our own close */
+  wasio__http_conn_on_connect(t, status);
+}
+
 static void wasio__tr_connect_cb(wasio_tcp_t *tcp, int status) {
-  wasio__http_conn_on_connect(wasio__tr_of(tcp), status);
+  wasio__http_transport_t *t = wasio__tr_of(tcp);
+  if (status != 0 || t->kind != WASIO__HTTP_TRANSPORT_TLS || t->closing) {
+    wasio__http_conn_on_connect(t, status);
+    return;
+  }
+  /* TCP is up: the handshake decides whether the connection is usable. */
+  wasio_tls_t *tls;
+  int rc = wasio_tls_new(tcp, t->cfg, t->host, t->port, &tls);
+  if (rc != 0) {
+    /* The socket is still ours; the connection closes it. */
+    wasio__http_conn_on_connect(t, rc);
+    return;
+  }
+  t->tls = tls;
+  wasio_tls_set_data(tls, t);
+  /* The connect timeout also bounds a silent peer during the handshake. */
+  if (t->connect_ns != WASIO_NO_TIMEOUT) (void)wasio_tls_set_idle_timeout(tls, t->connect_ns);
+  rc = wasio_tls_handshake(tls, wasio__tr_tls_handshake_cb);
+  if (rc != 0) wasio__http_conn_on_connect(t, rc);
 }
 
 static void wasio__tr_alloc_cb(wasio_tcp_t *tcp, size_t suggested, wasio_buf_t *buf) {
@@ -22,20 +51,68 @@ static void wasio__tr_read_cb(wasio_tcp_t *tcp, ptrdiff_t nread, const wasio_buf
 
 static void wasio__tr_close_cb(wasio_tcp_t *tcp) { wasio__http_conn_on_close(wasio__tr_of(tcp)); }
 
-int wasio__http_transport_open(wasio__http_transport_t *t, wasio_loop_t *loop, bool tls,
+/* ---- TLS callbacks ------------------------------------------------------------- */
+
+static void wasio__tr_tls_alloc_cb(wasio_tls_t *tls, size_t suggested, wasio_buf_t *buf) {
+  (void)suggested;
+  wasio__http_conn_alloc(wasio_tls_data(tls), buf);
+}
+
+static void wasio__tr_tls_read_cb(wasio_tls_t *tls, ptrdiff_t nread, const wasio_buf_t *buf) {
+  (void)buf;
+  wasio__http_transport_t *t = wasio_tls_data(tls);
+  if (nread < 0) t->reading = false; /* the stream stopped reading */
+  wasio__http_conn_on_read(t, nread);
+}
+
+/* The one deferred request: a read start while open, on_close once closed. */
+static void wasio__tr_defer_cb(wasio_defer_t *req, int status) {
+  (void)status;
+  wasio__http_transport_t *t = req->data;
+  t->defer_queued = false;
+  if (t->closing) {
+    if (t->tls == NULL && t->tcp == NULL) wasio__http_conn_on_close(t); /* stream gone */
+    return;
+  }
+  if (!t->want_read || t->reading) return;
+  t->want_read = false;
+  int rc = wasio_tls_read_start(t->tls, wasio__tr_tls_alloc_cb, wasio__tr_tls_read_cb);
+  if (rc == 0) {
+    t->reading = true;
+    return;
+  }
+  /* Already failed or ended: the connection learns it as a read result. */
+  wasio__http_conn_on_read(t, rc);
+}
+
+static void wasio__tr_tls_close_cb(wasio_tls_t *tls) {
+  wasio__http_transport_t *t = wasio_tls_data(tls);
+  t->tls = NULL;
+  t->tcp = NULL;
+  if (t->defer_queued) return; /* its callback sees the stream gone */
+  t->defer.data = t;
+  if (wasio_defer(t->loop, &t->defer, wasio__tr_defer_cb) == 0) t->defer_queued = true;
+  else wasio__http_conn_on_close(t); /* cannot happen: the request is idle */
+}
+
+/* ---- the transport API --------------------------------------------------------- */
+
+int wasio__http_transport_open(wasio__http_transport_t *t, wasio_loop_t *loop, wasio_tls_config_t *tls,
                                const char *host, uint16_t port, uint64_t timeout_ns) {
-  if (tls) return WASIO_ENOTSUP;
+  if (tls != NULL && strlen(host) > WASIO_TLS_MAX_HOST) return WASIO_ENAMETOOLONG;
   int rc = wasio_tcp_new(loop, &t->tcp);
   if (rc != 0) return rc;
-  t->kind = WASIO__HTTP_TRANSPORT_TCP;
-  t->reading = false;
+  t->kind = tls != NULL ? WASIO__HTTP_TRANSPORT_TLS : WASIO__HTTP_TRANSPORT_TCP;
+  t->reading = t->want_read = t->closing = t->defer_queued = false;
+  t->tls = NULL;
+  t->cfg = tls;
+  t->loop = loop;
+  t->port = port;
+  t->connect_ns = timeout_ns;
+  if (tls != NULL) strcpy(t->host, host); /* length checked above */
   wasio_tcp_set_data(t->tcp, t);
-  rc = wasio_tcp_connect_host(t->tcp, host, port, timeout_ns, wasio__tr_connect_cb);
-  if (rc != 0) {
-    /* The socket exists: the caller closes it and gets on_close. */
-    return rc;
-  }
-  return 0;
+  /* On failure the socket exists: the caller closes it and gets on_close. */
+  return wasio_tcp_connect_host(t->tcp, host, port, timeout_ns, wasio__tr_connect_cb);
 }
 
 int wasio__http_transport_read_start(wasio__http_transport_t *t) {
@@ -46,6 +123,17 @@ int wasio__http_transport_read_start(wasio__http_transport_t *t) {
     if (rc == 0) t->reading = true;
     return rc;
   }
+  case WASIO__HTTP_TRANSPORT_TLS:
+    if (t->closing || t->tls == NULL) return WASIO_ESTATE;
+    if (t->reading) return 0;
+    t->want_read = true;
+    if (!t->defer_queued) {
+      t->defer.data = t;
+      int rc = wasio_defer(t->loop, &t->defer, wasio__tr_defer_cb);
+      if (rc != 0) return rc;
+      t->defer_queued = true;
+    }
+    return 0;
   default:
     return WASIO_ESTATE;
   }
@@ -55,6 +143,11 @@ void wasio__http_transport_read_stop(wasio__http_transport_t *t) {
   switch (t->kind) {
   case WASIO__HTTP_TRANSPORT_TCP:
     if (t->reading) (void)wasio_tcp_read_stop(t->tcp);
+    t->reading = false;
+    break;
+  case WASIO__HTTP_TRANSPORT_TLS:
+    t->want_read = false; /* a queued start does nothing */
+    if (t->reading && t->tls != NULL) (void)wasio_tls_read_stop(t->tls);
     t->reading = false;
     break;
   default:
@@ -67,6 +160,9 @@ int wasio__http_transport_write(wasio__http_transport_t *t, wasio_write_t *req, 
   switch (t->kind) {
   case WASIO__HTTP_TRANSPORT_TCP:
     return wasio_tcp_write(t->tcp, req, base, len, cb);
+  case WASIO__HTTP_TRANSPORT_TLS:
+    if (t->tls == NULL) return WASIO_ESTATE;
+    return wasio_tls_write(t->tls, req, base, len, cb);
   default:
     return WASIO_ESTATE;
   }
@@ -76,6 +172,8 @@ size_t wasio__http_transport_queued(const wasio__http_transport_t *t) {
   switch (t->kind) {
   case WASIO__HTTP_TRANSPORT_TCP:
     return wasio_tcp_write_queue_size(t->tcp);
+  case WASIO__HTTP_TRANSPORT_TLS:
+    return t->tls != NULL ? wasio_tls_write_queue_size(t->tls) : 0;
   default:
     return 0;
   }
@@ -85,6 +183,10 @@ void wasio__http_transport_set_idle(wasio__http_transport_t *t, uint64_t idle_ns
   switch (t->kind) {
   case WASIO__HTTP_TRANSPORT_TCP:
     (void)wasio_tcp_set_idle_timeout(t->tcp, idle_ns);
+    break;
+  case WASIO__HTTP_TRANSPORT_TLS:
+    if (t->tls != NULL) (void)wasio_tls_set_idle_timeout(t->tls, idle_ns);
+    else if (t->tcp != NULL) (void)wasio_tcp_set_idle_timeout(t->tcp, idle_ns);
     break;
   default:
     break;
@@ -96,6 +198,14 @@ void wasio__http_transport_close(wasio__http_transport_t *t) {
   case WASIO__HTTP_TRANSPORT_TCP:
     t->reading = false;
     wasio_tcp_close(t->tcp, wasio__tr_close_cb);
+    break;
+  case WASIO__HTTP_TRANSPORT_TLS:
+    if (t->closing) return;
+    t->closing = true;
+    t->reading = t->want_read = false;
+    /* A queued read start turns into the wait for the stream's close. */
+    if (t->tls != NULL) wasio_tls_close(t->tls, wasio__tr_tls_close_cb);
+    else wasio_tcp_close(t->tcp, wasio__tr_close_cb); /* still connecting */
     break;
   default:
     break;

@@ -11,7 +11,18 @@
  * - The transport is embedded in its connection; events go back through the
  *   four wasio__http_conn_on_* functions (defined by the client), which find
  *   the connection from the transport pointer.
- * - Only plain TCP exists today: opening an https origin is WASIO_ENOTSUP.
+ * - TLS (https://) is a wasio_tls_t over the same wasio_tcp_t: the TCP
+ *   connect runs first, then the handshake; on_connect reports the handshake
+ *   result, so the client writes nothing (no request byte) before the peer's
+ *   certificate has been verified.
+ * - A TLS stream may hold decrypted plaintext, or its final EOF/error, while
+ *   reading is stopped, and wasio_tls_read_start() would hand it over from
+ *   inside the call. The client starts reading from places that must not
+ *   re-enter it (putting a connection in the pool, resuming a paused call),
+ *   so a TLS read starts from a deferred callback in the next turn.
+ * - wasio_tls_t runs its close callback before it frees its engine, so a
+ *   config cannot be freed from inside it; on_close therefore runs one turn
+ *   later, when the client may free the default config it made.
  */
 #ifndef WASIO_HTTP_CLIENT_TRANSPORT_H
 #define WASIO_HTTP_CLIENT_TRANSPORT_H
@@ -24,14 +35,24 @@
 
 typedef enum wasio__http_transport_kind {
   WASIO__HTTP_TRANSPORT_NONE = 0,
-  WASIO__HTTP_TRANSPORT_TCP      /* plain http:// */
-  /* WASIO__HTTP_TRANSPORT_TLS: https:// (BearSSL or wasi:tls), later */
+  WASIO__HTTP_TRANSPORT_TCP,     /* plain http:// */
+  WASIO__HTTP_TRANSPORT_TLS      /* https:// over BearSSL (wasio/tls.h) */
 } wasio__http_transport_kind_t;
 
 typedef struct wasio__http_transport {
   uint8_t kind;       /* wasio__http_transport_kind_t */
-  bool reading;
+  bool reading;       /* the stream's read is on */
+  bool want_read;     /* TLS: a read start waits for `defer` */
+  bool closing;
+  bool defer_queued;
   wasio_tcp_t *tcp;   /* the socket under every kind */
+  wasio_tls_t *tls;   /* TLS: once TCP is connected; owns tcp from then on */
+  wasio_tls_config_t *cfg;
+  wasio_loop_t *loop;
+  wasio_defer_t defer; /* TLS: deferred read start, then the deferred on_close */
+  uint64_t connect_ns; /* TLS: also the handshake's longest silence */
+  uint16_t port;
+  char host[WASIO_TLS_MAX_HOST + 1]; /* TLS: SNI and the name verified */
 } wasio__http_transport_t;
 
 /* Upcalls into the connection that embeds `t` (src/http/client.c). */
@@ -43,9 +64,12 @@ void wasio__http_conn_on_read(wasio__http_transport_t *t, ptrdiff_t nread);
 void wasio__http_conn_on_close(wasio__http_transport_t *t);
 
 /* Creates the socket and connects to host:port (a name is resolved by the
- * loop, without blocking). tls asks for an encrypted stream: WASIO_ENOTSUP
- * until a TLS transport is built in. On 0, on_connect runs exactly once. */
-int wasio__http_transport_open(wasio__http_transport_t *t, wasio_loop_t *loop, bool tls,
+ * loop, without blocking). tls (not NULL) asks for a TLS stream made from
+ * that config; on_connect then reports the handshake too (0, or the
+ * WASIO_ETLS_* code). timeout_ns bounds the TCP connect and any silence
+ * during the handshake. On 0,
+ * on_connect runs exactly once. */
+int wasio__http_transport_open(wasio__http_transport_t *t, wasio_loop_t *loop, wasio_tls_config_t *tls,
                                const char *host, uint16_t port, uint64_t timeout_ns);
 int wasio__http_transport_read_start(wasio__http_transport_t *t);
 void wasio__http_transport_read_stop(wasio__http_transport_t *t);
