@@ -21,6 +21,20 @@ the TCP connection) and X-Connection-Requests ($connection_requests), so a
 client test can count the connections it really opened.
 Prints the port on the first stdout line, then the document root on the
 second, and exits (stopping nginx) after --lifetime seconds or on SIGTERM.
+
+--tls adds HTTPS (TLS 1.2 only, the same document root and locations): it
+makes a private CA and two server certificates (EC P-256 and RSA 2048, for
+DNS:localhost, IP:127.0.0.1 and IP:::1, signed by the CA) with the openssl
+CLI in the prefix, and serves one HTTPS port per suite, so a client cannot
+pick another:
+  ecdsa-gcm     ECDHE-ECDSA-AES128-GCM-SHA256
+  ecdsa-chacha  ECDHE-ECDSA-CHACHA20-POLY1305
+  rsa-gcm       ECDHE-RSA-AES256-GCM-SHA384
+  rsa-chacha    ECDHE-RSA-CHACHA20-POLY1305
+It then also prints the CA's path (third line) and "NAME=PORT ..." (fourth).
+A component without file access learns the same over plain HTTP:
+/tls/ca.pem is the CA, /tls/other-ca.pem a CA that signed nothing here (for
+"unknown CA" tests), and /tls/ports.txt holds the fourth line.
 """
 import argparse
 import hashlib
@@ -111,14 +125,97 @@ http {{
     location /upload/ {{ dav_methods PUT DELETE; create_full_put_path on; client_max_body_size 0; }}
     location = /echo-method {{ default_type text/plain; return 200 "$request_method\\n"; }}
   }}
-}}
+{tls}}}
 """
+
+# One HTTPS server per suite (make_tls fills it in, then CONF takes it whole).
+TLS_SERVER = """
+  server {{
+    listen 127.0.0.1:{port} ssl;
+    listen [::1]:{port} ssl;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    ssl_protocols TLSv1.2;
+    ssl_ciphers {ciphers};
+    ssl_session_cache shared:wasio:1m;
+    root {root};
+    add_header X-Connection $connection always;
+    add_header X-Connection-Requests $connection_requests always;
+    add_header X-Session-Reused $ssl_session_reused always;
+    add_header X-Cipher $ssl_cipher always;
+  }}
+"""
+
+
+TLS_SUITES = [  # (name, key type, nginx ssl_ciphers)
+    ("ecdsa-gcm", "ec", "ECDHE-ECDSA-AES128-GCM-SHA256"),
+    ("ecdsa-chacha", "ec", "ECDHE-ECDSA-CHACHA20-POLY1305"),
+    ("rsa-gcm", "rsa", "ECDHE-RSA-AES256-GCM-SHA384"),
+    ("rsa-chacha", "rsa", "ECDHE-RSA-CHACHA20-POLY1305"),
+]
+CERT_DAYS = "30"
+KEY_ARGS = {"ec": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            "rsa": ["-newkey", "rsa:2048"]}
+
+
+def openssl(*args):
+    subprocess.run(["openssl", *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def make_ca(d, name):
+    """A self-signed CA (EC P-256): d/NAME.pem and d/NAME.key."""
+    openssl("req", "-x509", "-new", *KEY_ARGS["ec"], "-nodes", "-days", CERT_DAYS,
+            "-subj", f"/CN=wasio test {name}", "-keyout", os.path.join(d, name + ".key"),
+            "-out", os.path.join(d, name + ".pem"),
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+
+
+def make_leaf(d, kind):
+    """A server certificate of key type `kind` signed by d/ca: d/server-KIND.pem/.key."""
+    key, csr, pem = (os.path.join(d, f"server-{kind}{x}") for x in (".key", ".csr", ".pem"))
+    ext = os.path.join(d, "server.ext")
+    with open(ext, "w") as f:
+        f.write("basicConstraints=CA:FALSE\n"
+                "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                "extendedKeyUsage=serverAuth\n"
+                "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n")
+    openssl("req", "-new", *KEY_ARGS[kind], "-nodes", "-subj", "/CN=localhost",
+            "-keyout", key, "-out", csr)
+    openssl("x509", "-req", "-in", csr, "-CA", os.path.join(d, "ca.pem"),
+            "-CAkey", os.path.join(d, "ca.key"), "-CAcreateserial", "-days", CERT_DAYS,
+            "-sha256", "-extfile", ext, "-out", pem)
+    return pem, key
+
+
+def make_tls(prefix, root):
+    """The PKI, the server blocks and the /tls/ files; returns (ca, {name: port}, conf)."""
+    d = os.path.join(prefix, "pki")
+    os.makedirs(d)
+    make_ca(d, "ca")
+    make_ca(d, "other-ca")
+    leaves = {kind: make_leaf(d, kind) for kind in ("ec", "rsa")}
+    ports, blocks = {}, []
+    for name, kind, ciphers in TLS_SUITES:
+        port = free_port()
+        ports[name] = port
+        blocks.append(TLS_SERVER.format(port=port, root=root, cert=leaves[kind][0], key=leaves[kind][1],
+                                        ciphers=ciphers))
+    pub = os.path.join(root, "tls")
+    os.makedirs(pub)
+    shutil.copy(os.path.join(d, "ca.pem"), os.path.join(pub, "ca.pem"))
+    shutil.copy(os.path.join(d, "other-ca.pem"), os.path.join(pub, "other-ca.pem"))
+    line = " ".join(f"{n}={p}" for n, p in ports.items())
+    with open(os.path.join(pub, "ports.txt"), "w") as f:
+        f.write(line + "\n")
+    return os.path.join(d, "ca.pem"), line, "".join(blocks)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lifetime", type=float, default=120.0)
     ap.add_argument("--big-mib", type=int, default=1)
+    ap.add_argument("--tls", action="store_true", help="also serve HTTPS (see the docstring)")
     args = ap.parse_args()
     if not os.path.exists(NGINX):
         raise SystemExit("nginx_server: nginx not installed (make setup installs it)")
@@ -128,8 +225,9 @@ def main():
     make_root(root, args.big_mib)
     port = free_port()
     user = "user root;" if os.geteuid() == 0 else ""
+    ca, tls_line, tls_conf = make_tls(prefix, root) if args.tls else (None, None, "")
     with open(os.path.join(prefix, "nginx.conf"), "w") as f:
-        f.write(CONF.format(prefix=prefix, port=port, root=root, user=user))
+        f.write(CONF.format(prefix=prefix, port=port, root=root, user=user, tls=tls_conf))
     proc = subprocess.Popen([NGINX, "-p", prefix, "-c", os.path.join(prefix, "nginx.conf"),
                              "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -157,6 +255,9 @@ def main():
             time.sleep(0.05)
     print(port, flush=True)
     print(root, flush=True)
+    if args.tls:
+        print(ca, flush=True)
+        print(tls_line, flush=True)
     end = time.time() + args.lifetime
     while time.time() < end and proc.poll() is None:
         time.sleep(0.2)

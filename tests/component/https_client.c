@@ -1,0 +1,306 @@
+// wasio-test: net
+// wasio-test: helper tests/helpers/nginx_server.py --tls --lifetime 900 --big-mib 12
+// wasio-test: timeout 600
+/* tests/component/https_client.c: https:// in the HTTP client (wasio/http.h
+ * over wasio/tls.h) against a real nginx, over loopback only.
+ *
+ * tests/helpers/nginx_server.py --tls makes a private CA with the openssl
+ * CLI and serves HTTPS (TLS 1.2) on one port per suite. A component has no
+ * files, so the test learns the CA (/tls/ca.pem) and the ports
+ * (/tls/ports.txt) over the plain HTTP port first, with the blocking
+ * wasio_http_fetch. nginx adds X-Connection, X-Connection-Requests,
+ * X-Session-Reused ("r" or ".") and X-Cipher (OpenSSL's suite name) to every
+ * response, which is how the test sees reuse, resumption and the suite.
+ */
+#include "testlib.h"
+#include "sha256.h"
+
+#define NGINX_PORT helper_port("port")
+#define BIG_BYTES (12ull * 1024 * 1024)
+#define FETCH_TIMEOUT (10 * WASIO_NS_PER_S)
+#define SMALL_MAX (64u * 1024u)
+#define HEADER_MAX 64
+#define WATCHDOG_MS 30000
+#define BIG_WATCHDOG_MS 300000
+
+/* ---- what the helper serves ---------------------------------------------------- */
+
+static char *plain_get(const char *path, size_t *len_out) {
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u%s", (unsigned)NGINX_PORT, path);
+  int code = 0;
+  char *body = NULL;
+  size_t len = 0;
+  ASSERT_OK(wasio_http_fetch(url, FETCH_TIMEOUT, SMALL_MAX, &code, &body, &len));
+  ASSERT_EQ_INT(code, 200);
+  if (len_out) *len_out = len;
+  return body;
+}
+
+/* The HTTPS port of suite `name` (ecdsa-gcm, ecdsa-chacha, rsa-gcm, rsa-chacha). */
+static uint16_t tls_port(const char *name) {
+  char *ports = plain_get("/tls/ports.txt", NULL);
+  char key[32];
+  snprintf(key, sizeof key, "%s=", name);
+  char *p = strstr(ports, key);
+  ASSERT_TRUE(p != NULL);
+  long port = strtol(p + strlen(key), NULL, 10);
+  free(ports);
+  ASSERT_TRUE(port > 0 && port < 65536);
+  return (uint16_t)port;
+}
+
+/* A client config trusting the CA at `path` (only it: the Mozilla roots are
+ * off, so a success proves the PEM was used). */
+static wasio_tls_config_t *config_with_ca(const char *path) {
+  size_t len = 0;
+  char *pem = plain_get(path, &len);
+  wasio_tls_config_t *cfg = NULL;
+  ASSERT_OK(wasio_tls_config_new(WASIO_TLS_CLIENT, &cfg));
+  ASSERT_OK(wasio_tls_config_system_roots(cfg, false));
+  ASSERT_TRUE(wasio_tls_config_add_ca_pem(cfg, pem, len) >= 1);
+  free(pem);
+  return cfg;
+}
+
+/* ---- one call ------------------------------------------------------------------- */
+
+typedef struct result {
+  int responses, dones, done_status, status;
+  long conn_id, conn_requests;
+  char reused[8], cipher[HEADER_MAX];
+  char body[SMALL_MAX + 1];
+  size_t body_len;
+  uint64_t body_total;
+  bool hash;
+  sha256_t sha;
+} result_t;
+
+static void header_copy(const wasio_http_response_t *res, const char *name, char *out, size_t cap) {
+  size_t pos = 0;
+  out[0] = 0;
+  int i = wasio_http_find_header(res->headers, res->num_headers, name, &pos);
+  if (i < 0) return;
+  size_t n = res->headers[i].value.len < cap - 1 ? res->headers[i].value.len : cap - 1;
+  memcpy(out, res->headers[i].value.ptr, n);
+  out[n] = 0;
+}
+
+static void on_response(wasio_http_call_t *call, const wasio_http_response_t *res) {
+  result_t *r = wasio_http_call_data(call);
+  char tmp[HEADER_MAX];
+  r->responses++;
+  r->status = res->status;
+  header_copy(res, "x-connection", tmp, sizeof tmp);
+  r->conn_id = strtol(tmp, NULL, 10);
+  header_copy(res, "x-connection-requests", tmp, sizeof tmp);
+  r->conn_requests = strtol(tmp, NULL, 10);
+  header_copy(res, "x-session-reused", r->reused, sizeof r->reused);
+  header_copy(res, "x-cipher", r->cipher, sizeof r->cipher);
+}
+
+static void on_body(wasio_http_call_t *call, const void *data, size_t len) {
+  result_t *r = wasio_http_call_data(call);
+  ASSERT_TRUE(r->dones == 0);
+  size_t keep = SMALL_MAX - r->body_len < len ? SMALL_MAX - r->body_len : len;
+  memcpy(r->body + r->body_len, data, keep);
+  r->body_len += keep;
+  r->body[r->body_len] = 0;
+  if (r->hash) sha256_update(&r->sha, data, len);
+  r->body_total += len;
+}
+
+static void on_done(wasio_http_call_t *call, int status) {
+  result_t *r = wasio_http_call_data(call);
+  r->dones++;
+  r->done_status = status;
+}
+
+static result_t *get(wasio_loop_t *loop, wasio_http_client_t *client, const char *host, uint16_t port,
+                     const char *path, bool close_conn) {
+  static result_t r;
+  memset(&r, 0, sizeof r);
+  char url[256];
+  snprintf(url, sizeof url, "https://%s:%u%s", host, (unsigned)port, path);
+  wasio_http_header_t close_hdr[] = {{WASIO_HTTP_STR("Connection"), WASIO_HTTP_STR("close")}};
+  wasio_http_call_opts_t o = {.url = url, .data = &r, .on_response = on_response, .on_body = on_body,
+                              .on_done = on_done, .headers = close_conn ? close_hdr : NULL,
+                              .num_headers = close_conn ? 1 : 0};
+  if (strcmp(path, "/big.bin") == 0) {
+    r.hash = true;
+    sha256_init(&r.sha);
+  }
+  ASSERT_OK(wasio_http_call_start(client, &o, NULL));
+  WAIT_UNTIL(loop, r.dones == 1);
+  return &r;
+}
+
+static bool closed_flag;
+static void client_closed(wasio_http_client_t *c) {
+  (void)c;
+  ASSERT_TRUE(!closed_flag);
+  closed_flag = true;
+}
+
+static void close_client(wasio_loop_t *loop, wasio_http_client_t *client) {
+  closed_flag = false;
+  wasio_http_client_close(client, client_closed);
+  WAIT_UNTIL(loop, closed_flag);
+}
+
+static wasio_http_client_t *new_client(wasio_loop_t *loop, wasio_tls_config_t *cfg) {
+  wasio_http_client_t *c = NULL;
+  wasio_http_client_opts_t o = {.tls = cfg};
+  ASSERT_OK(wasio_http_client_new(loop, &o, &c));
+  return c;
+}
+
+static wasio_loop_t *new_loop(void) {
+  wasio_loop_t *loop = NULL;
+  ASSERT_OK(wasio_loop_new(&loop));
+  return loop;
+}
+
+/* ---- suites ------------------------------------------------------------------------ */
+
+static void suite(const char *name, const char *openssl_cipher) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, WATCHDOG_MS);
+  wasio_tls_config_t *cfg = config_with_ca("/tls/ca.pem");
+  wasio_http_client_t *client = new_client(loop, cfg);
+  result_t *r = get(loop, client, "localhost", tls_port(name), "/small.txt", false);
+  ASSERT_WASIO(0, r->done_status);
+  ASSERT_EQ_INT(r->status, 200);
+  ASSERT_EQ_STR(r->body, "hello from nginx\n");
+  ASSERT_EQ_STR(r->cipher, openssl_cipher);
+  close_client(loop, client);
+  ASSERT_OK(wasio_tls_config_free(cfg));
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(ecdhe_ecdsa_aes_gcm) { suite("ecdsa-gcm", "ECDHE-ECDSA-AES128-GCM-SHA256"); }
+TEST(ecdhe_ecdsa_chacha20) { suite("ecdsa-chacha", "ECDHE-ECDSA-CHACHA20-POLY1305"); }
+TEST(ecdhe_rsa_aes_gcm) { suite("rsa-gcm", "ECDHE-RSA-AES256-GCM-SHA384"); }
+TEST(ecdhe_rsa_chacha20) { suite("rsa-chacha", "ECDHE-RSA-CHACHA20-POLY1305"); }
+
+/* ---- pooling and resumption ------------------------------------------------------- */
+
+TEST(keepalive_reuse_and_resumption) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, WATCHDOG_MS);
+  wasio_tls_config_t *cfg = config_with_ca("/tls/ca.pem");
+  wasio_http_client_t *client = new_client(loop, cfg);
+  uint16_t port = tls_port("ecdsa-gcm");
+  result_t *r = get(loop, client, "localhost", port, "/small.txt", false);
+  ASSERT_WASIO(0, r->done_status);
+  long first = r->conn_id;
+  ASSERT_EQ_INT(r->conn_requests, 1);
+  /* The pooled TLS connection carries the next requests. */
+  for (long i = 2; i <= 3; i++) {
+    r = get(loop, client, "localhost", port, "/small.txt", i == 3);
+    ASSERT_WASIO(0, r->done_status);
+    ASSERT_EQ_INT(r->conn_id, first);
+    ASSERT_EQ_INT(r->conn_requests, i);
+  }
+  /* That one asked to close: a new connection resumes the session. */
+  r = get(loop, client, "localhost", port, "/small.txt", false);
+  ASSERT_WASIO(0, r->done_status);
+  ASSERT_TRUE(r->conn_id != first);
+  ASSERT_EQ_STR(r->reused, "r");
+  close_client(loop, client);
+  ASSERT_OK(wasio_tls_config_free(cfg));
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(big_body_sha256) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, BIG_WATCHDOG_MS);
+  char *want = plain_get("/big.bin.sha256", NULL);
+  wasio_tls_config_t *cfg = config_with_ca("/tls/ca.pem");
+  wasio_http_client_t *client = new_client(loop, cfg);
+  result_t *r = get(loop, client, "127.0.0.1", tls_port("rsa-chacha"), "/big.bin", false);
+  ASSERT_WASIO(0, r->done_status);
+  ASSERT_EQ_U64(r->body_total, BIG_BYTES);
+  char hex[65];
+  sha256_hex(&r->sha, hex);
+  ASSERT_TRUE(strncmp(want, hex, 64) == 0);
+  free(want);
+  close_client(loop, client);
+  ASSERT_OK(wasio_tls_config_free(cfg));
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* ---- verification ------------------------------------------------------------------ */
+
+TEST(default_roots_reject_private_ca) {
+  /* No config: the client's default one (Mozilla roots) must refuse. */
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, WATCHDOG_MS);
+  wasio_http_client_t *client = new_client(loop, NULL);
+  result_t *r = get(loop, client, "localhost", tls_port("ecdsa-gcm"), "/small.txt", false);
+  ASSERT_WASIO(WASIO_ETLS_CERT_UNTRUSTED, r->done_status);
+  ASSERT_EQ_INT(r->responses, 0);
+  close_client(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(wrong_ca_exact_error) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, WATCHDOG_MS);
+  wasio_tls_config_t *cfg = config_with_ca("/tls/other-ca.pem");
+  wasio_http_client_t *client = new_client(loop, cfg);
+  const char *suites[] = {"ecdsa-gcm", "rsa-gcm"};
+  for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {
+    result_t *r = get(loop, client, "localhost", tls_port(suites[i]), "/small.txt", false);
+    ASSERT_WASIO(WASIO_ETLS_CERT_UNTRUSTED, r->done_status);
+    ASSERT_EQ_INT(r->responses, 0);
+  }
+  close_client(loop, client);
+  ASSERT_OK(wasio_tls_config_free(cfg));
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(insecure_accepts_unknown_ca) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, WATCHDOG_MS);
+  wasio_tls_config_t *cfg = NULL;
+  ASSERT_OK(wasio_tls_config_new(WASIO_TLS_CLIENT, &cfg));
+  ASSERT_OK(wasio_tls_config_insecure(cfg, true));
+  wasio_http_client_t *client = new_client(loop, cfg);
+  result_t *r = get(loop, client, "localhost", tls_port("rsa-gcm"), "/small.txt", false);
+  ASSERT_WASIO(0, r->done_status);
+  ASSERT_EQ_STR(r->body, "hello from nginx\n");
+  close_client(loop, client);
+  ASSERT_OK(wasio_tls_config_free(cfg));
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(plain_http_on_tls_client_unchanged) {
+  /* A client that did https keeps doing http on the same pool. */
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, WATCHDOG_MS);
+  wasio_tls_config_t *cfg = config_with_ca("/tls/ca.pem");
+  wasio_http_client_t *client = new_client(loop, cfg);
+  result_t *r = get(loop, client, "localhost", tls_port("ecdsa-chacha"), "/small.txt", false);
+  ASSERT_WASIO(0, r->done_status);
+  static result_t p;
+  memset(&p, 0, sizeof p);
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u/small.txt", (unsigned)NGINX_PORT);
+  wasio_http_call_opts_t o = {.url = url, .data = &p, .on_response = on_response, .on_body = on_body,
+                              .on_done = on_done};
+  ASSERT_OK(wasio_http_call_start(client, &o, NULL));
+  WAIT_UNTIL(loop, p.dones == 1);
+  ASSERT_WASIO(0, p.done_status);
+  ASSERT_EQ_STR(p.body, "hello from nginx\n");
+  close_client(loop, client);
+  ASSERT_OK(wasio_tls_config_free(cfg));
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
