@@ -175,6 +175,14 @@ typedef struct wasio_http_server_opts {
   size_t max_connections;  /* 0: default; more are accepted and closed at once */
   uint64_t max_body;       /* 0: default */
   uint64_t idle_timeout_ns, head_timeout_ns, body_timeout_ns; /* 0: defaults */
+  /* HTTPS: a server-role config (wasio/tls.h) with its certificate chain
+   * and key, or NULL for plain HTTP. Every connection does the TLS
+   * handshake first (within head_timeout_ns; a failed one closes the
+   * connection and never reaches the handler) and ends a graceful close
+   * with close_notify. wasio_http_server_new() sets the config's ALPN to
+   * "http/1.1", the only protocol this server speaks. The config is the caller's:
+   * free it after the server's shutdown callback. */
+  struct wasio_tls_config *tls;
 } wasio_http_server_opts_t;
 
 /* Called once per request, in order per connection, when its head has
@@ -188,7 +196,10 @@ typedef struct wasio_http_server_opts {
  * within head_timeout_ns). */
 typedef void (*wasio_http_handler)(wasio_http_exchange_t *ex, const wasio_http_request_t *req);
 
-/* Creates a server (not yet listening). opts may be NULL. */
+/* Creates a server (not yet listening). opts may be NULL. Errors:
+ * WASIO_EINVAL (also: opts->tls is a client config or has no
+ * certificate), WASIO_EBUSY (opts->tls already in use by connections),
+ * WASIO_ENOMEM. */
 int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *opts,
                           wasio_http_handler handler, void *data, wasio_http_server_t **out);
 /* Binds and listens (port 0 picks one; wasio_http_server_local_addr tells). */

@@ -172,6 +172,7 @@ struct wasio__srv_conn {
 struct wasio_http_server {
   wasio_loop_t *loop;
   wasio_tcp_t *listener;
+  wasio_tls_config_t *tls;         /* HTTPS when set (the caller's) */
   wasio_http_handler handler;
   void *data;
   size_t max_connections;
@@ -1136,13 +1137,23 @@ static void srv_on_connection(wasio_tcp_t *listener, wasio_tcp_t *client, int st
   wasio_timer_set_data(c->timer, c);
   c->server = s;
   c->kick.data = c;
-  wasio__srv_io_init_tcp(&c->io, client, c);
+  if (s->tls != NULL) {
+    if (wasio__srv_io_init_tls(&c->io, client, s->tls, c) < 0) {
+      wasio_timer_close(c->timer, NULL);
+      wasio__free(c);
+      wasio_tcp_close(client, NULL);
+      return;
+    }
+  } else {
+    wasio__srv_io_init_tcp(&c->io, client, c);
+  }
   wasio_http_parser_init(&c->parser);
   c->next = s->conns;
   if (s->conns != NULL) s->conns->prev = c;
   s->conns = c;
   s->n_conns++;
-  /* A new connection owes its first head within head_timeout. */
+  /* A new connection owes its first head within head_timeout (the TLS
+   * handshake included: no plaintext arrives before it is over). */
   c->head_started = true;
   c->head_since = wasio_loop_now(s->loop);
   conn_update(c);
@@ -1169,6 +1180,24 @@ int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *op
     if (opts->idle_timeout_ns) s->idle_ns = opts->idle_timeout_ns;
     if (opts->head_timeout_ns) s->head_ns = opts->head_timeout_ns;
     if (opts->body_timeout_ns) s->body_ns = opts->body_timeout_ns;
+    if (opts->tls != NULL) {
+      /* Refuse a config that cannot serve (client role, no certificate)
+       * now rather than failing every handshake later: a trial engine. */
+      wasio_tls_engine_t *trial = NULL;
+      int rc = wasio_tls_engine_new(opts->tls, NULL, 0, &trial);
+      if (rc < 0) {
+        wasio__free(s);
+        return rc;
+      }
+      wasio_tls_engine_free(trial);
+      static const char *const alpn[] = {"http/1.1"};
+      rc = wasio_tls_config_alpn(opts->tls, alpn, 1);
+      if (rc < 0) {
+        wasio__free(s);
+        return rc;
+      }
+      s->tls = opts->tls;
+    }
   }
   s->finish.data = s;
   *out = s;

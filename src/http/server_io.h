@@ -3,10 +3,19 @@
  * Implementation notes
  * - The connection layer (server.c) never touches a wasio_tcp_t directly: it
  *   reads plaintext into its own buffer, queues writes, half-closes and
- *   closes through these functions. Today the only transport is plain TCP;
- *   a TLS transport (a sans-I/O engine between the socket and the
- *   connection) becomes a second `kind` with its own cases in the switches
- *   of server_io.c, and server.c does not change.
+ *   closes through these functions. Two transports: plain TCP, and TLS (a
+ *   wasio_tls_t stream over the accepted socket, server role), each with its
+ *   own cases in the switches of server_io.c; server.c does not know which.
+ * - TLS: the handshake runs first; plaintext reads start only after it, so
+ *   a failed handshake ends in wasio__srv_conn_on_read(<0) before any
+ *   request could reach a handler. The stream's pump runs synchronously in
+ *   every wasio_tls_* call and may call back from inside it (a zero-length
+ *   write whose ciphertext is all out completes at once; restarting a
+ *   reader hands over buffered plaintext at once). To keep the promise
+ *   below, the TLS transport never calls wasio_tls_* from inside a
+ *   wasio__srv_io_* call: it records what is asked (writes in a FIFO linked
+ *   through the requests, read on/off, shutdown) and applies it from a
+ *   deferred callback in phase 2 (`sync`), a loop callback.
  * - The set of transports is closed, so dispatch is a switch on `kind`, not
  *   a table of function pointers (STYLE.md).
  * - Upcalls go to the connection through the wasio__srv_conn_* functions
@@ -25,17 +34,37 @@
 typedef struct wasio__srv_conn wasio__srv_conn_t;
 
 typedef enum wasio__srv_io_kind {
-  WASIO__SRV_IO_TCP = 1 /* plaintext over wasio TCP; TLS goes next to it */
+  WASIO__SRV_IO_TCP = 1, /* plaintext over wasio TCP */
+  WASIO__SRV_IO_TLS = 2  /* TLS (BearSSL, server role) over wasio TCP */
 } wasio__srv_io_kind_t;
 
 typedef struct wasio__srv_io {
   uint8_t kind;            /* wasio__srv_io_kind_t */
   wasio_tcp_t *tcp;        /* the socket (every transport has one) */
   wasio__srv_conn_t *conn; /* the owner, for upcalls */
+  /* TLS only: */
+  wasio_tls_t *tls;
+  wasio_defer_t sync;                 /* applies the recorded requests */
+  wasio_write_t *wq_head, *wq_tail;   /* writes not yet handed to the stream */
+  size_t wq_bytes;
+  bool sync_queued;
+  bool hs_started, hs_done;
+  bool want_read;          /* the connection wants plaintext */
+  bool tls_reading;        /* the stream's reader is on */
+  bool want_shutdown, shutdown_started;
+  bool failed;             /* a final read status went up: no more upcalls */
+  bool closing;
+  bool closed_wait;        /* closed while `sync` was queued: report later */
 } wasio__srv_io_t;
 
 /* Adopts an accepted socket. Never fails. */
 void wasio__srv_io_init_tcp(wasio__srv_io_t *io, wasio_tcp_t *tcp, wasio__srv_conn_t *conn);
+
+/* Adopts an accepted socket for TLS with `cfg` (a server config with a
+ * certificate) and starts the handshake from the next turn. Returns 0, or
+ * an error of wasio_tls_new (the socket is still the caller's then). */
+int wasio__srv_io_init_tls(wasio__srv_io_t *io, wasio_tcp_t *tcp, wasio_tls_config_t *cfg,
+                           wasio__srv_conn_t *conn);
 
 /* Starts or stops delivering plaintext (idempotent both ways). While
  * started, the transport asks the connection for space with
