@@ -1,6 +1,7 @@
 /* wasio-serve: a static-file and echo HTTP server on wasio.
  *
  *   wasio-serve [--port N] [--addr IP] [--root DIR] [--max-conns N]
+ *               [--cert CHAIN.pem --key KEY.pem]
  *
  * Prints the port it listens on as the first line of stdout (tests and
  * benchmarks read it), then serves until killed:
@@ -11,7 +12,10 @@
  *   POST/PUT /echo     the request body back, streamed as it arrives;
  *   GET /echo          the request head back as text;
  *   ANY /status/N      an empty-ish response with status N (200..599).
- * Defaults: --port 8080, --addr 127.0.0.1, --root . (on wasmtime the root is
+ * With --cert and --key (PEM: the chain, end-entity first, and its private
+ * key, RSA or EC) it serves HTTPS instead (TLS 1.2, ALPN http/1.1). On
+ * wasmtime/jco the files are read through the preopened directory, like the
+ * root. Defaults: --port 8080, --addr 127.0.0.1, --root . (on wasmtime the root is
  * the directory preopened as "." by `tools/wasio-run --dir DIR`).
  * Runs as a component (build/wasm32/apps/wasio-serve.wasm) and natively
  * (build/native/apps/wasio-serve).
@@ -440,13 +444,65 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: wasio-serve [--port N] [--addr IP] [--root DIR] [--max-conns N]\n");
+  fprintf(stderr, "usage: wasio-serve [--port N] [--addr IP] [--root DIR] [--max-conns N]\n"
+                  "                   [--cert CHAIN.pem --key KEY.pem]\n");
   return 2;
+}
+
+/* A PEM file larger than this is refused (a chain of WASIO_TLS_MAX_CHAIN
+ * certificates is a few tens of KiB). */
+#define PEM_MAX_BYTES (1u << 20)
+
+/* Reads a whole (small) file; *out is malloc'd. Returns 0 or -1 (errno). */
+static int read_small_file(const char *path, char **out, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return -1;
+  char *buf = malloc(PEM_MAX_BYTES);
+  size_t n = buf != NULL ? fread(buf, 1, PEM_MAX_BYTES, f) : 0;
+  bool bad = buf == NULL || ferror(f) || n == PEM_MAX_BYTES;
+  fclose(f);
+  if (bad) {
+    int err = buf == NULL ? ENOMEM : n == PEM_MAX_BYTES ? EFBIG : EIO;
+    free(buf);
+    errno = err;
+    return -1;
+  }
+  *out = buf;
+  *len = n;
+  return 0;
+}
+
+/* The server-role TLS config from --cert/--key; prints why on failure. */
+static wasio_tls_config_t *load_tls(const char *cert_path, const char *key_path) {
+  char *chain = NULL, *key = NULL;
+  size_t chain_len = 0, key_len = 0;
+  if (read_small_file(cert_path, &chain, &chain_len) < 0) {
+    fprintf(stderr, "wasio-serve: cannot read %s: %s\n", cert_path, strerror(errno));
+    return NULL;
+  }
+  if (read_small_file(key_path, &key, &key_len) < 0) {
+    fprintf(stderr, "wasio-serve: cannot read %s: %s\n", key_path, strerror(errno));
+    free(chain);
+    return NULL;
+  }
+  wasio_tls_config_t *cfg = NULL;
+  int rc = wasio_tls_config_new(WASIO_TLS_SERVER, &cfg);
+  if (rc == 0) rc = wasio_tls_config_cert_pem(cfg, chain, chain_len, key, key_len);
+  free(chain);
+  free(key);
+  if (rc < 0) {
+    fprintf(stderr, "wasio-serve: bad certificate or key (%s, %s): %s\n", cert_path, key_path,
+            wasio_strerror(rc));
+    wasio_tls_config_free(cfg);
+    return NULL;
+  }
+  return cfg;
 }
 
 int main(int argc, char **argv) {
   long port = DEFAULT_PORT, max_conns = 0;
   const char *addr_s = "127.0.0.1";
+  const char *cert_path = NULL, *key_path = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (i + 1 >= argc) return usage();
@@ -465,10 +521,20 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "--max-conns") == 0) {
       max_conns = strtol(v, &end, 10);
       if (*end != 0 || max_conns < 1) return usage();
+    } else if (strcmp(a, "--cert") == 0) {
+      cert_path = v;
+    } else if (strcmp(a, "--key") == 0) {
+      key_path = v;
     } else {
       return usage();
     }
   }
+  if ((cert_path == NULL) != (key_path == NULL)) {
+    fprintf(stderr, "wasio-serve: --cert and --key go together\n");
+    return 2;
+  }
+  wasio_tls_config_t *tls = NULL;
+  if (cert_path != NULL && (tls = load_tls(cert_path, key_path)) == NULL) return 1;
   wasio_addr_t addr;
   if (wasio_addr_parse(addr_s, (uint16_t)port, &addr) < 0) {
     fprintf(stderr, "wasio-serve: bad address %s\n", addr_s);
@@ -478,6 +544,7 @@ int main(int argc, char **argv) {
   int rc = wasio_loop_new(&loop);
   wasio_http_server_opts_t opts = {0};
   opts.max_connections = (size_t)max_conns;
+  opts.tls = tls; /* lives until exit: the server is never shut down */
   if (rc == 0) rc = wasio_http_server_new(loop, &opts, handler, NULL, &server);
   if (rc == 0) rc = wasio_http_server_listen(server, &addr, 0);
   wasio_addr_t bound;
