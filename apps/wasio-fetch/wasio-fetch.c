@@ -39,9 +39,15 @@ enum {
   EXIT_OPERATION_TIMEDOUT = 28,
   EXIT_TOO_MANY_REDIRECTS = 47,
   EXIT_GOT_NOTHING = 52,
+  EXIT_SSL_CONNECT_ERROR = 35,
   EXIT_SEND_ERROR = 55,
-  EXIT_RECV_ERROR = 56
+  EXIT_RECV_ERROR = 56,
+  EXIT_PEER_FAILED_VERIFICATION = 60,
+  EXIT_SSL_CACERT_BADFILE = 77
 };
+
+/* --cacert bundles are small; a file past this is refused, not read. */
+#define MAX_CACERT_FILE (4u * 1024u * 1024u)
 
 static void usage(FILE *f) {
   fputs("usage: wasio-fetch [options] URL\n"
@@ -57,12 +63,18 @@ static void usage(FILE *f) {
         "  -s, --silent           no progress bar, no error messages\n"
         "      --max-time S       give up after S seconds (fractions allowed)\n"
         "      --connect-timeout S  give up connecting after S seconds\n"
+        "      --cacert FILE      also trust the CA certificate(s) in FILE (PEM)\n"
+        "  -k, --insecure         do not verify the server's certificate\n"
         "  -h, --help             this text\n"
-        "exit codes (curl's): 0 ok, 1 unsupported protocol (https: not yet),\n"
+        "https:// is TLS 1.2 in the component (BearSSL), verified against the\n"
+        "built-in Mozilla roots (and --cacert); on wasmtime and jco FILE must be\n"
+        "in a directory the host grants (tools/wasio-run --dir DIR).\n"
+        "exit codes (curl's): 0 ok, 1 unsupported protocol,\n"
         "  2 bad usage, 3 malformed URL, 6 could not resolve host, 7 could not\n"
         "  connect, 8 invalid HTTP reply, 22 HTTP >= 400 with -f, 23 write error,\n"
-        "  26 read error (-d @FILE), 28 timeout, 47 too many redirects,\n"
-        "  52 empty reply, 55 send error, 56 receive error.\n"
+        "  26 read error (-d @FILE), 28 timeout, 35 TLS handshake failed,\n"
+        "  47 too many redirects, 52 empty reply, 55 send error, 56 receive\n"
+        "  error, 60 server certificate not trusted, 77 bad --cacert file.\n"
         "On WASI hosts the exit status is only ok/err (1); the code is printed\n"
         "in the message, e.g. \"wasio-fetch: (7) couldn't connect ...\".\n",
         f);
@@ -70,12 +82,12 @@ static void usage(FILE *f) {
 
 typedef struct fetch {
   /* options */
-  const char *method, *url, *out_path;
+  const char *method, *url, *out_path, *cacert;
   wasio_http_header_t headers[MAX_HEADERS];
   size_t num_headers;
   char *data;
   size_t data_len;
-  bool follow, include, fail_http, silent, head;
+  bool follow, include, fail_http, silent, head, insecure;
   int max_redirs;
   uint64_t max_time_ns, connect_ns;
   /* state */
@@ -217,8 +229,19 @@ static void on_done(wasio_http_call_t *call, int status) {
 static int exit_code_for(const fetch_t *f, int err, const char **what) {
   switch (err) {
   case WASIO_ENOTSUP:
-    *what = "protocol not supported (https:// needs TLS, not built in yet)";
+    *what = "protocol not supported";
     return EXIT_UNSUPPORTED_PROTOCOL;
+  case WASIO_ETLS_CERT_UNTRUSTED: case WASIO_ETLS_CERT_SELF_SIGNED: case WASIO_ETLS_CERT_EXPIRED:
+  case WASIO_ETLS_CERT_NOT_YET_VALID: case WASIO_ETLS_CERT_NAME: case WASIO_ETLS_CERT_ALGORITHM:
+  case WASIO_ETLS_CERT_PIN: case WASIO_ETLS_CERT_INVALID:
+    *what = "SSL peer certificate was not OK";
+    return EXIT_PEER_FAILED_VERIFICATION;
+  case WASIO_ETLS: case WASIO_ETLS_ALERT: case WASIO_ETLS_VERSION:
+    *what = "TLS connect error";
+    return EXIT_SSL_CONNECT_ERROR;
+  case WASIO_ETLS_TRUNCATED:
+    *what = "failure receiving data";
+    return EXIT_RECV_ERROR;
   case WASIO_EURL_SYNTAX: case WASIO_EURL_SCHEME: case WASIO_EURL_USERINFO:
   case WASIO_EURL_HOST: case WASIO_EURL_PORT: case WASIO_EURL_PERCENT:
     *what = "URL malformed";
@@ -270,6 +293,50 @@ static int fail(const fetch_t *f, int code, const char *what, int err) {
       fprintf(stderr, "wasio-fetch: (%d) %s\n", code, what);
   }
   return code;
+}
+
+/* ---- TLS ------------------------------------------------------------------------ */
+
+/* A client config for --cacert and -k (curl keeps its default roots with
+ * --cacert only when told to; wasio-fetch adds FILE to the Mozilla roots,
+ * which is what one wants for a private CA). Returns 0 or an exit code. */
+static int make_tls_config(fetch_t *f, wasio_tls_config_t **out) {
+  static const char *const alpn[] = {"http/1.1"};
+  wasio_tls_config_t *cfg = NULL;
+  int rc = wasio_tls_config_new(WASIO_TLS_CLIENT, &cfg);
+  if (rc == 0) rc = wasio_tls_config_alpn(cfg, alpn, sizeof alpn / sizeof alpn[0]);
+  if (rc != 0) {
+    wasio_tls_config_free(cfg);
+    return fail(f, EXIT_INIT, "cannot set up TLS", rc);
+  }
+  if (f->insecure) {
+    if (!f->silent)
+      fputs("wasio-fetch: warning: -k/--insecure: the server's certificate is not verified; "
+            "anyone on the path can read and change this transfer\n",
+            stderr);
+    (void)wasio_tls_config_insecure(cfg, true);
+  }
+  if (f->cacert != NULL) {
+    char *pem = NULL;
+    size_t len = 0;
+    errno = 0;
+    if (read_file(f->cacert, &pem, &len) != 0 || len > MAX_CACERT_FILE) {
+      free(pem);
+      wasio_tls_config_free(cfg);
+      fprintf(stderr, "wasio-fetch: (77) cannot read CA file %s%s%s\n", f->cacert, errno ? ": " : "",
+              errno ? strerror(errno) : "");
+      return EXIT_SSL_CACERT_BADFILE;
+    }
+    rc = wasio_tls_config_add_ca_pem(cfg, pem, len);
+    free(pem);
+    if (rc < 0) {
+      wasio_tls_config_free(cfg);
+      fprintf(stderr, "wasio-fetch: (77) no usable CA certificate in %s (%s)\n", f->cacert, wasio_strerror(rc));
+      return EXIT_SSL_CACERT_BADFILE;
+    }
+  }
+  *out = cfg;
+  return 0;
 }
 
 /* ---- main ---------------------------------------------------------------------- */
@@ -331,6 +398,11 @@ static int parse_args(fetch_t *f, int argc, char **argv) {
         fprintf(stderr, "wasio-fetch: (2) bad --max-time '%s'\n", next);
         return EXIT_INIT;
       }
+    } else if (!strcmp(a, "--cacert")) {
+      NEED_ARG();
+      f->cacert = next;
+    } else if (!strcmp(a, "-k") || !strcmp(a, "--insecure")) {
+      f->insecure = true;
     } else if (!strcmp(a, "--connect-timeout")) {
       NEED_ARG();
       if (parse_seconds(next, &f->connect_ns) != 0) {
@@ -377,10 +449,18 @@ int main(int argc, char **argv) {
     }
   }
 
+  /* Without --cacert or -k the client's default config (the built-in
+   * roots) is enough. */
+  wasio_tls_config_t *tls = NULL;
+  if (f.cacert != NULL || f.insecure) {
+    code = make_tls_config(&f, &tls);
+    if (code != 0) return code;
+  }
   wasio_loop_t *loop = NULL;
   wasio_http_client_t *client = NULL;
   int rc = wasio_loop_new(&loop);
-  if (rc == 0) rc = wasio_http_client_new(loop, NULL, &client);
+  wasio_http_client_opts_t copts = {.tls = tls};
+  if (rc == 0) rc = wasio_http_client_new(loop, &copts, &client);
   if (rc != 0) return fail(&f, EXIT_INIT, "cannot start", rc);
 
   wasio_http_call_opts_t o = {
@@ -406,6 +486,8 @@ int main(int argc, char **argv) {
   while (wasio_loop_run(loop, WASIO_RUN_DEFAULT) > 0) {
   }
   wasio_loop_close(loop);
+  /* Every connection is closed: nothing uses the config any more. */
+  wasio_tls_config_free(tls);
 
   if (fflush(f.out) != 0 || (f.out != stdout && fclose(f.out) != 0)) f.write_failed = true;
   free(f.data);

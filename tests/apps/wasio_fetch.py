@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # wasio-test: net
-# wasio-test: helper tests/helpers/nginx_server.py --lifetime 900 --big-mib 20
+# wasio-test: helper tests/helpers/nginx_server.py --tls --lifetime 900 --big-mib 20
 # wasio-test: helper tests/helpers/http_stall.py --lifetime 900
 # wasio-test: timeout 600
 """tests/apps/wasio_fetch.py: wasio-fetch (apps/wasio-fetch) against nginx.
@@ -229,9 +229,71 @@ def malformed_url_3(c):
     c.expect_code(["not a url"], 3)
 
 
+# ---- https (nginx_server.py --tls: a private CA, one port per suite) ----
+
+def tls_setup(c):
+    """A temp dir holding the helper's CA as ca.pem (the component sees it
+    through --dir as ./ca.pem) and the port of each suite."""
+    d = tempfile.mkdtemp(prefix="wasio-fetch-tls-")
+    with open(os.path.join(d, "ca.pem"), "wb") as f:
+        f.write(urllib.request.urlopen(c.url("/tls/ca.pem"), timeout=10).read())
+    line = urllib.request.urlopen(c.url("/tls/ports.txt"), timeout=10).read().decode()
+    ports = dict(kv.split("=") for kv in line.split())
+    return d, {k: int(v) for k, v in ports.items()}
+
+
+INSECURE_WARNING = "wasio-fetch: warning: -k/--insecure"
+
+
 @test
-def https_unsupported_1(c):
-    c.expect_code(["https://127.0.0.1/"], 1)
+def https_cacert(c):
+    d, ports = tls_setup(c)
+    try:
+        for suite in ("ecdsa-gcm", "rsa-chacha"):
+            out, err = c.expect_ok(["--cacert", "ca.pem", f"https://localhost:{ports[suite]}/small.txt"], cwd=d)
+            check(out == b"hello from nginx\n", f"{suite}: stdout {out!r}")
+            check(INSECURE_WARNING not in err, f"{suite}: warning without -k: {err!r}")
+        # -i shows the suite nginx chose (X-Cipher).
+        out, _ = c.expect_ok(["-i", "--cacert", "ca.pem", f"https://localhost:{ports['rsa-gcm']}/small.txt"], cwd=d)
+        head, body = head_and_body(out)
+        check(body == b"hello from nginx\n", f"-i body {body!r}")
+        check("X-Cipher: ECDHE-RSA-AES256-GCM-SHA384" in head, f"head {head!r}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@test
+def https_untrusted_60(c):
+    d, ports = tls_setup(c)
+    shutil.rmtree(d, ignore_errors=True)
+    # The built-in roots do not know the helper's CA.
+    _, err = c.expect_code([f"https://localhost:{ports['ecdsa-gcm']}/small.txt"], 60)
+    check("trusted root" in err, f"stderr {err!r}")
+
+
+@test
+def https_insecure_warns(c):
+    d, ports = tls_setup(c)
+    shutil.rmtree(d, ignore_errors=True)
+    for flag in ("-k", "--insecure"):
+        out, err = c.expect_ok([flag, f"https://127.0.0.1:{ports['rsa-gcm']}/small.txt"])
+        check(out == b"hello from nginx\n", f"{flag}: stdout {out!r}")
+        check(INSECURE_WARNING in err, f"{flag}: no warning on stderr: {err!r}")
+
+
+@test
+def https_bad_cacert_77(c):
+    d, ports = tls_setup(c)
+    try:
+        with open(os.path.join(d, "junk.pem"), "w") as f:
+            f.write("not a certificate\n")
+        url = f"https://localhost:{ports['ecdsa-gcm']}/small.txt"
+        for name in ("junk.pem", "missing.pem"):
+            rc, _, err = c.run(["--cacert", name, url], cwd=d)
+            check(rc == (77 if c.host == "native" else 1), f"{name}: exit {rc}; {err!r}")
+            check("wasio-fetch: (77) " in err, f"{name}: stderr {err!r}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 @test
