@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # `make demo` (after make built everything): the flagship demo.
 #  1. examples/hello (a loop with a repeating timer) on wasmtime and jco;
-#  2. a local nginx (tests/helpers/nginx_server.py, loopback only, a private
-#     prefix) and wasio-fetch, the curl-like component, fetching from it
-#     under wasmtime with -i (status line, headers, body), then a redirect
-#     and a chunked body, and the same fetch on jco.
+#  2. a local nginx serving HTTPS (tests/helpers/nginx_server.py --tls,
+#     loopback only, a private prefix; it generates a CA and server
+#     certificates with the openssl CLI) and wasio-fetch, the curl-like
+#     component (TLS by BearSSL inside it, the Mozilla roots built in),
+#     fetching from it over HTTPS: on wasmtime with --cacert (the CA's
+#     directory is granted with --dir), the same on jco, then without the
+#     CA, which must fail like curl: (60).
 # nginx is stopped and its prefix removed on every exit path (trap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,26 +35,25 @@ for host in wasmtime jco; do
 done
 
 portfile=$(mktemp)
-python3 tests/helpers/nginx_server.py --lifetime 300 >"$portfile" &
+python3 tests/helpers/nginx_server.py --tls --lifetime 300 >"$portfile" &
 helper_pid=$!
-port=
+# Four lines once it serves: port, root, CA path, "suite=port ...".
+ready=
 for _ in $(seq $((HELPER_START_S * 10))); do
-  port=$(head -n1 "$portfile" 2>/dev/null || true)
-  case "$port" in ''|*[!0-9]*) port= ;; *) break ;; esac
+  [ "$(wc -l <"$portfile")" -ge 4 ] && { ready=1; break; }
   kill -0 "$helper_pid" 2>/dev/null || break
   sleep 0.1
 done
-[ -n "$port" ] || { echo "demo: nginx did not start (is it installed? make setup)" >&2; exit 1; }
-base="http://127.0.0.1:$port"
+[ -n "$ready" ] || { echo "demo: nginx did not start (is it installed? make setup)" >&2; exit 1; }
+ca=$(sed -n 3p "$portfile")
+tls_port=$(sed -n 4p "$portfile" | tr ' ' '\n' | sed -n 's/^ecdsa-gcm=//p')
+base="https://localhost:$tls_port"
 
-printf '\n== %s (%s bytes): nginx on %s\n' "$fetch" "$(stat -c %s "$fetch")" "$base"
-printf '\n$ wasio-run --net wasio-fetch.wasm -i %s/small.txt    # wasmtime\n' "$base"
-tools/wasio-run --net "$fetch" -i "$base/small.txt"
-printf '\n$ wasio-run --net wasio-fetch.wasm -L -i %s/redirect/302    # wasmtime\n' "$base"
-tools/wasio-run --net "$fetch" -L -i "$base/redirect/302"
-printf '\n$ wasio-run --net wasio-fetch.wasm -i %s/chunked.txt    # wasmtime\n' "$base"
-tools/wasio-run --net "$fetch" -i "$base/chunked.txt"
-printf '\n$ wasio-run --host jco --net wasio-fetch.wasm -i %s/small.txt    # jco (Node.js)\n' "$base"
-tools/wasio-run --host jco --net "$fetch" -i "$base/small.txt"
-printf '\n$ wasio-run --net wasio-fetch.wasm http://127.0.0.1:1/    # an error: curl-style code in the message\n'
-tools/wasio-run --net "$fetch" http://127.0.0.1:1/ || printf '(exit status %d: WASI 0.2 exits carry only ok/err)\n' $?
+printf '\n== %s (%s bytes, with its roots): nginx on %s\n' "$fetch" "$(stat -c %s "$fetch")" "$base"
+printf '\n$ wasio-run --net --dir %s wasio-fetch.wasm --cacert ca.pem -i %s/small.txt    # wasmtime\n' \
+  "$(dirname "$ca")" "$base"
+tools/wasio-run --net --dir "$(dirname "$ca")" "$fetch" --cacert ca.pem -i "$base/small.txt"
+printf '\n$ wasio-run --host jco --net --dir ... wasio-fetch.wasm --cacert ca.pem %s/small.txt    # jco (Node.js)\n' "$base"
+tools/wasio-run --host jco --net --dir "$(dirname "$ca")" "$fetch" --cacert ca.pem "$base/small.txt"
+printf '\n$ wasio-run --net wasio-fetch.wasm %s/small.txt    # no --cacert: the private CA is not trusted\n' "$base"
+tools/wasio-run --net "$fetch" "$base/small.txt" || printf '(exit status %d: WASI 0.2 exits carry only ok/err)\n' $?
