@@ -11,6 +11,9 @@
  * wasio_http_fetch. nginx adds X-Connection, X-Connection-Requests,
  * X-Session-Reused ("r" or ".") and X-Cipher (OpenSSL's suite name) to every
  * response, which is how the test sees reuse, resumption and the suite.
+ * The helper's "py" port is a Python ssl peer that ends a connection-
+ * delimited body with or without close_notify, and counts every request it
+ * received in /tls/py-requests.txt.
  */
 #include "testlib.h"
 #include "sha256.h"
@@ -22,6 +25,7 @@
 #define HEADER_MAX 64
 #define WATCHDOG_MS 30000
 #define BIG_WATCHDOG_MS 300000
+#define PY_BODY "a body that only the end of the connection delimits\n"
 
 /* ---- what the helper serves ---------------------------------------------------- */
 
@@ -248,17 +252,27 @@ TEST(default_roots_reject_private_ca) {
   ASSERT_LOOP_CLOSED(loop);
 }
 
+static long py_requests(void) {
+  char *text = plain_get("/tls/py-requests.txt", NULL);
+  long n = strtol(text, NULL, 10);
+  free(text);
+  return n;
+}
+
 TEST(wrong_ca_exact_error) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, WATCHDOG_MS);
   wasio_tls_config_t *cfg = config_with_ca("/tls/other-ca.pem");
   wasio_http_client_t *client = new_client(loop, cfg);
-  const char *suites[] = {"ecdsa-gcm", "rsa-gcm"};
+  const char *suites[] = {"ecdsa-gcm", "rsa-gcm", "py"};
+  long before = py_requests();
   for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {
     result_t *r = get(loop, client, "localhost", tls_port(suites[i]), "/small.txt", false);
     ASSERT_WASIO(WASIO_ETLS_CERT_UNTRUSTED, r->done_status);
     ASSERT_EQ_INT(r->responses, 0);
   }
+  /* Not a byte of the request reached the peer. */
+  ASSERT_EQ_INT(py_requests(), before);
   close_client(loop, client);
   ASSERT_OK(wasio_tls_config_free(cfg));
   watchdog_stop(wd);
@@ -299,6 +313,32 @@ TEST(plain_http_on_tls_client_unchanged) {
   WAIT_UNTIL(loop, p.dones == 1);
   ASSERT_WASIO(0, p.done_status);
   ASSERT_EQ_STR(p.body, "hello from nginx\n");
+  close_client(loop, client);
+  ASSERT_OK(wasio_tls_config_free(cfg));
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* ---- the end of a connection-delimited body ---------------------------------------- */
+
+TEST(close_delimited_body_needs_close_notify) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, WATCHDOG_MS);
+  wasio_tls_config_t *cfg = config_with_ca("/tls/ca.pem");
+  wasio_http_client_t *client = new_client(loop, cfg);
+  uint16_t port = tls_port("py");
+  /* close_notify, then TCP's end: the body is whole. */
+  result_t *r = get(loop, client, "localhost", port, "/clean", false);
+  ASSERT_WASIO(0, r->done_status);
+  ASSERT_EQ_INT(r->status, 200);
+  ASSERT_EQ_STR(r->body, PY_BODY);
+  /* TCP's end alone: it may have been cut short by anyone on the path. */
+  r = get(loop, client, "localhost", port, "/truncate", false);
+  ASSERT_WASIO(WASIO_ETLS_TRUNCATED, r->done_status);
+  ASSERT_EQ_INT(r->responses, 1);
+  /* The pool keeps working for the origin. */
+  r = get(loop, client, "localhost", port, "/clean", false);
+  ASSERT_WASIO(0, r->done_status);
   close_client(loop, client);
   ASSERT_OK(wasio_tls_config_free(cfg));
   watchdog_stop(wd);

@@ -22,7 +22,7 @@ client test can count the connections it really opened.
 Prints the port on the first stdout line, then the document root on the
 second, and exits (stopping nginx) after --lifetime seconds or on SIGTERM.
 
---tls adds HTTPS (TLS 1.2 only, the same document root and locations): it
+--tls adds HTTPS (TLS 1.2 only, the same document root, static files only): it
 makes a private CA and two server certificates (EC P-256 and RSA 2048, for
 DNS:localhost, IP:127.0.0.1 and IP:::1, signed by the CA) with the openssl
 CLI in the prefix, and serves one HTTPS port per suite, so a client cannot
@@ -31,6 +31,12 @@ pick another:
   ecdsa-chacha  ECDHE-ECDSA-CHACHA20-POLY1305
   rsa-gcm       ECDHE-RSA-AES256-GCM-SHA384
   rsa-chacha    ECDHE-RSA-CHACHA20-POLY1305
+plus "py", a small Python ssl HTTPS peer (EC certificate) for what nginx
+will not do: GET /truncate answers HTTP/1.0 with a body delimited by the
+connection's end and then closes TCP without close_notify; GET /clean does
+the same but ends with close_notify; anything else is a 404 with a length.
+It writes how many requests it ever received to /tls/py-requests.txt (the
+proof that a client whose verification failed sent no byte of its request).
 It then also prints the CA's path (third line) and "NAME=PORT ..." (fourth).
 A component without file access learns the same over plain HTTP:
 /tls/ca.pem is the CA, /tls/other-ca.pem a CA that signed nothing here (for
@@ -42,9 +48,11 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -188,6 +196,69 @@ def make_leaf(d, kind):
     return pem, key
 
 
+PY_BODY = b"a body that only the end of the connection delimits\n"
+PY_IO_TIMEOUT_S = 10
+
+
+class PyPeer:
+    """The "py" HTTPS peer: one connection at a time, on a thread."""
+
+    def __init__(self, cert, key, count_path):
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.minimum_version = self.ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        self.ctx.load_cert_chain(cert, key)
+        self.count_path = count_path
+        self.requests = 0
+        self.write_count()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def write_count(self):
+        tmp = self.count_path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(f"{self.requests}\n")
+        os.replace(tmp, self.count_path)  # nginx never serves half a file
+
+    def serve(self):
+        while True:
+            raw, _ = self.sock.accept()
+            raw.settimeout(PY_IO_TIMEOUT_S)
+            try:
+                self.one(self.ctx.wrap_socket(raw, server_side=True))
+            except (OSError, ssl.SSLError):
+                pass  # a client that refused our certificate, or went away
+            finally:
+                raw.close()
+
+    def one(self, s):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            if not head:
+                self.requests += 1
+                self.write_count()
+            head += chunk
+        path = head.split(b" ")[1] if head.count(b" ") >= 2 else b""
+        if path in (b"/truncate", b"/clean"):
+            s.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + PY_BODY)
+            if path == b"/clean":
+                s.unwrap()  # close_notify
+                return
+            time.sleep(0.1)
+            # Close TCP under TLS: no close_notify.
+            plain = socket.socket(fileno=s.detach())
+            plain.shutdown(socket.SHUT_RDWR)
+            plain.close()
+            return
+        s.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        s.unwrap()
+
+
 def make_tls(prefix, root):
     """The PKI, the server blocks and the /tls/ files; returns (ca, {name: port}, conf)."""
     d = os.path.join(prefix, "pki")
@@ -203,6 +274,8 @@ def make_tls(prefix, root):
                                         ciphers=ciphers))
     pub = os.path.join(root, "tls")
     os.makedirs(pub)
+    py = PyPeer(leaves["ec"][0], leaves["ec"][1], os.path.join(pub, "py-requests.txt"))
+    ports["py"] = py.port
     shutil.copy(os.path.join(d, "ca.pem"), os.path.join(pub, "ca.pem"))
     shutil.copy(os.path.join(d, "other-ca.pem"), os.path.join(pub, "other-ca.pem"))
     line = " ".join(f"{n}={p}" for n, p in ports.items())
