@@ -282,6 +282,12 @@ def https_insecure_warns(c):
 
 
 @test
+def https_to_plain_port_35(c):
+    # nginx's plain port answers the ClientHello with an HTTP 400: no TLS.
+    c.expect_code(["-k", f"https://127.0.0.1:{c.port}/small.txt"], 35)
+
+
+@test
 def https_bad_cacert_77(c):
     d, ports = tls_setup(c)
     try:
