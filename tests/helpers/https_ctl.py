@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""HTTPS client helper for tests/component/https_server.c: a reverse helper.
+
+Like tests/helpers/http_ctl.py (same command line, same reply format; its
+"raw" command is reused as is), plus a private PKI made with the openssl CLI
+at start (tests/helpers/tls_peer.py's Pki: a root CA, an intermediate, EC
+P-256 and RSA 2048 leaves for DNS:wasio.test and IP:127.0.0.1) so that the
+component can serve HTTPS and the clients can verify it:
+
+  {"file": NAME}   out = the PKI file NAME (root.pem, inter.pem,
+                   leaf-ec.pem/.key, leaf-rsa.pem/.key): the component's
+                   certificate chain and key.
+  {"run": "curl"|"wrk"|"openssl", "args": [...], "gen": N, "seed": S,
+   "stdin": TEXT}  as http_ctl's run; "{CA}" in args is the root's path;
+                   openssl may only run s_client; a URL's host must be
+                   loopback or mapped to 127.0.0.1 by curl's --resolve; TEXT (default empty) is
+                   the program's standard input.
+
+Every program is bounded in time (http_ctl.RUN_TIMEOUT); the process exits
+after --lifetime seconds, or --idle seconds without a command.
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import http_ctl  # noqa: E402
+import tls_peer  # noqa: E402
+
+PROGRAMS = {"curl", "wrk", "openssl"}
+PKI_TIMEOUT_S = 120.0
+pki_box = {}
+pki_ready = threading.Event()
+last_activity = time.time()
+
+
+def pki_dir():
+    if not pki_ready.wait(PKI_TIMEOUT_S) or "dir" not in pki_box:
+        raise RuntimeError("PKI not ready: " + pki_box.get("error", "timeout"))
+    return pki_box["dir"]
+
+
+def do_file(conn, cmd):
+    name = str(cmd["file"])
+    if name not in tls_peer.SERVED_FILES:
+        http_ctl.reply(conn, 2, b"", b"no such file", "-")
+        return
+    with open(os.path.join(pki_dir(), name), "rb") as f:
+        http_ctl.reply(conn, 0, f.read(), b"", "-")
+
+
+def do_run(conn, cmd):
+    prog = cmd.get("run")
+    ca = os.path.join(pki_dir(), "root.pem")
+    args = [str(a).replace("{CA}", ca) for a in cmd.get("args", [])]
+    if prog not in PROGRAMS or (prog == "openssl" and args[:1] != ["s_client"]):
+        http_ctl.reply(conn, 2, b"", f"program {prog!r} not allowed".encode(), "-")
+        return
+    # A name that --resolve maps to 127.0.0.1 is loopback too (the
+    # wrong-host test connects to "other.test" that way).
+    resolved = {n.split(":")[0] for a, n in zip(args, args[1:]) if a == "--resolve" and n.endswith(":127.0.0.1")}
+    if not all(http_ctl.loopback_url(a) or http_ctl.URL_HOST.match(a).group(1).split(":")[0] in resolved
+               for a in args):
+        http_ctl.reply(conn, 2, b"", b"only loopback URLs", "-")
+        return
+    if prog == "openssl" and any(a == "-connect" and not n.startswith("127.0.0.1:")
+                                 for a, n in zip(args, args[1:] + [""])):
+        http_ctl.reply(conn, 2, b"", b"only loopback peers", "-")
+        return
+    info, path = "-", None
+    try:
+        if "gen" in cmd:
+            data = random.Random(int(cmd.get("seed", 1))).randbytes(int(cmd["gen"]))
+            fd, path = tempfile.mkstemp(prefix="https_ctl_")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            info = f"{zlib.crc32(data):08x}"
+            args = [a.replace("{FILE}", path) for a in args]
+        try:
+            p = subprocess.run([prog] + args, input=str(cmd.get("stdin", "")).encode(), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=float(cmd.get("timeout", http_ctl.RUN_TIMEOUT)))
+            http_ctl.reply(conn, p.returncode, p.stdout, p.stderr, info)
+        except subprocess.TimeoutExpired as e:
+            http_ctl.reply(conn, 124, e.stdout or b"", (e.stderr or b"") + b"\n(https_ctl: timed out)", info)
+    finally:
+        if path:
+            os.unlink(path)
+
+
+def serve(conn):
+    global last_activity
+    try:
+        conn.settimeout(http_ctl.IO_TIMEOUT)
+        line = b""
+        while not line.endswith(b"\n"):
+            b = conn.recv(4096)
+            if not b:
+                raise ConnectionError("no command")
+            line += b
+            if len(line) > 1 << 20:
+                raise ConnectionError("command too long")
+        cmd = json.loads(line)
+        if "file" in cmd:
+            do_file(conn, cmd)
+        elif "run" in cmd:
+            do_run(conn, cmd)
+        elif "raw" in cmd:
+            http_ctl.do_raw(conn, cmd)
+        else:
+            http_ctl.reply(conn, 2, b"", b"unknown command", "-")
+    except (OSError, ValueError, KeyError, RuntimeError) as e:
+        print(f"https_ctl: {e}", file=sys.stderr, flush=True)
+    finally:
+        conn.close()
+        last_activity = time.time()
+
+
+def main():
+    global last_activity
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lifetime", type=float, default=600.0)
+    ap.add_argument("--idle", type=float, default=120.0)
+    args = ap.parse_args()
+    d = tempfile.mkdtemp(prefix="wasio-https-")
+
+    def make_pki():
+        # After the port is printed: run.py gives a helper 10 s for that,
+        # and RSA keys on a busy machine can take longer.
+        try:
+            tls_peer.Pki(d)
+            pki_box["dir"] = d
+        except BaseException as e:  # SystemExit from tls_peer.run() included
+            pki_box["error"] = str(e)
+        pki_ready.set()
+
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(64)
+    srv.settimeout(0.2)
+    print(srv.getsockname()[1], flush=True)
+    threading.Thread(target=make_pki, daemon=True).start()
+    start = time.time()
+    try:
+        while time.time() - start < args.lifetime and time.time() - last_activity < args.idle:
+            try:
+                conn, _ = srv.accept()
+            except socket.timeout:
+                continue
+            last_activity = time.time()
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    import signal
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    sys.exit(main())
