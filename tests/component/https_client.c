@@ -26,6 +26,7 @@
 #define WATCHDOG_MS 30000
 #define BIG_WATCHDOG_MS 300000
 #define PAUSE_TURNS 50
+#define PAST_SHORT_KEEPALIVE_MS 1800  /* the helper's "short" port idles out after 1 s */
 #define PY_BODY "a body that only the end of the connection delimits\n"
 
 /* ---- what the helper serves ---------------------------------------------------- */
@@ -232,6 +233,40 @@ TEST(keepalive_reuse_and_resumption) {
   r = get(loop, client, "localhost", port, "/small.txt", false);
   ASSERT_WASIO(0, r->done_status);
   ASSERT_TRUE(r->conn_id != first);
+  ASSERT_EQ_STR(r->reused, "r");
+  close_client(loop, client);
+  ASSERT_OK(wasio_tls_config_free(cfg));
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+static bool slept;
+static void sleep_cb(wasio_timer_t *t) {
+  (void)t;
+  slept = true;
+}
+
+TEST(server_closes_idle_tls_connection) {
+  /* nginx ends the pooled connection (close_notify, then TCP) while it is
+   * idle: the pool drops it, and the next call connects afresh. */
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, WATCHDOG_MS);
+  wasio_tls_config_t *cfg = config_with_ca("/tls/ca.pem");
+  wasio_http_client_t *client = new_client(loop, cfg);
+  uint16_t port = tls_port("short");
+  result_t *r = get(loop, client, "localhost", port, "/small.txt", false);
+  ASSERT_WASIO(0, r->done_status);
+  long first = r->conn_id;
+  wasio_timer_t *t = NULL;
+  ASSERT_OK(wasio_timer_new(loop, &t));
+  slept = false;
+  ASSERT_OK(wasio_timer_start(t, sleep_cb, PAST_SHORT_KEEPALIVE_MS * MS, 0));
+  WAIT_UNTIL(loop, slept);
+  wasio_timer_close(t, NULL);
+  r = get(loop, client, "localhost", port, "/small.txt", false);
+  ASSERT_WASIO(0, r->done_status);
+  ASSERT_TRUE(r->conn_id != first);
+  ASSERT_EQ_INT(r->conn_requests, 1);
   ASSERT_EQ_STR(r->reused, "r");
   close_client(loop, client);
   ASSERT_OK(wasio_tls_config_free(cfg));

@@ -31,6 +31,7 @@ pick another:
   ecdsa-chacha  ECDHE-ECDSA-CHACHA20-POLY1305
   rsa-gcm       ECDHE-RSA-AES256-GCM-SHA384
   rsa-chacha    ECDHE-RSA-CHACHA20-POLY1305
+  short         as ecdsa-gcm, but nginx closes an idle connection after 1 s
 plus "py", a small Python ssl HTTPS peer (EC certificate) for what nginx
 will not do: GET /truncate answers HTTP/1.0 with a body delimited by the
 connection's end and then closes TCP without close_notify; GET /clean does
@@ -146,6 +147,7 @@ TLS_SERVER = """
     ssl_protocols TLSv1.2;
     ssl_ciphers {ciphers};
     ssl_session_cache shared:wasio:1m;
+    {extra}
     root {root};
     add_header X-Connection $connection always;
     add_header X-Connection-Requests $connection_requests always;
@@ -155,11 +157,13 @@ TLS_SERVER = """
 """
 
 
-TLS_SUITES = [  # (name, key type, nginx ssl_ciphers)
-    ("ecdsa-gcm", "ec", "ECDHE-ECDSA-AES128-GCM-SHA256"),
-    ("ecdsa-chacha", "ec", "ECDHE-ECDSA-CHACHA20-POLY1305"),
-    ("rsa-gcm", "rsa", "ECDHE-RSA-AES256-GCM-SHA384"),
-    ("rsa-chacha", "rsa", "ECDHE-RSA-CHACHA20-POLY1305"),
+SHORT_KEEPALIVE = "1s"
+TLS_SUITES = [  # (name, key type, nginx ssl_ciphers, extra directives)
+    ("ecdsa-gcm", "ec", "ECDHE-ECDSA-AES128-GCM-SHA256", ""),
+    ("ecdsa-chacha", "ec", "ECDHE-ECDSA-CHACHA20-POLY1305", ""),
+    ("rsa-gcm", "rsa", "ECDHE-RSA-AES256-GCM-SHA384", ""),
+    ("rsa-chacha", "rsa", "ECDHE-RSA-CHACHA20-POLY1305", ""),
+    ("short", "ec", "ECDHE-ECDSA-AES128-GCM-SHA256", f"keepalive_timeout {SHORT_KEEPALIVE};"),
 ]
 CERT_DAYS = "30"
 KEY_ARGS = {"ec": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
@@ -267,11 +271,11 @@ def make_tls(prefix, root):
     make_ca(d, "other-ca")
     leaves = {kind: make_leaf(d, kind) for kind in ("ec", "rsa")}
     ports, blocks = {}, []
-    for name, kind, ciphers in TLS_SUITES:
+    for name, kind, ciphers, extra in TLS_SUITES:
         port = free_port()
         ports[name] = port
         blocks.append(TLS_SERVER.format(port=port, root=root, cert=leaves[kind][0], key=leaves[kind][1],
-                                        ciphers=ciphers))
+                                        ciphers=ciphers, extra=extra))
     pub = os.path.join(root, "tls")
     os.makedirs(pub)
     py = PyPeer(leaves["ec"][0], leaves["ec"][1], os.path.join(pub, "py-requests.txt"))
