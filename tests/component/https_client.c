@@ -83,6 +83,7 @@ typedef struct result {
   uint64_t pause_after;          /* pause once this many body bytes arrived (0: never) */
   bool paused;
   int bodies_while_paused;
+  char final_url[256];           /* wasio_http_call_url at on_done */
 } result_t;
 
 static void header_copy(const wasio_http_response_t *res, const char *name, char *out, size_t cap) {
@@ -129,6 +130,7 @@ static void on_done(wasio_http_call_t *call, int status) {
   result_t *r = wasio_http_call_data(call);
   r->dones++;
   r->done_status = status;
+  snprintf(r->final_url, sizeof r->final_url, "%s", wasio_http_call_url(call));
 }
 
 /* The result of get() (large: kept out of the stack). */
@@ -357,6 +359,31 @@ TEST(insecure_accepts_unknown_ca) {
   result_t *r = get(loop, client, "localhost", tls_port("rsa-gcm"), "/small.txt", false);
   ASSERT_WASIO(0, r->done_status);
   ASSERT_EQ_STR(r->body, "hello from nginx\n");
+  close_client(loop, client);
+  ASSERT_OK(wasio_tls_config_free(cfg));
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(redirect_from_http_to_https) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, WATCHDOG_MS);
+  wasio_tls_config_t *cfg = config_with_ca("/tls/ca.pem");
+  wasio_http_client_t *client = new_client(loop, cfg);
+  static result_t p;
+  memset(&p, 0, sizeof p);
+  char url[128], want[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u/redirect/to-https", (unsigned)NGINX_PORT);
+  snprintf(want, sizeof want, "https://localhost:%u/small.txt", (unsigned)tls_port("ecdsa-gcm"));
+  wasio_http_call_opts_t o = {.url = url, .data = &p, .on_response = on_response, .on_body = on_body,
+                              .on_done = on_done, .max_redirects = -1};
+  ASSERT_OK(wasio_http_call_start(client, &o, NULL));
+  WAIT_UNTIL(loop, p.dones == 1);
+  ASSERT_WASIO(0, p.done_status);
+  ASSERT_EQ_INT(p.status, 200);
+  ASSERT_EQ_STR(p.body, "hello from nginx\n");
+  ASSERT_EQ_STR(p.cipher, "ECDHE-ECDSA-AES128-GCM-SHA256");
+  ASSERT_EQ_STR(p.final_url, want);
   close_client(loop, client);
   ASSERT_OK(wasio_tls_config_free(cfg));
   watchdog_stop(wd);

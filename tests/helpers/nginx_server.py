@@ -39,6 +39,8 @@ the same but ends with close_notify; anything else is a 404 with a length.
 It writes how many requests it ever received to /tls/py-requests.txt (the
 proof that a client whose verification failed sent no byte of its request).
 It then also prints the CA's path (third line) and "NAME=PORT ..." (fourth).
+The plain server then also has /redirect/to-https (302 to /small.txt on the
+ecdsa-gcm port, by the name localhost).
 A component without file access learns the same over plain HTTP:
 /tls/ca.pem is the CA, /tls/other-ca.pem a CA that signed nothing here (for
 "unknown CA" tests), and /tls/ports.txt holds the fourth line.
@@ -133,7 +135,7 @@ http {{
     location = /redirect-echo/308 {{ return 308 /echo-method; }}
     location /upload/ {{ dav_methods PUT DELETE; create_full_put_path on; client_max_body_size 0; }}
     location = /echo-method {{ default_type text/plain; return 200 "$request_method\\n"; }}
-  }}
+{plain_tls}  }}
 {tls}}}
 """
 
@@ -264,7 +266,9 @@ class PyPeer:
 
 
 def make_tls(prefix, root):
-    """The PKI, the server blocks and the /tls/ files; returns (ca, {name: port}, conf)."""
+    """The PKI, the server blocks and the /tls/ files; returns (ca path, the
+    "NAME=PORT ..." line, the HTTPS server blocks, the plain server's extra
+    locations)."""
     d = os.path.join(prefix, "pki")
     os.makedirs(d)
     make_ca(d, "ca")
@@ -285,7 +289,9 @@ def make_tls(prefix, root):
     line = " ".join(f"{n}={p}" for n, p in ports.items())
     with open(os.path.join(pub, "ports.txt"), "w") as f:
         f.write(line + "\n")
-    return os.path.join(d, "ca.pem"), line, "".join(blocks)
+    # On the plain server: a redirect onto HTTPS (a new origin and scheme).
+    plain = f"    location = /redirect/to-https {{ return 302 https://localhost:{ports['ecdsa-gcm']}/small.txt; }}\n"
+    return os.path.join(d, "ca.pem"), line, "".join(blocks), plain
 
 
 def main():
@@ -302,9 +308,9 @@ def main():
     make_root(root, args.big_mib)
     port = free_port()
     user = "user root;" if os.geteuid() == 0 else ""
-    ca, tls_line, tls_conf = make_tls(prefix, root) if args.tls else (None, None, "")
+    ca, tls_line, tls_conf, plain_tls = make_tls(prefix, root) if args.tls else (None, None, "", "")
     with open(os.path.join(prefix, "nginx.conf"), "w") as f:
-        f.write(CONF.format(prefix=prefix, port=port, root=root, user=user, tls=tls_conf))
+        f.write(CONF.format(prefix=prefix, port=port, root=root, user=user, tls=tls_conf, plain_tls=plain_tls))
     proc = subprocess.Popen([NGINX, "-p", prefix, "-c", os.path.join(prefix, "nginx.conf"),
                              "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
