@@ -13,7 +13,10 @@ HOST native runs build/native/apps/wasio-serve --root DIR; wasmtime and jco
 run build/wasm32/apps/wasio-serve.wasm through tools/wasio-run --net --dir DIR
 (DIR preopened as "."). DIR is a fresh temporary directory. The server's
 first stdout line is its port; it is stopped (its process group) at the end.
-Every client is curl/wrk/h2load with a time limit, over 127.0.0.1 only.
+The https_* tests start a second server with --cert/--key: DIR/www is its
+root and DIR/tls holds a private CA and an EC P-256 leaf for 127.0.0.1 and
+localhost, made with the openssl CLI (on components, --root and the PEM
+paths are relative to the preopened DIR). Every client is curl/wrk/h2load with a time limit, over 127.0.0.1 only.
 """
 import hashlib
 import os
@@ -56,15 +59,51 @@ def check(cond, what):
         raise Failed(what)
 
 
+def openssl(*args, cwd):
+    p = subprocess.run(["openssl", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    if p.returncode != 0:
+        raise Failed(f"openssl {' '.join(args)}: {p.stdout.decode(errors='replace')[-500:]}")
+
+
+def make_pki(d):
+    """A CA and a leaf it signs for 127.0.0.1 and localhost (EC P-256)."""
+    os.makedirs(d)
+    for name in ("ca", "leaf"):
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", f"{name}.key", cwd=d)
+    openssl("req", "-new", "-x509", "-key", "ca.key", "-out", "ca.pem", "-days", "30", "-subj", "/CN=wasio-serve test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", cwd=d)
+    openssl("req", "-new", "-key", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=localhost", cwd=d)
+    with open(os.path.join(d, "leaf.ext"), "w") as f:
+        f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+                "subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "leaf.pem", "-days", "30", "-sha256", "-extfile", "leaf.ext", cwd=d)
+
+
 class Server:
-    def __init__(self, host):
+    def __init__(self, host, tls=False):
         self.dir = tempfile.mkdtemp(prefix="wasio_serve_")
+        self.tls = tls
+        # With TLS the key must be readable through the one preopened
+        # directory but not served: the root is a subdirectory then.
+        self.www = os.path.join(self.dir, "www") if tls else self.dir
+        os.makedirs(self.www, exist_ok=True)
         self.populate()
+        args = ["--port", "0"]
+        if tls:
+            make_pki(os.path.join(self.dir, "tls"))
+            self.ca = os.path.join(self.dir, "tls", "ca.pem")
         if host == "native":
-            cmd = [NATIVE, "--port", "0", "--root", self.dir]
+            args += ["--root", self.www]
+            if tls:
+                args += ["--cert", os.path.join(self.dir, "tls", "leaf.pem"),
+                         "--key", os.path.join(self.dir, "tls", "leaf.key")]
+            cmd = [NATIVE] + args
         else:
+            if tls:
+                args += ["--root", "www", "--cert", "tls/leaf.pem", "--key", "tls/leaf.key"]
             cmd = [RUNNER, "--host", host, "--net", "--dir", self.dir, "--timeout", str(SERVE_TIMEOUT_S),
-                   WASM, "--port", "0"]
+                   WASM] + args
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      start_new_session=True)
         deadline = time.time() + START_TIMEOUT_S
@@ -84,7 +123,7 @@ class Server:
         self.port = int(line)
 
     def populate(self):
-        d = self.dir
+        d = self.www
         with open(os.path.join(d, "index.html"), "w") as f:
             f.write("<h1>wasio-serve</h1>\n")
         os.makedirs(os.path.join(d, "sub", "deeper"))
@@ -156,6 +195,20 @@ class Ctx:
     def __init__(self, host):
         self.host = host
         self.server = None
+        self.tls_server = None
+
+    def tls_srv(self):
+        if self.tls_server is None:
+            self.tls_server = Server(self.host, tls=True)
+        check(self.tls_server.proc.poll() is None, f"wasio-serve --cert exited ({self.tls_server.proc.returncode})")
+        return self.tls_server
+
+    def https_url(self, path):
+        return f"https://127.0.0.1:{self.tls_srv().port}{path}"
+
+    def https(self, *args, data=None):
+        """curl verifying the server with the test CA."""
+        return self.curl("--cacert", self.tls_srv().ca, *args, data=data)
 
     def srv(self):
         if self.server is None:
@@ -186,6 +239,8 @@ class Ctx:
     def close(self):
         if self.server is not None:
             self.server.stop()
+        if self.tls_server is not None:
+            self.tls_server.stop()
 
 
 @test
@@ -309,6 +364,70 @@ def load_wrk_h2load(c):
     text = p.stdout.decode()
     check("4000 succeeded, 0 failed, 0 errored, 0 timeout" in text, text)
     check("status codes: 4000 2xx" in text, text)
+
+
+@test
+def https_files_keep_alive_head(c):
+    u = c.https_url("/index.html")
+    rc, out, err = c.https("-v", "-w", "%{num_connects}", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null",
+                           u, u, u)
+    check(rc == 0 and out == b"100", f"connections per request: rc {rc} {out!r} {err[-800:]}")
+    check("ALPN: server accepted http/1.1" in err, err[-800:])
+    rc, out, err = c.https(u)
+    check(rc == 0 and out == b"<h1>wasio-serve</h1>\n", f"GET: rc {rc} {out!r} {err}")
+    rc, out, err = c.https("-I", c.https_url("/big.bin"))
+    text = out.decode()
+    check(rc == 0 and text.startswith("HTTP/1.1 200 OK\r\n"), f"HEAD: rc {rc} {text} {err}")
+    check(f"Content-Length: {BIG_BYTES}\r\n" in text and text.endswith("\r\n\r\n"), text)
+    rc, out, err = c.https(c.https_url("/big.bin"))
+    check(rc == 0 and len(out) == BIG_BYTES, f"big: rc {rc}, {len(out)} bytes: {err}")
+    check(hashlib.sha256(out).digest() == hashlib.sha256(c.tls_srv().big).digest(), "sha256 differs")
+    # The key next to the root is not reachable through it.
+    rc, out, err = c.https("-o", "/dev/null", "-w", "%{http_code}", "--path-as-is", c.https_url("/../tls/leaf.key"))
+    check(out == b"403", f"/../tls/leaf.key: {out!r}")
+
+
+@test
+def https_echo_chunked(c):
+    data = random.Random(5).randbytes(1 << 20)
+    rc, out, err = c.https("-H", "Transfer-Encoding: chunked", "--data-binary", "@-", c.https_url("/echo"), data=data)
+    check(rc == 0 and out == data, f"echo (chunked): rc {rc}, {len(out)} bytes: {err}")
+
+
+@test
+def https_rejected_then_served(c):
+    # Without the CA curl refuses the certificate (60); a plain-HTTP client
+    # gets nothing; the server serves the next client as before.
+    rc, out, err = c.curl(c.https_url("/index.html"))
+    check(rc == 60, f"without --cacert: rc {rc} {err}")
+    rc, out, err = c.curl(f"http://127.0.0.1:{c.tls_srv().port}/index.html")
+    check(rc in (52, 56), f"plain HTTP to the HTTPS port: rc {rc} {out!r} {err}")
+    rc, out, err = c.https(c.https_url("/index.html"))
+    check(rc == 0 and out == b"<h1>wasio-serve</h1>\n", f"after: rc {rc} {out!r} {err}")
+
+
+@test
+def https_wrk(c):
+    u = c.https_url("/index.html")
+    p = subprocess.run(["wrk", "-t1", "-c8", "-d1s", "--timeout", "5s", u], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=30)
+    text = p.stdout.decode()
+    check(p.returncode == 0 and " requests in " in text, text)
+    check("Socket errors" not in text and "Non-2xx" not in text, text)
+
+
+@test
+def https_option_errors(c):
+    if c.host == "native":
+        base = [NATIVE, "--port", "0"]
+    else:
+        base = [RUNNER, "--host", c.host, "--timeout", "60", WASM, "--port", "0"]
+    p = subprocess.run(base + ["--cert", "nope.pem"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=90)
+    usage_rc = 2 if c.host == "native" else 1  # wasio-run maps every failure to 1
+    check(p.returncode == usage_rc and b"--cert and --key go together" in p.stderr, f"{p.returncode} {p.stderr!r}")
+    p = subprocess.run(base + ["--cert", "/nonexistent/c.pem", "--key", "/nonexistent/k.pem"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=90)
+    check(p.returncode == 1 and b"cannot read" in p.stderr, f"{p.returncode} {p.stderr!r}")
 
 
 def main(argv):
