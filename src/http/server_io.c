@@ -7,6 +7,10 @@
 
 static void srv_io_tls_kick(wasio__srv_io_t *io);
 
+/* Closing a TLS connection sends close_notify first; if the socket makes no
+ * progress for this long (a client that does not read), it closes anyway. */
+#define WASIO__SRV_IO_NOTIFY_NS (2ull * WASIO_NS_PER_S)
+
 static void srv_io_alloc_cb(wasio_tcp_t *tcp, size_t suggested, wasio_buf_t *buf) {
   (void)suggested;
   wasio__srv_io_t *io = wasio_tcp_data(tcp);
@@ -48,8 +52,9 @@ void wasio__srv_io_init_tcp(wasio__srv_io_t *io, wasio_tcp_t *tcp, wasio__srv_co
  * peer's close_notify); afterwards the stream says nothing more upward but
  * the shutdown and close results. */
 static void srv_io_tls_final(wasio__srv_io_t *io, int status) {
-  if (io->failed || io->closing) return;
-  io->failed = true;
+  if (io->read_done || io->closing) return;
+  io->read_done = true;
+  io->failed = status != WASIO_EOF;
   io->want_read = false;
   io->tls_reading = false;
   wasio__srv_conn_on_read(io->conn, status);
@@ -69,7 +74,7 @@ static void srv_io_tls_read_cb(wasio_tls_t *tls, ptrdiff_t nread, const wasio_bu
   (void)buf; /* the plaintext landed in the space the connection handed out */
   wasio__srv_io_t *io = wasio_tls_data(tls);
   if (nread > 0) {
-    if (!io->failed && !io->closing) wasio__srv_conn_on_read(io->conn, nread);
+    if (!io->read_done && !io->closing) wasio__srv_conn_on_read(io->conn, nread);
     return;
   }
   /* The stream's reader has stopped: WASIO_EOF after close_notify,
@@ -95,9 +100,19 @@ static void srv_io_tls_handshake_cb(wasio_tls_t *tls, int status) {
   srv_io_tls_apply(io);
 }
 
+static void srv_io_tls_close_cb(wasio_tls_t *tls);
+
 static void srv_io_tls_shutdown_cb(wasio_tls_t *tls, int status) {
   wasio__srv_io_t *io = wasio_tls_data(tls);
-  if (status == WASIO_ECANCELED || io->closing) return; /* on_closed follows */
+  if (io->closing) {
+    /* close_notify is out (or could not be sent): now really close. */
+    if (io->notify_then_close) {
+      io->notify_then_close = false;
+      wasio_tls_close(tls, srv_io_tls_close_cb);
+    }
+    return;
+  }
+  if (status == WASIO_ECANCELED) return; /* on_closed follows */
   wasio__srv_conn_on_shutdown(io->conn, status);
 }
 
@@ -127,7 +142,7 @@ static void srv_io_tls_apply(wasio__srv_io_t *io) {
     }
     if (io->closing) return;
   }
-  if (io->hs_done && !io->failed) {
+  if (io->hs_done && !io->read_done) {
     if (io->want_read && !io->tls_reading) {
       io->tls_reading = true;
       int rc = wasio_tls_read_start(io->tls, srv_io_tls_alloc_cb, srv_io_tls_read_cb);
@@ -203,7 +218,7 @@ int wasio__srv_io_read_start(wasio__srv_io_t *io) {
     }
     case WASIO__SRV_IO_TLS:
       if (io->closing) return WASIO_ECLOSING;
-      if (io->failed) return 0; /* the final status went up already */
+      if (io->read_done) return 0; /* the final status went up already */
       io->want_read = true;
       if (!io->tls_reading) srv_io_tls_kick(io);
       return 0;
@@ -300,6 +315,17 @@ void wasio__srv_io_close(wasio__srv_io_t *io) {
         cb(r, WASIO_ECANCELED);
       }
       io->wq_bytes = 0;
+      if (io->hs_done && !io->failed && !io->shutdown_started) {
+        /* A clean end for the client (no truncation alarm): close_notify,
+         * then close from the shutdown callback. The socket's idle timeout
+         * bounds it; nothing calls back from here (the callback only
+         * closes). */
+        io->shutdown_started = true;
+        (void)wasio_tls_set_idle_timeout(io->tls, WASIO__SRV_IO_NOTIFY_NS);
+        io->notify_then_close = true;
+        if (wasio_tls_shutdown(io->tls, srv_io_tls_shutdown_cb) == 0) return;
+        io->notify_then_close = false;
+      }
       wasio_tls_close(io->tls, srv_io_tls_close_cb);
       return;
     }

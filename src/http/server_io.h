@@ -52,8 +52,10 @@ typedef struct wasio__srv_io {
   bool want_read;          /* the connection wants plaintext */
   bool tls_reading;        /* the stream's reader is on */
   bool want_shutdown, shutdown_started;
-  bool failed;             /* a final read status went up: no more upcalls */
+  bool read_done;          /* a final read status went up: no more reads */
+  bool failed;             /* ...and it was an error (not close_notify) */
   bool closing;
+  bool notify_then_close;  /* closing: close_notify first, then close */
   bool closed_wait;        /* closed while `sync` was queued: report later */
 } wasio__srv_io_t;
 
@@ -86,7 +88,10 @@ int wasio__srv_io_shutdown(wasio__srv_io_t *io);
 
 /* Closes; queued writes complete with WASIO_ECANCELED (synchronously, as
  * with wasio_tcp_close), then wasio__srv_conn_on_closed() runs once in
- * phase 4. Idempotent. */
+ * phase 4. Idempotent. TLS after a good handshake: close_notify is sent
+ * first (writes the stream already holds go out before it), bounded by
+ * WASIO__SRV_IO_NOTIFY_NS of no progress, and on_closed follows the close
+ * after it. */
 void wasio__srv_io_close(wasio__srv_io_t *io);
 
 int wasio__srv_io_peer_addr(const wasio__srv_io_t *io, wasio_addr_t *out);
