@@ -475,6 +475,39 @@ TEST(pipelined_in_order) {
   server_stop(wd);
 }
 
+/* A Python ssl client (strict about truncation) over the helper; x->rc:
+ * 0 close_notify seen, 1 TCP ended without it, 2 another error. */
+static void ctl_tls(ctl_t *x, const char *text, bool unwrap) {
+  char json[1024];
+  snprintf(json, sizeof json, "{\"tls\": %u, \"unwrap\": %s, \"send\": ", (unsigned)S.port,
+           unwrap ? "true" : "false");
+  json_str(json, sizeof json, text);
+  strcat(json, "}");
+  ctl_start(x, json);
+  ctl_finish(x);
+}
+
+/* A graceful end carries close_notify: after a "Connection: close"
+ * response, after an HTTP/1.0 one, and in answer to the client's. */
+TEST(close_notify) {
+  server_start("leaf-ec");
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  ctl_t x;
+  ctl_tls(&x, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_CONTAINS(x.out, "\r\n\r\nhello\n");
+  ctl_free(&x);
+  ctl_tls(&x, "GET /hello HTTP/1.0\r\n\r\n", false);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_CONTAINS(x.out, "\r\n\r\nhello\n");
+  ctl_free(&x);
+  ctl_tls(&x, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", true);
+  ASSERT_EQ_INT(x.rc, 0);
+  ctl_free(&x);
+  ASSERT_EQ_INT(S.handled, 3);
+  server_stop(wd);
+}
+
 TEST(s_client_ecdsa) { s_client_case("leaf-ec", "ECDHE-ECDSA-AES128-GCM-SHA256"); }
 TEST(s_client_rsa) { s_client_case("leaf-rsa", "ECDHE-RSA-CHACHA20-POLY1305"); }
 

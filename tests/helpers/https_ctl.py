@@ -15,6 +15,14 @@ component can serve HTTPS and the clients can verify it:
                    openssl may only run s_client; a URL's host must be
                    loopback or mapped to 127.0.0.1 by curl's --resolve; TEXT (default empty) is
                    the program's standard input.
+  {"tls": PORT, "send": TEXT, "unwrap": bool}
+                   a Python ssl client (TLS 1.2, verifying 127.0.0.1 with
+                   the root): sends TEXT, reads until the server ends;
+                   rc = 0 the server sent close_notify, 1 TCP ended without
+                   it, 2 another error; out = the bytes received. With
+                   "unwrap" it closes first instead, after the first bytes
+                   of the answer: rc 0 when the server answers the client's
+                   close_notify with its own.
 
 Every program is bounded in time (http_ctl.RUN_TIMEOUT); the process exits
 after --lifetime seconds, or --idle seconds without a command.
@@ -33,6 +41,8 @@ import time
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ssl  # noqa: E402
+
 import http_ctl  # noqa: E402
 import tls_peer  # noqa: E402
 
@@ -96,6 +106,30 @@ def do_run(conn, cmd):
             os.unlink(path)
 
 
+def do_tls(conn, cmd):
+    ctx = ssl.create_default_context(cafile=os.path.join(pki_dir(), "root.pem"))
+    ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    out, rc = b"", 0
+    try:
+        raw = socket.create_connection(("127.0.0.1", int(cmd["tls"])), timeout=http_ctl.IO_TIMEOUT)
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1", suppress_ragged_eofs=False) as s:
+            s.sendall(str(cmd.get("send", "")).encode())
+            if cmd.get("unwrap"):
+                out = s.recv(65536)
+                s.unwrap()
+            else:
+                while True:
+                    b = s.recv(65536)
+                    if not b:
+                        break
+                    out += b
+    except ssl.SSLEOFError:
+        rc = 1
+    except (OSError, ssl.SSLError):
+        rc = 2
+    http_ctl.reply(conn, rc, out, b"", "-")
+
+
 def serve(conn):
     global last_activity
     try:
@@ -115,6 +149,8 @@ def serve(conn):
             do_run(conn, cmd)
         elif "raw" in cmd:
             http_ctl.do_raw(conn, cmd)
+        elif "tls" in cmd:
+            do_tls(conn, cmd)
         else:
             http_ctl.reply(conn, 2, b"", b"unknown command", "-")
     except (OSError, ValueError, KeyError, RuntimeError) as e:
