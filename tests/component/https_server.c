@@ -18,6 +18,9 @@
 /* The head timeout of the failed_handshakes server: it also bounds a
  * handshake (the others keep the default). */
 #define TEST_HEAD_TIMEOUT_MS 700
+/* The idle (keep-alive) timeout of the close_notify_idle_and_shutdown
+ * server. */
+#define TEST_IDLE_TIMEOUT_MS 500
 /* The leaf certificates name wasio.test and 127.0.0.1. */
 #define LEAF_HOST "wasio.test"
 
@@ -263,6 +266,8 @@ static char *ctl_file(const char *name, size_t *len) {
 /* Starts an HTTPS server with leaf `leaf` ("leaf-ec" or "leaf-rsa") and the
  * intermediate as its chain. The helper is asked over the same loop, so the
  * loop exists first. */
+static uint64_t server_idle_ns; /* the next server's idle timeout (0: default) */
+
 static void server_start_opts(const char *leaf, uint64_t head_timeout_ns) {
   memset(&S, 0, sizeof S);
   ASSERT_OK(wasio_loop_new(&S.loop));
@@ -287,6 +292,7 @@ static void server_start_opts(const char *leaf, uint64_t head_timeout_ns) {
   wasio_http_server_opts_t opts = {0};
   opts.tls = S.tls;
   opts.head_timeout_ns = head_timeout_ns;
+  opts.idle_timeout_ns = server_idle_ns;
   ASSERT_OK(wasio_http_server_new(S.loop, &opts, handler, &S, &S.srv));
   wasio_addr_t a = loopback(WASIO_AF_INET, 0), bound;
   ASSERT_OK(wasio_http_server_listen(S.srv, &a, 0));
@@ -477,13 +483,17 @@ TEST(pipelined_in_order) {
 
 /* A Python ssl client (strict about truncation) over the helper; x->rc:
  * 0 close_notify seen, 1 TCP ended without it, 2 another error. */
-static void ctl_tls(ctl_t *x, const char *text, bool unwrap) {
+static void ctl_tls_start(ctl_t *x, const char *text, bool unwrap) {
   char json[1024];
   snprintf(json, sizeof json, "{\"tls\": %u, \"unwrap\": %s, \"send\": ", (unsigned)S.port,
            unwrap ? "true" : "false");
   json_str(json, sizeof json, text);
   strcat(json, "}");
   ctl_start(x, json);
+}
+
+static void ctl_tls(ctl_t *x, const char *text, bool unwrap) {
+  ctl_tls_start(x, text, unwrap);
   ctl_finish(x);
 }
 
@@ -506,6 +516,39 @@ TEST(close_notify) {
   ctl_free(&x);
   ASSERT_EQ_INT(S.handled, 3);
   server_stop(wd);
+}
+
+/* Closes the server makes on its own end with close_notify too: an idle
+ * keep-alive connection after the idle timeout, and one closed by a
+ * graceful shutdown. */
+TEST(close_notify_idle_and_shutdown) {
+  server_idle_ns = TEST_IDLE_TIMEOUT_MS * MS;
+  server_start("leaf-ec");
+  server_idle_ns = 0;
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  ctl_t x;
+  uint64_t t0 = wasio_monotonic_ns();
+  ctl_tls(&x, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", false);
+  ASSERT_EQ_INT(x.rc, 0); /* close_notify, not a bare FIN */
+  ASSERT_CONTAINS(x.out, "\r\n\r\nhello\n");
+  ASSERT_GE_U64(elapsed_ms_since(t0), TEST_IDLE_TIMEOUT_MS - 100);
+  ctl_free(&x);
+  server_stop(wd);
+
+  /* Graceful shutdown with one idle keep-alive connection. */
+  server_start("leaf-ec");
+  wd = watchdog_start(S.loop, 60000);
+  ctl_tls_start(&x, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", false);
+  WAIT_UNTIL(S.loop, S.completed_ok == 1);
+  wasio_http_server_shutdown(S.srv, 5 * WASIO_NS_PER_S, shutdown_cb);
+  ctl_finish(&x);
+  ASSERT_EQ_INT(x.rc, 0); /* close_notify, not a bare FIN */
+  ASSERT_CONTAINS(x.out, "\r\n\r\nhello\n");
+  ctl_free(&x);
+  WAIT_UNTIL(S.loop, S.shutdown_done == 1);
+  ASSERT_OK(wasio_tls_config_free(S.tls));
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(S.loop);
 }
 
 TEST(s_client_ecdsa) { s_client_case("leaf-ec", "ECDHE-ECDSA-AES128-GCM-SHA256"); }
