@@ -1,5 +1,6 @@
 # wasio build. `make` builds libwasio for wasm32 (wasip2 backend) and natively
-# (posix backend, ASan+UBSan), every example as a component, and the tests.
+# (posix backend, ASan+UBSan), every example as a component, and the tests,
+# plus the host-TLS variant build/wasm32/libwasio-hosttls.a (docs/HOST_TLS.md).
 # `make test` runs every test; `make demo` runs the flagship demo; `make bench`
 # runs the benchmarks. Each of them first runs tools/setup.sh once (stamp file)
 # so a fresh machine needs nothing else.
@@ -99,7 +100,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 SETUP_STAMP := $(B)/.setup-ok
 
 .PHONY: all setup lib test demo bench clean check-bindings
-all: lib $(EXAMPLE_WASM) $(APP_WASM) $(APP_NATIVE) tests-build
+all: lib $(EXAMPLE_WASM) $(APP_WASM) $(APP_NATIVE) tests-build hosttls
 	@printf 'size: %s %s bytes\n' $(W)/examples/hello.wasm $$(stat -c %s $(W)/examples/hello.wasm)
 
 CRT := $(W)/crt1-wasio.o
@@ -146,6 +147,73 @@ $(W)/libwasio.a: $(WASM_OBJ) $(GEN)/imports_component_type.o
 $(W)/lib/pkgconfig/wasio.pc: tools/wasio.pc.in $(W)/libwasio.a
 	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(CURDIR)|g' -e 's|@VERSION@|0.1.0|g' -e 's|@LIBDIR@|$(CURDIR)/$(W)|g' $< > $@
+
+# ---- the host-TLS variant: build/wasm32/libwasio-hosttls.a ----------------------
+# The same library plus wasio_tls_host_* over the draft wasi:tls (only
+# wasmtime with `-S tls` has it, jco has none), so it is a second library
+# with its own generated bindings, never the default: a component linked with
+# it (tools/wasio-cc --host-tls) imports wasi:tls and cannot be instantiated
+# on a host without it. build/wit-hosttls = wit/wasio-host-tls.wit, wasio.wit
+# as a dependency, jco's WASI packages, and the wasi:tls WIT of the
+# wasmtime-wasi-tls crate of the pinned wasmtime (tools/setup.sh). `make
+# hosttls` builds it, `make test-hosttls` runs tests/component/host_tls.c
+# against it on wasmtime -S tls.
+HW := $(B)/wasm32-hosttls
+HGEN := $(B)/gen-hosttls
+TLS_WIT := $(WASIO_TOOLS)/wasi-tls-wit-$(WASMTIME_VERSION)
+HOSTTLS_CFLAGS := $(subst -I$(GEN),-I$(HGEN),$(WASM_CFLAGS)) -DWASIO_HOST_TLS -I$(BEARSSL_DIR)/inc
+HOSTTLS_OBJ := $(patsubst %.c,$(HW)/obj/%.o,$(PORTABLE_SRC) $(WASIP2_SRC) $(GEN)/tls_anchors.c) \
+  $(HW)/obj/gen/imports.o
+
+$(B)/wit-hosttls/.stamp: wit/wasio.wit wit/wasio-host-tls.wit $(SETUP_STAMP)
+	@rm -rf $(B)/wit-hosttls && mkdir -p $(B)/wit-hosttls/deps/wasio-runtime
+	cp wit/wasio-host-tls.wit $(B)/wit-hosttls/
+	cp wit/wasio.wit $(B)/wit-hosttls/deps/wasio-runtime/
+	for p in io clocks random sockets; do \
+	  cp -r $(JCO_LIB)/wit/builtin/$(WASI_VERSION)/wasi-$$p $(B)/wit-hosttls/deps/; done
+	cp -r $(TLS_WIT)/tls $(B)/wit-hosttls/deps/wasi-tls
+	@touch $@
+
+# --features tls: every item of the draft is @unstable(feature = tls).
+$(HGEN)/imports.c $(HGEN)/imports.h $(HGEN)/imports_component_type.o &: $(B)/wit-hosttls/.stamp
+	@mkdir -p $(HGEN)
+	$(TB)/wit-bindgen c $(B)/wit-hosttls --world imports --features tls --out-dir $(HGEN) >/dev/null
+
+$(HW)/obj/gen/imports.o: $(HGEN)/imports.c $(HGEN)/imports.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(HOSTTLS_CFLAGS) -Wno-unused-parameter -c $< -o $@
+
+$(HW)/obj/%.o: %.c $(HDRS) $(HGEN)/imports.h $(wildcard src/backend/wasip2/*.h) | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(HOSTTLS_CFLAGS) -c $< -o $@
+
+$(W)/libwasio-hosttls.a: $(HOSTTLS_OBJ) $(HGEN)/imports_component_type.o
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# The variant's test component, and a run of it on wasmtime -S tls with
+# tests/helpers/tls_peer.py (the same protocol tests/run.py speaks: port=N).
+$(W)/tests-hosttls/%.wasm: tests/component/%.c tests/harness.c tests/harness.h $(wildcard tests/component/*.h) \
+  $(W)/libwasio-hosttls.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --host-tls -o $@ -Itests $< tests/harness.c
+
+.PHONY: hosttls test-hosttls
+hosttls: $(W)/libwasio-hosttls.a $(W)/tests-hosttls/host_tls.wasm
+	@printf 'hosttls: %s imports %s\n' $(W)/tests-hosttls/host_tls.wasm \
+	  "$$($(TB)/wasm-tools component wit $(W)/tests-hosttls/host_tls.wasm | grep -o 'wasi:tls/[a-z-]*@[^;]*' | sort -u | tr '\n' ' ')"
+
+test-hosttls: hosttls $(W)/tests/host_tls.wasm
+	@if $(TB)/wasm-tools component wit $(W)/tests/host_tls.wasm | grep -q 'wasi:tls'; then \
+	  echo "FAIL hosttls: the default build's $(W)/tests/host_tls.wasm imports wasi:tls"; exit 1; fi
+	@$(TB)/wasm-tools component wit $(W)/tests-hosttls/host_tls.wasm | grep -q 'import wasi:tls/types@0.2.0-draft' \
+	  || { echo "FAIL hosttls: $(W)/tests-hosttls/host_tls.wasm does not import wasi:tls"; exit 1; }
+	@echo "PASS hosttls.imports: wasi:tls only in the --host-tls component"
+	@python3 -c 'import subprocess, sys; \
+	  h = subprocess.Popen([sys.executable, "tests/helpers/tls_peer.py"], stdout=subprocess.PIPE, text=True); \
+	  port = h.stdout.readline().strip(); \
+	  rc = subprocess.call(["tools/wasio-run", "--net", "--tls", "--timeout", "60", sys.argv[1], "port=" + port]); \
+	  h.terminate(); h.wait(); sys.exit(rc)' $(W)/tests-hosttls/host_tls.wasm
 
 # ---- native library (posix backend, sanitizers) ---------------------------------
 $(N)/obj/%.o: %.c $(HDRS) $(wildcard src/backend/posix/*.h) | $(SETUP_STAMP)
@@ -226,6 +294,7 @@ fuzz-smoke:
 
 # ---- the commands of the README ----------------------------------------------
 test: all
+	@$(MAKE) --no-print-directory test-hosttls
 	@python3 tests/run.py
 
 demo: all

@@ -143,6 +143,29 @@ if [ ! -f "$bearssl_dir/.ok" ]; then
   touch "$bearssl_dir/.ok"
 fi
 
+# ---- crates.io: the draft wasi:tls WIT of the pinned wasmtime (host TLS variant) ----
+# wasi:tls is a draft that changed between wasmtime releases, so the WIT must
+# be the one the pinned wasmtime implements: the wasmtime-wasi-tls crate of
+# the same version carries it (wit/deps/tls). `cargo info` fetches and
+# unpacks that crate into cargo's registry cache; we keep a copy of its tls
+# directory here. Only the libwasio-hosttls.a variant uses it.
+tls_wit="$WASIO_TOOLS/wasi-tls-wit-$WASMTIME_VERSION"
+if [ ! -f "$tls_wit/.ok" ]; then
+  [ $check_only = 1 ] && die "the wasi:tls WIT of wasmtime $WASMTIME_VERSION is not in $tls_wit" "make setup"
+  command -v cargo >/dev/null || die "cargo not found (needed once to fetch wasmtime-wasi-tls's WIT)" "apt-get install cargo"
+  say "fetching the wasi:tls WIT from wasmtime-wasi-tls@$WASMTIME_VERSION (crates.io) into $tls_wit"
+  cargo info -q "wasmtime-wasi-tls@$WASMTIME_VERSION" >/dev/null \
+    || die "cargo info wasmtime-wasi-tls@$WASMTIME_VERSION failed" "check access to crates.io"
+  tls_src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"wasmtime-wasi-tls-$WASMTIME_VERSION" 2>/dev/null | head -1)
+  [ -f "$tls_src/wit/deps/tls/types.wit" ] \
+    || die "wasmtime-wasi-tls-$WASMTIME_VERSION has no wit/deps/tls/types.wit in cargo's registry cache" \
+      "rm -rf ~/.cargo/registry/src/*/wasmtime-wasi-tls-$WASMTIME_VERSION && make setup"
+  rm -rf "$tls_wit.tmp" && mkdir -p "$tls_wit.tmp"
+  cp -r "$tls_src/wit/deps/tls" "$tls_wit.tmp/tls"
+  touch "$tls_wit.tmp/.ok"
+  rm -rf "$tls_wit"; mv "$tls_wit.tmp" "$tls_wit"
+fi
+
 # ---- a bin dir of stable names that the Makefile and scripts use ---------------
 bin="$WASIO_TOOLS/bin"
 mkdir -p "$bin"

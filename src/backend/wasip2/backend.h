@@ -40,7 +40,8 @@ typedef enum wasio__src_kind {
   WASIO__SRC_TCP_LINGER, /* a closed connection's output still in flight */
   WASIO__SRC_UDP_IN,     /* incoming datagram stream */
   WASIO__SRC_UDP_OUT,    /* outgoing datagram stream */
-  WASIO__SRC_DNS         /* resolve-address-stream */
+  WASIO__SRC_DNS,        /* resolve-address-stream */
+  WASIO__SRC_HOST_TLS    /* a wasi:tls handshake (src/tls/host.c, hosttls variant only) */
 } wasio__src_kind_t;
 
 /* Index of a source that is not in the dense array. */

@@ -325,6 +325,11 @@ static void wasio__dispatch(wasio__src_t *src) {
     case WASIO__SRC_DNS:
       wasio__dns_on_ready(src);
       break;
+#ifdef WASIO_HOST_TLS
+    case WASIO__SRC_HOST_TLS:
+      wasio__tls_host_on_ready(src);
+      break;
+#endif
   }
 }
 

@@ -148,5 +148,8 @@ void wasio__udp_on_ready(wasio__src_t *src);
 void wasio__udp_on_pending(wasio_udp_t *udp);
 void wasio__dns_on_ready(wasio__src_t *src);
 void wasio__dns_on_pending(wasio_dns_t *dns);
+#ifdef WASIO_HOST_TLS
+void wasio__tls_host_on_ready(wasio__src_t *src); /* src/tls/host.c */
+#endif
 
 #endif
