@@ -26,6 +26,7 @@
 #include "http_codec.h"
 #include "loop.h"
 #include "tls.h"
+#include "tls_host.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -68,6 +69,15 @@ typedef struct wasio_http_client_opts {
    * verified name are the URL's host, sessions are resumed from the
    * config's cache, and TLS connections are pooled like plain ones. */
   wasio_tls_config_t *tls;
+  /* Who does the TLS of https:// (wasio/tls_host.h). AUTO (0): the host's
+   * wasi:tls in a build linked with libwasio-hosttls.a (wasio-cc --host-tls)
+   * when `tls` is NULL, since the host cannot honour a config of yours;
+   * BearSSL otherwise. GUEST: always BearSSL. HOST: always the host;
+   * wasio_http_client_new() fails with WASIO_ENOTSUP in a build without it
+   * and with WASIO_EINVAL when `tls` is set. Through the host the host's
+   * roots decide, no ALPN is offered, and the connect timeout bounds the
+   * TCP connect only. */
+  wasio_tls_backend_t tls_backend;
 } wasio_http_client_opts_t;
 
 /* Creates a client (a connection pool). opts may be NULL (all defaults).

@@ -209,6 +209,7 @@ struct wasio_http_client {
   /* https: the caller's config, or one the client made on first use (with
    * the built-in roots and ALPN http/1.1) and frees at close. */
   wasio_tls_config_t *tls;
+  bool host_tls; /* https:// through the host's wasi:tls (opts.tls_backend) */
   bool tls_owned;
 };
 
@@ -617,9 +618,10 @@ static int wasio__conn_open(wasio_http_client_t *client, wasio__http_origin_t *o
   call->phase = WASIO__CALL_CONNECTING;
   uint64_t timeout = wasio__pick(call->to.connect_ns, client->to.connect_ns);
   wasio_tls_config_t *tls = NULL;
-  int rc = o->https ? wasio__client_tls_config(client, &tls) : 0;
+  bool host_tls = o->https && client->host_tls;
+  int rc = o->https && !host_tls ? wasio__client_tls_config(client, &tls) : 0;
   if (rc == 0)
-    rc = wasio__http_transport_open(&conn->tr, client->loop, tls, o->host, o->port,
+    rc = wasio__http_transport_open(&conn->tr, client->loop, tls, host_tls, o->host, o->port,
                                     timeout == 0 ? WASIO_NO_TIMEOUT : timeout);
   if (rc != 0) {
     call->conn = NULL;
@@ -1141,6 +1143,16 @@ int wasio_http_client_new(wasio_loop_t *loop, const wasio_http_client_opts_t *op
   c->idle_timeout = opts && opts->idle_timeout_ns ? opts->idle_timeout_ns : WASIO_HTTP_POOL_IDLE_TIMEOUT_NS;
   if (opts != NULL) c->to = opts->timeouts;
   if (opts != NULL) c->tls = opts->tls;
+  if (opts != NULL && opts->tls_backend != WASIO_TLS_BACKEND_AUTO) {
+    int b = wasio_tls_backend_resolve(opts->tls_backend);
+    if (b < 0 || (b == WASIO_TLS_BACKEND_HOST && opts->tls != NULL)) {
+      wasio__free(c);
+      return b < 0 ? b : WASIO_EINVAL;
+    }
+    c->host_tls = b == WASIO_TLS_BACKEND_HOST;
+  } else {
+    c->host_tls = wasio_tls_host_available() && (opts == NULL || opts->tls == NULL);
+  }
   wasio__hq_init(&c->calls);
   wasio__hq_init(&c->conns);
   wasio__hq_init(&c->origins);

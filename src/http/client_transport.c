@@ -15,8 +15,22 @@ static void wasio__tr_tls_handshake_cb(wasio_tls_t *tls, int status) {
   wasio__http_conn_on_connect(t, status);
 }
 
+static void wasio__tr_host_handshake_cb(wasio_tls_host_t *htls, int status) {
+  wasio__http_transport_t *t = wasio_tls_host_data(htls);
+  if (t->closing) return;
+  wasio__http_conn_on_connect(t, status);
+}
+
 static void wasio__tr_connect_cb(wasio_tcp_t *tcp, int status) {
   wasio__http_transport_t *t = wasio__tr_of(tcp);
+  if (status == 0 && t->kind == WASIO__HTTP_TRANSPORT_HOST_TLS && !t->closing) {
+    /* The host takes the TCP streams; tcp's data stays t, and after the
+     * handshake tcp carries plaintext, so the TCP callbacks serve reads. */
+    int rc = wasio_tls_host_connect(tcp, t->host, wasio__tr_host_handshake_cb, &t->htls);
+    if (rc != 0) wasio__http_conn_on_connect(t, rc); /* the socket is still ours */
+    else wasio_tls_host_set_data(t->htls, t);
+    return;
+  }
   if (status != 0 || t->kind != WASIO__HTTP_TRANSPORT_TLS || t->closing) {
     wasio__http_conn_on_connect(t, status);
     return;
@@ -50,6 +64,10 @@ static void wasio__tr_read_cb(wasio_tcp_t *tcp, ptrdiff_t nread, const wasio_buf
 }
 
 static void wasio__tr_close_cb(wasio_tcp_t *tcp) { wasio__http_conn_on_close(wasio__tr_of(tcp)); }
+
+static void wasio__tr_host_close_cb(wasio_tls_host_t *htls) {
+  wasio__http_conn_on_close(wasio_tls_host_data(htls));
+}
 
 /* ---- TLS callbacks ------------------------------------------------------------- */
 
@@ -98,18 +116,21 @@ static void wasio__tr_tls_close_cb(wasio_tls_t *tls) {
 /* ---- the transport API --------------------------------------------------------- */
 
 int wasio__http_transport_open(wasio__http_transport_t *t, wasio_loop_t *loop, wasio_tls_config_t *tls,
-                               const char *host, uint16_t port, uint64_t timeout_ns) {
-  if (tls != NULL && strlen(host) > WASIO_TLS_MAX_HOST) return WASIO_ENAMETOOLONG;
+                               bool host_tls, const char *host, uint16_t port, uint64_t timeout_ns) {
+  if ((tls != NULL || host_tls) && strlen(host) > WASIO_TLS_MAX_HOST) return WASIO_ENAMETOOLONG;
   int rc = wasio_tcp_new(loop, &t->tcp);
   if (rc != 0) return rc;
-  t->kind = tls != NULL ? WASIO__HTTP_TRANSPORT_TLS : WASIO__HTTP_TRANSPORT_TCP;
+  t->kind = tls != NULL ? WASIO__HTTP_TRANSPORT_TLS
+            : host_tls  ? WASIO__HTTP_TRANSPORT_HOST_TLS
+                        : WASIO__HTTP_TRANSPORT_TCP;
   t->reading = t->want_read = t->closing = t->defer_queued = false;
   t->tls = NULL;
+  t->htls = NULL;
   t->cfg = tls;
   t->loop = loop;
   t->port = port;
   t->connect_ns = timeout_ns;
-  if (tls != NULL) strcpy(t->host, host); /* length checked above */
+  if (tls != NULL || host_tls) strcpy(t->host, host); /* length checked above */
   wasio_tcp_set_data(t->tcp, t);
   /* On failure the socket exists: the caller closes it and gets on_close. */
   return wasio_tcp_connect_host(t->tcp, host, port, timeout_ns, wasio__tr_connect_cb);
@@ -117,7 +138,8 @@ int wasio__http_transport_open(wasio__http_transport_t *t, wasio_loop_t *loop, w
 
 int wasio__http_transport_read_start(wasio__http_transport_t *t) {
   switch (t->kind) {
-  case WASIO__HTTP_TRANSPORT_TCP: {
+  case WASIO__HTTP_TRANSPORT_TCP:
+  case WASIO__HTTP_TRANSPORT_HOST_TLS: /* TCP after the handshake */ {
     if (t->reading) return 0;
     int rc = wasio_tcp_read_start(t->tcp, wasio__tr_alloc_cb, wasio__tr_read_cb);
     if (rc == 0) t->reading = true;
@@ -142,6 +164,7 @@ int wasio__http_transport_read_start(wasio__http_transport_t *t) {
 void wasio__http_transport_read_stop(wasio__http_transport_t *t) {
   switch (t->kind) {
   case WASIO__HTTP_TRANSPORT_TCP:
+  case WASIO__HTTP_TRANSPORT_HOST_TLS: /* TCP after the handshake */
     if (t->reading) (void)wasio_tcp_read_stop(t->tcp);
     t->reading = false;
     break;
@@ -159,6 +182,7 @@ int wasio__http_transport_write(wasio__http_transport_t *t, wasio_write_t *req, 
                                 size_t len, wasio_write_cb cb) {
   switch (t->kind) {
   case WASIO__HTTP_TRANSPORT_TCP:
+  case WASIO__HTTP_TRANSPORT_HOST_TLS: /* TCP after the handshake */
     return wasio_tcp_write(t->tcp, req, base, len, cb);
   case WASIO__HTTP_TRANSPORT_TLS:
     if (t->tls == NULL) return WASIO_ESTATE;
@@ -171,6 +195,7 @@ int wasio__http_transport_write(wasio__http_transport_t *t, wasio_write_t *req, 
 size_t wasio__http_transport_queued(const wasio__http_transport_t *t) {
   switch (t->kind) {
   case WASIO__HTTP_TRANSPORT_TCP:
+  case WASIO__HTTP_TRANSPORT_HOST_TLS: /* TCP after the handshake */
     return wasio_tcp_write_queue_size(t->tcp);
   case WASIO__HTTP_TRANSPORT_TLS:
     return t->tls != NULL ? wasio_tls_write_queue_size(t->tls) : 0;
@@ -182,6 +207,7 @@ size_t wasio__http_transport_queued(const wasio__http_transport_t *t) {
 void wasio__http_transport_set_idle(wasio__http_transport_t *t, uint64_t idle_ns) {
   switch (t->kind) {
   case WASIO__HTTP_TRANSPORT_TCP:
+  case WASIO__HTTP_TRANSPORT_HOST_TLS: /* TCP after the handshake */
     (void)wasio_tcp_set_idle_timeout(t->tcp, idle_ns);
     break;
   case WASIO__HTTP_TRANSPORT_TLS:
@@ -205,6 +231,14 @@ void wasio__http_transport_close(wasio__http_transport_t *t) {
     t->reading = t->want_read = false;
     /* A queued read start turns into the wait for the stream's close. */
     if (t->tls != NULL) wasio_tls_close(t->tls, wasio__tr_tls_close_cb);
+    else wasio_tcp_close(t->tcp, wasio__tr_close_cb); /* still connecting */
+    break;
+  case WASIO__HTTP_TRANSPORT_HOST_TLS:
+    if (t->closing) return;
+    t->closing = true;
+    t->reading = false;
+    /* Once the host has the streams only wasio_tls_host_close may end them. */
+    if (t->htls != NULL) wasio_tls_host_close(t->htls, wasio__tr_host_close_cb);
     else wasio_tcp_close(t->tcp, wasio__tr_close_cb); /* still connecting */
     break;
   default:

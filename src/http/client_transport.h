@@ -36,7 +36,9 @@
 typedef enum wasio__http_transport_kind {
   WASIO__HTTP_TRANSPORT_NONE = 0,
   WASIO__HTTP_TRANSPORT_TCP,     /* plain http:// */
-  WASIO__HTTP_TRANSPORT_TLS      /* https:// over BearSSL (wasio/tls.h) */
+  WASIO__HTTP_TRANSPORT_TLS,     /* https:// over BearSSL (wasio/tls.h) */
+  WASIO__HTTP_TRANSPORT_HOST_TLS /* https:// by the host's wasi:tls (wasio/tls_host.h): after the
+                                    handshake the same tcp carries plaintext, so I/O is TCP's */
 } wasio__http_transport_kind_t;
 
 typedef struct wasio__http_transport {
@@ -48,11 +50,12 @@ typedef struct wasio__http_transport {
   wasio_tcp_t *tcp;   /* the socket under every kind */
   wasio_tls_t *tls;   /* TLS: once TCP is connected; owns tcp from then on */
   wasio_tls_config_t *cfg;
+  wasio_tls_host_t *htls; /* HOST_TLS: once TCP is connected; owns tcp from then on */
   wasio_loop_t *loop;
   wasio_defer_t defer; /* TLS: deferred read start, then the deferred on_close */
   uint64_t connect_ns; /* TLS: also the handshake's longest silence */
   uint16_t port;
-  char host[WASIO_TLS_MAX_HOST + 1]; /* TLS: SNI and the name verified */
+  char host[WASIO_TLS_MAX_HOST + 1]; /* TLS, HOST_TLS: SNI and the name verified */
 } wasio__http_transport_t;
 
 /* Upcalls into the connection that embeds `t` (src/http/client.c). */
@@ -66,11 +69,12 @@ void wasio__http_conn_on_close(wasio__http_transport_t *t);
 /* Creates the socket and connects to host:port (a name is resolved by the
  * loop, without blocking). tls (not NULL) asks for a TLS stream made from
  * that config; on_connect then reports the handshake too (0, or the
- * WASIO_ETLS_* code). timeout_ns bounds the TCP connect and any silence
+ * WASIO_ETLS_* code). host_tls (tls NULL) asks the same of the host's
+ * wasi:tls instead. timeout_ns bounds the TCP connect and any silence
  * during the handshake. On 0,
  * on_connect runs exactly once. */
 int wasio__http_transport_open(wasio__http_transport_t *t, wasio_loop_t *loop, wasio_tls_config_t *tls,
-                               const char *host, uint16_t port, uint64_t timeout_ns);
+                               bool host_tls, const char *host, uint16_t port, uint64_t timeout_ns);
 int wasio__http_transport_read_start(wasio__http_transport_t *t);
 void wasio__http_transport_read_stop(wasio__http_transport_t *t);
 int wasio__http_transport_write(wasio__http_transport_t *t, wasio_write_t *req, const void *base,

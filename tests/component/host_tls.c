@@ -17,6 +17,8 @@
  * root must fail with WASIO_ETLS_CERT_UNTRUSTED and the host's own words
  * (rustls's UnknownIssuer), with no application byte sent (the tcp refuses
  * writes while the host holds its streams, and the peer counts markers).
+ * The HTTP client's default (AUTO) takes the same path in the --host-tls
+ * build and BearSSL in the default one; both must refuse before the request.
  */
 // wasio-test: net
 // wasio-test: helper tests/helpers/tls_peer.py
@@ -189,3 +191,66 @@ TEST(argument_and_state_errors) {
   ASSERT_LOOP_CLOSED(loop);
 }
 
+/* ---- the HTTP client's choice ------------------------------------------------------ */
+
+static int http_dones, http_status, client_closes;
+
+static void http_done(wasio_http_call_t *call, int status) {
+  (void)call;
+  http_dones++;
+  http_status = status;
+}
+
+static void http_client_closed(wasio_http_client_t *c) {
+  (void)c;
+  client_closes++;
+}
+
+/* AUTO with no config of the caller's: the host in the --host-tls build,
+ * BearSSL otherwise. Both refuse the private CA before any request byte, so
+ * the expectation is the same; what differs is who said it. */
+TEST(https_client_auto_refuses_private_ca) {
+  wasio_loop_t *loop = new_loop();
+  uint16_t port = scenario(loop, "ecdsa");
+  wasio_http_client_t *client = NULL;
+  wasio_http_client_opts_t o = {.tls_backend = WASIO_TLS_BACKEND_AUTO};
+  ASSERT_OK(wasio_http_client_new(loop, &o, &client));
+  char url[96];
+  snprintf(url, sizeof url, "https://127.0.0.1:%u/WASIO-APP-DATA", port);
+  wasio_http_call_opts_t co = {.url = url, .on_done = http_done};
+  wasio_http_call_t *call = NULL;
+  http_dones = 0;
+  ASSERT_OK(wasio_http_call_start(client, &co, &call));
+  WAIT_UNTIL(loop, http_dones == 1);
+  ASSERT_WASIO(WASIO_ETLS_CERT_UNTRUSTED, http_status);
+  client_closes = 0;
+  wasio_http_client_close(client, http_client_closed);
+  WAIT_UNTIL(loop, client_closes == 1);
+  ASSERT_EQ_INT(0, leaked(loop, port));
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+TEST(https_client_explicit_backends) {
+  wasio_loop_t *loop = new_loop();
+  wasio_http_client_t *client = NULL;
+  wasio_http_client_opts_t o = {.tls_backend = WASIO_TLS_BACKEND_HOST};
+  if (wasio_tls_host_available()) {
+    ASSERT_OK(wasio_http_client_new(loop, &o, &client));
+    wasio_http_client_close(client, NULL);
+    /* The host cannot honour a config of the caller's. */
+    wasio_tls_config_t *cfg = NULL;
+    ASSERT_OK(wasio_tls_config_new(WASIO_TLS_CLIENT, &cfg));
+    o.tls = cfg;
+    ASSERT_WASIO(WASIO_EINVAL, wasio_http_client_new(loop, &o, &client));
+    ASSERT_OK(wasio_tls_config_free(cfg));
+  } else {
+    ASSERT_WASIO(WASIO_ENOTSUP, wasio_http_client_new(loop, &o, &client));
+  }
+  o.tls = NULL;
+  o.tls_backend = WASIO_TLS_BACKEND_GUEST;
+  ASSERT_OK(wasio_http_client_new(loop, &o, &client));
+  wasio_http_client_close(client, NULL);
+  o.tls_backend = (wasio_tls_backend_t)9;
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_client_new(loop, &o, &client));
+  ASSERT_LOOP_CLOSED(loop);
+}
