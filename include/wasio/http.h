@@ -188,10 +188,11 @@ typedef struct wasio_http_server_opts {
   /* HTTPS: a server-role config (wasio/tls.h) with its certificate chain
    * and key, or NULL for plain HTTP. Every connection does the TLS
    * handshake first (within head_timeout_ns; a failed one closes the
-   * connection and never reaches the handler) and ends a graceful close
-   * with close_notify. wasio_http_server_new() sets the config's ALPN to
-   * "http/1.1", the only protocol this server speaks. The config is the caller's:
-   * free it after the server's shutdown callback. */
+   * connection and never reaches the handler); every close after a good
+   * handshake (graceful, idle, shutdown, error) sends close_notify first,
+   * waiting at most 2 s without progress. wasio_http_server_new() sets the
+   * config's ALPN to "http/1.1", the only protocol this server speaks. The
+   * config is the caller's: free it after the server's shutdown callback. */
   struct wasio_tls_config *tls;
 } wasio_http_server_opts_t;
 
