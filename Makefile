@@ -316,7 +316,7 @@ BENCH_CFLAGS := -O2 -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Iinclude
 # Every heap allocation of the statically linked code is also counted by the
 # program itself (bench/alloc_count.h), a cross-check of wasio's own count.
 BENCH_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=posix_memalign
-BENCHES := $(basename $(notdir $(wildcard bench/*.c)))
+BENCHES := $(filter-out tls_%,$(basename $(notdir $(wildcard bench/*.c))))
 BENCH_NATIVE := $(foreach b,$(BENCHES),$(R)/bench/$(b))
 BENCH_WASM := $(foreach b,$(BENCHES),$(W)/bench/$(b).wasm)
 
@@ -349,6 +349,31 @@ HTTP_BENCH := $(R)/bench/http_serve $(R)/bench/http_get $(W)/bench/http_serve.wa
 .PHONY: bench-http
 bench-http: $(HTTP_BENCH)
 	@python3 bench/run_http.py
+
+# TLS handshakes/s and bulk MB/s (bench/run_tls.py): bench/tls_client.c,
+# native and as a component, against openssl s_server, next to openssl s_time.
+# The native build links a non-sanitized -O2 libbearssl.a (same sub-make,
+# release flags) and the trust anchors compiled without sanitizers.
+BEARSSL_RELEASE_CFLAGS := -O2 -g0
+$(R)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk \
+  $(call bearssl_flags,$(R),$(CLANG) $(BEARSSL_RELEASE_CFLAGS) $(BEARSSL_DIR))
+	@$(MAKE) --no-print-directory -f src/tls/bearssl.mk BEARSSL_DIR=$(BEARSSL_DIR) OUT=$(R) \
+	  CC=$(CLANG) AR=$(AR) CFLAGS="$(BEARSSL_RELEASE_CFLAGS)"
+$(R)/bearssl/.cflags:
+	@mkdir -p $(dir $@) && touch $@
+$(R)/obj/$(GEN)/tls_anchors.o: $(GEN)/tls_anchors.c
+	@mkdir -p $(dir $@)
+	$(CLANG) $(RELEASE_CFLAGS) -I$(BEARSSL_DIR)/inc -c $< -o $@
+$(R)/bench/tls_%: bench/tls_%.c $(R)/libwasio.a $(R)/obj/$(GEN)/tls_anchors.o $(R)/libbearssl.a $(wildcard include/*.h include/wasio/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BENCH_CFLAGS) $< $(R)/obj/$(GEN)/tls_anchors.o $(R)/libwasio.a $(R)/libbearssl.a -pthread -o $@
+$(W)/bench/tls_%.wasm: bench/tls_%.c $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
+	@mkdir -p $(dir $@)
+	tools/wasio-cc -o $@ -Wall -Wextra -Werror $<
+TLS_BENCH := $(R)/bench/tls_client $(W)/bench/tls_client.wasm
+.PHONY: bench-tls
+bench-tls: $(TLS_BENCH)
+	@python3 bench/run_tls.py
 
 clean:
 	rm -rf $(B)

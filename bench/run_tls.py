@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""bench/run_tls.py: TLS handshakes/s and bulk MB/s, one run, with ratios.
+
+One local `openssl s_server -WWW` (loopback, TLS 1.2, ECDHE-ECDSA-AES128-GCM-
+SHA256, an EC P-256 leaf made here with the openssl CLI in a temp dir) serves
+every client in turn, interleaved per round:
+  native    build/native-release/bench/tls_client (BearSSL -O2, no sanitizers)
+  wasmtime  build/wasm32/bench/tls_client.wasm via tools/wasio-run --net
+  s_time    native `openssl s_time -new` (OpenSSL, the same server)
+  host TLS  wasi:tls through wasmtime -S tls: n/a (see docs/HOST_TLS.md)
+Handshakes: full handshakes (no resumption), connect + handshake + close.
+Bulk: each connection GETs a BULK_MIB file; MB/s = 10^6 plaintext bytes/s
+(handshakes included, amortised over the file, the same for every client).
+"""
+import argparse, os, platform, re, shutil, socket, subprocess, sys, tempfile, time, datetime
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
+CIPHER = "ECDHE-ECDSA-AES128-GCM-SHA256"
+NATIVE = os.path.join(ROOT, "build/native-release/bench/tls_client")
+WASM = os.path.join(ROOT, "build/wasm32/bench/tls_client.wasm")
+RUN = os.path.join(ROOT, "tools/wasio-run")
+HOST_NA = ("n/a: wasmtime 49.0.3's wasi:tls trusts only webpki_roots compiled into it "
+           "(no CA option, no SSL_CERT_FILE), so a local server cannot be trusted; docs/HOST_TLS.md")
+
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+
+def run_ours(cmd, secs, path, size):
+    extra = [path, str(size)] if path else []
+    out = subprocess.run(cmd + [str(secs)] + extra, capture_output=True, text=True,
+                         timeout=secs + 30)
+    m = re.search(r"RESULT conns=(\d+) seconds=([\d.]+) bytes=(\d+)", out.stdout)
+    if not m:
+        raise RuntimeError("%s: %s %s" % (cmd[0], out.stdout.strip(), out.stderr.strip()[-400:]))
+    return int(m[1]), float(m[2]), int(m[3])
+
+
+def run_stime(port, secs, path, size):
+    cmd = [OPENSSL, "s_time", "-connect", "127.0.0.1:%d" % port, "-new", "-time", str(int(secs)),
+           "-cipher", CIPHER]
+    if path:
+        cmd += ["-www", "/" + path]
+    t0 = time.monotonic()
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 60)
+    wall = time.monotonic() - t0
+    # "N connections in T real seconds, B bytes read per connection"
+    m = re.search(r"(\d+) connections in ([\d.]+) real seconds, (\d+) bytes read per connection",
+                  out.stdout)
+    if not m:
+        raise RuntimeError("s_time: " + out.stdout[-400:] + out.stderr[-400:])
+    n, t, per = int(m[1]), float(m[2]), int(m[3])
+    if path and per < size:
+        raise RuntimeError("s_time read %d bytes per connection, expected %d" % (per, size))
+    # s_time's "real seconds" is time(NULL) differences, whole seconds (it
+    # prints 3 for a 2 s run): the process's wall time is used instead (it
+    # includes openssl's start-up, a few ms, against s_time).
+    return n, wall, n * per
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=int, default=3, help="per measurement, whole seconds for s_time (default 3)")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    ap.add_argument("--bulk-mib", type=int, default=16, help="file size per bulk GET (default 16)")
+    a = ap.parse_args()
+    t_all = time.monotonic()
+    tmp = tempfile.mkdtemp(prefix="wasio-tlsbench-")
+    srv = None
+    try:
+        def ossl(*args):
+            subprocess.run([OPENSSL] + list(args), check=True, capture_output=True, cwd=tmp)
+        ossl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", "key.pem", "-out", "cert.pem", "-days", "2", "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1")
+        size = a.bulk_mib * 1024 * 1024
+        with open(os.path.join(tmp, "bulk.bin"), "wb") as f:
+            f.write(os.urandom(size))
+        port = free_port()
+        srv = subprocess.Popen([OPENSSL, "s_server", "-accept", "127.0.0.1:%d" % port,
+                                "-cert", "cert.pem", "-key", "key.pem", "-tls1_2",
+                                "-cipher", CIPHER, "-WWW", "-quiet"], cwd=tmp,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close(); break
+            except OSError:
+                time.sleep(0.05)
+        ver = subprocess.run([OPENSSL, "version"], capture_output=True, text=True).stdout.strip()
+        wt = subprocess.run([os.path.join(os.environ.get("WASIO_TOOLS", os.path.expanduser("~/.cache/wasio")), "bin", "wasmtime"), "--version"], capture_output=True, text=True).stdout.strip()
+        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True).stdout.strip()
+        cpu = "?"
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip(); break
+        print("%s; %d CPUs (%s), Linux %s; commit %s" % (
+            datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), os.cpu_count(), cpu,
+            platform.release(), commit))
+        print("%s; %s" % (wt, ver))
+        print("Load average at start: %s" % open("/proc/loadavg").read().split(" ", 3)[:3])
+        print("Command: make bench-tls  (python3 bench/run_tls.py %s)" % " ".join(sys.argv[1:]))
+        print()
+        clients = {
+            "BearSSL native": lambda s, p, z: run_ours([NATIVE, str(port)], s, p, z),
+            "BearSSL wasmtime": lambda s, p, z: run_ours([RUN, "--net", "--timeout", str(int(s) + 30), WASM, str(port)], s, p, z),
+            "openssl s_time": lambda s, p, z: run_stime(port, s, p, z),
+        }
+        res = {(c, k): [] for c in clients for k in ("hs", "bulk")}
+        for r in range(a.rounds):
+            names = list(clients)
+            names = names[r % len(names):] + names[:r % len(names)]
+            for kind, path in (("hs", None), ("bulk", "bulk.bin")):
+                for c in names:
+                    n, t, b = clients[c](a.seconds, path, size)
+                    v = n / t if kind == "hs" else b / t / 1e6
+                    res[(c, kind)].append(v)
+                    print("  [%s %s round %d: conns=%d seconds=%.3f bytes=%d -> %.1f]" % (
+                        c, kind, r + 1, n, t, b, v), file=sys.stderr, flush=True)
+        med = lambda xs: sorted(xs)[len(xs) // 2]
+        print("### TLS 1.2 %s, EC P-256 server key, loopback, openssl s_server -WWW" % CIPHER)
+        print()
+        print("%ds per measurement, %d rounds interleaved (client order rotates); median with range." % (a.seconds, a.rounds))
+        print("Handshakes: full (no resumption): TCP connect + handshake + close, one at a time.")
+        print("Bulk: one %d MiB GET per connection (handshake included); MB/s = 10^6 plaintext bytes/s." % a.bulk_mib)
+        print("Ratios: against BearSSL native's median of this same invocation. The one-threaded s_server")
+        print("shares the machine with each client, and its cost is in every row alike. BearSSL clients:")
+        print("`insecure` config (no chain/name check; s_time does not verify either); a fresh config per")
+        print("connection, so nothing is resumed. wasmtime: timed inside the component (start-up excluded).")
+        print("s_time: its process wall time (its own 'real seconds' are whole seconds).")
+        print()
+        print("| client | handshakes/s | range | vs native | bulk MB/s | range | vs native |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        base_h, base_b = med(res[("BearSSL native", "hs")]), med(res[("BearSSL native", "bulk")])
+        for c in clients:
+            h, b = res[(c, "hs")], res[(c, "bulk")]
+            print("| %s | %.0f | %.0f-%.0f | %.2fx | %.1f | %.1f-%.1f | %.2fx |" % (
+                c, med(h), min(h), max(h), med(h) / base_h, med(b), min(b), max(b), med(b) / base_b))
+        print("| host wasi:tls (wasmtime -S tls) | n/a | | | n/a | | |")
+        print()
+        print("host wasi:tls " + HOST_NA)
+        print("Total time: %.0f s" % (time.monotonic() - t_all))
+    finally:
+        if srv:
+            srv.kill(); srv.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
