@@ -93,6 +93,8 @@ def main():
         wt = subprocess.run([os.path.join(os.environ.get("WASIO_TOOLS", os.path.expanduser("~/.cache/wasio")), "bin", "wasmtime"), "--version"], capture_output=True, text=True).stdout.strip()
         commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                                 capture_output=True, text=True).stdout.strip()
+        # In a `git archive` export there is no git: WASIO_COMMIT names it.
+        commit = os.environ.get("WASIO_COMMIT") or commit or "unknown (set WASIO_COMMIT)"
         cpu = "?"
         for line in open("/proc/cpuinfo"):
             if line.startswith("model name"):
