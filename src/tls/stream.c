@@ -19,10 +19,18 @@
  * - Nothing is sent before the handshake succeeds (BearSSL accepts no
  *   application data until then), so a rejected certificate never leaks a
  *   byte of the request.
+ * - A public call (handshake, read_start, write, shutdown) never runs the
+ *   pump itself: it queues one deferred request, and the pump runs in
+ *   phase 2 of the next turn. So, as with wasio_tcp_*, no callback ever runs
+ *   from inside the call that asked for it (not a buffered read, not a
+ *   zero-length write, not a TCP write that fails at once). The deferred
+ *   request lives in the stream, so a stream closed while it is queued is
+ *   freed by that request's callback, not before.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h" /* wasio__calloc/wasio__free: counted allocation */
 #include "tls_internal.h"
 
 /* Plaintext handed to a reader without an alloc callback, per call. */
@@ -30,6 +38,10 @@
 
 struct wasio_tls {
   wasio_tcp_t *tcp;
+  wasio_loop_t *loop;
+  wasio_defer_t defer;  /* runs the pump after a public call */
+  bool defer_queued;
+  bool dead;            /* closed while `defer` was queued: it frees us */
   wasio_tls_engine_t *e;
   void *data;
   wasio_tls_handshake_cb hs_cb;
@@ -56,6 +68,7 @@ struct wasio_tls {
 };
 
 static void wasio__tls_pump(wasio_tls_t *t);
+static void wasio__tls_pump_soon(wasio_tls_t *t);
 
 /* ---- helpers ----------------------------------------------------------------- */
 
@@ -158,9 +171,15 @@ static void wasio__tls_tcp_closed(wasio_tcp_t *tcp) {
     t->sd_reported = true;
     if (t->sd_cb) t->sd_cb(t, WASIO_ECANCELED);
   }
-  if (t->close_cb) t->close_cb(t);
+  /* The engine goes first, so that the close callback may free the
+   * config it was made from (a config refuses to go while engines use it). */
   wasio_tls_engine_free(t->e);
-  free(t);
+  t->e = NULL;
+  if (t->close_cb) t->close_cb(t);
+  if (t->defer_queued)
+    t->dead = true; /* the queued request still points into us */
+  else
+    wasio__free(t);
 }
 
 /* ---- the pump ------------------------------------------------------------------------- */
@@ -311,18 +330,36 @@ static void wasio__tls_pump(wasio_tls_t *t) {
   t->pumping = false;
 }
 
+static void wasio__tls_deferred(wasio_defer_t *req, int status) {
+  wasio_tls_t *t = req->data;
+  t->defer_queued = false;
+  if (t->dead) {
+    wasio__free(t);
+    return;
+  }
+  wasio__tls_pump(t);
+}
+
+/* Runs the pump in phase 2 of the next turn (see the notes above). */
+static void wasio__tls_pump_soon(wasio_tls_t *t) {
+  if (t->defer_queued || t->closing) return;
+  t->defer.data = t;
+  if (wasio_defer(t->loop, &t->defer, wasio__tls_deferred) == 0) t->defer_queued = true;
+}
+
 /* ---- public API ---------------------------------------------------------------------- */
 
 int wasio_tls_new(wasio_tcp_t *tcp, wasio_tls_config_t *cfg, const char *host, uint16_t port, wasio_tls_t **out) {
   if (tcp == NULL || cfg == NULL || out == NULL) return WASIO_EINVAL;
-  wasio_tls_t *t = calloc(1, sizeof *t);
+  wasio_tls_t *t = wasio__calloc(1, sizeof *t);
   if (t == NULL) return WASIO_ENOMEM;
   int rc = wasio_tls_engine_new(cfg, host, port, &t->e);
   if (rc < 0) {
-    free(t);
+    wasio__free(t);
     return rc;
   }
   t->tcp = tcp;
+  t->loop = wasio_tcp_loop(tcp);
   wasio_tcp_set_data(tcp, t);
   *out = t;
   return 0;
@@ -334,7 +371,7 @@ int wasio_tls_handshake(wasio_tls_t *t, wasio_tls_handshake_cb cb) {
   if (t->hs_cb || t->hs_reported) return WASIO_EBUSY;
   t->hs_cb = cb;
   t->started = true;
-  wasio__tls_pump(t);
+  wasio__tls_pump_soon(t);
   return 0;
 }
 
@@ -347,7 +384,7 @@ int wasio_tls_read_start(wasio_tls_t *t, wasio_tls_alloc_cb alloc_cb, wasio_tls_
   t->alloc_cb = alloc_cb;
   t->read_cb = read_cb;
   t->started = true;
-  wasio__tls_pump(t);
+  wasio__tls_pump_soon(t);
   return 0;
 }
 
@@ -377,7 +414,7 @@ int wasio_tls_write(wasio_tls_t *t, wasio_write_t *req, const void *base, size_t
   t->wq_tail = req;
   t->queued += len;
   t->started = true;
-  wasio__tls_pump(t);
+  wasio__tls_pump_soon(t);
   return 0;
 }
 
@@ -391,7 +428,7 @@ int wasio_tls_shutdown(wasio_tls_t *t, wasio_tls_shutdown_cb cb) {
   t->sd_requested = true;
   t->sd_cb = cb;
   t->started = true;
-  wasio__tls_pump(t);
+  wasio__tls_pump_soon(t);
   return 0;
 }
 
@@ -407,7 +444,13 @@ int wasio_tls_set_idle_timeout(wasio_tls_t *t, uint64_t idle_ns) {
   return wasio_tcp_set_idle_timeout(t->tcp, idle_ns);
 }
 
-void wasio_tls_info(const wasio_tls_t *t, wasio_tls_info_t *out) { wasio_tls_engine_info(t->e, out); }
+void wasio_tls_info(const wasio_tls_t *t, wasio_tls_info_t *out) {
+  if (t->e == NULL) { /* in the close callback: the engine is gone */
+    memset(out, 0, sizeof *out);
+    return;
+  }
+  wasio_tls_engine_info(t->e, out);
+}
 void wasio_tls_set_data(wasio_tls_t *t, void *data) { t->data = data; }
 void *wasio_tls_data(const wasio_tls_t *t) { return t->data; }
 wasio_loop_t *wasio_tls_loop(const wasio_tls_t *t) { return wasio_tcp_loop(t->tcp); }

@@ -213,6 +213,46 @@ static void good(const char *name, const char *host, uint16_t want_suite, bool a
   ASSERT_LOOP_CLOSED(loop);
 }
 
+/* No callback runs from inside the call that asked for it (as with
+ * wasio_tcp_*): a zero-length write whose predecessors' ciphertext is
+ * already out completes in a later turn, not inside wasio_tls_write. And the
+ * config may be freed from the stream's close callback (the engine that
+ * used it is gone by then). */
+static wasio_tls_config_t *cfg_freed_in_close;
+static int cfg_free_rc = 1;
+static void close_frees_cfg_cb(wasio_tls_t *tls) {
+  tlsc_t *c = wasio_tls_data(tls);
+  c->close_calls++;
+  cfg_free_rc = wasio_tls_config_free(cfg_freed_in_close);
+}
+
+TEST(no_callback_inside_calls) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  char *ca;
+  uint16_t port = scenario(loop, "ecdsa", &ca);
+  cfg_freed_in_close = client_cfg(ca);
+  tlsc_t c;
+  tlsc_open(loop, &c, cfg_freed_in_close, port, "wasio.test");
+  ASSERT_TRUE(!c.hs_done); /* queued, not run inside wasio_tls_handshake */
+  WAIT_UNTIL(loop, c.hs_done && c.writes_done == 1 && strchr(c.in, '\n') != NULL);
+  ASSERT_WASIO(0, c.hs_status);
+  wasio_write_t *req = calloc(1, sizeof *req);
+  ASSERT_TRUE(req != NULL);
+  req->data = &c;
+  ASSERT_OK(wasio_tls_write(c.tls, req, "", 0, tlsc_write_cb));
+  ASSERT_EQ_INT(c.writes_done, 1); /* not from inside the call */
+  WAIT_UNTIL(loop, c.writes_done == 2);
+  ASSERT_WASIO(0, c.write_status);
+  cfg_free_rc = 1;
+  wasio_tls_close(c.tls, close_frees_cfg_cb);
+  WAIT_UNTIL(loop, c.close_calls == 1);
+  ASSERT_WASIO(0, cfg_free_rc);
+  free(ca);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
 TEST(ecdsa_aes128gcm_alpn) { good("ecdsa", "wasio.test", 0xC02B, true); }
 TEST(rsa_aes256gcm) { good("rsa-gcm", "wasio.test", 0xC030, false); }
 TEST(rsa_chacha20) { good("rsa-chacha", "wasio.test", 0xCCA8, false); }
