@@ -15,14 +15,13 @@
  *   connect runs first, then the handshake; on_connect reports the handshake
  *   result, so the client writes nothing (no request byte) before the peer's
  *   certificate has been verified.
- * - A TLS stream may hold decrypted plaintext, or its final EOF/error, while
- *   reading is stopped, and wasio_tls_read_start() would hand it over from
- *   inside the call. The client starts reading from places that must not
- *   re-enter it (putting a connection in the pool, resuming a paused call),
- *   so a TLS read starts from a deferred callback in the next turn.
- * - wasio_tls_t runs its close callback before it frees its engine, so a
- *   config cannot be freed from inside it; on_close therefore runs one turn
- *   later, when the client may free the default config it made.
+ * - TLS reads start from a deferred callback in the next turn, and on_close
+ *   runs one turn after the stream's close callback. Both were written when
+ *   wasio_tls_read_start() could hand over buffered plaintext from inside
+ *   the call and the stream's close callback ran before its engine was freed
+ *   (so the default config could not be freed there). Since 0c186ef the
+ *   stream does neither, so both deferrals are now redundant: they cost one
+ *   turn and are kept only until their removal gets a full test run.
  */
 #ifndef WASIO_HTTP_CLIENT_TRANSPORT_H
 #define WASIO_HTTP_CLIENT_TRANSPORT_H

@@ -8,14 +8,13 @@
  *   own cases in the switches of server_io.c; server.c does not know which.
  * - TLS: the handshake runs first; plaintext reads start only after it, so
  *   a failed handshake ends in wasio__srv_conn_on_read(<0) before any
- *   request could reach a handler. The stream's pump runs synchronously in
- *   every wasio_tls_* call and may call back from inside it (a zero-length
- *   write whose ciphertext is all out completes at once; restarting a
- *   reader hands over buffered plaintext at once). To keep the promise
- *   below, the TLS transport never calls wasio_tls_* from inside a
- *   wasio__srv_io_* call: it records what is asked (writes in a FIFO linked
- *   through the requests, read on/off, shutdown) and applies it from a
- *   deferred callback in phase 2 (`sync`), a loop callback.
+ *   request could reach a handler. The TLS transport never calls wasio_tls_*
+ *   from inside a wasio__srv_io_* call: it records what is asked (writes in
+ *   a FIFO linked through the requests, read on/off, shutdown) and applies
+ *   it from a deferred callback in phase 2 (`sync`). That was needed while
+ *   the stream's pump ran inside every wasio_tls_* call and could call back
+ *   from there; since 0c186ef the stream defers its own pump, so `sync` is
+ *   redundant (one turn of latency) and can go once that gets a full run.
  * - The set of transports is closed, so dispatch is a switch on `kind`, not
  *   a table of function pointers (STYLE.md).
  * - Upcalls go to the connection through the wasio__srv_conn_* functions
