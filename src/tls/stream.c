@@ -191,7 +191,15 @@ static bool wasio__tls_pump_once(wasio_tls_t *t) {
 
   /* Ciphertext out, also after a failure (the alert that says why). */
   if (!t->out_busy && !t->closing) {
-    size_t n = wasio_tls_engine_pull_cipher(e, t->out, sizeof t->out);
+    /* A whole flight in one TCP write: BearSSL hands out one record at a
+     * time and builds the next once that one is taken, so keep taking while
+     * the buffer has room. Written record by record, the second write of a
+     * flight (ChangeCipherSpec, Finished) waited in the peer's delayed-ACK
+     * window behind Nagle, about 40 ms per handshake on hosts where WASI
+     * 0.2 cannot set TCP_NODELAY. */
+    size_t n = 0, got;
+    while (n < sizeof t->out && (got = wasio_tls_engine_pull_cipher(e, t->out + n, sizeof t->out - n)) > 0)
+      n += got;
     if (n) {
       t->out_busy = true;
       t->out_req.data = t;
