@@ -6,6 +6,8 @@
 # so a fresh machine needs nothing else.
 
 include tools/versions.env
+# `make` alone builds everything (the BearSSL rules below come first).
+.DEFAULT_GOAL := all
 # Build with every core (the machines here have 2); output lines may interleave.
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 WASIO_TOOLS ?= $(HOME)/.cache/wasio

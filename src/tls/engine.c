@@ -4,8 +4,9 @@
  * - One allocation for the contexts and one for the record buffer
  *   (WASIO_TLS_BUFSIZE_BIDI, or _MONO for half duplex); nothing per record.
  * - Protocol policy, the same for client and server: TLS 1.2 only, ECDHE key
- *   exchange (forward secrecy) with AES-GCM or ChaCha20-Poly1305 first,
- *   AES-CBC last (see wasio__tls_suites), no renegotiation.
+ *   exchange (forward secrecy) with AES-GCM or ChaCha20-Poly1305 first
+ *   (which of the two depends on AES hardware), AES-CBC last (see
+ *   wasio__tls_suites), no renegotiation.
  * - The DRBG of each engine is seeded with WASIO__TLS_SEED_BYTES from
  *   wasio_random_bytes (wasi:random/random in a component); BearSSL's own
  *   system seeder is never relied on (it has none on wasm32-wasi).
@@ -21,22 +22,44 @@
 _Static_assert(WASIO_TLS_BUFSIZE_BIDI == BR_SSL_BUFSIZE_BIDI, "wasio/tls.h buffer sizes");
 _Static_assert(WASIO_TLS_BUFSIZE_MONO == BR_SSL_BUFSIZE_MONO, "wasio/tls.h buffer sizes");
 
-static const uint16_t wasio__tls_suites[] = {
-  BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-  BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-  BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-  BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-  BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-  BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-  /* Last resort, for TLS 1.2 servers without AEAD (BearSSL's CBC records
-   * are constant-time). Offering them also makes a TLS 1.0/1.1-only server
-   * answer with its version (WASIO_ETLS_VERSION) instead of a bare
-   * handshake_failure alert (no common suite), which says nothing. */
-  BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
-  BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
-  BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
-  BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
-};
+/* Two orders of the same suites. Where the CPU has AES instructions that
+ * BearSSL uses (x86 AES-NI, POWER8), AES-GCM goes first; elsewhere, and
+ * always in a component (WebAssembly has no AES instruction, so BearSSL's
+ * portable constant-time AES runs), ChaCha20-Poly1305 goes first, as
+ * BoringSSL and Go do: measured in a component on wasmtime, ChaCha20-
+ * Poly1305 moved about 2.5 times the bytes of AES-128-GCM (docs in
+ * BENCHMARKS.md, TLS). A client's order decides unless the server enforces
+ * its own (nginx's default honours the client). */
+#define WASIO__TLS_AEAD_AES                                                   \
+  BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, \
+      BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+#define WASIO__TLS_AEAD_CHACHA \
+  BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
+/* Last resort, for TLS 1.2 servers without AEAD (BearSSL's CBC records are
+ * constant-time). Offering them also makes a TLS 1.0/1.1-only server answer
+ * with its version (WASIO_ETLS_VERSION) instead of a bare handshake_failure
+ * alert (no common suite), which says nothing. */
+#define WASIO__TLS_CBC                                                                  \
+  BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,        \
+      BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA
+
+static const uint16_t wasio__tls_suites_aes_first[] = {WASIO__TLS_AEAD_AES, WASIO__TLS_AEAD_CHACHA,
+                                                        WASIO__TLS_CBC};
+static const uint16_t wasio__tls_suites_chacha_first[] = {WASIO__TLS_AEAD_CHACHA, WASIO__TLS_AEAD_AES,
+                                                           WASIO__TLS_CBC};
+_Static_assert(sizeof wasio__tls_suites_aes_first == sizeof wasio__tls_suites_chacha_first,
+               "the same suites in both orders");
+
+/* Whether BearSSL found AES instructions on this CPU (its own run-time
+ * probes; both return NULL where they were not compiled in, as on wasm32). */
+static bool wasio__tls_aes_hardware(void) {
+  return br_aes_x86ni_ctr_get_vtable() != NULL || br_aes_pwr8_ctr_get_vtable() != NULL;
+}
+
+static const uint16_t *wasio__tls_suites(size_t *n) {
+  *n = sizeof wasio__tls_suites_aes_first / sizeof wasio__tls_suites_aes_first[0];
+  return wasio__tls_aes_hardware() ? wasio__tls_suites_aes_first : wasio__tls_suites_chacha_first;
+}
 
 static wasio__tls_session_slot_t *wasio__tls_session_find(wasio_tls_config_t *cfg, const char *host,
                                                           uint16_t port) {
@@ -131,7 +154,9 @@ int wasio_tls_engine_new(wasio_tls_config_t *cfg, const char *host, uint16_t por
   }
   if (!client) br_ssl_server_set_cache(&e->u.server, &cfg->lru.vtable);
   br_ssl_engine_set_versions(e->eng, BR_TLS12, BR_TLS12);
-  br_ssl_engine_set_suites(e->eng, wasio__tls_suites, sizeof wasio__tls_suites / sizeof wasio__tls_suites[0]);
+  size_t nsuites;
+  const uint16_t *suites = wasio__tls_suites(&nsuites);
+  br_ssl_engine_set_suites(e->eng, suites, nsuites);
   br_ssl_engine_add_flags(e->eng, BR_OPT_NO_RENEGOTIATION);
   if (cfg->nalpn) br_ssl_engine_set_protocol_names(e->eng, cfg->alpn, cfg->nalpn);
   br_ssl_engine_set_buffer(e->eng, buf, buflen, !cfg->half_duplex);

@@ -30,6 +30,8 @@ Scenarios (s_server unless said; one connection each, -naccept 1):
   ecdsa, rsa-gcm, rsa-chacha   good chains (leaf + intermediate), TLS 1.2,
       ECDHE-ECDSA-AES128-GCM-SHA256 / ECDHE-RSA-AES256-GCM-SHA384 /
       ECDHE-RSA-CHACHA20-POLY1305, -rev (each line comes back reversed)
+  anysuite     good EC chain, AES-128-GCM and ChaCha20-Poly1305 both
+               allowed, the client's order deciding (s_server's default)
   ip-only-dns   good chain whose leaf names only DNS:wasio.test (no IP)
   wildcard      good chain, leaf for DNS:*.wasio.test only, -rev
   expired, notyet, wronghost, selfsigned, unknownca, nointer, sha1
@@ -153,6 +155,7 @@ class Pki:
 S_SERVER = {
     "ecdsa": ("leaf-ec", True, ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256", "-rev", "-alpn", "http/1.1"]),
     "resume": ("leaf-ec", True, ["-tls1_2", "-rev"]),
+    "anysuite": ("leaf-ec", True, ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305", "-rev"]),
     "rsa-gcm": ("leaf-rsa", True, ["-tls1_2", "-cipher", "ECDHE-RSA-AES256-GCM-SHA384", "-rev"]),
     "rsa-chacha": ("leaf-rsa", True, ["-tls1_2", "-cipher", "ECDHE-RSA-CHACHA20-POLY1305", "-rev"]),
     "ip-only-dns": ("leaf-dns", True, ["-tls1_2"]),
