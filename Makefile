@@ -110,7 +110,8 @@ lib: $(W)/libwasio.a $(CRT) $(N)/libwasio.a $(W)/lib/pkgconfig/wasio.pc $(W)/lib
 
 # ---- setup ----------------------------------------------------------------
 setup: $(SETUP_STAMP)
-$(SETUP_STAMP): tools/setup.sh tools/versions.env tools/jco/package-lock.json
+$(SETUP_STAMP): tools/setup.sh tools/versions.env tools/jco/package-lock.json \
+  tools/wasio-tls-host/Cargo.toml tools/wasio-tls-host/Cargo.lock tools/wasio-tls-host/src/main.rs
 	@bash tools/setup.sh
 	@mkdir -p $(B) && touch $@
 

