@@ -56,7 +56,15 @@ NATIVE_OBJ := $(patsubst %.c,$(N)/obj/%.o,$(PORTABLE_SRC) $(POSIX_SRC))
 # at build time: tools/mkanchors writes build/gen/tls_anchors.c.
 BEARSSL_DIR := $(WASIO_TOOLS)/bearssl-$(BEARSSL_VERSION)
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
-BEARSSL_WASM_CFLAGS := --target=wasm32-wasi --sysroot=/usr -O2 -g0
+# For wasm32, BR_64=1 and BR_INT128=0 (BearSSL's own switches; inner.h
+# guesses neither right for wasm32): WebAssembly has native 64-bit integer
+# operations, so the 64-bit constant-time code (aes_ct64, ghash_ctmul64) is
+# used, about 1.8x the AES-GCM throughput of the 32-bit code in a component;
+# but it has no 64x64->128 multiply, so BearSSL's __int128 paths
+# (poly1305_ctmulq, RSA i62) would become compiler-rt __multi3 calls (39% of
+# a ChaCha20-Poly1305 profile): BR_INT128=0 keeps the 32-bit-limb code there.
+# Profiles: wasmtime run --profile=guest on build/wasm32/bench/tls_client.wasm.
+BEARSSL_WASM_CFLAGS := --target=wasm32-wasi --sysroot=/usr -O2 -g0 -DBR_64=1 -DBR_INT128=0
 BEARSSL_NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
   -fno-sanitize-recover=all -fno-sanitize=function -DBR_LE_UNALIGNED=0 -DBR_BE_UNALIGNED=0
 WASM_OBJ += $(W)/obj/$(GEN)/tls_anchors.o
