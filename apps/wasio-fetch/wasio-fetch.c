@@ -236,7 +236,7 @@ static int exit_code_for(const fetch_t *f, int err, const char **what) {
   case WASIO_ETLS_CERT_PIN: case WASIO_ETLS_CERT_INVALID:
     *what = "SSL peer certificate was not OK";
     return EXIT_PEER_FAILED_VERIFICATION;
-  case WASIO_ETLS: case WASIO_ETLS_ALERT: case WASIO_ETLS_VERSION:
+  case WASIO_ETLS: case WASIO_ETLS_ALERT: case WASIO_ETLS_VERSION: case WASIO_ETLS_NOT_TLS:
     *what = "TLS connect error";
     return EXIT_SSL_CONNECT_ERROR;
   case WASIO_ETLS_TRUNCATED:

@@ -94,12 +94,31 @@ static void wasio__tls_session_store(wasio_tls_engine_t *e) {
   s->params = p;
 }
 
+/* TLS record content types (RFC 8446 5.1: change_cipher_spec 20 up to
+ * heartbeat 24). */
+#define WASIO__TLS_CT_FIRST 20
+#define WASIO__TLS_CT_LAST 24
+
+/* Notes the first byte the peer ever sent; `p` is where it was written. */
+static void wasio__tls_note_peer(wasio_tls_engine_t *e, const unsigned char *p, size_t n) {
+  if (e->peer_seen || n == 0) return;
+  e->peer_seen = true;
+  e->peer_first = p[0];
+}
+
 static void wasio__tls_update(wasio_tls_engine_t *e) {
   if (e->error) return;
   unsigned st = br_ssl_engine_current_state(e->eng);
   if (st & BR_SSL_CLOSED) {
     int err = br_ssl_engine_last_error(e->eng);
-    if (err != BR_ERR_OK) e->error = wasio__tls_map_error(&e->x509, err);
+    if (err == BR_ERR_OK) return;
+    e->error = wasio__tls_map_error(&e->x509, err);
+    /* BearSSL calls a record it cannot parse a version or format error;
+     * when the very first byte was no TLS content type, the peer speaks
+     * something else (an HTTP server answering a ClientHello with 400). */
+    if (!e->handshake_done && e->peer_seen &&
+        (e->peer_first < WASIO__TLS_CT_FIRST || e->peer_first > WASIO__TLS_CT_LAST))
+      e->error = WASIO_ETLS_NOT_TLS;
     return;
   }
   if (!e->handshake_done && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP))) {
@@ -215,6 +234,7 @@ size_t wasio_tls_engine_push_cipher(wasio_tls_engine_t *e, const void *data, siz
   if (p == NULL || len == 0) return 0;
   size_t n = len < cap ? len : cap;
   memcpy(p, data, n);
+  wasio__tls_note_peer(e, p, n);
   br_ssl_engine_recvrec_ack(e->eng, n);
   wasio__tls_update(e);
   return n;
@@ -285,6 +305,9 @@ int wasio_tls_engine_transport_eof(wasio_tls_engine_t *e) {
 int wasio_tls_engine_error(const wasio_tls_engine_t *e) { return e->error; }
 
 void wasio__tls_engine_recvrec_ack(wasio_tls_engine_t *e, size_t n) {
+  size_t cap;
+  const unsigned char *p = br_ssl_engine_recvrec_buf(e->eng, &cap); /* where TCP wrote */
+  if (p != NULL) wasio__tls_note_peer(e, p, n);
   br_ssl_engine_recvrec_ack(e->eng, n);
   wasio__tls_update(e);
 }

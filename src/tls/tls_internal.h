@@ -112,6 +112,10 @@ struct wasio_tls_engine {
   size_t offered_sid_len;
   bool handshake_done, resumed;
   int error; /* sticky wasio error once the engine failed */
+  /* The first byte the peer sent, to tell a peer that speaks no TLS at all
+   * (a TLS record starts with content type 20..24) from a TLS failure. */
+  bool peer_seen;
+  uint8_t peer_first;
 };
 
 /* engine.c: ciphertext that TCP wrote straight into recvrec_buf. */

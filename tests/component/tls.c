@@ -422,6 +422,8 @@ TEST(reject_wildcard_bare_domain) { reject("wildcard", "wasio.test", CFG_DEFAULT
 TEST(reject_self_signed) { reject("selfsigned", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_SELF_SIGNED); }
 TEST(reject_unknown_ca) { reject("unknownca", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_UNTRUSTED); }
 TEST(reject_private_ca_not_given) { reject("ecdsa", "wasio.test", CFG_NO_CA, WASIO_ETLS_CERT_UNTRUSTED); }
+/* An HTTP server answering the ClientHello with a 400: not TLS at all. */
+TEST(reject_plain_http_peer) { reject("plainhttp", "wasio.test", CFG_DEFAULT, WASIO_ETLS_NOT_TLS); }
 TEST(reject_missing_intermediate) { reject("nointer", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_UNTRUSTED); }
 TEST(reject_sha1_signature) { reject("sha1", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_ALGORITHM); }
 TEST(reject_tls10_only_server) { reject("tls10", "wasio.test", CFG_DEFAULT, WASIO_ETLS_VERSION); }
@@ -552,6 +554,30 @@ static void served_to_s_client(const char *leaf, const char *cipher, uint16_t wa
 }
 
 TEST(server_ecdsa_to_s_client) { served_to_s_client("leaf-ec", "ECDHE-ECDSA-AES128-GCM-SHA256", 0xC02B); }
+/* A plain HTTP request to a wasio TLS server fails its handshake with
+ * WASIO_ETLS_NOT_TLS, and the server sends nothing readable back but at
+ * most an alert (no application byte). */
+TEST(server_plain_http_client) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  srv_t s;
+  memset(&s, 0, sizeof s);
+  s.cfg = server_cfg(loop, "leaf-ec");
+  uint16_t port = srv_listen(loop, &s);
+  tconn_t c;
+  tconn_new(loop, &c, 4096);
+  wasio_addr_t a = loopback(WASIO_AF_INET, port);
+  tconn_connect_ok(loop, &c, &a);
+  tconn_write_str(&c, "GET / HTTP/1.1\r\nHost: wasio.test\r\n\r\n");
+  tconn_read_start(&c);
+  WAIT_UNTIL(loop, s.accepted == 1 && s.conn.hs_done);
+  ASSERT_WASIO(WASIO_ETLS_NOT_TLS, s.conn.hs_status);
+  ASSERT_TRUE(strstr(tconn_text(&c), "HTTP") == NULL);
+  tconn_close(loop, &c);
+  srv_close(loop, &s);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
 TEST(server_rsa_chacha_to_s_client) { served_to_s_client("leaf-rsa", "ECDHE-RSA-CHACHA20-POLY1305", 0xCCA8); }
 
 /* wasio client and wasio server in one loop: ALPN, a 1 MiB body from the

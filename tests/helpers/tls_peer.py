@@ -40,6 +40,13 @@ Scenarios (s_server unless said; one connection each, -naccept 1):
   truncate      Python ssl: handshake, send "partial\\n", then close TCP
                 without close_notify
   clean         Python ssl: handshake, send "bye\\n", then close_notify
+  plainhttp     no TLS: reads, answers "HTTP/1.1 400 Bad Request", closes
+  tls13         good EC chain, TLS 1.3 only, -rev (for the host's TLS;
+                BearSSL has no TLS 1.3)
+  https         Python ssl (TLS 1.2 or 1.3), good EC chain: reads one
+                HTTP/1.1 request, answers 200 with Content-Length and the
+                body HTTPS_BODY_PREFIX + the request path + "\\n", then
+                close_notify; `leaked` counts the marker in the request
 Exits after --lifetime seconds, killing every peer it started.
 """
 import argparse
@@ -168,7 +175,11 @@ S_SERVER = {
     "nointer": ("leaf-ec", False, ["-tls1_2"]),
     "sha1": ("leaf-sha1", True, ["-tls1_2", "-cipher", "DEFAULT@SECLEVEL=0"]),
     "tls10": ("leaf-ec", True, ["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"]),
+    "tls13": ("leaf-ec", True, ["-tls1_3", "-rev"]),
 }
+PY_SCENARIOS = ("truncate", "clean", "https", "plainhttp")
+HTTPS_BODY_PREFIX = b"wasio https peer: "
+HTTP_REQUEST_MAX = 16384
 
 SERVED_FILES = {"root.pem", "inter.pem", "leaf-ec.pem", "leaf-ec.key", "leaf-rsa.pem", "leaf-rsa.key"}
 peers = {}  # port -> object with .leaked()
@@ -220,7 +231,8 @@ class PyServer:
         self.received = b""
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        self.ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        if name != "https":
+            self.ctx.maximum_version = ssl.TLSVersion.TLSv1_2
         chain = f"{pki.d}/leaf-ec-chain.pem"
         with open(chain, "w") as f:
             f.write(open(f"{pki.d}/leaf-ec.pem").read() + open(f"{pki.d}/inter.pem").read())
@@ -236,8 +248,16 @@ class PyServer:
         try:
             raw, _ = self.sock.accept()
             raw.settimeout(IO_TIMEOUT_S)
+            if self.name == "plainhttp":
+                # No TLS at all: what a plain HTTP server answers to a ClientHello.
+                self.received = raw.recv(HTTP_REQUEST_MAX)
+                raw.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                raw.close()
+                return
             s = self.ctx.wrap_socket(raw, server_side=True)
-            if self.name == "truncate":
+            if self.name == "https":
+                self.serve_https(s)
+            elif self.name == "truncate":
                 s.sendall(b"partial\n")
                 time.sleep(0.2)
                 # Close the TCP connection under TLS: no close_notify.
@@ -252,6 +272,25 @@ class PyServer:
             print(f"tls_peer: {self.name}: {e}", file=sys.stderr)
         finally:
             self.sock.close()
+
+    def serve_https(self, s):
+        req = b""
+        while b"\r\n\r\n" not in req and len(req) < HTTP_REQUEST_MAX:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            req += chunk
+        self.received = req
+        parts = req.split(b" ", 2)
+        path = parts[1] if len(parts) == 3 and parts[0] == b"GET" else b"?"
+        body = HTTPS_BODY_PREFIX + path + b"\n"
+        s.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+                  + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        try:
+            s.unwrap()  # close_notify; the client may close first
+        except (OSError, ssl.SSLError):
+            pass
+        s.close()
 
     def leaked(self):
         return self.received.count(MARKER)
@@ -278,7 +317,7 @@ def handle(conn):
         if len(line) in (2, 3) and line[0] == "start":
             name = line[1]
             plain = len(line) == 3 and line[2] == "plain"
-            peer = PyServer(pki, name) if name in ("truncate", "clean") else SServer(pki, name, plain)
+            peer = PyServer(pki, name) if name in PY_SCENARIOS else SServer(pki, name, plain)
             with lock:
                 peers[peer.port] = peer
             f.write(f"{peer.port}\n".encode() + root_pem + b"END\n")
