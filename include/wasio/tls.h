@@ -51,6 +51,8 @@
  *   ETLS_CERT_PIN           no pin matched
  *   ETLS_CERT_INVALID       malformed, or larger than WASIO_TLS_MAX_EE_CERT
  *   ETLS_VERSION            the peer only speaks TLS 1.0/1.1 (or SSL)
+ *   ETLS_NOT_TLS            the peer's first byte was no TLS record at all
+ *                           (e.g. https:// to a plain HTTP port)
  *   ETLS_ALERT              the peer sent another fatal alert
  *   ETLS_TRUNCATED          TCP ended after the handshake without close_notify
  *   ETLS                    any other protocol failure
