@@ -307,19 +307,20 @@ TEST(resumption) {
   ASSERT_LOOP_CLOSED(loop);
 }
 
-/* The peer closes with close_notify: WASIO_EOF after its data. */
-TEST(close_notify_from_peer) {
+/* A peer that sends one line and ends the connection its own way: the line
+ * arrives, then the read ends with `want_end`. */
+static void peer_ending(const char *name, const char *want_in, int want_end) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 60000);
   char *ca;
-  uint16_t port = scenario(loop, "clean", &ca);
+  uint16_t port = scenario(loop, name, &ca);
   wasio_tls_config_t *cfg = client_cfg(ca);
   tlsc_t c;
   tlsc_open(loop, &c, cfg, port, "wasio.test");
   WAIT_UNTIL(loop, c.read_status != 0);
   ASSERT_WASIO(0, c.hs_status);
-  ASSERT_EQ_STR(c.in, "bye\n");
-  ASSERT_WASIO(WASIO_EOF, c.read_status);
+  ASSERT_EQ_STR(c.in, want_in);
+  ASSERT_WASIO(want_end, c.read_status);
   tlsc_close(loop, &c);
   ASSERT_OK(wasio_tls_config_free(cfg));
   free(ca);
@@ -327,26 +328,12 @@ TEST(close_notify_from_peer) {
   ASSERT_LOOP_CLOSED(loop);
 }
 
+/* The peer closes with close_notify: WASIO_EOF after its data. */
+TEST(close_notify_from_peer) { peer_ending("clean", "bye\n", WASIO_EOF); }
+
 /* TCP ends without close_notify: the data before it arrives, then the
  * truncation is an error, never a clean EOF. */
-TEST(truncation_without_close_notify) {
-  wasio_loop_t *loop = new_loop();
-  wasio_timer_t *wd = watchdog_start(loop, 60000);
-  char *ca;
-  uint16_t port = scenario(loop, "truncate", &ca);
-  wasio_tls_config_t *cfg = client_cfg(ca);
-  tlsc_t c;
-  tlsc_open(loop, &c, cfg, port, "wasio.test");
-  WAIT_UNTIL(loop, c.read_status != 0);
-  ASSERT_WASIO(0, c.hs_status);
-  ASSERT_EQ_STR(c.in, "partial\n");
-  ASSERT_WASIO(WASIO_ETLS_TRUNCATED, c.read_status);
-  tlsc_close(loop, &c);
-  ASSERT_OK(wasio_tls_config_free(cfg));
-  free(ca);
-  watchdog_stop(wd);
-  ASSERT_LOOP_CLOSED(loop);
-}
+TEST(truncation_without_close_notify) { peer_ending("truncate", "partial\n", WASIO_ETLS_TRUNCATED); }
 
 /* ---- rejections ----------------------------------------------------------------------- */
 
