@@ -98,6 +98,10 @@ $(GEN)/tls_anchors.c: tools/mkanchors $(CA_BUNDLE)
 APPS := $(notdir $(patsubst %/,%,$(wildcard apps/*/)))
 APP_WASM := $(foreach a,$(APPS),$(W)/apps/$(a).wasm)
 APP_NATIVE := $(foreach a,$(APPS),$(N)/apps/$(a))
+# wasio-fetch's second build, linked with libwasio-hosttls.a (wasio-cc
+# --host-tls): imports wasi:tls, so --tls-backend host works in it, and it
+# runs only where the host offers wasi:tls (docs/HOST_TLS.md).
+FETCH_HOSTTLS := $(W)/apps/wasio-fetch-hosttls.wasm
 EXAMPLES := $(notdir $(patsubst %/,%,$(wildcard examples/*/)))
 EXAMPLE_WASM := $(foreach e,$(EXAMPLES),$(W)/examples/$(e).wasm)
 CTESTS := $(basename $(notdir $(wildcard tests/component/*.c)))
@@ -110,8 +114,10 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 SETUP_STAMP := $(B)/.setup-ok
 
 .PHONY: all setup lib test demo bench clean check-bindings
-all: lib $(EXAMPLE_WASM) $(APP_WASM) $(APP_NATIVE) tests-build hosttls
+all: lib $(EXAMPLE_WASM) $(APP_WASM) $(APP_NATIVE) tests-build hosttls $(FETCH_HOSTTLS)
 	@printf 'size: %s %s bytes\n' $(W)/examples/hello.wasm $$(stat -c %s $(W)/examples/hello.wasm)
+	@for f in $(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS); do \
+	  printf 'size: %s %s bytes\n' $$f $$(stat -c %s $$f); done
 
 CRT := $(W)/crt1-wasio.o
 lib: $(W)/libwasio.a $(CRT) $(N)/libwasio.a $(W)/lib/pkgconfig/wasio.pc $(W)/libbearssl.a $(N)/libbearssl.a
@@ -244,6 +250,11 @@ $(W)/examples/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$
 $(W)/apps/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc -o $@ $(wildcard apps/$*/*.c)
+
+$(FETCH_HOSTTLS): $(W)/libwasio-hosttls.a $(W)/libbearssl.a $(CRT) tools/wasio-cc \
+  $(wildcard apps/wasio-fetch/*.c apps/wasio-fetch/*.h)
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --host-tls -o $@ $(wildcard apps/wasio-fetch/*.c)
 
 $(N)/apps/%: $(N)/libwasio.a $(N)/libbearssl.a $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)

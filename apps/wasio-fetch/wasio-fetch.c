@@ -9,6 +9,21 @@
  *
  * One loop, one client, one call; the progress bar is redrawn at most every
  * PROGRESS_INTERVAL_NS and only when stderr is a terminal.
+ *
+ * TLS backend (--tls-backend, wasio/tls_host.h), resolved here before
+ * anything is opened or fetched, and handed to the HTTP client explicitly:
+ *   guest  BearSSL in the component (every host); the only backend that can
+ *          honour --cacert and -k.
+ *   host   the host's wasi:tls: the host decides what it trusts. Only in the
+ *          second build, build/wasm32/apps/wasio-fetch-hosttls.wasm
+ *          (wasio-cc --host-tls), which runs only where the host offers
+ *          wasi:tls (tools/wasio-run --tls, --host tlshost). Elsewhere it is
+ *          error (4), curl's "not built in"; with --cacert or -k it is a
+ *          usage error (2), since the draft wasi:tls takes no CA and cannot
+ *          skip verification.
+ *   auto   (the default) host in the host-TLS build unless --cacert or -k
+ *          is given, guest otherwise: the HTTP client's AUTO rule (http.h).
+ * -v prints the choice and its reason on stderr ("* TLS backend: ...").
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +45,7 @@ enum {
   EXIT_UNSUPPORTED_PROTOCOL = 1,
   EXIT_INIT = 2,
   EXIT_URL_MALFORMAT = 3,
+  EXIT_NOT_BUILT_IN = 4,
   EXIT_COULDNT_RESOLVE_HOST = 6,
   EXIT_COULDNT_CONNECT = 7,
   EXIT_WEIRD_SERVER_REPLY = 8,
@@ -65,13 +81,22 @@ static void usage(FILE *f) {
         "      --connect-timeout S  give up connecting after S seconds\n"
         "      --cacert FILE      also trust the CA certificate(s) in FILE (PEM)\n"
         "  -k, --insecure         do not verify the server's certificate\n"
+        "      --tls-backend B    who does the TLS of https://: auto (default),\n"
+        "                         guest or host (see below)\n"
+        "  -v, --verbose          say which TLS backend is used, and why\n"
         "  -h, --help             this text\n"
-        "https:// is TLS 1.2 in the component (BearSSL), verified against the\n"
-        "built-in Mozilla roots (and --cacert); on wasmtime and jco FILE must be\n"
-        "in a directory the host grants (tools/wasio-run --dir DIR).\n"
+        "TLS backends: guest is TLS 1.2 in the component (BearSSL), verified\n"
+        "against the built-in Mozilla roots (and --cacert); on wasmtime and jco\n"
+        "FILE must be in a directory the host grants (wasio-run --dir DIR).\n"
+        "host is the host's TLS (wasi:tls), which decides what it trusts: it\n"
+        "takes no --cacert or -k (bad usage, 2), and only the host-TLS build\n"
+        "(wasio-fetch-hosttls.wasm, on a host with wasi:tls) has it (else 4).\n"
+        "auto is host in the host-TLS build unless --cacert or -k is given,\n"
+        "guest otherwise.\n"
         "exit codes (curl's): 0 ok, 1 unsupported protocol,\n"
-        "  2 bad usage, 3 malformed URL, 6 could not resolve host, 7 could not\n"
-        "  connect, 8 invalid HTTP reply, 22 HTTP >= 400 with -f, 23 write error,\n"
+        "  2 bad usage, 3 malformed URL, 4 TLS backend not in this build,\n"
+        "  6 could not resolve host, 7 could not connect, 8 invalid HTTP reply,\n"
+        "  22 HTTP >= 400 with -f, 23 write error,\n"
         "  26 read error (-d @FILE), 28 timeout, 35 TLS handshake failed,\n"
         "  47 too many redirects, 52 empty reply, 55 send error, 56 receive\n"
         "  error, 60 server certificate not trusted, 77 bad --cacert file.\n"
@@ -87,7 +112,9 @@ typedef struct fetch {
   size_t num_headers;
   char *data;
   size_t data_len;
-  bool follow, include, fail_http, silent, head, insecure;
+  bool follow, include, fail_http, silent, head, insecure, verbose;
+  wasio_tls_backend_t tls_want; /* --tls-backend as given */
+  wasio_tls_backend_t tls_used; /* GUEST or HOST: resolved by choose_tls_backend() */
   int max_redirs;
   uint64_t max_time_ns, connect_ns;
   /* state */
@@ -339,6 +366,57 @@ static int make_tls_config(fetch_t *f, wasio_tls_config_t **out) {
   return 0;
 }
 
+/* The backend --tls-backend means in this build, with --cacert and -k:
+ * sets f->tls_used to GUEST or HOST and returns 0, or prints why not and
+ * returns an exit code. Runs before -o is opened: a refusal fetches and
+ * writes nothing. */
+static int choose_tls_backend(fetch_t *f) {
+  const bool guest_only = f->cacert != NULL || f->insecure;
+  const char *opt = f->cacert != NULL ? "--cacert" : "-k/--insecure";
+  const bool have_host = wasio_tls_host_available();
+  const char *why;
+  switch (f->tls_want) {
+  case WASIO_TLS_BACKEND_HOST:
+    if (guest_only) {
+      fprintf(stderr,
+              "wasio-fetch: (%d) --tls-backend host cannot take %s: the host's TLS decides what it trusts "
+              "(the draft wasi:tls takes no CA and cannot skip verification); use --tls-backend guest\n",
+              EXIT_INIT, opt);
+      return EXIT_INIT;
+    }
+    if (!have_host) {
+      fprintf(stderr,
+              "wasio-fetch: (%d) --tls-backend host: this build has no host TLS (wasi:tls); "
+              "use wasio-fetch-hosttls.wasm on a host that offers wasi:tls\n",
+              EXIT_NOT_BUILT_IN);
+      return EXIT_NOT_BUILT_IN;
+    }
+    f->tls_used = WASIO_TLS_BACKEND_HOST;
+    why = "--tls-backend host";
+    break;
+  case WASIO_TLS_BACKEND_GUEST:
+    f->tls_used = WASIO_TLS_BACKEND_GUEST;
+    why = "--tls-backend guest";
+    break;
+  default: /* AUTO: the HTTP client's rule, made explicit here */
+    if (have_host && !guest_only) {
+      f->tls_used = WASIO_TLS_BACKEND_HOST;
+      why = "auto: this is the host-TLS build";
+    } else {
+      f->tls_used = WASIO_TLS_BACKEND_GUEST;
+      why = have_host ? (f->cacert != NULL ? "auto: --cacert needs the guest's TLS" : "auto: -k needs the guest's TLS")
+                      : "auto: this build has no host TLS";
+    }
+    break;
+  }
+  if (f->verbose)
+    fprintf(stderr, "* TLS backend: %s (%s)\n",
+            f->tls_used == WASIO_TLS_BACKEND_HOST ? "host (the host's wasi:tls; the host decides trust)"
+                                                  : "guest (BearSSL inside wasio-fetch, TLS 1.2)",
+            why);
+  return 0;
+}
+
 /* ---- main ---------------------------------------------------------------------- */
 
 static int parse_args(fetch_t *f, int argc, char **argv) {
@@ -403,6 +481,20 @@ static int parse_args(fetch_t *f, int argc, char **argv) {
       f->cacert = next;
     } else if (!strcmp(a, "-k") || !strcmp(a, "--insecure")) {
       f->insecure = true;
+    } else if (!strcmp(a, "--tls-backend")) {
+      NEED_ARG();
+      if (!strcmp(next, "auto")) {
+        f->tls_want = WASIO_TLS_BACKEND_AUTO;
+      } else if (!strcmp(next, "guest")) {
+        f->tls_want = WASIO_TLS_BACKEND_GUEST;
+      } else if (!strcmp(next, "host")) {
+        f->tls_want = WASIO_TLS_BACKEND_HOST;
+      } else {
+        fprintf(stderr, "wasio-fetch: (2) bad --tls-backend '%s' (want auto, guest or host)\n", next);
+        return EXIT_INIT;
+      }
+    } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+      f->verbose = true;
     } else if (!strcmp(a, "--connect-timeout")) {
       NEED_ARG();
       if (parse_seconds(next, &f->connect_ns) != 0) {
@@ -439,6 +531,8 @@ int main(int argc, char **argv) {
   if (!has_header(&f, "user-agent") && f.num_headers < MAX_HEADERS)
     add_header(&f, "User-Agent: wasio-fetch/" WASIO_VERSION_STRING);
   if (!has_header(&f, "accept") && f.num_headers < MAX_HEADERS) add_header(&f, "Accept: */*");
+  code = choose_tls_backend(&f);
+  if (code != 0) return code;
 
   f.out = stdout;
   if (f.out_path != NULL) {
@@ -459,7 +553,7 @@ int main(int argc, char **argv) {
   wasio_loop_t *loop = NULL;
   wasio_http_client_t *client = NULL;
   int rc = wasio_loop_new(&loop);
-  wasio_http_client_opts_t copts = {.tls = tls};
+  wasio_http_client_opts_t copts = {.tls = tls, .tls_backend = f.tls_used};
   if (rc == 0) rc = wasio_http_client_new(loop, &copts, &client);
   if (rc != 0) return fail(&f, EXIT_INIT, "cannot start", rc);
 
@@ -505,7 +599,21 @@ int main(int argc, char **argv) {
   if (!f.done) return fail(&f, EXIT_RECV_ERROR, "the loop stopped early", 0);
   if (f.status != 0) {
     code = exit_code_for(&f, f.status, &what);
-    return fail(&f, code, what, f.status);
+    fail(&f, code, what, f.status);
+    /* Through the host the guest cannot add trust: say what can. A host
+     * whose messages wasio does not recognise (not rustls's) reports a
+     * refused certificate as a plain TLS error (35). */
+    if (f.tls_used == WASIO_TLS_BACKEND_HOST && !f.silent) {
+      if (code == EXIT_PEER_FAILED_VERIFICATION)
+        fputs("wasio-fetch: the host's TLS (wasi:tls) refused the certificate: it trusts only what the host "
+              "trusts; for a private CA use --tls-backend guest --cacert FILE\n",
+              stderr);
+      else if (code == EXIT_SSL_CONNECT_ERROR)
+        fputs("wasio-fetch: the TLS handshake was the host's (wasi:tls); if the host does not trust the "
+              "server's certificate, use --tls-backend guest --cacert FILE\n",
+              stderr);
+    }
+    return code;
   }
   return EXIT_OK;
 }

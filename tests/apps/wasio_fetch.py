@@ -18,6 +18,14 @@ the exit status; wasmtime and jco run build/wasm32/apps/wasio-fetch.wasm
 through tools/wasio-run, where WASI 0.2 only carries ok/err (exit 1), so the
 code is checked in the "wasio-fetch: (N) ..." message on stderr everywhere.
 
+--tls-backend: the guest backend (BearSSL) runs on every host; the host
+backend exists only in build/wasm32/apps/wasio-fetch-hosttls.wasm (wasio-cc
+--host-tls), which needs a host with wasi:tls. Its tests (hosttls_*) run in
+the wasmtime pass and start their hosts themselves: `wasio-run --host
+tlshost` (tools/wasio-tls-host, OpenSSL, trusts SSL_CERT_FILE = the
+helper's CA) for a fetch that succeeds, and `wasio-run --tls` (wasmtime -S
+tls, only its built-in webpki roots) for the refusal of the private CA.
+
 Two facts of jco's host (@bytecodealliance/preview2-shim, nodejs), seen in
 its source and checked here: wasi:cli/terminal-stderr always returns a
 terminal (so the guest's isatty(2) is true even on a pipe), and stdio's
@@ -39,7 +47,10 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NATIVE = os.path.join(ROOT, "build", "native", "apps", "wasio-fetch")
 WASM = os.path.join(ROOT, "build", "wasm32", "apps", "wasio-fetch.wasm")
+HOSTTLS_WASM = os.path.join(ROOT, "build", "wasm32", "apps", "wasio-fetch-hosttls.wasm")
 RUNNER = os.path.join(ROOT, "tools", "wasio-run")
+WASM_TOOLS = os.path.join(os.environ.get("WASIO_TOOLS", os.path.expanduser("~/.cache/wasio")), "bin", "wasm-tools")
+WASI_TLS_IMPORT = "import wasi:tls/"
 RUN_TIMEOUT_S = 240
 BIG_BYTES = 20 * 1024 * 1024
 
@@ -110,14 +121,43 @@ class Ctx:
         check(rc == 0, f"exit {rc}, stderr: {err.strip()[:300]}")
         return out, err
 
-    def expect_code(self, args, code):
+    def expect_code(self, args, code, cwd=None):
         """A failure with curl's `code`: the exit status natively, 1 on WASI
         hosts; the message carries it everywhere."""
-        rc, out, err = self.run(args)
+        rc, out, err = self.run(args, cwd=cwd)
         want_rc = code if self.host == "native" else 1
         check(rc == want_rc, f"exit {rc}, want {want_rc}; stderr: {err.strip()[:300]}")
         check(f"wasio-fetch: ({code}) " in err, f"stderr lacks '({code})': {err.strip()[:300]}")
         return out, err
+
+
+def run_hosttls(wasm_host, args, cwd, env_extra=None, env_drop=()):
+    """The host-TLS build on `wasm_host`: "tlshost" (wasio-tls-host) or
+    "wasmtime" (with --tls); the component sees `cwd` as ".". Returns
+    (exit status, stdout, stderr); WASI exits carry only ok/err (0/1)."""
+    cmd = [RUNNER, "--host", wasm_host, "--timeout", str(RUN_TIMEOUT_S), "--dir", cwd]
+    if wasm_host == "wasmtime":
+        cmd += ["--net", "--tls"]
+    env = {k: v for k, v in os.environ.items() if k not in env_drop}
+    env.update(env_extra or {})
+    p = subprocess.run(cmd + [HOSTTLS_WASM] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
+                       env=env, timeout=RUN_TIMEOUT_S + 10)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+def wit_of(path):
+    p = subprocess.run([WASM_TOOLS, "component", "wit", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=60)
+    check(p.returncode == 0, f"wasm-tools component wit {path}: {p.stderr.decode(errors='replace')[:300]}")
+    return p.stdout.decode()
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def head_and_body(out):
@@ -298,6 +338,134 @@ def https_bad_cacert_77(c):
             rc, _, err = c.run(["--cacert", name, url], cwd=d)
             check(rc == (77 if c.host == "native" else 1), f"{name}: exit {rc}; {err!r}")
             check("wasio-fetch: (77) " in err, f"{name}: stderr {err!r}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+# ---- --tls-backend ----
+
+BACKEND_GUEST = "* TLS backend: guest "
+BACKEND_HOST = "* TLS backend: host "
+HOST_DECIDES = "the host's TLS decides what it trusts"
+
+
+@test
+def tls_backend_guest(c):
+    d, ports = tls_setup(c)
+    try:
+        url = f"https://localhost:{ports['ecdsa-gcm']}/small.txt"
+        for backend in ("guest", "auto"):
+            out, err = c.expect_ok(["-v", "--tls-backend", backend, "--cacert", "ca.pem", url], cwd=d)
+            check(out == b"hello from nginx\n", f"{backend}: stdout {out!r}")
+            check(BACKEND_GUEST in err, f"{backend}: -v does not say guest: {err!r}")
+        # Without -v nothing is said; the guest's built-in roots refuse the CA.
+        out, err = c.expect_ok(["--tls-backend", "guest", "--cacert", "ca.pem", url], cwd=d)
+        check("* TLS backend" not in err, f"backend printed without -v: {err!r}")
+        _, err = c.expect_code(["--tls-backend", "guest", url], 60)
+        check("trusted root" in err, f"stderr {err!r}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@test
+def tls_backend_host_not_built_in_4(c):
+    # This pass's build (native, or wasio-fetch.wasm) has no host TLS.
+    if c.host != "native":
+        check(WASI_TLS_IMPORT not in wit_of(WASM), f"{WASM} imports wasi:tls")
+    d, ports = tls_setup(c)
+    try:
+        target = "out.txt" if c.host != "native" else os.path.join(d, "out.txt")
+        out, err = c.expect_code(["--tls-backend", "host", "-o", target,
+                                  f"https://localhost:{ports['ecdsa-gcm']}/small.txt"], 4, cwd=d)
+        check("this build has no host TLS" in err, f"stderr {err!r}")
+        check(out == b"", f"stdout {out!r}")
+        check(not os.path.exists(os.path.join(d, "out.txt")), "-o was opened although nothing is fetched")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@test
+def tls_backend_host_with_guest_options_2(c):
+    # A usage error in every build, before "not built in": the host decides trust.
+    d, ports = tls_setup(c)
+    try:
+        url = f"https://localhost:{ports['ecdsa-gcm']}/small.txt"
+        for extra, opt in ((["--cacert", "ca.pem"], "--cacert"), (["-k"], "-k/--insecure")):
+            out, err = c.expect_code(["--tls-backend", "host"] + extra + [url], 2, cwd=d)
+            check(f"--tls-backend host cannot take {opt}" in err and HOST_DECIDES in err, f"stderr {err!r}")
+            check(out == b"", f"stdout {out!r}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@test
+def tls_backend_bad_value_2(c):
+    for value in ("bogus", "HOST"):
+        _, err = c.expect_code(["--tls-backend", value, c.url("/small.txt")], 2)
+        check(f"bad --tls-backend '{value}'" in err, f"{value!r}: stderr {err!r}")
+    _, err = c.expect_code(["--tls-backend"], 2)
+    check("needs an argument" in err, f"stderr {err!r}")
+    out, _ = c.expect_ok(["--help"])
+    check(b"--tls-backend" in out and b"4 TLS backend not in this build" in out, "help lacks --tls-backend")
+
+
+@test
+def hosttls_via_tlshost(c):
+    """The host-TLS build under wasio-tls-host trusting the helper's CA
+    (SSL_CERT_FILE): the host does the handshake, the body arrives whole."""
+    if c.host != "wasmtime":
+        raise Skipped("runs in the wasmtime pass (starts wasio-run --host tlshost itself)")
+    check(WASI_TLS_IMPORT + "types@" in wit_of(HOSTTLS_WASM), f"{HOSTTLS_WASM} does not import wasi:tls")
+    want = urllib.request.urlopen(c.url("/big.bin.sha256"), timeout=10).read().decode().strip()
+    d, ports = tls_setup(c)
+    try:
+        trust = {"SSL_CERT_FILE": os.path.join(d, "ca.pem")}
+        url = f"https://localhost:{ports['ecdsa-gcm']}"
+        # auto = host in this build; -v says so. The guest could not have
+        # trusted the CA without --cacert, so a success is the host's.
+        rc, out, err = run_hosttls("tlshost", ["-v", "-o", "big.bin", url + "/big.bin"], d, trust)
+        check(rc == 0, f"exit {rc}: {err.strip()[:400]}")
+        check(BACKEND_HOST in err, f"-v does not say host: {err!r}")
+        check(out == b"", f"stdout with -o: {out[:40]!r}")
+        check(sha256_file(os.path.join(d, "big.bin")) == want, "big.bin: sha256 differs")
+        for suite in ("rsa-chacha", "rsa-gcm"):
+            rc, out, err = run_hosttls("tlshost", ["--tls-backend", "host", f"https://localhost:{ports[suite]}/small.txt"],
+                                       d, trust)
+            check(rc == 0 and out == b"hello from nginx\n", f"{suite}: exit {rc}, stdout {out!r}, {err.strip()[:300]}")
+        # The same host without the CA: the host refuses (OpenSSL's message
+        # is no rustls message, so the library says 35, not 60).
+        rc, out, err = run_hosttls("tlshost", ["-o", "refused.txt", url + "/small.txt"], d,
+                                   env_drop=("SSL_CERT_FILE",))
+        check(rc == 1 and ("wasio-fetch: (35) " in err or "wasio-fetch: (60) " in err),
+              f"no CA: exit {rc}; {err.strip()[:300]}")
+        check("use --tls-backend guest --cacert FILE" in err, f"no hint: {err!r}")
+        check(os.path.getsize(os.path.join(d, "refused.txt")) == 0, "refused.txt has bytes")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@test
+def hosttls_wasmtime_refuses_private_ca_60(c):
+    """wasmtime -S tls trusts only its built-in webpki roots: the host-TLS
+    build refuses the helper's CA like curl (60); with --cacert, auto picks
+    the guest, which trusts it."""
+    if c.host != "wasmtime":
+        raise Skipped("runs in the wasmtime pass (starts wasio-run --tls itself)")
+    d, ports = tls_setup(c)
+    try:
+        url = f"https://localhost:{ports['ecdsa-gcm']}/small.txt"
+        for args in (["-v"], ["-v", "--tls-backend", "host"]):
+            rc, out, err = run_hosttls("wasmtime", args + ["-o", "out.txt", url], d)
+            check(rc == 1 and "wasio-fetch: (60) " in err, f"{args}: exit {rc}; {err.strip()[:300]}")
+            check(BACKEND_HOST in err, f"{args}: -v does not say host: {err!r}")
+            check("the host's TLS (wasi:tls) refused the certificate" in err, f"{args}: stderr {err!r}")
+            check(out == b"" and os.path.getsize(os.path.join(d, "out.txt")) == 0, f"{args}: bytes written")
+        for args in (["--cacert", "ca.pem"], ["--tls-backend", "guest", "--cacert", "ca.pem"]):
+            rc, out, err = run_hosttls("wasmtime", ["-v"] + args + [url], d)
+            check(rc == 0 and out == b"hello from nginx\n", f"{args}: exit {rc}, stdout {out!r}, {err.strip()[:300]}")
+            check(BACKEND_GUEST in err, f"{args}: -v does not say guest: {err!r}")
+        rc, out, err = run_hosttls("wasmtime", ["--tls-backend", "host", "--cacert", "ca.pem", url], d)
+        check(rc == 1 and "wasio-fetch: (2) " in err and HOST_DECIDES in err, f"host+cacert: exit {rc}; {err!r}")
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
