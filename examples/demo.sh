@@ -7,13 +7,17 @@
 #     component (TLS by BearSSL inside it, the Mozilla roots built in),
 #     fetching from it over HTTPS: on wasmtime with --cacert (the CA's
 #     directory is granted with --dir), the same on jco, then without the
-#     CA, which must fail like curl: (60).
+#     CA, which must fail like curl: (60);
+#  3. wasio-fetch's host-TLS build (wasio-cc --host-tls: the TLS is the
+#     host's wasi:tls) on wasio-tls-host (wasio-run --host tlshost, OpenSSL),
+#     which trusts the demo's CA through SSL_CERT_FILE; -v says "host".
 # nginx is stopped and its prefix removed on every exit path (trap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 HELPER_START_S=20
 fetch=build/wasm32/apps/wasio-fetch.wasm
+hfetch=build/wasm32/apps/wasio-fetch-hosttls.wasm
 hello=build/wasm32/examples/hello.wasm
 
 helper_pid=
@@ -57,3 +61,7 @@ printf '\n$ wasio-run --host jco --net --dir ... wasio-fetch.wasm --cacert ca.pe
 tools/wasio-run --host jco --net --dir "$(dirname "$ca")" "$fetch" --cacert ca.pem "$base/small.txt"
 printf '\n$ wasio-run --net wasio-fetch.wasm %s/small.txt    # no --cacert: the private CA is not trusted\n' "$base"
 tools/wasio-run --net "$fetch" "$base/small.txt" || printf '(exit status %d: WASI 0.2 exits carry only ok/err)\n' $?
+
+printf '\n== %s (%s bytes, imports wasi:tls): the host does the TLS\n' "$hfetch" "$(stat -c %s "$hfetch")"
+printf '\n$ SSL_CERT_FILE=ca.pem wasio-run --host tlshost wasio-fetch-hosttls.wasm -v %s/small.txt    # wasio-tls-host (OpenSSL)\n' "$base"
+SSL_CERT_FILE="$ca" tools/wasio-run --host tlshost "$hfetch" -v "$base/small.txt"
