@@ -148,7 +148,9 @@ def do_raw(conn, cmd):
     reply(conn, rc, out, b"", str(ms))
 
 
-def serve(conn):
+def serve_commands(conn, handlers, name):
+    """Reads one JSON command line from conn and runs the handler of the
+    first key of `handlers` present in it (a dict, in order); then closes."""
     global last_activity
     try:
         conn.settimeout(IO_TIMEOUT)
@@ -161,30 +163,35 @@ def serve(conn):
             if len(line) > 1 << 20:
                 raise ConnectionError("command too long")
         cmd = json.loads(line)
-        if "run" in cmd:
-            do_run(conn, cmd)
-        elif "raw" in cmd:
-            do_raw(conn, cmd)
+        for key, handler in handlers.items():
+            if key in cmd:
+                handler(conn, cmd)
+                break
         else:
             reply(conn, 2, b"", b"unknown command", "-")
-    except (OSError, ValueError, KeyError) as e:
-        print(f"http_ctl: {e}", file=sys.stderr, flush=True)
+    except (OSError, ValueError, KeyError, RuntimeError) as e:
+        print(f"{name}: {e}", file=sys.stderr, flush=True)
     finally:
         conn.close()
         last_activity = time.time()
 
 
-def main():
+def serve_forever(handlers, name, argv=None, before_accept=None):
+    """Listens on 127.0.0.1, prints the port, serves each connection's
+    command on a thread until --lifetime seconds, or --idle seconds without
+    a command, have passed. before_accept() runs once the port is printed."""
     global last_activity
     ap = argparse.ArgumentParser()
     ap.add_argument("--lifetime", type=float, default=600.0)
     ap.add_argument("--idle", type=float, default=120.0)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.bind(("127.0.0.1", 0))
     srv.listen(64)
     srv.settimeout(0.2)
     print(srv.getsockname()[1], flush=True)
+    if before_accept is not None:
+        before_accept()
     start = time.time()
     while time.time() - start < args.lifetime and time.time() - last_activity < args.idle:
         try:
@@ -192,8 +199,12 @@ def main():
         except socket.timeout:
             continue
         last_activity = time.time()
-        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+        threading.Thread(target=serve_commands, args=(conn, handlers, name), daemon=True).start()
     return 0
+
+
+def main():
+    return serve_forever({"run": do_run, "raw": do_raw}, "http_ctl")
 
 
 if __name__ == "__main__":

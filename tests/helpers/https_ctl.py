@@ -27,8 +27,6 @@ component can serve HTTPS and the clients can verify it:
 Every program is bounded in time (http_ctl.RUN_TIMEOUT); the process exits
 after --lifetime seconds, or --idle seconds without a command.
 """
-import argparse
-import json
 import os
 import random
 import shutil
@@ -37,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -50,7 +47,6 @@ PROGRAMS = {"curl", "wrk", "openssl"}
 PKI_TIMEOUT_S = 120.0
 pki_box = {}
 pki_ready = threading.Event()
-last_activity = time.time()
 
 
 def pki_dir():
@@ -130,42 +126,7 @@ def do_tls(conn, cmd):
     http_ctl.reply(conn, rc, out, b"", "-")
 
 
-def serve(conn):
-    global last_activity
-    try:
-        conn.settimeout(http_ctl.IO_TIMEOUT)
-        line = b""
-        while not line.endswith(b"\n"):
-            b = conn.recv(4096)
-            if not b:
-                raise ConnectionError("no command")
-            line += b
-            if len(line) > 1 << 20:
-                raise ConnectionError("command too long")
-        cmd = json.loads(line)
-        if "file" in cmd:
-            do_file(conn, cmd)
-        elif "run" in cmd:
-            do_run(conn, cmd)
-        elif "raw" in cmd:
-            http_ctl.do_raw(conn, cmd)
-        elif "tls" in cmd:
-            do_tls(conn, cmd)
-        else:
-            http_ctl.reply(conn, 2, b"", b"unknown command", "-")
-    except (OSError, ValueError, KeyError, RuntimeError) as e:
-        print(f"https_ctl: {e}", file=sys.stderr, flush=True)
-    finally:
-        conn.close()
-        last_activity = time.time()
-
-
 def main():
-    global last_activity
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--lifetime", type=float, default=600.0)
-    ap.add_argument("--idle", type=float, default=120.0)
-    args = ap.parse_args()
     d = tempfile.mkdtemp(prefix="wasio-https-")
 
     def make_pki():
@@ -178,24 +139,12 @@ def main():
             pki_box["error"] = str(e)
         pki_ready.set()
 
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(64)
-    srv.settimeout(0.2)
-    print(srv.getsockname()[1], flush=True)
-    threading.Thread(target=make_pki, daemon=True).start()
-    start = time.time()
+    handlers = {"file": do_file, "run": do_run, "raw": http_ctl.do_raw, "tls": do_tls}
     try:
-        while time.time() - start < args.lifetime and time.time() - last_activity < args.idle:
-            try:
-                conn, _ = srv.accept()
-            except socket.timeout:
-                continue
-            last_activity = time.time()
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+        return http_ctl.serve_forever(handlers, "https_ctl",
+                                      before_accept=lambda: threading.Thread(target=make_pki, daemon=True).start())
     finally:
         shutil.rmtree(d, ignore_errors=True)
-    return 0
 
 
 if __name__ == "__main__":
