@@ -5,10 +5,14 @@
  * - GUEST: BearSSL inside the component (wasio_tls_t). Runs on every host
  *   (wasmtime, jco, native), TLS 1.2, trusts what wasio_tls_config_t says.
  * - HOST: the host's TLS through the draft wasi:tls interface
- *   (wasi:tls/types@0.2.0-draft). Today only wasmtime implements it, behind
- *   `wasmtime run -S tls` (tools/wasio-run --tls); it is rustls there: TLS
- *   1.2 and 1.3, verification against the Mozilla roots compiled into
- *   wasmtime (the webpki-roots crate). The draft has no way to add a CA, pin,
+ *   (wasi:tls/types@0.2.0-draft). Today only wasmtime's host code
+ *   (wasmtime-wasi-tls) implements it. The wasmtime CLI offers it behind
+ *   `wasmtime run -S tls` (tools/wasio-run --tls) with rustls: TLS 1.2 and
+ *   1.3, verification against the Mozilla roots compiled into wasmtime (the
+ *   webpki-roots crate) and nothing else. An embedder can pick another
+ *   provider: tools/wasio-tls-host (tools/wasio-run --host tlshost) is that
+ *   host code with the OpenSSL provider, which trusts the system store and
+ *   SSL_CERT_FILE (docs/HOST_TLS.md). The draft has no way to add a CA, pin,
  *   skip verification, offer ALPN or learn the certificate: the host decides.
  *
  * Which builds have which: a component that imports wasi:tls cannot even be
@@ -43,10 +47,15 @@
  * Errors of the handshake callback: WASIO_ETLS_CERT_UNTRUSTED (unknown
  * issuer), WASIO_ETLS_CERT_NAME, WASIO_ETLS_CERT_EXPIRED,
  * WASIO_ETLS_CERT_NOT_YET_VALID, WASIO_ETLS_CERT_INVALID (another
- * certificate problem), WASIO_ETLS_ALERT (the peer sent a fatal alert),
- * WASIO_ETLS (anything else); the host's own words for the failure stay in
- * wasio_tls_host_error_message(). The mapping reads rustls's messages, which
- * are not an API: an unknown wording is WASIO_ETLS, never a wrong code.
+ * certificate problem, or one the host does not name), WASIO_ETLS_ALERT
+ * (the peer sent a fatal alert), WASIO_ETLS (anything else); the host's own
+ * words for the failure stay in wasio_tls_host_error_message(). The mapping
+ * reads the messages of rustls and of OpenSSL, which are not an API, and
+ * maps only what the words prove: an unknown wording is WASIO_ETLS, never a
+ * wrong code. OpenSSL's "certificate verify failed" does not say why (unknown
+ * CA, wrong name and expiry read the same), so on an OpenSSL host every
+ * verification failure is WASIO_ETLS_CERT_INVALID; rustls names the
+ * issuer, name and date failures.
  * Not covered by the draft and therefore not by wasio: close_notify (a
  * shutdown ends TCP; wasio_tls_host_close() drops the connection), session
  * resumption control, a handshake timeout (close the handle from a timer).

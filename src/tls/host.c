@@ -77,7 +77,7 @@ void wasio_tls_host_close(wasio_tls_host_t *tls, wasio_tls_host_close_cb cb) { (
 
 #include "wasip2.h"
 
-/* Longest host message kept (rustls's are one line). */
+/* Longest host message kept (rustls's and OpenSSL's are one line). */
 #define WASIO__TLS_HOST_MSG 256
 
 struct wasio_tls_host {
@@ -104,15 +104,37 @@ const char *wasio_tls_host_error_message(const wasio_tls_host_t *tls) { return t
 void wasio_tls_host_set_data(wasio_tls_host_t *tls, void *data) { tls->data = data; }
 void *wasio_tls_host_data(const wasio_tls_host_t *tls) { return tls->data; }
 
-/* rustls's Display text of the error the host wraps (not an API: a wording
- * not matched here stays WASIO_ETLS). */
+/* The host's text of a failed handshake, read for what it proves (it is
+ * not an API: a wording not matched here stays WASIO_ETLS, and a text that
+ * does not say why stays generic rather than guessing a specific code).
+ *
+ * rustls (wasmtime -S tls): "invalid peer certificate: " then the
+ * CertificateError, as its variant name ("UnknownIssuer",
+ * "Other(OtherError(CaUsedAsEndEntity))") or, for the variants with
+ * context, a sentence ("certificate expired: verification time ...",
+ * "certificate not valid yet: ...", "certificate not valid for name ...");
+ * "received fatal alert: NAME" when the peer ended the handshake.
+ *
+ * OpenSSL (wasmtime-wasi-tls's openssl provider, tools/wasio-tls-host): the
+ * error stack, "error:0A000086:SSL routines:FUNC:REASON:FILE:LINE:". Its
+ * "certificate verify failed" does not say why (OpenSSL 3.0 adds no
+ * X509_V_ERR text; unknown CA, wrong name and expiry read the same), so it
+ * is WASIO_ETLS_CERT_INVALID; "sslv3 alert X" / "tlsv1 alert X" in the
+ * reason is a fatal alert received from the peer. */
 static int wasio__tls_host_map(const char *m) {
   if (strstr(m, "UnknownIssuer") != NULL) return WASIO_ETLS_CERT_UNTRUSTED;
-  if (strstr(m, "NotValidForName") != NULL) return WASIO_ETLS_CERT_NAME;
-  if (strstr(m, "NotValidYet") != NULL) return WASIO_ETLS_CERT_NOT_YET_VALID;
-  if (strstr(m, "Expired") != NULL) return WASIO_ETLS_CERT_EXPIRED;
+  if (strstr(m, "NotValidForName") != NULL || strstr(m, "certificate not valid for name") != NULL)
+    return WASIO_ETLS_CERT_NAME;
+  if (strstr(m, "NotValidYet") != NULL || strstr(m, "certificate not valid yet") != NULL)
+    return WASIO_ETLS_CERT_NOT_YET_VALID;
+  /* Not a bare "Expired": ExpiredRevocationList is about a CRL. */
+  if (strstr(m, "invalid peer certificate: Expired") != NULL ||
+      strstr(m, "invalid peer certificate: certificate expired") != NULL)
+    return WASIO_ETLS_CERT_EXPIRED;
   if (strstr(m, "invalid peer certificate") != NULL) return WASIO_ETLS_CERT_INVALID;
   if (strstr(m, "received fatal alert") != NULL) return WASIO_ETLS_ALERT;
+  if (strstr(m, ":certificate verify failed:") != NULL) return WASIO_ETLS_CERT_INVALID;
+  if (strstr(m, ":sslv3 alert ") != NULL || strstr(m, ":tlsv1 alert ") != NULL) return WASIO_ETLS_ALERT;
   return WASIO_ETLS;
 }
 
