@@ -173,8 +173,10 @@ $(W)/lib/pkgconfig/wasio.pc: tools/wasio.pc.in $(W)/libwasio.a
 # on a host without it. build/wit-hosttls = wit/wasio-host-tls.wit, wasio.wit
 # as a dependency, jco's WASI packages, and the wasi:tls WIT of the
 # wasmtime-wasi-tls crate of the pinned wasmtime (tools/setup.sh). `make
-# hosttls` builds it, `make test-hosttls` runs tests/component/host_tls.c
-# against it on wasmtime -S tls.
+# hosttls` builds it and the --host-tls build of every component test that
+# declares `wasio-test: hosttls`; tests/run.py (`make test`) runs those on
+# wasmtime -S tls and on tools/wasio-tls-host; `make test-hosttls` runs just
+# those hosts and the import checks.
 HW := $(B)/wasm32-hosttls
 HGEN := $(B)/gen-hosttls
 TLS_WIT := $(WASIO_TOOLS)/wasi-tls-wit-$(WASMTIME_VERSION)
@@ -208,29 +210,23 @@ $(W)/libwasio-hosttls.a: $(HOSTTLS_OBJ) $(HGEN)/imports_component_type.o
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-# The variant's test component, and a run of it on wasmtime -S tls with
-# tests/helpers/tls_peer.py (the same protocol tests/run.py speaks: port=N).
+# The variant's test components: tests/component/NAME.c with a
+# `wasio-test: hosttls` line, run by tests/run.py as NAME.TEST@wasmtime-tls
+# and NAME.TEST@tlshost.
+HOSTTLS_CTESTS := $(basename $(notdir $(shell grep -l 'wasio-test: hosttls' tests/component/*.c)))
+HOSTTLS_CTEST_WASM := $(foreach t,$(HOSTTLS_CTESTS),$(W)/tests-hosttls/$(t).wasm)
 $(W)/tests-hosttls/%.wasm: tests/component/%.c tests/harness.c tests/harness.h $(wildcard tests/component/*.h) \
   $(W)/libwasio-hosttls.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --host-tls -o $@ -Itests $< tests/harness.c
 
 .PHONY: hosttls test-hosttls
-hosttls: $(W)/libwasio-hosttls.a $(W)/tests-hosttls/host_tls.wasm
+hosttls: $(W)/libwasio-hosttls.a $(HOSTTLS_CTEST_WASM)
 	@printf 'hosttls: %s imports %s\n' $(W)/tests-hosttls/host_tls.wasm \
 	  "$$($(TB)/wasm-tools component wit $(W)/tests-hosttls/host_tls.wasm | grep -o 'wasi:tls/[a-z-]*@[^;]*' | sort -u | tr '\n' ' ')"
 
-test-hosttls: hosttls $(W)/tests/host_tls.wasm
-	@if $(TB)/wasm-tools component wit $(W)/tests/host_tls.wasm | grep -q 'wasi:tls'; then \
-	  echo "FAIL hosttls: the default build's $(W)/tests/host_tls.wasm imports wasi:tls"; exit 1; fi
-	@$(TB)/wasm-tools component wit $(W)/tests-hosttls/host_tls.wasm | grep -q 'import wasi:tls/types@0.2.0-draft' \
-	  || { echo "FAIL hosttls: $(W)/tests-hosttls/host_tls.wasm does not import wasi:tls"; exit 1; }
-	@echo "PASS hosttls.imports: wasi:tls only in the --host-tls component"
-	@python3 -c 'import subprocess, sys; \
-	  h = subprocess.Popen([sys.executable, "tests/helpers/tls_peer.py"], stdout=subprocess.PIPE, text=True); \
-	  port = h.stdout.readline().strip(); \
-	  rc = subprocess.call(["tools/wasio-run", "--net", "--tls", "--timeout", "60", sys.argv[1], "port=" + port]); \
-	  h.terminate(); h.wait(); sys.exit(rc)' $(W)/tests-hosttls/host_tls.wasm
+test-hosttls: hosttls $(foreach t,$(HOSTTLS_CTESTS),$(W)/tests/$(t).wasm)
+	@python3 tests/run.py --hosts wasmtime-tls,tlshost
 
 # ---- native library (posix backend, sanitizers) ---------------------------------
 $(N)/obj/%.o: %.c $(HDRS) $(wildcard src/backend/posix/*.h) | $(SETUP_STAMP)
@@ -316,7 +312,6 @@ fuzz-smoke:
 
 # ---- the commands of the README ----------------------------------------------
 test: all
-	@$(MAKE) --no-print-directory test-hosttls
 	@python3 tests/run.py
 
 demo: all

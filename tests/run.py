@@ -9,6 +9,20 @@ What runs:
       - natively (build/native/tests/NAME, ASan+UBSan), reported as NAME/native;
       - as a component (build/wasm32/tests/NAME.wasm), run by tools/wasio-run
         on wasmtime and on jco, reported as NAME.TEST@wasmtime and NAME.TEST@jco.
+  * each component test that declares `wasio-test: hosttls` is also built
+    with `wasio-cc --host-tls` (build/wasm32/tests-hosttls/NAME.wasm, it
+    imports wasi:tls) and run on two more hosts, each telling the test what
+    it trusts (docs/HOST_TLS.md):
+      - NAME.TEST@wasmtime-tls: `wasmtime run -S tls` (rustls, only the
+        webpki roots compiled into wasmtime), argument trust=webpki;
+      - NAME.TEST@tlshost: tools/wasio-tls-host (the same wasmtime-wasi-tls
+        host code with the OpenSSL provider), argument trust=private, and
+        SSL_CERT_FILE = the root of the test's first helper, fetched with
+        its `file root.pem` command (tests/helpers/tls_peer.py's protocol);
+    plus two counted checks of the builds' imports (wasm-tools component
+    wit): NAME.imports@wasm32 (the default component imports no wasi:tls)
+    and NAME.imports@wasm32-hosttls (the --host-tls one imports
+    wasi:tls/types).
   * each tests/apps/NAME.py: a Python driver that tests a tool of apps/ (its
     native build and its component) and speaks the same protocol as a test
     program: `NAME.py --host HOST --list`, `NAME.py --host HOST [k=v...]
@@ -19,6 +33,8 @@ A component test file declares what it needs in comment lines:
     // wasio-test: helper tests/helpers/X.py ARGS   start a helper first; its
     //     first stdout line is its port, passed to the test as port=N
     // wasio-test: timeout 60                seconds per program (default 60)
+    // wasio-test: hosttls                   also the --host-tls build, on
+    //     wasmtime-tls and tlshost (above)
     // wasio-test: hosts native wasmtime     run only on these (default: all)
     //     (a host left out is reported as a skip, with the reason given
     //      in a "wasio-test: skip HOST REASON" line, which is required)
@@ -28,7 +44,7 @@ stops at its first failure; the driver then re-runs it for the tests after
 the failed one, so every test gets a verdict. A program that dies without a
 verdict for a test (crash, trap, timeout) fails that test with its output.
 
-Usage: tests/run.py [-k SUBSTRING] [--hosts native,wasmtime,jco] [-v]
+Usage: tests/run.py [-k SUBSTRING] [--hosts native,wasmtime,jco,wasmtime-tls,tlshost] [-v]
 """
 import argparse
 import os
@@ -42,6 +58,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 RUNNER = os.path.join(ROOT, "tools", "wasio-run")
 HOSTS = ["native", "wasmtime", "jco"]
+HOSTTLS_HOSTS = ["wasmtime-tls", "tlshost"]  # only for `wasio-test: hosttls` programs
+WASM_HOSTS = ["wasmtime", "jco"] + HOSTTLS_HOSTS
+WASIO_TOOLS = os.environ.get("WASIO_TOOLS", os.path.join(os.path.expanduser("~"), ".cache", "wasio"))
+WASM_TOOLS = os.path.join(WASIO_TOOLS, "bin", "wasm-tools")
+WASI_TLS_IMPORT = "import wasi:tls/types@0.2.0-draft"
+ROOT_FETCH_TIMEOUT = 150  # tls_peer.py makes its PKI after printing its port (up to 120 s)
+PEM_MAX = 65536
 DEFAULT_TIMEOUT = 60
 HELPER_START_TIMEOUT = 10
 
@@ -70,7 +93,8 @@ class Results:
 
 
 def parse_spec(path):
-    spec = {"net": False, "helpers": [], "timeout": DEFAULT_TIMEOUT, "hosts": list(HOSTS), "skip": {}}
+    spec = {"net": False, "helpers": [], "timeout": DEFAULT_TIMEOUT, "hosts": list(HOSTS), "skip": {},
+            "hosttls": False}
     with open(path) as f:
         for line in f:
             m = re.search(r"wasio-test:\s*(\S+)\s*(.*)$", line)
@@ -79,6 +103,8 @@ def parse_spec(path):
             key, rest = m.group(1), m.group(2).strip().rstrip("*/").strip()
             if key == "net":
                 spec["net"] = True
+            elif key == "hosttls":
+                spec["hosttls"] = True
             elif key == "helper":
                 spec["helpers"].append(shlex.split(rest))
             elif key == "timeout":
@@ -131,10 +157,29 @@ class Helper:
                 self.proc.wait()
 
 
-def run_program(argv, timeout):
+def fetch_root(port, path):
+    """Writes the root CA of a tls_peer.py-protocol helper to `path`. The
+    helper answers `file root.pem` once its PKI exists: no waiting here
+    beyond the reply itself."""
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=ROOT_FETCH_TIMEOUT) as s:
+        s.sendall(b"file root.pem\n")
+        data = b""
+        while len(data) <= PEM_MAX:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    if not (data.startswith(b"-----BEGIN CERTIFICATE-----") and data.endswith(b"\nEND\n")):
+        raise RuntimeError(f"helper on port {port} gave no root certificate: {data[:200]!r}")
+    with open(path, "wb") as f:
+        f.write(data[:-len(b"END\n")])
+
+
+def run_program(argv, timeout, env=None):
     try:
         p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           timeout=timeout + 10, errors="replace")
+                           timeout=timeout + 10, errors="replace", env=env)
         return p.returncode, p.stdout
     except subprocess.TimeoutExpired as e:
         out = e.stdout or ""
@@ -148,6 +193,18 @@ def command_for(host, name, spec, params):
         return [sys.executable, spec["script"], "--host", host] + params
     if host == "native":
         return [os.path.join(BUILD, "native", "tests", name)] + params
+    if host in HOSTTLS_HOSTS:
+        wasm = os.path.join(BUILD, "wasm32", "tests-hosttls", name + ".wasm")
+        if host == "wasmtime-tls":
+            cmd = [RUNNER, "--host", "wasmtime", "--tls", "--timeout", str(spec["timeout"])]
+            trust = "trust=webpki"
+        else:  # tlshost always grants network and wasi:tls
+            cmd = [RUNNER, "--host", "tlshost", "--timeout", str(spec["timeout"])]
+            trust = "trust=private"
+        if spec["net"]:
+            cmd.append("--net")
+        # --list takes no parameters; a run gets the trust first.
+        return cmd + [wasm] + ([trust] + params if params else [])
     wasm = os.path.join(BUILD, "wasm32", spec["subdir"], name + ".wasm")
     cmd = [RUNNER, "--host", host, "--timeout", str(spec["timeout"])]
     if spec["net"]:
@@ -155,8 +212,30 @@ def command_for(host, name, spec, params):
     return cmd + [wasm] + params
 
 
-def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=()):
-    """Runs one test program (all its tests), re-running after failures."""
+def check_imports(name, results):
+    """The two builds of a hosttls program: only the --host-tls one imports wasi:tls."""
+    for build, subdir, want in (("wasm32", "tests", False), ("wasm32-hosttls", "tests-hosttls", True)):
+        wasm = os.path.join(BUILD, "wasm32", subdir, name + ".wasm")
+        p = subprocess.run([WASM_TOOLS, "component", "wit", wasm], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, errors="replace")
+        if p.returncode != 0:
+            results.record("FAIL", f"{name}.imports@{build}", f": wasm-tools component wit {wasm}:\n{p.stdout[-1000:]}")
+            continue
+        has = WASI_TLS_IMPORT in p.stdout
+        any_tls = "wasi:tls" in p.stdout
+        if want and has:
+            results.record("PASS", f"{name}.imports@{build}", f": {WASI_TLS_IMPORT}")
+        elif not want and not any_tls:
+            results.record("PASS", f"{name}.imports@{build}", ": no wasi:tls import")
+        else:
+            results.record("FAIL", f"{name}.imports@{build}",
+                           f": {wasm} {'lacks' if want else 'has'} a wasi:tls import")
+
+
+def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(), trust_root=False):
+    """Runs one test program (all its tests), re-running after failures.
+    trust_root: the program's host trusts SSL_CERT_FILE, set to the first
+    helper's root (fetched anew for every start of the helpers)."""
     try:
         listed = subprocess.run(list_cmd + ["--list"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, timeout=timeout)
@@ -170,6 +249,7 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=())
     pending = list(names)
     while pending:
         helpers = []
+        root = None
         try:
             params = []
             for h in spec_helpers:
@@ -179,7 +259,19 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=())
                     params.append(f"port={hp.port}")
                 else:
                     params.append(f"port{len(helpers)}={hp.port}")
-            rc, out = run_program(make_cmd(params) + pending, timeout)
+            env = None
+            if trust_root:
+                if not helpers:
+                    raise RuntimeError("trusting a helper's root needs a helper")
+                import tempfile
+                fd, root = tempfile.mkstemp(prefix="wasio-root-", suffix=".pem")
+                os.close(fd)
+                try:
+                    fetch_root(helpers[0].port, root)
+                except OSError as e:
+                    raise RuntimeError(f"fetching the root from helper port {helpers[0].port}: {e}")
+                env = dict(os.environ, SSL_CERT_FILE=root)
+            rc, out = run_program(make_cmd(params) + pending, timeout, env)
         except RuntimeError as e:
             for n in pending:
                 results.record("FAIL", f"{prog}.{n}@{host}", f": {e}")
@@ -187,6 +279,8 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=())
         finally:
             for hp in helpers:
                 hp.stop()
+            if root is not None:
+                os.unlink(root)
         seen = {}
         for line in out.splitlines():
             m = LINE.match(line)
@@ -216,10 +310,13 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=())
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-k", default="", help="run only programs or tests whose name contains this")
-    ap.add_argument("--hosts", default=",".join(HOSTS))
+    ap.add_argument("--hosts", default=",".join(HOSTS + HOSTTLS_HOSTS))
     ap.add_argument("-v", action="store_true", help="print PASS lines too")
     args = ap.parse_args()
     hosts = args.hosts.split(",")
+    for h in hosts:
+        if h not in HOSTS + HOSTTLS_HOSTS:
+            raise SystemExit(f"unknown host {h} (known: {', '.join(HOSTS + HOSTTLS_HOSTS)})")
     res = Results(args.v)
     t0 = time.time()
 
@@ -241,8 +338,16 @@ def main():
         spec["script"] = path
         if built == "wasi-tests":  # raw WASI bindings: components only
             spec["hosts"] = [h for h in spec["hosts"] if h != "native"]
-        for host in HOSTS:
+        if spec["hosttls"]:
+            if built != "tests":
+                raise SystemExit(f"{path}: 'wasio-test: hosttls' is for tests/component programs")
+            spec["hosts"] += HOSTTLS_HOSTS
+            if any(h in WASM_HOSTS for h in hosts):
+                check_imports(name, res)
+        for host in HOSTS + HOSTTLS_HOSTS:
             if host not in hosts:
+                continue
+            if host in HOSTTLS_HOSTS and not spec["hosttls"]:
                 continue
             if host not in spec["hosts"]:
                 if built == "wasi-tests":
@@ -251,7 +356,7 @@ def main():
                 continue
             run_suite(name, host, command_for(host, name, spec, []),
                       lambda p, h=host, n=name, sp=spec: command_for(h, n, sp, p),
-                      spec["timeout"], res, spec["helpers"])
+                      spec["timeout"], res, spec["helpers"], trust_root=(host == "tlshost"))
 
     dt = time.time() - t0
     if res.failures:

@@ -21,6 +21,11 @@ connection (a line ending in "\\n"):
                replies "rc N\n", its output, "END\n".
   pins NAME    "SPKI CERT\n": hex SHA-256 of leaf NAME's SubjectPublicKeyInfo
                and of its whole DER certificate (for pinning tests).
+  alert PORT   after an s_server scenario: waits for that s_server to end
+               (bounded) and replies the description of the fatal alert it
+               received from the client ("unknown ca\\n",
+               "certificate expired\\n", ...) or "none\\n": why a client
+               refused, seen from the peer.
   leaked PORT  after a scenario: "N\\n", how many times the peer on PORT
                received the client's marker line (WASIO-APP-DATA): the proof
                that no application byte was sent.
@@ -41,6 +46,8 @@ Scenarios (s_server unless said; one connection each, -naccept 1):
                 without close_notify
   clean         Python ssl: handshake, send "bye\\n", then close_notify
   plainhttp     no TLS: reads, answers "HTTP/1.1 400 Bad Request", closes
+  clientcert    good EC chain, TLS 1.2, requires a client certificate
+                (-Verify 1): a client without one gets a fatal alert
   tls13         good EC chain, TLS 1.3 only, -rev (for the host's TLS;
                 BearSSL has no TLS 1.3)
   https         Python ssl (TLS 1.2 or 1.3), good EC chain: reads one
@@ -176,6 +183,7 @@ S_SERVER = {
     "sha1": ("leaf-sha1", True, ["-tls1_2", "-cipher", "DEFAULT@SECLEVEL=0"]),
     "tls10": ("leaf-ec", True, ["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"]),
     "tls13": ("leaf-ec", True, ["-tls1_3", "-rev"]),
+    "clientcert": ("leaf-ec", True, ["-tls1_2", "-Verify", "1"]),
 }
 PY_SCENARIOS = ("truncate", "clean", "https", "plainhttp")
 HTTPS_BODY_PREFIX = b"wasio https peer: "
@@ -215,6 +223,13 @@ class SServer:
 
     def leaked(self):
         return open(self.out, "rb").read().count(MARKER)
+
+    def alert(self):
+        # -naccept 1: s_server exits once its one connection has ended, so
+        # its log is complete then.
+        self.proc.wait(timeout=IO_TIMEOUT_S)
+        m = re.search(rb"(?:sslv3|tlsv1) alert ([a-z ]+):", open(self.out, "rb").read())
+        return m.group(1).decode() if m else "none"
 
     def stop(self):
         if self.proc.poll() is None:
@@ -339,6 +354,12 @@ def handle(conn):
                                input=b"hello from s_client\n", stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                timeout=IO_TIMEOUT_S)
             f.write(f"rc {p.returncode}\n".encode() + p.stdout + b"END\n")
+        elif len(line) == 2 and line[0] == "alert":
+            with lock:
+                peer = peers.get(int(line[1]))
+            if not isinstance(peer, SServer):
+                raise RuntimeError(f"no s_server on port {line[1]}")
+            f.write(f"{peer.alert()}\n".encode())
         elif len(line) == 2 and line[0] == "leaked":
             time.sleep(0.1)  # let the peer write out what it got
             with lock:
