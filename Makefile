@@ -387,7 +387,12 @@ $(R)/bench/tls_%: bench/tls_%.c $(R)/libwasio.a $(R)/obj/$(GEN)/tls_anchors.o $(
 $(W)/bench/tls_%.wasm: bench/tls_%.c $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc -o $@ -Wall -Wextra -Werror $<
-TLS_BENCH := $(R)/bench/tls_client $(W)/bench/tls_client.wasm
+# The same client in the host-TLS build (bench/run_tls.py runs it with
+# "host" under tools/wasio-run --host tlshost).
+$(W)/bench-hosttls/tls_%.wasm: bench/tls_%.c $(W)/libwasio-hosttls.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --host-tls -o $@ -Wall -Wextra -Werror $<
+TLS_BENCH := $(R)/bench/tls_client $(W)/bench/tls_client.wasm $(W)/bench-hosttls/tls_client.wasm
 .PHONY: bench-tls
 bench-tls: $(TLS_BENCH)
 	@python3 bench/run_tls.py

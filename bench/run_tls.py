@@ -7,7 +7,11 @@ every client in turn, interleaved per round:
   native    build/native-release/bench/tls_client (BearSSL -O2, no sanitizers)
   wasmtime  build/wasm32/bench/tls_client.wasm via tools/wasio-run --net
   s_time    native `openssl s_time -new` (OpenSSL, the same server)
-  host TLS  wasi:tls through wasmtime -S tls: n/a (see docs/HOST_TLS.md)
+  host TLS  build/wasm32/bench-hosttls/tls_client.wasm ("host": the host's
+            wasi:tls) via tools/wasio-run --host tlshost (wasmtime-wasi-tls,
+            OpenSSL provider), SSL_CERT_FILE = the server's certificate;
+            wasmtime -S tls (rustls, webpki roots only) cannot trust a local
+            server, so it has no row (docs/HOST_TLS.md)
 Handshakes: full handshakes (no resumption), connect + handshake + close.
 Bulk: each connection GETs a BULK_MIB file; MB/s = 10^6 plaintext bytes/s
 (handshakes included, amortised over the file, the same for every client).
@@ -19,19 +23,21 @@ OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 CIPHER = "ECDHE-ECDSA-AES128-GCM-SHA256"
 NATIVE = os.path.join(ROOT, "build/native-release/bench/tls_client")
 WASM = os.path.join(ROOT, "build/wasm32/bench/tls_client.wasm")
+WASM_HOST = os.path.join(ROOT, "build/wasm32/bench-hosttls/tls_client.wasm")
 RUN = os.path.join(ROOT, "tools/wasio-run")
-HOST_NA = ("n/a: wasmtime 49.0.3's wasi:tls trusts only webpki_roots compiled into it "
-           "(no CA option, no SSL_CERT_FILE), so a local server cannot be trusted; docs/HOST_TLS.md")
+TOOLS_BIN = os.path.join(os.environ.get("WASIO_TOOLS", os.path.expanduser("~/.cache/wasio")), "bin")
+HOST_NOTE = ("wasmtime -S tls (the CLI's rustls provider) has no row: it trusts only the webpki roots "
+             "compiled into wasmtime, so a local server cannot be trusted; docs/HOST_TLS.md")
 
 
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
 
-def run_ours(cmd, secs, path, size):
+def run_ours(cmd, secs, path, size, env=None):
     extra = [path, str(size)] if path else []
     out = subprocess.run(cmd + [str(secs)] + extra, capture_output=True, text=True,
-                         timeout=secs + 30)
+                         timeout=secs + 30, env=env)
     m = re.search(r"RESULT conns=(\d+) seconds=([\d.]+) bytes=(\d+)", out.stdout)
     if not m:
         raise RuntimeError("%s: %s %s" % (cmd[0], out.stdout.strip(), out.stderr.strip()[-400:]))
@@ -102,7 +108,9 @@ def main():
         print("%s; %d CPUs (%s), Linux %s; commit %s" % (
             datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), os.cpu_count(), cpu,
             platform.release(), commit))
-        print("%s; %s" % (wt, ver))
+        th = os.path.join(TOOLS_BIN, "wasio-tls-host")
+        print("%s; %s; tlshost = %s (wasmtime-wasi-tls 48.0.3, OpenSSL provider)" % (
+            wt, ver, os.path.realpath(th)))
         print("Load average at start: %s" % open("/proc/loadavg").read().split(" ", 3)[:3])
         print("Command: make bench-tls  (python3 bench/run_tls.py %s)" % " ".join(sys.argv[1:]))
         print()
@@ -110,6 +118,9 @@ def main():
             "BearSSL native": lambda s, p, z: run_ours([NATIVE, str(port)], s, p, z),
             "BearSSL wasmtime": lambda s, p, z: run_ours([RUN, "--net", "--timeout", str(int(s) + 30), WASM, str(port)], s, p, z),
             "openssl s_time": lambda s, p, z: run_stime(port, s, p, z),
+            "host wasi:tls (tlshost)": lambda s, p, z: run_ours(
+                [RUN, "--host", "tlshost", "--timeout", str(int(s) + 30), WASM_HOST, "host", str(port)], s, p, z,
+                env=dict(os.environ, SSL_CERT_FILE=os.path.join(tmp, "cert.pem"))),
         }
         res = {(c, k): [] for c in clients for k in ("hs", "bulk")}
         for r in range(a.rounds):
@@ -133,6 +144,10 @@ def main():
         print("`insecure` config (no chain/name check; s_time does not verify either); a fresh config per")
         print("connection, so nothing is resumed. wasmtime: timed inside the component (start-up excluded).")
         print("s_time: its process wall time (its own 'real seconds' are whole seconds).")
+        print("host wasi:tls: the component's \"host\" mode under tools/wasio-run --host tlshost, timed")
+        print("inside the component; the host (OpenSSL 3 in wasmtime-wasi-tls) verifies chain and name")
+        print("(SSL_CERT_FILE = the server's certificate) and sends no close_notify (the draft's streams")
+        print("carry none); the plaintext crosses the component boundary through wasi:io streams.")
         print()
         print("| client | handshakes/s | range | vs native | bulk MB/s | range | vs native |")
         print("|---|---:|---:|---:|---:|---:|---:|")
@@ -141,9 +156,8 @@ def main():
             h, b = res[(c, "hs")], res[(c, "bulk")]
             print("| %s | %.0f | %.0f-%.0f | %.2fx | %.1f | %.1f-%.1f | %.2fx |" % (
                 c, med(h), min(h), max(h), med(h) / base_h, med(b), min(b), max(b), med(b) / base_b))
-        print("| host wasi:tls (wasmtime -S tls) | n/a | | | n/a | | |")
         print()
-        print("host wasi:tls " + HOST_NA)
+        print(HOST_NOTE)
         print("Total time: %.0f s" % (time.monotonic() - t_all))
     finally:
         if srv:

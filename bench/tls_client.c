@@ -1,6 +1,7 @@
-/* bench/tls_client.c: BearSSL TLS client throughput through wasio_tls_t.
+/* bench/tls_client.c: TLS client throughput, BearSSL in the guest
+ * (wasio_tls_t) or the host's wasi:tls (wasio_tls_host_t).
  *
- *   tls_client PORT SECONDS [PATH EXPECT_BYTES]
+ *   tls_client [guest|host] PORT SECONDS [PATH EXPECT_BYTES]
  *
  * Against a local `openssl s_server -WWW` on 127.0.0.1:PORT. Repeats, for
  * SECONDS: TCP connect, a FULL TLS handshake (a fresh config per connection,
@@ -9,6 +10,14 @@
  * counted), then close_notify and close. Without PATH it is handshakes only.
  * The config is `insecure` (no chain/name check, as s_time, which does not
  * verify either); the ServerKeyExchange signature is still checked.
+ *
+ * host (a `wasio-cc --host-tls` build, run where the host trusts the
+ * server, e.g. tools/wasio-run --host tlshost with SSL_CERT_FILE = its
+ * certificate): the same loop through wasio_tls_host_connect() for the name
+ * "localhost". The host verifies the chain and the name (the draft has no
+ * way to skip that), and a connection ends with wasio_tls_host_close(): the
+ * draft's streams send no close_notify. In a build without host TLS, "host"
+ * fails with WASIO_ENOTSUP.
  * Prints "RESULT conns=N seconds=S bytes=B". Any error prints "ERROR ..."
  * and exits 1. Public API only: builds natively and as a component.
  */
@@ -19,8 +28,10 @@
 
 #include "wasio.h"
 #include "wasio/tls.h"
+#include "wasio/tls_host.h"
 
 #define CONNECT_TIMEOUT_NS (20 * WASIO_NS_PER_S)
+#define SERVER_NAME "localhost"
 
 static wasio_loop_t *loop;
 static wasio_tls_config_t *cfg;
@@ -30,6 +41,7 @@ static char request[512];
 static const char *path;
 static uint64_t expect_bytes, t_start, t_cap_ns, conns, total_bytes, conn_bytes;
 static int done;
+static int use_host; /* "host": wasio_tls_host_t instead of wasio_tls_t */
 
 static void fail(const char *what, int status) {
   printf("ERROR %s: %s (%s)\n", what, wasio_strerror(status), wasio_err_name(status));
@@ -102,14 +114,76 @@ static void hs_cb(wasio_tls_t *t, int status) {
   if (rc < 0) fail("wasio_tls_read_start", rc);
 }
 
+/* ---- the host's TLS ---------------------------------------------------------- */
+
+static wasio_tls_host_t *htls;
+
+static void host_close_cb(wasio_tls_host_t *t) {
+  (void)t;
+  htls = NULL;
+  conns++;
+  total_bytes += conn_bytes;
+  if (wasio_monotonic_ns() - t_start >= t_cap_ns) {
+    done = 1;
+    wasio_loop_stop(loop);
+    return;
+  }
+  start_conn();
+}
+
+static void host_write_cb(wasio_write_t *req, int status) {
+  (void)req;
+  if (status < 0 && status != WASIO_ECANCELED) fail("wasio_tcp_write (host TLS)", status);
+}
+
+static void host_read_cb(wasio_tcp_t *tcp, ptrdiff_t nread, const wasio_buf_t *buf) {
+  (void)buf;
+  if (nread > 0) {
+    conn_bytes += (uint64_t)nread;
+    return;
+  }
+  /* s_server -WWW ends with close_notify: EOF. A host that reports the end
+   * as a failed stream after every expected byte is accepted too. */
+  if (nread == WASIO_EOF || (nread == WASIO_ECONNRESET && conn_bytes >= expect_bytes)) {
+    if (conn_bytes < expect_bytes) fail("short response (host TLS)", WASIO_EIO);
+    wasio_tcp_read_stop(tcp);
+    wasio_tls_host_close(htls, host_close_cb);
+    return;
+  }
+  fail("wasio_tcp read (host TLS)", (int)nread);
+}
+
+static void host_hs_cb(wasio_tls_host_t *t, int status) {
+  if (status < 0) {
+    printf("# host: %s\n", wasio_tls_host_error_message(t));
+    fail("host handshake", status);
+  }
+  if (!path) {
+    wasio_tls_host_close(t, host_close_cb);
+    return;
+  }
+  wasio_tcp_t *tcp = wasio_tls_host_tcp(t);
+  int rc = wasio_tcp_read_start(tcp, NULL, host_read_cb);
+  if (rc < 0) fail("wasio_tcp_read_start (host TLS)", rc);
+  rc = wasio_tcp_write(tcp, &wreq, request, strlen(request), host_write_cb);
+  if (rc < 0) fail("wasio_tcp_write (host TLS)", rc);
+}
+
+/* ---- BearSSL in the guest ------------------------------------------------------ */
+
 static void connect_cb(wasio_tcp_t *tcp, int status) {
   if (status < 0) fail("connect", status);
+  if (use_host) {
+    int rc = wasio_tls_host_connect(tcp, SERVER_NAME, host_hs_cb, &htls);
+    if (rc < 0) fail("wasio_tls_host_connect", rc);
+    return;
+  }
   free_old_config();
   int rc = wasio_tls_config_new(WASIO_TLS_CLIENT, &cfg);
   if (rc < 0) fail("wasio_tls_config_new", rc);
   rc = wasio_tls_config_insecure(cfg, true);
   if (rc < 0) fail("wasio_tls_config_insecure", rc);
-  rc = wasio_tls_new(tcp, cfg, "localhost", 443, &tls);
+  rc = wasio_tls_new(tcp, cfg, SERVER_NAME, 443, &tls);
   if (rc < 0) fail("wasio_tls_new", rc);
   rc = wasio_tls_handshake(tls, hs_cb);
   if (rc < 0) fail("wasio_tls_handshake", rc);
@@ -133,8 +207,13 @@ static void start_conn(void) {
 }
 
 int main(int argc, char **argv) {
+  if (argc > 1 && (strcmp(argv[1], "guest") == 0 || strcmp(argv[1], "host") == 0)) {
+    use_host = strcmp(argv[1], "host") == 0;
+    argv++;
+    argc--;
+  }
   if (argc != 3 && argc != 5) {
-    fprintf(stderr, "usage: tls_client PORT SECONDS [PATH EXPECT_BYTES]\n");
+    fprintf(stderr, "usage: tls_client [guest|host] PORT SECONDS [PATH EXPECT_BYTES]\n");
     return 2;
   }
   port = (uint16_t)atoi(argv[1]);
