@@ -159,7 +159,7 @@ struct wasio_http_call {
   bool defer_queued;
   bool in_defer;                  /* the deferred callback runs: do not free */
   bool paused, got_byte, retried, discard, conn_close, head_method;
-  bool eof_pending;               /* resumed on a socket already at EOF */
+  int end_pending;                /* resumed on a stream that had ended: its status */
   int final_status;
   int redirects, max_redirects;
   /* The request. */
@@ -1101,9 +1101,10 @@ static void wasio__call_defer_work(wasio_http_call_t *call, unsigned work) {
   if ((work & WASIO__WORK_INPUT) && call->conn != NULL && !call->paused) {
     wasio__http_conn_t *conn = call->conn;
     wasio__conn_process(conn);
-    if (call->eof_pending && conn->call == call && call->phase != WASIO__CALL_FINISHED && !call->paused) {
-      call->eof_pending = false;
-      wasio__http_conn_on_read(&conn->tr, WASIO_EOF);
+    if (call->end_pending != 0 && conn->call == call && call->phase != WASIO__CALL_FINISHED && !call->paused) {
+      int end = call->end_pending;
+      call->end_pending = 0;
+      wasio__http_conn_on_read(&conn->tr, end);
     }
   }
 }
@@ -1352,10 +1353,10 @@ int wasio_http_call_pause(wasio_http_call_t *call, bool pause) {
     return 0;
   }
   int rc = wasio__http_transport_read_start(&conn->tr);
-  if (rc != 0 && rc != WASIO_EOF) return rc;
-  /* The socket saw its EOF already: it is reported after the buffered
-   * bytes. */
-  if (rc == WASIO_EOF) call->eof_pending = true;
+  /* The stream ended while the call was paused (the socket saw its EOF, or
+   * a TLS stream failed, e.g. a truncation, with nobody reading): the call
+   * learns it as a read result after the buffered bytes. */
+  if (rc < 0) call->end_pending = rc;
   /* Bytes read before the pause wait in the buffer: deliver them from the
    * next turn, not from inside this call. */
   wasio__call_schedule(call, WASIO__WORK_INPUT);

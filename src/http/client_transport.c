@@ -1,6 +1,6 @@
-/* src/http/client_transport.c: the transports of the HTTP client, plain TCP
- * and TLS (see client_transport.h for why this layer exists and why TLS
- * reads start and closes end one turn later). */
+/* src/http/client_transport.c: the transports of the HTTP client, plain TCP,
+ * TLS, and the host's TLS (see client_transport.h for why this layer
+ * exists). */
 #include <string.h>
 
 #include "client_transport.h"
@@ -83,34 +83,14 @@ static void wasio__tr_tls_read_cb(wasio_tls_t *tls, ptrdiff_t nread, const wasio
   wasio__http_conn_on_read(t, nread);
 }
 
-/* The one deferred request: a read start while open, on_close once closed. */
-static void wasio__tr_defer_cb(wasio_defer_t *req, int status) {
-  (void)status;
-  wasio__http_transport_t *t = req->data;
-  t->defer_queued = false;
-  if (t->closing) {
-    if (t->tls == NULL && t->tcp == NULL) wasio__http_conn_on_close(t); /* stream gone */
-    return;
-  }
-  if (!t->want_read || t->reading) return;
-  t->want_read = false;
-  int rc = wasio_tls_read_start(t->tls, wasio__tr_tls_alloc_cb, wasio__tr_tls_read_cb);
-  if (rc == 0) {
-    t->reading = true;
-    return;
-  }
-  /* Already failed or ended: the connection learns it as a read result. */
-  wasio__http_conn_on_read(t, rc);
-}
-
 static void wasio__tr_tls_close_cb(wasio_tls_t *tls) {
   wasio__http_transport_t *t = wasio_tls_data(tls);
   t->tls = NULL;
   t->tcp = NULL;
-  if (t->defer_queued) return; /* its callback sees the stream gone */
-  t->defer.data = t;
-  if (wasio_defer(t->loop, &t->defer, wasio__tr_defer_cb) == 0) t->defer_queued = true;
-  else wasio__http_conn_on_close(t); /* cannot happen: the request is idle */
+  /* The stream freed its engine before this callback and touches nothing
+   * of ours after it: the client may free the connection, and the default
+   * config it made, from on_close. */
+  wasio__http_conn_on_close(t);
 }
 
 /* ---- the transport API --------------------------------------------------------- */
@@ -123,11 +103,10 @@ int wasio__http_transport_open(wasio__http_transport_t *t, wasio_loop_t *loop, w
   t->kind = tls != NULL ? WASIO__HTTP_TRANSPORT_TLS
             : host_tls  ? WASIO__HTTP_TRANSPORT_HOST_TLS
                         : WASIO__HTTP_TRANSPORT_TCP;
-  t->reading = t->want_read = t->closing = t->defer_queued = false;
+  t->reading = t->closing = false;
   t->tls = NULL;
   t->htls = NULL;
   t->cfg = tls;
-  t->loop = loop;
   t->port = port;
   t->connect_ns = timeout_ns;
   if (tls != NULL || host_tls) strcpy(t->host, host); /* length checked above */
@@ -145,17 +124,16 @@ int wasio__http_transport_read_start(wasio__http_transport_t *t) {
     if (rc == 0) t->reading = true;
     return rc;
   }
-  case WASIO__HTTP_TRANSPORT_TLS:
+  case WASIO__HTTP_TRANSPORT_TLS: {
     if (t->closing || t->tls == NULL) return WASIO_ESTATE;
     if (t->reading) return 0;
-    t->want_read = true;
-    if (!t->defer_queued) {
-      t->defer.data = t;
-      int rc = wasio_defer(t->loop, &t->defer, wasio__tr_defer_cb);
-      if (rc != 0) return rc;
-      t->defer_queued = true;
-    }
-    return 0;
+    /* Calls nothing back from inside: buffered plaintext, and the final
+     * EOF or error of a stream that has ended, arrive from the stream's
+     * pump. A stream that failed while nobody read returns its error. */
+    int rc = wasio_tls_read_start(t->tls, wasio__tr_tls_alloc_cb, wasio__tr_tls_read_cb);
+    if (rc == 0) t->reading = true;
+    return rc;
+  }
   default:
     return WASIO_ESTATE;
   }
@@ -169,7 +147,6 @@ void wasio__http_transport_read_stop(wasio__http_transport_t *t) {
     t->reading = false;
     break;
   case WASIO__HTTP_TRANSPORT_TLS:
-    t->want_read = false; /* a queued start does nothing */
     if (t->reading && t->tls != NULL) (void)wasio_tls_read_stop(t->tls);
     t->reading = false;
     break;
@@ -228,8 +205,7 @@ void wasio__http_transport_close(wasio__http_transport_t *t) {
   case WASIO__HTTP_TRANSPORT_TLS:
     if (t->closing) return;
     t->closing = true;
-    t->reading = t->want_read = false;
-    /* A queued read start turns into the wait for the stream's close. */
+    t->reading = false;
     if (t->tls != NULL) wasio_tls_close(t->tls, wasio__tr_tls_close_cb);
     else wasio_tcp_close(t->tcp, wasio__tr_close_cb); /* still connecting */
     break;

@@ -15,13 +15,13 @@
  *   connect runs first, then the handshake; on_connect reports the handshake
  *   result, so the client writes nothing (no request byte) before the peer's
  *   certificate has been verified.
- * - TLS reads start from a deferred callback in the next turn, and on_close
- *   runs one turn after the stream's close callback. Both were written when
- *   wasio_tls_read_start() could hand over buffered plaintext from inside
- *   the call and the stream's close callback ran before its engine was freed
- *   (so the default config could not be freed there). Since 0c186ef the
- *   stream does neither, so both deferrals are now redundant: they cost one
- *   turn and are kept only until their removal gets a full test run.
+ * - Every kind behaves as TCP does: a read start, write or close calls
+ *   nothing back from inside (wasio_tls_* run the stream's pump from a
+ *   deferred request), a read start that cannot start returns the error,
+ *   and on_close runs from the stream's close callback (the stream has
+ *   freed its engine by then, so the client may free its default config
+ *   there). (Before 0c186ef gave the stream that contract, TLS reads
+ *   started, and on_close ran, one turn later.)
  */
 #ifndef WASIO_HTTP_CLIENT_TRANSPORT_H
 #define WASIO_HTTP_CLIENT_TRANSPORT_H
@@ -43,15 +43,11 @@ typedef enum wasio__http_transport_kind {
 typedef struct wasio__http_transport {
   uint8_t kind;       /* wasio__http_transport_kind_t */
   bool reading;       /* the stream's read is on */
-  bool want_read;     /* TLS: a read start waits for `defer` */
   bool closing;
-  bool defer_queued;
   wasio_tcp_t *tcp;   /* the socket under every kind */
   wasio_tls_t *tls;   /* TLS: once TCP is connected; owns tcp from then on */
   wasio_tls_config_t *cfg;
   wasio_tls_host_t *htls; /* HOST_TLS: once TCP is connected; owns tcp from then on */
-  wasio_loop_t *loop;
-  wasio_defer_t defer; /* TLS: deferred read start, then the deferred on_close */
   uint64_t connect_ns; /* TLS: also the handshake's longest silence */
   uint16_t port;
   char host[WASIO_TLS_MAX_HOST + 1]; /* TLS, HOST_TLS: SNI and the name verified */
@@ -74,6 +70,9 @@ void wasio__http_conn_on_close(wasio__http_transport_t *t);
  * on_connect runs exactly once. */
 int wasio__http_transport_open(wasio__http_transport_t *t, wasio_loop_t *loop, wasio_tls_config_t *tls,
                                bool host_tls, const char *host, uint16_t port, uint64_t timeout_ns);
+/* Starts delivering bytes (idempotent): from loop callbacks only, never
+ * from inside this call. Returns 0, or the error of a stream that cannot
+ * read any more (ended, failed), as wasio_tcp_read_start does. */
 int wasio__http_transport_read_start(wasio__http_transport_t *t);
 void wasio__http_transport_read_stop(wasio__http_transport_t *t);
 int wasio__http_transport_write(wasio__http_transport_t *t, wasio_write_t *req, const void *base,

@@ -744,9 +744,10 @@ static void conn_free(wasio__srv_conn_t *c) {
 
 static void conn_kick(wasio__srv_conn_t *c);
 
-/* Immediate close. The transport's queued writes report WASIO_ECANCELED
- * from inside the close (ex_write_cb only counts them, as c->closing is
- * set); the exchanges are told in phase 4, from on_closed. */
+/* Immediate close. The transport's queued writes report their end (over
+ * TCP WASIO_ECANCELED from inside the close; over TLS later, but before
+ * on_closed); ex_write_cb only counts them, as c->closing is set. The
+ * exchanges are told in phase 4, from on_closed. */
 static void conn_abort(wasio__srv_conn_t *c, int status) {
   if (c->closing) return;
   c->closing = true;

@@ -1,11 +1,8 @@
 /* src/http/server_io.c: the transports of the HTTP server, plain TCP and
- * TLS (see server_io.h for why this layer exists and why TLS requests are
- * applied from a deferred callback). */
+ * TLS (see server_io.h for why this layer exists). */
 #include <string.h>
 
 #include "server_io.h"
-
-static void srv_io_tls_kick(wasio__srv_io_t *io);
 
 /* Closing a TLS connection sends close_notify first; if the socket makes no
  * progress for this long (a client that does not read), it closes anyway. */
@@ -50,7 +47,7 @@ void wasio__srv_io_init_tcp(wasio__srv_io_t *io, wasio_tcp_t *tcp, wasio__srv_co
 
 /* Reports a final read status once (a failed handshake, an error, the
  * peer's close_notify); afterwards the stream says nothing more upward but
- * the shutdown and close results. */
+ * the shutdown and close results. Runs from the stream's callbacks only. */
 static void srv_io_tls_final(wasio__srv_io_t *io, int status) {
   if (io->read_done || io->closing) return;
   io->read_done = true;
@@ -83,7 +80,17 @@ static void srv_io_tls_read_cb(wasio_tls_t *tls, ptrdiff_t nread, const wasio_bu
   srv_io_tls_final(io, (int)nread);
 }
 
-static void srv_io_tls_apply(wasio__srv_io_t *io);
+/* Turns the stream's reader on once the handshake is over and the
+ * connection wants plaintext. wasio_tls_read_start() calls nothing back
+ * (the stream runs its pump from a deferred request), so this may run from
+ * inside a wasio__srv_io_* call. Returns 0 or the stream's error. */
+static int srv_io_tls_reader_on(wasio__srv_io_t *io) {
+  if (!io->hs_done || io->read_done || !io->want_read || io->tls_reading) return 0;
+  int rc = wasio_tls_read_start(io->tls, srv_io_tls_alloc_cb, srv_io_tls_read_cb);
+  if (rc < 0 && rc != WASIO_EBUSY) return rc;
+  io->tls_reading = true;
+  return 0;
+}
 
 static void srv_io_tls_handshake_cb(wasio_tls_t *tls, int status) {
   wasio__srv_io_t *io = wasio_tls_data(tls);
@@ -95,9 +102,10 @@ static void srv_io_tls_handshake_cb(wasio_tls_t *tls, int status) {
     return;
   }
   io->hs_done = true;
-  /* From inside the stream's pump a wasio_tls_read_start() only asks the
-   * running pump for another round, so this does not nest. */
-  srv_io_tls_apply(io);
+  /* A reader asked for during the handshake starts now. A stream that
+   * refuses has failed, which its failure callbacks report too. */
+  int rc = srv_io_tls_reader_on(io);
+  if (rc < 0) srv_io_tls_final(io, rc);
 }
 
 static void srv_io_tls_close_cb(wasio_tls_t *tls);
@@ -119,79 +127,9 @@ static void srv_io_tls_shutdown_cb(wasio_tls_t *tls, int status) {
 static void srv_io_tls_close_cb(wasio_tls_t *tls) {
   wasio__srv_io_t *io = wasio_tls_data(tls);
   io->tls = NULL;
-  /* `sync` lives in the connection, which on_closed frees: wait for it. */
-  if (io->sync_queued) {
-    io->closed_wait = true;
-    return;
-  }
+  /* The stream touches nothing of ours after this callback, so the
+   * connection (which embeds `io`) may be freed from on_closed. */
   wasio__srv_conn_on_closed(io->conn);
-}
-
-/* Hands the recorded requests to the stream, in order: handshake, reader,
- * writes, shutdown. Runs from loop callbacks only (`sync`, the handshake
- * callback), so whatever the stream calls back from inside is an upcall
- * from a loop callback, as server_io.h promises. */
-static void srv_io_tls_apply(wasio__srv_io_t *io) {
-  if (io->closing || io->tls == NULL) return;
-  if (!io->hs_started) {
-    io->hs_started = true;
-    int rc = wasio_tls_handshake(io->tls, srv_io_tls_handshake_cb);
-    if (rc < 0) {
-      srv_io_tls_final(io, rc);
-      return;
-    }
-    if (io->closing) return;
-  }
-  if (io->hs_done && !io->read_done) {
-    if (io->want_read && !io->tls_reading) {
-      io->tls_reading = true;
-      int rc = wasio_tls_read_start(io->tls, srv_io_tls_alloc_cb, srv_io_tls_read_cb);
-      if (rc < 0 && rc != WASIO_EBUSY) {
-        io->tls_reading = false;
-        srv_io_tls_final(io, rc);
-      }
-      if (io->closing) return;
-    } else if (!io->want_read && io->tls_reading) {
-      io->tls_reading = false;
-      (void)wasio_tls_read_stop(io->tls);
-    }
-  }
-  /* Writes go in before the handshake is over too: the stream holds them
-   * until it has succeeded. */
-  while (io->wq_head != NULL && !io->closing) {
-    wasio_write_t *r = io->wq_head;
-    io->wq_head = r->wasio__next;
-    if (io->wq_head == NULL) io->wq_tail = NULL;
-    const void *base = r->wasio__base;
-    size_t len = r->wasio__len;
-    wasio_write_cb cb = r->wasio__cb;
-    io->wq_bytes -= len;
-    int rc = wasio_tls_write(io->tls, r, base, len, cb);
-    if (rc < 0) cb(r, rc); /* not queued by the stream: it is ours to complete */
-  }
-  if (io->closing) return;
-  if (io->want_shutdown && !io->shutdown_started && io->wq_head == NULL) {
-    io->shutdown_started = true;
-    /* close_notify after the queued writes, then TCP's FIN. */
-    int rc = wasio_tls_shutdown(io->tls, srv_io_tls_shutdown_cb);
-    if (rc < 0) wasio__srv_conn_on_shutdown(io->conn, rc);
-  }
-}
-
-static void srv_io_tls_sync_cb(wasio_defer_t *d, int status) {
-  (void)status;
-  wasio__srv_io_t *io = d->data;
-  io->sync_queued = false;
-  if (io->closed_wait) {
-    wasio__srv_conn_on_closed(io->conn);
-    return;
-  }
-  srv_io_tls_apply(io);
-}
-
-static void srv_io_tls_kick(wasio__srv_io_t *io) {
-  if (io->sync_queued || io->closing) return;
-  if (wasio_defer(wasio_tcp_loop(io->tcp), &io->sync, srv_io_tls_sync_cb) == 0) io->sync_queued = true;
 }
 
 int wasio__srv_io_init_tls(wasio__srv_io_t *io, wasio_tcp_t *tcp, wasio_tls_config_t *cfg,
@@ -202,9 +140,10 @@ int wasio__srv_io_init_tls(wasio__srv_io_t *io, wasio_tcp_t *tcp, wasio_tls_conf
   io->kind = WASIO__SRV_IO_TLS;
   io->tcp = tcp;
   io->conn = conn;
-  io->sync.data = io;
   wasio_tls_set_data(io->tls, io);
-  srv_io_tls_kick(io); /* the handshake starts from phase 2 */
+  /* The stream runs it from phase 2 of the next turn. It fails only for a
+   * closing stream or a second call, neither possible on a new stream. */
+  (void)wasio_tls_handshake(io->tls, srv_io_tls_handshake_cb);
   return 0;
 }
 
@@ -220,8 +159,7 @@ int wasio__srv_io_read_start(wasio__srv_io_t *io) {
       if (io->closing) return WASIO_ECLOSING;
       if (io->read_done) return 0; /* the final status went up already */
       io->want_read = true;
-      if (!io->tls_reading) srv_io_tls_kick(io);
-      return 0;
+      return srv_io_tls_reader_on(io); /* or once the handshake is over */
   }
   return WASIO_EINVAL;
 }
@@ -248,25 +186,10 @@ int wasio__srv_io_write(wasio__srv_io_t *io, wasio_write_t *req, const void *bas
     case WASIO__SRV_IO_TCP:
       return wasio_tcp_write(io->tcp, req, base, len, cb);
     case WASIO__SRV_IO_TLS:
-      if (req == NULL || cb == NULL || (base == NULL && len > 0)) return WASIO_EINVAL;
       if (io->closing) return WASIO_ECLOSING;
-      if (io->want_shutdown) return WASIO_EPIPE;
-      /* Recorded in the request's own link fields until `sync` hands it
-       * to the stream (which sets them anew). */
-      req->wasio__next = NULL;
-      req->wasio__tcp = NULL;
-      req->wasio__base = base;
-      req->wasio__len = len;
-      req->wasio__done = 0;
-      req->wasio__cb = cb;
-      if (io->wq_tail != NULL)
-        io->wq_tail->wasio__next = req;
-      else
-        io->wq_head = req;
-      io->wq_tail = req;
-      io->wq_bytes += len;
-      srv_io_tls_kick(io);
-      return 0;
+      /* Before the handshake is over too: the stream holds the bytes until
+       * it has succeeded (and fails them if it does not). */
+      return wasio_tls_write(io->tls, req, base, len, cb);
   }
   return WASIO_EINVAL;
 }
@@ -276,7 +199,7 @@ size_t wasio__srv_io_queued(const wasio__srv_io_t *io) {
     case WASIO__SRV_IO_TCP:
       return wasio_tcp_write_queue_size(io->tcp);
     case WASIO__SRV_IO_TLS:
-      return io->wq_bytes + (io->tls != NULL ? wasio_tls_write_queue_size(io->tls) : 0);
+      return io->tls != NULL ? wasio_tls_write_queue_size(io->tls) : 0;
   }
   return 0;
 }
@@ -285,12 +208,14 @@ int wasio__srv_io_shutdown(wasio__srv_io_t *io) {
   switch ((wasio__srv_io_kind_t)io->kind) {
     case WASIO__SRV_IO_TCP:
       return wasio_tcp_shutdown(io->tcp, srv_io_shutdown_cb);
-    case WASIO__SRV_IO_TLS:
+    case WASIO__SRV_IO_TLS: {
       if (io->closing) return WASIO_ECLOSING;
-      if (io->want_shutdown) return WASIO_EBUSY;
-      io->want_shutdown = true;
-      srv_io_tls_kick(io);
-      return 0;
+      if (io->shutdown_started) return WASIO_EBUSY;
+      /* close_notify after the queued writes, then TCP's FIN. */
+      int rc = wasio_tls_shutdown(io->tls, srv_io_tls_shutdown_cb);
+      if (rc == 0) io->shutdown_started = true;
+      return rc;
+    }
   }
   return WASIO_EINVAL;
 }
@@ -303,18 +228,9 @@ void wasio__srv_io_close(wasio__srv_io_t *io) {
     case WASIO__SRV_IO_TLS: {
       if (io->closing) return;
       io->closing = true;
-      /* Writes the stream never saw end here, synchronously, as with
-       * wasio_tcp_close; the stream's own end in phase 4, before on_closed. */
-      while (io->wq_head != NULL) {
-        wasio_write_t *r = io->wq_head;
-        io->wq_head = r->wasio__next;
-        if (io->wq_head == NULL) io->wq_tail = NULL;
-        r->wasio__next = NULL;
-        wasio_write_cb cb = r->wasio__cb;
-        r->wasio__cb = NULL;
-        cb(r, WASIO_ECANCELED);
-      }
-      io->wq_bytes = 0;
+      /* Every write is the stream's: those it still holds go out before
+       * close_notify below, or end with WASIO_ECANCELED when the stream
+       * closes (phase 4, before on_closed). */
       if (io->hs_done && !io->failed && !io->shutdown_started) {
         /* A clean end for the client (no truncation alarm): close_notify,
          * then close from the shutdown callback. The socket's idle timeout

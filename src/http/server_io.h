@@ -8,13 +8,12 @@
  *   own cases in the switches of server_io.c; server.c does not know which.
  * - TLS: the handshake runs first; plaintext reads start only after it, so
  *   a failed handshake ends in wasio__srv_conn_on_read(<0) before any
- *   request could reach a handler. The TLS transport never calls wasio_tls_*
- *   from inside a wasio__srv_io_* call: it records what is asked (writes in
- *   a FIFO linked through the requests, read on/off, shutdown) and applies
- *   it from a deferred callback in phase 2 (`sync`). That was needed while
- *   the stream's pump ran inside every wasio_tls_* call and could call back
- *   from there; since 0c186ef the stream defers its own pump, so `sync` is
- *   redundant (one turn of latency) and can go once that gets a full run.
+ *   request could reach a handler (a read asked for earlier starts from the
+ *   handshake callback). Writes, read on/off and shutdown go to the stream
+ *   at once, as with TCP: a wasio_tls_* call never calls back from inside
+ *   (the stream runs its pump from a deferred request), and its errors
+ *   return from the call. (Until the stream got that contract, 0c186ef,
+ *   this transport recorded every request and applied it one turn later.)
  * - The set of transports is closed, so dispatch is a switch on `kind`, not
  *   a table of function pointers (STYLE.md).
  * - Upcalls go to the connection through the wasio__srv_conn_* functions
@@ -42,27 +41,22 @@ typedef struct wasio__srv_io {
   wasio_tcp_t *tcp;        /* the socket (every transport has one) */
   wasio__srv_conn_t *conn; /* the owner, for upcalls */
   /* TLS only: */
-  wasio_tls_t *tls;
-  wasio_defer_t sync;                 /* applies the recorded requests */
-  wasio_write_t *wq_head, *wq_tail;   /* writes not yet handed to the stream */
-  size_t wq_bytes;
-  bool sync_queued;
-  bool hs_started, hs_done;
+  wasio_tls_t *tls;        /* NULL once its close callback ran */
+  bool hs_done;
   bool want_read;          /* the connection wants plaintext */
   bool tls_reading;        /* the stream's reader is on */
-  bool want_shutdown, shutdown_started;
+  bool shutdown_started;   /* wasio_tls_shutdown was called */
   bool read_done;          /* a final read status went up: no more reads */
   bool failed;             /* ...and it was an error (not close_notify) */
   bool closing;
   bool notify_then_close;  /* closing: close_notify first, then close */
-  bool closed_wait;        /* closed while `sync` was queued: report later */
 } wasio__srv_io_t;
 
 /* Adopts an accepted socket. Never fails. */
 void wasio__srv_io_init_tcp(wasio__srv_io_t *io, wasio_tcp_t *tcp, wasio__srv_conn_t *conn);
 
 /* Adopts an accepted socket for TLS with `cfg` (a server config with a
- * certificate) and starts the handshake from the next turn. Returns 0, or
+ * certificate) and starts the handshake (it runs from the next turn). Returns 0, or
  * an error of wasio_tls_new (the socket is still the caller's then). */
 int wasio__srv_io_init_tls(wasio__srv_io_t *io, wasio_tcp_t *tcp, wasio_tls_config_t *cfg,
                            wasio__srv_conn_t *conn);
@@ -85,10 +79,11 @@ size_t wasio__srv_io_queued(const wasio__srv_io_t *io);
  * first). */
 int wasio__srv_io_shutdown(wasio__srv_io_t *io);
 
-/* Closes; queued writes complete with WASIO_ECANCELED (synchronously, as
- * with wasio_tcp_close), then wasio__srv_conn_on_closed() runs once in
- * phase 4. Idempotent. TLS after a good handshake: close_notify is sent
- * first (writes the stream already holds go out before it), bounded by
+/* Closes; then wasio__srv_conn_on_closed() runs once in phase 4.
+ * Idempotent. Queued writes complete with WASIO_ECANCELED: over TCP
+ * synchronously (as with wasio_tcp_close), over TLS in phase 4 before
+ * on_closed. TLS after a good handshake: close_notify is sent first (the
+ * queued writes go out before it and complete normally), bounded by
  * WASIO__SRV_IO_NOTIFY_NS of no progress, and on_closed follows the close
  * after it. */
 void wasio__srv_io_close(wasio__srv_io_t *io);
