@@ -15,8 +15,9 @@
  * server, e.g. tools/wasio-run --host tlshost with SSL_CERT_FILE = its
  * certificate): the same loop through wasio_tls_host_connect() for the name
  * "localhost". The host verifies the chain and the name (the draft has no
- * way to skip that), and a connection ends with wasio_tls_host_close(): the
- * draft's streams send no close_notify. In a build without host TLS, "host"
+ * way to skip that), and a connection ends with wasio_tls_host_close(),
+ * without close_notify (wasio does not call the draft's close-output). In a
+ * build without host TLS, "host"
  * fails with WASIO_ENOTSUP.
  * Prints "RESULT conns=N seconds=S bytes=B". Any error prints "ERROR ..."
  * and exits 1. Public API only: builds natively and as a component.

@@ -56,9 +56,11 @@
  * CA, wrong name and expiry read the same), so on an OpenSSL host every
  * verification failure is WASIO_ETLS_CERT_INVALID; rustls names the
  * issuer, name and date failures.
- * Not covered by the draft and therefore not by wasio: close_notify (a
- * shutdown ends TCP; wasio_tls_host_close() drops the connection), session
- * resumption control, a handshake timeout (close the handle from a timer).
+ * Not covered by wasio: close_notify (the draft's client-connection has
+ * close-output, which wasio does not call yet: a shutdown ends TCP and
+ * wasio_tls_host_close() drops the connection, which OpenSSL peers see as
+ * truncation), and, not in the draft either, session resumption control and
+ * a handshake timeout (close the handle from a timer).
  */
 #ifndef WASIO_TLS_HOST_H
 #define WASIO_TLS_HOST_H
