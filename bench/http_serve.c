@@ -6,7 +6,12 @@
  * first stdout line, and answers every request with 200 and the 17-byte body
  * "hello from wasio\n" (the same length as nginx_server.py's /small.txt),
  * through the public wasio_http_respond() (the server adds Content-Length
- * and Date), keep-alive. Two control paths, used by bench/run_http.py:
+ * and Date), keep-alive. GET /chunks answers with a chunked response
+ * streamed as CHUNKS writes of that body (wasio_http_respond_write, each
+ * from the previous one's callback): a train of small writes (chunk
+ * header, data, CRLF) per response, the case where a host without
+ * TCP_NODELAY stalls when each write is its own segment. Two control
+ * paths, used by bench/run_http.py:
  *   GET /mark   snapshot of wasio_loop_stats and of the malloc wrapper's
  *               count (bench/alloc_count.h), taken after the warm-up;
  *   GET /stop   prints "RESULT requests=... turns=... polls=...
@@ -26,6 +31,8 @@
 #include "alloc_count.h"
 
 static const char BODY[] = "hello from wasio\n";
+/* Writes per /chunks response. */
+#define CHUNKS 8
 static const wasio_http_header_t HEADERS[] = {
   {WASIO_HTTP_STR("Content-Type"), WASIO_HTTP_STR("text/plain")},
 };
@@ -58,7 +65,36 @@ static void on_life(wasio_timer_t *t) {
   stop_server();
 }
 
+/* The next piece of a /chunks response; the count written so far is the
+ * exchange's data (no allocation per request). */
+static void chunk_cb(wasio_http_exchange_t *ex, int status) {
+  uintptr_t n = (uintptr_t)wasio_http_exchange_data(ex);
+  int rc = status;
+  if (rc == 0 && n < CHUNKS) {
+    wasio_http_exchange_set_data(ex, (void *)(n + 1));
+    rc = wasio_http_respond_write(ex, BODY, sizeof BODY - 1, chunk_cb);
+  } else if (rc == 0) {
+    rc = wasio_http_respond_end(ex);
+  }
+  if (rc < 0 && status == 0) {
+    printf("ERROR chunks: %s\n", wasio_strerror(rc));
+    fflush(stdout);
+  }
+}
+
 static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) {
+  if (is_path(req, "/chunks")) {
+    requests++;
+    int rc = wasio_http_respond_start(ex, 200, HEADERS, 1, -1);
+    if (rc == 0) {
+      wasio_http_exchange_set_data(ex, (void *)(uintptr_t)0);
+      chunk_cb(ex, 0);
+    } else {
+      printf("ERROR respond_start: %s\n", wasio_strerror(rc));
+      fflush(stdout);
+    }
+    return;
+  }
   if (is_path(req, "/mark")) {
     wasio_loop_stats(loop, &s0);
     h0 = bench_heap_allocs;

@@ -9,7 +9,9 @@ only. Two tables:
        wasmtime  build/wasm32/bench/http_serve.wasm      through tools/wasio-run
        nginx     worker_processes 1, access_log off, GET / answered from memory by
                  `return 200 "hello from nginx\\n"` (a config of its own, below)
-     (jco too with --server-hosts ...,jco). Each run starts a fresh server,
+     (jco too with --server-hosts ...,jco). --server-path /chunks asks
+     http_serve for a chunked response streamed as 8 small writes instead
+     (nginx is then left out: it has no such path). Each run starts a fresh server,
      runs a warm-up wrk (--warmup s), then the measured wrk (--duration s).
      http_serve answers every request with the 17-byte body "hello from
      wasio\\n"; GET /mark after the warm-up and GET /stop
@@ -28,7 +30,7 @@ every host once (jco's client: --jco-reps rounds only), the host
 order rotating per round; the median run is shown with the range and the
 ratio to the native wasio median from this same invocation.
 
-Usage: bench/run_http.py [--only server|client] [--reps N] [--client-reps N]
+Usage: bench/run_http.py [--only server|client] [--reps N] [--client-reps N] [--server-path /|/chunks]
                          [--jco-reps N] [--duration S]
                          [--warmup S] [--requests N] [--conns N] [--quick]
                          [--server-hosts native,wasmtime,nginx]
@@ -200,7 +202,7 @@ def server_run(host, a):
             stop(proc)
             raise RuntimeError(f"http_serve did not print its port: {line} "
                                + proc.stderr.read()[:300])
-        port, path = int(line), "/"
+        port, path = int(line), a.server_path
     base = f"http://127.0.0.1:{port}"
     try:
         rc, raw = get(base + path)
@@ -234,8 +236,10 @@ def server_run(host, a):
 
 def bench_server(a):
     hosts = a.server_hosts
+    what = "small response" if a.server_path == "/" else \
+        f"GET {a.server_path}: a chunked response written as 8 small writes"
     print(f"\n## 1. Server: requests/s with wrk (keep-alive, -t1 -c{a.conns_server}, "
-          f"small response)\n")
+          f"{what})\n")
     print(f"wrk -t1 -c{a.conns_server} -d{a.duration}s --latency against a fresh server per run, "
           f"after a {a.warmup} s wrk warm-up on the same server.\n"
           "native/wasmtime/jco: bench/http_serve.c (wasio_http_respond, 17-byte body, keep-alive);\n"
@@ -481,10 +485,14 @@ def main():
     ap.add_argument("--server-hosts", default="native,wasmtime,nginx")
     ap.add_argument("--client-hosts", default="native,wasmtime,jco,curl")
     ap.add_argument("--jco-reps", type=int, default=1, help="client runs on jco (slow)")
+    ap.add_argument("--server-path", default="/", choices=["/", "/chunks"],
+                    help="what the wasio servers are asked for (/chunks: 8 small chunked writes)")
     ap.add_argument("--quick", action="store_true", help="smoke run")
     a = ap.parse_args()
     a.server_hosts = [h for h in a.server_hosts.split(",") if h]
     a.client_hosts = [h for h in a.client_hosts.split(",") if h]
+    if a.server_path != "/":
+        a.server_hosts = [h for h in a.server_hosts if h != "nginx"]
     for h in a.server_hosts:
         if h not in ("native", "wasmtime", "jco", "nginx"):
             ap.error(f"unknown server host {h}")

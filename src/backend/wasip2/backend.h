@@ -91,6 +91,13 @@ typedef struct wasio__backend_loop {
   wasio__src_t zero;
   /* The instance network, fetched on first socket use. */
   wasi_sockets_network_own_network_t network;
+  /* Staging buffer for small TCP writes (WASIO__TCP_STAGE_CAP bytes,
+   * tcp.c): NULL until first used, then kept. stage_len bytes of it are
+   * stage_tcp's, waiting for one write (only while that handle's writes
+   * are being flushed, or its close writes them). */
+  uint8_t *stage;
+  size_t stage_len;
+  struct wasio_tcp *stage_tcp;
   /* Output streams of closed connections that the host still writes
    * (struct wasio__tcp_linger, tcp.c). */
   struct wasio__tcp_linger *linger;

@@ -270,6 +270,8 @@ void wasio__backend_free(wasio_loop_t *loop) {
   wasio__free(be->srcs);
   wasio__free(be->ready);
   wasio__free(be->result);
+  wasio__free(be->stage);
+  be->stage = NULL;
   be->polls = NULL;
   be->srcs = NULL;
   be->ready = NULL;

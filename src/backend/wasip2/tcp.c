@@ -22,6 +22,10 @@
  *   pending list for a write queued elsewhere), never inside
  *   wasio_tcp_write, so their callbacks can run as soon as the stream has
  *   taken the last byte. Every write is bounded by check-write's permit.
+ * - Small writes are staged: a request of at most WASIO__TCP_STAGE_SMALL
+ *   bytes is copied into the loop's staging buffer and completed; the
+ *   buffer goes out in one output-stream.write (anything larger is written
+ *   in place). See the constants for why.
  * - Shutdown waits for the queue to drain, flushes, waits for check-write
  *   to report the flush done, then drops the output stream and shuts down
  *   the sending side (wasmtime needs the latter to send a FIN; jco sends it
@@ -57,6 +61,22 @@ enum {
  * host call that lets an asynchronous host progress, then the call fails
  * with WASIO_EAGAIN. */
 #define WASIO__TCP_FINISH_TRIES 64
+
+/* Staging small writes. WASI 0.2 cannot set TCP_NODELAY, and wasmtime
+ * leaves Nagle on, so one output-stream.write per request turned a train of
+ * small requests (a chunked HTTP response: chunk header, data, CRLF, the
+ * next chunk queued from the previous one's callback) into separate small
+ * segments, each after the first waiting for the peer's delayed ACK: about
+ * 40 ms per train. A request with at most WASIO__TCP_STAGE_SMALL bytes left
+ * is instead copied into a staging buffer of WASIO__TCP_STAGE_CAP bytes per
+ * loop (only while the check-write permit allows: the last request may be
+ * copied in part) and completed at once, as the stream would have taken
+ * it; the buffer goes out in one write when the queue is empty, a larger
+ * request comes (written in place, without a copy), or the buffer or the
+ * permit is full. The buffer is allocated on first use and kept until the
+ * loop is freed (no allocation per turn); without it, writes go in place. */
+#define WASIO__TCP_STAGE_CAP 16384
+#define WASIO__TCP_STAGE_SMALL 1024
 
 static inline wasio_loop_t *wasio__tcp_loop_of(const wasio_tcp_t *tcp) {
   return tcp->common.h.loop;
@@ -574,35 +594,99 @@ int wasio_tcp_write(wasio_tcp_t *tcp, wasio_write_t *req, const void *base, size
   return 0;
 }
 
+/* Bytes of `w` not yet taken. */
+static inline size_t wasio__tcp_write_left(const wasio_write_t *w) { return w->wasio__len - w->wasio__done; }
+
+/* The loop's staging buffer, or NULL (then every write goes in place).
+ * Allocated on first use, freed by wasio__backend_free. */
+static uint8_t *wasio__tcp_stage_buf(wasio_loop_t *loop) {
+  if (loop->backend.stage == NULL) loop->backend.stage = wasio__malloc(WASIO__TCP_STAGE_CAP);
+  return loop->backend.stage;
+}
+
+/* Writes what `tcp` has staged (within the permit of the check-write it
+ * was staged under, with no write since, so the stream takes all of it)
+ * and empties the buffer. Returns 1 if it wrote, 0 if nothing was staged,
+ * or the stream's error (the bytes are lost, as if the host had failed
+ * after taking them; the caller fails the requests still queued). */
+static int wasio__tcp_stage_flush(wasio_tcp_t *tcp) {
+  wasio__backend_loop_t *be = &wasio__tcp_loop_of(tcp)->backend;
+  if (be->stage_tcp != tcp) return 0;
+  imports_list_u8_t chunk = { be->stage, be->stage_len };
+  be->stage_tcp = NULL;
+  be->stage_len = 0;
+  wasi_io_streams_stream_error_t e;
+  if (!wasi_io_streams_method_output_stream_write(wasi_io_streams_borrow_output_stream(tcp->out), &chunk, &e))
+    return wasio__stream_error(&e, true);
+  return 1;
+}
+
 /* Moves queued bytes into the stream while check-write permits, completing
- * each request as its last byte is taken. */
+ * each request, in order, once its last byte is taken. Small requests (see
+ * WASIO__TCP_STAGE_SMALL) are taken by copying them into the loop's staging
+ * buffer, which goes out in one write when a large request comes, the
+ * permit or the buffer runs out, or the queue is empty; a callback that
+ * queues more small writes adds to the same buffer. A callback that closes
+ * the handle gets the staged bytes written by the close. A failed write
+ * fails every request still queued, once. */
 static void wasio__tcp_flush_writes(wasio_tcp_t *tcp) {
   wasio_loop_t *loop = wasio__tcp_loop_of(tcp);
+  wasio__backend_loop_t *be = &loop->backend;
   wasi_io_streams_borrow_output_stream_t out = wasi_io_streams_borrow_output_stream(tcp->out);
+  /* What the last check-write allows, less what was staged since. A
+   * permit holds for one write only (wasmtime permits nothing more until
+   * that write is done), so every write ends it. */
+  uint64_t permit = 0;
+  int rc;
   while (tcp->wq_head != NULL && !wasio__tcp_closing(tcp) && tcp->state == WASIO__TCP_CONNECTED) {
     wasio_write_t *w = tcp->wq_head;
-    if (w->wasio__done < w->wasio__len) {
-      uint64_t permit;
-      wasi_io_streams_stream_error_t e;
-      if (!wasi_io_streams_method_output_stream_check_write(out, &permit, &e)) {
-        wasio__tcp_write_fail(tcp, wasio__stream_error(&e, true));
-        return;
+    size_t left = wasio__tcp_write_left(w);
+    if (left > 0) {
+      uint8_t *stage = left <= WASIO__TCP_STAGE_SMALL ? wasio__tcp_stage_buf(loop) : NULL;
+      /* A large request goes in place, after what is staged; a small one
+       * that finds the buffer full sends it first. */
+      if (stage == NULL || be->stage_len == WASIO__TCP_STAGE_CAP || permit == 0) {
+        /* The staged bytes were taken under the current permit: out first. */
+        if ((rc = wasio__tcp_stage_flush(tcp)) < 0) {
+          wasio__tcp_write_fail(tcp, rc);
+          return;
+        }
+        if (rc > 0) permit = 0;
       }
       if (permit == 0) {
-        if (wasio__tcp_watch_out(tcp) != 0) wasio__pending_add(loop, &tcp->pending);
-        return;
+        wasi_io_streams_stream_error_t e;
+        if (!wasi_io_streams_method_output_stream_check_write(out, &permit, &e)) {
+          wasio__tcp_write_fail(tcp, wasio__stream_error(&e, true));
+          return;
+        }
+        if (permit == 0) {
+          if (wasio__tcp_watch_out(tcp) != 0) wasio__pending_add(loop, &tcp->pending);
+          return;
+        }
       }
-      size_t left = w->wasio__len - w->wasio__done;
-      size_t n = permit < left ? (size_t)permit : left;
-      imports_list_u8_t chunk = { (uint8_t *)(uintptr_t)(w->wasio__base + w->wasio__done), n };
-      if (!wasi_io_streams_method_output_stream_write(out, &chunk, &e)) {
-        wasio__tcp_write_fail(tcp, wasio__stream_error(&e, true));
-        return;
+      size_t n;
+      if (stage != NULL) {
+        size_t room = WASIO__TCP_STAGE_CAP - be->stage_len;
+        n = left < room ? left : room;
+        if (n > permit) n = (size_t)permit;
+        memcpy(stage + be->stage_len, w->wasio__base + w->wasio__done, n);
+        be->stage_len += n;
+        be->stage_tcp = tcp;
+        permit -= n;
+      } else {
+        n = permit < left ? (size_t)permit : left;
+        imports_list_u8_t chunk = { (uint8_t *)(uintptr_t)(w->wasio__base + w->wasio__done), n };
+        wasi_io_streams_stream_error_t e;
+        if (!wasi_io_streams_method_output_stream_write(out, &chunk, &e)) {
+          wasio__tcp_write_fail(tcp, wasio__stream_error(&e, true));
+          return;
+        }
+        permit = 0; /* the write ends the permit */
       }
       w->wasio__done += n;
       tcp->wq_bytes -= n;
       tcp->last_active = wasio_loop_now(loop);
-      if (w->wasio__done < w->wasio__len) continue;
+      if (w->wasio__done < w->wasio__len) continue; /* taken in part: the rest after a flush */
     }
     tcp->wq_head = w->wasio__next;
     if (tcp->wq_head == NULL) tcp->wq_tail = NULL;
@@ -611,6 +695,9 @@ static void wasio__tcp_flush_writes(wasio_tcp_t *tcp) {
     wasio__tcp_update_active(tcp);
     w->wasio__cb(w, 0);
   }
+  /* The queue is empty (or the handle closed, which wrote the staged bytes
+   * itself): out with the rest. */
+  if ((rc = wasio__tcp_stage_flush(tcp)) < 0) wasio__tcp_write_fail(tcp, rc);
 }
 
 /* Whether this host's tcp-socket.shutdown destroys the whole connection
@@ -867,6 +954,11 @@ void wasio_tcp_close(wasio_tcp_t *tcp, wasio_tcp_close_cb cb) {
   tcp->flags &= (uint16_t)~(WASIO__TCPF_READING | WASIO__TCPF_SHUT_REQ | WASIO__TCPF_SHUT_FLUSH);
   wasio__timer_node_disarm(loop, &tcp->timer);
   wasio__pending_remove(&tcp->pending);
+  /* Closed from a write callback: the bytes staged for it belong to
+   * requests already completed, so they go out (within the permit they
+   * were staged under: the write does not wait). An error has no one left
+   * to tell. */
+  if (loop->backend.stage_tcp == tcp) (void)wasio__tcp_stage_flush(tcp);
   if (old_state == WASIO__TCP_CONNECTED) wasio__tcp_linger_output(tcp);
   wasio__tcp_release(tcp);
   tcp->state = WASIO__TCP_CLOSED;

@@ -41,7 +41,7 @@ struct wasio_tcp {
   wasio_shutdown_cb shutdown_cb;
   /* Write queue, in order. Writes happen only in phase 3, so a request is
    * completed (and unlinked) as soon as the stream has accepted its last
-   * byte. */
+   * byte, or the loop's staging buffer has (small writes: tcp.c). */
   wasio_write_t *wq_head, *wq_tail;
   size_t wq_bytes;            /* bytes not yet accepted */
 };
