@@ -345,9 +345,12 @@ $(R)/libwasio.a: $(RELEASE_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(R)/bench/%: bench/%.c bench/alloc_count.h $(R)/libwasio.a $(wildcard include/*.h include/wasio/*.h)
+# libwasio.a holds the TLS glue (the HTTP library links it for https://), so
+# every native bench links the release libbearssl.a and trust anchors too
+# (their rules are in the TLS section below), as the native tests do.
+$(R)/bench/%: bench/%.c bench/alloc_count.h $(R)/libwasio.a $(R)/obj/$(GEN)/tls_anchors.o $(R)/libbearssl.a $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BENCH_CFLAGS) $< $(R)/libwasio.a -pthread $(BENCH_WRAP) -o $@
+	$(CLANG) $(BENCH_CFLAGS) $< $(R)/obj/$(GEN)/tls_anchors.o $(R)/libwasio.a $(R)/libbearssl.a -pthread $(BENCH_WRAP) -o $@
 
 $(W)/bench/%.wasm: bench/%.c bench/alloc_count.h $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
