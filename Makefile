@@ -395,7 +395,22 @@ $(W)/bench/tls_%.wasm: bench/tls_%.c $(W)/libwasio.a $(W)/libbearssl.a $(CRT) to
 $(W)/bench-hosttls/tls_%.wasm: bench/tls_%.c $(W)/libwasio-hosttls.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --host-tls -o $@ -Wall -Wextra -Werror $<
-TLS_BENCH := $(R)/bench/tls_client $(W)/bench/tls_client.wasm $(W)/bench-hosttls/tls_client.wasm
+# The same client natively over BearSSL built like the component's: no x86
+# AES-NI/PCLMUL/SSE2 code, BR_64=1 and BR_INT128=0 (BEARSSL_WASM_CFLAGS'
+# switches), so that row separates what WebAssembly costs from what the
+# CPU's AES instructions give native code.
+RP := $(B)/native-portable
+BEARSSL_PORTABLE_CFLAGS := -O2 -g0 -DBR_AES_X86NI=0 -DBR_SSE2=0 -DBR_POWER8=0 -DBR_64=1 -DBR_INT128=0
+$(RP)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk \
+  $(call bearssl_flags,$(RP),$(CLANG) $(BEARSSL_PORTABLE_CFLAGS) $(BEARSSL_DIR))
+	@$(MAKE) --no-print-directory -f src/tls/bearssl.mk BEARSSL_DIR=$(BEARSSL_DIR) OUT=$(RP) \
+	  CC=$(CLANG) AR=$(AR) CFLAGS="$(BEARSSL_PORTABLE_CFLAGS)"
+$(RP)/bearssl/.cflags:
+	@mkdir -p $(dir $@) && touch $@
+$(RP)/bench/tls_%: bench/tls_%.c $(R)/libwasio.a $(R)/obj/$(GEN)/tls_anchors.o $(RP)/libbearssl.a $(wildcard include/*.h include/wasio/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BENCH_CFLAGS) $< $(R)/obj/$(GEN)/tls_anchors.o $(R)/libwasio.a $(RP)/libbearssl.a -pthread -o $@
+TLS_BENCH := $(R)/bench/tls_client $(RP)/bench/tls_client $(W)/bench/tls_client.wasm $(W)/bench-hosttls/tls_client.wasm
 .PHONY: bench-tls
 bench-tls: $(TLS_BENCH)
 	@python3 bench/run_tls.py

@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
 """bench/run_tls.py: TLS handshakes/s and bulk MB/s, one run, with ratios.
 
-One local `openssl s_server -WWW` (loopback, TLS 1.2, ECDHE-ECDSA-AES128-GCM-
-SHA256, an EC P-256 leaf made here with the openssl CLI in a temp dir) serves
-every client in turn, interleaved per round:
-  native    build/native-release/bench/tls_client (BearSSL -O2, no sanitizers)
+Two local `openssl s_server -WWW` (loopback, TLS 1.2, an EC P-256 leaf made
+here with the openssl CLI in a temp dir), one allowing only ECDHE-ECDSA-
+AES128-GCM-SHA256, one only ECDHE-ECDSA-CHACHA20-POLY1305, serve every
+client in turn, interleaved per round:
+  native    build/native-release/bench/tls_client (BearSSL -O2, no sanitizers;
+            AES-NI, PCLMUL and SSE2 code where the CPU has them)
+  portable  build/native-portable/bench/tls_client: the same, natively, over
+            BearSSL built with the component's switches (no x86 AES-NI/
+            PCLMUL/SSE2 code, BR_64=1, BR_INT128=0): the component's C code
+            without WebAssembly
   wasmtime  build/wasm32/bench/tls_client.wasm via tools/wasio-run --net
   s_time    native `openssl s_time -new` (OpenSSL, the same server)
   host TLS  build/wasm32/bench-hosttls/tls_client.wasm ("host": the host's
@@ -12,7 +18,8 @@ every client in turn, interleaved per round:
             OpenSSL provider), SSL_CERT_FILE = the server's certificate;
             wasmtime -S tls (rustls, webpki roots only) cannot trust a local
             server, so it has no row (docs/HOST_TLS.md)
-Handshakes: full handshakes (no resumption), connect + handshake + close.
+Handshakes: full handshakes (no resumption), connect + handshake + close,
+against the AES-GCM server.
 Bulk: each connection GETs a BULK_MIB file; MB/s = 10^6 plaintext bytes/s
 (handshakes included, amortised over the file, the same for every client).
 """
@@ -21,7 +28,9 @@ import argparse, os, platform, re, shutil, socket, subprocess, sys, tempfile, ti
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 CIPHER = "ECDHE-ECDSA-AES128-GCM-SHA256"
+CIPHER_CC = "ECDHE-ECDSA-CHACHA20-POLY1305"
 NATIVE = os.path.join(ROOT, "build/native-release/bench/tls_client")
+PORTABLE = os.path.join(ROOT, "build/native-portable/bench/tls_client")
 WASM = os.path.join(ROOT, "build/wasm32/bench/tls_client.wasm")
 WASM_HOST = os.path.join(ROOT, "build/wasm32/bench-hosttls/tls_client.wasm")
 RUN = os.path.join(ROOT, "tools/wasio-run")
@@ -44,9 +53,9 @@ def run_ours(cmd, secs, path, size, env=None):
     return int(m[1]), float(m[2]), int(m[3])
 
 
-def run_stime(port, secs, path, size):
+def run_stime(port, cipher, secs, path, size):
     cmd = [OPENSSL, "s_time", "-connect", "127.0.0.1:%d" % port, "-new", "-time", str(int(secs)),
-           "-cipher", CIPHER]
+           "-cipher", cipher]
     if path:
         cmd += ["-www", "/" + path]
     t0 = time.monotonic()
@@ -74,7 +83,7 @@ def main():
     a = ap.parse_args()
     t_all = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="wasio-tlsbench-")
-    srv = None
+    srvs = []
     try:
         def ossl(*args):
             subprocess.run([OPENSSL] + list(args), check=True, capture_output=True, cwd=tmp)
@@ -84,17 +93,19 @@ def main():
         size = a.bulk_mib * 1024 * 1024
         with open(os.path.join(tmp, "bulk.bin"), "wb") as f:
             f.write(os.urandom(size))
-        port = free_port()
-        srv = subprocess.Popen([OPENSSL, "s_server", "-accept", "127.0.0.1:%d" % port,
-                                "-cert", "cert.pem", "-key", "key.pem", "-tls1_2",
-                                "-cipher", CIPHER, "-WWW", "-quiet"], cwd=tmp,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close(); break
-            except OSError:
-                time.sleep(0.05)
+        ports = {}
+        for cipher in (CIPHER, CIPHER_CC):
+            port = ports[cipher] = free_port()
+            srvs.append(subprocess.Popen([OPENSSL, "s_server", "-accept", "127.0.0.1:%d" % port,
+                                          "-cert", "cert.pem", "-key", "key.pem", "-tls1_2",
+                                          "-cipher", cipher, "-WWW", "-quiet"], cwd=tmp,
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL))
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.2).close(); break
+                except OSError:
+                    time.sleep(0.05)
         ver = subprocess.run([OPENSSL, "version"], capture_output=True, text=True).stdout.strip()
         wt = subprocess.run([os.path.join(os.environ.get("WASIO_TOOLS", os.path.expanduser("~/.cache/wasio")), "bin", "wasmtime"), "--version"], capture_output=True, text=True).stdout.strip()
         commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
@@ -114,27 +125,31 @@ def main():
         print("Load average at start: %s" % open("/proc/loadavg").read().split(" ", 3)[:3])
         print("Command: make bench-tls  (python3 bench/run_tls.py %s)" % " ".join(sys.argv[1:]))
         print()
-        clients = {
-            "BearSSL native": lambda s, p, z: run_ours([NATIVE, str(port)], s, p, z),
-            "BearSSL wasmtime": lambda s, p, z: run_ours([RUN, "--net", "--timeout", str(int(s) + 30), WASM, str(port)], s, p, z),
-            "openssl s_time": lambda s, p, z: run_stime(port, s, p, z),
-            "host wasi:tls (tlshost)": lambda s, p, z: run_ours(
-                [RUN, "--host", "tlshost", "--timeout", str(int(s) + 30), WASM_HOST, "host", str(port)], s, p, z,
-                env=dict(os.environ, SSL_CERT_FILE=os.path.join(tmp, "cert.pem"))),
+        env_host = dict(os.environ, SSL_CERT_FILE=os.path.join(tmp, "cert.pem"))
+        clients = {  # name -> f(seconds, path, size, cipher)
+            "BearSSL native": lambda s, p, z, c: run_ours([NATIVE, str(ports[c])], s, p, z),
+            "BearSSL native, portable code": lambda s, p, z, c: run_ours([PORTABLE, str(ports[c])], s, p, z),
+            "BearSSL wasmtime": lambda s, p, z, c: run_ours(
+                [RUN, "--net", "--timeout", str(int(s) + 30), WASM, str(ports[c])], s, p, z),
+            "openssl s_time": lambda s, p, z, c: run_stime(ports[c], c, s, p, z),
+            "host wasi:tls (tlshost)": lambda s, p, z, c: run_ours(
+                [RUN, "--host", "tlshost", "--timeout", str(int(s) + 30), WASM_HOST, "host", str(ports[c])],
+                s, p, z, env=env_host),
         }
-        res = {(c, k): [] for c in clients for k in ("hs", "bulk")}
+        kinds = (("hs", None, CIPHER), ("bulk", "bulk.bin", CIPHER), ("bulk_cc", "bulk.bin", CIPHER_CC))
+        res = {(c, k[0]): [] for c in clients for k in kinds}
         for r in range(a.rounds):
             names = list(clients)
             names = names[r % len(names):] + names[:r % len(names)]
-            for kind, path in (("hs", None), ("bulk", "bulk.bin")):
+            for kind, path, cipher in kinds:
                 for c in names:
-                    n, t, b = clients[c](a.seconds, path, size)
+                    n, t, b = clients[c](a.seconds, path, size, cipher)
                     v = n / t if kind == "hs" else b / t / 1e6
                     res[(c, kind)].append(v)
                     print("  [%s %s round %d: conns=%d seconds=%.3f bytes=%d -> %.1f]" % (
                         c, kind, r + 1, n, t, b, v), file=sys.stderr, flush=True)
         med = lambda xs: sorted(xs)[len(xs) // 2]
-        print("### TLS 1.2 %s, EC P-256 server key, loopback, openssl s_server -WWW" % CIPHER)
+        print("### TLS 1.2, EC P-256 server key, loopback, openssl s_server -WWW")
         print()
         print("%ds per measurement, %d rounds interleaved (client order rotates); median with range." % (a.seconds, a.rounds))
         print("Handshakes: full (no resumption): TCP connect + handshake + close, one at a time.")
@@ -149,18 +164,23 @@ def main():
         print("(SSL_CERT_FILE = the server's certificate) and sends no close_notify (wasio does not call")
         print("the draft's close-output); the plaintext crosses the component boundary via wasi:io streams.")
         print()
-        print("| client | handshakes/s | range | vs native | bulk MB/s | range | vs native |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
-        base_h, base_b = med(res[("BearSSL native", "hs")]), med(res[("BearSSL native", "bulk")])
+        print("Each cell: median (min-max), then the ratio to BearSSL native's median.")
+        print()
+        print("| client | handshakes/s | AES-128-GCM bulk MB/s | ChaCha20-Poly1305 bulk MB/s |")
+        print("|---|---:|---:|---:|")
+        base = {k[0]: med(res[("BearSSL native", k[0])]) for k in kinds}
         for c in clients:
-            h, b = res[(c, "hs")], res[(c, "bulk")]
-            print("| %s | %.0f | %.0f-%.0f | %.2fx | %.1f | %.1f-%.1f | %.2fx |" % (
-                c, med(h), min(h), max(h), med(h) / base_h, med(b), min(b), max(b), med(b) / base_b))
+            cells = []
+            for kind, _, _ in kinds:
+                xs = res[(c, kind)]
+                fmt = "%.0f (%.0f-%.0f) %.2fx" if kind == "hs" else "%.1f (%.1f-%.1f) %.2fx"
+                cells.append(fmt % (med(xs), min(xs), max(xs), med(xs) / base[kind]))
+            print("| %s | %s |" % (c, " | ".join(cells)))
         print()
         print(HOST_NOTE)
         print("Total time: %.0f s" % (time.monotonic() - t_all))
     finally:
-        if srv:
+        for srv in srvs:
             srv.kill(); srv.wait()
         shutil.rmtree(tmp, ignore_errors=True)
 
