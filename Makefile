@@ -63,8 +63,13 @@ CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
 # but it has no 64x64->128 multiply, so BearSSL's __int128 paths
 # (poly1305_ctmulq, RSA i62) would become compiler-rt __multi3 calls (39% of
 # a ChaCha20-Poly1305 profile): BR_INT128=0 keeps the 32-bit-limb code there.
+# -msimd128 lets clang vectorize the bitsliced AES and ChaCha20 loops (wasm
+# SIMD, on by default in wasmtime and in Node's V8 under jco); no branch or
+# table lookup is added, so the code stays constant-time. Measured in a
+# component on wasmtime, three interleaved pairs: AES-128-GCM 32-35 -> 55-65
+# MB/s, ChaCha20-Poly1305 101-122 -> 150-172 MB/s.
 # Profiles: wasmtime run --profile=guest on build/wasm32/bench/tls_client.wasm.
-BEARSSL_WASM_CFLAGS := --target=wasm32-wasi --sysroot=/usr -O2 -g0 -DBR_64=1 -DBR_INT128=0
+BEARSSL_WASM_CFLAGS := --target=wasm32-wasi --sysroot=/usr -O2 -g0 -DBR_64=1 -DBR_INT128=0 -msimd128
 BEARSSL_NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
   -fno-sanitize-recover=all -fno-sanitize=function -DBR_LE_UNALIGNED=0 -DBR_BE_UNALIGNED=0
 WASM_OBJ += $(W)/obj/$(GEN)/tls_anchors.o
@@ -401,6 +406,8 @@ $(W)/bench-hosttls/tls_%.wasm: bench/tls_%.c $(W)/libwasio-hosttls.a $(W)/libbea
 # CPU's AES instructions give native code.
 RP := $(B)/native-portable
 BEARSSL_PORTABLE_CFLAGS := -O2 -g0 -DBR_AES_X86NI=0 -DBR_SSE2=0 -DBR_POWER8=0 -DBR_64=1 -DBR_INT128=0
+# (Natively x86-64's SSE2 is always there for the compiler to vectorize with,
+# as -msimd128 is for the component.)
 $(RP)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk \
   $(call bearssl_flags,$(RP),$(CLANG) $(BEARSSL_PORTABLE_CFLAGS) $(BEARSSL_DIR))
 	@$(MAKE) --no-print-directory -f src/tls/bearssl.mk BEARSSL_DIR=$(BEARSSL_DIR) OUT=$(RP) \
