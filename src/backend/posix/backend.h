@@ -56,6 +56,8 @@ typedef struct wasio__backend_tcp {
   uint8_t shutdown_done;      /* shutdown(2) done and reported */
   uint8_t connect_done;       /* connect finished synchronously */
   uint8_t keepalive;
+  uint8_t in_io;              /* inside this handle's phase-3 work (tcp.c) */
+  uint8_t corked;             /* bytes sent with MSG_MORE, not yet pushed */
   int connect_status;         /* its result, reported in phase 3 */
   int write_err;              /* sticky: later writes fail with it */
   uint64_t keepalive_idle_ns;

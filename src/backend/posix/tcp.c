@@ -9,6 +9,18 @@
  *   before it; whatever the socket does not take waits for EPOLLOUT. A
  *   request whose bytes are all accepted (or that failed) moves to the done
  *   list and its callback runs in phase 3, never from inside the call.
+ * - Trains of small writes leave as few segments. With TCP_NODELAY every
+ *   sendmsg was its own segment, and a train chained through callbacks (a
+ *   chunked HTTP response: chunk header, data, the next chunk queued from
+ *   the previous one's callback) cost one loopback segment, with the peer's
+ *   wake-up, per small write. While the handle does its own phase-3 work
+ *   (in_io), its writes are still handed to the socket at once (so they
+ *   complete, and the train goes on, within the same dispatch) but with
+ *   MSG_MORE, which makes the kernel hold a partial segment; at the end of
+ *   the dispatch one TCP_NODELAY setsockopt pushes what it holds (`corked`).
+ *   A close or shutdown inside the dispatch pushes it too. Writes queued
+ *   from anywhere else (another handle, timers, deferred callbacks) are
+ *   sent plain, as before.
  * - Every user callback may close the handle or change its state, so after
  *   each one the code re-checks before touching the handle's lists again.
  * - Cancellation on close runs the callbacks of the pending connect, the
@@ -460,9 +472,12 @@ static bool wasio__tcp_flush(wasio_tcp_t *tcp) {
       msg.msg_iov = iov;
       msg.msg_iovlen = (size_t)n;
       ssize_t r;
-      /* MSG_NOSIGNAL: a closed peer is an EPIPE status, never a SIGPIPE. */
-      do r = sendmsg(b->io.fd, &msg, MSG_NOSIGNAL);
+      /* MSG_NOSIGNAL: a closed peer is an EPIPE status, never a SIGPIPE.
+       * MSG_MORE inside the handle's own dispatch: see the notes. */
+      int flags = MSG_NOSIGNAL | (b->in_io ? MSG_MORE : 0);
+      do r = sendmsg(b->io.fd, &msg, flags);
       while (r < 0 && errno == EINTR);
+      if (r > 0) b->corked = b->in_io;
       if (r < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) return completed;
         wasio__tcp_fail_writes(tcp, wasio__posix_err(errno));
@@ -490,6 +505,16 @@ static bool wasio__tcp_flush(wasio_tcp_t *tcp) {
       return completed; /* a short write: the socket buffer is full */
   }
   return completed;
+}
+
+/* Sends what MSG_MORE left in the kernel: setting TCP_NODELAY (already on)
+ * pushes the pending frames. A failure leaves them for the next send, the
+ * close or the shutdown, which all push too. */
+static void wasio__tcp_uncork(wasio_tcp_t *tcp) {
+  if (!tcp->b.corked) return;
+  tcp->b.corked = 0;
+  int on = 1;
+  (void)setsockopt(tcp->b.io.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 }
 
 static int wasio__tcp_write_status(const wasio_tcp_t *tcp, const wasio_write_t *req) {
@@ -589,6 +614,26 @@ static void wasio__tcp_shutdown_io(wasio_tcp_t *tcp) {
 
 /* ---- phase 3 ------------------------------------------------------------------ */
 
+/* A connected handle's work in one dispatch: writes the socket now takes,
+ * write callbacks, a due shutdown, reads; then the callbacks of writes that
+ * the read callbacks queued (they completed at once, or wait for EPOLLOUT),
+ * so a response and the train its callbacks chain go out in this dispatch
+ * (within the budget), not one turn later. */
+static void wasio__tcp_connected_io(wasio_tcp_t *tcp, uint32_t events) {
+  if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && tcp->b.wq_head != NULL) wasio__tcp_flush(tcp);
+  wasio__tcp_update(tcp);
+  wasio__tcp_done_io(tcp);
+  if (wasio__tcp_closing(tcp)) return;
+  wasio__tcp_shutdown_io(tcp);
+  if (wasio__tcp_closing(tcp)) return;
+  if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))) return;
+  wasio__tcp_read_io(tcp);
+  if (wasio__tcp_closing(tcp) || tcp->b.state != WASIO__TCP_CONNECTED) return;
+  wasio__tcp_done_io(tcp);
+  if (wasio__tcp_closing(tcp)) return;
+  wasio__tcp_shutdown_io(tcp);
+}
+
 void wasio__posix_tcp_io(wasio_tcp_t *tcp, uint32_t events) {
   switch ((enum wasio__tcp_state)tcp->b.state) {
     case WASIO__TCP_CONNECTING:
@@ -602,14 +647,12 @@ void wasio__posix_tcp_io(wasio_tcp_t *tcp, uint32_t events) {
     default:
       return;
   }
-  if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && tcp->b.wq_head != NULL) wasio__tcp_flush(tcp);
-  wasio__tcp_update(tcp);
-  wasio__tcp_done_io(tcp);
+  tcp->b.in_io = 1;
+  wasio__tcp_connected_io(tcp, events);
+  /* A close inside the dispatch pushed and closed the socket already. */
+  tcp->b.in_io = 0;
   if (wasio__tcp_closing(tcp)) return;
-  wasio__tcp_shutdown_io(tcp);
-  if (wasio__tcp_closing(tcp)) return;
-  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) wasio__tcp_read_io(tcp);
-  if (wasio__tcp_closing(tcp)) return;
+  wasio__tcp_uncork(tcp);
   wasio__tcp_idle_update(tcp);
 }
 
@@ -710,6 +753,10 @@ void wasio_tcp_close(wasio_tcp_t *tcp, wasio_tcp_close_cb cb) {
   b->reading = 0;
   b->state = WASIO__TCP_CLOSED;
   wasio__timer_node_disarm(loop, &b->timer);
+  /* Bytes held by MSG_MORE go out before the close: with unread input the
+   * close resets the connection and would drop them. */
+  wasio__tcp_uncork(tcp);
+  b->in_io = 0;
   wasio__posix_io_close(&b->io);
   wasio__handle_set_active(&tcp->common.h, false);
 
