@@ -29,6 +29,12 @@ connection (a line ending in "\\n"):
   leaked PORT  after a scenario: "N\\n", how many times the peer on PORT
                received the client's marker line (WASIO-APP-DATA): the proof
                that no application byte was sent.
+  end PORT     after an ending/ending13 scenario: waits for that peer to be
+               done (bounded) and replies how the client ended its sending
+               side: "close_notify fin\\n" (close_notify, then the TCP FIN),
+               "close_notify nofin\\n" (no FIN within END_FIN_WAIT_S after
+               it), "eof\\n" (the TCP ended without close_notify: a
+               truncation), "error TEXT\\n", or "pending\\n".
 
 Scenarios (s_server unless said; one connection each, -naccept 1):
   resume       like ecdsa (any suite, no ALPN) for three connections
@@ -50,6 +56,11 @@ Scenarios (s_server unless said; one connection each, -naccept 1):
                 (-Verify 1): a client without one gets a fatal alert
   tls13         good EC chain, TLS 1.3 only, -rev (for the host's TLS;
                 BearSSL has no TLS 1.3)
+  ending, ending13   Python ssl, TLS 1.2 / TLS 1.3 only, good EC chain:
+                each line comes back reversed (as s_server -rev) until the
+                client's sending side ends; then, if that was a
+                close_notify, answers with its own and waits for the FIN;
+                `end PORT` says what it saw
   https         Python ssl (TLS 1.2 or 1.3), good EC chain: reads one
                 HTTP/1.1 request, answers 200 with Content-Length and the
                 body HTTPS_BODY_PREFIX + the request path + "\\n", then
@@ -72,6 +83,10 @@ import time
 MARKER = b"WASIO-APP-DATA"
 START_TIMEOUT_S = 10
 IO_TIMEOUT_S = 20
+# After the client's close_notify (ending scenarios): how long the peer
+# waits for the TCP FIN that should follow it at once.
+END_FIN_WAIT_S = 10
+LINE_MAX = 16384
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 
 CA_CNF = """
@@ -185,7 +200,7 @@ S_SERVER = {
     "tls13": ("leaf-ec", True, ["-tls1_3", "-rev"]),
     "clientcert": ("leaf-ec", True, ["-tls1_2", "-Verify", "1"]),
 }
-PY_SCENARIOS = ("truncate", "clean", "https", "plainhttp")
+PY_SCENARIOS = ("truncate", "clean", "https", "plainhttp", "ending", "ending13")
 HTTPS_BODY_PREFIX = b"wasio https peer: "
 HTTP_REQUEST_MAX = 16384
 
@@ -244,9 +259,10 @@ class PyServer:
     def __init__(self, pki, name):
         self.name = name
         self.received = b""
+        self.end = "pending"
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        if name != "https":
+        self.ctx.minimum_version = ssl.TLSVersion.TLSv1_3 if name == "ending13" else ssl.TLSVersion.TLSv1_2
+        if name not in ("https", "ending13"):
             self.ctx.maximum_version = ssl.TLSVersion.TLSv1_2
         chain = f"{pki.d}/leaf-ec-chain.pem"
         with open(chain, "w") as f:
@@ -257,7 +273,8 @@ class PyServer:
         self.sock.listen(1)
         self.sock.settimeout(IO_TIMEOUT_S)
         self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self.serve, daemon=True).start()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
 
     def serve(self):
         try:
@@ -269,8 +286,13 @@ class PyServer:
                 raw.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 raw.close()
                 return
-            s = self.ctx.wrap_socket(raw, server_side=True)
-            if self.name == "https":
+            # ending: a TCP end without close_notify must raise
+            # SSLEOFError instead of reading as b"" (close_notify).
+            ending = self.name in ("ending", "ending13")
+            s = self.ctx.wrap_socket(raw, server_side=True, suppress_ragged_eofs=not ending)
+            if ending:
+                self.serve_ending(s)
+            elif self.name == "https":
                 self.serve_https(s)
             elif self.name == "truncate":
                 s.sendall(b"partial\n")
@@ -287,6 +309,41 @@ class PyServer:
             print(f"tls_peer: {self.name}: {e}", file=sys.stderr)
         finally:
             self.sock.close()
+
+    def serve_ending(self, s):
+        buf = b""
+        try:
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break  # close_notify
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    self.received += line + b"\n"
+                    s.sendall(line[::-1] + b"\n")
+                if len(buf) > LINE_MAX:
+                    raise ssl.SSLError("line too long")
+        except ssl.SSLEOFError:
+            self.end = "eof"
+            return
+        except (OSError, ssl.SSLError) as e:
+            self.end = f"error {e}".replace("\n", " ")
+            return
+        raw = s.unwrap()  # our close_notify (theirs was read)
+        raw.settimeout(END_FIN_WAIT_S)
+        try:
+            rest = raw.recv(1)
+            self.end = "close_notify fin" if rest == b"" else "error bytes after close_notify"
+        except socket.timeout:
+            self.end = "close_notify nofin"
+        except OSError as e:
+            self.end = f"error {e}"
+        raw.close()
+
+    def ended(self):
+        self.thread.join(IO_TIMEOUT_S + END_FIN_WAIT_S)
+        return self.end
 
     def serve_https(self, s):
         req = b""
@@ -360,6 +417,12 @@ def handle(conn):
             if not isinstance(peer, SServer):
                 raise RuntimeError(f"no s_server on port {line[1]}")
             f.write(f"{peer.alert()}\n".encode())
+        elif len(line) == 2 and line[0] == "end":
+            with lock:
+                peer = peers.get(int(line[1]))
+            if not isinstance(peer, PyServer) or peer.name not in ("ending", "ending13"):
+                raise RuntimeError(f"no ending peer on port {line[1]}")
+            f.write(f"{peer.ended()}\n".encode())
         elif len(line) == 2 and line[0] == "leaked":
             time.sleep(0.1)  # let the peer write out what it got
             with lock:
