@@ -56,11 +56,20 @@
  * CA, wrong name and expiry read the same), so on an OpenSSL host every
  * verification failure is WASIO_ETLS_CERT_INVALID; rustls names the
  * issuer, name and date failures.
- * Not covered by wasio: close_notify (the draft's client-connection has
- * close-output, which wasio does not call yet: a shutdown ends TCP and
- * wasio_tls_host_close() drops the connection, which OpenSSL peers see as
- * truncation), and, not in the draft either, session resumption control and
- * a handshake timeout (close the handle from a timer).
+ * Ending: wasio_tcp_shutdown() on the host stream ends the sending side
+ * as TLS should: the queued bytes, then close_notify (the draft's
+ * client-connection.close-output), then the TCP FIN; its callback runs with
+ * 0 once the host has finished that, with the host's failure if it failed,
+ * and with WASIO_ETIMEDOUT if the host has not finished within 10 s
+ * (WASIO__TCP_END_SEND_TIMEOUT_NS of the wasip2 backend: a peer that
+ * stopped reading; the handle stays usable for reading and closing). Reading goes on: the peer's close_notify reads as WASIO_EOF.
+ * wasio_tls_host_close() at any time drops the connection at once (a
+ * pending shutdown gets WASIO_ECANCELED): without a finished shutdown
+ * first, the peer sees no close_notify, which OpenSSL peers treat as a
+ * truncation. So for an orderly end: shutdown, wait for its callback (and
+ * for WASIO_EOF if the peer's answer matters), then close.
+ * Not covered by wasio, nor by the draft: session resumption control and a
+ * handshake timeout (close the handle from a timer).
  */
 #ifndef WASIO_TLS_HOST_H
 #define WASIO_TLS_HOST_H

@@ -19,6 +19,9 @@
  *   dropped before the streams are handed over;
  * - the new streams are children of the client-connection: they are
  *   dropped before it, and it before the socket (wasio_tls_host_close);
+ * - wasio_tcp_shutdown ends the plaintext side with close-output
+ *   (close_notify) through the hook tcp->end_send, installed with the
+ *   streams and cleared on close (wasio__tls_host_end_send);
  * - while the handshake runs the tcp is in the NEW state, so every
  *   wasio_tcp_* call on it fails cleanly instead of reaching a stream that
  *   is not there; it is CONNECTED again only once the plaintext streams are
@@ -152,6 +155,20 @@ static int wasio__tls_host_io_error(wasio_tls_host_t *tls, wasi_io_error_own_err
   return wasio__tls_host_map(tls->msg);
 }
 
+/* tcp->end_send: how wasio_tcp_shutdown ends the sending side of the
+ * plaintext stream. close-output has the host write close_notify and then
+ * shut down its TLS write side, on a task of its own; meanwhile the
+ * plaintext output stream's check-write permits nothing, then reports
+ * closed (done) or the failure, which the backend waits for. After it the
+ * backend drops that stream and shuts down the socket's sending side,
+ * which is what sends the FIN: the host's TLS shutdown ends only the TLS
+ * layer (its transport's shutdown is a flush of the TCP output stream). */
+static int wasio__tls_host_end_send(void *ctx) {
+  wasio_tls_host_t *tls = ctx;
+  wasi_tls_types_method_client_connection_close_output(wasi_tls_types_borrow_client_connection(tls->conn));
+  return 0;
+}
+
 static void wasio__tls_host_drop_future(wasio_tls_host_t *tls) {
   wasio__src_drop(wasio_tcp_loop(tls->tcp), &tls->src);
   if (tls->future.__handle != 0) wasi_tls_types_future_client_streams_drop_own(tls->future);
@@ -225,6 +242,8 @@ void wasio__tls_host_on_ready(wasio__src_t *src) {
     tls->conn = r.val.ok.val.ok.f0;
     tcp->in = r.val.ok.val.ok.f1;
     tcp->out = r.val.ok.val.ok.f2;
+    tcp->end_send = wasio__tls_host_end_send;
+    tcp->end_send_ctx = tls;
     tcp->state = WASIO__TCP_CONNECTED;
     status = 0;
   }
@@ -247,6 +266,8 @@ void wasio_tls_host_close(wasio_tls_host_t *tls, wasio_tls_host_close_cb cb) {
   wasio_tcp_t *tcp = tls->tcp;
   wasio_loop_t *loop = wasio_tcp_loop(tcp);
   wasio__tls_host_drop_future(tls);
+  tcp->end_send = NULL;
+  tcp->end_send_ctx = NULL;
   /* The plaintext streams are children of the client-connection, which
    * goes before the socket: take them from the tcp (dropping their
    * pollables first) so that wasio_tcp_close finds only the socket. A

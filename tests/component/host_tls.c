@@ -307,11 +307,13 @@ TEST(echo_rsa_chacha) { echo("rsa-chacha", RUSTLS_UNKNOWN_ISSUER); }
  * the connection first): the peer reads end of input. */
 TEST(echo_tls13) { echo("tls13", (verdict_t){WASIO_ETLS_CERT_UNTRUSTED, "UnknownIssuer", "none"}); }
 
-/* wasio_tcp_shutdown on the host stream ends the write side with a TCP
- * FIN and no close_notify (the draft's streams carry none, see
- * wasio/tls_host.h). To an OpenSSL peer that is a truncation: s_server
- * answers it with a fatal alert (decode_error) and closes, which the host
- * reports as a failed stream: the read ends with WASIO_ECONNRESET, not EOF. */
+/* wasio_tcp_shutdown on the host stream ends the sending side as TLS
+ * should: the queued bytes, then close_notify (the draft's close-output),
+ * then the TCP FIN; its callback runs, with 0, once the host has finished.
+ * Against s_server (-rev): the peer takes it as an orderly end and answers
+ * with its own close_notify, which the read reports as WASIO_EOF (a bare
+ * FIN, as before close-output was used, made s_server answer with a fatal
+ * alert, read as WASIO_ECONNRESET), and it received no alert. */
 TEST(shutdown_after_echo) {
   trust_t t = trust();
   session_t s;
@@ -334,11 +336,96 @@ TEST(shutdown_after_echo) {
   ASSERT_OK(s.c.shutdown_status);
   /* After the shutdown nothing more may be written. */
   wasio_write_t w;
-  ASSERT_TRUE(wasio_tcp_write(s.c.tcp, &w, "x\n", 2, tconn_write_cb) != 0);
+  ASSERT_WASIO(WASIO_EPIPE, wasio_tcp_write(s.c.tcp, &w, "x\n", 2, tconn_write_cb));
   WAIT_UNTIL(s.loop, s.c.read_status != 0);
-  ASSERT_WASIO(WASIO_ECONNRESET, s.c.read_status);
+  ASSERT_WASIO(WASIO_EOF, s.c.read_status);
   ASSERT_EQ_INT(strlen("cba\n"), s.c.in_len); /* nothing more arrived */
+  char *alert = peer_alert(s.loop, s.port);
+  ASSERT_EQ_STR("none", alert);
+  free(alert);
   wasio_tls_host_close(s.tls, hs_close_cb);
+  WAIT_UNTIL(s.loop, s.h.closes == 1);
+  free(s.c.in);
+  watchdog_stop(s.watchdog);
+  ASSERT_LOOP_CLOSED(s.loop);
+}
+
+/* How tls_peer.py's ending peer on `port` saw the client end ("end PORT"). */
+static char *peer_end(wasio_loop_t *loop, uint16_t port) {
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "end %u\n", port);
+  char *r = ctl(loop, cmd);
+  char *nl = strchr(r, '\n');
+  if (nl != NULL) *nl = '\0';
+  return r;
+}
+
+/* The same against a peer that reports exactly what it saw (Python's ssl,
+ * where a TCP end without close_notify is an error, not an end): a line
+ * written and the shutdown requested in the same turn, so the line must go
+ * out before close_notify. The peer reverses the line, reads close_notify,
+ * answers with its own (read here as WASIO_EOF, after the line) and then
+ * sees the TCP FIN: "close_notify fin". Asked before the tls handle is
+ * closed, so the FIN can only have come from the shutdown. */
+static void shutdown_ending(const char *name) {
+  trust_t t = trust();
+  session_t s;
+  session_start(&s, name, false, SERVER_NAME);
+  if (t == TRUST_NONE) {
+    session_assert_untouched(&s);
+    return;
+  }
+  if (t == TRUST_WEBPKI) {
+    /* A Python peer: no s_server log to read an alert from. */
+    session_assert_refused(&s, (verdict_t){WASIO_ETLS_CERT_UNTRUSTED, "UnknownIssuer", NULL});
+    return;
+  }
+  ASSERT_OK(s.h.status);
+  tconn_read_start(&s.c);
+  tconn_write_str(&s.c, "last line\n");
+  ASSERT_OK(wasio_tcp_shutdown(s.c.tcp, tconn_shutdown_cb));
+  ASSERT_WASIO(WASIO_EBUSY, wasio_tcp_shutdown(s.c.tcp, tconn_shutdown_cb));
+  WAIT_UNTIL(s.loop, s.c.shutdown_done);
+  ASSERT_OK(s.c.shutdown_status);
+  ASSERT_EQ_INT(0, s.c.write_errors);
+  WAIT_UNTIL(s.loop, s.c.read_status != 0);
+  ASSERT_WASIO(WASIO_EOF, s.c.read_status);
+  ASSERT_EQ_STR("enil tsal\n", tconn_text(&s.c));
+  char *end = peer_end(s.loop, s.port);
+  ASSERT_EQ_STR("close_notify fin", end);
+  free(end);
+  wasio_tls_host_close(s.tls, hs_close_cb);
+  WAIT_UNTIL(s.loop, s.h.closes == 1);
+  ASSERT_EQ_INT(1, s.h.closes);
+  free(s.c.in);
+  watchdog_stop(s.watchdog);
+  ASSERT_LOOP_CLOSED(s.loop);
+}
+
+TEST(shutdown_close_notify_tls12) { shutdown_ending("ending"); }
+TEST(shutdown_close_notify_tls13) { shutdown_ending("ending13"); }
+
+/* Closing the tls handle while its shutdown is pending: the shutdown
+ * callback gets WASIO_ECANCELED (as wasio_tcp_close gives it), the close
+ * callback runs once, everything is released. */
+TEST(close_during_shutdown) {
+  trust_t t = trust();
+  session_t s;
+  session_start(&s, "ecdsa", false, SERVER_NAME);
+  if (t == TRUST_NONE) {
+    session_assert_untouched(&s);
+    return;
+  }
+  if (t == TRUST_WEBPKI) {
+    session_assert_refused(&s, RUSTLS_UNKNOWN_ISSUER);
+    return;
+  }
+  ASSERT_OK(s.h.status);
+  tconn_write_str(&s.c, "abc\n");
+  ASSERT_OK(wasio_tcp_shutdown(s.c.tcp, tconn_shutdown_cb));
+  wasio_tls_host_close(s.tls, hs_close_cb);
+  ASSERT_TRUE(s.c.shutdown_done);
+  ASSERT_WASIO(WASIO_ECANCELED, s.c.shutdown_status);
   WAIT_UNTIL(s.loop, s.h.closes == 1);
   free(s.c.in);
   watchdog_stop(s.watchdog);

@@ -30,7 +30,10 @@
  *   to report the flush done, then drops the output stream and shuts down
  *   the sending side (wasmtime needs the latter to send a FIN; jco sends it
  *   on the drop and must not get the call: see
- *   wasio__tcp_host_shutdown_destroys).
+ *   wasio__tcp_host_shutdown_destroys). A layer that installed its own
+ *   streams (host TLS) may set tcp->end_send: it runs between the flush and
+ *   the drop (close_notify), and the drop waits until the stream reports
+ *   that it has ended, at most WASIO__TCP_END_SEND_TIMEOUT_NS.
  * - The one timer node serves the connect deadline while connecting and
  *   the idle timeout afterwards. The idle timer is lazy: activity only
  *   stamps last_active; when the timer fires early it re-arms itself for
@@ -51,7 +54,8 @@ enum {
   WASIO__TCPF_SHUT_FLUSH = 1 << 3, /* its flush was issued */
   WASIO__TCPF_SHUT_DONE = 1 << 4,  /* the sending side is shut down */
   WASIO__TCPF_KA_SET = 1 << 5,     /* the user chose keep-alive options */
-  WASIO__TCPF_KA_ON = 1 << 6
+  WASIO__TCPF_KA_ON = 1 << 6,
+  WASIO__TCPF_SHUT_END = 1 << 7    /* end_send was called: waiting for the stream to end */
 };
 
 /* bind and listen are synchronous in wasio's API; in wasi:sockets they are
@@ -77,6 +81,14 @@ enum {
  * loop is freed (no allocation per turn); without it, writes go in place. */
 #define WASIO__TCP_STAGE_CAP 16384
 #define WASIO__TCP_STAGE_SMALL 1024
+
+/* How long a shutdown waits for an output stream to end itself after
+ * tcp->end_send (host TLS: close-output, i.e. the host writes close_notify
+ * and finishes its TLS shutdown). That takes one small write when the peer
+ * reads; a peer that has stopped reading with the TCP window full would
+ * hold it forever, so the shutdown then fails with WASIO_ETIMEDOUT (the
+ * handle stays usable for reading and closing). */
+#define WASIO__TCP_END_SEND_TIMEOUT_NS (10ull * 1000 * 1000 * 1000)
 
 static inline wasio_loop_t *wasio__tcp_loop_of(const wasio_tcp_t *tcp) {
   return tcp->common.h.loop;
@@ -191,14 +203,24 @@ static bool wasio__tcp_io_pending(const wasio_tcp_t *tcp) {
   return (tcp->flags & WASIO__TCPF_READING) || tcp->wq_head != NULL;
 }
 
-/* Arms the idle timer if it should run and does not (activity never
- * re-arms it: see the notes). */
+/* Arms the timer of a connected handle for the first of its deadlines:
+ * the idle timeout while I/O is pending, the end of a shutdown's
+ * end_send wait. An armed timer due no later is left alone (activity
+ * never re-arms it: see the notes; when it fires early it re-arms). */
 static void wasio__tcp_idle_arm(wasio_tcp_t *tcp) {
-  if (tcp->idle_ns == 0 || tcp->state != WASIO__TCP_CONNECTED || !wasio__tcp_io_pending(tcp) ||
-      wasio__timer_node_armed(&tcp->timer))
-    return;
-  uint64_t due = tcp->last_active + tcp->idle_ns;
-  if (due < tcp->last_active) due = UINT64_MAX;
+  if (tcp->state != WASIO__TCP_CONNECTED) return;
+  bool want = false;
+  uint64_t due = UINT64_MAX;
+  if (tcp->idle_ns != 0 && wasio__tcp_io_pending(tcp)) {
+    due = tcp->last_active + tcp->idle_ns;
+    if (due < tcp->last_active) due = UINT64_MAX;
+    want = true;
+  }
+  if (tcp->flags & WASIO__TCPF_SHUT_END) {
+    if (tcp->end_send_due < due) due = tcp->end_send_due;
+    want = true;
+  }
+  if (!want || (wasio__timer_node_armed(&tcp->timer) && tcp->timer.due <= due)) return;
   (void)wasio__timer_node_arm(wasio__tcp_loop_of(tcp), &tcp->timer, due);
 }
 
@@ -237,9 +259,15 @@ static void wasio__tcp_read_error(wasio_tcp_t *tcp, int status, const wasio_buf_
 
 static void wasio__tcp_shutdown_finish(wasio_tcp_t *tcp, int status) {
   wasio_shutdown_cb cb = tcp->shutdown_cb;
+  bool end_wait = (tcp->flags & WASIO__TCPF_SHUT_END) != 0;
   tcp->shutdown_cb = NULL;
-  tcp->flags &= (uint16_t)~(WASIO__TCPF_SHUT_REQ | WASIO__TCPF_SHUT_FLUSH);
+  tcp->flags &= (uint16_t)~(WASIO__TCPF_SHUT_REQ | WASIO__TCPF_SHUT_FLUSH | WASIO__TCPF_SHUT_END);
   tcp->flags |= WASIO__TCPF_SHUT_DONE;
+  if (end_wait) {
+    /* The end_send deadline is no longer wanted: only the idle timeout, if any. */
+    wasio__timer_node_disarm(wasio__tcp_loop_of(tcp), &tcp->timer);
+    wasio__tcp_idle_arm(tcp);
+  }
   wasio__tcp_update_active(tcp);
   if (cb != NULL) cb(tcp, status);
 }
@@ -357,8 +385,19 @@ void wasio__tcp_on_timer(wasio__timer_node_t *node) {
     wasio__tcp_connect_done(tcp, WASIO_ETIMEDOUT);
     return;
   }
-  if (tcp->state != WASIO__TCP_CONNECTED || tcp->idle_ns == 0 || !wasio__tcp_io_pending(tcp)) return;
+  if (tcp->state != WASIO__TCP_CONNECTED) return;
   uint64_t now = wasio_loop_now(wasio__tcp_loop_of(tcp));
+  if ((tcp->flags & WASIO__TCPF_SHUT_END) && now >= tcp->end_send_due) {
+    /* The stream never reported its end: give up waiting (it is left to
+     * the layer that owns it, which drops it on close). */
+    wasio__src_unwatch(wasio__tcp_loop_of(tcp), &tcp->out_src);
+    wasio__tcp_shutdown_finish(tcp, WASIO_ETIMEDOUT);
+    if (wasio__tcp_closing(tcp) || tcp->state != WASIO__TCP_CONNECTED) return;
+  }
+  if (tcp->idle_ns == 0 || !wasio__tcp_io_pending(tcp)) {
+    wasio__tcp_idle_arm(tcp); /* the end_send deadline, if still waiting */
+    return;
+  }
   uint64_t due = tcp->last_active + tcp->idle_ns;
   if (due < tcp->last_active) due = UINT64_MAX;
   if (now < due) {
@@ -370,6 +409,7 @@ void wasio__tcp_on_timer(wasio__timer_node_t *node) {
     wasio__tcp_read_error(tcp, WASIO_ETIMEDOUT, &none);
   }
   if (!wasio__tcp_closing(tcp) && tcp->wq_head != NULL) wasio__tcp_write_fail(tcp, WASIO_ETIMEDOUT);
+  if (!wasio__tcp_closing(tcp)) wasio__tcp_idle_arm(tcp); /* what is left to wait for */
 }
 
 /* ---- bind, listen, accept ------------------------------------------------------------ */
@@ -718,8 +758,28 @@ static bool wasio__tcp_host_shutdown_destroys(const wasio_tcp_t *tcp) {
   return probed == 1;
 }
 
+/* The wait after end_send: true once the output stream has ended (then
+ * *status is 0 for "closed", the error for a failure), false while the
+ * host still works on it (the output pollable is then watched). A stream
+ * that permits writes again did not end itself: true with 0, and the plain
+ * TCP way ends it. */
+static bool wasio__tcp_end_send_done(wasio_tcp_t *tcp, int *status) {
+  uint64_t permit;
+  wasi_io_streams_stream_error_t e;
+  *status = 0;
+  if (!wasi_io_streams_method_output_stream_check_write(wasi_io_streams_borrow_output_stream(tcp->out),
+                                                        &permit, &e)) {
+    if (e.tag == WASI_IO_STREAMS_STREAM_ERROR_LAST_OPERATION_FAILED) *status = wasio__stream_error(&e, true);
+    return true;
+  }
+  if (permit > 0) return true;
+  if (wasio__tcp_watch_out(tcp) != 0) wasio__pending_add(wasio__tcp_loop_of(tcp), &tcp->pending);
+  return false;
+}
+
 /* The shutdown sequence, once the queue is empty: flush, wait until
- * check-write shows the flush done, end the output stream, shut down. */
+ * check-write shows the flush done, [end_send and wait for the stream to
+ * end,] end the output stream, shut down. */
 static void wasio__tcp_shutdown_step(wasio_tcp_t *tcp) {
   wasio_loop_t *loop = wasio__tcp_loop_of(tcp);
   wasi_io_streams_stream_error_t e;
@@ -728,6 +788,8 @@ static void wasio__tcp_shutdown_step(wasio_tcp_t *tcp) {
     return;
   }
   wasi_io_streams_borrow_output_stream_t out = wasi_io_streams_borrow_output_stream(tcp->out);
+  int status;
+  if (tcp->flags & WASIO__TCPF_SHUT_END) goto wait_end;
   if (!(tcp->flags & WASIO__TCPF_SHUT_FLUSH)) {
     if (!wasi_io_streams_method_output_stream_flush(out, &e)) {
       wasio__tcp_shutdown_finish(tcp, wasio__stream_error(&e, true));
@@ -744,11 +806,31 @@ static void wasio__tcp_shutdown_step(wasio_tcp_t *tcp) {
     if (wasio__tcp_watch_out(tcp) != 0) wasio__pending_add(loop, &tcp->pending);
     return;
   }
+  if (tcp->end_send == NULL) goto drop;
+  /* Once: the layer's own end (close_notify), then wait, bounded, for the
+   * stream to say it has ended. */
+  if ((status = tcp->end_send(tcp->end_send_ctx)) != 0) {
+    wasio__tcp_shutdown_finish(tcp, status);
+    return;
+  }
+  tcp->flags |= WASIO__TCPF_SHUT_END;
+  uint64_t now = wasio__tcp_fresh_now(tcp);
+  tcp->end_send_due = WASIO__TCP_END_SEND_TIMEOUT_NS > UINT64_MAX - now ? UINT64_MAX
+                                                                        : now + WASIO__TCP_END_SEND_TIMEOUT_NS;
+  wasio__tcp_idle_arm(tcp);
+wait_end:
+  if (!wasio__tcp_end_send_done(tcp, &status)) return;
+  if (status != 0) {
+    wasio__src_unwatch(loop, &tcp->out_src);
+    wasio__tcp_shutdown_finish(tcp, status);
+    return;
+  }
+drop:
   wasio__src_drop(loop, &tcp->out_src);
   wasi_io_streams_output_stream_drop_own(tcp->out);
   tcp->out.__handle = 0;
   wasi_sockets_tcp_error_code_t se;
-  int status = 0;
+  status = 0;
   if (!wasio__tcp_host_shutdown_destroys(tcp) &&
       !wasi_sockets_tcp_method_tcp_socket_shutdown(wasio__tcp_sock(tcp),
                                                    WASI_SOCKETS_TCP_SHUTDOWN_TYPE_SEND, &se))
@@ -951,7 +1033,8 @@ void wasio_tcp_close(wasio_tcp_t *tcp, wasio_tcp_close_cb cb) {
   tcp->shutdown_cb = NULL;
   tcp->wq_head = tcp->wq_tail = NULL;
   tcp->wq_bytes = 0;
-  tcp->flags &= (uint16_t)~(WASIO__TCPF_READING | WASIO__TCPF_SHUT_REQ | WASIO__TCPF_SHUT_FLUSH);
+  tcp->flags &= (uint16_t)~(WASIO__TCPF_READING | WASIO__TCPF_SHUT_REQ | WASIO__TCPF_SHUT_FLUSH |
+                            WASIO__TCPF_SHUT_END);
   wasio__timer_node_disarm(loop, &tcp->timer);
   wasio__pending_remove(&tcp->pending);
   /* Closed from a write callback: the bytes staged for it belong to

@@ -44,6 +44,18 @@ struct wasio_tcp {
    * byte, or the loop's staging buffer has (small writes: tcp.c). */
   wasio_write_t *wq_head, *wq_tail;
   size_t wq_bytes;            /* bytes not yet accepted */
+  /* An upper layer that installed its own streams in this tcp (the host
+   * TLS backend, src/tls/host.c) and has its own way to end the sending
+   * side: wasio_tcp_shutdown calls end_send(end_send_ctx) once, after the
+   * flush, instead of dropping the output stream; the output stream then
+   * ends itself, and the shutdown completes when its check-write reports
+   * closed (0) or a failure, or after WASIO__TCP_END_SEND_TIMEOUT_NS
+   * (WASIO_ETIMEDOUT). Nonzero from end_send fails the shutdown with it.
+   * NULL: the plain TCP way (drop the stream, shut the socket down). The
+   * backend knows nothing of what the layer's streams are. */
+  int (*end_send)(void *ctx);
+  void *end_send_ctx;
+  uint64_t end_send_due;      /* loop time the wait for end_send gives up */
 };
 
 /* ---- UDP ------------------------------------------------------------------- */
