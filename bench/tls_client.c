@@ -15,10 +15,10 @@
  * server, e.g. tools/wasio-run --host tlshost with SSL_CERT_FILE = its
  * certificate): the same loop through wasio_tls_host_connect() for the name
  * "localhost". The host verifies the chain and the name (the draft has no
- * way to skip that), and a connection ends with wasio_tls_host_close(),
- * without close_notify (wasio does not call the draft's close-output). In a
- * build without host TLS, "host"
- * fails with WASIO_ENOTSUP.
+ * way to skip that); a connection ends like the guest's: wasio_tcp_shutdown()
+ * (close_notify through the draft's close-output), then
+ * wasio_tls_host_close(). In a build without host TLS, "host" fails with
+ * WASIO_ENOTSUP.
  * Prints "RESULT conns=N seconds=S bytes=B". Any error prints "ERROR ..."
  * and exits 1. Public API only: builds natively and as a component.
  */
@@ -132,6 +132,18 @@ static void host_close_cb(wasio_tls_host_t *t) {
   start_conn();
 }
 
+static void host_shutdown_cb(wasio_tcp_t *tcp, int status) {
+  (void)tcp;
+  (void)status; /* the server may have closed already, as for the guest */
+  wasio_tls_host_close(htls, host_close_cb);
+}
+
+/* close_notify, then close (the same end as the guest's connections). */
+static void host_end(wasio_tls_host_t *t) {
+  int rc = wasio_tcp_shutdown(wasio_tls_host_tcp(t), host_shutdown_cb);
+  if (rc < 0) wasio_tls_host_close(t, host_close_cb);
+}
+
 static void host_write_cb(wasio_write_t *req, int status) {
   (void)req;
   if (status < 0 && status != WASIO_ECANCELED) fail("wasio_tcp_write (host TLS)", status);
@@ -148,7 +160,7 @@ static void host_read_cb(wasio_tcp_t *tcp, ptrdiff_t nread, const wasio_buf_t *b
   if (nread == WASIO_EOF || (nread == WASIO_ECONNRESET && conn_bytes >= expect_bytes)) {
     if (conn_bytes < expect_bytes) fail("short response (host TLS)", WASIO_EIO);
     wasio_tcp_read_stop(tcp);
-    wasio_tls_host_close(htls, host_close_cb);
+    host_end(htls);
     return;
   }
   fail("wasio_tcp read (host TLS)", (int)nread);
@@ -160,7 +172,7 @@ static void host_hs_cb(wasio_tls_host_t *t, int status) {
     fail("host handshake", status);
   }
   if (!path) {
-    wasio_tls_host_close(t, host_close_cb);
+    host_end(t);
     return;
   }
   wasio_tcp_t *tcp = wasio_tls_host_tcp(t);
