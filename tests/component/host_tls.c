@@ -231,6 +231,25 @@ static void session_assert_refused(session_t *s, verdict_t want) {
   ASSERT_LOOP_CLOSED(s->loop);
 }
 
+/* Starts scenario `name` and its handshake for SERVER_NAME. Under
+ * trust=private it must succeed: returns true with the session ready. Under
+ * the other trusts checks what they must give (no host TLS: the tcp left
+ * untouched; webpki: the refusal `webpki`) and returns false: the test ends. */
+static bool session_start_private(session_t *s, const char *name, verdict_t webpki) {
+  trust_t t = trust();
+  session_start(s, name, false, SERVER_NAME);
+  if (t == TRUST_NONE) {
+    session_assert_untouched(s);
+    return false;
+  }
+  if (t == TRUST_WEBPKI) {
+    session_assert_refused(s, webpki);
+    return false;
+  }
+  ASSERT_OK(s->h.status);
+  return true;
+}
+
 TEST(private_ca_refused) {
   trust_t t = trust();
   if (t == TRUST_PRIVATE) harness_skip("trust=private: this root is trusted here (echo_* prove it)");
@@ -248,18 +267,8 @@ TEST(private_ca_refused) {
  * wasio_tcp_t carries plaintext both ways, twice, until the peer's orderly
  * close ("CLOSE" makes s_server send close_notify) reads as EOF. */
 static void echo(const char *name, verdict_t rustls) {
-  trust_t t = trust();
   session_t s;
-  session_start(&s, name, false, SERVER_NAME);
-  if (t == TRUST_NONE) {
-    session_assert_untouched(&s);
-    return;
-  }
-  if (t == TRUST_WEBPKI) {
-    session_assert_refused(&s, rustls);
-    return;
-  }
-  ASSERT_OK(s.h.status);
+  if (!session_start_private(&s, name, rustls)) return;
   ASSERT_EQ_STR("", wasio_tls_host_error_message(s.tls));
   ASSERT_TRUE(wasio_tls_host_tcp(s.tls) == s.c.tcp);
   ASSERT_TRUE(wasio_tcp_data(s.c.tcp) == &s.c); /* the user's data survives */
@@ -315,18 +324,8 @@ TEST(echo_tls13) { echo("tls13", (verdict_t){WASIO_ETLS_CERT_UNTRUSTED, "Unknown
  * FIN, as before close-output was used, made s_server answer with a fatal
  * alert, read as WASIO_ECONNRESET), and it received no alert. */
 TEST(shutdown_after_echo) {
-  trust_t t = trust();
   session_t s;
-  session_start(&s, "ecdsa", false, SERVER_NAME);
-  if (t == TRUST_NONE) {
-    session_assert_untouched(&s);
-    return;
-  }
-  if (t == TRUST_WEBPKI) {
-    session_assert_refused(&s, RUSTLS_UNKNOWN_ISSUER);
-    return;
-  }
-  ASSERT_OK(s.h.status);
+  if (!session_start_private(&s, "ecdsa", RUSTLS_UNKNOWN_ISSUER)) return;
   tconn_read_start(&s.c);
   tconn_write_str(&s.c, "abc\n");
   WAIT_UNTIL(s.loop, tconn_has_line(&s.c));
@@ -368,19 +367,9 @@ static char *peer_end(wasio_loop_t *loop, uint16_t port) {
  * sees the TCP FIN: "close_notify fin". Asked before the tls handle is
  * closed, so the FIN can only have come from the shutdown. */
 static void shutdown_ending(const char *name) {
-  trust_t t = trust();
+  /* Refused under webpki: a Python peer, no s_server log to read an alert from. */
   session_t s;
-  session_start(&s, name, false, SERVER_NAME);
-  if (t == TRUST_NONE) {
-    session_assert_untouched(&s);
-    return;
-  }
-  if (t == TRUST_WEBPKI) {
-    /* A Python peer: no s_server log to read an alert from. */
-    session_assert_refused(&s, (verdict_t){WASIO_ETLS_CERT_UNTRUSTED, "UnknownIssuer", NULL});
-    return;
-  }
-  ASSERT_OK(s.h.status);
+  if (!session_start_private(&s, name, (verdict_t){WASIO_ETLS_CERT_UNTRUSTED, "UnknownIssuer", NULL})) return;
   tconn_read_start(&s.c);
   tconn_write_str(&s.c, "last line\n");
   ASSERT_OK(wasio_tcp_shutdown(s.c.tcp, tconn_shutdown_cb));
@@ -409,18 +398,8 @@ TEST(shutdown_close_notify_tls13) { shutdown_ending("ending13"); }
  * callback gets WASIO_ECANCELED (as wasio_tcp_close gives it), the close
  * callback runs once, everything is released. */
 TEST(close_during_shutdown) {
-  trust_t t = trust();
   session_t s;
-  session_start(&s, "ecdsa", false, SERVER_NAME);
-  if (t == TRUST_NONE) {
-    session_assert_untouched(&s);
-    return;
-  }
-  if (t == TRUST_WEBPKI) {
-    session_assert_refused(&s, RUSTLS_UNKNOWN_ISSUER);
-    return;
-  }
-  ASSERT_OK(s.h.status);
+  if (!session_start_private(&s, "ecdsa", RUSTLS_UNKNOWN_ISSUER)) return;
   tconn_write_str(&s.c, "abc\n");
   ASSERT_OK(wasio_tcp_shutdown(s.c.tcp, tconn_shutdown_cb));
   wasio_tls_host_close(s.tls, hs_close_cb);
@@ -435,18 +414,8 @@ TEST(close_during_shutdown) {
 /* Closing with a read pending and bytes in flight: the read ends, nothing
  * is reported after close, everything is freed. */
 TEST(close_while_reading) {
-  trust_t t = trust();
   session_t s;
-  session_start(&s, "ecdsa", false, SERVER_NAME);
-  if (t == TRUST_NONE) {
-    session_assert_untouched(&s);
-    return;
-  }
-  if (t == TRUST_WEBPKI) {
-    session_assert_refused(&s, RUSTLS_UNKNOWN_ISSUER);
-    return;
-  }
-  ASSERT_OK(s.h.status);
+  if (!session_start_private(&s, "ecdsa", RUSTLS_UNKNOWN_ISSUER)) return;
   tconn_read_start(&s.c);
   tconn_write_str(&s.c, "ping\n");
   WAIT_UNTIL(s.loop, tconn_has_line(&s.c));
