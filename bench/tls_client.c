@@ -65,13 +65,9 @@ static void write_cb(wasio_write_t *req, int status) {
   if (status < 0 && status != WASIO_ECANCELED) fail("wasio_tls_write", status);
 }
 
-static void close_cb(wasio_tls_t *t) {
-  (void)t;
-  /* The config is freed later (free_old_config): inside the stream's close
-   * callback its engine still exists, and wasio_tls_config_free() returns
-   * WASIO_EBUSY there. */
-  old_cfg = cfg;
-  cfg = NULL;
+/* A connection is over (either backend): count it, then the next one until
+ * the time is up. */
+static void conn_ended(void) {
   conns++;
   total_bytes += conn_bytes;
   if (wasio_monotonic_ns() - t_start >= t_cap_ns) {
@@ -80,6 +76,16 @@ static void close_cb(wasio_tls_t *t) {
     return;
   }
   start_conn();
+}
+
+static void close_cb(wasio_tls_t *t) {
+  (void)t;
+  /* The config is freed later (free_old_config): inside the stream's close
+   * callback its engine still exists, and wasio_tls_config_free() returns
+   * WASIO_EBUSY there. */
+  old_cfg = cfg;
+  cfg = NULL;
+  conn_ended();
 }
 
 static void shutdown_cb(wasio_tls_t *t, int status) {
@@ -122,14 +128,7 @@ static wasio_tls_host_t *htls;
 static void host_close_cb(wasio_tls_host_t *t) {
   (void)t;
   htls = NULL;
-  conns++;
-  total_bytes += conn_bytes;
-  if (wasio_monotonic_ns() - t_start >= t_cap_ns) {
-    done = 1;
-    wasio_loop_stop(loop);
-    return;
-  }
-  start_conn();
+  conn_ended();
 }
 
 static void host_shutdown_cb(wasio_tcp_t *tcp, int status) {
