@@ -15,7 +15,7 @@ static void wasio__tls_config_forget_sessions(wasio_tls_config_t *cfg) {
 
 int wasio_tls_config_new(wasio_tls_role_t role, wasio_tls_config_t **out) {
   if (out == NULL || (role != WASIO_TLS_CLIENT && role != WASIO_TLS_SERVER)) return WASIO_EINVAL;
-  wasio_tls_config_t *cfg = calloc(1, sizeof *cfg);
+  wasio_tls_config_t *cfg = wasio__calloc(1, sizeof *cfg);
   if (cfg == NULL) return WASIO_ENOMEM;
   cfg->role = (uint8_t)role;
   cfg->system_roots = role == WASIO_TLS_CLIENT;
@@ -26,7 +26,7 @@ int wasio_tls_config_new(wasio_tls_role_t role, wasio_tls_config_t **out) {
 }
 
 static void wasio__tls_config_clear_server(wasio_tls_config_t *cfg) {
-  for (size_t i = 0; i < cfg->chain_n; i++) free(cfg->chain[i].data);
+  for (size_t i = 0; i < cfg->chain_n; i++) wasio__free(cfg->chain[i].data);
   cfg->chain_n = 0;
   cfg->key_type = 0;
   memset(&cfg->skey, 0, sizeof cfg->skey); /* the private key */
@@ -35,12 +35,12 @@ static void wasio__tls_config_clear_server(wasio_tls_config_t *cfg) {
 int wasio_tls_config_free(wasio_tls_config_t *cfg) {
   if (cfg == NULL) return 0;
   if (cfg->engines) return WASIO_EBUSY;
-  for (size_t i = 0; i < cfg->user_ta_n; i++) free(cfg->user_ta[i].bytes);
-  free(cfg->user_ta);
-  free(cfg->merged_ta);
+  for (size_t i = 0; i < cfg->user_ta_n; i++) wasio__free(cfg->user_ta[i].bytes);
+  wasio__free(cfg->user_ta);
+  wasio__free(cfg->merged_ta);
   wasio__tls_config_clear_server(cfg);
   wasio__tls_config_forget_sessions(cfg); /* they hold master secrets */
-  free(cfg);
+  wasio__free(cfg);
   return 0;
 }
 
@@ -48,14 +48,14 @@ int wasio_tls_config_free(wasio_tls_config_t *cfg) {
 static int wasio__tls_config_anchors(wasio_tls_config_t *cfg) {
   size_t nsys = cfg->system_roots ? wasio__tls_mozilla_anchors_count : 0;
   wasio__tls_config_forget_sessions(cfg);
-  free(cfg->merged_ta);
+  wasio__free(cfg->merged_ta);
   cfg->merged_ta = NULL;
   if (cfg->user_ta_n == 0) {
     cfg->anchors = nsys ? wasio__tls_mozilla_anchors : NULL;
     cfg->anchors_n = nsys;
     return 0;
   }
-  cfg->merged_ta = calloc(nsys + cfg->user_ta_n, sizeof *cfg->merged_ta);
+  cfg->merged_ta = wasio__calloc(nsys + cfg->user_ta_n, sizeof *cfg->merged_ta);
   if (cfg->merged_ta == NULL) {
     cfg->anchors = NULL;
     cfg->anchors_n = 0;
@@ -112,13 +112,13 @@ static int wasio__tls_ta_from_cert(void *arg, const char *name, const uint8_t *d
   const br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
   if (pk == NULL || dn.dn_too_big || dn.dn_len == 0) return WASIO_ETLS_PEM;
   size_t klen = pk->key_type == BR_KEYTYPE_RSA ? pk->key.rsa.nlen + pk->key.rsa.elen : pk->key.ec.qlen;
-  uint8_t *bytes = malloc(dn.dn_len + klen);
+  uint8_t *bytes = wasio__malloc(dn.dn_len + klen);
   if (bytes == NULL) return WASIO_ENOMEM;
   if (acc->n == acc->cap) {
     size_t cap = acc->cap ? acc->cap * 2 : 16;
-    wasio__tls_owned_ta_t *l = realloc(acc->list, cap * sizeof *l);
+    wasio__tls_owned_ta_t *l = wasio__realloc(acc->list, cap * sizeof *l);
     if (l == NULL) {
-      free(bytes);
+      wasio__free(bytes);
       return WASIO_ENOMEM;
     }
     acc->list = l;
@@ -161,18 +161,18 @@ int wasio_tls_config_add_ca_pem(wasio_tls_config_t *cfg, const void *pem, size_t
   if (rc >= 0 && cfg->user_ta_n + acc.n > WASIO_TLS_MAX_ANCHORS) rc = WASIO_ELIMIT;
   wasio__tls_owned_ta_t *merged = NULL;
   if (rc >= 0) {
-    merged = realloc(cfg->user_ta, (cfg->user_ta_n + acc.n) * sizeof *merged);
+    merged = wasio__realloc(cfg->user_ta, (cfg->user_ta_n + acc.n) * sizeof *merged);
     if (merged == NULL) rc = WASIO_ENOMEM;
   }
   if (rc < 0) {
-    for (size_t i = 0; i < acc.n; i++) free(acc.list[i].bytes);
-    free(acc.list);
+    for (size_t i = 0; i < acc.n; i++) wasio__free(acc.list[i].bytes);
+    wasio__free(acc.list);
     return rc;
   }
   memcpy(merged + cfg->user_ta_n, acc.list, acc.n * sizeof *merged);
   cfg->user_ta = merged;
   cfg->user_ta_n += acc.n;
-  free(acc.list);
+  wasio__free(acc.list);
   rc = wasio__tls_config_anchors(cfg);
   return rc < 0 ? rc : (int)acc.n;
 }
@@ -226,7 +226,7 @@ static int wasio__tls_chain_cert(void *arg, const char *name, const uint8_t *der
   wasio_tls_config_t *cfg = arg;
   if (strcmp(name, "CERTIFICATE") != 0 && strcmp(name, "X509 CERTIFICATE") != 0) return 0;
   if (cfg->chain_n == WASIO_TLS_MAX_CHAIN) return WASIO_ELIMIT;
-  unsigned char *copy = malloc(len ? len : 1);
+  unsigned char *copy = wasio__malloc(len ? len : 1);
   if (copy == NULL) return WASIO_ENOMEM;
   memcpy(copy, der, len);
   cfg->chain[cfg->chain_n].data = copy;

@@ -142,11 +142,11 @@ int wasio_tls_engine_new(wasio_tls_config_t *cfg, const char *host, uint16_t por
   if (client && strlen(host) > WASIO_TLS_MAX_HOST) return WASIO_ENAMETOOLONG;
   uint8_t seed[WASIO__TLS_SEED_BYTES];
   if (wasio_random_bytes(seed, sizeof seed) != 0) return WASIO_EIO;
-  wasio_tls_engine_t *e = calloc(1, sizeof *e);
+  wasio_tls_engine_t *e = wasio__calloc(1, sizeof *e);
   size_t buflen = cfg->half_duplex ? BR_SSL_BUFSIZE_MONO : BR_SSL_BUFSIZE_BIDI;
-  unsigned char *buf = e ? malloc(buflen) : NULL;
+  unsigned char *buf = e ? wasio__malloc(buflen) : NULL;
   if (buf == NULL) {
-    free(e);
+    wasio__free(e);
     memset(seed, 0, sizeof seed);
     return WASIO_ENOMEM;
   }
@@ -211,9 +211,9 @@ void wasio_tls_engine_free(wasio_tls_engine_t *e) {
   wasio__tls_x509_release(&e->x509);
   /* Keys and secrets live in the contexts and the record buffer. */
   memset(e->iobuf, 0, e->iobuf_len);
-  free(e->iobuf);
+  wasio__free(e->iobuf);
   memset(e, 0, sizeof *e);
-  free(e);
+  wasio__free(e);
 }
 
 unsigned wasio_tls_engine_state(const wasio_tls_engine_t *e) {

@@ -28,7 +28,7 @@ static void wasio__der_append(void *ctx, const void *data, size_t len) {
     size_t cap = a->cap ? a->cap * 2 : 2048;
     while (cap < a->len + len) cap *= 2;
     if (cap > WASIO__TLS_PEM_OBJECT_MAX) cap = WASIO__TLS_PEM_OBJECT_MAX;
-    uint8_t *p = realloc(a->buf, cap);
+    uint8_t *p = wasio__realloc(a->buf, cap);
     if (p == NULL) {
       a->oom = true;
       return;
@@ -85,7 +85,7 @@ int wasio__tls_pem_each(const void *pem, size_t len, wasio__tls_pem_cb cb, void 
       break;
     }
   }
-  free(acc.buf);
+  wasio__free(acc.buf);
   if (rc != 0) return rc;
   if (inside) return WASIO_ETLS_PEM; /* BEGIN without END */
   return count;

@@ -21,6 +21,7 @@
 
 #include "bearssl.h"
 #include "wasio.h"
+#include "internal.h" /* wasio__malloc & co.: allocation counted by the loop */
 
 /* The Mozilla roots, generated at build time by tools/mkanchors. */
 extern const br_x509_trust_anchor wasio__tls_mozilla_anchors[];

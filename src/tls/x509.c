@@ -184,7 +184,7 @@ static void wasio__xw_start_cert(const br_x509_class **ctx, uint32_t length) {
     if (length > WASIO_TLS_MAX_EE_CERT) {
       x->ee_too_big = true;
     } else if (length > x->ee_cap) {
-      uint8_t *p = realloc(x->ee, length);
+      uint8_t *p = wasio__realloc(x->ee, length);
       if (p == NULL) x->ee_too_big = true;
       else {
         x->ee = p;
@@ -317,7 +317,7 @@ void wasio__tls_x509_init(wasio__tls_x509_t *x, const wasio_tls_config_t *cfg, c
 }
 
 void wasio__tls_x509_release(wasio__tls_x509_t *x) {
-  free(x->ee);
+  wasio__free(x->ee);
   x->ee = NULL;
   x->ee_cap = x->ee_len = 0;
 }
