@@ -1,7 +1,7 @@
 /* wasio-serve: a static-file and echo HTTP server on wasio.
  *
  *   wasio-serve [--port N] [--addr IP] [--root DIR] [--max-conns N]
- *               [--cert CHAIN.pem --key KEY.pem]
+ *               [--cert CHAIN.pem --key KEY.pem] [--follow-symlinks]
  *
  * Prints the port it listens on as the first line of stdout (tests and
  * benchmarks read it), then serves until killed:
@@ -9,6 +9,13 @@
  *                      "/dir" without the slash redirects to "/dir/"),
  *                      streamed from the file in FILE_CHUNK pieces;
  *                      404 when missing, 403 for ".." or unreadable;
+ *                      403 for a path with a symbolic link in it (under
+ *                      the root) unless --follow-symlinks is given: the
+ *                      same answer natively and in a component, where a
+ *                      link could otherwise lead out of the root natively
+ *                      but not under wasmtime's sandbox (--follow-symlinks
+ *                      natively follows links anywhere, like nginx's
+ *                      default; in a component the host decides);
  *   POST/PUT /echo     the request body back, streamed as it arrives;
  *   GET /echo          the request head back as text;
  *   ANY /status/N      an empty-ish response with status N (200..599).
@@ -47,6 +54,7 @@
 
 static wasio_http_server_t *server;
 static char root[MAX_PATH_LEN / 2] = ".";
+static bool follow_symlinks;
 
 /* Per-request state for the streamed answers (files and echo). */
 typedef struct req_state {
@@ -348,6 +356,25 @@ static void file_write_cb(wasio_http_exchange_t *ex, int status) {
   file_pump(ex);
 }
 
+/* Whether a component of `path` after its first `root_len` bytes (the root,
+ * whose own links are the operator's choice) is a symbolic link: lstat of
+ * each prefix, up to the first that does not exist (open reports that). */
+static bool has_symlink(char *path, size_t root_len) {
+  size_t len = strlen(path);
+  for (size_t i = root_len + 1; i <= len; i++) {
+    if (i < len && path[i] != '/') continue;
+    if (path[i - 1] == '/') continue; /* "//" or a trailing slash */
+    char saved = path[i];
+    path[i] = 0;
+    struct stat sb;
+    int rc = lstat(path, &sb);
+    path[i] = saved;
+    if (rc != 0) return false;
+    if (S_ISLNK(sb.st_mode)) return true;
+  }
+  return false;
+}
+
 static void handle_file(wasio_http_exchange_t *ex, const wasio_http_request_t *req) {
   bool head = str_eq(req->method, "HEAD");
   if (!head && !str_eq(req->method, "GET")) {
@@ -384,6 +411,10 @@ static void handle_file(wasio_http_exchange_t *ex, const wasio_http_request_t *r
     size_t len = (size_t)n;
     if (len > 0 && path[len - 1] == '/') len--;
     memcpy(path + len, "/index.html", sizeof "/index.html");
+  }
+  if (!follow_symlinks && has_symlink(path, strlen(root))) {
+    respond_text(ex, 403, "403 Forbidden\n");
+    return;
   }
   int fd = open(path, O_RDONLY);
   if (fd < 0) {
@@ -445,7 +476,7 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
 
 static int usage(void) {
   fprintf(stderr, "usage: wasio-serve [--port N] [--addr IP] [--root DIR] [--max-conns N]\n"
-                  "                   [--cert CHAIN.pem --key KEY.pem]\n");
+                  "                   [--cert CHAIN.pem --key KEY.pem] [--follow-symlinks]\n");
   return 2;
 }
 
@@ -505,6 +536,10 @@ int main(int argc, char **argv) {
   const char *cert_path = NULL, *key_path = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    if (strcmp(a, "--follow-symlinks") == 0) {
+      follow_symlinks = true;
+      continue;
+    }
     if (i + 1 >= argc) return usage();
     const char *v = argv[++i];
     char *end = NULL;
