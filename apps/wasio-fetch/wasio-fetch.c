@@ -70,7 +70,8 @@ static void usage(FILE *f) {
         "  -X, --request METHOD   request method (default GET, POST with -d)\n"
         "  -H, --header 'K: V'    add a request header (repeatable)\n"
         "  -d, --data DATA        send DATA as the body (@FILE reads a file)\n"
-        "  -o, --output FILE      write the body to FILE instead of stdout\n"
+        "  -o, --output FILE      write the body to FILE instead of stdout (created at\n"
+        "                         the first byte: a failed transfer leaves none)\n"
         "  -L, --location         follow redirects\n"
         "      --max-redirs N     at most N redirects with -L (default 10)\n"
         "  -i, --include          print the status line and headers first\n"
@@ -120,6 +121,7 @@ typedef struct fetch {
   /* state */
   FILE *out;
   bool done, write_failed, http_failed, got_response;
+  int open_errno; /* -o FILE could not be created: errno */
   int status, http_status;
   bool progress;
   uint64_t total, expected, last_draw, started;
@@ -209,6 +211,19 @@ static void progress_draw(fetch_t *f, bool final) {
 
 /* ---- callbacks ------------------------------------------------------------------ */
 
+/* Where the output goes. -o FILE is created at the first byte to write, as
+ * curl does, so a failed transfer leaves no file behind; NULL (with
+ * write_failed and open_errno set) when it cannot be created. */
+static FILE *out_of(fetch_t *f) {
+  if (f->out != NULL) return f->out;
+  f->out = fopen(f->out_path, "wb");
+  if (f->out == NULL) {
+    f->open_errno = errno;
+    f->write_failed = true;
+  }
+  return f->out;
+}
+
 static void on_response(wasio_http_call_t *call, const wasio_http_response_t *res) {
   fetch_t *f = wasio_http_call_data(call);
   f->got_response = true;
@@ -219,12 +234,17 @@ static void on_response(wasio_http_call_t *call, const wasio_http_response_t *re
     return;
   }
   if (f->include) {
-    fprintf(f->out, "HTTP/1.%d %d %.*s\r\n", res->version_minor, res->status, (int)res->reason.len,
+    FILE *out = out_of(f);
+    if (out == NULL) {
+      wasio_http_call_cancel(call);
+      return;
+    }
+    fprintf(out, "HTTP/1.%d %d %.*s\r\n", res->version_minor, res->status, (int)res->reason.len,
             res->reason.ptr ? res->reason.ptr : "");
     for (size_t i = 0; i < res->num_headers; i++)
-      fprintf(f->out, "%.*s: %.*s\r\n", (int)res->headers[i].name.len, res->headers[i].name.ptr,
+      fprintf(out, "%.*s: %.*s\r\n", (int)res->headers[i].name.len, res->headers[i].name.ptr,
               (int)res->headers[i].value.len, res->headers[i].value.ptr);
-    fputs("\r\n", f->out);
+    fputs("\r\n", out);
   }
   f->expected = res->framing.has_content_length && !f->head ? res->framing.content_length : 0;
   f->progress = !f->silent && isatty(2) &&
@@ -234,7 +254,8 @@ static void on_response(wasio_http_call_t *call, const wasio_http_response_t *re
 
 static void on_body(wasio_http_call_t *call, const void *data, size_t len) {
   fetch_t *f = wasio_http_call_data(call);
-  if (fwrite(data, 1, len, f->out) != len) {
+  FILE *out = out_of(f);
+  if (out == NULL || fwrite(data, 1, len, out) != len) {
     f->write_failed = true;
     wasio_http_call_cancel(call);
     return;
@@ -534,14 +555,9 @@ int main(int argc, char **argv) {
   code = choose_tls_backend(&f);
   if (code != 0) return code;
 
-  f.out = stdout;
-  if (f.out_path != NULL) {
-    f.out = fopen(f.out_path, "wb");
-    if (f.out == NULL) {
-      fprintf(stderr, "wasio-fetch: (23) cannot open %s for writing: %s\n", f.out_path, strerror(errno));
-      return EXIT_WRITE_ERROR;
-    }
-  }
+  /* -o FILE: opened by out_of() at the first byte (or at the end of a
+   * successful empty transfer). */
+  f.out = f.out_path != NULL ? NULL : stdout;
 
   /* Without --cacert or -k the client's default config (the built-in
    * roots) is enough. */
@@ -583,7 +599,9 @@ int main(int argc, char **argv) {
   /* Every connection is closed: nothing uses the config any more. */
   wasio_tls_config_free(tls);
 
-  if (fflush(f.out) != 0 || (f.out != stdout && fclose(f.out) != 0)) f.write_failed = true;
+  /* A successful transfer with nothing to write still creates -o FILE. */
+  if (f.out == NULL && rc == 0 && f.status == 0 && !f.http_failed && !f.write_failed) (void)out_of(&f);
+  if (f.out != NULL && (fflush(f.out) != 0 || (f.out != stdout && fclose(f.out) != 0))) f.write_failed = true;
   free(f.data);
   const char *what = NULL;
   if (rc != 0) {
@@ -594,6 +612,10 @@ int main(int argc, char **argv) {
     char msg[64];
     snprintf(msg, sizeof msg, "the requested URL returned error: %d", f.http_status);
     return fail(&f, EXIT_HTTP_RETURNED_ERROR, msg, 0);
+  }
+  if (f.open_errno != 0) {
+    fprintf(stderr, "wasio-fetch: (23) cannot open %s for writing: %s\n", f.out_path, strerror(f.open_errno));
+    return EXIT_WRITE_ERROR;
   }
   if (f.write_failed) return fail(&f, EXIT_WRITE_ERROR, "failure writing output", 0);
   if (!f.done) return fail(&f, EXIT_RECV_ERROR, "the loop stopped early", 0);

@@ -439,7 +439,26 @@ def hosttls_via_tlshost(c):
         check(rc == 1 and "wasio-fetch: (60) " in err,
               f"no CA: exit {rc}; {err.strip()[:300]}")
         check("use --tls-backend guest --cacert FILE" in err, f"no hint: {err!r}")
-        check(os.path.getsize(os.path.join(d, "refused.txt")) == 0, "refused.txt has bytes")
+        check(not os.path.exists(os.path.join(d, "refused.txt")), "-o FILE created by a failed transfer")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@test
+def output_file_created_at_first_byte(c):
+    """-o FILE as curl: a transfer that fails before any byte creates no
+    file; a successful empty body creates an empty one."""
+    d = tempfile.mkdtemp(prefix="wasio_fetch_o_")
+    try:
+        def target(name):
+            return name if c.host != "native" else os.path.join(d, name)
+        c.expect_code(["-o", target("refused.txt"), "http://127.0.0.1:1/"], 7, cwd=d)
+        check(not os.path.exists(os.path.join(d, "refused.txt")), "a refused connection created -o FILE")
+        c.expect_code(["-f", "-o", target("404.txt"), c.url("/no/such")], 22, cwd=d)
+        check(not os.path.exists(os.path.join(d, "404.txt")), "-f on a 404 created -o FILE")
+        c.expect_ok(["-o", target("empty.txt"), c.url("/empty.txt")], cwd=d)
+        check(os.path.exists(os.path.join(d, "empty.txt")), "a successful empty body created no -o FILE")
+        check(os.path.getsize(os.path.join(d, "empty.txt")) == 0, "empty.txt has bytes")
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -459,7 +478,8 @@ def hosttls_wasmtime_refuses_private_ca_60(c):
             check(rc == 1 and "wasio-fetch: (60) " in err, f"{args}: exit {rc}; {err.strip()[:300]}")
             check(BACKEND_HOST in err, f"{args}: -v does not say host: {err!r}")
             check("the host's TLS (wasi:tls) refused the certificate" in err, f"{args}: stderr {err!r}")
-            check(out == b"" and os.path.getsize(os.path.join(d, "out.txt")) == 0, f"{args}: bytes written")
+            check(out == b"" and not os.path.exists(os.path.join(d, "out.txt")),
+                  f"{args}: -o FILE created by a failed transfer")
         for args in (["--cacert", "ca.pem"], ["--tls-backend", "guest", "--cacert", "ca.pem"]):
             rc, out, err = run_hosttls("wasmtime", ["-v"] + args + [url], d)
             check(rc == 0 and out == b"hello from nginx\n", f"{args}: exit {rc}, stdout {out!r}, {err.strip()[:300]}")

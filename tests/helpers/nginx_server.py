@@ -4,6 +4,7 @@
 Starts Debian's nginx (no daemon, one worker) on a free port of 127.0.0.1 and
 [::1], serving a generated document root:
   /small.txt            "hello from nginx\\n"
+  /empty.txt            an empty file
   /big.bin              --big-mib MiB of deterministic bytes (default 1);
                         its SHA-256 is in /big.bin.sha256
   /chunked.txt          a body sent with Transfer-Encoding: chunked (SSI)
@@ -85,6 +86,7 @@ def make_root(root, big_mib):
     os.makedirs(root, exist_ok=True)
     with open(os.path.join(root, "small.txt"), "w") as f:
         f.write("hello from nginx\n")
+    open(os.path.join(root, "empty.txt"), "w").close()
     h = hashlib.sha256()
     block = bytes((i * 7 + 3) & 0xFF for i in range(1 << 16))
     with open(os.path.join(root, "big.bin"), "wb") as f:
