@@ -20,6 +20,13 @@
  *   in steady state nothing moves. On the way out a buffer body is written
  *   from the caller's memory; a streamed body is read by body_read into a
  *   per-call buffer that leaves room for the chunk framing around it.
+ * - One allocation per call: the struct, the caller's fields, the URL, the
+ *   method and room for the request head and its target, sized up front. A
+ *   redirect adds its URL and, when the new head does not fit the room, a
+ *   head of its own ("GET" for a changed method is a literal); a streamed
+ *   upload adds its buffer. Total-timeout timers of ended calls are kept by
+ *   the client (WASIO__HTTP_SPARE_TIMERS) for the next calls, so a
+ *   steady-state call allocates once.
  * - Timeouts: connect is the transport's connect timeout; first byte and
  *   between bytes are the socket's idle timeout (first_byte while the
  *   request goes out and until the first response byte, between_bytes
@@ -63,6 +70,9 @@
 #define WASIO__HTTP_OWN_FIELDS 2
 /* Longest decimal uint64 plus NUL. */
 #define WASIO__HTTP_DEC_MAX 21
+/* Stopped total-timeout timers of ended calls that a client keeps for its
+ * next calls, so that steady-state calls allocate no timer. */
+#define WASIO__HTTP_SPARE_TIMERS 64
 
 static const char wasio__http_last_chunk[] = "0\r\n\r\n";
 
@@ -162,15 +172,20 @@ struct wasio_http_call {
   int end_pending;                /* resumed on a stream that had ended: its status */
   int final_status;
   int redirects, max_redirects;
-  /* The request. */
-  char *method;                   /* NUL-terminated copy */
+  /* The request. The call's one allocation holds the struct, then the
+   * caller's fields, the URL, the method and room for the request head
+   * (see wasio_http_call_start); only a redirect adds memory of its own. */
+  const char *method;             /* NUL-terminated: the copy, or "GET" after a redirect */
   char *url;                      /* NUL-terminated copy of the current URL */
+  bool url_owned;                 /* url is a redirect's allocation, not the copy */
   wasio_url_t u;                  /* views into `url` */
   wasio_http_header_t *headers;   /* the caller's fields, copied */
   size_t num_headers;
   bool caller_host;               /* the caller sent Host (first request only) */
-  char *head;                     /* the serialised request head */
+  char *head;                     /* the serialised request head (target behind it) */
   size_t head_len;
+  char *head_room;                /* the room for it in the call's allocation */
+  size_t head_room_len;
   const void *body;
   size_t body_len;
   wasio_http_body_read_cb body_read;
@@ -211,6 +226,9 @@ struct wasio_http_client {
   wasio_tls_config_t *tls;
   bool host_tls; /* https:// through the host's wasi:tls (opts.tls_backend) */
   bool tls_owned;
+  /* Stopped timers for the next calls' total timeouts (closed at close). */
+  wasio_timer_t *spare_timers[WASIO__HTTP_SPARE_TIMERS];
+  size_t num_spare_timers;
 };
 
 static void wasio__call_fail(wasio_http_call_t *call, int status);
@@ -375,9 +393,22 @@ void wasio__http_conn_alloc(wasio__http_transport_t *t, wasio_buf_t *buf) {
 
 /* ---- requests ------------------------------------------------------------------- */
 
+/* Room for the first request head and its target (wasio__call_build_head)
+ * from the call's inputs alone, so that it fits in the call's allocation: an
+ * upper bound, since Host's value is part of the URL and a Content-Length
+ * value has at most WASIO__HTTP_DEC_MAX - 1 digits. */
+static size_t wasio__head_room_len(size_t method_len, size_t url_len, size_t field_bytes, size_t num_fields) {
+  size_t fields = (sizeof "Host" - 1 + url_len + 4) + field_bytes + 4 * num_fields +
+                  (sizeof "Content-Length" - 1 + WASIO__HTTP_DEC_MAX - 1 + 4);
+  return fields + method_len + url_len + 1 + 16 + 2 + url_len + 2;
+}
+
 /* Serialises the request head of the call's current URL, method and body
- * into call->head. Validation errors (a field that would inject) come from
- * the codec's writer. */
+ * into the head room of the call's allocation, or into an allocation of its
+ * own when it does not fit there (a redirect to a longer URL). The previous
+ * head is no longer in use: the connection that wrote it was released.
+ * Validation errors (a field that would inject) come from the codec's
+ * writer. */
 static int wasio__call_build_head(wasio_http_call_t *call) {
   wasio_http_header_t fields[WASIO_HTTP_MAX_REQUEST_HEADERS + WASIO__HTTP_OWN_FIELDS];
   size_t n = 0, est = 0;
@@ -408,25 +439,25 @@ static int wasio__call_build_head(wasio_http_call_t *call) {
   size_t url_len = strlen(call->url);
   est += strlen(call->method) + url_len + 1 + 16 + 2;
   if (est > WASIO__HTTP_MAX_REQUEST_HEAD) return WASIO_ELIMIT;
-  /* The target is written behind the head in the same allocation. */
-  char *buf = wasio__malloc(est + url_len + 2);
-  if (buf == NULL) return WASIO_ENOMEM;
+  /* The target is written behind the head. */
+  char *buf = call->head_room;
+  if (est + url_len + 2 > call->head_room_len) {
+    buf = wasio__malloc(est + url_len + 2);
+    if (buf == NULL) return WASIO_ENOMEM;
+  }
   char *target = buf + est;
   int tl = wasio_url_target(&call->u, target, url_len + 2);
-  if (tl < 0) {
-    wasio__free(buf);
-    return tl;
-  }
   wasio_http_str_t method = {call->method, strlen(call->method)};
-  int rc = wasio_http_write_request_head(buf, est, method, (wasio_http_str_t){target, (size_t)tl}, 1,
-                                         fields, n);
+  int rc = tl < 0 ? tl
+                  : wasio_http_write_request_head(buf, est, method, (wasio_http_str_t){target, (size_t)tl}, 1,
+                                                  fields, n);
   if (rc < 0) {
-    wasio__free(buf);
+    if (buf != call->head_room) wasio__free(buf);
     if (rc == WASIO_EHTTP_BAD_METHOD) return WASIO_EINVAL;
-    if (rc == WASIO_ENOBUFS) return WASIO_ELIMIT;
+    if (rc == WASIO_ENOBUFS && tl >= 0) return WASIO_ELIMIT;
     return rc;
   }
-  wasio__free(call->head);
+  if (call->head != call->head_room) wasio__free(call->head);
   call->head = buf;
   call->head_len = (size_t)rc;
   return 0;
@@ -844,21 +875,14 @@ static void wasio__call_follow(wasio_http_call_t *call) {
   bool to_get = ((status == 301 || status == 302) && strcmp(call->method, "POST") == 0) ||
                 (status == 303 && strcmp(call->method, "HEAD") != 0);
   if (to_get) {
-    char *get = wasio__malloc(4);
-    if (get == NULL) {
-      wasio__free(next);
-      wasio__call_finish(call, WASIO_ENOMEM);
-      return;
-    }
-    memcpy(get, "GET", 4);
-    wasio__free(call->method);
-    call->method = get;
+    call->method = "GET"; /* the caller's copy stays in the call's allocation, unused */
     call->body = NULL;
     call->body_len = 0;
     call->body_read = NULL;
   }
-  wasio__free(call->url);
+  if (call->url_owned) wasio__free(call->url);
   call->url = next;
+  call->url_owned = true;
   call->u = nu;
   call->redirects++;
   call->caller_host = false;
@@ -1037,6 +1061,27 @@ static void wasio__conn_process(wasio__http_conn_t *conn) {
 
 /* ---- ending a call ---------------------------------------------------------------- */
 
+/* A timer for a call's total timeout: a spare one, or a new one. */
+static int wasio__client_timer_get(wasio_http_client_t *client, wasio_timer_t **out) {
+  if (client->num_spare_timers > 0) {
+    *out = client->spare_timers[--client->num_spare_timers];
+    return 0;
+  }
+  return wasio_timer_new(client->loop, out);
+}
+
+/* A call is done with its timer: stopped and kept for the next call while
+ * there is room and the client is open, else closed. */
+static void wasio__client_timer_put(wasio_http_client_t *client, wasio_timer_t *timer) {
+  if (client->closing || client->num_spare_timers >= WASIO__HTTP_SPARE_TIMERS) {
+    wasio_timer_close(timer, NULL);
+    return;
+  }
+  (void)wasio_timer_stop(timer);
+  wasio_timer_set_data(timer, NULL);
+  client->spare_timers[client->num_spare_timers++] = timer;
+}
+
 /* Detaches the call from queue and connection (closing the connection:
  * never reused after an error) and stops its timer. */
 static void wasio__call_detach(wasio_http_call_t *call) {
@@ -1045,7 +1090,7 @@ static void wasio__call_detach(wasio_http_call_t *call) {
   call->conn = NULL;
   if (conn != NULL) wasio__conn_release(conn, false);
   if (call->timer != NULL) {
-    wasio_timer_close(call->timer, NULL);
+    wasio__client_timer_put(call->client, call->timer);
     call->timer = NULL;
   }
   wasio__http_origin_t *o = call->origin;
@@ -1054,16 +1099,20 @@ static void wasio__call_detach(wasio_http_call_t *call) {
   if (o != NULL && conn == NULL && !call->client->closing) wasio__origin_maybe_free(call->client, o);
 }
 
-static void wasio__call_free(wasio_http_call_t *call) {
-  wasio_http_client_t *client = call->client;
-  wasio__hq_remove(&call->client_node);
-  wasio__free(call->method);
-  wasio__free(call->url);
-  wasio__free(call->headers);
-  wasio__free(call->head);
+/* Frees the call's allocation and what a redirect or an upload added to it
+ * (the one place that knows which of its pointers own memory). */
+static void wasio__call_free_memory(wasio_http_call_t *call) {
+  if (call->url_owned) wasio__free(call->url);
+  if (call->head != call->head_room) wasio__free(call->head);
   wasio__free(call->up_buf);
   wasio__free(call->next_url);
   wasio__free(call);
+}
+
+static void wasio__call_free(wasio_http_call_t *call) {
+  wasio_http_client_t *client = call->client;
+  wasio__hq_remove(&call->client_node);
+  wasio__call_free_memory(call);
   client->calls_live--;
   wasio__client_maybe_free(client);
 }
@@ -1198,6 +1247,7 @@ void wasio_http_client_close(wasio_http_client_t *client, void (*cb)(wasio_http_
   }
   while (!wasio__hq_empty(&client->conns))
     wasio__conn_close(WASIO__CONTAINER_OF(client->conns.next, wasio__http_conn_t, client_node));
+  while (client->num_spare_timers > 0) wasio_timer_close(client->spare_timers[--client->num_spare_timers], NULL);
   client->close_defer.data = client;
   if (wasio_defer(client->loop, &client->close_defer, wasio__client_close_defer_cb) == 0)
     client->close_defer_queued = true;
@@ -1223,10 +1273,12 @@ static bool wasio__name_is(wasio_http_str_t s, const char *name) {
   return s.len == n && strncasecmp(s.ptr, name, n) == 0;
 }
 
-/* Copies the caller's fields into one allocation. Framing fields are the
+/* Checks the caller's fields and counts the bytes their copy takes (the
+ * array and the names and values behind it). Framing fields are the
  * client's to write (a caller's Content-Length could contradict the body:
  * request smuggling), so they are refused. */
-static int wasio__call_copy_headers(wasio_http_call_t *call, const wasio_http_call_opts_t *opts) {
+static int wasio__headers_check(const wasio_http_call_opts_t *opts, size_t *bytes_out) {
+  *bytes_out = 0;
   if (opts->num_headers == 0) return 0;
   if (opts->headers == NULL || opts->num_headers > WASIO_HTTP_MAX_REQUEST_HEADERS) return WASIO_EINVAL;
   size_t bytes = opts->num_headers * sizeof(wasio_http_header_t);
@@ -1240,33 +1292,37 @@ static int wasio__call_copy_headers(wasio_http_call_t *call, const wasio_http_ca
   }
   if (bytes > WASIO__HTTP_MAX_REQUEST_HEAD + opts->num_headers * sizeof(wasio_http_header_t))
     return WASIO_ELIMIT;
-  call->headers = wasio__malloc(bytes);
-  if (call->headers == NULL) return WASIO_ENOMEM;
-  char *p = (char *)(call->headers + opts->num_headers);
+  *bytes_out = bytes;
+  return 0;
+}
+
+/* Copies the checked fields to `to` (wasio__headers_check's bytes). */
+static void wasio__call_copy_headers(wasio_http_call_t *call, const wasio_http_call_opts_t *opts,
+                                     wasio_http_header_t *to) {
+  if (opts->num_headers == 0) return;
+  call->headers = to;
+  char *p = (char *)(to + opts->num_headers);
   for (size_t i = 0; i < opts->num_headers; i++) {
     const wasio_http_header_t *h = &opts->headers[i];
     if (h->name.len) memcpy(p, h->name.ptr, h->name.len);
-    call->headers[i].name = (wasio_http_str_t){p, h->name.len};
+    to[i].name = (wasio_http_str_t){p, h->name.len};
     p += h->name.len;
     if (h->value.len) memcpy(p, h->value.ptr, h->value.len);
-    call->headers[i].value = (wasio_http_str_t){p, h->value.len};
+    to[i].value = (wasio_http_str_t){p, h->value.len};
     p += h->value.len;
     if (wasio__name_is(h->name, "host")) call->caller_host = true;
     if (wasio__name_is(h->name, "connection") && wasio_http_has_token(h->value, "close"))
       call->conn_close = true;
   }
   call->num_headers = opts->num_headers;
-  return 0;
 }
 
-static char *wasio__strdup(const char *s, size_t n) {
-  char *d = wasio__malloc(n + 1);
-  if (d == NULL) return NULL;
-  memcpy(d, s, n);
-  d[n] = 0;
-  return d;
-}
+/* The copied fields follow the struct: its alignment covers theirs. */
+_Static_assert(sizeof(wasio_http_call_t) % _Alignof(wasio_http_header_t) == 0,
+               "the fields behind the call would be misaligned");
 
+/* One allocation per call: the struct, the caller's fields, the URL, the
+ * method and the head room (wasio__head_room_len), in that order. */
 int wasio_http_call_start(wasio_http_client_t *client, const wasio_http_call_opts_t *opts,
                           wasio_http_call_t **out) {
   if (client == NULL || opts == NULL || opts->url == NULL || opts->on_done == NULL) return WASIO_EINVAL;
@@ -1280,20 +1336,42 @@ int wasio_http_call_start(wasio_http_client_t *client, const wasio_http_call_opt
   if (!wasio__is_token_method(method) || strcmp(method, "CONNECT") == 0) return WASIO_EINVAL;
   size_t url_len = strlen(opts->url);
   if (url_len > WASIO_URL_MAX) return WASIO_EURL_SYNTAX;
+  /* Errors are reported in the order URL, fields, head size; a method that
+   * alone is over the head limit is not copied (its head never fits). */
+  size_t field_bytes = 0;
+  int fields_rc = wasio__headers_check(opts, &field_bytes);
+  size_t method_len = strlen(method);
+  bool method_fits = method_len <= WASIO__HTTP_MAX_REQUEST_HEAD;
+  size_t copy_len = method_fits ? method_len : 0;
+  size_t room = fields_rc == 0 && method_fits
+                    ? wasio__head_room_len(method_len, url_len,
+                                           field_bytes - opts->num_headers * sizeof(wasio_http_header_t),
+                                           opts->num_headers)
+                    : 0;
+  size_t total = sizeof(wasio_http_call_t) + field_bytes + (url_len + 1) + (copy_len + 1) + room;
 
-  wasio_http_call_t *call = wasio__calloc(1, sizeof *call);
+  wasio_http_call_t *call = wasio__malloc(total);
   if (call == NULL) return WASIO_ENOMEM;
+  memset(call, 0, sizeof *call);
   call->client = client;
   wasio__hq_init(&call->queue_node);
   wasio__hq_init(&call->client_node);
-  int rc = WASIO_ENOMEM;
-  call->url = wasio__strdup(opts->url, url_len);
-  call->method = wasio__strdup(method, strlen(method));
-  if (call->url == NULL || call->method == NULL) goto fail;
-  rc = wasio_url_parse(call->url, url_len, &call->u);
+  char *p = (char *)(call + 1) + field_bytes;
+  call->url = p;
+  memcpy(call->url, opts->url, url_len);
+  call->url[url_len] = 0;
+  p += url_len + 1;
+  memcpy(p, method, copy_len);
+  p[copy_len] = 0;
+  call->method = p;
+  p += copy_len + 1;
+  call->head_room = p;
+  call->head_room_len = room;
+  int rc = wasio_url_parse(call->url, url_len, &call->u);
+  if (rc == 0) rc = fields_rc;
+  if (rc == 0 && !method_fits) rc = WASIO_ELIMIT;
   if (rc != 0) goto fail;
-  rc = wasio__call_copy_headers(call, opts);
-  if (rc != 0) goto fail;
+  wasio__call_copy_headers(call, opts, (wasio_http_header_t *)(call + 1));
   call->head_method = strcmp(method, "HEAD") == 0;
   call->body = opts->body;
   call->body_len = opts->body_len;
@@ -1307,12 +1385,12 @@ int wasio_http_call_start(wasio_http_client_t *client, const wasio_http_call_opt
   call->on_done = opts->on_done;
   rc = wasio__call_build_head(call);
   if (rc != 0) goto fail;
-  uint64_t total = wasio__pick(call->to.total_ns, client->to.total_ns);
-  if (total != 0) {
-    rc = wasio_timer_new(client->loop, &call->timer);
+  uint64_t total_ns = wasio__pick(call->to.total_ns, client->to.total_ns);
+  if (total_ns != 0) {
+    rc = wasio__client_timer_get(client, &call->timer);
     if (rc != 0) goto fail;
     wasio_timer_set_data(call->timer, call);
-    rc = wasio_timer_start(call->timer, wasio__call_timer_cb, total, 0);
+    rc = wasio_timer_start(call->timer, wasio__call_timer_cb, total_ns, 0);
     if (rc != 0) goto fail;
   }
   rc = wasio__call_enqueue(call, false);
@@ -1325,12 +1403,8 @@ int wasio_http_call_start(wasio_http_client_t *client, const wasio_http_call_opt
   return 0;
 
 fail:
-  if (call->timer != NULL) wasio_timer_close(call->timer, NULL);
-  wasio__free(call->url);
-  wasio__free(call->method);
-  wasio__free(call->headers);
-  wasio__free(call->head);
-  wasio__free(call);
+  if (call->timer != NULL) wasio__client_timer_put(client, call->timer);
+  wasio__call_free_memory(call);
   return rc;
 }
 
