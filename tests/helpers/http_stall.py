@@ -14,6 +14,10 @@ each connection by the path of its first request:
                  on the connection and closes without answering: the race
                  of a keep-alive connection the server closes as the client
                  reuses it
+  /grow/N?Q      (N > 0) reads the request's Content-Length body, answers
+                 302 to /grow/N-1?Q plus 1500 'g's, keep-alive: each hop
+                 of a client's redirects has a longer URL; /grow/0 answers
+                 with the request method and a newline as its body
   anything else  "HTTP/1.1 200 OK" with a 3-byte body "ok\\n", keep-alive
 A stalled connection is held until the client closes it or --hold seconds
 pass. The process exits after --lifetime seconds.
@@ -55,6 +59,26 @@ def serve(conn, hold):
                 while conn.recv(65536):
                     pass
                 return
+            if path.startswith(b"/grow/"):
+                body_len = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        body_len = int(value.strip())
+                while len(buf) < body_len:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buf += data
+                buf = buf[body_len:]
+                n, _, query = path[len(b"/grow/"):].partition(b"?")
+                if int(n) > 0:
+                    loc = b"/grow/%d?%s" % (int(n) - 1, query + b"g" * 1500)
+                    conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: " + loc + b"\r\nContent-Length: 0\r\n\r\n")
+                else:
+                    method = head.split(b" ")[0] + b"\n"
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(method), method))
+                continue
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
             if path == b"/drop-next":
                 while b"\r\n\r\n" not in buf:
