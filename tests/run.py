@@ -287,13 +287,22 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
             if m and m.group(2) in pending:
                 seen[m.group(2)] = (m.group(1), m.group(3))
         recorded = 0
+        last = None
         for n in list(pending):
             if n in seen:
                 results.record(seen[n][0], f"{prog}.{n}@{host}", seen[n][1])
                 pending.remove(n)
                 recorded += 1
+                last = seen[n][0]
             else:
                 break
+        # Every verdict given, the last not a FAIL (which stops a program with
+        # a non-zero exit), yet a non-zero exit: the program failed after its
+        # tests, e.g. LeakSanitizer's report at exit, or a crash in cleanup.
+        if not pending and recorded and last != "FAIL" and rc != 0:
+            tail = "\n".join("    " + l for l in out.splitlines()[-30:])
+            results.record("FAIL", f"{prog}@{host}", f": exit {rc} after its last verdict:\n{tail}")
+            return
         if pending and rc == 0:
             for n in pending:
                 results.record("FAIL", f"{prog}.{n}@{host}", ": program exited 0 without a verdict")

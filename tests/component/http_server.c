@@ -692,6 +692,7 @@ TEST(slow_client_closed) {
   ctl_raw(&x, "", 10000);
   ASSERT_EQ_INT(x.rc, 0);
   ASSERT_EQ_STR(x.out, "");
+  ctl_free(&x);
   ASSERT_EQ_INT(S.handled, 0);
   server_stop(wd);
 }
