@@ -57,6 +57,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 RUNNER = os.path.join(ROOT, "tools", "wasio-run")
+LSAN_SUPP = os.path.join(ROOT, "tests", "lsan.supp")  # see the file
 HOSTS = ["native", "wasmtime", "jco"]
 HOSTTLS_HOSTS = ["wasmtime-tls", "tlshost"]  # only for `wasio-test: hosttls` programs
 WASM_HOSTS = ["wasmtime", "jco"] + HOSTTLS_HOSTS
@@ -260,6 +261,8 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
                 else:
                     params.append(f"port{len(helpers)}={hp.port}")
             env = None
+            if host == "native":
+                env = dict(os.environ, LSAN_OPTIONS="suppressions=" + LSAN_SUPP + ":print_suppressions=0")
             if trust_root:
                 if not helpers:
                     raise RuntimeError("trusting a helper's root needs a helper")
@@ -270,7 +273,7 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
                     fetch_root(helpers[0].port, root)
                 except OSError as e:
                     raise RuntimeError(f"fetching the root from helper port {helpers[0].port}: {e}")
-                env = dict(os.environ, SSL_CERT_FILE=root)
+                env = dict(env or os.environ, SSL_CERT_FILE=root)
             rc, out = run_program(make_cmd(params) + pending, timeout, env)
         except RuntimeError as e:
             for n in pending:
