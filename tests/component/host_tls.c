@@ -599,71 +599,56 @@ static void assert_fetched(wasio_loop_t *loop, uint16_t port, const fetch_t *f) 
   ASSERT_EQ_INT(1, leaked(loop, port)); /* the request reached the peer, once */
 }
 
+/* One GET through `backend` on a fresh loop: the body when `fetches`, else
+ * BearSSL's or rustls's refusal of the private root before any request
+ * byte (nothing reached the peer). */
+static void https_client_case(wasio_tls_backend_t backend, bool fetches) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, WATCHDOG_MS);
+  uint16_t port = scenario(loop, "https", false);
+  fetch_t f;
+  https_get(loop, backend, port, &f);
+  printf("# %s: %s\n", wasio_tls_backend_name(backend), harness_err_name(f.status));
+  if (fetches) {
+    assert_fetched(loop, port, &f);
+  } else {
+    ASSERT_WASIO(WASIO_ETLS_CERT_UNTRUSTED, f.status);
+    ASSERT_EQ_INT(0, f.responses);
+    ASSERT_EQ_INT(0, leaked(loop, port));
+  }
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
 /* AUTO with no config of the caller's: the host in the --host-tls build,
  * BearSSL otherwise. BearSSL (Mozilla roots only, no config) and rustls
  * refuse the private root before any request byte; the OpenSSL host trusts
  * it, so a body here can only have come through the host. */
 TEST(https_client_auto) {
   trust_t t = trust();
-  wasio_loop_t *loop = new_loop();
-  wasio_timer_t *wd = watchdog_start(loop, WATCHDOG_MS);
-  uint16_t port = scenario(loop, "https", false);
-  fetch_t f;
-  https_get(loop, WASIO_TLS_BACKEND_AUTO, port, &f);
-  printf("# auto: %s\n", harness_err_name(f.status));
-  if (t == TRUST_PRIVATE) {
-    assert_fetched(loop, port, &f);
-  } else {
-    ASSERT_WASIO(WASIO_ETLS_CERT_UNTRUSTED, f.status);
-    ASSERT_EQ_INT(0, f.responses);
-    ASSERT_EQ_INT(0, leaked(loop, port));
-  }
-  watchdog_stop(wd);
-  ASSERT_LOOP_CLOSED(loop);
+  https_client_case(WASIO_TLS_BACKEND_AUTO, t == TRUST_PRIVATE);
 }
 
 /* HOST explicitly: the body under trust=private, the host's refusal under
  * webpki, WASIO_ENOTSUP from wasio_http_client_new without host TLS. */
 TEST(https_client_host) {
   trust_t t = trust();
-  wasio_loop_t *loop = new_loop();
-  wasio_timer_t *wd = watchdog_start(loop, WATCHDOG_MS);
   if (t == TRUST_NONE) {
+    wasio_loop_t *loop = new_loop();
     wasio_http_client_t *client = NULL;
     wasio_http_client_opts_t o = {.tls_backend = WASIO_TLS_BACKEND_HOST};
     ASSERT_WASIO(WASIO_ENOTSUP, wasio_http_client_new(loop, &o, &client));
-    watchdog_stop(wd);
     ASSERT_LOOP_CLOSED(loop);
     return;
   }
-  uint16_t port = scenario(loop, "https", false);
-  fetch_t f;
-  https_get(loop, WASIO_TLS_BACKEND_HOST, port, &f);
-  if (t == TRUST_PRIVATE) {
-    assert_fetched(loop, port, &f);
-  } else {
-    ASSERT_WASIO(WASIO_ETLS_CERT_UNTRUSTED, f.status);
-    ASSERT_EQ_INT(0, f.responses);
-    ASSERT_EQ_INT(0, leaked(loop, port));
-  }
-  watchdog_stop(wd);
-  ASSERT_LOOP_CLOSED(loop);
+  https_client_case(WASIO_TLS_BACKEND_HOST, t == TRUST_PRIVATE);
 }
 
 /* GUEST explicitly in every build: BearSSL, which does not trust the
  * private root without a config, whatever the host trusts. */
 TEST(https_client_guest_refuses_private_ca) {
   trust();
-  wasio_loop_t *loop = new_loop();
-  wasio_timer_t *wd = watchdog_start(loop, WATCHDOG_MS);
-  uint16_t port = scenario(loop, "https", false);
-  fetch_t f;
-  https_get(loop, WASIO_TLS_BACKEND_GUEST, port, &f);
-  ASSERT_WASIO(WASIO_ETLS_CERT_UNTRUSTED, f.status);
-  ASSERT_EQ_INT(0, f.responses);
-  ASSERT_EQ_INT(0, leaked(loop, port));
-  watchdog_stop(wd);
-  ASSERT_LOOP_CLOSED(loop);
+  https_client_case(WASIO_TLS_BACKEND_GUEST, false);
 }
 
 TEST(https_client_explicit_backends) {
