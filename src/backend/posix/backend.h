@@ -36,6 +36,7 @@ typedef struct wasio__backend_loop {
   struct wasio__posix_job *dns_done;
   wasio__posix_io_t *pending_head, *pending_tail;
   struct epoll_event events[WASIO__EPOLL_MAX_EVENTS];
+  int nready;                           /* events[] filled by the last wait */
 } wasio__backend_loop_t;
 
 enum wasio__tcp_state {

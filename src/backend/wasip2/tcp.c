@@ -100,15 +100,6 @@ static inline wasi_sockets_tcp_borrow_tcp_socket_t wasio__tcp_sock(const wasio_t
   return wasi_sockets_tcp_borrow_tcp_socket(tcp->sock);
 }
 
-/* Deadlines start from the clock itself, not from the time cached at the
- * start of the turn, so a timeout never fires before it is due as seen by
- * the caller. */
-static uint64_t wasio__tcp_fresh_now(wasio_tcp_t *tcp) {
-  uint64_t now = wasio__backend_monotonic_ns();
-  uint64_t cached = wasio_loop_now(wasio__tcp_loop_of(tcp));
-  return now > cached ? now : cached;
-}
-
 static void wasio__tcp_update_active(wasio_tcp_t *tcp) {
   bool active = tcp->state == WASIO__TCP_CONNECTING || tcp->state == WASIO__TCP_LISTENING ||
                 (tcp->flags & (WASIO__TCPF_READING | WASIO__TCPF_SHUT_REQ)) != 0 ||
@@ -227,7 +218,7 @@ static void wasio__tcp_idle_arm(wasio_tcp_t *tcp) {
 /* Stamps the start of a wait when nothing was pending before. */
 static void wasio__tcp_idle_start(wasio_tcp_t *tcp, bool was_pending) {
   if (tcp->idle_ns == 0) return;
-  if (!was_pending) tcp->last_active = wasio__tcp_fresh_now(tcp);
+  if (!was_pending) tcp->last_active = wasio_loop_now(wasio__tcp_loop_of(tcp));
   wasio__tcp_idle_arm(tcp);
 }
 
@@ -237,7 +228,7 @@ int wasio_tcp_set_idle_timeout(wasio_tcp_t *tcp, uint64_t idle_ns) {
   tcp->idle_ns = idle_ns;
   if (tcp->state == WASIO__TCP_CONNECTING) return 0; /* the node is the connect deadline */
   wasio__timer_node_disarm(wasio__tcp_loop_of(tcp), &tcp->timer);
-  if (idle_ns != 0) tcp->last_active = wasio__tcp_fresh_now(tcp);
+  if (idle_ns != 0) tcp->last_active = wasio_loop_now(wasio__tcp_loop_of(tcp));
   wasio__tcp_idle_arm(tcp);
   return 0;
 }
@@ -325,7 +316,7 @@ int wasio_tcp_connect(wasio_tcp_t *tcp, const wasio_addr_t *addr, uint64_t timeo
   rc = wasio__tcp_subscribe_sock(tcp);
   if (rc != 0) goto fail;
   if (timeout_ns != WASIO_NO_TIMEOUT) {
-    uint64_t now = wasio__tcp_fresh_now(tcp);
+    uint64_t now = wasio_loop_now(wasio__tcp_loop_of(tcp));
     uint64_t due = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
     rc = wasio__timer_node_arm(loop, &tcp->timer, due);
     if (rc != 0) goto fail;
@@ -814,7 +805,7 @@ static void wasio__tcp_shutdown_step(wasio_tcp_t *tcp) {
     return;
   }
   tcp->flags |= WASIO__TCPF_SHUT_END;
-  uint64_t now = wasio__tcp_fresh_now(tcp);
+  uint64_t now = wasio_loop_now(wasio__tcp_loop_of(tcp));
   tcp->end_send_due = WASIO__TCP_END_SEND_TIMEOUT_NS > UINT64_MAX - now ? UINT64_MAX
                                                                         : now + WASIO__TCP_END_SEND_TIMEOUT_NS;
   wasio__tcp_idle_arm(tcp);
