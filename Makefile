@@ -15,6 +15,11 @@ export WASIO_TOOLS
 TB := $(WASIO_TOOLS)/bin
 
 B := build
+# tools/setup.sh's stamp. Defined before any rule names it: a rule's
+# prerequisites are expanded when make reads the rule, so a rule above this
+# line would see it empty and could run before setup on a fresh machine
+# (tools/check-setup-order checks every rule for this).
+SETUP_STAMP := $(B)/.setup-ok
 W := $(B)/wasm32
 N := $(B)/native
 GEN := $(B)/gen
@@ -94,6 +99,8 @@ $(N)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk \
 # Recreated if a `make clean` in the same run removed it after parsing.
 $(W)/bearssl/.cflags $(N)/bearssl/.cflags:
 	@mkdir -p $(dir $@) && touch $@
+# Debian's ca-certificates (installed by setup) provides the bundle.
+$(CA_BUNDLE): | $(SETUP_STAMP)
 $(GEN)/tls_anchors.c: tools/mkanchors $(CA_BUNDLE)
 	@mkdir -p $(dir $@)
 	@tools/mkanchors $(CA_BUNDLE) $@
@@ -115,8 +122,6 @@ CTEST_NATIVE := $(foreach t,$(CTESTS),$(N)/tests/$(t))
 WTESTS := $(basename $(notdir $(wildcard tests/wasi/*.c)))
 WTEST_WASM := $(foreach t,$(WTESTS),$(W)/wasi-tests/$(t).wasm)
 UNIT_SRC := $(wildcard tests/unit/*.c)
-
-SETUP_STAMP := $(B)/.setup-ok
 
 .PHONY: all setup lib test demo bench clean check-bindings
 all: lib $(EXAMPLE_WASM) $(APP_WASM) $(APP_NATIVE) tests-build hosttls $(FETCH_HOSTTLS)
@@ -386,7 +391,7 @@ $(R)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk \
 	  CC=$(CLANG) AR=$(AR) CFLAGS="$(BEARSSL_RELEASE_CFLAGS)"
 $(R)/bearssl/.cflags:
 	@mkdir -p $(dir $@) && touch $@
-$(R)/obj/$(GEN)/tls_anchors.o: $(GEN)/tls_anchors.c
+$(R)/obj/$(GEN)/tls_anchors.o: $(GEN)/tls_anchors.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(RELEASE_CFLAGS) -I$(BEARSSL_DIR)/inc -c $< -o $@
 $(R)/bench/tls_%: bench/tls_%.c $(R)/libwasio.a $(R)/obj/$(GEN)/tls_anchors.o $(R)/libbearssl.a $(wildcard include/*.h include/wasio/*.h)
@@ -421,6 +426,23 @@ TLS_BENCH := $(R)/bench/tls_client $(RP)/bench/tls_client $(W)/bench/tls_client.
 .PHONY: bench-tls
 bench-tls: $(TLS_BENCH)
 	@python3 bench/run_tls.py
+
+# ---- a newcomer's first run, from nothing -------------------------------------
+# `make check-fresh` clones HEAD into a temporary directory and runs the
+# README's first command there with an empty tool directory (WASIO_TOOLS),
+# as on a machine that never ran setup: every pinned tool is installed or
+# built again (about 20 minutes on 2 cores, mostly wit-bindgen and the
+# wasi:tls test host). Not part of `make test`; run it after changing
+# tools/setup.sh, tools/versions.env or the Makefile's setup rules. The fast
+# static form of the same check runs in `make test`
+# (tests/build/setup_order.py, tools/check-setup-order).
+.PHONY: check-fresh
+check-fresh:
+	@d=$$(mktemp -d /tmp/wasio-fresh.XXXXXX) && echo "check-fresh: $$d (clone) and $$d/tools (WASIO_TOOLS)" && \
+	  git clone -q . $$d/wasio && t0=$$(date +%s) && \
+	  if WASIO_TOOLS=$$d/tools $(MAKE) -C $$d/wasio --no-print-directory demo > $$d/demo.log 2>&1; then \
+	    echo "check-fresh: make demo from an empty WASIO_TOOLS passed in $$(( $$(date +%s) - t0 )) s"; rm -rf $$d; \
+	  else tail -40 $$d/demo.log; echo "check-fresh: FAILED after $$(( $$(date +%s) - t0 )) s (log $$d/demo.log)"; exit 1; fi
 
 clean:
 	rm -rf $(B)

@@ -23,6 +23,9 @@ What runs:
     wit): NAME.imports@wasm32 (the default component imports no wasi:tls)
     and NAME.imports@wasm32-hosttls (the --host-tls one imports
     wasi:tls/types).
+  * each tests/build/NAME.py: a check of the build itself (e.g. that every
+    Makefile rule waits for tools/setup.sh), a Python driver like those of
+    tests/apps, run once as NAME.TEST@native;
   * each tests/apps/NAME.py: a Python driver that tests a tool of apps/ (its
     native build and its component) and speaks the same protocol as a test
     program: `NAME.py --host HOST --list`, `NAME.py --host HOST [k=v...]
@@ -44,7 +47,7 @@ stops at its first failure; the driver then re-runs it for the tests after
 the failed one, so every test gets a verdict. A program that dies without a
 verdict for a test (crash, trap, timeout) fails that test with its output.
 
-Usage: tests/run.py [-k SUBSTRING] [--hosts native,wasmtime,jco,wasmtime-tls,tlshost] [-v]
+Usage: tests/run.py [-k PROG[.TEST]] [--hosts native,wasmtime,jco,wasmtime-tls,tlshost] [-v]
 """
 import argparse
 import os
@@ -190,7 +193,7 @@ def run_program(argv, timeout, env=None):
 
 
 def command_for(host, name, spec, params):
-    if spec["subdir"] == "apps":  # a Python driver (tests/apps/NAME.py)
+    if spec["subdir"] in ("apps", "build"):  # a Python driver (tests/apps/NAME.py, tests/build/NAME.py)
         return [sys.executable, spec["script"], "--host", host] + params
     if host == "native":
         return [os.path.join(BUILD, "native", "tests", name)] + params
@@ -233,8 +236,10 @@ def check_imports(name, results):
                            f": {wasm} {'lacks' if want else 'has'} a wasi:tls import")
 
 
-def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(), trust_root=False):
-    """Runs one test program (all its tests), re-running after failures.
+def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(), trust_root=False,
+              test_filter=""):
+    """Runs one test program (all its tests, or those whose name contains
+    test_filter), re-running after failures.
     trust_root: the program's host trusts SSL_CERT_FILE, set to the first
     helper's root (fetched anew for every start of the helpers)."""
     try:
@@ -246,7 +251,7 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
     if listed.returncode != 0:
         results.record("FAIL", f"{prog}@{host}", ": could not list tests:\n" + listed.stdout[-2000:])
         return
-    names = [n for n in listed.stdout.split() if n]
+    names = [n for n in listed.stdout.split() if n and test_filter in n]
     pending = list(names)
     while pending:
         helpers = []
@@ -321,7 +326,9 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("-k", default="", help="run only programs or tests whose name contains this")
+    ap.add_argument("-k", default="",
+                    help="run only programs whose name contains this; PROG.TEST: only the tests "
+                         "whose name contains TEST in the programs whose name contains PROG")
     ap.add_argument("--hosts", default=",".join(HOSTS + HOSTTLS_HOSTS))
     ap.add_argument("-v", action="store_true", help="print PASS lines too")
     args = ap.parse_args()
@@ -331,25 +338,30 @@ def main():
             raise SystemExit(f"unknown host {h} (known: {', '.join(HOSTS + HOSTTLS_HOSTS)})")
     res = Results(args.v)
     t0 = time.time()
+    prog_filter, _, test_filter = args.k.partition(".")
 
     unit = os.path.join(BUILD, "native", "tests", "unit")
-    if "native" in hosts and (not args.k or args.k in "unit"):
-        run_suite("unit", "native", [unit], lambda p: [unit] + p, DEFAULT_TIMEOUT, res)
+    if "native" in hosts and (not prog_filter or prog_filter in "unit"):
+        run_suite("unit", "native", [unit], lambda p: [unit] + p, DEFAULT_TIMEOUT, res,
+                  test_filter=test_filter)
 
     programs = []
-    for sub, built, ext in (("component", "tests", ".c"), ("wasi", "wasi-tests", ".c"), ("apps", "apps", ".py")):
+    for sub, built, ext in (("build", "build", ".py"), ("component", "tests", ".c"), ("wasi", "wasi-tests", ".c"),
+                            ("apps", "apps", ".py")):
         d = os.path.join(ROOT, "tests", sub)
         if os.path.isdir(d):
             programs += [(os.path.join(d, fn), built) for fn in sorted(os.listdir(d)) if fn.endswith(ext)]
     for path, built in programs:
         name = os.path.splitext(os.path.basename(path))[0]
-        if args.k and args.k not in name:
+        if prog_filter and prog_filter not in name:
             continue
         spec = parse_spec(path)
         spec["subdir"] = built
         spec["script"] = path
         if built == "wasi-tests":  # raw WASI bindings: components only
             spec["hosts"] = [h for h in spec["hosts"] if h != "native"]
+        if built == "build":  # checks of the build itself: once, no component
+            spec["hosts"] = ["native"]
         if spec["hosttls"]:
             if built != "tests":
                 raise SystemExit(f"{path}: 'wasio-test: hosttls' is for tests/component programs")
@@ -362,13 +374,14 @@ def main():
             if host in HOSTTLS_HOSTS and not spec["hosttls"]:
                 continue
             if host not in spec["hosts"]:
-                if built == "wasi-tests":
+                if built in ("wasi-tests", "build"):
                     continue
                 res.record("SKIP", f"{name}@{host}", f": {spec['skip'][host]}")
                 continue
             run_suite(name, host, command_for(host, name, spec, []),
                       lambda p, h=host, n=name, sp=spec: command_for(h, n, sp, p),
-                      spec["timeout"], res, spec["helpers"], trust_root=(host == "tlshost"))
+                      spec["timeout"], res, spec["helpers"], trust_root=(host == "tlshost"),
+                      test_filter=test_filter)
 
     dt = time.time() - t0
     if res.failures:
