@@ -36,6 +36,8 @@ A component test file declares what it needs in comment lines:
     // wasio-test: helper tests/helpers/X.py ARGS   start a helper first; its
     //     first stdout line is its port, passed to the test as port=N
     // wasio-test: timeout 60                seconds per program (default 60)
+    // wasio-test: nofile 192                run the program (and its host:
+    //     wasmtime, node) with at most this many open descriptors
     // wasio-test: hosttls                   also the --host-tls build, on
     //     wasmtime-tls and tlshost (above)
     // wasio-test: hosts native wasmtime     run only on these (default: all)
@@ -70,6 +72,7 @@ WASI_TLS_IMPORT = "import wasi:tls/types@0.2.0-draft"
 ROOT_FETCH_TIMEOUT = 150  # tls_peer.py makes its PKI after printing its port (up to 120 s)
 PEM_MAX = 65536
 DEFAULT_TIMEOUT = 60
+HARNESS_EXIT_SKIP = 77  # tests/harness.h
 HELPER_START_TIMEOUT = 10
 
 LINE = re.compile(r"^(PASS|FAIL|SKIP) ([^\s:]+)(.*)$")  # "FAIL name: why": the colon is not the name
@@ -98,7 +101,7 @@ class Results:
 
 def parse_spec(path):
     spec = {"net": False, "helpers": [], "timeout": DEFAULT_TIMEOUT, "hosts": list(HOSTS), "skip": {},
-            "hosttls": False}
+            "hosttls": False, "nofile": None}
     with open(path) as f:
         for line in f:
             m = re.search(r"wasio-test:\s*(\S+)\s*(.*)$", line)
@@ -113,6 +116,8 @@ def parse_spec(path):
                 spec["helpers"].append(shlex.split(rest))
             elif key == "timeout":
                 spec["timeout"] = int(rest)
+            elif key == "nofile":
+                spec["nofile"] = int(rest)
             elif key == "hosts":
                 spec["hosts"] = rest.split()
             elif key == "skip":
@@ -180,10 +185,16 @@ def fetch_root(port, path):
         f.write(data[:-len(b"END\n")])
 
 
-def run_program(argv, timeout, env=None):
+def run_program(argv, timeout, env=None, nofile=None):
+    """nofile: the descriptor limit (soft and hard) of the program and of
+    the host it runs in (wasmtime, node), or None to inherit ours."""
+    def limit():
+        import resource
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
     try:
         p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           timeout=timeout + 10, errors="replace", env=env)
+                           timeout=timeout + 10, errors="replace", env=env,
+                           preexec_fn=limit if nofile else None)
         return p.returncode, p.stdout
     except subprocess.TimeoutExpired as e:
         out = e.stdout or ""
@@ -237,7 +248,7 @@ def check_imports(name, results):
 
 
 def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(), trust_root=False,
-              test_filter=""):
+              test_filter="", nofile=None):
     """Runs one test program (all its tests, or those whose name contains
     test_filter), re-running after failures.
     trust_root: the program's host trusts SSL_CERT_FILE, set to the first
@@ -279,7 +290,7 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
                 except OSError as e:
                     raise RuntimeError(f"fetching the root from helper port {helpers[0].port}: {e}")
                 env = dict(env or os.environ, SSL_CERT_FILE=root)
-            rc, out = run_program(make_cmd(params) + pending, timeout, env)
+            rc, out = run_program(make_cmd(params) + pending, timeout, env, nofile)
         except RuntimeError as e:
             for n in pending:
                 results.record("FAIL", f"{prog}.{n}@{host}", f": {e}")
@@ -307,7 +318,10 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
         # Every verdict given, the last not a FAIL (which stops a program with
         # a non-zero exit), yet a non-zero exit: the program failed after its
         # tests, e.g. LeakSanitizer's report at exit, or a crash in cleanup.
-        if not pending and recorded and last != "FAIL" and rc != 0:
+        # A SKIP ends a C program with HARNESS_EXIT_SKIP, 77; a component's
+        # exit carries only ok/err, which tools/wasio-run reports as 1.
+        skip_rc = HARNESS_EXIT_SKIP if host == "native" else 1
+        if not pending and recorded and last != "FAIL" and rc != 0 and not (last == "SKIP" and rc == skip_rc):
             tail = "\n".join("    " + l for l in out.splitlines()[-30:])
             results.record("FAIL", f"{prog}@{host}", f": exit {rc} after its last verdict:\n{tail}")
             return
@@ -381,7 +395,7 @@ def main():
             run_suite(name, host, command_for(host, name, spec, []),
                       lambda p, h=host, n=name, sp=spec: command_for(h, n, sp, p),
                       spec["timeout"], res, spec["helpers"], trust_root=(host == "tlshost"),
-                      test_filter=test_filter)
+                      test_filter=test_filter, nofile=spec["nofile"])
 
     dt = time.time() - t0
     if res.failures:

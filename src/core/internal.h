@@ -172,6 +172,22 @@ void wasio__connect_host_cancel(wasio_tcp_t *tcp);
  * wrong state fails synchronously, as wasio_tcp_connect does. */
 int wasio__tcp_connect_check(const wasio_tcp_t *tcp);
 
+/* ---- accepting under resource exhaustion -------------------------------------- */
+/* An accept that fails for lack of descriptors or memory fails again at
+ * once: a listener that stayed ready would spin a core (issue 9). Every
+ * backend therefore pauses a listener whose accept failed (it stops waiting
+ * on it), reports the error once to the connection callback, and resumes
+ * after WASIO_TCP_ACCEPT_PAUSE_NS (wasio/tcp.h), by which time connections
+ * may have closed. The pause uses the listener's own timer node, which a
+ * listener has no other use for. Only a failure that concerns one
+ * connection (it was aborted or reset before it was accepted) does not
+ * pause: the next connection may be fine. Any other failure pauses, since
+ * hosts do not all name exhaustion: wasmtime 49 reports an accept that
+ * failed with EMFILE as `unknown` (WASIO_EIO). */
+static inline bool wasio__accept_error_pauses(int status) {
+  return status != WASIO_ECONNABORTED && status != WASIO_ECONNRESET;
+}
+
 /* ---- helpers shared by backends -------------------------------------------- */
 /* Loop's read buffer for reads without an alloc callback. */
 static inline uint8_t *wasio__read_buf(wasio_loop_t *loop) { return loop->read_buf; }

@@ -30,7 +30,8 @@ int wasio__posix_err(int errnum) {
   switch (errnum) {
     case 0: return 0;
     case EINVAL: return WASIO_EINVAL;
-    case ENOMEM: case ENOBUFS: case EMFILE: case ENFILE: return WASIO_ENOMEM;
+    case ENOMEM: case ENOBUFS: return WASIO_ENOMEM;
+    case EMFILE: case ENFILE: return WASIO_EMFILE;
     case ECANCELED: return WASIO_ECANCELED;
     case ETIMEDOUT: return WASIO_ETIMEDOUT;
     case EBUSY: case EALREADY: case EINPROGRESS: return WASIO_EBUSY;

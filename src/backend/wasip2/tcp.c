@@ -369,11 +369,19 @@ static void wasio__tcp_connect_step(wasio_tcp_t *tcp) {
   wasio__tcp_connect_done(tcp, 0);
 }
 
+static bool wasio__tcp_accept_pause(wasio_tcp_t *server);
+
 void wasio__tcp_on_timer(wasio__timer_node_t *node) {
   wasio_tcp_t *tcp = WASIO__CONTAINER_OF(node, wasio_tcp_t, timer);
   if (wasio__tcp_closing(tcp)) return;
   if (tcp->state == WASIO__TCP_CONNECTING) {
     wasio__tcp_connect_done(tcp, WASIO_ETIMEDOUT);
+    return;
+  }
+  if (tcp->state == WASIO__TCP_LISTENING) {
+    /* The accept pause is over: wait for connections again. If the set
+     * cannot grow now, pause once more rather than never resume. */
+    if (wasio__src_watch(wasio__tcp_loop_of(tcp), &tcp->sock_src) != 0) (void)wasio__tcp_accept_pause(tcp);
     return;
   }
   if (tcp->state != WASIO__TCP_CONNECTED) return;
@@ -459,28 +467,44 @@ int wasio_tcp_listen(wasio_tcp_t *tcp, int backlog, wasio_connection_cb cb) {
   return 0;
 }
 
+/* Stops waiting for connections for WASIO_TCP_ACCEPT_PAUSE_NS; the timer
+ * (wasio__tcp_on_timer) resumes. Returns false (and keeps waiting) if the
+ * timer cannot be armed, since the listener could never resume. */
+static bool wasio__tcp_accept_pause(wasio_tcp_t *server) {
+  wasio_loop_t *loop = wasio__tcp_loop_of(server);
+  uint64_t now = wasio_loop_now(loop);
+  if (wasio__timer_node_arm(loop, &server->timer, now + WASIO_TCP_ACCEPT_PAUSE_NS) != 0) return false;
+  wasio__src_unwatch(loop, &server->sock_src);
+  return true;
+}
+
 static void wasio__tcp_accept_some(wasio_tcp_t *server) {
   wasio_loop_t *loop = wasio__tcp_loop_of(server);
   while (server->state == WASIO__TCP_LISTENING && !wasio__tcp_closing(server) &&
          wasio__budget_take(loop, &server->budget)) {
     wasi_sockets_tcp_tuple3_own_tcp_socket_own_input_stream_own_output_stream_t r;
     wasi_sockets_tcp_error_code_t e;
+    int status = 0;
+    wasio_tcp_t *c = NULL;
     if (!wasi_sockets_tcp_method_tcp_socket_accept(wasio__tcp_sock(server), &r, &e)) {
       if (e == WASI_SOCKETS_NETWORK_ERROR_CODE_WOULD_BLOCK) return;
-      int status = wasio__wasi_error(e, false);
-      /* A listener in a bad state will not recover: stop waiting on it
-       * rather than spin. Other errors concern one connection. */
-      if (status == WASIO_ESTATE) wasio__src_unwatch(loop, &server->sock_src);
-      server->connection_cb(server, NULL, status);
-      if (status == WASIO_ESTATE) return;
-      continue;
-    }
-    wasio_tcp_t *c = wasio__calloc(1, sizeof *c);
-    if (c == NULL) {
+      status = wasio__wasi_error(e, false);
+    } else if ((c = wasio__calloc(1, sizeof *c)) == NULL) {
       wasi_io_streams_output_stream_drop_own(r.f2);
       wasi_io_streams_input_stream_drop_own(r.f1);
       wasi_sockets_tcp_tcp_socket_drop_own(r.f0);
-      server->connection_cb(server, NULL, WASIO_ENOMEM);
+      status = WASIO_ENOMEM;
+    }
+    if (status != 0) {
+      /* A listener in a bad state will not recover: stop waiting on it
+       * rather than spin. Out of descriptors or memory, the next accept
+       * would fail at once: pause (internal.h). Other errors concern one
+       * connection. */
+      bool stop = status == WASIO_ESTATE || (wasio__accept_error_pauses(status) &&
+                                             wasio__tcp_accept_pause(server));
+      if (status == WASIO_ESTATE) wasio__src_unwatch(loop, &server->sock_src);
+      server->connection_cb(server, NULL, status);
+      if (stop) return;
       continue;
     }
     wasio__tcp_init(loop, c);
