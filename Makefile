@@ -435,7 +435,7 @@ bench-tls: $(TLS_BENCH)
 # wasi:tls test host). Not part of `make test`; run it after changing
 # tools/setup.sh, tools/versions.env or the Makefile's setup rules. The fast
 # static form of the same check runs in `make test`
-# (tests/build/setup_order.py, tools/check-setup-order).
+# (tests/tools/setup_order.py, tools/check-setup-order).
 .PHONY: check-fresh
 check-fresh:
 	@d=$$(mktemp -d /tmp/wasio-fresh.XXXXXX) && echo "check-fresh: $$d (clone) and $$d/tools (WASIO_TOOLS)" && \

@@ -23,9 +23,11 @@ What runs:
     wit): NAME.imports@wasm32 (the default component imports no wasi:tls)
     and NAME.imports@wasm32-hosttls (the --host-tls one imports
     wasi:tls/types).
-  * each tests/build/NAME.py: a check of the build itself (e.g. that every
-    Makefile rule waits for tools/setup.sh), a Python driver like those of
-    tests/apps, run once as NAME.TEST@native;
+  * each tests/tools/NAME.py: a check of the build and of the tools in
+    tools/ (every Makefile rule waits for tools/setup.sh; wasio-run's
+    timeouts and signals), a Python driver like those of tests/apps. It runs
+    on the hosts its `wasio-test: hosts` line names (default native only,
+    e.g. a build check); hosts left out are not reported;
   * each tests/apps/NAME.py: a Python driver that tests a tool of apps/ (its
     native build and its component) and speaks the same protocol as a test
     program: `NAME.py --host HOST --list`, `NAME.py --host HOST [k=v...]
@@ -101,7 +103,7 @@ class Results:
 
 def parse_spec(path):
     spec = {"net": False, "helpers": [], "timeout": DEFAULT_TIMEOUT, "hosts": list(HOSTS), "skip": {},
-            "hosttls": False, "nofile": None}
+            "hosttls": False, "nofile": None, "hosts_given": False}
     with open(path) as f:
         for line in f:
             m = re.search(r"wasio-test:\s*(\S+)\s*(.*)$", line)
@@ -120,12 +122,15 @@ def parse_spec(path):
                 spec["nofile"] = int(rest)
             elif key == "hosts":
                 spec["hosts"] = rest.split()
+                spec["hosts_given"] = True
             elif key == "skip":
                 host, _, reason = rest.partition(" ")
                 spec["skip"][host] = reason
             else:
                 raise SystemExit(f"{path}: unknown wasio-test key '{key}'")
     for h in HOSTS:
+        if "/tests/tools/" in path:
+            break  # tools checks run where they say; the rest is not theirs
         if h not in spec["hosts"] and h not in spec["skip"]:
             raise SystemExit(f"{path}: host {h} left out without a 'wasio-test: skip {h} REASON' line")
     return spec
@@ -204,7 +209,7 @@ def run_program(argv, timeout, env=None, nofile=None):
 
 
 def command_for(host, name, spec, params):
-    if spec["subdir"] in ("apps", "build"):  # a Python driver (tests/apps/NAME.py, tests/build/NAME.py)
+    if spec["subdir"] in ("apps", "tools"):  # a Python driver (tests/apps/NAME.py, tests/tools/NAME.py)
         return [sys.executable, spec["script"], "--host", host] + params
     if host == "native":
         return [os.path.join(BUILD, "native", "tests", name)] + params
@@ -360,7 +365,7 @@ def main():
                   test_filter=test_filter)
 
     programs = []
-    for sub, built, ext in (("build", "build", ".py"), ("component", "tests", ".c"), ("wasi", "wasi-tests", ".c"),
+    for sub, built, ext in (("tools", "tools", ".py"), ("component", "tests", ".c"), ("wasi", "wasi-tests", ".c"),
                             ("apps", "apps", ".py")):
         d = os.path.join(ROOT, "tests", sub)
         if os.path.isdir(d):
@@ -374,7 +379,7 @@ def main():
         spec["script"] = path
         if built == "wasi-tests":  # raw WASI bindings: components only
             spec["hosts"] = [h for h in spec["hosts"] if h != "native"]
-        if built == "build":  # checks of the build itself: once, no component
+        if built == "tools" and not spec["hosts_given"]:  # a build check: once
             spec["hosts"] = ["native"]
         if spec["hosttls"]:
             if built != "tests":
@@ -388,7 +393,7 @@ def main():
             if host in HOSTTLS_HOSTS and not spec["hosttls"]:
                 continue
             if host not in spec["hosts"]:
-                if built in ("wasi-tests", "build"):
+                if built in ("wasi-tests", "tools"):
                     continue
                 res.record("SKIP", f"{name}@{host}", f": {spec['skip'][host]}")
                 continue

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""tests/build/setup_order.py: the build waits for tools/setup.sh.
+"""tests/tools/setup_order.py: the build waits for tools/setup.sh.
 
 A test program in the harness protocol (tests/harness.h), run once by
 tests/run.py (reported as setup_order.TEST@native; it builds nothing):
