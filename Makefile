@@ -124,10 +124,11 @@ WTEST_WASM := $(foreach t,$(WTESTS),$(W)/wasi-tests/$(t).wasm)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 .PHONY: all setup lib test demo bench clean check-bindings
+# Components are stripped of debug info and names (tools/wasio-cc; --debug
+# keeps them); each is printed with both sizes when it is built.
 all: lib $(EXAMPLE_WASM) $(APP_WASM) $(APP_NATIVE) tests-build hosttls $(FETCH_HOSTTLS)
-	@printf 'size: %s %s bytes\n' $(W)/examples/hello.wasm $$(stat -c %s $(W)/examples/hello.wasm)
-	@for f in $(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS); do \
-	  printf 'size: %s %s bytes\n' $$f $$(stat -c %s $$f); done
+	@for f in $(W)/examples/hello.wasm $(APP_WASM) $(FETCH_HOSTTLS); do \
+	  printf 'size: %s %s bytes (stripped)\n' $$f $$(stat -c %s $$f); done
 
 CRT := $(W)/crt1-wasio.o
 lib: $(W)/libwasio.a $(CRT) $(N)/libwasio.a $(W)/lib/pkgconfig/wasio.pc $(W)/libbearssl.a $(N)/libbearssl.a
@@ -251,16 +252,16 @@ $(N)/libwasio.a: $(NATIVE_OBJ)
 .SECONDEXPANSION:
 $(W)/examples/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
 	@mkdir -p $(dir $@)
-	tools/wasio-cc -o $@ $(wildcard examples/$*/*.c)
+	tools/wasio-cc --size -o $@ $(wildcard examples/$*/*.c)
 
 $(W)/apps/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)
-	tools/wasio-cc -o $@ $(wildcard apps/$*/*.c)
+	tools/wasio-cc --size -o $@ $(wildcard apps/$*/*.c)
 
 $(FETCH_HOSTTLS): $(W)/libwasio-hosttls.a $(W)/libbearssl.a $(CRT) tools/wasio-cc \
   $(wildcard apps/wasio-fetch/*.c apps/wasio-fetch/*.h)
 	@mkdir -p $(dir $@)
-	tools/wasio-cc --host-tls -o $@ $(wildcard apps/wasio-fetch/*.c)
+	tools/wasio-cc --host-tls --size -o $@ $(wildcard apps/wasio-fetch/*.c)
 
 $(N)/apps/%: $(N)/libwasio.a $(N)/libbearssl.a $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)

@@ -19,9 +19,11 @@ import os
 import re
 import sys
 import tempfile
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import pydriver  # noqa: E402
+from pydriver import Failure, check  # noqa: E402,F401
 CHECKER = os.path.join(ROOT, "tools", "check-setup-order")
 
 
@@ -33,17 +35,17 @@ def load_checker():
     return mod
 
 
-def test_makefile_orders_setup():
+def test_makefile_orders_setup(host):
     problems = load_checker().check(os.path.join(ROOT, "Makefile"))
-    assert not problems, "\n".join(problems)
+    check(not problems, "\n".join(problems))
 
 
-def test_check_catches_late_stamp():
+def test_check_catches_late_stamp(host):
     """The fault of issue 9: SETUP_STAMP defined below rules that name it."""
     with open(os.path.join(ROOT, "Makefile")) as f:
         text = f.read()
     m = re.search(r"^SETUP_STAMP := .*\n", text, re.M)
-    assert m, "the Makefile defines no SETUP_STAMP"
+    check(m, "the Makefile defines no SETUP_STAMP")
     late = text[:m.start()] + text[m.end():] + "\n" + m.group(0)
     # The copy must sit beside the real Makefile: its includes and wildcards
     # are relative to the repository.
@@ -55,32 +57,8 @@ def test_check_catches_late_stamp():
     finally:
         os.unlink(path)
     flagged = [p for p in problems if "libbearssl.a" in p]
-    assert flagged, f"the check missed the late stamp; it said: {problems}"
-
-
-TESTS = {name[5:]: fn for name, fn in sorted(globals().items()) if name.startswith("test_")}
-
-
-def main():
-    args = sys.argv[1:]
-    if "--host" in args:
-        i = args.index("--host")
-        del args[i:i + 2]
-    if args == ["--list"]:
-        print("\n".join(TESTS))
-        return 0
-    names = [a for a in args if "=" not in a] or list(TESTS)
-    failed = 0
-    for n in names:
-        t0 = time.time()
-        try:
-            TESTS[n]()
-            print(f"PASS {n} ({(time.time() - t0) * 1000:.1f} ms)", flush=True)
-        except AssertionError as e:
-            print(f"FAIL {n}: {e}", flush=True)
-            failed += 1
-    return 1 if failed else 0
+    check(flagged, f"the check missed the late stamp; it said: {problems}")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(pydriver.main(globals()))

@@ -26,19 +26,13 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import pydriver  # noqa: E402
+from pydriver import Failure, check  # noqa: E402,F401
 RUNNER = os.path.join(ROOT, "tools", "wasio-run")
 SERVER = os.path.join(ROOT, "build", "wasm32", "examples", "echo-server.wasm")
 START_TIMEOUT_S = 30   # jco transpiles before it starts
 STOP_TIMEOUT_S = 10    # wasio-run kills a host that ignores the signal after 5 s
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, why):
-    if not cond:
-        raise Failure(why)
 
 
 def start_server(host, extra=()):
@@ -139,31 +133,5 @@ def test_bad_timeout_is_usage_error(host):
         check("--timeout takes whole seconds" in p.stdout, f"--timeout {bad!r}: message {p.stdout!r}")
 
 
-TESTS = {name[5:]: fn for name, fn in sorted(globals().items()) if name.startswith("test_")}
-
-
-def main():
-    args = sys.argv[1:]
-    host = "wasmtime"
-    if "--host" in args:
-        i = args.index("--host")
-        host = args[i + 1]
-        del args[i:i + 2]
-    if args == ["--list"]:
-        print("\n".join(TESTS))
-        return 0
-    names = [a for a in args if "=" not in a] or list(TESTS)
-    failed = 0
-    for n in names:
-        t0 = time.time()
-        try:
-            TESTS[n](host)
-            print(f"PASS {n} ({(time.time() - t0) * 1000:.1f} ms)", flush=True)
-        except Failure as e:
-            print(f"FAIL {n}: {e}", flush=True)
-            failed += 1
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(pydriver.main(globals()))
