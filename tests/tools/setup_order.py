@@ -11,7 +11,8 @@ setup stamp before the Makefile defined it (issue 9); any machine that had
 run setup once hid it. tools/check-setup-order reads make's database with
 an empty WASIO_TOOLS and checks that every rule running a setup-installed
 tool reaches the stamp. These tests run it on the Makefile, and on a copy
-with the old fault put back, which it must catch.
+with the old fault put back, which it must catch, and with a directory
+variable moved below the rules that name it (the same fault in general).
 """
 import importlib.machinery
 import importlib.util
@@ -58,6 +59,23 @@ def test_check_catches_late_stamp(host):
         os.unlink(path)
     flagged = [p for p in problems if "libbearssl.a" in p]
     check(flagged, f"the check missed the late stamp; it said: {problems}")
+
+
+def test_check_catches_late_variable(host):
+    """The general form: a rule names a directory variable defined below it."""
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        text = f.read()
+    m = re.search(r"^R := .*\n", text, re.M)
+    check(m, "the Makefile defines no R")
+    late = text[:m.start()] + text[m.end():] + "\n" + m.group(0)
+    fd, path = tempfile.mkstemp(prefix=".setup-order-", suffix=".mk", dir=ROOT)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(late)
+        problems = load_checker().late_variables(path)
+    finally:
+        os.unlink(path)
+    check(any("$(R)" in p for p in problems), f"the check missed $(R) defined late; it said: {problems}")
 
 
 if __name__ == "__main__":
