@@ -4,7 +4,7 @@
  * Implementation notes
  * - A numeric host is handed straight to wasio_tcp_connect: no lookup, no
  *   state of our own.
- * - A name gets a small state record (tcp->common.ch) that lives from the
+ * - A name gets a small state record (tcp->ch) that lives from the
  *   lookup to the final callback. The deadline is absolute, so the lookup and
  *   every attempt share one timeout budget; each attempt gets what is left.
  * - Close: wasio__connect_host_cancel reports WASIO_ECANCELED to the user at
@@ -12,7 +12,7 @@
  *   connect callback must come before it). A lookup still in flight keeps the
  *   record alive as an orphan until its own callback, which then frees it;
  *   an attempt in flight is canceled by the backend's close and its callback
- *   is ignored because common.ch is already NULL.
+ *   is ignored because tcp->ch is already NULL.
  */
 #include <string.h>
 
@@ -29,18 +29,13 @@ typedef struct wasio__connect_host {
   wasio_addr_t addrs[WASIO_DNS_MAX_ADDRS];
 } wasio__connect_host_t;
 
-static wasio__tcp_common_t *wasio__tcp_common(wasio_tcp_t *tcp) {
-  /* Every backend's struct wasio_tcp starts with wasio__tcp_common_t. */
-  return (wasio__tcp_common_t *)(void *)tcp;
-}
-
 /* Ends the operation: clears the handle's link, frees the record, then calls
  * the user (after the free, so a callback that starts a new connect_host on
  * the same handle is fine). */
 static void wasio__ch_finish(wasio__connect_host_t *ch, int status) {
   wasio_tcp_t *tcp = ch->tcp;
   wasio_connect_cb cb = ch->cb;
-  wasio__tcp_common(tcp)->ch = NULL;
+  tcp->ch = NULL;
   wasio__free(ch);
   cb(tcp, status);
 }
@@ -70,7 +65,7 @@ static void wasio__ch_try_next(wasio__connect_host_t *ch) {
 }
 
 static void wasio__ch_attempt_cb(wasio_tcp_t *tcp, int status) {
-  wasio__connect_host_t *ch = wasio__tcp_common(tcp)->ch;
+  wasio__connect_host_t *ch = tcp->ch;
   if (ch == NULL) return; /* canceled by close: the user already knows */
   if (status == 0 || status == WASIO_ECANCELED) {
     wasio__ch_finish(ch, status);
@@ -119,9 +114,8 @@ static int wasio__ch_parse_numeric(const char *host, size_t len, uint16_t port,
 int wasio_tcp_connect_host(wasio_tcp_t *tcp, const char *host, uint16_t port,
                            uint64_t timeout_ns, wasio_connect_cb cb) {
   if (tcp == NULL || host == NULL || cb == NULL) return WASIO_EINVAL;
-  wasio__tcp_common_t *common = wasio__tcp_common(tcp);
-  if (wasio__handle_closing(&common->h)) return WASIO_ECLOSING;
-  if (common->ch != NULL) return WASIO_ESTATE;
+  if (wasio__handle_closing(&tcp->h)) return WASIO_ECLOSING;
+  if (tcp->ch != NULL) return WASIO_ESTATE;
   size_t len = strlen(host);
   if (len == 0) return WASIO_EINVAL;
   if (len > WASIO_DNS_MAX_NAME) return WASIO_ENAMETOOLONG;
@@ -153,15 +147,14 @@ int wasio_tcp_connect_host(wasio_tcp_t *tcp, const char *host, uint16_t port,
     wasio__free(ch);
     return rc;
   }
-  common->ch = ch;
+  tcp->ch = ch;
   return 0;
 }
 
 void wasio__connect_host_cancel(wasio_tcp_t *tcp) {
-  wasio__tcp_common_t *common = wasio__tcp_common(tcp);
-  wasio__connect_host_t *ch = common->ch;
+  wasio__connect_host_t *ch = tcp->ch;
   if (ch == NULL) return;
-  common->ch = NULL;
+  tcp->ch = NULL;
   wasio_connect_cb cb = ch->cb;
   if (ch->dns != NULL) {
     /* The lookup's callback (next turn, ECANCELED) frees the record. */

@@ -93,6 +93,30 @@ static inline bool wasio__handle_closing(const wasio__handle_t *h) {
  * wasio__free. Idempotent: returns false if already closing. */
 bool wasio__handle_close(wasio__handle_t *h, void (*cb)(void *handle));
 
+/* ---- the pending list and the per-turn budget ------------------------------ */
+/* A handle with work that needs no waiting (a write queued outside phase
+ * 3, an outcome known when an operation started, callbacks over the turn's
+ * budget) joins the loop's pending list; phase 3 drains it before the wait
+ * (which then does not block) and after the dispatch. A drain handles what
+ * was queued when it began, so work queued meanwhile waits for the next. */
+typedef enum wasio__pending_kind {
+  WASIO__PENDING_TCP = 1,
+  WASIO__PENDING_UDP,
+  WASIO__PENDING_DNS
+} wasio__pending_kind_t;
+
+typedef struct wasio__pending {
+  struct wasio__pending *prev, *next; /* NULL when not queued */
+  uint8_t kind;                       /* wasio__pending_kind_t */
+} wasio__pending_t;
+
+/* The I/O callbacks one handle has had this turn (at most
+ * WASIO_IO_CALLBACKS_PER_TURN: wasio/loop.h). */
+typedef struct wasio__budget {
+  uint64_t turn;
+  uint32_t used;
+} wasio__budget_t;
+
 /* ---- the loop ------------------------------------------------------------ */
 #include "backend.h"
 
@@ -113,8 +137,19 @@ struct wasio_loop {
   int running;
   wasio_loop_stats_t stats;
   uint8_t *read_buf;                 /* WASIO_READ_BUF_SIZE bytes */
+  wasio__pending_t pending;          /* sentinel of the pending list */
   wasio__backend_loop_t backend;
 };
+
+void wasio__pending_init(wasio__pending_t *p, wasio__pending_kind_t kind);
+/* Queues p (no-op if queued). */
+void wasio__pending_add(wasio_loop_t *loop, wasio__pending_t *p);
+/* Unqueues p (no-op if not queued); safe from any phase. */
+void wasio__pending_remove(wasio__pending_t *p);
+/* Runs what was queued when it began; returns true if there was any. */
+bool wasio__pending_drain(wasio_loop_t *loop);
+/* True while `b` may run one more I/O callback this turn (and counts it). */
+bool wasio__budget_take(wasio_loop_t *loop, wasio__budget_t *b);
 
 /* ---- what each backend implements ----------------------------------------- */
 int wasio__backend_init(wasio_loop_t *loop);
@@ -126,9 +161,9 @@ void wasio__backend_free(wasio_loop_t *loop);
  *
  * wasio__backend_wait waits until `deadline` (loop time, ns; 0 = do not
  * wait; UINT64_MAX = no deadline) and records what is ready, running no
- * callback of the ready set yet. It may first run work queued before the
- * wait (completions that need no I/O); if that ran callbacks it does not
- * block. The core asks for UINT64_MAX only when some handle is active.
+ * callback. The core drains the pending list before it (and then does not
+ * wait) and after the dispatch. It asks for UINT64_MAX only when some
+ * handle is active.
  * Returns true if the call may have blocked (so the loop time is stale),
  * false if it certainly returned at once. Increments loop->stats.polls per
  * wait.
@@ -148,22 +183,156 @@ void wasio__dns_free(wasio_dns_t *dns);
 void wasio__tcp_on_timer(wasio__timer_node_t *node);
 void wasio__dns_on_timer(wasio__timer_node_t *node);
 
-/* ---- TCP: the part every backend's struct wasio_tcp starts with ---------- */
+/* ---- TCP: the handle (the core's policy) and the backend's narrow part -----
+ *
+ * src/core/tcp.c implements all of wasio/tcp.h once: argument and state
+ * checks, the write queue and its completion, reading into the caller's
+ * buffers, shutdown ordering, the connect deadline, the idle timeout, the
+ * accept pause, the per-turn callback budget and the cancellations on
+ * close. A backend only moves bytes and waits, through the wasio__bk_tcp_*
+ * functions below, and reports readiness with wasio__tcp_ready(). Its
+ * per-handle state is wasio__backend_tcp_t (its backend.h), embedded as
+ * tcp->b. */
+typedef enum wasio__tcp_state {
+  WASIO__TCP_NEW = 0,    /* no socket, or one that is only created */
+  WASIO__TCP_BOUND,      /* bound, not listening */
+  WASIO__TCP_CONNECTING,
+  WASIO__TCP_CONNECTED,
+  WASIO__TCP_LISTENING,
+  WASIO__TCP_CLOSED      /* wasio_tcp_close ran: everything released */
+} wasio__tcp_state_t;
+
+/* What a handle waits for (wasio__bk_tcp_want) and what is ready
+ * (wasio__tcp_ready). CONN is the socket itself: a connect finishing, or a
+ * connection to accept. */
+enum {
+  WASIO__IO_READ = 1 << 0,
+  WASIO__IO_WRITE = 1 << 1,
+  WASIO__IO_CONN = 1 << 2
+};
+
+/* One piece of a gathered write. */
+typedef struct wasio__iov {
+  const uint8_t *base;
+  size_t len;
+} wasio__iov_t;
+
 struct wasio__connect_host;
-typedef struct wasio__tcp_common {
+struct wasio_tcp {
   wasio__handle_t h;                /* must be first */
   struct wasio__connect_host *ch;   /* non-NULL during wasio_tcp_connect_host */
-} wasio__tcp_common_t;
+  wasio__pending_t pending;
+  wasio__budget_t budget;
+  uint8_t state;                    /* wasio__tcp_state_t */
+  uint8_t family;                   /* wasio_family_t of the socket; 0 without one */
+  uint16_t flags;                   /* WASIO__TCPF_* (tcp.c) */
+  int write_err;                    /* sticky: the stream failed; later writes fail with it */
+  int connect_status;               /* an outcome known when the connect started */
+  wasio_connect_cb connect_cb;
+  wasio_connection_cb connection_cb;
+  wasio_alloc_cb alloc_cb;
+  wasio_read_cb read_cb;
+  wasio_buf_t spare;                /* an alloc_cb buffer a read returned unused */
+  wasio_shutdown_cb shutdown_cb;
+  /* Writes not yet wholly taken by the backend, then writes taken (or
+   * failed) whose callbacks are still to run; both in order. */
+  wasio_write_t *wq_head, *wq_tail;
+  wasio_write_t *done_head, *done_tail;
+  size_t wq_bytes;                  /* bytes of wq not yet taken */
+  /* One timer node: the connect deadline while connecting; the idle
+   * timeout and a slow shutdown's deadline while connected; the accept
+   * pause of a listener. */
+  wasio__timer_node_t timer;
+  uint64_t idle_ns;
+  uint64_t last_active;             /* when the last byte moved or a wait began */
+  uint64_t shutdown_due;            /* while a shutdown waits on the backend */
+  uint64_t keepalive_idle_ns;
+  struct wasio_tcp *spare_client;   /* a listener's memory for its next accept */
+  wasio__backend_tcp_t b;
+};
+
+/* Flags the backend reads (the rest are tcp.c's). */
+enum {
+  WASIO__TCPF_KA_SET = 1 << 0,      /* the user chose keep-alive options */
+  WASIO__TCPF_KA_ON = 1 << 1        /* ... and turned it on (keepalive_idle_ns) */
+};
+
+/* What each backend implements for TCP. Unless said otherwise they return
+ * 0 or a WASIO_E* code, never call a user callback, and are called only on
+ * a handle that is not closing. */
+/* Initializes tcp->b of fresh (zeroed) memory: no socket. */
+void wasio__bk_tcp_init(wasio_tcp_t *tcp);
+/* Creates the socket for `family` (the core creates one per handle, when
+ * first needed) and applies the keep-alive options. */
+int wasio__bk_tcp_socket(wasio_tcp_t *tcp, uint8_t family);
+int wasio__bk_tcp_bind(wasio_tcp_t *tcp, const wasio_addr_t *addr);
+int wasio__bk_tcp_listen(wasio_tcp_t *tcp, int backlog);
+/* Starts connecting: 0 when the outcome comes later (the core waits for
+ * WASIO__IO_CONN, then asks wasio__bk_tcp_connect_result), 1 when already
+ * connected, or the failure, known at once (the core reports it through
+ * the callback all the same: never from inside wasio_tcp_connect). */
+int wasio__bk_tcp_connect(wasio_tcp_t *tcp, const wasio_addr_t *addr);
+/* After WASIO__IO_CONN: 0 connected, WASIO_EAGAIN not yet, or the failure. */
+int wasio__bk_tcp_connect_result(wasio_tcp_t *tcp);
+/* Accepts one connection into `client` (initialized with
+ * wasio__bk_tcp_init, its handle not yet): 0, WASIO_EAGAIN (none waiting)
+ * or the failure. */
+int wasio__bk_tcp_accept(wasio_tcp_t *server, wasio_tcp_t *client);
+/* Reads at most len bytes into buf: > 0 bytes read, 0 nothing now,
+ * WASIO_EOF, or the failure. */
+ptrdiff_t wasio__bk_tcp_read(wasio_tcp_t *tcp, void *buf, size_t len);
+/* Whether a read that returned fewer bytes than asked is worth following
+ * with another at once (true where the host's readiness stays set until a
+ * read comes back empty: see the wasip2 backend). */
+bool wasio__bk_tcp_read_on(const wasio_tcp_t *tcp);
+/* Hands the stream what it takes of iov[0..n), in order: the byte count
+ * taken (0 when it takes nothing now: the core then waits for
+ * WASIO__IO_WRITE), or the failure. `more`: the core is inside this
+ * handle's dispatch and may send more before wasio__bk_tcp_push, so the
+ * backend may hold small pieces back (MSG_MORE, a staging buffer); bytes
+ * it holds count as taken. */
+ptrdiff_t wasio__bk_tcp_send(wasio_tcp_t *tcp, const wasio__iov_t *iov, size_t n, bool more);
+/* Sends what send held back. A failure loses those bytes (their requests
+ * completed); the core then fails what is still queued. */
+int wasio__bk_tcp_push(wasio_tcp_t *tcp);
+/* Ends the sending side (after every write was taken and pushed): 0 done,
+ * WASIO_EAGAIN in progress (the core waits for WASIO__IO_WRITE, then calls
+ * again, at most until WASIO__TCP_SHUTDOWN_TIMEOUT_NS), or the failure. */
+int wasio__bk_tcp_shutdown(wasio_tcp_t *tcp);
+/* Makes the backend wait for exactly `what` (WASIO__IO_* bits) on this
+ * handle. Fails only for lack of memory (the old interest then stays). */
+int wasio__bk_tcp_want(wasio_tcp_t *tcp, unsigned what);
+/* Releases the socket and everything of it. `linger`: a connected handle
+ * closing; bytes the stream took still reach the peer where the host needs
+ * the backend to wait for that (never blocking). */
+void wasio__bk_tcp_release(wasio_tcp_t *tcp, bool linger);
+/* Applies tcp->flags' keep-alive choice to the socket, if there is one. */
+int wasio__bk_tcp_keepalive(wasio_tcp_t *tcp);
+/* The local (peer false) or remote address. */
+int wasio__bk_tcp_addr(const wasio_tcp_t *tcp, bool peer, wasio_addr_t *out);
+
+/* Called by the backend in phase 3 with what is ready (WASIO__IO_*). */
+void wasio__tcp_ready(wasio_tcp_t *tcp, unsigned what);
+/* The pending-list entries of each kind (the drain calls them). */
+void wasio__tcp_on_pending(wasio_tcp_t *tcp);
+void wasio__udp_on_pending(wasio_udp_t *udp);
+void wasio__dns_on_pending(wasio_dns_t *dns);
+
+/* How long a shutdown may wait for the backend to end the sending side
+ * (a TLS layer in the host writing close_notify to a peer that stopped
+ * reading could take forever); then it fails with WASIO_ETIMEDOUT and the
+ * handle stays usable for reading and closing. */
+#define WASIO__TCP_SHUTDOWN_TIMEOUT_NS (10ull * WASIO_NS_PER_S)
 
 /* wasio_tcp_connect_host is implemented once, in the core
  * (src/core/connect_host.c), on top of wasio_dns_resolve and
- * wasio_tcp_connect. Backend contract that makes this work:
+ * wasio_tcp_connect. What makes this work (src/core/tcp.c):
  * - after a connect fails (callback status < 0, other than ECANCELED from
  *   close), the handle is back in its unconnected state and
  *   wasio_tcp_connect may be called again on it, even from inside the
  *   failing connect's callback;
  * - wasio_tcp_close calls wasio__connect_host_cancel(tcp) first when
- *   common.ch is set, which ends the lookup/attempt and reports
+ *   tcp->ch is set, which ends the lookup/attempt and reports
  *   WASIO_ECANCELED to the user's callback. */
 void wasio__connect_host_cancel(wasio_tcp_t *tcp);
 /* Returns 0 if wasio_tcp_connect could start on `tcp` now, else the error it
@@ -172,14 +341,80 @@ void wasio__connect_host_cancel(wasio_tcp_t *tcp);
  * wrong state fails synchronously, as wasio_tcp_connect does. */
 int wasio__tcp_connect_check(const wasio_tcp_t *tcp);
 
+/* ---- UDP: the handle (src/core/udp.c) and the backend's part ----------------- */
+struct wasio_udp {
+  wasio__handle_t h;          /* must be first */
+  wasio__pending_t pending;
+  wasio__budget_t budget;
+  uint8_t family;             /* of the socket; 0 before it exists */
+  uint8_t flags;              /* WASIO__UDPF_* (udp.c) */
+  wasio_addr_t peer;          /* connected mode */
+  wasio_udp_recv_cb recv_cb;
+  /* Sends not yet taken, then sends taken or refused whose callbacks are
+   * due (the status travels in wasio__has_to, unused once sent). */
+  wasio_udp_send_t *sq_head, *sq_tail;
+  wasio_udp_send_t *done_head, *done_tail;
+  size_t sq_len;              /* requests in both lists */
+  wasio__backend_udp_t b;
+};
+
+void wasio__bk_udp_init(wasio_udp_t *udp);
+/* Creates the socket for addr's family and binds it. On failure nothing
+ * is left (the handle has no socket). */
+int wasio__bk_udp_bind(wasio_udp_t *udp, const wasio_addr_t *addr);
+/* Sends go to `peer` and only its datagrams are received (bound first). */
+int wasio__bk_udp_connect(wasio_udp_t *udp, const wasio_addr_t *peer);
+/* Hands the stream datagrams from req[0..n) in order: the count it took
+ * (0 when none now: the core waits for WASIO__IO_WRITE), or the failure
+ * of req[0] alone (the core fails that one and goes on). */
+ptrdiff_t wasio__bk_udp_send(wasio_udp_t *udp, wasio_udp_send_t *const *req, size_t n);
+/* One datagram into buf[0..cap) (cap holds the largest): its length, 0
+ * for an empty one, WASIO_EAGAIN for none now, or the failure. */
+ptrdiff_t wasio__bk_udp_recv(wasio_udp_t *udp, uint8_t *buf, size_t cap, wasio_addr_t *from);
+int wasio__bk_udp_want(wasio_udp_t *udp, unsigned what);
+void wasio__bk_udp_release(wasio_udp_t *udp);
+int wasio__bk_udp_local_addr(const wasio_udp_t *udp, wasio_addr_t *out);
+/* Called by the backend in phase 3 with what is ready (WASIO__IO_*). */
+void wasio__udp_ready(wasio_udp_t *udp, unsigned what);
+
+/* ---- DNS: the request (src/core/dns.c) and the backend's lookup -------------- */
+typedef enum wasio__dns_state {
+  WASIO__DNS_RUNNING = 1, /* the backend is looking it up */
+  WASIO__DNS_QUEUED,      /* the result is known and queued as pending */
+  WASIO__DNS_FINISHED     /* the callback ran */
+} wasio__dns_state_t;
+
+struct wasio_dns {
+  wasio__handle_t h;          /* must be first; h.data is the user's data */
+  wasio__pending_t pending;
+  wasio__timer_node_t timer;
+  uint8_t state;              /* wasio__dns_state_t */
+  int status;                 /* the result, once known */
+  wasio_dns_cb cb;
+  size_t count;               /* addresses found (the backend appends) */
+  wasio_addr_t addrs[WASIO_DNS_MAX_ADDRS];
+  wasio__backend_dns_t b;
+};
+
+void wasio__bk_dns_init(wasio_dns_t *dns);
+/* Starts looking `name` up (never a numeric address: the core answers
+ * those): 0, and wasio__dns_done() comes later, or the failure, known at
+ * once (the core reports it through the callback all the same). */
+int wasio__bk_dns_start(wasio_dns_t *dns, const char *name, size_t len);
+/* Stops a lookup whose result is no longer wanted (canceled, timed out);
+ * wasio__dns_done() must not come after it. */
+void wasio__bk_dns_stop(wasio_dns_t *dns);
+/* Called by the backend in phase 3: the lookup ended with `status`, its
+ * addresses appended to dns->addrs (at most WASIO_DNS_MAX_ADDRS). */
+void wasio__dns_done(wasio_dns_t *dns, int status);
+
 /* ---- accepting under resource exhaustion -------------------------------------- */
 /* An accept that fails for lack of descriptors or memory fails again at
  * once: a listener that stayed ready would spin a core (issue 9). Every
- * backend therefore pauses a listener whose accept failed (it stops waiting
- * on it), reports the error once to the connection callback, and resumes
- * after WASIO_TCP_ACCEPT_PAUSE_NS (wasio/tcp.h), by which time connections
- * may have closed. The pause uses the listener's own timer node, which a
- * listener has no other use for. Only a failure that concerns one
+ * listener whose accept failed pauses (it stops waiting), reports the error
+ * once to the connection callback, and resumes after
+ * WASIO_TCP_ACCEPT_PAUSE_NS (wasio/tcp.h), by which time connections may
+ * have closed (src/core/tcp.c, on the listener's own timer node). Only a failure that concerns one
  * connection (it was aborted or reset before it was accepted) does not
  * pause: the next connection may be fine. Any other failure pauses, since
  * hosts do not all name exhaustion: wasmtime 49 reports an accept that

@@ -39,6 +39,7 @@ int wasio_loop_new(wasio_loop_t **out) {
     return WASIO_ENOMEM;
   }
   loop->handles.prev = loop->handles.next = &loop->handles;
+  loop->pending.prev = loop->pending.next = &loop->pending;
   int rc = wasio__backend_init(loop);
   if (rc != 0) {
     wasio__free(loop->read_buf);
@@ -136,8 +137,13 @@ int wasio_loop_run(wasio_loop_t *loop, wasio_run_mode_t mode) {
      * made progress: it polls without blocking, so a caller driving the
      * loop turn by turn sees that progress now, not after the next timer. */
     uint64_t deadline = mode == WASIO_RUN_ONCE && ran ? 0 : wasio__poll_deadline(loop, mode);
+    /* Phase 3. Work queued in phases 1-2 first; if it ran callbacks, the
+     * deadline is stale (they may have completed what the caller waits for,
+     * stopped the loop, closed handles): do not block. */
+    if (wasio__pending_drain(loop)) deadline = 0;
     if (wasio__backend_wait(loop, deadline)) wasio_loop_update_time(loop);
     wasio__backend_dispatch(loop);
+    wasio__pending_drain(loop);
     wasio__closing_run(loop);
     loop->stats.turns++;
     alive = wasio__loop_alive(loop);
@@ -232,6 +238,64 @@ int wasio_defer_cancel(wasio_defer_t *req) {
    * exactly once, and a canceled one simply learns it was canceled. */
   req->wasio__queued = WASIO__DEFER_CANCELED;
   return 0;
+}
+
+/* ---- the pending list and the budget ------------------------------------------ */
+
+void wasio__pending_init(wasio__pending_t *p, wasio__pending_kind_t kind) {
+  p->prev = p->next = NULL;
+  p->kind = (uint8_t)kind;
+}
+
+void wasio__pending_add(wasio_loop_t *loop, wasio__pending_t *p) {
+  wasio__pending_t *head = &loop->pending;
+  if (p->next != NULL) return;
+  p->prev = head->prev;
+  p->next = head;
+  head->prev->next = p;
+  head->prev = p;
+}
+
+void wasio__pending_remove(wasio__pending_t *p) {
+  if (p->next == NULL) return;
+  p->prev->next = p->next;
+  p->next->prev = p->prev;
+  p->prev = p->next = NULL;
+}
+
+bool wasio__pending_drain(wasio_loop_t *loop) {
+  wasio__pending_t *head = &loop->pending;
+  wasio__pending_t batch;
+  if (head->next == head) return false;
+  /* Move the whole list onto a local sentinel: work queued by the callbacks
+   * below lands on the loop's (now empty) list and waits for the next drain.
+   * Removal (on close) works the same on either list. */
+  batch.next = head->next;
+  batch.prev = head->prev;
+  batch.next->prev = &batch;
+  batch.prev->next = &batch;
+  head->next = head->prev = head;
+  while (batch.next != &batch) {
+    wasio__pending_t *p = batch.next;
+    wasio__pending_remove(p);
+    switch ((wasio__pending_kind_t)p->kind) {
+      case WASIO__PENDING_TCP: wasio__tcp_on_pending(WASIO__CONTAINER_OF(p, wasio_tcp_t, pending)); break;
+      case WASIO__PENDING_UDP: wasio__udp_on_pending(WASIO__CONTAINER_OF(p, wasio_udp_t, pending)); break;
+      case WASIO__PENDING_DNS: wasio__dns_on_pending(WASIO__CONTAINER_OF(p, wasio_dns_t, pending)); break;
+    }
+  }
+  return true;
+}
+
+bool wasio__budget_take(wasio_loop_t *loop, wasio__budget_t *b) {
+  if (b->turn != loop->stats.turns + 1) {
+    /* +1: a zeroed budget must not look like turn 0's. */
+    b->turn = loop->stats.turns + 1;
+    b->used = 0;
+  }
+  if (b->used >= WASIO_IO_CALLBACKS_PER_TURN) return false;
+  b->used++;
+  return true;
 }
 
 /* ---- handles ---------------------------------------------------------------- */

@@ -20,7 +20,7 @@
  * - the new streams are children of the client-connection: they are
  *   dropped before it, and it before the socket (wasio_tls_host_close);
  * - wasio_tcp_shutdown ends the plaintext side with close-output
- *   (close_notify) through the hook tcp->end_send, installed with the
+ *   (close_notify) through the hook tcp->b.end_send, installed with the
  *   streams and cleared on close (wasio__tls_host_end_send);
  * - while the handshake runs the tcp is in the NEW state, so every
  *   wasio_tcp_* call on it fails cleanly instead of reaching a stream that
@@ -155,7 +155,7 @@ static int wasio__tls_host_io_error(wasio_tls_host_t *tls, wasi_io_error_own_err
   return wasio__tls_host_map(tls->msg);
 }
 
-/* tcp->end_send: how wasio_tcp_shutdown ends the sending side of the
+/* tcp->b.end_send: how wasio_tcp_shutdown ends the sending side of the
  * plaintext stream. close-output has the host write close_notify and then
  * shut down its TLS write side, on a task of its own; meanwhile the
  * plaintext output stream's check-write permits nothing, then reports
@@ -181,11 +181,11 @@ int wasio_tls_host_connect(wasio_tcp_t *tcp, const char *server_name,
   if (tcp == NULL || server_name == NULL || cb == NULL || out == NULL || server_name[0] == '\0')
     return WASIO_EINVAL;
   if (strlen(server_name) > WASIO_TLS_HOST_MAX_NAME) return WASIO_ENAMETOOLONG;
-  if (wasio__handle_closing(&tcp->common.h)) return WASIO_ECLOSING;
+  if (wasio__handle_closing(&tcp->h)) return WASIO_ECLOSING;
   /* Idle: nothing may still use the streams the host is about to take. */
-  if (tcp->state != WASIO__TCP_CONNECTED || tcp->in.__handle == 0 || tcp->out.__handle == 0 ||
-      wasio__src_watched(&tcp->in_src) || wasio__src_watched(&tcp->out_src) ||
-      tcp->wq_head != NULL || tcp->shutdown_cb != NULL)
+  if (tcp->state != WASIO__TCP_CONNECTED || tcp->b.in.__handle == 0 || tcp->b.out.__handle == 0 ||
+      wasio__src_watched(&tcp->b.in_src) || wasio__src_watched(&tcp->b.out_src) ||
+      tcp->wq_head != NULL || tcp->done_head != NULL || tcp->shutdown_cb != NULL)
     return WASIO_ESTATE;
   wasio_tls_host_t *tls = wasio__malloc(sizeof *tls);
   if (tls == NULL) return WASIO_ENOMEM;
@@ -197,13 +197,13 @@ int wasio_tls_host_connect(wasio_tcp_t *tcp, const char *server_name,
   wasio_loop_t *loop = wasio_tcp_loop(tcp);
   /* Children first: the host traps when asked to take a stream that still
    * has a pollable. */
-  wasio__src_drop(loop, &tcp->in_src);
-  wasio__src_drop(loop, &tcp->out_src);
+  wasio__src_drop(loop, &tcp->b.in_src);
+  wasio__src_drop(loop, &tcp->b.out_src);
   imports_string_t name = { (uint8_t *)(uintptr_t)server_name, strlen(server_name) };
   wasi_tls_types_own_client_handshake_t hs =
-      wasi_tls_types_constructor_client_handshake(&name, tcp->in, tcp->out);
-  tcp->in.__handle = 0;
-  tcp->out.__handle = 0;
+      wasi_tls_types_constructor_client_handshake(&name, tcp->b.in, tcp->b.out);
+  tcp->b.in.__handle = 0;
+  tcp->b.out.__handle = 0;
   tcp->state = WASIO__TCP_NEW;
   tls->future = wasi_tls_types_static_client_handshake_finish(hs);
   tls->src.pollable = wasi_tls_types_method_future_client_streams_subscribe(
@@ -217,7 +217,7 @@ int wasio_tls_host_connect(wasio_tcp_t *tcp, const char *server_name,
     return rc;
   }
   /* The handshake is I/O in flight on the tcp: it keeps the loop running. */
-  wasio__handle_set_active(&tcp->common.h, true);
+  wasio__handle_set_active(&tcp->h, true);
   *out = tls;
   return 0;
 }
@@ -230,7 +230,7 @@ void wasio__tls_host_on_ready(wasio__src_t *src) {
     return; /* not resolved yet: keep waiting */
   wasio__tls_host_drop_future(tls);
   wasio_tcp_t *tcp = tls->tcp;
-  wasio__handle_set_active(&tcp->common.h, false);
+  wasio__handle_set_active(&tcp->h, false);
   int status;
   if (r.is_err) {
     /* The future's value was already taken: cannot happen with one get. */
@@ -240,10 +240,10 @@ void wasio__tls_host_on_ready(wasio__src_t *src) {
     status = wasio__tls_host_io_error(tls, r.val.ok.val.err);
   } else {
     tls->conn = r.val.ok.val.ok.f0;
-    tcp->in = r.val.ok.val.ok.f1;
-    tcp->out = r.val.ok.val.ok.f2;
-    tcp->end_send = wasio__tls_host_end_send;
-    tcp->end_send_ctx = tls;
+    tcp->b.in = r.val.ok.val.ok.f1;
+    tcp->b.out = r.val.ok.val.ok.f2;
+    tcp->b.end_send = wasio__tls_host_end_send;
+    tcp->b.end_send_ctx = tls;
     tcp->state = WASIO__TCP_CONNECTED;
     status = 0;
   }
@@ -266,19 +266,19 @@ void wasio_tls_host_close(wasio_tls_host_t *tls, wasio_tls_host_close_cb cb) {
   wasio_tcp_t *tcp = tls->tcp;
   wasio_loop_t *loop = wasio_tcp_loop(tcp);
   wasio__tls_host_drop_future(tls);
-  tcp->end_send = NULL;
-  tcp->end_send_ctx = NULL;
+  tcp->b.end_send = NULL;
+  tcp->b.end_send_ctx = NULL;
   /* The plaintext streams are children of the client-connection, which
    * goes before the socket: take them from the tcp (dropping their
    * pollables first) so that wasio_tcp_close finds only the socket. A
    * busy output is not kept lingering as a TCP one is: the draft offers no
    * way to know when its bytes reached the peer. */
-  wasio__src_drop(loop, &tcp->in_src);
-  wasio__src_drop(loop, &tcp->out_src);
-  if (tcp->in.__handle != 0) wasi_io_streams_input_stream_drop_own(tcp->in);
-  if (tcp->out.__handle != 0) wasi_io_streams_output_stream_drop_own(tcp->out);
-  tcp->in.__handle = 0;
-  tcp->out.__handle = 0;
+  wasio__src_drop(loop, &tcp->b.in_src);
+  wasio__src_drop(loop, &tcp->b.out_src);
+  if (tcp->b.in.__handle != 0) wasi_io_streams_input_stream_drop_own(tcp->b.in);
+  if (tcp->b.out.__handle != 0) wasi_io_streams_output_stream_drop_own(tcp->b.out);
+  tcp->b.in.__handle = 0;
+  tcp->b.out.__handle = 0;
   if (tls->conn.__handle != 0) wasi_tls_types_client_connection_drop_own(tls->conn);
   tls->conn.__handle = 0;
   tls->close_cb = cb;

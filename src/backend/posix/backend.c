@@ -7,10 +7,6 @@
  *   no readiness is ever lost. Interest is removed (EPOLL_CTL_DEL) when a
  *   handle wants nothing, because epoll reports hang-ups even for an empty
  *   event mask and would otherwise wake the loop forever.
- * - The pending list carries work that no fd will announce: completions
- *   found inside an API call (a write fully accepted at once, a connect
- *   that failed at once, a numeric DNS answer). While it is non-empty the
- *   wait does not block.
  * - Handle memory is freed only in phase 4, so an epoll event for a handle
  *   closed earlier in the same batch still points to valid memory; it is
  *   skipped by its closing flag.
@@ -103,7 +99,7 @@ int wasio__posix_from_sockaddr(const struct sockaddr *sa, wasio_addr_t *out) {
 int wasio__backend_init(wasio_loop_t *loop) {
   wasio__backend_loop_t *b = &loop->backend;
   b->dns_done = NULL;
-  b->pending_head = b->pending_tail = NULL;
+  b->nready = 0;
   b->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (b->epfd < 0) return wasio__posix_err(errno);
   b->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -160,13 +156,8 @@ int wasio_random_bytes(void *buf, size_t len) {
 
 void wasio__posix_io_init(wasio__posix_io_t *io, wasio__handle_t *h) {
   io->h = h;
-  io->pending_next = NULL;
-  io->pending_prev = NULL;
   io->fd = -1;
   io->events = 0;
-  io->pending = 0;
-  io->budget_turn = UINT64_MAX;
-  io->budget_used = 0;
 }
 
 int wasio__posix_io_set(wasio_loop_t *loop, wasio__posix_io_t *io, uint32_t events) {
@@ -184,55 +175,13 @@ void wasio__posix_io_close(wasio__posix_io_t *io) {
   io->events = 0;
 }
 
-void wasio__posix_pending(wasio_loop_t *loop, wasio__posix_io_t *io) {
-  if (io->pending) return;
-  io->pending = 1;
-  io->pending_next = NULL;
-  wasio__backend_loop_t *b = &loop->backend;
-  io->pending_prev = b->pending_tail;
-  if (b->pending_tail != NULL)
-    b->pending_tail->pending_next = io;
-  else
-    b->pending_head = io;
-  b->pending_tail = io;
-}
-
-/* Called when a handle is freed (phase 4): a handle closed in phase 3 after
- * it queued work for the next turn is still on the loop's list, and must
- * leave it before its memory goes. Phase 3 detaches the list it walks, so
- * in phase 4 every entry with `pending` set is on the loop's list. */
-void wasio__posix_pending_remove(wasio_loop_t *loop, wasio__posix_io_t *io) {
-  if (!io->pending) return;
-  wasio__backend_loop_t *b = &loop->backend;
-  if (io->pending_prev != NULL)
-    io->pending_prev->pending_next = io->pending_next;
-  else
-    b->pending_head = io->pending_next;
-  if (io->pending_next != NULL)
-    io->pending_next->pending_prev = io->pending_prev;
-  else
-    b->pending_tail = io->pending_prev;
-  io->pending = 0;
-  io->pending_next = io->pending_prev = NULL;
-}
-
-bool wasio__posix_budget_take(wasio_loop_t *loop, wasio__posix_io_t *io) {
-  if (io->budget_turn != loop->stats.turns) {
-    io->budget_turn = loop->stats.turns;
-    io->budget_used = 0;
-  }
-  if (io->budget_used >= WASIO_IO_CALLBACKS_PER_TURN) return false;
-  io->budget_used++;
-  return true;
-}
-
 static void wasio__posix_dispatch(wasio__posix_io_t *io, uint32_t events) {
   wasio__handle_t *h = io->h;
   if (wasio__handle_closing(h)) return;
   switch ((wasio_handle_kind_t)h->kind) {
     case WASIO_KIND_TCP: wasio__posix_tcp_io((wasio_tcp_t *)h, events); break;
     case WASIO_KIND_UDP: wasio__posix_udp_io((wasio_udp_t *)h, events); break;
-    case WASIO_KIND_DNS: wasio__posix_dns_io((wasio_dns_t *)h); break;
+    case WASIO_KIND_DNS:
     case WASIO_KIND_TIMER: break;
   }
 }
@@ -251,7 +200,7 @@ static int wasio__posix_timeout_ms(uint64_t deadline) {
 
 bool wasio__backend_wait(wasio_loop_t *loop, uint64_t deadline) {
   wasio__backend_loop_t *b = &loop->backend;
-  int timeout = b->pending_head != NULL ? 0 : wasio__posix_timeout_ms(deadline);
+  int timeout = wasio__posix_timeout_ms(deadline);
   int n = epoll_wait(b->epfd, b->events, WASIO__EPOLL_MAX_EVENTS, timeout);
   loop->stats.polls++;
   b->nready = n < 0 ? 0 : n; /* EINTR: nothing is ready; the next turn waits again */
@@ -260,18 +209,6 @@ bool wasio__backend_wait(wasio_loop_t *loop, uint64_t deadline) {
 
 void wasio__backend_dispatch(wasio_loop_t *loop) {
   wasio__backend_loop_t *b = &loop->backend;
-  /* Pending work first: it is older than anything epoll just reported. Work
-   * queued by these callbacks waits for the next turn. */
-  wasio__posix_io_t *io = b->pending_head;
-  b->pending_head = b->pending_tail = NULL;
-  while (io != NULL) {
-    wasio__posix_io_t *next = io->pending_next;
-    io->pending = 0;
-    io->pending_next = io->pending_prev = NULL;
-    wasio__posix_dispatch(io, 0);
-    io = next;
-  }
-
   int n = b->nready;
   b->nready = 0;
   for (int i = 0; i < n; i++) {

@@ -1,5 +1,6 @@
-/* src/backend/posix/dns.c: wasio/dns.h with getaddrinfo(3) on worker
- * threads, so a slow resolver never blocks the loop.
+/* src/backend/posix/dns.c: the posix backend's lookups (internal.h's
+ * wasio__bk_dns_*): getaddrinfo(3) on worker threads, so a slow resolver
+ * never blocks the loop. The request itself is src/core/dns.c's.
  *
  * Implementation notes
  * - Each lookup gets a job and a detached thread. The job, not the request
@@ -14,8 +15,6 @@
  *   closed; such a job then touches nothing but itself.
  * - The loop thread allocates every job (counted allocations stay on one
  *   thread); workers only free abandoned ones.
- * - Numeric names are answered from the pending list in phase 3 without a
- *   thread: never from inside wasio_dns_resolve.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -101,17 +100,8 @@ static void *wasio__dns_thread(void *arg) {
   return NULL;
 }
 
-/* Makes the request's result final and queues its callback for phase 3. */
-static void wasio__dns_finish(wasio_dns_t *dns, int status) {
-  wasio__backend_dns_t *b = &dns->b;
-  b->finished = 1;
-  b->status = status;
-  wasio__timer_node_disarm(dns->h.loop, &b->timer);
-  wasio__posix_pending(dns->h.loop, &b->io);
-}
-
 /* Detaches the request from its thread's job (cancel or timeout). */
-static void wasio__dns_abandon(wasio_dns_t *dns) {
+void wasio__bk_dns_stop(wasio_dns_t *dns) {
   wasio__posix_job_t *job = dns->b.job;
   if (job == NULL) return;
   pthread_mutex_lock(&wasio__dns_mutex);
@@ -120,92 +110,36 @@ static void wasio__dns_abandon(wasio_dns_t *dns) {
   dns->b.job = NULL;
 }
 
-int wasio_dns_resolve(wasio_loop_t *loop, const char *name, uint64_t timeout_ns,
-                      wasio_dns_cb cb, void *data, wasio_dns_t **out) {
-  if (loop == NULL || name == NULL || cb == NULL) return WASIO_EINVAL;
-  size_t len = strlen(name);
-  if (len == 0) return WASIO_EINVAL;
-  if (len > WASIO_DNS_MAX_NAME) return WASIO_ENAMETOOLONG;
-  wasio_dns_t *dns = wasio__malloc(sizeof *dns);
-  if (dns == NULL) return WASIO_ENOMEM;
-  memset(dns, 0, sizeof *dns);
-  wasio__timer_node_init(&dns->b.timer, WASIO__TIMER_DNS);
-  dns->b.cb = cb;
+void wasio__bk_dns_init(wasio_dns_t *dns) {
+  dns->b.job = NULL;
+  dns->b.done_next = NULL;
+}
 
-  wasio_addr_t numeric;
-  if (wasio_addr_parse(name, 0, &numeric) == 0) {
-    dns->b.addrs[0] = numeric;
-    dns->b.count = 1;
-    wasio__handle_init(loop, &dns->h, WASIO_KIND_DNS);
-    wasio__posix_io_init(&dns->b.io, &dns->h);
-    dns->h.data = data;
-    wasio__handle_set_active(&dns->h, true);
-    wasio__dns_finish(dns, 0);
-    if (out != NULL) *out = dns;
-    return 0;
-  }
-
+int wasio__bk_dns_start(wasio_dns_t *dns, const char *name, size_t len) {
   wasio__posix_job_t *job = wasio__malloc(sizeof *job);
-  if (job == NULL) {
-    wasio__free(dns);
-    return WASIO_ENOMEM;
-  }
+  if (job == NULL) return WASIO_ENOMEM;
   memset(job, 0, sizeof *job);
   memcpy(job->name, name, len + 1);
-  job->loop = loop;
+  job->loop = dns->h.loop;
   job->dns = dns;
-  if (timeout_ns != WASIO_NO_TIMEOUT) {
-    uint64_t now = wasio_loop_now(loop);
-    uint64_t due = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
-    if (wasio__timer_node_arm(loop, &dns->b.timer, due) != 0) {
-      wasio__free(job);
-      wasio__free(dns);
-      return WASIO_ENOMEM;
-    }
-  }
   pthread_attr_t attr;
   pthread_t thread;
   int rc = pthread_attr_init(&attr);
   if (rc == 0) {
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, WASIO__DNS_THREAD_STACK);
+    /* The thread touches only the job until it takes the mutex, and the
+     * loop reads its finished list only in phase 3: setting b.job after the
+     * start is race-free. */
     rc = pthread_create(&thread, &attr, wasio__dns_thread, job);
     pthread_attr_destroy(&attr);
   }
   if (rc != 0) {
-    wasio__timer_node_disarm(loop, &dns->b.timer);
     wasio__free(job);
-    wasio__free(dns);
     return WASIO_ENOMEM;
   }
-  /* The thread touches only the job until it takes the mutex, and the loop
-   * reads its finished list only after this call returns: registering the
-   * handle now is race-free. */
-  wasio__handle_init(loop, &dns->h, WASIO_KIND_DNS);
-  wasio__posix_io_init(&dns->b.io, &dns->h);
-  dns->h.data = data;
   dns->b.job = job;
-  wasio__handle_set_active(&dns->h, true);
-  if (out != NULL) *out = dns;
   return 0;
-}
-
-int wasio_dns_cancel(wasio_dns_t *req) {
-  /* A result that is known but not yet delivered (a numeric answer, say)
-   * can still be canceled: the user has not seen it. */
-  if (req == NULL || wasio__handle_closing(&req->h) ||
-      (req->b.finished && req->b.status == WASIO_ECANCELED))
-    return WASIO_EINVAL;
-  wasio__dns_abandon(req);
-  wasio__dns_finish(req, WASIO_ECANCELED);
-  return 0;
-}
-
-void wasio__dns_on_timer(wasio__timer_node_t *node) {
-  wasio_dns_t *dns = WASIO__CONTAINER_OF(node, wasio_dns_t, b.timer);
-  if (dns->b.finished) return;
-  wasio__dns_abandon(dns);
-  wasio__dns_finish(dns, WASIO_ETIMEDOUT);
 }
 
 void wasio__posix_dns_collect(wasio_loop_t *loop) {
@@ -215,15 +149,19 @@ void wasio__posix_dns_collect(wasio_loop_t *loop) {
   pthread_mutex_lock(&wasio__dns_mutex);
   wasio__posix_job_t *job = loop->backend.dns_done;
   loop->backend.dns_done = NULL;
-  /* Copy the results while holding the mutex: a cancel on this thread
-   * cannot race, but the job's `dns` field is only stable under it. */
+  /* Copy the results while holding the mutex (the job's `dns` field is only
+   * stable under it); the callbacks run after it is released. */
+  wasio_dns_t *done = NULL, **tail = &done;
   for (wasio__posix_job_t *j = job; j != NULL; j = j->next) {
     wasio_dns_t *dns = j->dns;
     if (dns == NULL) continue;
     dns->b.job = NULL;
-    dns->b.count = j->count;
-    memcpy(dns->b.addrs, j->addrs, j->count * sizeof j->addrs[0]);
-    wasio__dns_finish(dns, j->status);
+    dns->count = j->count;
+    memcpy(dns->addrs, j->addrs, j->count * sizeof j->addrs[0]);
+    dns->b.status = j->status;
+    dns->b.done_next = NULL;
+    *tail = dns;
+    tail = &dns->b.done_next;
   }
   pthread_mutex_unlock(&wasio__dns_mutex);
   while (job != NULL) {
@@ -231,20 +169,12 @@ void wasio__posix_dns_collect(wasio_loop_t *loop) {
     wasio__free(job);
     job = next;
   }
-  /* The callbacks run from the pending list: in this phase if its snapshot
-   * was not taken yet, else in the next turn. */
-}
-
-void wasio__posix_dns_io(wasio_dns_t *dns) {
-  wasio__backend_dns_t *b = &dns->b;
-  if (!b->finished) return;
-  wasio__handle_set_active(&dns->h, false);
-  /* The callback is the request's last word: it is freed in phase 4. Closing
-   * before the call makes a wasio_dns_cancel from inside it an EINVAL
-   * rather than a second callback. */
-  wasio__handle_close(&dns->h, NULL);
-  size_t count = b->status == 0 ? b->count : 0;
-  b->cb(dns, b->status, count ? b->addrs : NULL, count);
+  while (done != NULL) {
+    wasio_dns_t *next = done->b.done_next;
+    /* A callback before may have canceled this one: done ignores it then. */
+    wasio__dns_done(done, done->b.status);
+    done = next;
+  }
 }
 
 void wasio__posix_dns_loop_free(wasio_loop_t *loop) {
@@ -260,8 +190,3 @@ void wasio__posix_dns_loop_free(wasio_loop_t *loop) {
     job = next;
   }
 }
-
-void wasio__dns_free(wasio_dns_t *dns) { wasio__posix_pending_remove(dns->h.loop, &dns->b.io); }
-
-void *wasio_dns_data(const wasio_dns_t *req) { return req->h.data; }
-wasio_loop_t *wasio_dns_loop(const wasio_dns_t *req) { return req->h.loop; }

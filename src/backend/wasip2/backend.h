@@ -13,14 +13,10 @@
  *   pointers. A source knows its index, so watch/unwatch are O(1) (append,
  *   swap-remove). poll() receives that array as is: nothing is rebuilt per
  *   turn.
- * - Work that needs no waiting (write completions, a connect error found at
- *   start, a numeric DNS answer, a cancel) goes on the loop's pending list
- *   (wasio__pending_t), drained in phase 3 before and after the wait.
  * - Types from the generated bindings (build/gen/imports.h) keep the
  *   own/borrow distinction of the WIT visible in every struct.
- * - The handle structs (struct wasio_tcp, wasio_udp, wasio_dns) are in
- *   wasip2.h: internal.h includes this file before it defines the common
- *   parts they embed, and the core never needs their layout.
+ * - The handles are the core's (internal.h); each embeds this backend's
+ *   part of it (wasio__backend_tcp_t, ...) as ->b.
  */
 #ifndef WASIO_BACKEND_WASIP2_H
 #define WASIO_BACKEND_WASIP2_H
@@ -53,24 +49,40 @@ typedef struct wasio__src {
   uint8_t kind;                         /* wasio__src_kind_t */
 } wasio__src_t;
 
-/* ---- the pending list: handles with work that needs no waiting -------------- */
+/* ---- per-handle state (the core's handles embed it as ->b) ------------------ */
 
-typedef enum wasio__pending_kind {
-  WASIO__PENDING_TCP = 1,
-  WASIO__PENDING_UDP,
-  WASIO__PENDING_DNS
-} wasio__pending_kind_t;
+/* TCP: the socket, its streams and their pollables. */
+typedef struct wasio__backend_tcp {
+  wasi_sockets_tcp_own_tcp_socket_t sock;      /* __handle 0: none */
+  wasi_io_streams_own_input_stream_t in;
+  wasi_io_streams_own_output_stream_t out;
+  wasio__src_t sock_src, in_src, out_src;
+  uint8_t shut;               /* the shutdown sequence's progress (tcp.c) */
+  bool read_fresh;            /* no read since the input was reported ready */
+  /* An upper layer that installed its own streams in this tcp (the host
+   * TLS backend, src/tls/host.c) and has its own way to end the sending
+   * side: the shutdown calls end_send(end_send_ctx) once, after the flush,
+   * instead of dropping the output stream; the output stream then ends
+   * itself, and the shutdown completes when its check-write reports closed
+   * (0) or a failure (the core bounds the wait). NULL: the plain TCP way
+   * (drop the stream, shut the socket down). */
+  int (*end_send)(void *ctx);
+  void *end_send_ctx;
+} wasio__backend_tcp_t;
 
-typedef struct wasio__pending {
-  struct wasio__pending *prev, *next; /* NULL when not queued */
-  uint8_t kind;                       /* wasio__pending_kind_t */
-} wasio__pending_t;
+/* UDP: the socket, its datagram streams and their pollables. */
+typedef struct wasio__backend_udp {
+  wasi_sockets_udp_own_udp_socket_t sock;
+  wasi_sockets_udp_own_incoming_datagram_stream_t in;
+  wasi_sockets_udp_own_outgoing_datagram_stream_t out;
+  wasio__src_t in_src, out_src;
+} wasio__backend_udp_t;
 
-/* The per-turn callback budget of one handle (WASIO_IO_CALLBACKS_PER_TURN). */
-typedef struct wasio__budget {
-  uint64_t turn;
-  uint32_t used;
-} wasio__budget_t;
+/* DNS: the lookup stream and its pollable. */
+typedef struct wasio__backend_dns {
+  wasi_sockets_ip_name_lookup_own_resolve_address_stream_t stream;
+  wasio__src_t src;
+} wasio__backend_dns_t;
 
 /* ---- the loop ---------------------------------------------------------------- */
 
@@ -102,9 +114,6 @@ typedef struct wasio__backend_loop {
   /* Output streams of closed connections that the host still writes
    * (struct wasio__tcp_linger, tcp.c). */
   struct wasio__tcp_linger *linger;
-  /* Sentinel of the pending list. */
-  wasio__pending_t pending;
-  uint64_t turn; /* polls so far: the budget's clock */
   /* The host keeps an input stream ready until a read returns nothing
    * (learned at run time; tcp.c's reads use it). */
   bool sticky_read_ready;

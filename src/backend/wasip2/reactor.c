@@ -28,11 +28,6 @@
  *   callback may watch or unwatch sources and so reorder the set. A source
  *   that was unwatched meanwhile is skipped. Handles are freed only in
  *   phase 4, so the pointers stay valid for the whole phase.
- * - Pending list. Work that needs no pollable (write completions after a
- *   wasio_tcp_write from a timer, a numeric DNS answer, a cancel) is queued
- *   on an intrusive list and drained before the wait and after the
- *   dispatch. A drain only processes what was queued when it started, so a
- *   callback that queues more work cannot keep the turn going forever.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -182,70 +177,6 @@ void wasio__src_drop(wasio_loop_t *loop, wasio__src_t *src) {
   }
 }
 
-/* ---- pending list -------------------------------------------------------------- */
-
-void wasio__pending_init(wasio__pending_t *p, wasio__pending_kind_t kind) {
-  p->prev = p->next = NULL;
-  p->kind = (uint8_t)kind;
-}
-
-void wasio__pending_add(wasio_loop_t *loop, wasio__pending_t *p) {
-  wasio__pending_t *head = &loop->backend.pending;
-  if (p->next != NULL) return;
-  p->prev = head->prev;
-  p->next = head;
-  head->prev->next = p;
-  head->prev = p;
-}
-
-void wasio__pending_remove(wasio__pending_t *p) {
-  if (p->next == NULL) return;
-  p->prev->next = p->next;
-  p->next->prev = p->prev;
-  p->prev = p->next = NULL;
-}
-
-/* Returns true if there was anything to do. */
-static bool wasio__pending_drain(wasio_loop_t *loop) {
-  wasio__pending_t *head = &loop->backend.pending;
-  wasio__pending_t batch;
-  if (head->next == head) return false;
-  /* Move the whole list onto a local sentinel: work queued by the callbacks
-   * below lands on the loop's (now empty) list and waits for the next drain.
-   * Removal (on close) works the same on either list. */
-  batch.next = head->next;
-  batch.prev = head->prev;
-  batch.next->prev = &batch;
-  batch.prev->next = &batch;
-  head->next = head->prev = head;
-  while (batch.next != &batch) {
-    wasio__pending_t *p = batch.next;
-    wasio__pending_remove(p);
-    switch (p->kind) {
-      case WASIO__PENDING_TCP:
-        wasio__tcp_on_pending(WASIO__CONTAINER_OF(p, wasio_tcp_t, pending));
-        break;
-      case WASIO__PENDING_UDP:
-        wasio__udp_on_pending(WASIO__CONTAINER_OF(p, wasio_udp_t, pending));
-        break;
-      case WASIO__PENDING_DNS:
-        wasio__dns_on_pending(WASIO__CONTAINER_OF(p, wasio_dns_t, pending));
-        break;
-    }
-  }
-  return true;
-}
-
-bool wasio__budget_take(wasio_loop_t *loop, wasio__budget_t *b) {
-  if (b->turn != loop->backend.turn) {
-    b->turn = loop->backend.turn;
-    b->used = 0;
-  }
-  if (b->used >= WASIO_IO_CALLBACKS_PER_TURN) return false;
-  b->used++;
-  return true;
-}
-
 /* ---- the loop ------------------------------------------------------------------- */
 
 int wasio__backend_init(wasio_loop_t *loop) {
@@ -253,7 +184,6 @@ int wasio__backend_init(wasio_loop_t *loop) {
   memset(be, 0, sizeof *be);
   wasio__src_init(&be->clock, WASIO__SRC_CLOCK);
   wasio__src_init(&be->zero, WASIO__SRC_CLOCK);
-  be->pending.next = be->pending.prev = &be->pending;
   return 0;
 }
 
@@ -338,11 +268,6 @@ static void wasio__dispatch(wasio__src_t *src) {
 bool wasio__backend_wait(wasio_loop_t *loop, uint64_t deadline) {
   wasio__backend_loop_t *be = &loop->backend;
 
-  /* Work queued in phases 1-2 (or by the last drain) first. If it ran
-   * callbacks, the core's deadline is stale (they may have completed what
-   * the caller waits for, stopped the loop, closed handles): do not block. */
-  if (wasio__pending_drain(loop)) deadline = 0;
-  be->turn++;
   be->nready = 0;
 
   /* Only sources with a waiter besides the clocks? */
@@ -397,7 +322,6 @@ void wasio__backend_dispatch(wasio_loop_t *loop) {
     if (!wasio__src_watched(src)) continue;
     wasio__dispatch(src);
   }
-  wasio__pending_drain(loop);
 }
 
 uint64_t wasio__backend_monotonic_ns(void) { return wasi_clocks_monotonic_clock_now(); }
