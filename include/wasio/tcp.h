@@ -115,8 +115,11 @@ int wasio_tcp_read_start(wasio_tcp_t *tcp, wasio_alloc_cb alloc_cb, wasio_read_c
 int wasio_tcp_read_stop(wasio_tcp_t *tcp);
 
 /* Queues `len` bytes (len may be 0: completes after the writes before it).
- * Errors: WASIO_ENOTCONN, WASIO_EPIPE (after shutdown), WASIO_ECLOSING,
- * WASIO_EBUSY (req is already queued), WASIO_EINVAL. */
+ * The bytes go to the stream in phase 3 of this turn, gathered with the
+ * handle's other writes. Errors: WASIO_ENOTCONN, WASIO_EPIPE (after
+ * shutdown), WASIO_ECLOSING, WASIO_EBUSY (req is already queued),
+ * WASIO_EINVAL, or the error the stream already failed with (a write
+ * failed before: nothing more is queued). */
 int wasio_tcp_write(wasio_tcp_t *tcp, wasio_write_t *req, const void *base,
                     size_t len, wasio_write_cb cb);
 
@@ -129,8 +132,8 @@ size_t wasio_tcp_write_queue_size(const wasio_tcp_t *tcp);
 int wasio_tcp_shutdown(wasio_tcp_t *tcp, wasio_shutdown_cb cb);
 
 /* If no byte is read or written for `idle_ns` while a read or a write is
- * pending, the pending read callback gets WASIO_ETIMEDOUT and pending
- * writes fail with it too. 0 turns it off (the default). */
+ * pending, the pending read callback gets WASIO_ETIMEDOUT first, then each
+ * queued write fails with it, in order. 0 turns it off (the default). */
 int wasio_tcp_set_idle_timeout(wasio_tcp_t *tcp, uint64_t idle_ns);
 
 /* TCP keep-alive: on/off and the idle time before the first probe
@@ -144,8 +147,11 @@ void wasio_tcp_set_data(wasio_tcp_t *tcp, void *data);
 void *wasio_tcp_data(const wasio_tcp_t *tcp);
 wasio_loop_t *wasio_tcp_loop(const wasio_tcp_t *tcp);
 
-/* Closes: a pending connect and every queued write get WASIO_ECANCELED,
- * reading stops, then cb (may be NULL) runs once in phase 4. Idempotent. */
+/* Closes: queued writes go to the stream as far as it takes them without
+ * waiting (a write followed by a close is delivered), those complete with
+ * 0, the rest, a pending connect and a pending shutdown get
+ * WASIO_ECANCELED; reading stops; then cb (may be NULL) runs once in phase
+ * 4. Idempotent. */
 void wasio_tcp_close(wasio_tcp_t *tcp, wasio_tcp_close_cb cb);
 
 #ifdef __cplusplus

@@ -55,10 +55,11 @@ int wasio_udp_bind(wasio_udp_t *udp, const wasio_addr_t *addr);
  * from `peer` are received. Binds first if needed. */
 int wasio_udp_connect(wasio_udp_t *udp, const wasio_addr_t *peer);
 
-/* Queues one datagram to `to` (NULL in connected mode). Errors:
- * WASIO_EMSGSIZE (len > WASIO_UDP_MAX_DATAGRAM), WASIO_EAGAIN (queue full),
- * WASIO_EINVAL (to missing, or given with a different family),
- * WASIO_EBUSY (req already queued), WASIO_ECLOSING. */
+/* Queues one datagram to `to` (NULL in connected mode, or the peer). It
+ * leaves in phase 3. Errors: WASIO_EMSGSIZE (len > WASIO_UDP_MAX_DATAGRAM),
+ * WASIO_EBUSY (req already queued), WASIO_EAGAIN (queue full), WASIO_EINVAL
+ * (to missing, or of another family than the socket), WASIO_EISCONN
+ * (connected mode and `to` is not the peer), WASIO_ECLOSING. */
 int wasio_udp_send(wasio_udp_t *udp, wasio_udp_send_t *req, const void *base,
                    size_t len, const wasio_addr_t *to, wasio_udp_send_cb cb);
 

@@ -5,9 +5,11 @@
  * Implementation notes
  * - Exactly one backend is compiled into a library. It provides "backend.h"
  *   (found through -Isrc/backend/<name>) defining the per-loop state
- *   wasio__backend_loop_t and the per-handle state wasio__backend_tcp_t,
- *   wasio__backend_udp_t, wasio__backend_dns_t, embedded below, so the core
- *   never allocates for a backend.
+ *   wasio__backend_loop_t and the backend's part of each handle,
+ *   wasio__backend_tcp_t, _udp_t, _dns_t, embedded below as ->b, so the
+ *   core never allocates for a backend. The handles and everything a user
+ *   can observe of them are the core's (src/core/tcp.c, udp.c, dns.c); the
+ *   backend implements the wasio__bk_* functions declared here.
  * - Handles are library-allocated. The common header wasio__handle_t comes
  *   first in every handle, so a handle pointer converts to it.
  * - A handle is "active" while it has something pending (a running timer, a
