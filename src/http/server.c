@@ -8,11 +8,15 @@
  *   in place; the request views handed to the handler point into it and are
  *   valid only during the handler call, as http.h promises, so nothing is
  *   copied. Body bytes are decoded in place and handed to on_data.
- * - Exchanges form a FIFO per connection (at most max_pipelined). Handlers
- *   run in request order as heads arrive; only the front exchange writes to
- *   the transport. A later exchange that responds early keeps its head in its
- *   own buffer and its body by reference until it reaches the front, so
- *   responses go out in request order without copying bodies.
+ * - One exchange at a time per connection (c->ex). The next head is parsed,
+ *   and its handler called, only once the exchange before it has completed
+ *   (on_complete ran: the response was handed to the transport whole, or
+ *   failed), as Go's net/http, nginx and h2o do. Pipelined requests are read
+ *   ahead only into the input buffer, and reading stops when it is full, so
+ *   a client that pipelines and never reads pins one input buffer and one
+ *   exchange, not a response (and whatever the handler holds for it) per
+ *   queued request. Responses are therefore in request order by
+ *   construction.
  * - A request body blocks the parsing of the next head until it is consumed
  *   (by on_data or, when the handler never asks, by discarding after the
  *   response). Until the handler calls read_body the connection stops
@@ -107,7 +111,7 @@ typedef enum srv_deadline {
 
 struct wasio_http_exchange {
   wasio__srv_conn_t *conn;
-  wasio_http_exchange_t *next; /* connection FIFO, or the free list */
+  wasio_http_exchange_t *next; /* the server's free list */
   void *data;
   void (*on_complete)(wasio_http_exchange_t *ex, int status);
   void (*on_data)(wasio_http_exchange_t *ex, const void *data, size_t len);
@@ -145,8 +149,7 @@ struct wasio__srv_conn {
   wasio__srv_io_t io;
   wasio_timer_t *timer;
   wasio_defer_t kick;              /* runs conn_process from phase 2 */
-  wasio_http_exchange_t *ex_head, *ex_tail;
-  size_t n_ex;
+  wasio_http_exchange_t *ex;       /* the exchange in flight, or NULL */
   wasio_http_parser_t parser;
   wasio_http_body_t body;          /* the request body being decoded */
   wasio_http_exchange_t *body_ex;  /* its exchange; NULL while discarding */
@@ -310,22 +313,10 @@ static void ex_release(wasio_http_server_t *s, wasio_http_exchange_t *ex) {
   }
 }
 
-static void conn_enqueue(wasio__srv_conn_t *c, wasio_http_exchange_t *ex) {
+/* The connection's exchange in flight; only one at a time. */
+static void conn_attach(wasio__srv_conn_t *c, wasio_http_exchange_t *ex) {
   ex->next = NULL;
-  if (c->ex_tail != NULL)
-    c->ex_tail->next = ex;
-  else
-    c->ex_head = ex;
-  c->ex_tail = ex;
-  c->n_ex++;
-}
-
-static void conn_dequeue_front(wasio__srv_conn_t *c) {
-  wasio_http_exchange_t *ex = c->ex_head;
-  c->ex_head = ex->next;
-  if (c->ex_head == NULL) c->ex_tail = NULL;
-  c->n_ex--;
-  ex->next = NULL;
+  c->ex = ex;
 }
 
 /* Builds the response head into ex->head: the codec writes the status line
@@ -362,8 +353,7 @@ static int ex_build_head(wasio_http_exchange_t *ex, int status, const wasio_http
    * this is the last response the connection will carry. */
   bool close = user_close || !ex->keep_alive || mode == MODE_CLOSE || ex->internal;
   if (ex->req_state == REQ_UNREAD && ex->expect_continue && !ex->cont_sent && !ex->cont_pending) close = true;
-  if (c->no_more && ex == c->ex_tail && !c->body_active) close = true;
-  if (s->shutting_down && ex == c->ex_tail) close = true;
+  if (c->no_more || s->shutting_down) close = true;
   ex->close_after = close;
 
   if (!user_date) {
@@ -424,11 +414,10 @@ static bool ex_write(wasio_http_exchange_t *ex, wasio_write_t *w, const void *ba
   return true;
 }
 
-/* Hands whatever this exchange has ready to the transport, in wire order,
- * if it is the front of its connection. */
+/* Hands whatever this exchange has ready to the transport, in wire order. */
 static void ex_flush(wasio_http_exchange_t *ex) {
   wasio__srv_conn_t *c = ex->conn;
-  if (c->closing || c->ex_head != ex) return;
+  if (c->closing || c->ex != ex) return;
   if (ex->cont_pending) {
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
     ex->cont_pending = false;
@@ -564,29 +553,17 @@ static void ex_check_complete(wasio_http_exchange_t *ex) {
   if (ex->resp_state != RESP_ENDED || ex->writes_out != 0) return;
   if (ex->cont_pending || ex->head_pending || ex->out_pending || ex->end_pending) return;
   if (ex->req_state == REQ_READING || ex->end_queued) return;
-  if (c->ex_head != ex) return; /* cannot happen: only the front writes */
   if (ex->req_state == REQ_UNREAD) conn_detach_body(c, ex);
   ex->done = true;
-  conn_dequeue_front(c);
-  bool close_after = ex->close_after;
-  if (close_after) c->no_more = true;
+  c->ex = NULL;
+  /* Nothing may follow a "Connection: close" response. */
+  if (ex->close_after) c->no_more = true;
   void (*cb)(wasio_http_exchange_t *, int) = ex->on_complete;
   if (cb != NULL) cb(ex, 0);
   ex_release(c->server, ex); /* ex is gone from here on */
   if (c->closing) return;
-  if (close_after) {
-    /* Nothing may follow a "Connection: close" response. */
-    if (c->ex_head != NULL) {
-      conn_abort(c, WASIO_ECANCELED);
-      return;
-    }
-  } else if (c->ex_head != NULL) {
-    c->ex_head->head_hold = false; /* its turn has passed: nothing to wait for */
-    ex_flush(c->ex_head);
-    if (c->closing) return;
-    ex_check_complete(c->ex_head);
-    if (c->closing) return;
-  }
+  /* Only now may the next request (read ahead, or still to come) reach
+   * the handler. */
   conn_process(c);
 }
 
@@ -632,19 +609,19 @@ static uint64_t conn_due(wasio__srv_conn_t *c, srv_deadline_t *kind) {
     *kind = DL_BODY;
     return c->body_since + s->body_ns;
   }
-  if (c->ex_head != NULL && c->ex_head->writes_out > 0) {
+  if (c->ex != NULL && c->ex->writes_out > 0) {
     *kind = DL_WRITE;
     return c->write_since + s->idle_ns;
   }
-  if (!c->body_active && !c->no_more && !c->peer_eof && c->n_ex < WASIO_HTTP_SERVER_MAX_PIPELINED) {
+  /* The head and idle clocks run only while the connection waits for the
+   * client: a head read ahead behind an exchange in flight is not late. */
+  if (!c->body_active && !c->no_more && !c->peer_eof && c->ex == NULL) {
     if (c->head_started) {
       *kind = DL_HEAD;
       return c->head_since + s->head_ns;
     }
-    if (c->n_ex == 0) {
-      *kind = DL_IDLE;
-      return c->idle_since + s->idle_ns;
-    }
+    *kind = DL_IDLE;
+    return c->idle_since + s->idle_ns;
   }
   return 0;
 }
@@ -784,10 +761,10 @@ void wasio__srv_conn_on_shutdown(wasio__srv_conn_t *c, int status) {
 void wasio__srv_conn_on_closed(wasio__srv_conn_t *c) {
   int err = c->close_status != 0 ? c->close_status : WASIO_ECONNRESET;
   if (err == WASIO_EOF) err = WASIO_ECONNRESET;
-  /* Tear down every exchange still queued, in order. */
-  while (c->ex_head != NULL) {
-    wasio_http_exchange_t *ex = c->ex_head;
-    conn_dequeue_front(c);
+  /* Tear down the exchange in flight, if any. */
+  wasio_http_exchange_t *ex = c->ex;
+  if (ex != NULL) {
+    c->ex = NULL;
     if (ex->req_state == REQ_READING || ex->end_queued) ex_deliver_end(ex, err);
     if (ex->write_cb != NULL) {
       void (*cb)(wasio_http_exchange_t *, int) = ex->write_cb;
@@ -958,25 +935,18 @@ static void conn_reject(wasio__srv_conn_t *c, int http_status, int err, const wa
     ex->is_head = req->method.len == 4 && memcmp(req->method.ptr, "HEAD", 4) == 0;
     ex->version_minor = (uint8_t)(req->version_minor > 1 ? 1 : req->version_minor);
   }
-  conn_enqueue(c, ex);
+  conn_attach(c, ex);
   if (ex_respond_error(ex, http_status, err) < 0) conn_abort(c, WASIO_ENOMEM);
 }
 
-/* Delivers queued on_end callbacks (bodiless requests whose handler called
- * read_body). */
-static void conn_deliver_ends(wasio__srv_conn_t *c) {
-  bool again = true;
-  while (again && !c->closing) {
-    again = false;
-    for (wasio_http_exchange_t *ex = c->ex_head; ex != NULL; ex = ex->next) {
-      if (!ex->end_queued) continue;
-      ex_deliver_end(ex, ex->end_status);
-      if (c->closing) return;
-      ex_check_complete(ex);
-      again = true; /* the list may have changed */
-      break;
-    }
-  }
+/* Delivers a queued on_end (a bodiless request whose handler called
+ * read_body, or a body detached before it was asked for). */
+static void conn_deliver_end(wasio__srv_conn_t *c) {
+  wasio_http_exchange_t *ex = c->ex;
+  if (c->closing || ex == NULL || !ex->end_queued) return;
+  ex_deliver_end(ex, ex->end_status);
+  if (c->closing) return;
+  ex_check_complete(ex);
 }
 
 /* Parses and dispatches what the input buffer holds, as far as the state
@@ -990,14 +960,15 @@ static void conn_process(wasio__srv_conn_t *c) {
   wasio_http_server_t *s = c->server;
   do {
     c->again = false;
-    conn_deliver_ends(c);
+    conn_deliver_end(c);
     for (;;) {
       if (c->closing || c->shutting_down) break;
       if (c->body_active) {
         if (!conn_pump_body(c)) break;
         continue;
       }
-      if (c->no_more || c->n_ex >= WASIO_HTTP_SERVER_MAX_PIPELINED) break;
+      /* The next head waits until the exchange before it has completed. */
+      if (c->no_more || c->ex != NULL) break;
       size_t avail = c->in_len - c->in_start;
       if (avail == 0) break;
       wasio_http_request_t req;
@@ -1045,7 +1016,7 @@ static void conn_process(wasio__srv_conn_t *c) {
         c->body_bytes = 0;
         c->body_since = wasio_loop_now(s->loop);
       }
-      conn_enqueue(c, ex);
+      conn_attach(c, ex);
       s->handler(ex, &req);
     }
   } while (c->again && !c->closing);
@@ -1060,7 +1031,7 @@ static void conn_update(wasio__srv_conn_t *c) {
     c->again = true; /* conn_process calls us when it is done */
     return;
   }
-  if (!c->shutting_down && c->n_ex == 0 && !c->body_active) {
+  if (!c->shutting_down && c->ex == NULL && !c->body_active) {
     bool head_possible = !c->no_more && !(c->peer_eof);
     if (!head_possible) {
       conn_end(c);
@@ -1077,7 +1048,7 @@ static void conn_update(wasio__srv_conn_t *c) {
   } else if (c->body_active) {
     want = c->body_ex == NULL || (c->body_ex->req_state == REQ_READING && !c->body_ex->paused);
   } else {
-    want = !c->no_more && c->n_ex < WASIO_HTTP_SERVER_MAX_PIPELINED;
+    want = !c->no_more; /* read ahead: bounded by the input buffer */
   }
   /* Never read into a full buffer: the space must exist first. */
   if (want && !c->shutting_down && c->in_start == 0 && c->in_len == WASIO__SRV_IN_CAP) want = false;
@@ -1102,9 +1073,9 @@ static void conn_kick_cb(wasio_defer_t *d, int status) {
     return;
   }
   if (status < 0 || c->closing) return;
-  if (c->ex_head != NULL && c->ex_head->head_hold) {
-    c->ex_head->head_hold = false;
-    ex_flush(c->ex_head);
+  if (c->ex != NULL && c->ex->head_hold) {
+    c->ex->head_hold = false;
+    ex_flush(c->ex);
     if (c->closing) return;
   }
   conn_process(c);
@@ -1300,7 +1271,7 @@ void wasio_http_server_shutdown(wasio_http_server_t *s, uint64_t timeout_ns,
   for (wasio__srv_conn_t *c = s->conns; c != NULL; c = c->next) {
     if (c->closing) continue;
     c->no_more = true;
-    if (c->n_ex == 0 && !c->body_active) {
+    if (c->ex == NULL && !c->body_active) {
       conn_abort(c, WASIO_ECANCELED); /* idle: nothing in flight */
       continue;
     }
