@@ -4,10 +4,25 @@
  * - Layers: listener -> connection (this file: buffering, parsing, ordering,
  *   timeouts) -> transport (server_io.[ch]: TCP now, TLS later). Parsing and
  *   serialising are the sans-I/O codec's (wasio/http_codec.h).
- * - A connection owns one fixed input buffer (WASIO__SRV_IN_CAP). Heads are parsed
- *   in place; the request views handed to the handler point into it and are
- *   valid only during the handler call, as http.h promises, so nothing is
- *   copied. Body bytes are decoded in place and handed to on_data.
+ * - Input buffers exist only while bytes must wait (nginx and h2o do the
+ *   same). Reads land in the server's one landing buffer (WASIO__SRV_IN_CAP)
+ *   whenever the connection has nothing buffered; heads are parsed there in
+ *   place, the request views handed to the handler point into it (valid
+ *   only during the handler call, as http.h promises) and body bytes are
+ *   decoded there for on_data. Before the read callback returns, whatever
+ *   was not consumed (a partial head, a request read ahead behind an
+ *   exchange in flight, body bytes the handler has not asked for) is copied
+ *   into a buffer of the connection's own, taken from a small per-server
+ *   free list (WASIO__SRV_BUF_POOL_MAX), and the next reads append to it;
+ *   it goes back as soon as it is empty. So an idle keep-alive connection
+ *   holds no buffer, and in steady state a request costs no allocation.
+ *   One host rule shapes this: the wasip2 backend keeps the last buffer
+ *   alloc handed out when a read came back empty and reads into it later
+ *   without asking again (until reading stops), so a buffer of the
+ *   connection's own that was handed out ("lent") is given back only after
+ *   a read returned into it or reading was stopped. The landing buffer may
+ *   be lent to many connections at once: each read into it is consumed or
+ *   copied out before its callback returns.
  * - One exchange at a time per connection (c->ex). The next head is parsed,
  *   and its handler called, only once the exchange before it has completed
  *   (on_complete ran: the response was handed to the transport whole, or
@@ -53,9 +68,14 @@
 
 /* ---- limits and sizes ------------------------------------------------------ */
 
-/* Input buffer per connection: a whole head (WASIO_HTTP_MAX_HEAD) plus room
- * to read ahead pipelined requests and body bytes. */
+/* Input buffer of a connection (and the server's landing buffer): a whole
+ * head (WASIO_HTTP_MAX_HEAD) plus room to read ahead pipelined requests and
+ * body bytes. It bounds what a client that pipelines without reading can
+ * make a connection hold. */
 #define WASIO__SRV_IN_CAP (WASIO_HTTP_MAX_HEAD + 16384)
+/* Empty input buffers kept per server for the next connection that needs
+ * one; more are freed. */
+#define WASIO__SRV_BUF_POOL_MAX 16
 /* Compact the input buffer (move the unparsed tail to the front) when less
  * than this much room is left at its end. */
 #define WASIO__SRV_IN_COMPACT_AT 4096
@@ -169,7 +189,11 @@ struct wasio__srv_conn {
   bool shutting_down;              /* half-closed, lingering */
   bool in_process, again;
   bool kick_queued, free_on_kick;
-  char in[WASIO__SRV_IN_CAP];
+  bool in_landing;                 /* the last read space was the landing buffer */
+  bool lent;                       /* buf was handed out for a read not yet back */
+  char *buf;                       /* own input buffer (WASIO__SRV_IN_CAP), or NULL */
+  char *in;                        /* the input: buf, or the landing buffer while a
+                                      read callback consumes it; NULL when neither */
 };
 
 struct wasio_http_server {
@@ -184,6 +208,9 @@ struct wasio_http_server {
   size_t n_conns;
   wasio_http_exchange_t *pool;
   size_t pool_len;
+  char *landing;                   /* where reads land (WASIO__SRV_IN_CAP) */
+  char *bufs;                      /* free input buffers, linked through their first bytes */
+  size_t bufs_len;
   bool shutting_down;
   bool listener_open;
   bool timer_open, timer_closing;
@@ -311,6 +338,66 @@ static void ex_release(wasio_http_server_t *s, wasio_http_exchange_t *ex) {
   } else {
     wasio__free(ex);
   }
+}
+
+/* ---- input buffers ------------------------------------------------------------------ */
+
+/* An empty input buffer for a connection: from the free list, or new. */
+static char *srv_buf_take(wasio_http_server_t *s) {
+  char *b = s->bufs;
+  if (b == NULL) return wasio__malloc(WASIO__SRV_IN_CAP);
+  memcpy(&s->bufs, b, sizeof s->bufs);
+  s->bufs_len--;
+  return b;
+}
+
+static void srv_buf_give(wasio_http_server_t *s, char *b) {
+  if (s->bufs_len < WASIO__SRV_BUF_POOL_MAX && !s->shutting_down) {
+    memcpy(b, &s->bufs, sizeof s->bufs);
+    s->bufs = b;
+    s->bufs_len++;
+  } else {
+    wasio__free(b);
+  }
+}
+
+/* The end of a read callback that landed in the landing buffer: what was
+ * not consumed moves to the connection's own buffer, as the landing buffer
+ * serves the next read of any connection. */
+static void conn_spill(wasio__srv_conn_t *c) {
+  wasio_http_server_t *s = c->server;
+  if (c->in == NULL || c->in != s->landing) return;
+  size_t rest = c->in_len - c->in_start;
+  const char *from = s->landing + c->in_start;
+  c->in = c->buf;
+  c->in_start = c->in_len = 0;
+  if (rest == 0 || c->closing || c->shutting_down) return;
+  if (c->buf == NULL) {
+    c->buf = srv_buf_take(s);
+    if (c->buf == NULL) {
+      conn_abort(c, WASIO_ENOMEM);
+      return;
+    }
+  }
+  memcpy(c->buf, from, rest);
+  c->in = c->buf;
+  c->in_len = (uint32_t)rest;
+}
+
+/* Gives the connection's own buffer back once it holds nothing (or the
+ * connection only lingers). A buffer lent to the transport is taken back
+ * by stopping the read; conn_update() starts it again. */
+static void conn_trim(wasio__srv_conn_t *c) {
+  if (c->buf == NULL || c->in != c->buf) return;
+  if (c->in_start != c->in_len && !c->shutting_down) return;
+  if (c->lent) {
+    wasio__srv_io_read_stop(&c->io);
+    c->reading = false;
+    c->lent = false;
+  }
+  srv_buf_give(c->server, c->buf);
+  c->buf = c->in = NULL;
+  c->in_start = c->in_len = 0;
 }
 
 /* The connection's exchange in flight; only one at a time. */
@@ -708,6 +795,8 @@ static void conn_free(wasio__srv_conn_t *c) {
     s->conns = c->next;
   if (c->next != NULL) c->next->prev = c->prev;
   s->n_conns--;
+  if (c->buf != NULL) srv_buf_give(s, c->buf); /* the transport is closed: nothing is lent */
+  c->buf = c->in = NULL;
   wasio_timer_close(c->timer, NULL);
   if (c->kick_queued) {
     /* The deferred request still refers to c: free when it has run. */
@@ -781,23 +870,33 @@ void wasio__srv_conn_on_closed(wasio__srv_conn_t *c) {
 /* ---- connections: input ---------------------------------------------------------------------- */
 
 void wasio__srv_conn_read_space(wasio__srv_conn_t *c, char **base, size_t *cap) {
-  if (c->shutting_down) { /* lingering: everything is discarded */
-    c->in_start = c->in_len = 0;
-  } else if (c->in_start == c->in_len) {
-    c->in_start = c->in_len = 0;
-  } else if (c->in_start > 0 && WASIO__SRV_IN_CAP - c->in_len < WASIO__SRV_IN_COMPACT_AT) {
-    /* The parser keeps offsets, not pointers, so the bytes may move. */
-    memmove(c->in, c->in + c->in_start, c->in_len - c->in_start);
-    c->in_len -= c->in_start;
-    c->in_start = 0;
+  /* The transport asks again, so it holds no earlier space of ours. */
+  c->lent = false;
+  if (!c->shutting_down && c->buf != NULL && c->in == c->buf && c->in_start != c->in_len) {
+    /* Bytes wait: the next ones go after them. */
+    if (c->in_start > 0 && WASIO__SRV_IN_CAP - c->in_len < WASIO__SRV_IN_COMPACT_AT) {
+      /* The parser keeps offsets, not pointers, so the bytes may move. */
+      memmove(c->buf, c->buf + c->in_start, c->in_len - c->in_start);
+      c->in_len -= c->in_start;
+      c->in_start = 0;
+    }
+    c->in_landing = false;
+    *base = c->buf + c->in_len;
+    *cap = WASIO__SRV_IN_CAP - c->in_len;
+    c->lent = *cap > 0;
+    return;
   }
-  *base = c->in + c->in_len;
-  *cap = WASIO__SRV_IN_CAP - c->in_len;
+  /* Nothing buffered (or lingering: everything is discarded). */
+  c->in_landing = true;
+  *base = c->server->landing;
+  *cap = WASIO__SRV_IN_CAP;
 }
 
 void wasio__srv_conn_on_read(wasio__srv_conn_t *c, ptrdiff_t nread) {
+  c->lent = false; /* the space came back (or reading has stopped) */
   if (c->closing) return;
-  uint64_t now = wasio_loop_now(c->server->loop);
+  wasio_http_server_t *s = c->server;
+  uint64_t now = wasio_loop_now(s->loop);
   if (nread < 0) {
     c->reading = false;
     if (nread != WASIO_EOF) {
@@ -815,10 +914,25 @@ void wasio__srv_conn_on_read(wasio__srv_conn_t *c, ptrdiff_t nread) {
   if (c->shutting_down) {
     c->linger_bytes += (uint64_t)nread;
     if (c->linger_bytes > WASIO__SRV_LINGER_MAX_BYTES) conn_abort(c, WASIO_ECONNRESET);
-    c->in_start = c->in_len = 0;
     return;
   }
-  c->in_len += (uint32_t)nread;
+  if (!c->in_landing) {
+    c->in_len += (uint32_t)nread; /* after the bytes that wait */
+  } else if (c->in_start != c->in_len) {
+    /* The landing buffer is handed out only when nothing waits, and bytes
+     * come to wait only at the end of a read: cannot happen, but if it
+     * did, order is kept or the connection ends. */
+    if (WASIO__SRV_IN_CAP - c->in_len < (size_t)nread) {
+      conn_abort(c, WASIO_ENOBUFS);
+      return;
+    }
+    memcpy(c->in + c->in_len, s->landing, (size_t)nread);
+    c->in_len += (uint32_t)nread;
+  } else {
+    c->in = s->landing; /* consumed in place; conn_process spills the rest */
+    c->in_start = 0;
+    c->in_len = (uint32_t)nread;
+  }
   c->body_since = now;
   conn_process(c);
 }
@@ -866,7 +980,7 @@ static bool conn_pump_body(wasio__srv_conn_t *c) {
     if (c->closing || !c->body_active) return !c->closing;
     size_t avail = c->in_len - c->in_start, consumed = 0;
     wasio_http_str_t data = {NULL, 0};
-    int rc = wasio_http_body_decode(&c->body, c->in + c->in_start, avail, &consumed, &data);
+    int rc = wasio_http_body_decode(&c->body, avail ? c->in + c->in_start : NULL, avail, &consumed, &data);
     if (rc < 0 && rc != WASIO_EAGAIN) {
       conn_finish_body(c, rc);
       return !c->closing;
@@ -1021,6 +1135,7 @@ static void conn_process(wasio__srv_conn_t *c) {
     }
   } while (c->again && !c->closing);
   c->in_process = false;
+  conn_spill(c);
   if (!c->closing) conn_update(c);
 }
 
@@ -1040,6 +1155,7 @@ static void conn_update(wasio__srv_conn_t *c) {
     if (!c->head_started && c->in_len == c->in_start && c->deadline != DL_IDLE)
       c->idle_since = wasio_loop_now(c->server->loop);
   }
+  conn_trim(c);
   bool want;
   if (c->peer_eof) {
     want = false;
@@ -1061,6 +1177,7 @@ static void conn_update(wasio__srv_conn_t *c) {
   } else if (!want && c->reading) {
     wasio__srv_io_read_stop(&c->io);
     c->reading = false;
+    c->lent = false;
   }
   conn_sched(c);
 }
@@ -1100,7 +1217,7 @@ static void srv_on_connection(wasio_tcp_t *listener, wasio_tcp_t *client, int st
     wasio_tcp_close(client, NULL);
     return;
   }
-  memset(c, 0, offsetof(wasio__srv_conn_t, in));
+  memset(c, 0, sizeof *c);
   if (wasio_timer_new(s->loop, &c->timer) < 0) {
     wasio__free(c);
     wasio_tcp_close(client, NULL);
@@ -1146,6 +1263,11 @@ int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *op
   s->idle_ns = WASIO_HTTP_SERVER_IDLE_TIMEOUT_NS;
   s->head_ns = WASIO_HTTP_SERVER_HEAD_TIMEOUT_NS;
   s->body_ns = WASIO_HTTP_SERVER_BODY_TIMEOUT_NS;
+  s->landing = wasio__malloc(WASIO__SRV_IN_CAP);
+  if (s->landing == NULL) {
+    wasio__free(s);
+    return WASIO_ENOMEM;
+  }
   if (opts != NULL) {
     if (opts->max_connections) s->max_connections = opts->max_connections;
     if (opts->max_body) s->max_body = opts->max_body;
@@ -1158,6 +1280,7 @@ int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *op
       wasio_tls_engine_t *trial = NULL;
       int rc = wasio_tls_engine_new(opts->tls, NULL, 0, &trial);
       if (rc < 0) {
+        wasio__free(s->landing);
         wasio__free(s);
         return rc;
       }
@@ -1165,6 +1288,7 @@ int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *op
       static const char *const alpn[] = {"http/1.1"};
       rc = wasio_tls_config_alpn(opts->tls, alpn, 1);
       if (rc < 0) {
+        wasio__free(s->landing);
         wasio__free(s);
         return rc;
       }
@@ -1213,6 +1337,12 @@ static void srv_finish_cb(wasio_defer_t *d, int status) {
     s->pool = ex->next;
     wasio__free(ex);
   }
+  while (s->bufs != NULL) {
+    char *b = s->bufs;
+    memcpy(&s->bufs, b, sizeof s->bufs);
+    wasio__free(b);
+  }
+  wasio__free(s->landing);
   wasio__free(s);
 }
 
