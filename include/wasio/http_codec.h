@@ -38,6 +38,12 @@
  *     accepted only when every value is identical (RFC 9110 section 8.6) and
  *     then count as one; differing values give
  *     WASIO_EHTTP_CONTENT_LENGTH_MISMATCH.
+ *   - Chunk extensions must follow RFC 9112 section 7.1.1's grammar
+ *     (";" name [ "=" token / quoted-string ], with BWS around ";" and
+ *     "="), at most WASIO_HTTP_MAX_CHUNK_EXTS per line; they are then
+ *     ignored. "2;" (no name), an unclosed quoted string or whitespace
+ *     before the CRLF is WASIO_EHTTP_BAD_CHUNK_EXT, in requests and
+ *     responses alike.
  *   - Transfer-Encoding: the only accepted value (over all fields) is a
  *     single "chunked" token, in HTTP/1.1 messages only. Anything else
  *     (gzip, chunked twice, chunked not last, any TE in HTTP/1.0) is
@@ -80,8 +86,12 @@ extern "C" {
 /* Most fields in a trailer section (WASIO_EHTTP_TOO_MANY_HEADERS). */
 #define WASIO_HTTP_MAX_TRAILERS 16
 /* Longest chunk-size line (size and extensions), without its CRLF
- * (WASIO_EHTTP_CHUNK_LINE_TOO_LONG). */
+ * (WASIO_EHTTP_CHUNK_LINE_TOO_LONG): it bounds the total length of a
+ * chunk's extensions. */
 #define WASIO_HTTP_MAX_CHUNK_LINE 1024
+/* Most chunk extensions (";name[=value]") on one chunk-size line
+ * (WASIO_EHTTP_BAD_CHUNK_EXT beyond). */
+#define WASIO_HTTP_MAX_CHUNK_EXTS 16
 
 /* ---- views ------------------------------------------------------------------ */
 
@@ -233,6 +243,7 @@ typedef struct wasio_http_body {
   uint8_t wasio__kind;         /* wasio_http_body_kind_t */
   uint8_t wasio__state;
   uint8_t wasio__digits;
+  uint8_t wasio__exts;         /* chunk extensions on the current line */
 } wasio_http_body_t;
 
 /* Prepares `d` for a body framed by `framing` (from a parsed head). When
