@@ -203,13 +203,25 @@ typedef struct wasio_http_server_opts {
  * response was handed to the connection whole, or failed). A client that
  * pipelines requests and does not read its responses therefore holds at
  * most one exchange; the requests behind it wait in the connection's
- * input buffer, and the server stops reading when that is full. Requests
- * the server refuses never reach it: the server answers them itself and
- * closes the connection (400 malformed, with the codec's error in the
- * body; 431 header block too large; 414 request line too long; 501 a
- * Transfer-Encoding other than chunked; 505 an HTTP version other than
- * 1.x; 413 a Content-Length above max_body; 408 a head that did not arrive
- * within head_timeout_ns). */
+ * input buffer, and the server stops reading when that is full.
+ *
+ * req->target is the request-target as sent: origin-form ("/path?q"), or
+ * absolute-form ("http://host:port/path?q", which RFC 9112 section 3.2.2
+ * requires a server to accept), or "*" for OPTIONS.
+ * wasio_http_request_authority() (wasio/http_codec.h) gives the host the
+ * request is for: the target's authority in absolute-form (Host is then
+ * ignored, as the RFC says), else the Host field.
+ *
+ * Requests the server refuses never reach it: the server answers them
+ * itself and closes the connection (400 malformed, with the codec's error
+ * in the body, including an HTTP/1.1 request without Host, any request
+ * with two Host fields or an invalid Host value, and a target whose form
+ * its method does not allow; 431 header block too large; 414 request line
+ * too long; 501 a Transfer-Encoding other than chunked, and any CONNECT:
+ * the server cannot hand a handler a tunnel, and closes without parsing
+ * the bytes after that head; 505 an HTTP version other than 1.x; 413 a
+ * Content-Length above max_body; 408 a head that did not arrive within
+ * head_timeout_ns). */
 typedef void (*wasio_http_handler)(wasio_http_exchange_t *ex, const wasio_http_request_t *req);
 
 /* Creates a server (not yet listening). opts may be NULL. Errors:

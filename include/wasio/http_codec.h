@@ -49,7 +49,11 @@
  *     (gzip, chunked twice, chunked not last, any TE in HTTP/1.0) is
  *     WASIO_EHTTP_BAD_TRANSFER_ENCODING, in requests and responses; together
  *     with Content-Length it is WASIO_EHTTP_CL_AND_TE.
- *   - An HTTP/1.1 request needs exactly one Host field (WASIO_EHTTP_BAD_HOST).
+ *   - Host (RFC 9112 section 3.2): an HTTP/1.1 request needs one Host
+ *     field, no request may have two, and its value must be uri-host
+ *     [":" port] (wasio_http_host_valid()); otherwise WASIO_EHTTP_BAD_HOST.
+ *     The form of the target is checked by wasio_http_request_authority(),
+ *     not by the parser.
  *   - The version must be "HTTP/1.D". HTTP/1.2 and later minors are
  *     accepted and reported as such, with HTTP/1.1 semantics.
  *
@@ -230,6 +234,34 @@ int wasio_http_find_header(const wasio_http_header_t *headers, size_t n, const c
 /* True when the comma-separated field value contains `token`
  * (case-insensitive, surrounding whitespace ignored). */
 bool wasio_http_has_token(wasio_http_str_t value, const char *token);
+
+/* ---- the authority of a request (RFC 9112 section 3.2) -------------------------- */
+
+/* True when `value` is a valid Host field value: uri-host [":" port] of
+ * RFC 3986 (an IP-literal in brackets, or a reg-name of unreserved,
+ * pct-encoded and sub-delims bytes, which includes dotted IPv4 and may be
+ * empty), the port digits at most 65535. wasio_http_parse_request()
+ * refuses a request whose Host fails this. */
+bool wasio_http_host_valid(wasio_http_str_t value);
+
+/* Checks the form of req->target against its method and gives the
+ * authority (host[:port]) the request is for:
+ *   origin-form "/path?query" (any method but CONNECT), asterisk-form "*"
+ *   (OPTIONS only): the Host field's value (an empty view when there is
+ *   none, which only HTTP/1.0 allows);
+ *   absolute-form "http://authority/path?query" (or https, scheme
+ *   case-insensitive; any method but CONNECT): the target's authority,
+ *   whatever Host says (RFC 9112 section 3.2.2: the server MUST ignore
+ *   Host then). A handler that splits such a target into path and query
+ *   starts after the authority;
+ *   authority-form "host:port" (CONNECT only): the target itself.
+ * Returns 0 and sets *out (a view into the request's bytes), or
+ * WASIO_EHTTP_BAD_TARGET: a form the method does not allow, an
+ * absolute-form URI that is not http or https, that has userinfo
+ * ("user@host"), or whose authority is not a valid, non-empty
+ * uri-host [":" port]. The HTTP server answers 400 to such a request
+ * before any handler sees it. */
+int wasio_http_request_authority(const wasio_http_request_t *req, wasio_http_str_t *out);
 
 /* ---- body decoding ------------------------------------------------------------
  *

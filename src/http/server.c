@@ -1108,6 +1108,20 @@ static void conn_process(wasio__srv_conn_t *c) {
       c->in_start += (uint32_t)rc;
       c->head_started = false;
       wasio_http_parser_init(&c->parser);
+      if (req.method.len == 7 && memcmp(req.method.ptr, "CONNECT", 7) == 0) {
+        /* A tunnel, which no handler can take: 501 (405 would need an
+         * Allow field naming what the handler supports, which the server
+         * cannot know), and the connection closes without parsing what
+         * follows the head (the client's tunnel bytes, not a request). */
+        conn_reject(c, 501, WASIO_ENOTSUP, &req);
+        break;
+      }
+      wasio_http_str_t authority;
+      int trc = wasio_http_request_authority(&req, &authority);
+      if (trc < 0) {
+        conn_reject(c, 400, trc, &req); /* a target form its method does not allow */
+        break;
+      }
       if (req.framing.has_content_length && req.framing.content_length > s->max_body) {
         conn_reject(c, 413, WASIO_ELIMIT, &req);
         break;

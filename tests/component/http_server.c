@@ -49,6 +49,7 @@ typedef struct server_state {
   int peer_family;        /* of the last request's client */
   int big_handled;        /* /big handler calls */
   int big_in_flight;      /* /big exchanges not yet completed */
+  char authority[128];    /* the body of the last absolute-form answer */
 } server_state_t;
 
 static server_state_t S;
@@ -269,6 +270,13 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
     S.big_in_flight++;
     wasio_http_exchange_on_complete(ex, big_complete);
     ASSERT_OK(wasio_http_respond(ex, 200, NULL, 0, big, sizeof big));
+  } else if (t.len > 0 && t.ptr[0] != '/') {
+    /* absolute-form (or "*" for OPTIONS): the authority the request is
+     * for, as the codec derives it. */
+    wasio_http_str_t a;
+    ASSERT_OK(wasio_http_request_authority(req, &a));
+    int an = snprintf(S.authority, sizeof S.authority, "%.*s\n", (int)a.len, a.ptr);
+    ASSERT_OK(wasio_http_respond(ex, 200, NULL, 0, S.authority, (size_t)an));
   } else if (str_is(t, "/chunked")) {
     wasio_http_exchange_set_data(ex, (void *)(uintptr_t)0);
     ASSERT_OK(wasio_http_respond_start(ex, 200, NULL, 0, -1));
@@ -677,7 +685,7 @@ TEST(smuggling_rejected) {
       {"GET /hello HTTP/1.1\nHost: t\n\n", "HTTP/1.1 400 ", "LF not preceded by CR", 0},
       {"GET /hello HTTP/1.1\r\nHost: t\r\nX-A: a\r\n b\r\n\r\n", "HTTP/1.1 400 ", "obsolete line folding", 0},
       {"GET /hello HTTP/1.1\r\nHost : t\r\n\r\n", "HTTP/1.1 400 ", "whitespace between", 0},
-      {"GET /hello HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ", "without exactly one Host", 0},
+      {"GET /hello HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ", "missing, repeated or invalid HTTP Host", 0},
       {"GET /hello HTTP/2.0\r\nHost: t\r\n\r\n", "HTTP/1.1 505 ", "version", 0},
       {"POST /crc HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n",
        "HTTP/1.1 400 ", "chunk size", 1},
@@ -690,6 +698,27 @@ TEST(smuggling_rejected) {
       {"POST /crc HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
        "5;a=\"abc\";b=\"def; ghi\r\nhello\r\n0\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n",
        "HTTP/1.1 400 ", "invalid HTTP chunk extension", 1},
+      /* RFC 9112 section 3.2: two Host fields (any version), an invalid
+       * Host value (not uri-host [":" port]). */
+      {"GET /hello HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n", "HTTP/1.1 400 ", "missing, repeated or invalid HTTP Host", 0},
+      {"GET /hello HTTP/1.0\r\nHost: t\r\nHost: t\r\n\r\n", "HTTP/1.1 400 ", "missing, repeated or invalid HTTP Host", 0},
+      {"GET /hello HTTP/1.1\r\nHost: a/b\r\n\r\n", "HTTP/1.1 400 ", "missing, repeated or invalid HTTP Host", 0},
+      {"GET /hello HTTP/1.1\r\nHost: a b\r\n\r\n", "HTTP/1.1 400 ", "missing, repeated or invalid HTTP Host", 0},
+      {"GET /hello HTTP/1.1\r\nHost: user@t\r\n\r\n", "HTTP/1.1 400 ", "missing, repeated or invalid HTTP Host", 0},
+      {"GET /hello HTTP/1.1\r\nHost: [::1\r\n\r\n", "HTTP/1.1 400 ", "missing, repeated or invalid HTTP Host", 0},
+      {"GET /hello HTTP/1.1\r\nHost: t:80x\r\n\r\n", "HTTP/1.1 400 ", "missing, repeated or invalid HTTP Host", 0},
+      {"GET /hello HTTP/1.1\r\nHost: t:65536\r\n\r\n", "HTTP/1.1 400 ", "missing, repeated or invalid HTTP Host", 0},
+      /* Target forms their method does not allow, absolute-form URIs that
+       * are not http(s), carry userinfo or have no host. */
+      {"GET * HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 400 ", "invalid HTTP request target", 0},
+      {"GET t:80 HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 400 ", "invalid HTTP request target", 0},
+      {"GET ftp://t/hello HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 400 ", "invalid HTTP request target", 0},
+      {"GET http://u@t/hello HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 400 ", "invalid HTTP request target", 0},
+      {"GET http:///hello HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 400 ", "invalid HTTP request target", 0},
+      /* CONNECT: 501, and what follows its head (the client's tunnel) is
+       * never parsed as a request. */
+      {"CONNECT t:443 HTTP/1.1\r\nHost: t:443\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 501 ",
+       "operation not supported", 0},
   };
   server_start(NULL);
   wasio_timer_t *wd = watchdog_start(S.loop, 120000);
@@ -707,6 +736,36 @@ TEST(smuggling_rejected) {
   }
   ASSERT_EQ_INT(S.body_ends, 3);
   ASSERT_WASIO(WASIO_EHTTP_BAD_CHUNK_EXT, S.body_end_status);
+  server_stop(wd);
+}
+
+/* RFC 9112 section 3.2.2: a server MUST accept absolute-form targets; the
+ * handler sees the target as sent, and the target's authority wins over
+ * Host. OPTIONS "*" reaches the handler; HTTP/1.0 needs no Host. Keep-alive
+ * goes on across them. */
+TEST(request_target_forms) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  ctl_t x;
+  ctl_raw(&x,
+          "GET http://example.test:8080/hello?x=1 HTTP/1.1\r\nHost: other.test\r\n\r\n"
+          "GET HTTPS://[::1]:8443 HTTP/1.1\r\nHost: [::1]:8443\r\n\r\n"
+          "OPTIONS * HTTP/1.1\r\nHost: star.test\r\n\r\n"
+          "GET /hello HTTP/1.1\r\nHost: 127.0.0.1:80\r\nConnection: close\r\n\r\n",
+          5000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_EQ_INT(count_substr(x.out, "HTTP/1.1 200 OK\r\n"), 4);
+  const char *a = strstr(x.out, "\r\n\r\nexample.test:8080\n"), *b = strstr(x.out, "\r\n\r\n[::1]:8443\n"),
+             *c = strstr(x.out, "\r\n\r\nstar.test\n"), *d = strstr(x.out, "\r\n\r\nhello\n");
+  ASSERT_TRUE(a != NULL && b != NULL && c != NULL && d != NULL);
+  ASSERT_TRUE(a < b && b < c && c < d);
+  ASSERT_EQ_STR(S.log, "http://example.test:8080/hello?x=1 HTTPS://[::1]:8443 * /hello ");
+  ctl_free(&x);
+  ctl_raw(&x, "GET /hello HTTP/1.0\r\n\r\n", 5000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_CONTAINS(x.out, "HTTP/1.1 200 OK\r\n");
+  ctl_free(&x);
+  ASSERT_EQ_INT(S.handled, 5);
   server_stop(wd);
 }
 
