@@ -257,15 +257,34 @@ int wasio_http_exchange_pause(wasio_http_exchange_t *ex, bool pause);
 
 /* A whole response. The server adds Content-Length (and Date, Connection
  * when closing). `body` (may be NULL when len is 0) must stay valid until
- * on_complete. For a HEAD request the body is not sent. */
+ * on_complete. For a HEAD request the body is not sent (len still sets its
+ * Content-Length).
+ * The server frames every response itself, so the framing fields of
+ * `headers` must agree with it: a Content-Length field (one, 1*DIGIT) equal
+ * to len is accepted and sent instead of the server's own; any other one
+ * is refused, because the client would take the wrong number of bytes as
+ * the body (response splitting): WASIO_EHTTP_CONTENT_LENGTH_MISMATCH (a
+ * different number, or two fields), WASIO_EHTTP_BAD_CONTENT_LENGTH (not
+ * a decimal number). A 304 may carry the caller's Content-Length as is
+ * (the length a 200 would have had); a 204 none (RFC 9110 section 8.6:
+ * WASIO_EINVAL). Any Transfer-Encoding field is WASIO_EINVAL: the server
+ * chooses the transfer coding. Other errors: WASIO_EINVAL (bad status,
+ * NULL body with len > 0, a body with a 204/304), WASIO_EBUSY (already
+ * responded), WASIO_ESTATE / WASIO_ECLOSING (exchange over, connection
+ * closing), WASIO_ENOBUFS (the head over 8 KiB), WASIO_EHTTP_BAD_HEADER_*
+ * (a field that would inject). Nothing is sent on error. */
 int wasio_http_respond(wasio_http_exchange_t *ex, int status, const wasio_http_header_t *headers,
                        size_t num_headers, const void *body, size_t len);
 
 /* A streamed response: content_length >= 0 sends Content-Length, -1 sends a
- * chunked body. Then respond_write (one write outstanding at a time: the
- * next after its callback) and respond_end. respond_end before all of a
- * Content-Length body was written returns WASIO_EINVAL and closes the
- * connection (the client sees a truncated body, never a wrong one). */
+ * chunked body (close-delimited to an HTTP/1.0 client). A Content-Length
+ * field in `headers` follows wasio_http_respond()'s rule against
+ * content_length: equal, it is sent instead of the server's; different,
+ * or with -1, WASIO_EHTTP_CONTENT_LENGTH_MISMATCH. Then respond_write (one
+ * write outstanding at a time: the next after its callback) and
+ * respond_end. respond_end before all of a Content-Length body was written
+ * returns WASIO_EINVAL and closes the connection (the client sees a
+ * truncated body, never a wrong one). */
 int wasio_http_respond_start(wasio_http_exchange_t *ex, int status,
                              const wasio_http_header_t *headers, size_t num_headers,
                              int64_t content_length);

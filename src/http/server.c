@@ -409,14 +409,47 @@ static void conn_attach(wasio__srv_conn_t *c, wasio_http_exchange_t *ex) {
 /* Builds the response head into ex->head: the codec writes the status line
  * and the caller's fields (and refuses injection), then our fields replace
  * its final empty line. */
+/* The caller's Content-Length field against the length the server frames
+ * the response with (UINT64_MAX: none, a streamed body of unknown length).
+ * Sets *keep when the caller's field goes out in place of the server's
+ * own. Errors as http.h documents them for wasio_http_respond(). */
+static int srv_check_content_length(int status, const wasio_http_header_t *headers, size_t num_headers,
+                                    uint64_t length, bool *keep) {
+  *keep = false;
+  size_t pos = 0;
+  int k = wasio_http_find_header(headers, num_headers, "Content-Length", &pos);
+  if (k < 0) return 0;
+  if (wasio_http_find_header(headers, num_headers, "Content-Length", &pos) >= 0)
+    return WASIO_EHTTP_CONTENT_LENGTH_MISMATCH; /* one framing, one field */
+  wasio_http_str_t v = headers[k].value;
+  uint64_t n = 0;
+  if (v.len == 0) return WASIO_EHTTP_BAD_CONTENT_LENGTH;
+  for (size_t i = 0; i < v.len; i++) {
+    unsigned d = (unsigned)((unsigned char)v.ptr[i] - '0');
+    if (d > 9 || n > (UINT64_MAX - d) / 10) return WASIO_EHTTP_BAD_CONTENT_LENGTH;
+    n = n * 10 + d;
+  }
+  /* RFC 9110 section 8.6: never in a 1xx or 204; a 304 may carry the
+   * length a 200 would have had, which only the caller knows. */
+  if (status < 200 || status == 204) return WASIO_EINVAL;
+  if (status == 304) {
+    *keep = true;
+    return 0;
+  }
+  if (length == UINT64_MAX || n != length) return WASIO_EHTTP_CONTENT_LENGTH_MISMATCH;
+  *keep = true;
+  return 0;
+}
+
 static int ex_build_head(wasio_http_exchange_t *ex, int status, const wasio_http_header_t *headers,
                          size_t num_headers, srv_resp_mode_t mode, uint64_t length) {
   wasio__srv_conn_t *c = ex->conn;
   wasio_http_server_t *s = c->server;
   size_t pos_find = 0;
-  if (wasio_http_find_header(headers, num_headers, "Content-Length", &pos_find) >= 0) return WASIO_EINVAL;
-  pos_find = 0;
   if (wasio_http_find_header(headers, num_headers, "Transfer-Encoding", &pos_find) >= 0) return WASIO_EINVAL;
+  bool user_length = false;
+  int lrc = srv_check_content_length(status, headers, num_headers, length, &user_length);
+  if (lrc < 0) return lrc;
   const char *reason = wasio_http_reason(status);
   wasio_http_str_t rs = {reason, strlen(reason)};
   int rc = wasio_http_write_response_head(ex->head, WASIO__SRV_HEAD_CAP - WASIO__SRV_OWN_FIELDS_CAP, 1, status, rs,
@@ -450,6 +483,7 @@ static int ex_build_head(wasio_http_exchange_t *ex, int status, const wasio_http
   }
   switch (mode) {
     case MODE_LENGTH:
+      if (user_length) break; /* the caller's field says the same */
       pos = srv_put_str(ex->head, pos, cap, "Content-Length: ", 16);
       pos = srv_put_u64(ex->head, pos, cap, length);
       pos = srv_put_str(ex->head, pos, cap, "\r\n", 2);
@@ -459,7 +493,7 @@ static int ex_build_head(wasio_http_exchange_t *ex, int status, const wasio_http
       break;
     case MODE_NOBODY:
       /* HEAD answers carry the framing a GET would have had. */
-      if (ex->is_head && !srv_bodiless_status(status)) {
+      if (ex->is_head && !srv_bodiless_status(status) && !user_length) {
         if (length != UINT64_MAX) {
           pos = srv_put_str(ex->head, pos, cap, "Content-Length: ", 16);
           pos = srv_put_u64(ex->head, pos, cap, length);

@@ -205,7 +205,17 @@ static void handle_api(wasio_http_exchange_t *ex) {
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 1000, NULL, 0, NULL, 0));
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 200, NULL, 0, NULL, 5));
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 204, NULL, 0, "x", 1)); /* 204 has no body */
-  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 200, cl, 1, "abc", 3)); /* framing is ours */
+  /* Framing is the server's: a Content-Length that disagrees with it is
+   * refused with its own code (a matching one is accepted: /cl). */
+  static const wasio_http_header_t cl4[] = {{{"Content-Length", 14}, {"4", 1}}};
+  static const wasio_http_header_t clx[] = {{{"content-length", 14}, {"3x", 2}}};
+  static const wasio_http_header_t cl2[] = {{{"Content-Length", 14}, {"3", 1}}, {{"Content-Length", 14}, {"3", 1}}};
+  ASSERT_WASIO(WASIO_EHTTP_CONTENT_LENGTH_MISMATCH, wasio_http_respond(ex, 200, cl4, 1, "abc", 3));
+  ASSERT_WASIO(WASIO_EHTTP_CONTENT_LENGTH_MISMATCH, wasio_http_respond(ex, 200, cl2, 2, "abc", 3));
+  ASSERT_WASIO(WASIO_EHTTP_BAD_CONTENT_LENGTH, wasio_http_respond(ex, 200, clx, 1, "abc", 3));
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 204, cl, 1, NULL, 0)); /* RFC 9110 8.6 */
+  ASSERT_WASIO(WASIO_EHTTP_CONTENT_LENGTH_MISMATCH, wasio_http_respond_start(ex, 200, cl, 1, -1));
+  ASSERT_WASIO(WASIO_EHTTP_CONTENT_LENGTH_MISMATCH, wasio_http_respond_start(ex, 200, cl4, 1, 3));
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 200, te, 1, "abc", 3));
   ASSERT_WASIO(WASIO_EHTTP_BAD_HEADER_VALUE, wasio_http_respond(ex, 200, inj, 1, "abc", 3));
   ASSERT_WASIO(WASIO_EHTTP_BAD_HEADER_NAME, wasio_http_respond(ex, 200, badname, 1, "abc", 3));
@@ -221,6 +231,11 @@ static void handle_api(wasio_http_exchange_t *ex) {
   ASSERT_OK(wasio_http_respond_write(ex, "ok\n", 3, api_written));
   ASSERT_WASIO(WASIO_EBUSY, wasio_http_respond_write(ex, "", 0, never_called)); /* one at a time */
   (void)never_data;
+}
+
+static void api_written_end(wasio_http_exchange_t *ex, int status) {
+  ASSERT_WASIO(0, status);
+  ASSERT_OK(wasio_http_respond_end(ex));
 }
 
 static void short_written(wasio_http_exchange_t *ex, int status) {
@@ -256,6 +271,17 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
     handle_delay(ex, (wasio_http_str_t){t.ptr + 7, t.len - 7});
   } else if (str_is(t, "/api")) {
     handle_api(ex);
+  } else if (str_is(t, "/cl")) {
+    /* A Content-Length field that matches: sent instead of the server's. */
+    static const wasio_http_header_t h[] = {{{"Content-Length", 14}, {"6", 1}}};
+    ASSERT_OK(wasio_http_respond(ex, 200, h, 1, "hello\n", 6));
+  } else if (str_is(t, "/cl-stream")) {
+    static const wasio_http_header_t h[] = {{{"content-length", 14}, {"3", 1}}};
+    ASSERT_OK(wasio_http_respond_start(ex, 200, h, 1, 3));
+    ASSERT_OK(wasio_http_respond_write(ex, "ab\n", 3, api_written_end));
+  } else if (str_is(t, "/cl-304")) {
+    static const wasio_http_header_t h[] = {{{"Content-Length", 14}, {"1234", 4}}};
+    ASSERT_OK(wasio_http_respond(ex, 304, h, 1, NULL, 0));
   } else if (str_is(t, "/short")) {
     ASSERT_OK(wasio_http_respond_start(ex, 200, NULL, 0, 10));
     ASSERT_OK(wasio_http_respond_write(ex, "abc", 3, short_written));
@@ -766,6 +792,33 @@ TEST(request_target_forms) {
   ASSERT_CONTAINS(x.out, "HTTP/1.1 200 OK\r\n");
   ctl_free(&x);
   ASSERT_EQ_INT(S.handled, 5);
+  server_stop(wd);
+}
+
+/* A response with a Content-Length field that matches the body: sent once,
+ * the caller's instead of the server's (whole, HEAD, streamed); a 304
+ * keeps the caller's. (Mismatches: api_refusals.) */
+TEST(respond_with_content_length) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  ctl_t x;
+  ctl_raw(&x,
+          "GET /cl HTTP/1.1\r\nHost: t\r\n\r\n"
+          "HEAD /cl HTTP/1.1\r\nHost: t\r\n\r\n"
+          "GET /cl-stream HTTP/1.1\r\nHost: t\r\n\r\n"
+          "GET /cl-304 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+          5000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_EQ_INT(count_substr(x.out, "HTTP/1.1 200 OK\r\n"), 3);
+  ASSERT_EQ_INT(count_substr(x.out, "HTTP/1.1 304 Not Modified\r\n"), 1);
+  ASSERT_EQ_INT(count_substr(x.out, "Content-Length: 6\r\n"), 2); /* GET and HEAD */
+  ASSERT_EQ_INT(count_substr(x.out, "content-length: 3\r\n"), 1);
+  ASSERT_EQ_INT(count_substr(x.out, "Content-Length: 1234\r\n"), 1);
+  ASSERT_EQ_INT(count_substr(x.out, "ontent-Length") + count_substr(x.out, "ontent-length"), 4);
+  ASSERT_EQ_INT(count_substr(x.out, "hello\n"), 1);
+  ASSERT_CONTAINS(x.out, "\r\n\r\nab\n");
+  ASSERT_EQ_INT(S.handled, 4);
+  ctl_free(&x);
   server_stop(wd);
 }
 
