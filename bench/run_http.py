@@ -526,7 +526,7 @@ def make_cert(tmp):
 
 
 def server_mem_run(host, a, tls, tmp):
-    life = 600
+    life = 300
     args = [life]
     if tls:
         args += ([os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")] if host == "native"
@@ -534,6 +534,7 @@ def server_mem_run(host, a, tls, tmp):
     cmd = wasio_cmd(host, "http_serve", args, life + 30, dir=tmp if tls else None)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     socks = []
+    port, ctx = None, None
     try:
         line = proc.stdout.readline().strip()
         if not line.isdigit():
@@ -577,6 +578,15 @@ def server_mem_run(host, a, tls, tmp):
                 s.close()
             except OSError:
                 pass
+        # A graceful end: killing wasio-run would leave wasmtime running.
+        try:
+            if port:
+                s = mem_connect(port, ctx)
+                http_exchange(s, "/stop", close=True)
+                s.close()
+            proc.communicate(timeout=30)
+        except (OSError, RuntimeError, subprocess.TimeoutExpired):
+            pass
         stop(proc)
 
 
