@@ -652,9 +652,9 @@ static int ex_respond_error(wasio_http_exchange_t *ex, int status, int err) {
   return 0;
 }
 
-/* Stops reading the request body of the exchange at the front of the body
- * stream: after its response, the rest is discarded (or the connection
- * closes when discarding is not worth it). */
+/* Stops reading the request body of the exchange in flight: after its
+ * response, the rest is discarded (or the connection closes when
+ * discarding is not worth it). */
 static void conn_detach_body(wasio__srv_conn_t *c, wasio_http_exchange_t *ex) {
   if (c->body_ex != ex) return;
   c->body_ex = NULL;
@@ -1070,7 +1070,8 @@ static int srv_error_status(int err) {
 }
 
 /* Answers a request the handler never sees (malformed, too large, too
- * slow), after the responses before it, and stops parsing. */
+ * slow, CONNECT) on an exchange of the server's own, and stops parsing.
+ * Heads are parsed only with no exchange in flight, so it is alone. */
 static void conn_reject(wasio__srv_conn_t *c, int http_status, int err, const wasio_http_request_t *req) {
   c->no_more = true;
   c->body_active = false;
