@@ -1,8 +1,8 @@
 /* fuzz/fuzz_http_request.c: the request head parser, then the body.
- * Checks: views stay inside the input; the result is the same whole, split
- * at a point chosen from the input, and byte by byte; a complete head
- * written back by the writer parses to the same request; the body decodes
- * the same whole and in small steps. */
+ * Checks: views (the authority too) stay inside the input; the result is
+ * the same whole, split at a point chosen from the input, and byte by
+ * byte; a complete head written back by the writer parses to the same
+ * request; the body decodes the same whole and in small steps. */
 #include "fuzz_common.h"
 
 static wasio_http_request_t a, b;
@@ -44,10 +44,15 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     FUZZ_CHECK(fuzz_no_crlf(a.headers[i].name) && fuzz_no_crlf(a.headers[i].value));
   }
   FUZZ_CHECK(a.framing.body != WASIO_HTTP_BODY_CLOSE);
+  /* The authority (checks the target's form) is a view of the head. */
+  wasio_http_str_t auth;
+  int ar = wasio_http_request_authority(&a, &auth);
+  FUZZ_CHECK(ar == 0 || ar == WASIO_EHTTP_BAD_TARGET);
+  if (ar == 0) FUZZ_CHECK(fuzz_inside(auth, in, (size_t)rc) && wasio_http_host_valid(auth));
   FUZZ_CHECK(!(a.framing.body == WASIO_HTTP_BODY_CHUNKED && a.framing.has_content_length));
 
   /* Round trip through the writer (versions above 1.1 are written as 1.1). */
-  size_t cap = (size_t)rc + 64;
+  size_t cap = (size_t)rc + 64 + a.num_headers; /* the writer puts a space after each colon */
   char *w = malloc(cap);
   int minor = a.version_minor > 1 ? 1 : a.version_minor;
   int n = wasio_http_write_request_head(w, cap, a.method, a.target, minor, a.headers, a.num_headers);

@@ -63,7 +63,7 @@ extern "C" {
   X(EHTTP_CONTENT_LENGTH_MISMATCH, "conflicting HTTP Content-Length values")   \
   X(EHTTP_CL_AND_TE, "HTTP Content-Length together with Transfer-Encoding")    \
   X(EHTTP_BAD_TRANSFER_ENCODING, "HTTP Transfer-Encoding other than chunked")  \
-  X(EHTTP_BAD_HOST, "HTTP/1.1 request without exactly one Host")               \
+  X(EHTTP_BAD_HOST, "missing, repeated or invalid HTTP Host field")           \
   X(EHTTP_START_LINE_TOO_LONG, "HTTP start line too long")                     \
   X(EHTTP_HEADERS_TOO_LARGE, "HTTP header block too large")                    \
   X(EHTTP_TOO_MANY_HEADERS, "too many HTTP header fields")                     \

@@ -179,7 +179,6 @@ typedef struct wasio_http_exchange wasio_http_exchange_t;
 #define WASIO_HTTP_SERVER_IDLE_TIMEOUT_NS (60ull * WASIO_NS_PER_S)
 #define WASIO_HTTP_SERVER_HEAD_TIMEOUT_NS (10ull * WASIO_NS_PER_S)  /* slow-client defence */
 #define WASIO_HTTP_SERVER_BODY_TIMEOUT_NS (30ull * WASIO_NS_PER_S)  /* between body bytes */
-#define WASIO_HTTP_SERVER_MAX_PIPELINED 16   /* requests read ahead per connection */
 
 typedef struct wasio_http_server_opts {
   size_t max_connections;  /* 0: default; more are accepted and closed at once */
@@ -196,15 +195,33 @@ typedef struct wasio_http_server_opts {
   struct wasio_tls_config *tls;
 } wasio_http_server_opts_t;
 
-/* Called once per request, in order per connection, when its head has
- * arrived (the body may still be arriving: see read_body). The handler must
- * eventually respond (now or later, from any callback). Requests the
- * server refuses never reach it: the server answers them itself and closes
- * the connection (400 malformed, with the codec's error in the body; 431
- * header block too large; 414 request line too long; 501 a
- * Transfer-Encoding other than chunked; 505 an HTTP version other than
- * 1.x; 413 a Content-Length above max_body; 408 a head that did not arrive
- * within head_timeout_ns). */
+/* Called once per request when its head has arrived (the body may still be
+ * arriving: see read_body). The handler must eventually respond (now or
+ * later, from any callback). One exchange at a time per connection: the
+ * handler of a request is called only after the exchange before it on the
+ * same connection has completed (its on_complete has returned: the
+ * response was handed to the connection whole, or failed). A client that
+ * pipelines requests and does not read its responses therefore holds at
+ * most one exchange; the requests behind it wait in the connection's
+ * input buffer, and the server stops reading when that is full.
+ *
+ * req->target is the request-target as sent: origin-form ("/path?q"), or
+ * absolute-form ("http://host:port/path?q", which RFC 9112 section 3.2.2
+ * requires a server to accept), or "*" for OPTIONS.
+ * wasio_http_request_authority() (wasio/http_codec.h) gives the host the
+ * request is for: the target's authority in absolute-form (Host is then
+ * ignored, as the RFC says), else the Host field.
+ *
+ * Requests the server refuses never reach it: the server answers them
+ * itself and closes the connection (400 malformed, with the codec's error
+ * in the body, including an HTTP/1.1 request without Host, any request
+ * with two Host fields or an invalid Host value, and a target whose form
+ * its method does not allow; 431 header block too large; 414 request line
+ * too long; 501 a Transfer-Encoding other than chunked, and any CONNECT:
+ * the server cannot hand a handler a tunnel, and closes without parsing
+ * the bytes after that head; 505 an HTTP version other than 1.x; 413 a
+ * Content-Length above max_body; 408 a head that did not arrive within
+ * head_timeout_ns). */
 typedef void (*wasio_http_handler)(wasio_http_exchange_t *ex, const wasio_http_request_t *req);
 
 /* Creates a server (not yet listening). opts may be NULL. Errors:
@@ -240,15 +257,34 @@ int wasio_http_exchange_pause(wasio_http_exchange_t *ex, bool pause);
 
 /* A whole response. The server adds Content-Length (and Date, Connection
  * when closing). `body` (may be NULL when len is 0) must stay valid until
- * on_complete. For a HEAD request the body is not sent. */
+ * on_complete. For a HEAD request the body is not sent (len still sets its
+ * Content-Length).
+ * The server frames every response itself, so the framing fields of
+ * `headers` must agree with it: a Content-Length field (one, 1*DIGIT) equal
+ * to len is accepted and sent instead of the server's own; any other one
+ * is refused, because the client would take the wrong number of bytes as
+ * the body (response splitting): WASIO_EHTTP_CONTENT_LENGTH_MISMATCH (a
+ * different number, or two fields), WASIO_EHTTP_BAD_CONTENT_LENGTH (not
+ * a decimal number). A 304 may carry the caller's Content-Length as is
+ * (the length a 200 would have had); a 204 none (RFC 9110 section 8.6:
+ * WASIO_EINVAL). Any Transfer-Encoding field is WASIO_EINVAL: the server
+ * chooses the transfer coding. Other errors: WASIO_EINVAL (bad status,
+ * NULL body with len > 0, a body with a 204/304), WASIO_EBUSY (already
+ * responded), WASIO_ESTATE / WASIO_ECLOSING (exchange over, connection
+ * closing), WASIO_ENOBUFS (the head over 8 KiB), WASIO_EHTTP_BAD_HEADER_*
+ * (a field that would inject). Nothing is sent on error. */
 int wasio_http_respond(wasio_http_exchange_t *ex, int status, const wasio_http_header_t *headers,
                        size_t num_headers, const void *body, size_t len);
 
 /* A streamed response: content_length >= 0 sends Content-Length, -1 sends a
- * chunked body. Then respond_write (one write outstanding at a time: the
- * next after its callback) and respond_end. respond_end before all of a
- * Content-Length body was written returns WASIO_EINVAL and closes the
- * connection (the client sees a truncated body, never a wrong one). */
+ * chunked body (close-delimited to an HTTP/1.0 client). A Content-Length
+ * field in `headers` follows wasio_http_respond()'s rule against
+ * content_length: equal, it is sent instead of the server's; different,
+ * or with -1, WASIO_EHTTP_CONTENT_LENGTH_MISMATCH. Then respond_write (one
+ * write outstanding at a time: the next after its callback) and
+ * respond_end. respond_end before all of a Content-Length body was written
+ * returns WASIO_EINVAL and closes the connection (the client sees a
+ * truncated body, never a wrong one). */
 int wasio_http_respond_start(wasio_http_exchange_t *ex, int status,
                              const wasio_http_header_t *headers, size_t num_headers,
                              int64_t content_length);
@@ -257,8 +293,12 @@ int wasio_http_respond_write(wasio_http_exchange_t *ex, const void *data, size_t
 int wasio_http_respond_end(wasio_http_exchange_t *ex);
 
 /* Called once when the exchange is over: 0 when the response was handed
- * to the connection whole, or why not (WASIO_ECONNRESET, WASIO_ECANCELED at
- * shutdown, ...). Set it any time before that. */
+ * to the connection whole (every byte accepted by the transport; a body
+ * the handler asked for has ended; one it never asked for is discarded
+ * after), or why not (WASIO_ECONNRESET,
+ * WASIO_ECANCELED at shutdown, WASIO_ETIMEDOUT when the client took
+ * nothing for idle_timeout_ns, ...). Set it any time before that. The next
+ * request of the connection reaches the handler only after it returns. */
 void wasio_http_exchange_on_complete(wasio_http_exchange_t *ex,
                                      void (*cb)(wasio_http_exchange_t *ex, int status));
 void wasio_http_exchange_set_data(wasio_http_exchange_t *ex, void *data);

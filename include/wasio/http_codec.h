@@ -38,12 +38,22 @@
  *     accepted only when every value is identical (RFC 9110 section 8.6) and
  *     then count as one; differing values give
  *     WASIO_EHTTP_CONTENT_LENGTH_MISMATCH.
+ *   - Chunk extensions must follow RFC 9112 section 7.1.1's grammar
+ *     (";" name [ "=" token / quoted-string ], with BWS around ";" and
+ *     "="), at most WASIO_HTTP_MAX_CHUNK_EXTS per line; they are then
+ *     ignored. "2;" (no name), an unclosed quoted string or whitespace
+ *     before the CRLF is WASIO_EHTTP_BAD_CHUNK_EXT, in requests and
+ *     responses alike.
  *   - Transfer-Encoding: the only accepted value (over all fields) is a
  *     single "chunked" token, in HTTP/1.1 messages only. Anything else
  *     (gzip, chunked twice, chunked not last, any TE in HTTP/1.0) is
  *     WASIO_EHTTP_BAD_TRANSFER_ENCODING, in requests and responses; together
  *     with Content-Length it is WASIO_EHTTP_CL_AND_TE.
- *   - An HTTP/1.1 request needs exactly one Host field (WASIO_EHTTP_BAD_HOST).
+ *   - Host (RFC 9112 section 3.2): an HTTP/1.1 request needs one Host
+ *     field, no request may have two, and its value must be uri-host
+ *     [":" port] (wasio_http_host_valid()); otherwise WASIO_EHTTP_BAD_HOST.
+ *     The form of the target is checked by wasio_http_request_authority(),
+ *     not by the parser.
  *   - The version must be "HTTP/1.D". HTTP/1.2 and later minors are
  *     accepted and reported as such, with HTTP/1.1 semantics.
  *
@@ -80,8 +90,12 @@ extern "C" {
 /* Most fields in a trailer section (WASIO_EHTTP_TOO_MANY_HEADERS). */
 #define WASIO_HTTP_MAX_TRAILERS 16
 /* Longest chunk-size line (size and extensions), without its CRLF
- * (WASIO_EHTTP_CHUNK_LINE_TOO_LONG). */
+ * (WASIO_EHTTP_CHUNK_LINE_TOO_LONG): it bounds the total length of a
+ * chunk's extensions. */
 #define WASIO_HTTP_MAX_CHUNK_LINE 1024
+/* Most chunk extensions (";name[=value]") on one chunk-size line
+ * (WASIO_EHTTP_BAD_CHUNK_EXT beyond). */
+#define WASIO_HTTP_MAX_CHUNK_EXTS 16
 
 /* ---- views ------------------------------------------------------------------ */
 
@@ -221,6 +235,34 @@ int wasio_http_find_header(const wasio_http_header_t *headers, size_t n, const c
  * (case-insensitive, surrounding whitespace ignored). */
 bool wasio_http_has_token(wasio_http_str_t value, const char *token);
 
+/* ---- the authority of a request (RFC 9112 section 3.2) -------------------------- */
+
+/* True when `value` is a valid Host field value: uri-host [":" port] of
+ * RFC 3986 (an IP-literal in brackets, or a reg-name of unreserved,
+ * pct-encoded and sub-delims bytes, which includes dotted IPv4 and may be
+ * empty), the port digits at most 65535. wasio_http_parse_request()
+ * refuses a request whose Host fails this. */
+bool wasio_http_host_valid(wasio_http_str_t value);
+
+/* Checks the form of req->target against its method and gives the
+ * authority (host[:port]) the request is for:
+ *   origin-form "/path?query" (any method but CONNECT), asterisk-form "*"
+ *   (OPTIONS only): the Host field's value (an empty view when there is
+ *   none, which only HTTP/1.0 allows);
+ *   absolute-form "http://authority/path?query" (or https, scheme
+ *   case-insensitive; any method but CONNECT): the target's authority,
+ *   whatever Host says (RFC 9112 section 3.2.2: the server MUST ignore
+ *   Host then). A handler that splits such a target into path and query
+ *   starts after the authority;
+ *   authority-form "host:port" (CONNECT only): the target itself.
+ * Returns 0 and sets *out (a view into the request's bytes), or
+ * WASIO_EHTTP_BAD_TARGET: a form the method does not allow, an
+ * absolute-form URI that is not http or https, that has userinfo
+ * ("user@host"), or whose authority is not a valid, non-empty
+ * uri-host [":" port]. The HTTP server answers 400 to such a request
+ * before any handler sees it. */
+int wasio_http_request_authority(const wasio_http_request_t *req, wasio_http_str_t *out);
+
 /* ---- body decoding ------------------------------------------------------------
  *
  * A wasio_http_body_t walks one message body. Its fields are private. */
@@ -233,6 +275,7 @@ typedef struct wasio_http_body {
   uint8_t wasio__kind;         /* wasio_http_body_kind_t */
   uint8_t wasio__state;
   uint8_t wasio__digits;
+  uint8_t wasio__exts;         /* chunk extensions on the current line */
 } wasio_http_body_t;
 
 /* Prepares `d` for a body framed by `framing` (from a parsed head). When

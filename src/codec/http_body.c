@@ -10,9 +10,15 @@
  * - The trailer section is the one unit that must be contiguous (its fields
  *   are views): it is lexed by a head parser in trailer mode, and while it
  *   is incomplete the decoder returns WASIO_EAGAIN without consuming it.
- * - Chunk extensions are ignored, but safely: after the size only BWS and
- *   ';' may follow, and the rest of the line must be free of control
- *   characters; the whole line is bounded by WASIO_HTTP_MAX_CHUNK_LINE.
+ * - Chunk extensions are parsed by RFC 9112 section 7.1.1's grammar, then
+ *   ignored: *( BWS ";" BWS name [ BWS "=" BWS value ] ), name a token,
+ *   value a token or a quoted-string (with quoted-pairs). Anything else
+ *   ("2;" without a name, a quoted string never closed, whitespace before
+ *   the CRLF, a control byte) is WASIO_EHTTP_BAD_CHUNK_EXT: chunk
+ *   extensions are where parsers that skip them loosely disagree about
+ *   where the line ends (request smuggling). At most WASIO_HTTP_MAX_CHUNK_EXTS
+ *   extensions per line, and the whole line is bounded by
+ *   WASIO_HTTP_MAX_CHUNK_LINE.
  * - The chunk size is checked for overflow before each digit is shifted in,
  *   so any number of leading zeros is fine but 2^64 is not.
  */
@@ -24,8 +30,15 @@
 enum {
   BODY_DATA = 0,   /* LENGTH / CLOSE payload, or chunk data */
   CHUNK_SIZE,      /* hex digits of a chunk size */
-  CHUNK_EXT,       /* after the digits: BWS and extensions up to CR */
-  CHUNK_EXT_WS,    /* BWS after the digits: only ';' or more BWS may follow */
+  CHUNK_EXT_WS,    /* BWS after the size or an extension: only ';' or BWS may follow */
+  CHUNK_EXT_SEMI,  /* after ';': BWS, then an extension name */
+  CHUNK_EXT_NAME,  /* in a name: tchar, BWS, '=', ';' or CR */
+  CHUNK_EXT_NAME_WS, /* BWS after a name: '=', ';' or BWS */
+  CHUNK_EXT_EQ,    /* after '=': BWS, then a token or a quoted string */
+  CHUNK_EXT_TOKEN, /* in a token value: tchar, BWS, ';' or CR */
+  CHUNK_EXT_QUOTED, /* in a quoted string: qdtext, '\' or the closing '"' */
+  CHUNK_EXT_QPAIR, /* after '\' in a quoted string: the escaped byte */
+  CHUNK_EXT_CLOSED, /* after the closing '"': BWS, ';' or CR */
   CHUNK_SIZE_LF,   /* the CR of the size line was seen */
   CHUNK_DATA_CR,   /* chunk data done, CR expected */
   CHUNK_DATA_LF,   /* LF expected */
@@ -62,6 +75,92 @@ void wasio_http_body_init(wasio_http_body_t *d, const wasio_http_framing_t *fram
   wasio_http_body_init_kind(d, framing->body, framing->content_length, trailers);
 }
 
+/* qdtext (RFC 9110 section 5.6.4): HTAB, SP, '!', '#'-'[', ']'-'~',
+ * obs-text. */
+static bool wasio__http_is_qdtext(unsigned char c) {
+  return c == '\t' || c == ' ' || c == 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e) || c >= 0x80;
+}
+
+/* A new extension starts (after ';'). */
+static int wasio__chunk_ext_next(wasio_http_body_t *d) {
+  if (d->wasio__exts >= WASIO_HTTP_MAX_CHUNK_EXTS) return WASIO_EHTTP_BAD_CHUNK_EXT;
+  d->wasio__exts++;
+  d->wasio__state = CHUNK_EXT_SEMI;
+  return 0;
+}
+
+/* One byte of a chunk extension (states CHUNK_EXT_WS .. CHUNK_EXT_CLOSED),
+ * never CR or LF. Returns 0 or WASIO_EHTTP_BAD_CHUNK_EXT. */
+static int wasio__chunk_ext_byte(wasio_http_body_t *d, unsigned char c) {
+  bool ws = wasio__http_is_ws(c), tchar = wasio__http_is_tchar(c);
+  switch (d->wasio__state) {
+  case CHUNK_EXT_WS: /* only another extension may follow BWS */
+    if (ws) return 0;
+    if (c == ';') return wasio__chunk_ext_next(d);
+    break;
+  case CHUNK_EXT_SEMI:
+    if (ws) return 0;
+    if (tchar) {
+      d->wasio__state = CHUNK_EXT_NAME;
+      return 0;
+    }
+    break;
+  case CHUNK_EXT_NAME:
+  case CHUNK_EXT_NAME_WS:
+    if (tchar && d->wasio__state == CHUNK_EXT_NAME) return 0;
+    if (ws) {
+      d->wasio__state = CHUNK_EXT_NAME_WS;
+      return 0;
+    }
+    if (c == '=') {
+      d->wasio__state = CHUNK_EXT_EQ;
+      return 0;
+    }
+    if (c == ';') return wasio__chunk_ext_next(d);
+    break;
+  case CHUNK_EXT_EQ:
+    if (ws) return 0;
+    if (c == '"') {
+      d->wasio__state = CHUNK_EXT_QUOTED;
+      return 0;
+    }
+    if (tchar) {
+      d->wasio__state = CHUNK_EXT_TOKEN;
+      return 0;
+    }
+    break;
+  case CHUNK_EXT_TOKEN:
+  case CHUNK_EXT_CLOSED:
+    if (tchar && d->wasio__state == CHUNK_EXT_TOKEN) return 0;
+    if (ws) {
+      d->wasio__state = CHUNK_EXT_WS;
+      return 0;
+    }
+    if (c == ';') return wasio__chunk_ext_next(d);
+    break;
+  case CHUNK_EXT_QUOTED:
+    if (c == '"') {
+      d->wasio__state = CHUNK_EXT_CLOSED;
+      return 0;
+    }
+    if (c == '\\') {
+      d->wasio__state = CHUNK_EXT_QPAIR;
+      return 0;
+    }
+    if (wasio__http_is_qdtext(c)) return 0;
+    break;
+  case CHUNK_EXT_QPAIR: /* quoted-pair: HTAB, SP, VCHAR, obs-text */
+    if (c == '\t' || (c >= 0x20 && c != 0x7f)) {
+      d->wasio__state = CHUNK_EXT_QUOTED;
+      return 0;
+    }
+    break;
+  default:
+    break;
+  }
+  return WASIO_EHTTP_BAD_CHUNK_EXT;
+}
+
 /* One byte of a chunk-size line (state CHUNK_SIZE .. CHUNK_SIZE_LF).
  * Returns 0 or an error. */
 static int wasio__chunk_line_byte(wasio_http_body_t *d, unsigned char c) {
@@ -69,6 +168,7 @@ static int wasio__chunk_line_byte(wasio_http_body_t *d, unsigned char c) {
     if (c != '\n') return WASIO_EHTTP_BARE_CR;
     d->wasio__line_len = 0;
     d->wasio__digits = 0;
+    d->wasio__exts = 0;
     if (d->wasio__remaining == 0) {
       d->wasio__state = CHUNK_TRAILERS;
       wasio__http_parser_init_trailers(&d->wasio__trailer);
@@ -80,7 +180,11 @@ static int wasio__chunk_line_byte(wasio_http_body_t *d, unsigned char c) {
   if (c == '\n') return WASIO_EHTTP_BARE_LF;
   if (c == '\r') {
     if (d->wasio__digits == 0) return WASIO_EHTTP_BAD_CHUNK_SIZE;
-    if (d->wasio__state == CHUNK_EXT_WS) return WASIO_EHTTP_BAD_CHUNK_EXT;
+    /* The line may end after the size, a name or a value; not after BWS,
+     * ';', '=', or inside a quoted string. */
+    uint8_t st = d->wasio__state;
+    if (st != CHUNK_SIZE && st != CHUNK_EXT_NAME && st != CHUNK_EXT_TOKEN && st != CHUNK_EXT_CLOSED)
+      return WASIO_EHTTP_BAD_CHUNK_EXT;
     d->wasio__state = CHUNK_SIZE_LF;
     return 0;
   }
@@ -97,15 +201,11 @@ static int wasio__chunk_line_byte(wasio_http_body_t *d, unsigned char c) {
     }
     if (d->wasio__digits == 0 || (c != ';' && !wasio__http_is_ws(c)))
       return WASIO_EHTTP_BAD_CHUNK_SIZE;
-    d->wasio__state = c == ';' ? CHUNK_EXT : CHUNK_EXT_WS;
-    return 0;
+    d->wasio__state = CHUNK_EXT_WS;
+    return c == ';' ? wasio__chunk_ext_next(d) : 0;
   }
-  case CHUNK_EXT_WS:
-    if (c == ';') d->wasio__state = CHUNK_EXT;
-    else if (!wasio__http_is_ws(c)) return WASIO_EHTTP_BAD_CHUNK_EXT;
-    return 0;
-  default: /* CHUNK_EXT: names, values, quoted strings, all ignored */
-    return wasio__http_is_field_byte(c) ? 0 : WASIO_EHTTP_BAD_CHUNK_EXT;
+  default: /* the extensions */
+    return wasio__chunk_ext_byte(d, c);
   }
 }
 

@@ -39,6 +39,11 @@ bool wasio__http_ieq(wasio_http_str_t s, const char *lit);
  * _BAD_HEADER_VALUE. */
 int wasio__http_parse_field_line(const char *s, size_t n, wasio_http_header_t *out);
 
+/* IPv4address (strict dotted quad) and IPv6address (RFC 4291 text form,
+ * without brackets or zone) of RFC 3986 (src/codec/http_url.c). */
+bool wasio__url_ipv4(const char *s, size_t n);
+bool wasio__url_ipv6(const char *s, size_t n);
+
 /* Parser kinds (wasio_http_parser_t.wasio__kind). */
 enum { WASIO__HTTP_REQUEST = 1, WASIO__HTTP_RESPONSE = 2, WASIO__HTTP_TRAILERS = 3 };
 

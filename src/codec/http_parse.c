@@ -346,6 +346,7 @@ typedef struct wasio__http_fields {
   bool has_cl, has_te, te_chunked_only, conn_close, conn_keep_alive, conn_upgrade;
   bool has_upgrade, expect_continue;
   unsigned hosts;
+  size_t host;   /* index of the (first) Host field */
   uint64_t cl;
 } wasio__http_fields_t;
 
@@ -378,7 +379,7 @@ static int wasio__http_scan_fields(const wasio_http_header_t *h, size_t n,
     } else if (wasio__http_ieq(name, "expect")) {
       if (wasio__http_ieq(v, "100-continue")) f->expect_continue = true;
     } else if (wasio__http_ieq(name, "host")) {
-      f->hosts++;
+      if (f->hosts++ == 0) f->host = i;
     } else if (wasio__http_ieq(name, "upgrade")) {
       f->has_upgrade = true;
     }
@@ -467,7 +468,11 @@ int wasio_http_parse_request(wasio_http_parser_t *p, const char *buf, size_t len
   req->num_headers = wasio__http_split_fields(p, buf, off, req->headers);
   wasio__http_fields_t f;
   int err = wasio__http_scan_fields(req->headers, req->num_headers, &f);
-  if (!err && req->version_minor >= 1 && f.hosts != 1) err = WASIO_EHTTP_BAD_HOST;
+  /* RFC 9112 section 3.2: a server answers 400 to an HTTP/1.1 request
+   * without Host, and to any request with more than one Host field or an
+   * invalid Host value (not uri-host [":" port]). */
+  if (!err && (f.hosts > 1 || (req->version_minor >= 1 && f.hosts == 0))) err = WASIO_EHTTP_BAD_HOST;
+  if (!err && f.hosts == 1 && !wasio_http_host_valid(req->headers[f.host].value)) err = WASIO_EHTTP_BAD_HOST;
   if (!err) err = wasio__http_framing(&f, req->version_minor, true, false, &req->framing);
   if (err) return wasio__http_fail(p, err);
   req->framing.expect_continue = f.expect_continue && req->version_minor >= 1;

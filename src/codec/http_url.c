@@ -28,7 +28,7 @@ static bool wasio__url_pchar(unsigned char c) {
 }
 
 /* Strict dotted quad: four parts 0..255 without leading zeros. */
-static bool wasio__url_ipv4(const char *s, size_t n) {
+bool wasio__url_ipv4(const char *s, size_t n) {
   size_t i = 0;
   for (int part = 0; part < 4; part++) {
     if (part > 0) {
@@ -43,7 +43,7 @@ static bool wasio__url_ipv4(const char *s, size_t n) {
   return i == n;
 }
 
-static bool wasio__url_ipv6(const char *s, size_t n) {
+bool wasio__url_ipv6(const char *s, size_t n) {
   size_t i = 0;
   int groups = 0;
   bool gap = false;

@@ -842,6 +842,16 @@ TEST(close_delimited_and_broken_answers) {
   run_call(loop, client, &o, &r);
   ASSERT_TRUE(r.done_status < 0);
   ASSERT_EQ_INT(r.responses, 0);
+  /* Chunk extensions outside RFC 9112's grammar fail the call (a response
+   * fault), after the head, before any body byte. */
+  static const char *const bad_ext[] = {"/chunk-ext-noname", "/chunk-ext-unclosed"};
+  for (size_t i = 0; i < 2; i++) {
+    o = opts_for(url_of(url, sizeof url, STALL_PORT, bad_ext[i]), &r);
+    run_call(loop, client, &o, &r);
+    ASSERT_WASIO(WASIO_EHTTP_BAD_CHUNK_EXT, r.done_status);
+    ASSERT_EQ_INT(r.responses, 1);
+    ASSERT_EQ_U64(r.body_total, 0);
+  }
   /* The pool still serves the origin. */
   o = opts_for(url_of(url, sizeof url, STALL_PORT, "/fine"), &r);
   run_call(loop, client, &o, &r);

@@ -47,6 +47,9 @@ typedef struct server_state {
   int delay_timers;       /* open /delay timers */
   char log[512];          /* the paths handled, space-separated */
   int peer_family;        /* of the last request's client */
+  int big_handled;        /* /big handler calls */
+  int big_in_flight;      /* /big exchanges not yet completed */
+  char authority[128];    /* the body of the last absolute-form answer */
 } server_state_t;
 
 static server_state_t S;
@@ -62,6 +65,13 @@ static void count_complete(wasio_http_exchange_t *ex, int status) {
   else
     S.completed_err++;
   S.last_complete_status = status;
+}
+
+/* /big: at most one exchange of a connection is in flight, and the tests
+ * that use /big have one connection asking for it at a time. */
+static void big_complete(wasio_http_exchange_t *ex, int status) {
+  count_complete(ex, status);
+  S.big_in_flight--;
 }
 
 /* /crc */
@@ -195,7 +205,17 @@ static void handle_api(wasio_http_exchange_t *ex) {
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 1000, NULL, 0, NULL, 0));
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 200, NULL, 0, NULL, 5));
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 204, NULL, 0, "x", 1)); /* 204 has no body */
-  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 200, cl, 1, "abc", 3)); /* framing is ours */
+  /* Framing is the server's: a Content-Length that disagrees with it is
+   * refused with its own code (a matching one is accepted: /cl). */
+  static const wasio_http_header_t cl4[] = {{{"Content-Length", 14}, {"4", 1}}};
+  static const wasio_http_header_t clx[] = {{{"content-length", 14}, {"3x", 2}}};
+  static const wasio_http_header_t cl2[] = {{{"Content-Length", 14}, {"3", 1}}, {{"Content-Length", 14}, {"3", 1}}};
+  ASSERT_WASIO(WASIO_EHTTP_CONTENT_LENGTH_MISMATCH, wasio_http_respond(ex, 200, cl4, 1, "abc", 3));
+  ASSERT_WASIO(WASIO_EHTTP_CONTENT_LENGTH_MISMATCH, wasio_http_respond(ex, 200, cl2, 2, "abc", 3));
+  ASSERT_WASIO(WASIO_EHTTP_BAD_CONTENT_LENGTH, wasio_http_respond(ex, 200, clx, 1, "abc", 3));
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 204, cl, 1, NULL, 0)); /* RFC 9110 8.6 */
+  ASSERT_WASIO(WASIO_EHTTP_CONTENT_LENGTH_MISMATCH, wasio_http_respond_start(ex, 200, cl, 1, -1));
+  ASSERT_WASIO(WASIO_EHTTP_CONTENT_LENGTH_MISMATCH, wasio_http_respond_start(ex, 200, cl4, 1, 3));
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond(ex, 200, te, 1, "abc", 3));
   ASSERT_WASIO(WASIO_EHTTP_BAD_HEADER_VALUE, wasio_http_respond(ex, 200, inj, 1, "abc", 3));
   ASSERT_WASIO(WASIO_EHTTP_BAD_HEADER_NAME, wasio_http_respond(ex, 200, badname, 1, "abc", 3));
@@ -211,6 +231,11 @@ static void handle_api(wasio_http_exchange_t *ex) {
   ASSERT_OK(wasio_http_respond_write(ex, "ok\n", 3, api_written));
   ASSERT_WASIO(WASIO_EBUSY, wasio_http_respond_write(ex, "", 0, never_called)); /* one at a time */
   (void)never_data;
+}
+
+static void api_written_end(wasio_http_exchange_t *ex, int status) {
+  ASSERT_WASIO(0, status);
+  ASSERT_OK(wasio_http_respond_end(ex));
 }
 
 static void short_written(wasio_http_exchange_t *ex, int status) {
@@ -246,12 +271,38 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
     handle_delay(ex, (wasio_http_str_t){t.ptr + 7, t.len - 7});
   } else if (str_is(t, "/api")) {
     handle_api(ex);
+  } else if (str_is(t, "/cl")) {
+    /* A Content-Length field that matches: sent instead of the server's. */
+    static const wasio_http_header_t h[] = {{{"Content-Length", 14}, {"6", 1}}};
+    ASSERT_OK(wasio_http_respond(ex, 200, h, 1, "hello\n", 6));
+  } else if (str_is(t, "/cl-stream")) {
+    static const wasio_http_header_t h[] = {{{"content-length", 14}, {"3", 1}}};
+    ASSERT_OK(wasio_http_respond_start(ex, 200, h, 1, 3));
+    ASSERT_OK(wasio_http_respond_write(ex, "ab\n", 3, api_written_end));
+  } else if (str_is(t, "/cl-304")) {
+    static const wasio_http_header_t h[] = {{{"Content-Length", 14}, {"1234", 4}}};
+    ASSERT_OK(wasio_http_respond(ex, 304, h, 1, NULL, 0));
   } else if (str_is(t, "/short")) {
     ASSERT_OK(wasio_http_respond_start(ex, 200, NULL, 0, 10));
     ASSERT_OK(wasio_http_respond_write(ex, "abc", 3, short_written));
   } else if (str_is(t, "/big")) {
     static uint8_t big[BIG_RESPONSE]; /* zeros are as good as any bytes here */
+    /* The handler of a pipelined request runs only once the exchange
+     * before it on the connection has completed. */
+    if (S.big_in_flight != 0)
+      harness_fail(__FILE__, __LINE__, "/big #%d reached the handler while %d earlier ones were in flight",
+                   S.big_handled + 1, S.big_in_flight);
+    S.big_handled++;
+    S.big_in_flight++;
+    wasio_http_exchange_on_complete(ex, big_complete);
     ASSERT_OK(wasio_http_respond(ex, 200, NULL, 0, big, sizeof big));
+  } else if (t.len > 0 && t.ptr[0] != '/') {
+    /* absolute-form (or "*" for OPTIONS): the authority the request is
+     * for, as the codec derives it. */
+    wasio_http_str_t a;
+    ASSERT_OK(wasio_http_request_authority(req, &a));
+    int an = snprintf(S.authority, sizeof S.authority, "%.*s\n", (int)a.len, a.ptr);
+    ASSERT_OK(wasio_http_respond(ex, 200, NULL, 0, S.authority, (size_t)an));
   } else if (str_is(t, "/chunked")) {
     wasio_http_exchange_set_data(ex, (void *)(uintptr_t)0);
     ASSERT_OK(wasio_http_respond_start(ex, 200, NULL, 0, -1));
@@ -554,9 +605,10 @@ TEST(chunked_response) {
   server_stop(wd);
 }
 
-/* Three requests in one segment; the first answers last (200 ms), yet the
- * responses leave in request order, and "Connection: close" on the last
- * ends the connection. */
+/* Three requests in one segment, the first answered after 200 ms: the
+ * responses leave in request order, each request reaches the handler after
+ * the response before it, and "Connection: close" on the last ends the
+ * connection. */
 TEST(pipelined_in_order) {
   server_start(NULL);
   wasio_timer_t *wd = watchdog_start(S.loop, 60000);
@@ -574,9 +626,10 @@ TEST(pipelined_in_order) {
   ASSERT_EQ_INT(count_substr(x.out, "Connection: close\r\n"), 1);
   ASSERT_TRUE(strstr(x.out, "Connection: close\r\n") > b);
   ASSERT_EQ_INT(S.handled, 3);
+  ASSERT_EQ_STR(S.log, "/delay/200/a /delay/0/b /delay/50/c ");
   ctl_free(&x);
 
-  /* More than WASIO_HTTP_SERVER_MAX_PIPELINED at once: all answered. */
+  /* Many at once: all answered. */
   char *many = malloc(64 * 64);
   ASSERT_TRUE(many != NULL);
   many[0] = 0;
@@ -589,6 +642,52 @@ TEST(pipelined_in_order) {
   ASSERT_EQ_INT(S.handled, 43);
   ctl_free(&x);
   server_stop(wd);
+}
+
+/* A client pipelines 64 requests for an 8 MiB response and never reads:
+ * the handler sees the second request only after the first response was
+ * handed over whole, which it never is here (the client's socket buffers
+ * fill first), so one exchange is all the connection holds; meanwhile the
+ * server serves another client. When the client goes away, the exchange
+ * ends with an error and the rest are never handled. */
+TEST(pipelined_one_at_a_time) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  static const char req[] = "GET /big HTTP/1.1\r\nHost: t\r\n\r\n";
+  enum { PIPELINED = 64 };
+  char *many = malloc(PIPELINED * (sizeof req - 1) + 1);
+  ASSERT_TRUE(many != NULL);
+  for (int i = 0; i < PIPELINED; i++) memcpy(many + i * (sizeof req - 1), req, sizeof req - 1);
+  tconn_t p;
+  tconn_new(S.loop, &p, 0);
+  wasio_addr_t to = loopback(WASIO_AF_INET, S.port);
+  tconn_connect_ok(S.loop, &p, &to);
+  tconn_write(&p, many, PIPELINED * (sizeof req - 1)); /* and never read */
+  free(many);
+  WAIT_UNTIL(S.loop, S.big_handled == 1 && p.writes_pending == 0);
+
+  /* Another client is served meanwhile (the watchdog bounds the wait). */
+  char u[128];
+  url(u, sizeof u, "/hello");
+  ctl_t x;
+  CTL_RUN(&x, "curl", 0, "-sS", "-m", "20", u);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_EQ_STR(x.out, "hello\n");
+  ctl_free(&x);
+  printf("/big handled %d times while the client read nothing\n", S.big_handled);
+  ASSERT_EQ_INT(S.big_handled, 1);
+  ASSERT_EQ_INT(S.big_in_flight, 1);
+
+  /* The client leaves without reading: the exchange fails, nothing more
+   * reaches the handler. */
+  int ok_before = S.completed_ok;
+  tconn_close(S.loop, &p);
+  WAIT_UNTIL(S.loop, S.big_in_flight == 0);
+  ASSERT_EQ_INT(S.completed_err, 1);
+  ASSERT_EQ_INT(S.completed_ok, ok_before);
+  ASSERT_EQ_INT(S.big_handled, 1);
+  server_stop(wd);
+  ASSERT_EQ_INT(S.big_handled, 1);
 }
 
 /* Smuggling and malformed heads: one error response naming the codec's
@@ -612,11 +711,40 @@ TEST(smuggling_rejected) {
       {"GET /hello HTTP/1.1\nHost: t\n\n", "HTTP/1.1 400 ", "LF not preceded by CR", 0},
       {"GET /hello HTTP/1.1\r\nHost: t\r\nX-A: a\r\n b\r\n\r\n", "HTTP/1.1 400 ", "obsolete line folding", 0},
       {"GET /hello HTTP/1.1\r\nHost : t\r\n\r\n", "HTTP/1.1 400 ", "whitespace between", 0},
-      {"GET /hello HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ", "without exactly one Host", 0},
+      {"GET /hello HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ", "missing, repeated or invalid HTTP Host", 0},
       {"GET /hello HTTP/2.0\r\nHost: t\r\n\r\n", "HTTP/1.1 505 ", "version", 0},
       {"POST /crc HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n",
        "HTTP/1.1 400 ", "chunk size", 1},
       {"POST /crc HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", "HTTP/1.1 400 ", "Content-Length", 0},
+      /* Chunk extensions outside RFC 9112 section 7.1.1's grammar: no name,
+       * and a quoted string never closed (whose ";" and CRLF a loose
+       * parser would take as the end of the line). */
+      {"POST /crc HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2;\r\nhi\r\n0\r\n\r\n",
+       "HTTP/1.1 400 ", "invalid HTTP chunk extension", 1},
+      {"POST /crc HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "5;a=\"abc\";b=\"def; ghi\r\nhello\r\n0\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n",
+       "HTTP/1.1 400 ", "invalid HTTP chunk extension", 1},
+      /* RFC 9112 section 3.2: two Host fields (any version), an invalid
+       * Host value (not uri-host [":" port]). */
+      {"GET /hello HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n", "HTTP/1.1 400 ", "missing, repeated or invalid HTTP Host", 0},
+      {"GET /hello HTTP/1.0\r\nHost: t\r\nHost: t\r\n\r\n", "HTTP/1.1 400 ", "missing, repeated or invalid HTTP Host", 0},
+      {"GET /hello HTTP/1.1\r\nHost: a/b\r\n\r\n", "HTTP/1.1 400 ", "missing, repeated or invalid HTTP Host", 0},
+      {"GET /hello HTTP/1.1\r\nHost: a b\r\n\r\n", "HTTP/1.1 400 ", "missing, repeated or invalid HTTP Host", 0},
+      {"GET /hello HTTP/1.1\r\nHost: user@t\r\n\r\n", "HTTP/1.1 400 ", "missing, repeated or invalid HTTP Host", 0},
+      {"GET /hello HTTP/1.1\r\nHost: [::1\r\n\r\n", "HTTP/1.1 400 ", "missing, repeated or invalid HTTP Host", 0},
+      {"GET /hello HTTP/1.1\r\nHost: t:80x\r\n\r\n", "HTTP/1.1 400 ", "missing, repeated or invalid HTTP Host", 0},
+      {"GET /hello HTTP/1.1\r\nHost: t:65536\r\n\r\n", "HTTP/1.1 400 ", "missing, repeated or invalid HTTP Host", 0},
+      /* Target forms their method does not allow, absolute-form URIs that
+       * are not http(s), carry userinfo or have no host. */
+      {"GET * HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 400 ", "invalid HTTP request target", 0},
+      {"GET t:80 HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 400 ", "invalid HTTP request target", 0},
+      {"GET ftp://t/hello HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 400 ", "invalid HTTP request target", 0},
+      {"GET http://u@t/hello HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 400 ", "invalid HTTP request target", 0},
+      {"GET http:///hello HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 400 ", "invalid HTTP request target", 0},
+      /* CONNECT: 501, and what follows its head (the client's tunnel) is
+       * never parsed as a request. */
+      {"CONNECT t:443 HTTP/1.1\r\nHost: t:443\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 501 ",
+       "operation not supported", 0},
   };
   server_start(NULL);
   wasio_timer_t *wd = watchdog_start(S.loop, 120000);
@@ -632,8 +760,65 @@ TEST(smuggling_rejected) {
                    handled, x.out);
     ctl_free(&x);
   }
-  ASSERT_EQ_INT(S.body_ends, 1);
-  ASSERT_WASIO(WASIO_EHTTP_BAD_CHUNK_SIZE, S.body_end_status);
+  ASSERT_EQ_INT(S.body_ends, 3);
+  ASSERT_WASIO(WASIO_EHTTP_BAD_CHUNK_EXT, S.body_end_status);
+  server_stop(wd);
+}
+
+/* RFC 9112 section 3.2.2: a server MUST accept absolute-form targets; the
+ * handler sees the target as sent, and the target's authority wins over
+ * Host. OPTIONS "*" reaches the handler; HTTP/1.0 needs no Host. Keep-alive
+ * goes on across them. */
+TEST(request_target_forms) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  ctl_t x;
+  ctl_raw(&x,
+          "GET http://example.test:8080/hello?x=1 HTTP/1.1\r\nHost: other.test\r\n\r\n"
+          "GET HTTPS://[::1]:8443 HTTP/1.1\r\nHost: [::1]:8443\r\n\r\n"
+          "OPTIONS * HTTP/1.1\r\nHost: star.test\r\n\r\n"
+          "GET /hello HTTP/1.1\r\nHost: 127.0.0.1:80\r\nConnection: close\r\n\r\n",
+          5000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_EQ_INT(count_substr(x.out, "HTTP/1.1 200 OK\r\n"), 4);
+  const char *a = strstr(x.out, "\r\n\r\nexample.test:8080\n"), *b = strstr(x.out, "\r\n\r\n[::1]:8443\n"),
+             *c = strstr(x.out, "\r\n\r\nstar.test\n"), *d = strstr(x.out, "\r\n\r\nhello\n");
+  ASSERT_TRUE(a != NULL && b != NULL && c != NULL && d != NULL);
+  ASSERT_TRUE(a < b && b < c && c < d);
+  ASSERT_EQ_STR(S.log, "http://example.test:8080/hello?x=1 HTTPS://[::1]:8443 * /hello ");
+  ctl_free(&x);
+  ctl_raw(&x, "GET /hello HTTP/1.0\r\n\r\n", 5000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_CONTAINS(x.out, "HTTP/1.1 200 OK\r\n");
+  ctl_free(&x);
+  ASSERT_EQ_INT(S.handled, 5);
+  server_stop(wd);
+}
+
+/* A response with a Content-Length field that matches the body: sent once,
+ * the caller's instead of the server's (whole, HEAD, streamed); a 304
+ * keeps the caller's. (Mismatches: api_refusals.) */
+TEST(respond_with_content_length) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  ctl_t x;
+  ctl_raw(&x,
+          "GET /cl HTTP/1.1\r\nHost: t\r\n\r\n"
+          "HEAD /cl HTTP/1.1\r\nHost: t\r\n\r\n"
+          "GET /cl-stream HTTP/1.1\r\nHost: t\r\n\r\n"
+          "GET /cl-304 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+          5000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_EQ_INT(count_substr(x.out, "HTTP/1.1 200 OK\r\n"), 3);
+  ASSERT_EQ_INT(count_substr(x.out, "HTTP/1.1 304 Not Modified\r\n"), 1);
+  ASSERT_EQ_INT(count_substr(x.out, "Content-Length: 6\r\n"), 2); /* GET and HEAD */
+  ASSERT_EQ_INT(count_substr(x.out, "content-length: 3\r\n"), 1);
+  ASSERT_EQ_INT(count_substr(x.out, "Content-Length: 1234\r\n"), 1);
+  ASSERT_EQ_INT(count_substr(x.out, "ontent-Length") + count_substr(x.out, "ontent-length"), 4);
+  ASSERT_EQ_INT(count_substr(x.out, "hello\n"), 1);
+  ASSERT_CONTAINS(x.out, "\r\n\r\nab\n");
+  ASSERT_EQ_INT(S.handled, 4);
+  ctl_free(&x);
   server_stop(wd);
 }
 

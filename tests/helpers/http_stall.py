@@ -10,6 +10,10 @@ each connection by the path of its first request:
                  ("close-delimited\\n" x 1000) ends when the server closes
   /truncated     Content-Length: 100, then 10 bytes and a close
   /garbage       "HTTP/9 oops" and a close (not a status line)
+  /chunk-ext-noname, /chunk-ext-unclosed
+                 a chunked response whose first chunk line breaks RFC 9112
+                 section 7.1.1's extension grammar ("2;", and a quoted
+                 string never closed), then a close
   /drop-next     answers "ok\\n" with keep-alive, then reads the next request
                  on the connection and closes without answering: the race
                  of a keep-alive connection the server closes as the client
@@ -50,6 +54,13 @@ def serve(conn, hold):
                 return
             if path == b"/truncated":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"y" * 10)
+                return
+            if path == b"/chunk-ext-noname":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;\r\nhi\r\n0\r\n\r\n")
+                return
+            if path == b"/chunk-ext-unclosed":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             b"5;a=\"abc\";b=\"def; ghi\r\nhello\r\n0\r\n\r\n")
                 return
             if path == b"/garbage":
                 conn.sendall(b"HTTP/9 oops\r\n\r\n")

@@ -109,8 +109,79 @@ TEST(http_chunked_extensions_ignored) {
   ASSERT_WASIO(WASIO_HTTP_BODY_DONE, g_out.rc);
   ASSERT_EQ_INT(g_out.payload_len, 6);
   ASSERT_EQ_MEM(g_out.payload, "hello!", 6);
-  CHUNKED("2;x=\xff\xfe\t\r\nhi\r\n0\r\n\r\n", &g_out); /* obs-text, HTAB */
+  CHUNKED("2;x=\"\xff\xfe\t \\\xff\"\r\nhi\r\n0\r\n\r\n", &g_out); /* obs-text, HTAB, SP, quoted-pair */
   ASSERT_WASIO(WASIO_HTTP_BODY_DONE, g_out.rc);
+}
+
+/* RFC 9112 section 7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name
+ * [ BWS "=" BWS chunk-ext-val ] ), name a token, value a token or a
+ * quoted-string. Every form the grammar allows, each split at every
+ * position (CHUNKED). */
+TEST(http_chunked_extension_grammar) {
+  static const char *const ok[] = {
+      "2;a\r\nhi\r\n0\r\n\r\n",
+      "2;a=b\r\nhi\r\n0\r\n\r\n",
+      "2 ;a\r\nhi\r\n0\r\n\r\n",
+      "2\t; \ta \t= \tb\r\nhi\r\n0\r\n\r\n",         /* BWS wherever the grammar has it */
+      "2;a;b;c=d\r\nhi\r\n0\r\n\r\n",
+      "2;a=\"\"\r\nhi\r\n0\r\n\r\n",                    /* empty quoted string */
+      "2;a=\"x;y=z\" ;b=c\r\nhi\r\n0\r\n\r\n",           /* ';' and '=' quoted */
+      "2;a=\"\\\"\\\\\"\r\nhi\r\n0\r\n\r\n",          /* quoted-pairs: \" and \\ */
+      "2;!#$%&'*+-.^_`|~09AZaz=!#$%&'*+-.^_`|~\r\nhi\r\n0\r\n\r\n", /* every tchar */
+      "2;a=b\r\nhi\r\n0;z=\"last\"\r\n\r\n",            /* on the last chunk too */
+  };
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    decode_body_all(WASIO_HTTP_BODY_CHUNKED, 0, ok[i], strlen(ok[i]), &g_out, __FILE__, __LINE__);
+    if (g_out.rc != WASIO_HTTP_BODY_DONE || g_out.payload_len != 2)
+      harness_fail(__FILE__, __LINE__, "case %zu (%s): %s", i, ok[i], harness_err_name(g_out.rc));
+  }
+}
+
+TEST(http_chunked_extension_grammar_violations) {
+  static const char *const bad[] = {
+      "2;\r\nhi\r\n0\r\n\r\n",                          /* no name (issue 9) */
+      "5;a=\"abc\";b=\"def; ghi\r\nhello\r\n0\r\n\r\n",   /* a quoted string never closed (issue 9) */
+      "2;;a\r\nhi\r\n0\r\n\r\n",                        /* empty extension */
+      "2;a=\r\nhi\r\n0\r\n\r\n",                        /* '=' without a value */
+      "2;=b\r\nhi\r\n0\r\n\r\n",                        /* a value without a name */
+      "2;a \r\nhi\r\n0\r\n\r\n",                        /* BWS before CRLF */
+      "2;a=b \r\nhi\r\n0\r\n\r\n",
+      "2;a=\"b\" \r\nhi\r\n0\r\n\r\n",
+      "2;a b\r\nhi\r\n0\r\n\r\n",                       /* two names without ';' */
+      "2;a=b c\r\nhi\r\n0\r\n\r\n",
+      "2;a=b=c\r\nhi\r\n0\r\n\r\n",
+      "2;a=\"b\"c\r\nhi\r\n0\r\n\r\n",                    /* bytes after the closing quote */
+      "2;a=\"b\\\r\nhi\r\n0\r\n\r\n",                    /* a quoted-pair cut by CR */
+      "2;a=\"b\x01\"\r\nhi\r\n0\r\n\r\n",                 /* a control byte in a quoted string */
+      "2;a=\"b\\\x7f\"\r\nhi\r\n0\r\n\r\n",               /* ... and in a quoted-pair */
+      "2;a=b\xff\r\nhi\r\n0\r\n\r\n",                     /* obs-text outside quotes */
+      "2;a(b)\r\nhi\r\n0\r\n\r\n",                      /* delimiters in a name */
+      "2;a=b@c\r\nhi\r\n0\r\n\r\n",
+      "2;a=b\r\nhi\r\n0;\r\n\r\n",                       /* on the last chunk */
+      "2;a=b\r\nhi\r\n0;x=\"\r\n\r\n",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    decode_body_all(WASIO_HTTP_BODY_CHUNKED, 0, bad[i], strlen(bad[i]), &g_out, __FILE__, __LINE__);
+    if (g_out.rc != WASIO_EHTTP_BAD_CHUNK_EXT)
+      harness_fail(__FILE__, __LINE__, "case %zu (%s): %s, want WASIO_EHTTP_BAD_CHUNK_EXT", i, bad[i],
+                   harness_err_name(g_out.rc));
+  }
+}
+
+/* At most WASIO_HTTP_MAX_CHUNK_EXTS extensions per chunk line. */
+TEST(http_chunked_extension_count) {
+  char in[256];
+  size_t n = 0;
+  in[n++] = '1';
+  for (int i = 0; i < WASIO_HTTP_MAX_CHUNK_EXTS; i++) n += (size_t)snprintf(in + n, sizeof in - n, ";e%d", i);
+  n += (size_t)snprintf(in + n, sizeof in - n, "\r\nz\r\n1;a;b\r\ny\r\n0\r\n\r\n");
+  decode_body_all(WASIO_HTTP_BODY_CHUNKED, 0, in, n, &g_out, __FILE__, __LINE__);
+  ASSERT_WASIO(WASIO_HTTP_BODY_DONE, g_out.rc); /* the count is per line */
+  n = 1;
+  for (int i = 0; i <= WASIO_HTTP_MAX_CHUNK_EXTS; i++) n += (size_t)snprintf(in + n, sizeof in - n, ";e%d", i);
+  n += (size_t)snprintf(in + n, sizeof in - n, "\r\nz\r\n0\r\n\r\n");
+  decode_body_all(WASIO_HTTP_BODY_CHUNKED, 0, in, n, &g_out, __FILE__, __LINE__);
+  ASSERT_WASIO(WASIO_EHTTP_BAD_CHUNK_EXT, g_out.rc);
 }
 
 TEST(http_chunked_trailers) {

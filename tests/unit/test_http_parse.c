@@ -280,6 +280,92 @@ TEST(http_req_host_rules) {
   EXPECT_REQ_ERR(WASIO_EHTTP_BAD_HOST, "GET / HTTP/1.1\r\n\r\n");
   EXPECT_REQ_ERR(WASIO_EHTTP_BAD_HOST, "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n");
   ASSERT_TRUE(REQ("GET / HTTP/1.1\r\nHost:\r\n\r\n", &g_req) > 0); /* empty Host is allowed */
+  /* RFC 9112 section 3.2: more than one Host is refused in any version,
+   * none only in HTTP/1.1; an invalid value is refused. */
+  EXPECT_REQ_ERR(WASIO_EHTTP_BAD_HOST, "GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n");
+  ASSERT_TRUE(REQ("GET / HTTP/1.0\r\n\r\n", &g_req) > 0);
+  EXPECT_REQ_ERR(WASIO_EHTTP_BAD_HOST, "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n");
+  EXPECT_REQ_ERR(WASIO_EHTTP_BAD_HOST, "GET / HTTP/1.0\r\nHost: a b\r\n\r\n");
+  EXPECT_REQ_ERR(WASIO_EHTTP_BAD_HOST, "GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n");
+  ASSERT_TRUE(REQ("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", &g_req) > 0);
+}
+
+TEST(http_host_valid) {
+  static const char *const good[] = {
+      "", "example.com", "example.com:8080", "a:", ":80", "127.0.0.1", "127.0.0.1:65535", "300.1.1.1",
+      "[::1]", "[::1]:443", "[2001:db8::1:2]", "[::ffff:192.0.2.1]:80", "xn--bcher-kva.example",
+      "a%41b", "a!$&'()*+,;=b", "A-Z_a~z.0",
+  };
+  static const char *const bad[] = {
+      "a b", "a/b", "a\\b", "a?b", "a#b", "user@a", "a:b", "a:80:80", "a:65536", "a:1x", "%zz", "a%4",
+      "[::1", "::1", "[::1]x", "[::1]:x", "[fe80::1%25eth0]", "[v1.x]", "[]", "[1:2:3:4:5:6:7:8:9]",
+      "ex\377ample", "a\"b", "a<b", "[a]",
+  };
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+    if (!wasio_http_host_valid((wasio_http_str_t){good[i], strlen(good[i])}))
+      harness_fail(__FILE__, __LINE__, "'%s' refused", good[i]);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (wasio_http_host_valid((wasio_http_str_t){bad[i], strlen(bad[i])}))
+      harness_fail(__FILE__, __LINE__, "'%s' accepted", bad[i]);
+}
+
+/* Parses `m` (a whole request) and gives wasio_http_request_authority(). */
+static int authority_of(const char *m, char *out, size_t cap) {
+  wasio_http_parser_t p;
+  wasio_http_parser_init(&p);
+  int rc = wasio_http_parse_request(&p, m, strlen(m), &g_req);
+  if (rc <= 0) return rc == 0 ? WASIO_EINVAL : rc;
+  wasio_http_str_t a = {NULL, 99};
+  rc = wasio_http_request_authority(&g_req, &a);
+  if (rc == 0) snprintf(out, cap, "%.*s", (int)a.len, a.ptr ? a.ptr : "");
+  return rc;
+}
+
+TEST(http_request_authority) {
+  static const struct {
+    const char *req, *authority;
+  } good[] = {
+      {"GET /a?b HTTP/1.1\r\nHost: h.test:81\r\n\r\n", "h.test:81"},
+      {"GET / HTTP/1.0\r\n\r\n", ""},
+      /* absolute-form: the target's authority wins over Host (RFC 9112 3.2.2) */
+      {"GET http://t.test:8080/a?b HTTP/1.1\r\nHost: other\r\n\r\n", "t.test:8080"},
+      {"GET HTTPS://t.test HTTP/1.1\r\nHost: t.test\r\n\r\n", "t.test"},
+      {"POST http://[::1]:9?q HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", "[::1]:9"},
+      {"GET http://t.test#f HTTP/1.1\r\nHost: x\r\n\r\n", "t.test"},
+      {"OPTIONS * HTTP/1.1\r\nHost: star\r\n\r\n", "star"},
+      {"CONNECT t.test:443 HTTP/1.1\r\nHost: t.test:443\r\n\r\n", "t.test:443"},
+      {"CONNECT [::1]:443 HTTP/1.1\r\nHost: x\r\n\r\n", "[::1]:443"},
+  };
+  static const char *const bad[] = {
+      "GET * HTTP/1.1\r\nHost: a\r\n\r\n",             /* asterisk-form is for OPTIONS */
+      "GET a.test:80 HTTP/1.1\r\nHost: a\r\n\r\n",      /* authority-form is for CONNECT */
+      "CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n",
+      "CONNECT a.test HTTP/1.1\r\nHost: a\r\n\r\n",     /* the port is required */
+      "CONNECT a.test: HTTP/1.1\r\nHost: a\r\n\r\n",
+      "CONNECT :443 HTTP/1.1\r\nHost: a\r\n\r\n",
+      "CONNECT http://a.test/ HTTP/1.1\r\nHost: a\r\n\r\n",
+      "GET ftp://a.test/ HTTP/1.1\r\nHost: a\r\n\r\n",  /* not http(s) */
+      "GET http:/a.test/ HTTP/1.1\r\nHost: a\r\n\r\n",
+      "GET http:// HTTP/1.1\r\nHost: a\r\n\r\n",        /* no host */
+      "GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n",
+      "GET http://:80/ HTTP/1.1\r\nHost: a\r\n\r\n",
+      "GET http://u:p@a.test/ HTTP/1.1\r\nHost: a\r\n\r\n", /* userinfo */
+      "GET http://a.test:99999/ HTTP/1.1\r\nHost: a\r\n\r\n",
+      "GET http://[::1/ HTTP/1.1\r\nHost: a\r\n\r\n",
+      "GET a HTTP/1.1\r\nHost: a\r\n\r\n",
+  };
+  char got[128];
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    int rc = authority_of(good[i].req, got, sizeof got);
+    if (rc != 0 || strcmp(got, good[i].authority) != 0)
+      harness_fail(__FILE__, __LINE__, "case %zu: %s '%s', want '%s'", i, harness_err_name(rc), rc == 0 ? got : "",
+                   good[i].authority);
+  }
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    int rc = authority_of(bad[i], got, sizeof got);
+    if (rc != WASIO_EHTTP_BAD_TARGET)
+      harness_fail(__FILE__, __LINE__, "bad case %zu: %s, want WASIO_EHTTP_BAD_TARGET", i, harness_err_name(rc));
+  }
 }
 
 /* ---- limits ---------------------------------------------------------------------------- */
