@@ -51,4 +51,26 @@ int __wrap_posix_memalign(void **out, size_t align, size_t n) {
   return __real_posix_memalign(out, align, n);
 }
 
+/* Bytes the program holds, for the memory figures of bench/run_http.py
+ * (memory per idle connection). Natively: glibc's mallinfo2(), the bytes in
+ * malloc'd chunks in use (arena plus mmapped chunks) of the whole process,
+ * wasio and libc alike, an exact count, used as the difference between two
+ * moments. In a component: the size of linear memory (memory.size pages of
+ * 64 KiB): wasi-libc's dlmalloc has no mallinfo, and linear memory is what
+ * the host commits for a component. It only grows, so a difference
+ * includes any transient peak in between and is an upper bound; the driver
+ * keeps peaks small (one connection set up at a time) and uses enough
+ * connections that 64 KiB pages do not blur the figure. */
+#if defined(__wasm__)
+#define BENCH_HEAP_KIND "linear-memory"
+static inline uint64_t bench_heap_bytes(void) { return (uint64_t)__builtin_wasm_memory_size(0) * 65536u; }
+#else
+#include <malloc.h>
+#define BENCH_HEAP_KIND "mallinfo2"
+static inline uint64_t bench_heap_bytes(void) {
+  struct mallinfo2 mi = mallinfo2();
+  return (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
+}
+#endif
+
 #endif

@@ -1,6 +1,6 @@
 /* bench/http_serve.c: a minimal wasio HTTP server for the requests/s benchmark.
  *
- *   http_serve [LIFETIME_S]
+ *   http_serve [LIFETIME_S [CERT.pem KEY.pem]]
  *
  * Listens on 127.0.0.1 (a port picked by the system), prints the port as the
  * first stdout line, and answers every request with 200 and the 17-byte body
@@ -10,8 +10,15 @@
  * streamed as CHUNKS writes of that body (wasio_http_respond_write, each
  * from the previous one's callback): a train of small writes (chunk
  * header, data, CRLF) per response, the case where a host without
- * TCP_NODELAY stalls when each write is its own segment. Two control
- * paths, used by bench/run_http.py:
+ * TCP_NODELAY stalls when each write is its own segment. GET /big answers
+ * BIG_LEN (1 MiB) of zeros from static memory: a response a client that
+ * does not read cannot take whole (what such a client pins, section 3 of
+ * bench/run_http.py). With CERT and KEY (PEM files; in a component, names
+ * under the directory wasio-run --dir maps to ".") the server speaks
+ * HTTPS. Control paths, used by bench/run_http.py:
+ *   GET /mem    answers "heap=BYTES kind=KIND\n": bench_heap_bytes()
+ *               (bench/alloc_count.h: malloc'd bytes in use natively, the
+ *               size of linear memory in a component);
  *   GET /mark   snapshot of wasio_loop_stats and of the malloc wrapper's
  *               count (bench/alloc_count.h), taken after the warm-up;
  *   GET /stop   prints "RESULT requests=... turns=... polls=...
@@ -33,6 +40,10 @@
 static const char BODY[] = "hello from wasio\n";
 /* Writes per /chunks response. */
 #define CHUNKS 8
+/* Bytes of a /big response. */
+#define BIG_LEN (1u << 20)
+static const uint8_t BIG[BIG_LEN];
+static char mem_text[96];
 static const wasio_http_header_t HEADERS[] = {
   {WASIO_HTTP_STR("Content-Type"), WASIO_HTTP_STR("text/plain")},
 };
@@ -95,6 +106,20 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
     }
     return;
   }
+  if (is_path(req, "/big")) {
+    int rc = wasio_http_respond(ex, 200, HEADERS, 1, BIG, sizeof BIG);
+    if (rc < 0) {
+      printf("ERROR respond /big: %s\n", wasio_strerror(rc));
+      fflush(stdout);
+    }
+    return;
+  }
+  if (is_path(req, "/mem")) {
+    int n = snprintf(mem_text, sizeof mem_text, "heap=%llu kind=%s\n", (unsigned long long)bench_heap_bytes(),
+                     BENCH_HEAP_KIND);
+    (void)wasio_http_respond(ex, 200, HEADERS, 1, mem_text, (size_t)n);
+    return;
+  }
   if (is_path(req, "/mark")) {
     wasio_loop_stats(loop, &s0);
     h0 = bench_heap_allocs;
@@ -127,13 +152,45 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
   }
 }
 
+/* The whole file at `path` in a new buffer (NULL on error). */
+static char *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return NULL;
+  char *buf = NULL;
+  size_t cap = 0, n = 0, got;
+  do {
+    if (n == cap) {
+      char *b = realloc(buf, cap = cap ? cap * 2 : 4096);
+      if (b == NULL) break;
+      buf = b;
+    }
+    got = fread(buf + n, 1, cap - n, f);
+    n += got;
+  } while (got > 0);
+  fclose(f);
+  *len = n;
+  return buf;
+}
+
 int main(int argc, char **argv) {
   long lifetime = argc > 1 ? strtol(argv[1], NULL, 10) : 120;
   if (lifetime <= 0) lifetime = 120;
   wasio_addr_t addr, bound;
-  int rc = wasio_addr_parse("127.0.0.1", 0, &addr);
+  wasio_http_server_opts_t so = {0};
+  wasio_tls_config_t *tls = NULL;
+  int rc = 0;
+  if (argc > 3) {
+    size_t cl = 0, kl = 0;
+    char *cert = read_file(argv[2], &cl), *key = read_file(argv[3], &kl);
+    rc = cert && key ? wasio_tls_config_new(WASIO_TLS_SERVER, &tls) : WASIO_EIO;
+    if (rc == 0) rc = wasio_tls_config_cert_pem(tls, cert, cl, key, kl);
+    free(cert);
+    free(key);
+    so.tls = tls;
+  }
+  if (rc == 0) rc = wasio_addr_parse("127.0.0.1", 0, &addr);
   if (rc == 0) rc = wasio_loop_new(&loop);
-  if (rc == 0) rc = wasio_http_server_new(loop, NULL, handler, NULL, &server);
+  if (rc == 0) rc = wasio_http_server_new(loop, &so, handler, NULL, &server);
   if (rc == 0) rc = wasio_http_server_listen(server, &addr, 1024);
   if (rc == 0) rc = wasio_http_server_local_addr(server, &bound);
   if (rc == 0) rc = wasio_timer_new(loop, &life);
@@ -150,5 +207,6 @@ int main(int argc, char **argv) {
     return 1;
   }
   wasio_loop_close(loop);
+  wasio_tls_config_free(tls);
   return 0;
 }

@@ -30,11 +30,28 @@ every host once (jco's client: --jco-reps rounds only), the host
 order rotating per round; the median run is shown with the range and the
 ratio to the native wasio median from this same invocation.
 
-Usage: bench/run_http.py [--only server|client] [--reps N] [--client-reps N] [--server-path /|/chunks]
+  3. Memory (--mem-hosts, default native,wasmtime; plain HTTP and TLS):
+     what one idle keep-alive connection costs a wasio server and a pooled
+     idle connection a wasio client, and what a client that pipelines
+     requests and never reads makes a server connection hold. Measured by
+     the program itself (bench_heap_bytes() of bench/alloc_count.h: glibc's
+     mallinfo2() bytes in use natively, the size of linear memory in a
+     component) as a difference: the server's GET /mem before and after
+     --mem-conns connections were opened one at a time, each made one
+     request and stayed open; then --pipe-conns connections that each send
+     --pipe-reqs pipelined GET /big (1 MiB responses) and never read; the
+     client's http_get --idle (a warm call, then CONNS calls at once, all
+     back in the pool). TLS: http_serve with a self-signed EC P-256
+     certificate (openssl CLI) and Python's ssl module as the client; the
+     client against nginx_server.py --tls (ecdsa-gcm port, its private CA).
+
+Usage: bench/run_http.py [--only server|client|mem] [--reps N] [--client-reps N] [--server-path /|/chunks]
                          [--jco-reps N] [--duration S]
                          [--warmup S] [--requests N] [--conns N] [--quick]
                          [--server-hosts native,wasmtime,nginx]
                          [--client-hosts native,wasmtime,jco,curl]
+                         [--mem-hosts native,wasmtime] [--mem-conns N] [--pipe-conns N]
+                         [--pipe-reqs N]
 """
 import argparse
 import datetime
@@ -44,6 +61,8 @@ import re
 import resource
 import shutil
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -68,11 +87,14 @@ def raise_nofile():
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def wasio_cmd(host, prog, args, timeout_s):
+def wasio_cmd(host, prog, args, timeout_s, dir=None):
+    """The command running prog on host. dir: a directory the component sees
+    as "." (natively, the caller passes full paths instead)."""
     if host == "native":
         return [os.path.join(NATIVE_DIR, prog)] + [str(a) for a in args]
-    return ([RUNNER, "--host", host, "--net", "--timeout", str(timeout_s),
-             os.path.join(WASM_DIR, prog + ".wasm")] + [str(a) for a in args])
+    return ([RUNNER, "--host", host, "--net", "--timeout", str(timeout_s)]
+            + (["--dir", dir] if dir else [])
+            + [os.path.join(WASM_DIR, prog + ".wasm")] + [str(a) for a in args])
 
 
 def fields(text):
@@ -439,6 +461,205 @@ def bench_client(a):
     table(headers, rows)
 
 
+# ---- 3. memory -------------------------------------------------------------------------
+
+def http_exchange(sock, path, close=False):
+    """One GET on a connected (maybe TLS) socket; returns (status, body)."""
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\n"
+                 f"{'Connection: close' + chr(13) + chr(10) if close else ''}\r\n".encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise RuntimeError(f"GET {path}: connection closed before the head")
+        buf += chunk
+    head, _, body = buf.partition(b"\r\n\r\n")
+    m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+    if not m:
+        raise RuntimeError(f"GET {path}: no Content-Length: {head[:200]!r}")
+    n = int(m.group(1))
+    while len(body) < n:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise RuntimeError(f"GET {path}: body cut short")
+        body += chunk
+    return int(head.split(b" ", 2)[1]), body[:n]
+
+
+def mem_connect(port, ctx):
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    return ctx.wrap_socket(s, server_hostname="localhost") if ctx else s
+
+
+def server_heap(port, ctx):
+    """The server's bench_heap_bytes(), asked on a connection of its own."""
+    s = mem_connect(port, ctx)
+    try:
+        status, body = http_exchange(s, "/mem", close=True)
+    finally:
+        s.close()
+    m = re.match(rb"heap=(\d+) kind=(\S+)", body)
+    if status != 200 or not m:
+        raise RuntimeError(f"GET /mem: {status} {body[:80]!r}")
+    return int(m.group(1)), m.group(2).decode()
+
+
+def settled_heap(port, ctx, seconds=10):
+    """/mem until two readings 0.5 s apart agree (the server has read what it
+    will read and written what the clients take), at most `seconds`."""
+    last, deadline = server_heap(port, ctx), time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = server_heap(port, ctx)
+        if now[0] == last[0]:
+            return now
+        last = now
+    return last
+
+
+def make_cert(tmp):
+    """A self-signed EC P-256 certificate for localhost (openssl CLI)."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", os.path.join(tmp, "key.pem"), "-out", os.path.join(tmp, "cert.pem"),
+                    "-days", "2", "-subj", "/CN=localhost"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def server_mem_run(host, a, tls, tmp):
+    life = 600
+    args = [life]
+    if tls:
+        args += ([os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")] if host == "native"
+                 else ["cert.pem", "key.pem"])
+    cmd = wasio_cmd(host, "http_serve", args, life + 30, dir=tmp if tls else None)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    socks = []
+    try:
+        line = proc.stdout.readline().strip()
+        if not line.isdigit():
+            raise RuntimeError(f"http_serve did not print its port: {line} " + proc.stderr.read()[:300])
+        port = int(line)
+        ctx = None
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        # Warm-up: a connection with a few requests, then gone.
+        s = mem_connect(port, ctx)
+        for _ in range(3):
+            http_exchange(s, "/")
+        s.close()
+        m0, kind = settled_heap(port, ctx)
+        for _ in range(a.mem_conns):
+            s = mem_connect(port, ctx)
+            status, _ = http_exchange(s, "/")
+            if status != 200:
+                raise RuntimeError(f"GET / on an idle-to-be connection: {status}")
+            socks.append(s)
+        m1, _ = settled_heap(port, ctx)
+        res = {"kind": kind, "idle": (m1 - m0) / a.mem_conns}
+        if not tls:
+            req = b"GET /big HTTP/1.1\r\nHost: bench\r\n\r\n" * a.pipe_reqs
+            for _ in range(a.pipe_conns):
+                s = mem_connect(port, ctx)
+                s.settimeout(5)
+                try:
+                    s.sendall(req)  # and never read
+                except socket.timeout:
+                    pass  # the server stopped reading: what is sent is sent
+                socks.append(s)
+            m2, _ = settled_heap(port, ctx)
+            res["pipe"] = (m2 - m1) / a.pipe_conns
+        return res
+    finally:
+        for s in socks:
+            try:
+                s.close()
+            except OSError:
+                pass
+        stop(proc)
+
+
+def start_nginx_tls(lifetime):
+    """nginx_server.py --tls: (process, plain port, CA path, {name: port})."""
+    p = subprocess.Popen([sys.executable, NGINX_HELPER, "--tls", "--lifetime", str(lifetime)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = p.stdout.readline().strip()
+    if not line.isdigit():
+        stop(p)
+        raise RuntimeError("nginx_server.py --tls did not start: " + p.stderr.read()[:300])
+    p.stdout.readline()  # document root
+    ca = p.stdout.readline().strip()
+    ports = dict(kv.split("=") for kv in p.stdout.readline().split())
+    return p, int(line), ca, {k: int(v) for k, v in ports.items()}
+
+
+def client_mem_run(host, a, url, ca):
+    args = ["--idle", a.mem_client_conns + 1, url]
+    if ca:
+        args.append(ca if host == "native" else os.path.basename(ca))
+    cmd = wasio_cmd(host, "http_get", args, 300, dir=os.path.dirname(ca) if ca else None)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=330)
+    f = fields(p.stdout)
+    if not f:
+        text = (p.stdout + p.stderr).strip().splitlines()
+        raise RuntimeError(f"http_get --idle: exit {p.returncode}: " + " | ".join(text[-3:])[:200])
+    return {"kind": f["kind"], "idle": float(f["per_conn"])}
+
+
+def bench_mem(a):
+    hosts = a.mem_hosts
+    print(f"\n## 3. Memory per connection\n")
+    print("Bytes the process holds more, per connection (bench_heap_bytes(), bench/alloc_count.h):\n"
+          "native: glibc mallinfo2() bytes in use (exact; kernel socket buffers are not in it);\n"
+          "component: linear memory growth (64 KiB pages; an upper bound, peaks included).\n"
+          f"server idle: {a.mem_conns} connections opened one at a time, one GET / each, left open; "
+          "GET /mem on a\nconnection of its own before and after (after a warm-up connection).\n"
+          f"server pipelining, not reading: then {a.pipe_conns} more connections each send "
+          f"{a.pipe_reqs} pipelined GET /big\n(1 MiB responses) and never read; /mem when it "
+          "settles (two readings 0.5 s apart agree).\n"
+          f"client idle: http_get --idle {a.mem_client_conns + 1}: a warm call, then "
+          f"{a.mem_client_conns + 1} calls at once against nginx;\n"
+          f"per pooled idle connection = the difference / {a.mem_client_conns} new connections.\n"
+          "TLS: http_serve with a self-signed EC P-256 certificate, Python ssl clients (TLS 1.3 when "
+          "offered: BearSSL\nspeaks 1.2); the client against nginx_server.py --tls (ecdsa-gcm, "
+          "TLS 1.2, its private CA).\n")
+    rows = []
+    tmp = tempfile.mkdtemp(prefix="wasio-bench-mem-")
+    ng = None
+    try:
+        make_cert(tmp)
+        ng, port, ca, ports = start_nginx_tls(600)
+        plain_url = f"http://127.0.0.1:{port}/small.txt"
+        tls_url = f"https://localhost:{ports['ecdsa-gcm']}/small.txt"
+        for host in hosts:
+            row = [host]
+            for what in ("server", "server-tls", "client", "client-tls"):
+                try:
+                    if what.startswith("server"):
+                        r = server_mem_run(host, a, what.endswith("tls"), tmp)
+                    else:
+                        r = client_mem_run(host, a, tls_url if what.endswith("tls") else plain_url,
+                                           ca if what.endswith("tls") else None)
+                except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+                    print(f"  [mem {host} {what}: {str(e)[:200]}]", file=sys.stderr)
+                    row.append("error")
+                    if what == "server":
+                        row.append("error")
+                    continue
+                print(f"  [mem {host} {what}: {r}]", file=sys.stderr)
+                row.append(f"{r['idle']:,.0f}")
+                if what == "server":
+                    row.append(f"{r['pipe']:,.0f}")
+            rows.append(row)
+    finally:
+        if ng:
+            stop(ng)
+        shutil.rmtree(tmp, ignore_errors=True)
+    table(["host", "server idle (B)", "server, pipelining non-reader (B)", "server idle TLS (B)",
+           "client pooled idle (B)", "client pooled idle TLS (B)"], rows)
+
+
 # ---- main ------------------------------------------------------------------------------
 
 def table(headers, rows):
@@ -474,7 +695,7 @@ def machine():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", choices=["server", "client"])
+    ap.add_argument("--only", choices=["server", "client", "mem"])
     ap.add_argument("--reps", type=int, default=3, help="server runs per host")
     ap.add_argument("--client-reps", type=int, default=5,
                     help="client runs per host (each is short: 10,000 GETs take well under 1 s)")
@@ -487,10 +708,16 @@ def main():
     ap.add_argument("--jco-reps", type=int, default=1, help="client runs on jco (slow)")
     ap.add_argument("--server-path", default="/", choices=["/", "/chunks"],
                     help="what the wasio servers are asked for (/chunks: 8 small chunked writes)")
+    ap.add_argument("--mem-hosts", default="native,wasmtime")
+    ap.add_argument("--mem-conns", type=int, default=500, help="idle server connections")
+    ap.add_argument("--mem-client-conns", type=int, default=200, help="idle pooled client connections")
+    ap.add_argument("--pipe-conns", type=int, default=50, help="pipelining, non-reading connections")
+    ap.add_argument("--pipe-reqs", type=int, default=2000, help="pipelined requests per such connection")
     ap.add_argument("--quick", action="store_true", help="smoke run")
     a = ap.parse_args()
     a.server_hosts = [h for h in a.server_hosts.split(",") if h]
     a.client_hosts = [h for h in a.client_hosts.split(",") if h]
+    a.mem_hosts = [h for h in a.mem_hosts.split(",") if h]
     if a.server_path != "/":
         a.server_hosts = [h for h in a.server_hosts if h != "nginx"]
     for h in a.server_hosts:
@@ -520,10 +747,12 @@ def main():
           f"{version([WRK, '-v'])}; {version([CURL, '--version'])[:11]}")
     print(f"Load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("Command: make bench-http  (python3 bench/run_http.py " + " ".join(sys.argv[1:]) + ")")
-    if a.only != "client":
+    if a.only not in ("client", "mem"):
         bench_server(a)
-    if a.only != "server":
+    if a.only not in ("server", "mem"):
         bench_client(a)
+    if a.only not in ("server", "client"):
+        bench_mem(a)
     print(f"\nLoad average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"Total time: {time.monotonic() - t0:.0f} s")
     if NOTES:

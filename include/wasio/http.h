@@ -179,7 +179,6 @@ typedef struct wasio_http_exchange wasio_http_exchange_t;
 #define WASIO_HTTP_SERVER_IDLE_TIMEOUT_NS (60ull * WASIO_NS_PER_S)
 #define WASIO_HTTP_SERVER_HEAD_TIMEOUT_NS (10ull * WASIO_NS_PER_S)  /* slow-client defence */
 #define WASIO_HTTP_SERVER_BODY_TIMEOUT_NS (30ull * WASIO_NS_PER_S)  /* between body bytes */
-#define WASIO_HTTP_SERVER_MAX_PIPELINED 16   /* requests read ahead per connection */
 
 typedef struct wasio_http_server_opts {
   size_t max_connections;  /* 0: default; more are accepted and closed at once */
@@ -196,12 +195,18 @@ typedef struct wasio_http_server_opts {
   struct wasio_tls_config *tls;
 } wasio_http_server_opts_t;
 
-/* Called once per request, in order per connection, when its head has
- * arrived (the body may still be arriving: see read_body). The handler must
- * eventually respond (now or later, from any callback). Requests the
- * server refuses never reach it: the server answers them itself and closes
- * the connection (400 malformed, with the codec's error in the body; 431
- * header block too large; 414 request line too long; 501 a
+/* Called once per request when its head has arrived (the body may still be
+ * arriving: see read_body). The handler must eventually respond (now or
+ * later, from any callback). One exchange at a time per connection: the
+ * handler of a request is called only after the exchange before it on the
+ * same connection has completed (its on_complete has returned: the
+ * response was handed to the connection whole, or failed). A client that
+ * pipelines requests and does not read its responses therefore holds at
+ * most one exchange; the requests behind it wait in the connection's
+ * input buffer, and the server stops reading when that is full. Requests
+ * the server refuses never reach it: the server answers them itself and
+ * closes the connection (400 malformed, with the codec's error in the
+ * body; 431 header block too large; 414 request line too long; 501 a
  * Transfer-Encoding other than chunked; 505 an HTTP version other than
  * 1.x; 413 a Content-Length above max_body; 408 a head that did not arrive
  * within head_timeout_ns). */
@@ -257,8 +262,12 @@ int wasio_http_respond_write(wasio_http_exchange_t *ex, const void *data, size_t
 int wasio_http_respond_end(wasio_http_exchange_t *ex);
 
 /* Called once when the exchange is over: 0 when the response was handed
- * to the connection whole, or why not (WASIO_ECONNRESET, WASIO_ECANCELED at
- * shutdown, ...). Set it any time before that. */
+ * to the connection whole (every byte accepted by the transport; a body
+ * the handler asked for has ended; one it never asked for is discarded
+ * after), or why not (WASIO_ECONNRESET,
+ * WASIO_ECANCELED at shutdown, WASIO_ETIMEDOUT when the client took
+ * nothing for idle_timeout_ns, ...). Set it any time before that. The next
+ * request of the connection reaches the handler only after it returns. */
 void wasio_http_exchange_on_complete(wasio_http_exchange_t *ex,
                                      void (*cb)(wasio_http_exchange_t *ex, int status));
 void wasio_http_exchange_set_data(wasio_http_exchange_t *ex, void *data);

@@ -12,12 +12,20 @@
  *   response was read whole, both sides allow keep-alive, every request byte
  *   was taken by the stream and nothing follows the response; after any
  *   error it is closed.
- * - Zero copies on the way in: the transport reads straight into the
- *   connection's input buffer (WASIO__HTTP_CONN_BUF), the codec parses the
- *   head in place and the body decoder hands out views of that buffer to
- *   on_body. Only an incomplete head, chunk line or trailer is kept between
- *   reads, and the buffer is rewound whenever everything was consumed, so
- *   in steady state nothing moves. On the way out a buffer body is written
+ * - Zero copies on the way in: a read lands in the client's one landing
+ *   buffer (WASIO__HTTP_CONN_BUF) whenever its connection has nothing
+ *   buffered; the codec parses the head in place and the body decoder hands
+ *   out views of it to on_body. Only what must wait for the next read (an
+ *   incomplete head, chunk line or trailer, or bytes behind a pause) is
+ *   copied, before the read callback returns, into an input buffer of the
+ *   connection's own, taken from a small per-client free list
+ *   (WASIO__HTTP_BUF_POOL_MAX) and given back once empty. So an idle pooled
+ *   connection holds no buffer, and the response head (client->res) is
+ *   one per client: it is used only inside a read callback. The wasip2
+ *   backend keeps the last buffer alloc handed out when a read came back
+ *   empty and reads into it later (until reading stops), so an own buffer
+ *   that was handed out ("lent") is rewound or given back only after a read
+ *   returned into it or reading stopped. On the way out a buffer body is written
  *   from the caller's memory; a streamed body is read by body_read into a
  *   per-call buffer that leaves room for the chunk framing around it.
  * - One allocation per call: the struct, the caller's fields, the URL, the
@@ -73,6 +81,9 @@
 /* Stopped total-timeout timers of ended calls that a client keeps for its
  * next calls, so that steady-state calls allocate no timer. */
 #define WASIO__HTTP_SPARE_TIMERS 64
+/* Empty input buffers (WASIO__HTTP_CONN_BUF) a client keeps for the next
+ * connection that needs one; more are freed. */
+#define WASIO__HTTP_BUF_POOL_MAX 8
 
 static const char wasio__http_last_chunk[] = "0\r\n\r\n";
 
@@ -138,9 +149,12 @@ typedef struct wasio__http_conn {
   bool write_failed;            /* a write of the current request failed */
   int writes_pending;
   wasio_write_t w_head, w_body;
+  bool in_landing;              /* the last read space was the landing buffer */
+  bool lent;                    /* buf was handed out for a read not yet back */
+  char *buf;                    /* own input buffer (WASIO__HTTP_CONN_BUF), or NULL */
+  char *in;                     /* the input: buf, or the client's landing buffer
+                                   while a read callback consumes it; may be NULL */
   size_t in_start, in_len;      /* unconsumed input: in[in_start..in_len) */
-  wasio_http_response_t res;
-  char in[WASIO__HTTP_CONN_BUF];
 } wasio__http_conn_t;
 
 typedef enum wasio__call_phase {
@@ -229,6 +243,10 @@ struct wasio_http_client {
   /* Stopped timers for the next calls' total timeouts (closed at close). */
   wasio_timer_t *spare_timers[WASIO__HTTP_SPARE_TIMERS];
   size_t num_spare_timers;
+  char *landing;                /* where reads land (WASIO__HTTP_CONN_BUF) */
+  char *bufs;                   /* free input buffers, linked through their first bytes */
+  size_t bufs_len;
+  wasio_http_response_t res;    /* the head being parsed (inside a read callback only) */
 };
 
 static void wasio__call_fail(wasio_http_call_t *call, int status);
@@ -236,6 +254,7 @@ static void wasio__call_finish(wasio_http_call_t *call, int status);
 static void wasio__origin_dispatch(wasio__http_origin_t *o, wasio_http_client_t *client);
 static void wasio__conn_close(wasio__http_conn_t *conn);
 static void wasio__conn_process(wasio__http_conn_t *conn);
+static void wasio__conn_input_done(wasio__http_conn_t *conn);
 static void wasio__call_upload(wasio_http_call_t *call);
 static void wasio__client_maybe_free(wasio_http_client_t *client);
 
@@ -304,6 +323,34 @@ static void wasio__origin_maybe_free(wasio_http_client_t *client, wasio__http_or
   wasio__free(o);
 }
 
+/* ---- input buffers ---------------------------------------------------------------- */
+
+static char *wasio__buf_take(wasio_http_client_t *client) {
+  char *b = client->bufs;
+  if (b == NULL) return wasio__malloc(WASIO__HTTP_CONN_BUF);
+  memcpy(&client->bufs, b, sizeof client->bufs);
+  client->bufs_len--;
+  return b;
+}
+
+static void wasio__buf_give(wasio_http_client_t *client, char *b) {
+  if (client->bufs_len < WASIO__HTTP_BUF_POOL_MAX && !client->closing) {
+    memcpy(b, &client->bufs, sizeof client->bufs);
+    client->bufs = b;
+    client->bufs_len++;
+  } else {
+    wasio__free(b);
+  }
+}
+
+/* Gives the connection's own buffer back (nothing in it may be needed). */
+static void wasio__conn_buf_drop(wasio__http_conn_t *conn) {
+  if (conn->buf != NULL) wasio__buf_give(conn->client, conn->buf);
+  conn->buf = conn->in = NULL;
+  conn->in_start = conn->in_len = 0;
+  conn->lent = false;
+}
+
 /* ---- connections ------------------------------------------------------------------ */
 
 static void wasio__conn_write_cb(wasio_write_t *req, int status);
@@ -338,6 +385,7 @@ void wasio__http_conn_on_close(wasio__http_transport_t *t) {
   wasio__http_conn_t *conn = wasio__conn_of(t);
   wasio_http_client_t *client = conn->client;
   client->conns_live--;
+  wasio__conn_buf_drop(conn); /* the stream is closed: nothing is lent */
   wasio__free(conn);
   wasio__client_maybe_free(client);
 }
@@ -353,7 +401,10 @@ static void wasio__conn_to_idle(wasio__http_conn_t *conn) {
   }
   conn->state = WASIO__CONN_IDLE;
   conn->call = NULL;
-  conn->in_start = conn->in_len = 0;
+  /* Idle holds no buffer: a lent one is taken back by stopping the read,
+   * which starts again below (an idle read lands in the landing buffer). */
+  if (conn->lent) wasio__http_transport_read_stop(&conn->tr);
+  wasio__conn_buf_drop(conn);
   wasio__hq_insert_head(&o->idle, &conn->idle_node);
   o->idle_count++;
   /* Keep reading: a byte or an EOF while idle marks it unusable at once,
@@ -380,15 +431,25 @@ static void wasio__conn_release(wasio__http_conn_t *conn, bool reusable) {
 
 void wasio__http_conn_alloc(wasio__http_transport_t *t, wasio_buf_t *buf) {
   wasio__http_conn_t *conn = wasio__conn_of(t);
-  if (conn->in_len == sizeof conn->in && conn->in_start > 0) {
-    /* Keep only the unconsumed tail (an incomplete head, chunk line or
-     * trailer); the codec re-reads it from its new place. */
-    memmove(conn->in, conn->in + conn->in_start, conn->in_len - conn->in_start);
-    conn->in_len -= conn->in_start;
-    conn->in_start = 0;
+  /* The stream asks again, so it holds no earlier space of ours. */
+  conn->lent = false;
+  if (conn->buf != NULL && conn->in == conn->buf && conn->in_start != conn->in_len) {
+    if (conn->in_len == WASIO__HTTP_CONN_BUF && conn->in_start > 0) {
+      /* Keep only the unconsumed tail (an incomplete head, chunk line or
+       * trailer); the codec re-reads it from its new place. */
+      memmove(conn->buf, conn->buf + conn->in_start, conn->in_len - conn->in_start);
+      conn->in_len -= conn->in_start;
+      conn->in_start = 0;
+    }
+    conn->in_landing = false;
+    buf->base = conn->buf + conn->in_len;
+    buf->len = WASIO__HTTP_CONN_BUF - conn->in_len;
+    conn->lent = buf->len > 0;
+    return;
   }
-  buf->base = conn->in + conn->in_len;
-  buf->len = sizeof conn->in - conn->in_len;
+  conn->in_landing = true;
+  buf->base = conn->client->landing;
+  buf->len = WASIO__HTTP_CONN_BUF;
 }
 
 /* ---- requests ------------------------------------------------------------------- */
@@ -476,13 +537,17 @@ static void wasio__call_send(wasio_http_call_t *call) {
   call->up_pulled = call->up_done = call->up_waiting = call->up_writing = false;
   wasio_http_parser_init(&call->parser);
   conn->state = WASIO__CONN_BUSY;
-  conn->in_start = conn->in_len = 0;
+  /* A fresh or idle connection: it holds no buffer (wasio__conn_to_idle). */
   /* The first-byte timeout is the socket's idle timeout while the request
    * goes out and the answer is awaited (a stalled upload counts too). */
   wasio__http_transport_set_idle(&conn->tr, wasio__pick(call->to.first_byte_ns, client->to.first_byte_ns));
   int rc = 0;
-  if (call->paused) wasio__http_transport_read_stop(&conn->tr);
-  else rc = wasio__http_transport_read_start(&conn->tr);
+  if (call->paused) {
+    wasio__http_transport_read_stop(&conn->tr);
+    conn->lent = false;
+  } else {
+    rc = wasio__http_transport_read_start(&conn->tr);
+  }
   conn->w_head.data = conn;
   if (rc == 0) rc = wasio__http_transport_write(&conn->tr, &conn->w_head, call->head, call->head_len,
                                                 wasio__conn_write_cb);
@@ -953,6 +1018,7 @@ static bool wasio__call_retry(wasio_http_call_t *call) {
 
 void wasio__http_conn_on_read(wasio__http_transport_t *t, ptrdiff_t nread) {
   wasio__http_conn_t *conn = wasio__conn_of(t);
+  conn->lent = false; /* the space came back (or reading has stopped) */
   if (conn->state == WASIO__CONN_CLOSING) return;
   wasio_http_call_t *call = conn->call;
   if (call == NULL) {
@@ -984,7 +1050,23 @@ void wasio__http_conn_on_read(wasio__http_transport_t *t, ptrdiff_t nread) {
     wasio__call_fail(call, err == WASIO_EOF ? WASIO_EHTTP_TRUNCATED : err);
     return;
   }
-  conn->in_len += (size_t)nread;
+  if (!conn->in_landing) {
+    conn->in_len += (size_t)nread; /* after the bytes that wait */
+  } else if (conn->in_start != conn->in_len) {
+    /* The landing buffer is handed out only when nothing waits, and bytes
+     * come to wait only at the end of a read: cannot happen, but if it
+     * did, order is kept or the call fails. */
+    if (WASIO__HTTP_CONN_BUF - conn->in_len < (size_t)nread) {
+      wasio__call_fail(call, WASIO_ENOBUFS);
+      return;
+    }
+    memcpy(conn->in + conn->in_len, conn->client->landing, (size_t)nread);
+    conn->in_len += (size_t)nread;
+  } else {
+    conn->in = conn->client->landing; /* consumed in place; the rest is spilled */
+    conn->in_start = 0;
+    conn->in_len = (size_t)nread;
+  }
   if (!call->got_byte) {
     call->got_byte = true;
     wasio__http_transport_set_idle(&conn->tr,
@@ -993,25 +1075,54 @@ void wasio__http_conn_on_read(wasio__http_transport_t *t, ptrdiff_t nread) {
   wasio__conn_process(conn);
 }
 
+/* After the codec ran over the input: bytes left in the landing buffer move
+ * to the connection's own buffer (the next read of any connection lands
+ * there); an emptied own buffer is given back, unless it is lent (then the
+ * next read returns into it, where it was handed out). */
+static void wasio__conn_input_done(wasio__http_conn_t *conn) {
+  if (conn->state == WASIO__CONN_CLOSING) return; /* freed with the connection */
+  size_t rest = conn->in_len - conn->in_start;
+  if (conn->in != NULL && conn->in == conn->client->landing) {
+    const char *from = conn->in + conn->in_start;
+    conn->in = conn->buf;
+    conn->in_start = conn->in_len = 0;
+    if (rest == 0) return;
+    if (conn->buf == NULL) {
+      conn->buf = wasio__buf_take(conn->client);
+      if (conn->buf == NULL) {
+        if (conn->call != NULL) wasio__call_fail(conn->call, WASIO_ENOMEM);
+        else wasio__conn_close(conn);
+        return;
+      }
+    }
+    memcpy(conn->buf, from, rest);
+    conn->in = conn->buf;
+    conn->in_len = rest;
+    return;
+  }
+  if (rest != 0 || conn->lent) return;
+  wasio__conn_buf_drop(conn);
+}
+
 /* Runs the codec over the buffered input of the connection's call,
  * delivering the head and body; stops when input runs out, the call ends,
  * or the call is paused. */
-static void wasio__conn_process(wasio__http_conn_t *conn) {
+static void wasio__conn_run(wasio__http_conn_t *conn) {
   wasio_http_call_t *call = conn->call;
   while (call != NULL && conn->call == call && call->phase != WASIO__CALL_FINISHED && !call->paused) {
-    const char *in = conn->in + conn->in_start;
     size_t avail = conn->in_len - conn->in_start;
+    const char *in = avail ? conn->in + conn->in_start : NULL;
     if (call->phase == WASIO__CALL_HEAD) {
       if (avail == 0) break;
       unsigned flags = call->head_method ? WASIO_HTTP_RESPONSE_TO_HEAD : 0;
-      int rc = wasio_http_parse_response(&call->parser, in, avail, flags, &conn->res);
+      int rc = wasio_http_parse_response(&call->parser, in, avail, flags, &call->client->res);
       if (rc == WASIO_EAGAIN) break;
       if (rc < 0) {
         wasio__call_fail(call, rc);
         return;
       }
       conn->in_start += (size_t)rc;
-      const wasio_http_response_t *res = &conn->res;
+      const wasio_http_response_t *res = &call->client->res;
       if (res->status < 200 && res->status != 101) {
         wasio_http_parser_init(&call->parser); /* interim: the next head follows */
         continue;
@@ -1055,8 +1166,11 @@ static void wasio__conn_process(wasio__http_conn_t *conn) {
     }
     if (rc == WASIO_EAGAIN || conn->in_start == conn->in_len) break;
   }
-  if (conn->state != WASIO__CONN_CLOSING && conn->in_start == conn->in_len)
-    conn->in_start = conn->in_len = 0; /* rewind: the next read lands at the start */
+}
+
+static void wasio__conn_process(wasio__http_conn_t *conn) {
+  wasio__conn_run(conn);
+  wasio__conn_input_done(conn);
 }
 
 /* ---- ending a call ---------------------------------------------------------------- */
@@ -1187,6 +1301,11 @@ int wasio_http_client_new(wasio_loop_t *loop, const wasio_http_client_opts_t *op
   if (loop == NULL || out == NULL) return WASIO_EINVAL;
   wasio_http_client_t *c = wasio__calloc(1, sizeof *c);
   if (c == NULL) return WASIO_ENOMEM;
+  c->landing = wasio__malloc(WASIO__HTTP_CONN_BUF);
+  if (c->landing == NULL) {
+    wasio__free(c);
+    return WASIO_ENOMEM;
+  }
   c->loop = loop;
   c->max_conns = opts && opts->max_conns_per_origin ? opts->max_conns_per_origin : WASIO_HTTP_MAX_CONNS_PER_ORIGIN;
   c->max_idle = opts && opts->max_idle_per_origin ? opts->max_idle_per_origin : WASIO_HTTP_MAX_IDLE_PER_ORIGIN;
@@ -1196,6 +1315,7 @@ int wasio_http_client_new(wasio_loop_t *loop, const wasio_http_client_opts_t *op
   if (opts != NULL && opts->tls_backend != WASIO_TLS_BACKEND_AUTO) {
     int b = wasio_tls_backend_resolve(opts->tls_backend);
     if (b < 0 || (b == WASIO_TLS_BACKEND_HOST && opts->tls != NULL)) {
+      wasio__free(c->landing);
       wasio__free(c);
       return b < 0 ? b : WASIO_EINVAL;
     }
@@ -1224,6 +1344,12 @@ static void wasio__client_maybe_free(wasio_http_client_t *client) {
   void (*cb)(wasio_http_client_t *) = client->close_cb;
   client->close_cb = NULL;
   if (cb != NULL) cb(client);
+  while (client->bufs != NULL) {
+    char *b = client->bufs;
+    memcpy(&client->bufs, b, sizeof client->bufs);
+    wasio__free(b);
+  }
+  wasio__free(client->landing);
   wasio__free(client);
 }
 
@@ -1424,6 +1550,7 @@ int wasio_http_call_pause(wasio_http_call_t *call, bool pause) {
   if (conn == NULL || call->phase == WASIO__CALL_CONNECTING) return 0;
   if (pause) {
     wasio__http_transport_read_stop(&conn->tr);
+    conn->lent = false;
     return 0;
   }
   int rc = wasio__http_transport_read_start(&conn->tr);

@@ -4,15 +4,34 @@
  * - Layers: listener -> connection (this file: buffering, parsing, ordering,
  *   timeouts) -> transport (server_io.[ch]: TCP now, TLS later). Parsing and
  *   serialising are the sans-I/O codec's (wasio/http_codec.h).
- * - A connection owns one fixed input buffer (WASIO__SRV_IN_CAP). Heads are parsed
- *   in place; the request views handed to the handler point into it and are
- *   valid only during the handler call, as http.h promises, so nothing is
- *   copied. Body bytes are decoded in place and handed to on_data.
- * - Exchanges form a FIFO per connection (at most max_pipelined). Handlers
- *   run in request order as heads arrive; only the front exchange writes to
- *   the transport. A later exchange that responds early keeps its head in its
- *   own buffer and its body by reference until it reaches the front, so
- *   responses go out in request order without copying bodies.
+ * - Input buffers exist only while bytes must wait (nginx and h2o do the
+ *   same). Reads land in the server's one landing buffer (WASIO__SRV_IN_CAP)
+ *   whenever the connection has nothing buffered; heads are parsed there in
+ *   place, the request views handed to the handler point into it (valid
+ *   only during the handler call, as http.h promises) and body bytes are
+ *   decoded there for on_data. Before the read callback returns, whatever
+ *   was not consumed (a partial head, a request read ahead behind an
+ *   exchange in flight, body bytes the handler has not asked for) is copied
+ *   into a buffer of the connection's own, taken from a small per-server
+ *   free list (WASIO__SRV_BUF_POOL_MAX), and the next reads append to it;
+ *   it goes back as soon as it is empty. So an idle keep-alive connection
+ *   holds no buffer, and in steady state a request costs no allocation.
+ *   One host rule shapes this: the wasip2 backend keeps the last buffer
+ *   alloc handed out when a read came back empty and reads into it later
+ *   without asking again (until reading stops), so a buffer of the
+ *   connection's own that was handed out ("lent") is given back only after
+ *   a read returned into it or reading was stopped. The landing buffer may
+ *   be lent to many connections at once: each read into it is consumed or
+ *   copied out before its callback returns.
+ * - One exchange at a time per connection (c->ex). The next head is parsed,
+ *   and its handler called, only once the exchange before it has completed
+ *   (on_complete ran: the response was handed to the transport whole, or
+ *   failed), as Go's net/http, nginx and h2o do. Pipelined requests are read
+ *   ahead only into the input buffer, and reading stops when it is full, so
+ *   a client that pipelines and never reads pins one input buffer and one
+ *   exchange, not a response (and whatever the handler holds for it) per
+ *   queued request. Responses are therefore in request order by
+ *   construction.
  * - A request body blocks the parsing of the next head until it is consumed
  *   (by on_data or, when the handler never asks, by discarding after the
  *   response). Until the handler calls read_body the connection stops
@@ -49,9 +68,14 @@
 
 /* ---- limits and sizes ------------------------------------------------------ */
 
-/* Input buffer per connection: a whole head (WASIO_HTTP_MAX_HEAD) plus room
- * to read ahead pipelined requests and body bytes. */
+/* Input buffer of a connection (and the server's landing buffer): a whole
+ * head (WASIO_HTTP_MAX_HEAD) plus room to read ahead pipelined requests and
+ * body bytes. It bounds what a client that pipelines without reading can
+ * make a connection hold. */
 #define WASIO__SRV_IN_CAP (WASIO_HTTP_MAX_HEAD + 16384)
+/* Empty input buffers kept per server for the next connection that needs
+ * one; more are freed. */
+#define WASIO__SRV_BUF_POOL_MAX 16
 /* Compact the input buffer (move the unparsed tail to the front) when less
  * than this much room is left at its end. */
 #define WASIO__SRV_IN_COMPACT_AT 4096
@@ -107,7 +131,7 @@ typedef enum srv_deadline {
 
 struct wasio_http_exchange {
   wasio__srv_conn_t *conn;
-  wasio_http_exchange_t *next; /* connection FIFO, or the free list */
+  wasio_http_exchange_t *next; /* the server's free list */
   void *data;
   void (*on_complete)(wasio_http_exchange_t *ex, int status);
   void (*on_data)(wasio_http_exchange_t *ex, const void *data, size_t len);
@@ -145,8 +169,7 @@ struct wasio__srv_conn {
   wasio__srv_io_t io;
   wasio_timer_t *timer;
   wasio_defer_t kick;              /* runs conn_process from phase 2 */
-  wasio_http_exchange_t *ex_head, *ex_tail;
-  size_t n_ex;
+  wasio_http_exchange_t *ex;       /* the exchange in flight, or NULL */
   wasio_http_parser_t parser;
   wasio_http_body_t body;          /* the request body being decoded */
   wasio_http_exchange_t *body_ex;  /* its exchange; NULL while discarding */
@@ -166,7 +189,11 @@ struct wasio__srv_conn {
   bool shutting_down;              /* half-closed, lingering */
   bool in_process, again;
   bool kick_queued, free_on_kick;
-  char in[WASIO__SRV_IN_CAP];
+  bool in_landing;                 /* the last read space was the landing buffer */
+  bool lent;                       /* buf was handed out for a read not yet back */
+  char *buf;                       /* own input buffer (WASIO__SRV_IN_CAP), or NULL */
+  char *in;                        /* the input: buf, or the landing buffer while a
+                                      read callback consumes it; NULL when neither */
 };
 
 struct wasio_http_server {
@@ -181,6 +208,9 @@ struct wasio_http_server {
   size_t n_conns;
   wasio_http_exchange_t *pool;
   size_t pool_len;
+  char *landing;                   /* where reads land (WASIO__SRV_IN_CAP) */
+  char *bufs;                      /* free input buffers, linked through their first bytes */
+  size_t bufs_len;
   bool shutting_down;
   bool listener_open;
   bool timer_open, timer_closing;
@@ -310,22 +340,70 @@ static void ex_release(wasio_http_server_t *s, wasio_http_exchange_t *ex) {
   }
 }
 
-static void conn_enqueue(wasio__srv_conn_t *c, wasio_http_exchange_t *ex) {
-  ex->next = NULL;
-  if (c->ex_tail != NULL)
-    c->ex_tail->next = ex;
-  else
-    c->ex_head = ex;
-  c->ex_tail = ex;
-  c->n_ex++;
+/* ---- input buffers ------------------------------------------------------------------ */
+
+/* An empty input buffer for a connection: from the free list, or new. */
+static char *srv_buf_take(wasio_http_server_t *s) {
+  char *b = s->bufs;
+  if (b == NULL) return wasio__malloc(WASIO__SRV_IN_CAP);
+  memcpy(&s->bufs, b, sizeof s->bufs);
+  s->bufs_len--;
+  return b;
 }
 
-static void conn_dequeue_front(wasio__srv_conn_t *c) {
-  wasio_http_exchange_t *ex = c->ex_head;
-  c->ex_head = ex->next;
-  if (c->ex_head == NULL) c->ex_tail = NULL;
-  c->n_ex--;
+static void srv_buf_give(wasio_http_server_t *s, char *b) {
+  if (s->bufs_len < WASIO__SRV_BUF_POOL_MAX && !s->shutting_down) {
+    memcpy(b, &s->bufs, sizeof s->bufs);
+    s->bufs = b;
+    s->bufs_len++;
+  } else {
+    wasio__free(b);
+  }
+}
+
+/* The end of a read callback that landed in the landing buffer: what was
+ * not consumed moves to the connection's own buffer, as the landing buffer
+ * serves the next read of any connection. */
+static void conn_spill(wasio__srv_conn_t *c) {
+  wasio_http_server_t *s = c->server;
+  if (c->in == NULL || c->in != s->landing) return;
+  size_t rest = c->in_len - c->in_start;
+  const char *from = s->landing + c->in_start;
+  c->in = c->buf;
+  c->in_start = c->in_len = 0;
+  if (rest == 0 || c->closing || c->shutting_down) return;
+  if (c->buf == NULL) {
+    c->buf = srv_buf_take(s);
+    if (c->buf == NULL) {
+      conn_abort(c, WASIO_ENOMEM);
+      return;
+    }
+  }
+  memcpy(c->buf, from, rest);
+  c->in = c->buf;
+  c->in_len = (uint32_t)rest;
+}
+
+/* Gives the connection's own buffer back once it holds nothing (or the
+ * connection only lingers). A buffer lent to the transport is taken back
+ * by stopping the read; conn_update() starts it again. */
+static void conn_trim(wasio__srv_conn_t *c) {
+  if (c->buf == NULL || c->in != c->buf) return;
+  if (c->in_start != c->in_len && !c->shutting_down) return;
+  if (c->lent) {
+    wasio__srv_io_read_stop(&c->io);
+    c->reading = false;
+    c->lent = false;
+  }
+  srv_buf_give(c->server, c->buf);
+  c->buf = c->in = NULL;
+  c->in_start = c->in_len = 0;
+}
+
+/* The connection's exchange in flight; only one at a time. */
+static void conn_attach(wasio__srv_conn_t *c, wasio_http_exchange_t *ex) {
   ex->next = NULL;
+  c->ex = ex;
 }
 
 /* Builds the response head into ex->head: the codec writes the status line
@@ -362,8 +440,7 @@ static int ex_build_head(wasio_http_exchange_t *ex, int status, const wasio_http
    * this is the last response the connection will carry. */
   bool close = user_close || !ex->keep_alive || mode == MODE_CLOSE || ex->internal;
   if (ex->req_state == REQ_UNREAD && ex->expect_continue && !ex->cont_sent && !ex->cont_pending) close = true;
-  if (c->no_more && ex == c->ex_tail && !c->body_active) close = true;
-  if (s->shutting_down && ex == c->ex_tail) close = true;
+  if (c->no_more || s->shutting_down) close = true;
   ex->close_after = close;
 
   if (!user_date) {
@@ -424,11 +501,10 @@ static bool ex_write(wasio_http_exchange_t *ex, wasio_write_t *w, const void *ba
   return true;
 }
 
-/* Hands whatever this exchange has ready to the transport, in wire order,
- * if it is the front of its connection. */
+/* Hands whatever this exchange has ready to the transport, in wire order. */
 static void ex_flush(wasio_http_exchange_t *ex) {
   wasio__srv_conn_t *c = ex->conn;
-  if (c->closing || c->ex_head != ex) return;
+  if (c->closing || c->ex != ex) return;
   if (ex->cont_pending) {
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
     ex->cont_pending = false;
@@ -564,29 +640,17 @@ static void ex_check_complete(wasio_http_exchange_t *ex) {
   if (ex->resp_state != RESP_ENDED || ex->writes_out != 0) return;
   if (ex->cont_pending || ex->head_pending || ex->out_pending || ex->end_pending) return;
   if (ex->req_state == REQ_READING || ex->end_queued) return;
-  if (c->ex_head != ex) return; /* cannot happen: only the front writes */
   if (ex->req_state == REQ_UNREAD) conn_detach_body(c, ex);
   ex->done = true;
-  conn_dequeue_front(c);
-  bool close_after = ex->close_after;
-  if (close_after) c->no_more = true;
+  c->ex = NULL;
+  /* Nothing may follow a "Connection: close" response. */
+  if (ex->close_after) c->no_more = true;
   void (*cb)(wasio_http_exchange_t *, int) = ex->on_complete;
   if (cb != NULL) cb(ex, 0);
   ex_release(c->server, ex); /* ex is gone from here on */
   if (c->closing) return;
-  if (close_after) {
-    /* Nothing may follow a "Connection: close" response. */
-    if (c->ex_head != NULL) {
-      conn_abort(c, WASIO_ECANCELED);
-      return;
-    }
-  } else if (c->ex_head != NULL) {
-    c->ex_head->head_hold = false; /* its turn has passed: nothing to wait for */
-    ex_flush(c->ex_head);
-    if (c->closing) return;
-    ex_check_complete(c->ex_head);
-    if (c->closing) return;
-  }
+  /* Only now may the next request (read ahead, or still to come) reach
+   * the handler. */
   conn_process(c);
 }
 
@@ -632,19 +696,19 @@ static uint64_t conn_due(wasio__srv_conn_t *c, srv_deadline_t *kind) {
     *kind = DL_BODY;
     return c->body_since + s->body_ns;
   }
-  if (c->ex_head != NULL && c->ex_head->writes_out > 0) {
+  if (c->ex != NULL && c->ex->writes_out > 0) {
     *kind = DL_WRITE;
     return c->write_since + s->idle_ns;
   }
-  if (!c->body_active && !c->no_more && !c->peer_eof && c->n_ex < WASIO_HTTP_SERVER_MAX_PIPELINED) {
+  /* The head and idle clocks run only while the connection waits for the
+   * client: a head read ahead behind an exchange in flight is not late. */
+  if (!c->body_active && !c->no_more && !c->peer_eof && c->ex == NULL) {
     if (c->head_started) {
       *kind = DL_HEAD;
       return c->head_since + s->head_ns;
     }
-    if (c->n_ex == 0) {
-      *kind = DL_IDLE;
-      return c->idle_since + s->idle_ns;
-    }
+    *kind = DL_IDLE;
+    return c->idle_since + s->idle_ns;
   }
   return 0;
 }
@@ -731,6 +795,8 @@ static void conn_free(wasio__srv_conn_t *c) {
     s->conns = c->next;
   if (c->next != NULL) c->next->prev = c->prev;
   s->n_conns--;
+  if (c->buf != NULL) srv_buf_give(s, c->buf); /* the transport is closed: nothing is lent */
+  c->buf = c->in = NULL;
   wasio_timer_close(c->timer, NULL);
   if (c->kick_queued) {
     /* The deferred request still refers to c: free when it has run. */
@@ -784,10 +850,10 @@ void wasio__srv_conn_on_shutdown(wasio__srv_conn_t *c, int status) {
 void wasio__srv_conn_on_closed(wasio__srv_conn_t *c) {
   int err = c->close_status != 0 ? c->close_status : WASIO_ECONNRESET;
   if (err == WASIO_EOF) err = WASIO_ECONNRESET;
-  /* Tear down every exchange still queued, in order. */
-  while (c->ex_head != NULL) {
-    wasio_http_exchange_t *ex = c->ex_head;
-    conn_dequeue_front(c);
+  /* Tear down the exchange in flight, if any. */
+  wasio_http_exchange_t *ex = c->ex;
+  if (ex != NULL) {
+    c->ex = NULL;
     if (ex->req_state == REQ_READING || ex->end_queued) ex_deliver_end(ex, err);
     if (ex->write_cb != NULL) {
       void (*cb)(wasio_http_exchange_t *, int) = ex->write_cb;
@@ -804,23 +870,33 @@ void wasio__srv_conn_on_closed(wasio__srv_conn_t *c) {
 /* ---- connections: input ---------------------------------------------------------------------- */
 
 void wasio__srv_conn_read_space(wasio__srv_conn_t *c, char **base, size_t *cap) {
-  if (c->shutting_down) { /* lingering: everything is discarded */
-    c->in_start = c->in_len = 0;
-  } else if (c->in_start == c->in_len) {
-    c->in_start = c->in_len = 0;
-  } else if (c->in_start > 0 && WASIO__SRV_IN_CAP - c->in_len < WASIO__SRV_IN_COMPACT_AT) {
-    /* The parser keeps offsets, not pointers, so the bytes may move. */
-    memmove(c->in, c->in + c->in_start, c->in_len - c->in_start);
-    c->in_len -= c->in_start;
-    c->in_start = 0;
+  /* The transport asks again, so it holds no earlier space of ours. */
+  c->lent = false;
+  if (!c->shutting_down && c->buf != NULL && c->in == c->buf && c->in_start != c->in_len) {
+    /* Bytes wait: the next ones go after them. */
+    if (c->in_start > 0 && WASIO__SRV_IN_CAP - c->in_len < WASIO__SRV_IN_COMPACT_AT) {
+      /* The parser keeps offsets, not pointers, so the bytes may move. */
+      memmove(c->buf, c->buf + c->in_start, c->in_len - c->in_start);
+      c->in_len -= c->in_start;
+      c->in_start = 0;
+    }
+    c->in_landing = false;
+    *base = c->buf + c->in_len;
+    *cap = WASIO__SRV_IN_CAP - c->in_len;
+    c->lent = *cap > 0;
+    return;
   }
-  *base = c->in + c->in_len;
-  *cap = WASIO__SRV_IN_CAP - c->in_len;
+  /* Nothing buffered (or lingering: everything is discarded). */
+  c->in_landing = true;
+  *base = c->server->landing;
+  *cap = WASIO__SRV_IN_CAP;
 }
 
 void wasio__srv_conn_on_read(wasio__srv_conn_t *c, ptrdiff_t nread) {
+  c->lent = false; /* the space came back (or reading has stopped) */
   if (c->closing) return;
-  uint64_t now = wasio_loop_now(c->server->loop);
+  wasio_http_server_t *s = c->server;
+  uint64_t now = wasio_loop_now(s->loop);
   if (nread < 0) {
     c->reading = false;
     if (nread != WASIO_EOF) {
@@ -838,10 +914,25 @@ void wasio__srv_conn_on_read(wasio__srv_conn_t *c, ptrdiff_t nread) {
   if (c->shutting_down) {
     c->linger_bytes += (uint64_t)nread;
     if (c->linger_bytes > WASIO__SRV_LINGER_MAX_BYTES) conn_abort(c, WASIO_ECONNRESET);
-    c->in_start = c->in_len = 0;
     return;
   }
-  c->in_len += (uint32_t)nread;
+  if (!c->in_landing) {
+    c->in_len += (uint32_t)nread; /* after the bytes that wait */
+  } else if (c->in_start != c->in_len) {
+    /* The landing buffer is handed out only when nothing waits, and bytes
+     * come to wait only at the end of a read: cannot happen, but if it
+     * did, order is kept or the connection ends. */
+    if (WASIO__SRV_IN_CAP - c->in_len < (size_t)nread) {
+      conn_abort(c, WASIO_ENOBUFS);
+      return;
+    }
+    memcpy(c->in + c->in_len, s->landing, (size_t)nread);
+    c->in_len += (uint32_t)nread;
+  } else {
+    c->in = s->landing; /* consumed in place; conn_process spills the rest */
+    c->in_start = 0;
+    c->in_len = (uint32_t)nread;
+  }
   c->body_since = now;
   conn_process(c);
 }
@@ -889,7 +980,7 @@ static bool conn_pump_body(wasio__srv_conn_t *c) {
     if (c->closing || !c->body_active) return !c->closing;
     size_t avail = c->in_len - c->in_start, consumed = 0;
     wasio_http_str_t data = {NULL, 0};
-    int rc = wasio_http_body_decode(&c->body, c->in + c->in_start, avail, &consumed, &data);
+    int rc = wasio_http_body_decode(&c->body, avail ? c->in + c->in_start : NULL, avail, &consumed, &data);
     if (rc < 0 && rc != WASIO_EAGAIN) {
       conn_finish_body(c, rc);
       return !c->closing;
@@ -958,25 +1049,18 @@ static void conn_reject(wasio__srv_conn_t *c, int http_status, int err, const wa
     ex->is_head = req->method.len == 4 && memcmp(req->method.ptr, "HEAD", 4) == 0;
     ex->version_minor = (uint8_t)(req->version_minor > 1 ? 1 : req->version_minor);
   }
-  conn_enqueue(c, ex);
+  conn_attach(c, ex);
   if (ex_respond_error(ex, http_status, err) < 0) conn_abort(c, WASIO_ENOMEM);
 }
 
-/* Delivers queued on_end callbacks (bodiless requests whose handler called
- * read_body). */
-static void conn_deliver_ends(wasio__srv_conn_t *c) {
-  bool again = true;
-  while (again && !c->closing) {
-    again = false;
-    for (wasio_http_exchange_t *ex = c->ex_head; ex != NULL; ex = ex->next) {
-      if (!ex->end_queued) continue;
-      ex_deliver_end(ex, ex->end_status);
-      if (c->closing) return;
-      ex_check_complete(ex);
-      again = true; /* the list may have changed */
-      break;
-    }
-  }
+/* Delivers a queued on_end (a bodiless request whose handler called
+ * read_body, or a body detached before it was asked for). */
+static void conn_deliver_end(wasio__srv_conn_t *c) {
+  wasio_http_exchange_t *ex = c->ex;
+  if (c->closing || ex == NULL || !ex->end_queued) return;
+  ex_deliver_end(ex, ex->end_status);
+  if (c->closing) return;
+  ex_check_complete(ex);
 }
 
 /* Parses and dispatches what the input buffer holds, as far as the state
@@ -990,14 +1074,15 @@ static void conn_process(wasio__srv_conn_t *c) {
   wasio_http_server_t *s = c->server;
   do {
     c->again = false;
-    conn_deliver_ends(c);
+    conn_deliver_end(c);
     for (;;) {
       if (c->closing || c->shutting_down) break;
       if (c->body_active) {
         if (!conn_pump_body(c)) break;
         continue;
       }
-      if (c->no_more || c->n_ex >= WASIO_HTTP_SERVER_MAX_PIPELINED) break;
+      /* The next head waits until the exchange before it has completed. */
+      if (c->no_more || c->ex != NULL) break;
       size_t avail = c->in_len - c->in_start;
       if (avail == 0) break;
       wasio_http_request_t req;
@@ -1045,11 +1130,12 @@ static void conn_process(wasio__srv_conn_t *c) {
         c->body_bytes = 0;
         c->body_since = wasio_loop_now(s->loop);
       }
-      conn_enqueue(c, ex);
+      conn_attach(c, ex);
       s->handler(ex, &req);
     }
   } while (c->again && !c->closing);
   c->in_process = false;
+  conn_spill(c);
   if (!c->closing) conn_update(c);
 }
 
@@ -1060,7 +1146,7 @@ static void conn_update(wasio__srv_conn_t *c) {
     c->again = true; /* conn_process calls us when it is done */
     return;
   }
-  if (!c->shutting_down && c->n_ex == 0 && !c->body_active) {
+  if (!c->shutting_down && c->ex == NULL && !c->body_active) {
     bool head_possible = !c->no_more && !(c->peer_eof);
     if (!head_possible) {
       conn_end(c);
@@ -1069,6 +1155,7 @@ static void conn_update(wasio__srv_conn_t *c) {
     if (!c->head_started && c->in_len == c->in_start && c->deadline != DL_IDLE)
       c->idle_since = wasio_loop_now(c->server->loop);
   }
+  conn_trim(c);
   bool want;
   if (c->peer_eof) {
     want = false;
@@ -1077,7 +1164,7 @@ static void conn_update(wasio__srv_conn_t *c) {
   } else if (c->body_active) {
     want = c->body_ex == NULL || (c->body_ex->req_state == REQ_READING && !c->body_ex->paused);
   } else {
-    want = !c->no_more && c->n_ex < WASIO_HTTP_SERVER_MAX_PIPELINED;
+    want = !c->no_more; /* read ahead: bounded by the input buffer */
   }
   /* Never read into a full buffer: the space must exist first. */
   if (want && !c->shutting_down && c->in_start == 0 && c->in_len == WASIO__SRV_IN_CAP) want = false;
@@ -1090,6 +1177,7 @@ static void conn_update(wasio__srv_conn_t *c) {
   } else if (!want && c->reading) {
     wasio__srv_io_read_stop(&c->io);
     c->reading = false;
+    c->lent = false;
   }
   conn_sched(c);
 }
@@ -1102,9 +1190,9 @@ static void conn_kick_cb(wasio_defer_t *d, int status) {
     return;
   }
   if (status < 0 || c->closing) return;
-  if (c->ex_head != NULL && c->ex_head->head_hold) {
-    c->ex_head->head_hold = false;
-    ex_flush(c->ex_head);
+  if (c->ex != NULL && c->ex->head_hold) {
+    c->ex->head_hold = false;
+    ex_flush(c->ex);
     if (c->closing) return;
   }
   conn_process(c);
@@ -1129,7 +1217,7 @@ static void srv_on_connection(wasio_tcp_t *listener, wasio_tcp_t *client, int st
     wasio_tcp_close(client, NULL);
     return;
   }
-  memset(c, 0, offsetof(wasio__srv_conn_t, in));
+  memset(c, 0, sizeof *c);
   if (wasio_timer_new(s->loop, &c->timer) < 0) {
     wasio__free(c);
     wasio_tcp_close(client, NULL);
@@ -1175,6 +1263,11 @@ int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *op
   s->idle_ns = WASIO_HTTP_SERVER_IDLE_TIMEOUT_NS;
   s->head_ns = WASIO_HTTP_SERVER_HEAD_TIMEOUT_NS;
   s->body_ns = WASIO_HTTP_SERVER_BODY_TIMEOUT_NS;
+  s->landing = wasio__malloc(WASIO__SRV_IN_CAP);
+  if (s->landing == NULL) {
+    wasio__free(s);
+    return WASIO_ENOMEM;
+  }
   if (opts != NULL) {
     if (opts->max_connections) s->max_connections = opts->max_connections;
     if (opts->max_body) s->max_body = opts->max_body;
@@ -1187,6 +1280,7 @@ int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *op
       wasio_tls_engine_t *trial = NULL;
       int rc = wasio_tls_engine_new(opts->tls, NULL, 0, &trial);
       if (rc < 0) {
+        wasio__free(s->landing);
         wasio__free(s);
         return rc;
       }
@@ -1194,6 +1288,7 @@ int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *op
       static const char *const alpn[] = {"http/1.1"};
       rc = wasio_tls_config_alpn(opts->tls, alpn, 1);
       if (rc < 0) {
+        wasio__free(s->landing);
         wasio__free(s);
         return rc;
       }
@@ -1242,6 +1337,12 @@ static void srv_finish_cb(wasio_defer_t *d, int status) {
     s->pool = ex->next;
     wasio__free(ex);
   }
+  while (s->bufs != NULL) {
+    char *b = s->bufs;
+    memcpy(&s->bufs, b, sizeof s->bufs);
+    wasio__free(b);
+  }
+  wasio__free(s->landing);
   wasio__free(s);
 }
 
@@ -1300,7 +1401,7 @@ void wasio_http_server_shutdown(wasio_http_server_t *s, uint64_t timeout_ns,
   for (wasio__srv_conn_t *c = s->conns; c != NULL; c = c->next) {
     if (c->closing) continue;
     c->no_more = true;
-    if (c->n_ex == 0 && !c->body_active) {
+    if (c->ex == NULL && !c->body_active) {
       conn_abort(c, WASIO_ECANCELED); /* idle: nothing in flight */
       continue;
     }

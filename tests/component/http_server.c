@@ -47,6 +47,8 @@ typedef struct server_state {
   int delay_timers;       /* open /delay timers */
   char log[512];          /* the paths handled, space-separated */
   int peer_family;        /* of the last request's client */
+  int big_handled;        /* /big handler calls */
+  int big_in_flight;      /* /big exchanges not yet completed */
 } server_state_t;
 
 static server_state_t S;
@@ -62,6 +64,13 @@ static void count_complete(wasio_http_exchange_t *ex, int status) {
   else
     S.completed_err++;
   S.last_complete_status = status;
+}
+
+/* /big: at most one exchange of a connection is in flight, and the tests
+ * that use /big have one connection asking for it at a time. */
+static void big_complete(wasio_http_exchange_t *ex, int status) {
+  count_complete(ex, status);
+  S.big_in_flight--;
 }
 
 /* /crc */
@@ -251,6 +260,14 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
     ASSERT_OK(wasio_http_respond_write(ex, "abc", 3, short_written));
   } else if (str_is(t, "/big")) {
     static uint8_t big[BIG_RESPONSE]; /* zeros are as good as any bytes here */
+    /* The handler of a pipelined request runs only once the exchange
+     * before it on the connection has completed. */
+    if (S.big_in_flight != 0)
+      harness_fail(__FILE__, __LINE__, "/big #%d reached the handler while %d earlier ones were in flight",
+                   S.big_handled + 1, S.big_in_flight);
+    S.big_handled++;
+    S.big_in_flight++;
+    wasio_http_exchange_on_complete(ex, big_complete);
     ASSERT_OK(wasio_http_respond(ex, 200, NULL, 0, big, sizeof big));
   } else if (str_is(t, "/chunked")) {
     wasio_http_exchange_set_data(ex, (void *)(uintptr_t)0);
@@ -554,9 +571,10 @@ TEST(chunked_response) {
   server_stop(wd);
 }
 
-/* Three requests in one segment; the first answers last (200 ms), yet the
- * responses leave in request order, and "Connection: close" on the last
- * ends the connection. */
+/* Three requests in one segment, the first answered after 200 ms: the
+ * responses leave in request order, each request reaches the handler after
+ * the response before it, and "Connection: close" on the last ends the
+ * connection. */
 TEST(pipelined_in_order) {
   server_start(NULL);
   wasio_timer_t *wd = watchdog_start(S.loop, 60000);
@@ -574,9 +592,10 @@ TEST(pipelined_in_order) {
   ASSERT_EQ_INT(count_substr(x.out, "Connection: close\r\n"), 1);
   ASSERT_TRUE(strstr(x.out, "Connection: close\r\n") > b);
   ASSERT_EQ_INT(S.handled, 3);
+  ASSERT_EQ_STR(S.log, "/delay/200/a /delay/0/b /delay/50/c ");
   ctl_free(&x);
 
-  /* More than WASIO_HTTP_SERVER_MAX_PIPELINED at once: all answered. */
+  /* Many at once: all answered. */
   char *many = malloc(64 * 64);
   ASSERT_TRUE(many != NULL);
   many[0] = 0;
@@ -589,6 +608,52 @@ TEST(pipelined_in_order) {
   ASSERT_EQ_INT(S.handled, 43);
   ctl_free(&x);
   server_stop(wd);
+}
+
+/* A client pipelines 64 requests for an 8 MiB response and never reads:
+ * the handler sees the second request only after the first response was
+ * handed over whole, which it never is here (the client's socket buffers
+ * fill first), so one exchange is all the connection holds; meanwhile the
+ * server serves another client. When the client goes away, the exchange
+ * ends with an error and the rest are never handled. */
+TEST(pipelined_one_at_a_time) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  static const char req[] = "GET /big HTTP/1.1\r\nHost: t\r\n\r\n";
+  enum { PIPELINED = 64 };
+  char *many = malloc(PIPELINED * (sizeof req - 1) + 1);
+  ASSERT_TRUE(many != NULL);
+  for (int i = 0; i < PIPELINED; i++) memcpy(many + i * (sizeof req - 1), req, sizeof req - 1);
+  tconn_t p;
+  tconn_new(S.loop, &p, 0);
+  wasio_addr_t to = loopback(WASIO_AF_INET, S.port);
+  tconn_connect_ok(S.loop, &p, &to);
+  tconn_write(&p, many, PIPELINED * (sizeof req - 1)); /* and never read */
+  free(many);
+  WAIT_UNTIL(S.loop, S.big_handled == 1 && p.writes_pending == 0);
+
+  /* Another client is served meanwhile (the watchdog bounds the wait). */
+  char u[128];
+  url(u, sizeof u, "/hello");
+  ctl_t x;
+  CTL_RUN(&x, "curl", 0, "-sS", "-m", "20", u);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_EQ_STR(x.out, "hello\n");
+  ctl_free(&x);
+  printf("/big handled %d times while the client read nothing\n", S.big_handled);
+  ASSERT_EQ_INT(S.big_handled, 1);
+  ASSERT_EQ_INT(S.big_in_flight, 1);
+
+  /* The client leaves without reading: the exchange fails, nothing more
+   * reaches the handler. */
+  int ok_before = S.completed_ok;
+  tconn_close(S.loop, &p);
+  WAIT_UNTIL(S.loop, S.big_in_flight == 0);
+  ASSERT_EQ_INT(S.completed_err, 1);
+  ASSERT_EQ_INT(S.completed_ok, ok_before);
+  ASSERT_EQ_INT(S.big_handled, 1);
+  server_stop(wd);
+  ASSERT_EQ_INT(S.big_handled, 1);
 }
 
 /* Smuggling and malformed heads: one error response naming the codec's
