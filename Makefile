@@ -15,6 +15,11 @@ export WASIO_TOOLS
 TB := $(WASIO_TOOLS)/bin
 
 B := build
+# tools/setup.sh's stamp. Defined before any rule names it: a rule's
+# prerequisites are expanded when make reads the rule, so a rule above this
+# line would see it empty and could run before setup on a fresh machine
+# (tools/check-setup-order checks every rule for this).
+SETUP_STAMP := $(B)/.setup-ok
 W := $(B)/wasm32
 N := $(B)/native
 GEN := $(B)/gen
@@ -40,6 +45,11 @@ HDRS := $(wildcard include/*.h include/wasio/*.h src/core/*.h src/codec/*.h src/
 
 WASM_OBJ := $(patsubst %.c,$(W)/obj/%.o,$(PORTABLE_SRC) $(WASIP2_SRC)) $(W)/obj/gen/imports.o
 NATIVE_OBJ := $(patsubst %.c,$(N)/obj/%.o,$(PORTABLE_SRC) $(POSIX_SRC))
+# The native release build (-O2, no sanitizers): the benchmarks' baseline
+# and the library `make install` gives native users (wasio-native.pc).
+R := $(B)/native-release
+RELEASE_CFLAGS := -O2 -DNDEBUG -pthread $(COMMON_CFLAGS) -Isrc/backend/posix
+RELEASE_OBJ := $(patsubst %.c,$(R)/obj/%.o,$(PORTABLE_SRC) $(POSIX_SRC))
 
 # ---- TLS: BearSSL from Debian's source package + trust anchors ----------------
 # tools/setup.sh unpacks the pinned bearssl source into BEARSSL_DIR; the
@@ -94,6 +104,8 @@ $(N)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk \
 # Recreated if a `make clean` in the same run removed it after parsing.
 $(W)/bearssl/.cflags $(N)/bearssl/.cflags:
 	@mkdir -p $(dir $@) && touch $@
+# Debian's ca-certificates (installed by setup) provides the bundle.
+$(CA_BUNDLE): | $(SETUP_STAMP)
 $(GEN)/tls_anchors.c: tools/mkanchors $(CA_BUNDLE)
 	@mkdir -p $(dir $@)
 	@tools/mkanchors $(CA_BUNDLE) $@
@@ -116,16 +128,16 @@ WTESTS := $(basename $(notdir $(wildcard tests/wasi/*.c)))
 WTEST_WASM := $(foreach t,$(WTESTS),$(W)/wasi-tests/$(t).wasm)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
-SETUP_STAMP := $(B)/.setup-ok
-
 .PHONY: all setup lib test demo bench clean check-bindings
+# Components are stripped of debug info and names (tools/wasio-cc; --debug
+# keeps them); each is printed with both sizes when it is built.
 all: lib $(EXAMPLE_WASM) $(APP_WASM) $(APP_NATIVE) tests-build hosttls $(FETCH_HOSTTLS)
-	@printf 'size: %s %s bytes\n' $(W)/examples/hello.wasm $$(stat -c %s $(W)/examples/hello.wasm)
-	@for f in $(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS); do \
-	  printf 'size: %s %s bytes\n' $$f $$(stat -c %s $$f); done
+	@for f in $(W)/examples/hello.wasm $(APP_WASM) $(FETCH_HOSTTLS); do \
+	  printf 'size: %s %s bytes (stripped)\n' $$f $$(stat -c %s $$f); done
 
 CRT := $(W)/crt1-wasio.o
-lib: $(W)/libwasio.a $(CRT) $(N)/libwasio.a $(W)/lib/pkgconfig/wasio.pc $(W)/libbearssl.a $(N)/libbearssl.a
+lib: $(W)/libwasio.a $(CRT) $(N)/libwasio.a $(W)/lib/pkgconfig/wasio.pc $(W)/libbearssl.a $(N)/libbearssl.a \
+  $(R)/libwasio-full.a $(R)/libbearssl.a $(R)/lib/pkgconfig/wasio-native.pc
 
 # ---- setup ----------------------------------------------------------------
 setup: $(SETUP_STAMP)
@@ -166,9 +178,47 @@ $(W)/libwasio.a: $(WASM_OBJ) $(GEN)/imports_component_type.o
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(W)/lib/pkgconfig/wasio.pc: tools/wasio.pc.in $(W)/libwasio.a
+# pkg-config files: every path relative to the file (${pcfiledir}), so
+# the tree may move. In the tree they point at the build; `make install`
+# writes its own for the installed layout.
+WASIO_VERSION := $(shell sed -n 's/^\#define WASIO_VERSION_STRING "\(.*\)"/\1/p' include/wasio.h)
+pc_subst = sed -e 's|@VERSION@|$(WASIO_VERSION)|g' -e 's|@CLANG_MAJOR@|$(CLANG_MAJOR)|g' \
+  -e 's|@WASI_VERSION@|$(WASI_VERSION)|g' -e 's|@TO_PREFIX@|$(1)|g' -e 's|@TO_LIBDIR@|$(2)|g' -e 's|@TO_ADAPTER@|$(3)|g' \
+  -e 's|@NATIVE_LIB@|$(4)|g' -e 's|@NATIVE_TLS_LIB@|$(5)|g'
+$(W)/lib/pkgconfig/wasio.pc: tools/wasio.pc.in include/wasio.h $(W)/libwasio.a
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(CURDIR)|g' -e 's|@VERSION@|0.1.0|g' -e 's|@LIBDIR@|$(CURDIR)/$(W)|g' $< > $@
+	$(call pc_subst,../../../..,../..,../../../../$(ADAPTER)) $< > $@
+$(R)/lib/pkgconfig/wasio-native.pc: tools/wasio-native.pc.in include/wasio.h
+	@mkdir -p $(dir $@)
+	$(call pc_subst,../../../..,../..,,libwasio-full.a,libbearssl.a) $< > $@
+
+# The native release library for users (wasio-native.pc): the -O2 objects
+# of the benchmarks' baseline plus the trust anchors, in one archive, and
+# BearSSL's release build beside it.
+$(R)/libwasio-full.a: $(RELEASE_OBJ) $(R)/obj/$(GEN)/tls_anchors.o
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# ---- make install PREFIX=DIR (default /usr/local) ----------------------------------
+# PREFIX/include/wasio.h, wasio/*.h; PREFIX/lib/wasm32-wasi/ (libwasio.a,
+# libbearssl.a, crt1-wasio.o: the component library) and
+# PREFIX/share/wasio/wasi_snapshot_preview1.command.wasm (the adapter);
+# PREFIX/lib/libwasio.a and libwasio-bearssl.a (native, release);
+# PREFIX/lib/pkgconfig/wasio.pc (wasm32) and wasio-native.pc, relative to
+# their own place. See README.md, "Linking natively".
+PREFIX ?= /usr/local
+.PHONY: install
+install: lib
+	install -d $(PREFIX)/include/wasio $(PREFIX)/lib/wasm32-wasi $(PREFIX)/lib/pkgconfig $(PREFIX)/share/wasio
+	install -m 644 include/wasio.h $(PREFIX)/include/
+	install -m 644 include/wasio/*.h $(PREFIX)/include/wasio/
+	install -m 644 $(W)/libwasio.a $(W)/libbearssl.a $(CRT) $(PREFIX)/lib/wasm32-wasi/
+	install -m 644 $(ADAPTER) $(PREFIX)/share/wasio/
+	install -m 644 $(R)/libwasio-full.a $(PREFIX)/lib/libwasio.a
+	install -m 644 $(R)/libbearssl.a $(PREFIX)/lib/libwasio-bearssl.a
+	$(call pc_subst,../..,../wasm32-wasi,../../share/wasio/$(notdir $(ADAPTER))) tools/wasio.pc.in > $(PREFIX)/lib/pkgconfig/wasio.pc
+	$(call pc_subst,../..,..,,libwasio.a,libwasio-bearssl.a) tools/wasio-native.pc.in > $(PREFIX)/lib/pkgconfig/wasio-native.pc
+	@echo "install: wasio $(WASIO_VERSION) in $(PREFIX) (pkg-config: PKG_CONFIG_PATH=$(PREFIX)/lib/pkgconfig)"
 
 # ---- the host-TLS variant: build/wasm32/libwasio-hosttls.a ----------------------
 # The same library plus wasio_tls_host_* over the draft wasi:tls (only
@@ -246,16 +296,16 @@ $(N)/libwasio.a: $(NATIVE_OBJ)
 .SECONDEXPANSION:
 $(W)/examples/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
 	@mkdir -p $(dir $@)
-	tools/wasio-cc -o $@ $(wildcard examples/$*/*.c)
+	tools/wasio-cc --size -o $@ $(wildcard examples/$*/*.c)
 
 $(W)/apps/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)
-	tools/wasio-cc -o $@ $(wildcard apps/$*/*.c)
+	tools/wasio-cc --size -o $@ $(wildcard apps/$*/*.c)
 
 $(FETCH_HOSTTLS): $(W)/libwasio-hosttls.a $(W)/libbearssl.a $(CRT) tools/wasio-cc \
   $(wildcard apps/wasio-fetch/*.c apps/wasio-fetch/*.h)
 	@mkdir -p $(dir $@)
-	tools/wasio-cc --host-tls -o $@ $(wildcard apps/wasio-fetch/*.c)
+	tools/wasio-cc --host-tls --size -o $@ $(wildcard apps/wasio-fetch/*.c)
 
 $(N)/apps/%: $(N)/libwasio.a $(N)/libbearssl.a $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)
@@ -331,9 +381,7 @@ bench: bench-build
 # benchmarks. Each bench/NAME.c is built twice from the same source: natively
 # against it, and as a component through wasio-cc. bench/helpers/peer.c is the
 # native echo peer (no wasio).
-R := $(B)/native-release
-RELEASE_CFLAGS := -O2 -DNDEBUG -pthread $(COMMON_CFLAGS) -Isrc/backend/posix
-RELEASE_OBJ := $(patsubst %.c,$(R)/obj/%.o,$(PORTABLE_SRC) $(POSIX_SRC))
+# (R, RELEASE_CFLAGS and RELEASE_OBJ are defined at the top.)
 BENCH_CFLAGS := -O2 -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Iinclude
 # Every heap allocation of the statically linked code is also counted by the
 # program itself (bench/alloc_count.h), a cross-check of wasio's own count.
@@ -386,7 +434,7 @@ $(R)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk \
 	  CC=$(CLANG) AR=$(AR) CFLAGS="$(BEARSSL_RELEASE_CFLAGS)"
 $(R)/bearssl/.cflags:
 	@mkdir -p $(dir $@) && touch $@
-$(R)/obj/$(GEN)/tls_anchors.o: $(GEN)/tls_anchors.c
+$(R)/obj/$(GEN)/tls_anchors.o: $(GEN)/tls_anchors.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(RELEASE_CFLAGS) -I$(BEARSSL_DIR)/inc -c $< -o $@
 $(R)/bench/tls_%: bench/tls_%.c $(R)/libwasio.a $(R)/obj/$(GEN)/tls_anchors.o $(R)/libbearssl.a $(wildcard include/*.h include/wasio/*.h)
@@ -421,6 +469,23 @@ TLS_BENCH := $(R)/bench/tls_client $(RP)/bench/tls_client $(W)/bench/tls_client.
 .PHONY: bench-tls
 bench-tls: $(TLS_BENCH)
 	@python3 bench/run_tls.py
+
+# ---- a newcomer's first run, from nothing -------------------------------------
+# `make check-fresh` clones HEAD into a temporary directory and runs the
+# README's first command there with an empty tool directory (WASIO_TOOLS),
+# as on a machine that never ran setup: every pinned tool is installed or
+# built again (about 20 minutes on 2 cores, mostly wit-bindgen and the
+# wasi:tls test host). Not part of `make test`; run it after changing
+# tools/setup.sh, tools/versions.env or the Makefile's setup rules. The fast
+# static form of the same check runs in `make test`
+# (tests/tools/setup_order.py, tools/check-setup-order).
+.PHONY: check-fresh
+check-fresh:
+	@d=$$(mktemp -d /tmp/wasio-fresh.XXXXXX) && echo "check-fresh: $$d (clone) and $$d/tools (WASIO_TOOLS)" && \
+	  git clone -q . $$d/wasio && t0=$$(date +%s) && \
+	  if WASIO_TOOLS=$$d/tools $(MAKE) -C $$d/wasio --no-print-directory demo > $$d/demo.log 2>&1; then \
+	    echo "check-fresh: make demo from an empty WASIO_TOOLS passed in $$(( $$(date +%s) - t0 )) s"; rm -rf $$d; \
+	  else tail -40 $$d/demo.log; echo "check-fresh: FAILED after $$(( $$(date +%s) - t0 )) s (log $$d/demo.log)"; exit 1; fi
 
 clean:
 	rm -rf $(B)

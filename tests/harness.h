@@ -74,6 +74,7 @@ long harness_param_int(const char *key, long def);
 #define ASSERT_EQ_U64(a, b) WASIO__ASSERT_U64(a, ==, b)
 #define ASSERT_GE_U64(a, b) WASIO__ASSERT_U64(a, >=, b)
 #define ASSERT_LE_U64(a, b) WASIO__ASSERT_U64(a, <=, b)
+#define ASSERT_LT_U64(a, b) WASIO__ASSERT_U64(a, <, b)
 
 #define ASSERT_EQ_STR(a, b)                                                   \
   do {                                                                        \

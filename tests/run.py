@@ -23,6 +23,11 @@ What runs:
     wit): NAME.imports@wasm32 (the default component imports no wasi:tls)
     and NAME.imports@wasm32-hosttls (the --host-tls one imports
     wasi:tls/types).
+  * each tests/tools/NAME.py: a check of the build and of the tools in
+    tools/ (every Makefile rule waits for tools/setup.sh; wasio-run's
+    timeouts and signals), a Python driver like those of tests/apps. It runs
+    on the hosts its `wasio-test: hosts` line names (default native only,
+    e.g. a build check); hosts left out are not reported;
   * each tests/apps/NAME.py: a Python driver that tests a tool of apps/ (its
     native build and its component) and speaks the same protocol as a test
     program: `NAME.py --host HOST --list`, `NAME.py --host HOST [k=v...]
@@ -33,6 +38,8 @@ A component test file declares what it needs in comment lines:
     // wasio-test: helper tests/helpers/X.py ARGS   start a helper first; its
     //     first stdout line is its port, passed to the test as port=N
     // wasio-test: timeout 60                seconds per program (default 60)
+    // wasio-test: nofile 192                run the program (and its host:
+    //     wasmtime, node) with at most this many open descriptors
     // wasio-test: hosttls                   also the --host-tls build, on
     //     wasmtime-tls and tlshost (above)
     // wasio-test: hosts native wasmtime     run only on these (default: all)
@@ -44,7 +51,7 @@ stops at its first failure; the driver then re-runs it for the tests after
 the failed one, so every test gets a verdict. A program that dies without a
 verdict for a test (crash, trap, timeout) fails that test with its output.
 
-Usage: tests/run.py [-k SUBSTRING] [--hosts native,wasmtime,jco,wasmtime-tls,tlshost] [-v]
+Usage: tests/run.py [-k PROG[.TEST]] [--hosts native,wasmtime,jco,wasmtime-tls,tlshost] [-v]
 """
 import argparse
 import os
@@ -67,6 +74,7 @@ WASI_TLS_IMPORT = "import wasi:tls/types@0.2.0-draft"
 ROOT_FETCH_TIMEOUT = 150  # tls_peer.py makes its PKI after printing its port (up to 120 s)
 PEM_MAX = 65536
 DEFAULT_TIMEOUT = 60
+HARNESS_EXIT_SKIP = 77  # tests/harness.h
 HELPER_START_TIMEOUT = 10
 
 LINE = re.compile(r"^(PASS|FAIL|SKIP) ([^\s:]+)(.*)$")  # "FAIL name: why": the colon is not the name
@@ -95,7 +103,7 @@ class Results:
 
 def parse_spec(path):
     spec = {"net": False, "helpers": [], "timeout": DEFAULT_TIMEOUT, "hosts": list(HOSTS), "skip": {},
-            "hosttls": False}
+            "hosttls": False, "nofile": None, "hosts_given": False}
     with open(path) as f:
         for line in f:
             m = re.search(r"wasio-test:\s*(\S+)\s*(.*)$", line)
@@ -110,14 +118,19 @@ def parse_spec(path):
                 spec["helpers"].append(shlex.split(rest))
             elif key == "timeout":
                 spec["timeout"] = int(rest)
+            elif key == "nofile":
+                spec["nofile"] = int(rest)
             elif key == "hosts":
                 spec["hosts"] = rest.split()
+                spec["hosts_given"] = True
             elif key == "skip":
                 host, _, reason = rest.partition(" ")
                 spec["skip"][host] = reason
             else:
                 raise SystemExit(f"{path}: unknown wasio-test key '{key}'")
     for h in HOSTS:
+        if "/tests/tools/" in path:
+            break  # tools checks run where they say; the rest is not theirs
         if h not in spec["hosts"] and h not in spec["skip"]:
             raise SystemExit(f"{path}: host {h} left out without a 'wasio-test: skip {h} REASON' line")
     return spec
@@ -177,10 +190,16 @@ def fetch_root(port, path):
         f.write(data[:-len(b"END\n")])
 
 
-def run_program(argv, timeout, env=None):
+def run_program(argv, timeout, env=None, nofile=None):
+    """nofile: the descriptor limit (soft and hard) of the program and of
+    the host it runs in (wasmtime, node), or None to inherit ours."""
+    def limit():
+        import resource
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
     try:
         p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           timeout=timeout + 10, errors="replace", env=env)
+                           timeout=timeout + 10, errors="replace", env=env,
+                           preexec_fn=limit if nofile else None)
         return p.returncode, p.stdout
     except subprocess.TimeoutExpired as e:
         out = e.stdout or ""
@@ -190,7 +209,7 @@ def run_program(argv, timeout, env=None):
 
 
 def command_for(host, name, spec, params):
-    if spec["subdir"] == "apps":  # a Python driver (tests/apps/NAME.py)
+    if spec["subdir"] in ("apps", "tools"):  # a Python driver (tests/apps/NAME.py, tests/tools/NAME.py)
         return [sys.executable, spec["script"], "--host", host] + params
     if host == "native":
         return [os.path.join(BUILD, "native", "tests", name)] + params
@@ -233,8 +252,10 @@ def check_imports(name, results):
                            f": {wasm} {'lacks' if want else 'has'} a wasi:tls import")
 
 
-def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(), trust_root=False):
-    """Runs one test program (all its tests), re-running after failures.
+def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(), trust_root=False,
+              test_filter="", nofile=None):
+    """Runs one test program (all its tests, or those whose name contains
+    test_filter), re-running after failures.
     trust_root: the program's host trusts SSL_CERT_FILE, set to the first
     helper's root (fetched anew for every start of the helpers)."""
     try:
@@ -246,7 +267,7 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
     if listed.returncode != 0:
         results.record("FAIL", f"{prog}@{host}", ": could not list tests:\n" + listed.stdout[-2000:])
         return
-    names = [n for n in listed.stdout.split() if n]
+    names = [n for n in listed.stdout.split() if n and test_filter in n]
     pending = list(names)
     while pending:
         helpers = []
@@ -274,7 +295,7 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
                 except OSError as e:
                     raise RuntimeError(f"fetching the root from helper port {helpers[0].port}: {e}")
                 env = dict(env or os.environ, SSL_CERT_FILE=root)
-            rc, out = run_program(make_cmd(params) + pending, timeout, env)
+            rc, out = run_program(make_cmd(params) + pending, timeout, env, nofile)
         except RuntimeError as e:
             for n in pending:
                 results.record("FAIL", f"{prog}.{n}@{host}", f": {e}")
@@ -302,7 +323,10 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
         # Every verdict given, the last not a FAIL (which stops a program with
         # a non-zero exit), yet a non-zero exit: the program failed after its
         # tests, e.g. LeakSanitizer's report at exit, or a crash in cleanup.
-        if not pending and recorded and last != "FAIL" and rc != 0:
+        # A SKIP ends a C program with HARNESS_EXIT_SKIP, 77; a component's
+        # exit carries only ok/err, which tools/wasio-run reports as 1.
+        skip_rc = HARNESS_EXIT_SKIP if host == "native" else 1
+        if not pending and recorded and last != "FAIL" and rc != 0 and not (last == "SKIP" and rc == skip_rc):
             tail = "\n".join("    " + l for l in out.splitlines()[-30:])
             results.record("FAIL", f"{prog}@{host}", f": exit {rc} after its last verdict:\n{tail}")
             return
@@ -321,7 +345,9 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("-k", default="", help="run only programs or tests whose name contains this")
+    ap.add_argument("-k", default="",
+                    help="run only programs whose name contains this; PROG.TEST: only the tests "
+                         "whose name contains TEST in the programs whose name contains PROG")
     ap.add_argument("--hosts", default=",".join(HOSTS + HOSTTLS_HOSTS))
     ap.add_argument("-v", action="store_true", help="print PASS lines too")
     args = ap.parse_args()
@@ -331,25 +357,30 @@ def main():
             raise SystemExit(f"unknown host {h} (known: {', '.join(HOSTS + HOSTTLS_HOSTS)})")
     res = Results(args.v)
     t0 = time.time()
+    prog_filter, _, test_filter = args.k.partition(".")
 
     unit = os.path.join(BUILD, "native", "tests", "unit")
-    if "native" in hosts and (not args.k or args.k in "unit"):
-        run_suite("unit", "native", [unit], lambda p: [unit] + p, DEFAULT_TIMEOUT, res)
+    if "native" in hosts and (not prog_filter or prog_filter in "unit"):
+        run_suite("unit", "native", [unit], lambda p: [unit] + p, DEFAULT_TIMEOUT, res,
+                  test_filter=test_filter)
 
     programs = []
-    for sub, built, ext in (("component", "tests", ".c"), ("wasi", "wasi-tests", ".c"), ("apps", "apps", ".py")):
+    for sub, built, ext in (("tools", "tools", ".py"), ("component", "tests", ".c"), ("wasi", "wasi-tests", ".c"),
+                            ("apps", "apps", ".py")):
         d = os.path.join(ROOT, "tests", sub)
         if os.path.isdir(d):
             programs += [(os.path.join(d, fn), built) for fn in sorted(os.listdir(d)) if fn.endswith(ext)]
     for path, built in programs:
         name = os.path.splitext(os.path.basename(path))[0]
-        if args.k and args.k not in name:
+        if prog_filter and prog_filter not in name:
             continue
         spec = parse_spec(path)
         spec["subdir"] = built
         spec["script"] = path
         if built == "wasi-tests":  # raw WASI bindings: components only
             spec["hosts"] = [h for h in spec["hosts"] if h != "native"]
+        if built == "tools" and not spec["hosts_given"]:  # a build check: once
+            spec["hosts"] = ["native"]
         if spec["hosttls"]:
             if built != "tests":
                 raise SystemExit(f"{path}: 'wasio-test: hosttls' is for tests/component programs")
@@ -362,13 +393,14 @@ def main():
             if host in HOSTTLS_HOSTS and not spec["hosttls"]:
                 continue
             if host not in spec["hosts"]:
-                if built == "wasi-tests":
+                if built in ("wasi-tests", "tools"):
                     continue
                 res.record("SKIP", f"{name}@{host}", f": {spec['skip'][host]}")
                 continue
             run_suite(name, host, command_for(host, name, spec, []),
                       lambda p, h=host, n=name, sp=spec: command_for(h, n, sp, p),
-                      spec["timeout"], res, spec["helpers"], trust_root=(host == "tlshost"))
+                      spec["timeout"], res, spec["helpers"], trust_root=(host == "tlshost"),
+                      test_filter=test_filter, nofile=spec["nofile"])
 
     dt = time.time() - t0
     if res.failures:

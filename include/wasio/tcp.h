@@ -34,13 +34,25 @@ typedef struct wasio_buf {
 /* Size of the loop's own read buffer (used when no alloc callback is
  * given) and the `suggested` size passed to alloc callbacks. */
 #define WASIO_READ_BUF_SIZE 65536
+/* How long a listener pauses after an accept failed for lack of
+ * descriptors or memory (WASIO_EMFILE, WASIO_ENOMEM; wasmtime reports
+ * running out of descriptors as WASIO_EIO), or for any other reason that is
+ * not one aborted connection: instead of retrying at once, which would spin
+ * a core while nothing can be accepted, it stops waiting for connections,
+ * which stay in the backlog, and tries again after this long. */
+#define WASIO_TCP_ACCEPT_PAUSE_NS (50ull * WASIO_NS_PER_MS)
 /* Default and largest listen backlog. */
 #define WASIO_TCP_BACKLOG_DEFAULT 128
 #define WASIO_TCP_BACKLOG_MAX 4096
 
 typedef void (*wasio_connect_cb)(wasio_tcp_t *tcp, int status);
 /* A new connection (status 0; `client` is yours to read, write and close),
- * or an accept error (status < 0, client NULL; listening goes on). */
+ * or an accept error (status < 0, client NULL; listening goes on). After an
+ * error other than WASIO_ECONNABORTED/ECONNRESET (one connection that gave
+ * up), e.g. out of descriptors (WASIO_EMFILE, or WASIO_EIO on wasmtime) or
+ * memory, the listener reports it once, pauses for
+ * WASIO_TCP_ACCEPT_PAUSE_NS, then tries again: close connections to let it
+ * accept more. */
 typedef void (*wasio_connection_cb)(wasio_tcp_t *server, wasio_tcp_t *client, int status);
 /* Sets *buf to where the next read should land. Leaving buf->base NULL or
  * buf->len 0 makes that read fail with WASIO_ENOMEM (reading stops). */

@@ -119,12 +119,24 @@ struct wasio_loop {
 /* ---- what each backend implements ----------------------------------------- */
 int wasio__backend_init(wasio_loop_t *loop);
 void wasio__backend_free(wasio_loop_t *loop);
-/* Waits until `deadline` (loop time, ns; 0 = do not wait; UINT64_MAX = no
- * deadline) for I/O, then runs the ready I/O callbacks (phase 3). Returns
- * early without waiting if nothing is registered and deadline is
- * UINT64_MAX is never asked: the core only waits forever when some handle is
- * active. Increments loop->stats.polls per wait. */
-void wasio__backend_poll(wasio_loop_t *loop, uint64_t deadline);
+/* Phase 3 is two calls, so that the core, not each backend, refreshes the
+ * loop time between the wait and the callbacks (libuv does the same after
+ * its poll): an I/O callback that runs after a long idle wait sees the time
+ * of its event, and timers or timeouts it starts are not already expired.
+ *
+ * wasio__backend_wait waits until `deadline` (loop time, ns; 0 = do not
+ * wait; UINT64_MAX = no deadline) and records what is ready, running no
+ * callback of the ready set yet. It may first run work queued before the
+ * wait (completions that need no I/O); if that ran callbacks it does not
+ * block. The core asks for UINT64_MAX only when some handle is active.
+ * Returns true if the call may have blocked (so the loop time is stale),
+ * false if it certainly returned at once. Increments loop->stats.polls per
+ * wait.
+ *
+ * wasio__backend_dispatch then runs the I/O callbacks of what the wait
+ * found ready (and work they queued that must not wait a turn). */
+bool wasio__backend_wait(wasio_loop_t *loop, uint64_t deadline);
+void wasio__backend_dispatch(wasio_loop_t *loop);
 uint64_t wasio__backend_monotonic_ns(void);
 
 /* Free functions the core calls in phase 4 after the close callback,
@@ -159,6 +171,22 @@ void wasio__connect_host_cancel(wasio_tcp_t *tcp);
  * WASIO_ECLOSING). connect_host asks before a lookup so that a handle in the
  * wrong state fails synchronously, as wasio_tcp_connect does. */
 int wasio__tcp_connect_check(const wasio_tcp_t *tcp);
+
+/* ---- accepting under resource exhaustion -------------------------------------- */
+/* An accept that fails for lack of descriptors or memory fails again at
+ * once: a listener that stayed ready would spin a core (issue 9). Every
+ * backend therefore pauses a listener whose accept failed (it stops waiting
+ * on it), reports the error once to the connection callback, and resumes
+ * after WASIO_TCP_ACCEPT_PAUSE_NS (wasio/tcp.h), by which time connections
+ * may have closed. The pause uses the listener's own timer node, which a
+ * listener has no other use for. Only a failure that concerns one
+ * connection (it was aborted or reset before it was accepted) does not
+ * pause: the next connection may be fine. Any other failure pauses, since
+ * hosts do not all name exhaustion: wasmtime 49 reports an accept that
+ * failed with EMFILE as `unknown` (WASIO_EIO). */
+static inline bool wasio__accept_error_pauses(int status) {
+  return status != WASIO_ECONNABORTED && status != WASIO_ECONNRESET;
+}
 
 /* ---- helpers shared by backends -------------------------------------------- */
 /* Loop's read buffer for reads without an alloc callback. */

@@ -136,7 +136,8 @@ int wasio_loop_run(wasio_loop_t *loop, wasio_run_mode_t mode) {
      * made progress: it polls without blocking, so a caller driving the
      * loop turn by turn sees that progress now, not after the next timer. */
     uint64_t deadline = mode == WASIO_RUN_ONCE && ran ? 0 : wasio__poll_deadline(loop, mode);
-    wasio__backend_poll(loop, deadline);
+    if (wasio__backend_wait(loop, deadline)) wasio_loop_update_time(loop);
+    wasio__backend_dispatch(loop);
     wasio__closing_run(loop);
     loop->stats.turns++;
     alive = wasio__loop_alive(loop);

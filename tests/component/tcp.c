@@ -715,6 +715,78 @@ TEST(server_native_client) {
   }
 }
 
+/* The loop time after a long wait that I/O ended (issue 9, defect 1): a
+ * listener waits, idle, for IDLE_WAIT_MS until tcp_ctl.py connects. In the
+ * accept callback the loop's cached time must be the time of the event,
+ * not of the turn's start (it was IDLE_WAIT_MS old on wasip2), and a timer
+ * started there must wait its whole timeout (it fired at once). The idle
+ * wait is longer than the timer, so the old code fails both checks. */
+#define IDLE_WAIT_MS 1500
+#define AFTER_IDLE_TIMER_MS 1000
+static wasio_loop_t *idle_loop;
+static uint64_t idle_stale_ns, idle_timer_started_ns, idle_timer_fired_ns;
+static wasio_timer_t *idle_timer;
+static void idle_timer_cb(wasio_timer_t *t) { idle_timer_fired_ns = wasio_monotonic_ns(); }
+static void idle_on_connection(wasio_tcp_t *server, wasio_tcp_t *client, int status) {
+  ASSERT_WASIO(0, status);
+  uint64_t mono = wasio_monotonic_ns(), cached = wasio_loop_now(idle_loop);
+  idle_stale_ns = mono > cached ? mono - cached : 0;
+  idle_timer_started_ns = mono;
+  ASSERT_OK(wasio_timer_start(idle_timer, idle_timer_cb, AFTER_IDLE_TIMER_MS * MS, 0));
+  ASSERT_LT_INT(naccepted, MAX_ACCEPTED);
+  tconn_adopt(&accepted[naccepted++], client, 1000);
+}
+
+TEST(loop_time_after_idle_wait) {
+  wasio_loop_t *loop = idle_loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 30000);
+  ASSERT_OK(wasio_timer_new(loop, &idle_timer));
+  idle_timer_fired_ns = 0;
+  wasio_tcp_t *srv;
+  ASSERT_OK(wasio_tcp_new(loop, &srv));
+  wasio_addr_t a = loopback(WASIO_AF_INET, 0), bound;
+  ASSERT_OK(wasio_tcp_bind(srv, &a));
+  ASSERT_OK(wasio_tcp_listen(srv, 16, idle_on_connection));
+  ASSERT_OK(wasio_tcp_local_addr(srv, &bound));
+  naccepted = accept_errors = 0;
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "connect %u 127.0.0.1 %d\n", bound.port, IDLE_WAIT_MS);
+  tconn_t ctl;
+  tconn_new(loop, &ctl, 200);
+  wasio_addr_t to = loopback(WASIO_AF_INET, CTL_PORT);
+  tconn_connect_ok(loop, &ctl, &to);
+  tconn_read_start(&ctl);
+  tconn_write_str(&ctl, cmd);
+  uint64_t t0 = wasio_monotonic_ns();
+  WAIT_UNTIL(loop, naccepted == 1 || ctl.read_status != 0);
+  ASSERT_EQ_INT(naccepted, 1);
+  uint64_t waited_ms = elapsed_ms_since(t0);
+  printf("# idle %llu ms; loop time %llu us old in the accept callback\n",
+         (unsigned long long)waited_ms, (unsigned long long)(idle_stale_ns / 1000));
+  ASSERT_GE_U64(waited_ms, IDLE_WAIT_MS - 100);
+  ASSERT_LT_U64(idle_stale_ns / MS, 250);
+  WAIT_UNTIL(loop, idle_timer_fired_ns != 0);
+  uint64_t timer_ms = (idle_timer_fired_ns - idle_timer_started_ns) / MS;
+  printf("# a %d ms timer started in the callback fired after %llu ms\n", AFTER_IDLE_TIMER_MS,
+         (unsigned long long)timer_ms);
+  ASSERT_GE_U64(timer_ms + 250, AFTER_IDLE_TIMER_MS);
+  tconn_t *s = &accepted[0];
+  tconn_read_start(s);
+  WAIT_UNTIL(loop, s->read_status != 0);
+  ASSERT_EQ_STR(tconn_text(s), CLIENT_HELLO);
+  ASSERT_OK(wasio_tcp_shutdown(s->tcp, tconn_shutdown_cb));
+  WAIT_UNTIL(loop, ctl.read_status != 0);
+  ASSERT_EQ_STR(tconn_text(&ctl), "ok 0 00000000\n");
+  tconn_close(loop, s);
+  tconn_close(loop, &ctl);
+  wasio_timer_close(idle_timer, NULL);
+  listener_closed = 0;
+  wasio_tcp_close(srv, listener_close_cb);
+  WAIT_UNTIL(loop, listener_closed == 1);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
 /* ---- reading: stop/start, custom buffers, close from a callback, fairness ---- */
 
 /* read_stop leaves data in the socket; read_start later gets all of it. */

@@ -14,10 +14,14 @@ is the first line the client sends (ASCII, ends with "\\n"):
   hold ID           read nothing until "release ID" arrives on another
                     connection (30 s at most), then behave like "up".
   release ID        wake "hold ID"; reply "ok\\n"; close.
-  connect PORT IP   act as a native client of a server under test: connect
+  connect PORT IP [DELAY_MS]
+                    act as a native client of a server under test: after
+                    DELAY_MS milliseconds (default 0; at most 30000), connect
                     to IP:PORT (loopback only), send CLIENT_HELLO, shut down
                     writing, read until EOF, then report on this connection
                     "ok <count> <crc32>\\n" (or "error <text>\\n"); close.
+                    The delay lets a test leave its loop idle, waiting, until
+                    the connection arrives.
 
 Every connection runs in its own thread with socket timeouts, and the
 process exits after --lifetime seconds in total or --idle seconds without a
@@ -93,7 +97,14 @@ def do_reset(conn, n):
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
-def do_connect(conn, port, ip):
+MAX_CONNECT_DELAY_MS = 30000
+
+
+def do_connect(conn, port, ip, delay_ms=0):
+    if not 0 <= delay_ms <= MAX_CONNECT_DELAY_MS:
+        conn.sendall(f"error delay {delay_ms} ms is not in 0..{MAX_CONNECT_DELAY_MS}\n".encode())
+        return
+    time.sleep(delay_ms / 1000.0)
     if ip not in LOOPBACK:
         conn.sendall(f"error {ip} is not a loopback address\n".encode())
         return
@@ -132,7 +143,7 @@ def serve(conn):
             hold_event(args[0]).set()
             conn.sendall(b"ok\n")
         elif cmd == "connect":
-            do_connect(conn, int(args[0]), args[1])
+            do_connect(conn, int(args[0]), args[1], int(args[2]) if len(args) > 2 else 0)
         else:
             conn.sendall(f"error unknown command {cmd!r}\n".encode())
     except (OSError, ValueError, IndexError) as e:

@@ -30,7 +30,8 @@ int wasio__posix_err(int errnum) {
   switch (errnum) {
     case 0: return 0;
     case EINVAL: return WASIO_EINVAL;
-    case ENOMEM: case ENOBUFS: case EMFILE: case ENFILE: return WASIO_ENOMEM;
+    case ENOMEM: case ENOBUFS: return WASIO_ENOMEM;
+    case EMFILE: case ENFILE: return WASIO_EMFILE;
     case ECANCELED: return WASIO_ECANCELED;
     case ETIMEDOUT: return WASIO_ETIMEDOUT;
     case EBUSY: case EALREADY: case EINPROGRESS: return WASIO_EBUSY;
@@ -248,16 +249,17 @@ static int wasio__posix_timeout_ms(uint64_t deadline) {
   return ms > INT32_MAX ? INT32_MAX : (int)ms;
 }
 
-void wasio__backend_poll(wasio_loop_t *loop, uint64_t deadline) {
+bool wasio__backend_wait(wasio_loop_t *loop, uint64_t deadline) {
   wasio__backend_loop_t *b = &loop->backend;
   int timeout = b->pending_head != NULL ? 0 : wasio__posix_timeout_ms(deadline);
   int n = epoll_wait(b->epfd, b->events, WASIO__EPOLL_MAX_EVENTS, timeout);
   loop->stats.polls++;
-  /* Callbacks of this phase see the time after the wait, so that activity
-   * stamps (idle timeouts) are not as old as the wait was long. */
-  if (timeout != 0) wasio_loop_update_time(loop);
-  if (n < 0) n = 0; /* EINTR: nothing is ready; the next turn waits again */
+  b->nready = n < 0 ? 0 : n; /* EINTR: nothing is ready; the next turn waits again */
+  return timeout != 0;
+}
 
+void wasio__backend_dispatch(wasio_loop_t *loop) {
+  wasio__backend_loop_t *b = &loop->backend;
   /* Pending work first: it is older than anything epoll just reported. Work
    * queued by these callbacks waits for the next turn. */
   wasio__posix_io_t *io = b->pending_head;
@@ -270,6 +272,8 @@ void wasio__backend_poll(wasio_loop_t *loop, uint64_t deadline) {
     io = next;
   }
 
+  int n = b->nready;
+  b->nready = 0;
   for (int i = 0; i < n; i++) {
     struct epoll_event *ev = &b->events[i];
     if (ev->data.ptr == NULL) {

@@ -36,6 +36,7 @@ typedef struct wasio__backend_loop {
   struct wasio__posix_job *dns_done;
   wasio__posix_io_t *pending_head, *pending_tail;
   struct epoll_event events[WASIO__EPOLL_MAX_EVENTS];
+  int nready;                           /* events[] filled by the last wait */
 } wasio__backend_loop_t;
 
 enum wasio__tcp_state {
@@ -58,6 +59,7 @@ typedef struct wasio__backend_tcp {
   uint8_t keepalive;
   uint8_t in_io;              /* inside this handle's phase-3 work (tcp.c) */
   uint8_t corked;             /* bytes sent with MSG_MORE, not yet pushed */
+  uint8_t accept_paused;      /* a listener out of descriptors, waiting on its timer */
   int connect_status;         /* its result, reported in phase 3 */
   int write_err;              /* sticky: later writes fail with it */
   uint64_t keepalive_idle_ns;
@@ -72,7 +74,7 @@ typedef struct wasio__backend_tcp {
   wasio_write_t *done_head, *done_tail;
   size_t wq_bytes;
   /* One timer node: the connect deadline while connecting, the idle
-   * deadline afterwards. */
+   * deadline afterwards; a listener's accept pause. */
   wasio__timer_node_t timer;
   uint64_t idle_ns;
   uint64_t last_activity;

@@ -93,7 +93,7 @@ static void wasio__tcp_update(wasio_tcp_t *tcp) {
       break;
     case WASIO__TCP_LISTENING:
       active = true;
-      events |= EPOLLIN;
+      if (!b->accept_paused) events |= EPOLLIN;
       break;
     case WASIO__TCP_CONNECTED:
       if (b->reading) events |= EPOLLIN;
@@ -303,6 +303,17 @@ int wasio_tcp_listen(wasio_tcp_t *tcp, int backlog, wasio_connection_cb cb) {
   return 0;
 }
 
+/* Stops waiting for connections for WASIO_TCP_ACCEPT_PAUSE_NS; the timer
+ * (wasio__tcp_on_timer) resumes. */
+static void wasio__tcp_accept_pause(wasio_tcp_t *server) {
+  wasio_loop_t *loop = wasio__tcp_loop_of(server);
+  uint64_t now = wasio_loop_now(loop);
+  /* Without a timer the listener could never resume: keep it readable. */
+  if (wasio__timer_node_arm(loop, &server->b.timer, now + WASIO_TCP_ACCEPT_PAUSE_NS) != 0) return;
+  server->b.accept_paused = 1;
+  wasio__tcp_update(server);
+}
+
 static void wasio__tcp_accept_io(wasio_tcp_t *server) {
   wasio_loop_t *loop = wasio__tcp_loop_of(server);
   while (server->b.state == WASIO__TCP_LISTENING && !wasio__tcp_closing(server)) {
@@ -320,16 +331,20 @@ static void wasio__tcp_accept_io(wasio_tcp_t *server) {
       server->b.io.budget_used--;
       continue;
     }
+    int status = 0;
+    wasio_tcp_t *client = NULL;
     if (fd < 0) {
-      /* Out of descriptors and the like: tell the user, try again next turn
-       * (the listener stays readable, epoll reports it again). */
-      server->b.connection_cb(server, NULL, wasio__posix_err(errno));
-      return;
-    }
-    wasio_tcp_t *client = wasio__malloc(sizeof *client);
-    if (client == NULL) {
+      status = wasio__posix_err(errno);
+    } else if ((client = wasio__malloc(sizeof *client)) == NULL) {
       close(fd);
-      server->b.connection_cb(server, NULL, WASIO_ENOMEM);
+      status = WASIO_ENOMEM;
+    }
+    if (status != 0) {
+      /* Out of descriptors or memory, the next accept would fail at once
+       * (the listener stays readable): pause it (internal.h). Other errors
+       * concern one connection; the next turn tries again. */
+      if (wasio__accept_error_pauses(status)) wasio__tcp_accept_pause(server);
+      server->b.connection_cb(server, NULL, status);
       return;
     }
     wasio__tcp_init(loop, client);
@@ -661,6 +676,12 @@ void wasio__tcp_on_timer(wasio__timer_node_t *node) {
   wasio__backend_tcp_t *b = &tcp->b;
   wasio_loop_t *loop = wasio__tcp_loop_of(tcp);
   if (wasio__tcp_closing(tcp)) return;
+  if (b->state == WASIO__TCP_LISTENING) {
+    /* The accept pause is over: wait for connections again. */
+    b->accept_paused = 0;
+    wasio__tcp_update(tcp);
+    return;
+  }
   if (b->state == WASIO__TCP_CONNECTING) {
     wasio__tcp_connect_finish(tcp, WASIO_ETIMEDOUT);
     return;

@@ -84,6 +84,7 @@ typedef struct wasio__backend_loop {
    * callbacks may reorder the dense array. */
   uint32_t *result;
   wasio__src_t **ready;
+  size_t nready; /* entries of `ready` the last wait found */
   /* Clock sources: `clock` waits for `clock_deadline` (loop time); `zero`
    * is subscribe-instant(0), ready forever, and makes a poll non-blocking. */
   wasio__src_t clock;

@@ -335,7 +335,7 @@ static void wasio__dispatch(wasio__src_t *src) {
   }
 }
 
-void wasio__backend_poll(wasio_loop_t *loop, uint64_t deadline) {
+bool wasio__backend_wait(wasio_loop_t *loop, uint64_t deadline) {
   wasio__backend_loop_t *be = &loop->backend;
 
   /* Work queued in phases 1-2 (or by the last drain) first. If it ran
@@ -343,6 +343,7 @@ void wasio__backend_poll(wasio_loop_t *loop, uint64_t deadline) {
    * the caller waits for, stopped the loop, closed handles): do not block. */
   if (wasio__pending_drain(loop)) deadline = 0;
   be->turn++;
+  be->nready = 0;
 
   /* Only sources with a waiter besides the clocks? */
   uint32_t io = be->npolls - wasio__src_watched(&be->clock) - wasio__src_watched(&be->zero);
@@ -352,7 +353,7 @@ void wasio__backend_poll(wasio_loop_t *loop, uint64_t deadline) {
     /* Nothing could be ready: skip the call (a round trip on some hosts). */
     if (io == 0) {
       wasio__src_unwatch(loop, &be->zero);
-      return;
+      return false;
     }
     err = wasio__zero_arm(loop);
   } else {
@@ -367,7 +368,7 @@ void wasio__backend_poll(wasio_loop_t *loop, uint64_t deadline) {
    * NOWAIT turn): when the set cannot grow for it, skip this wait; the
    * next turn tries again. poll() traps on an empty list; the core never
    * waits forever with nothing registered, but be safe. */
-  if (err != 0 || be->npolls == 0) return;
+  if (err != 0 || be->npolls == 0) return false;
 
   wasi_io_poll_list_borrow_pollable_t list = { be->polls, be->npolls };
   imports_list_u32_t ret;
@@ -383,7 +384,14 @@ void wasio__backend_poll(wasio_loop_t *loop, uint64_t deadline) {
     if (idx < be->npolls) be->ready[n++] = be->srcs[idx];
   }
   wasio__abi_free(ret.ptr, ret.len * sizeof *ret.ptr);
+  be->nready = n;
+  return deadline != 0;
+}
 
+void wasio__backend_dispatch(wasio_loop_t *loop) {
+  wasio__backend_loop_t *be = &loop->backend;
+  size_t n = be->nready;
+  be->nready = 0;
   for (size_t i = 0; i < n; i++) {
     wasio__src_t *src = be->ready[i];
     if (!wasio__src_watched(src)) continue;
@@ -407,8 +415,8 @@ int wasio__wasi_error(unsigned code, bool writing) {
     case WASI_SOCKETS_NETWORK_ERROR_CODE_NOT_IN_PROGRESS: return WASIO_ESTATE;
     case WASI_SOCKETS_NETWORK_ERROR_CODE_WOULD_BLOCK: return WASIO_EAGAIN;
     case WASI_SOCKETS_NETWORK_ERROR_CODE_INVALID_STATE: return WASIO_ESTATE;
-    /* The host's socket limit: as a failed allocation of a socket. */
-    case WASI_SOCKETS_NETWORK_ERROR_CODE_NEW_SOCKET_LIMIT: return WASIO_ENOMEM;
+    /* The host's socket limit (its descriptors, e.g. EMFILE). */
+    case WASI_SOCKETS_NETWORK_ERROR_CODE_NEW_SOCKET_LIMIT: return WASIO_EMFILE;
     case WASI_SOCKETS_NETWORK_ERROR_CODE_ADDRESS_NOT_BINDABLE: return WASIO_EADDRNOTAVAIL;
     case WASI_SOCKETS_NETWORK_ERROR_CODE_ADDRESS_IN_USE: return WASIO_EADDRINUSE;
     case WASI_SOCKETS_NETWORK_ERROR_CODE_REMOTE_UNREACHABLE: return WASIO_EHOSTUNREACH;

@@ -100,15 +100,6 @@ static inline wasi_sockets_tcp_borrow_tcp_socket_t wasio__tcp_sock(const wasio_t
   return wasi_sockets_tcp_borrow_tcp_socket(tcp->sock);
 }
 
-/* Deadlines start from the clock itself, not from the time cached at the
- * start of the turn, so a timeout never fires before it is due as seen by
- * the caller. */
-static uint64_t wasio__tcp_fresh_now(wasio_tcp_t *tcp) {
-  uint64_t now = wasio__backend_monotonic_ns();
-  uint64_t cached = wasio_loop_now(wasio__tcp_loop_of(tcp));
-  return now > cached ? now : cached;
-}
-
 static void wasio__tcp_update_active(wasio_tcp_t *tcp) {
   bool active = tcp->state == WASIO__TCP_CONNECTING || tcp->state == WASIO__TCP_LISTENING ||
                 (tcp->flags & (WASIO__TCPF_READING | WASIO__TCPF_SHUT_REQ)) != 0 ||
@@ -227,7 +218,7 @@ static void wasio__tcp_idle_arm(wasio_tcp_t *tcp) {
 /* Stamps the start of a wait when nothing was pending before. */
 static void wasio__tcp_idle_start(wasio_tcp_t *tcp, bool was_pending) {
   if (tcp->idle_ns == 0) return;
-  if (!was_pending) tcp->last_active = wasio__tcp_fresh_now(tcp);
+  if (!was_pending) tcp->last_active = wasio_loop_now(wasio__tcp_loop_of(tcp));
   wasio__tcp_idle_arm(tcp);
 }
 
@@ -237,7 +228,7 @@ int wasio_tcp_set_idle_timeout(wasio_tcp_t *tcp, uint64_t idle_ns) {
   tcp->idle_ns = idle_ns;
   if (tcp->state == WASIO__TCP_CONNECTING) return 0; /* the node is the connect deadline */
   wasio__timer_node_disarm(wasio__tcp_loop_of(tcp), &tcp->timer);
-  if (idle_ns != 0) tcp->last_active = wasio__tcp_fresh_now(tcp);
+  if (idle_ns != 0) tcp->last_active = wasio_loop_now(wasio__tcp_loop_of(tcp));
   wasio__tcp_idle_arm(tcp);
   return 0;
 }
@@ -325,7 +316,7 @@ int wasio_tcp_connect(wasio_tcp_t *tcp, const wasio_addr_t *addr, uint64_t timeo
   rc = wasio__tcp_subscribe_sock(tcp);
   if (rc != 0) goto fail;
   if (timeout_ns != WASIO_NO_TIMEOUT) {
-    uint64_t now = wasio__tcp_fresh_now(tcp);
+    uint64_t now = wasio_loop_now(wasio__tcp_loop_of(tcp));
     uint64_t due = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
     rc = wasio__timer_node_arm(loop, &tcp->timer, due);
     if (rc != 0) goto fail;
@@ -378,11 +369,19 @@ static void wasio__tcp_connect_step(wasio_tcp_t *tcp) {
   wasio__tcp_connect_done(tcp, 0);
 }
 
+static bool wasio__tcp_accept_pause(wasio_tcp_t *server);
+
 void wasio__tcp_on_timer(wasio__timer_node_t *node) {
   wasio_tcp_t *tcp = WASIO__CONTAINER_OF(node, wasio_tcp_t, timer);
   if (wasio__tcp_closing(tcp)) return;
   if (tcp->state == WASIO__TCP_CONNECTING) {
     wasio__tcp_connect_done(tcp, WASIO_ETIMEDOUT);
+    return;
+  }
+  if (tcp->state == WASIO__TCP_LISTENING) {
+    /* The accept pause is over: wait for connections again. If the set
+     * cannot grow now, pause once more rather than never resume. */
+    if (wasio__src_watch(wasio__tcp_loop_of(tcp), &tcp->sock_src) != 0) (void)wasio__tcp_accept_pause(tcp);
     return;
   }
   if (tcp->state != WASIO__TCP_CONNECTED) return;
@@ -468,28 +467,44 @@ int wasio_tcp_listen(wasio_tcp_t *tcp, int backlog, wasio_connection_cb cb) {
   return 0;
 }
 
+/* Stops waiting for connections for WASIO_TCP_ACCEPT_PAUSE_NS; the timer
+ * (wasio__tcp_on_timer) resumes. Returns false (and keeps waiting) if the
+ * timer cannot be armed, since the listener could never resume. */
+static bool wasio__tcp_accept_pause(wasio_tcp_t *server) {
+  wasio_loop_t *loop = wasio__tcp_loop_of(server);
+  uint64_t now = wasio_loop_now(loop);
+  if (wasio__timer_node_arm(loop, &server->timer, now + WASIO_TCP_ACCEPT_PAUSE_NS) != 0) return false;
+  wasio__src_unwatch(loop, &server->sock_src);
+  return true;
+}
+
 static void wasio__tcp_accept_some(wasio_tcp_t *server) {
   wasio_loop_t *loop = wasio__tcp_loop_of(server);
   while (server->state == WASIO__TCP_LISTENING && !wasio__tcp_closing(server) &&
          wasio__budget_take(loop, &server->budget)) {
     wasi_sockets_tcp_tuple3_own_tcp_socket_own_input_stream_own_output_stream_t r;
     wasi_sockets_tcp_error_code_t e;
+    int status = 0;
+    wasio_tcp_t *c = NULL;
     if (!wasi_sockets_tcp_method_tcp_socket_accept(wasio__tcp_sock(server), &r, &e)) {
       if (e == WASI_SOCKETS_NETWORK_ERROR_CODE_WOULD_BLOCK) return;
-      int status = wasio__wasi_error(e, false);
-      /* A listener in a bad state will not recover: stop waiting on it
-       * rather than spin. Other errors concern one connection. */
-      if (status == WASIO_ESTATE) wasio__src_unwatch(loop, &server->sock_src);
-      server->connection_cb(server, NULL, status);
-      if (status == WASIO_ESTATE) return;
-      continue;
-    }
-    wasio_tcp_t *c = wasio__calloc(1, sizeof *c);
-    if (c == NULL) {
+      status = wasio__wasi_error(e, false);
+    } else if ((c = wasio__calloc(1, sizeof *c)) == NULL) {
       wasi_io_streams_output_stream_drop_own(r.f2);
       wasi_io_streams_input_stream_drop_own(r.f1);
       wasi_sockets_tcp_tcp_socket_drop_own(r.f0);
-      server->connection_cb(server, NULL, WASIO_ENOMEM);
+      status = WASIO_ENOMEM;
+    }
+    if (status != 0) {
+      /* A listener in a bad state will not recover: stop waiting on it
+       * rather than spin. Out of descriptors or memory, the next accept
+       * would fail at once: pause (internal.h). Other errors concern one
+       * connection. */
+      bool stop = status == WASIO_ESTATE || (wasio__accept_error_pauses(status) &&
+                                             wasio__tcp_accept_pause(server));
+      if (status == WASIO_ESTATE) wasio__src_unwatch(loop, &server->sock_src);
+      server->connection_cb(server, NULL, status);
+      if (stop) return;
       continue;
     }
     wasio__tcp_init(loop, c);
@@ -814,7 +829,7 @@ static void wasio__tcp_shutdown_step(wasio_tcp_t *tcp) {
     return;
   }
   tcp->flags |= WASIO__TCPF_SHUT_END;
-  uint64_t now = wasio__tcp_fresh_now(tcp);
+  uint64_t now = wasio_loop_now(wasio__tcp_loop_of(tcp));
   tcp->end_send_due = WASIO__TCP_END_SEND_TIMEOUT_NS > UINT64_MAX - now ? UINT64_MAX
                                                                         : now + WASIO__TCP_END_SEND_TIMEOUT_NS;
   wasio__tcp_idle_arm(tcp);
