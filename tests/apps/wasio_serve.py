@@ -147,7 +147,7 @@ class Server:
         directory (the preopened directory itself is not counted)."""
         base = os.path.realpath(self.dir) + "/"
         n = 0
-        for pid in self.session_pids():
+        for pid in self.tree_pids():
             try:
                 fds = os.listdir(f"/proc/{pid}/fd")
             except OSError:
@@ -205,8 +205,30 @@ class Server:
                 pass
         return pids
 
+    def tree_pids(self):
+        """The server process and its descendants (wasio-run starts its host
+        in a session of its own)."""
+        parent = {}
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    parent[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+        found = {self.proc.pid}
+        grew = True
+        while grew:
+            grew = False
+            for pid, pp in parent.items():
+                if pp in found and pid not in found:
+                    found.add(pid)
+                    grew = True
+        return [p for p in found if p in parent]
+
     def signal_all(self, sig):
-        for pid in self.session_pids():
+        for pid in set(self.session_pids()) | set(self.tree_pids()):
             try:
                 os.kill(pid, sig)
             except ProcessLookupError:
@@ -219,10 +241,12 @@ class Server:
         except subprocess.TimeoutExpired:
             self.signal_all(signal.SIGKILL)
             self.proc.wait()
+        # wasio-run exits once its host has ended; what is left of the
+        # session is its timer that would kill a host ignoring the signal.
+        self.signal_all(signal.SIGKILL)
         deadline = time.time() + 5
         while self.session_pids() and time.time() < deadline:
-            time.sleep(0.1)
-        self.signal_all(signal.SIGKILL)
+            time.sleep(0.05)
         err = b""
         while True:  # what the server said, without blocking on a leftover writer
             r, _, _ = select.select([self.proc.stderr], [], [], 0.5)
@@ -663,7 +687,7 @@ def pipelined_unread_one_file_each(c):
             k.sendall(req)
             conns.append(k)
         most = 0
-        deadline = time.time() + 3
+        deadline = time.time() + 2
         while time.time() < deadline:
             most = max(most, s.open_files())
             time.sleep(0.1)
@@ -671,6 +695,9 @@ def pipelined_unread_one_file_each(c):
         check(st == 200 and body == b"<h1>wasio-serve</h1>\n", f"a normal client after the pipeliners: {st} {body[:100]!r}")
         most = max(most, s.open_files())
         check(most <= PIPE_CONNS, f"{most} files open for {PIPE_CONNS} connections")
+        # The count sees the files (each stalled response holds its own), so
+        # the bound above is not met by a blind measurement.
+        check(most >= PIPE_CONNS // 2, f"only {most} files seen open for {PIPE_CONNS} stalled responses")
     finally:
         for k in conns:
             k.close()
