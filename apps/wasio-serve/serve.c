@@ -1079,7 +1079,7 @@ static wasio_tls_config_t *load_tls(const char *cert_path, const char *key_path)
 /* Refuses to start without a root to serve (rather than answering 403 to
  * every request): says why and, in a component, how to preopen it. */
 static int check_root(void) {
-  int fd = open(root, O_RDONLY | O_DIRECTORY);
+  int fd = open(root[0] != 0 ? root : "/", O_RDONLY | O_DIRECTORY);
   if (fd >= 0) {
     close(fd);
     return 0;
@@ -1151,8 +1151,7 @@ int main(int argc, char **argv) {
       if (strcmp(root, "/") == 0) root[0] = 0;              /* "/" + "/path" */
     } else if (strcmp(a, "--max-conns") == 0) {
       max_conns = strtol(v, &end, 10);
-      if (*v == 0 || *end != 0 || max_conns < 1 || max_conns > WASIO_HTTP_SERVER_MAX_CONNECTIONS)
-        return usage_error("--max-conns: not a number in 1..1024", v);
+      if (*v == 0 || *end != 0 || max_conns < 1) return usage_error("--max-conns: not a positive number", v);
     } else if (strcmp(a, "--cert") == 0) {
       cert_path = v;
     } else if (strcmp(a, "--key") == 0) {
