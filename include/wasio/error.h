@@ -93,7 +93,8 @@ extern "C" {
   X(ETLS_CERT_INVALID, "malformed or unusable certificate")                    \
   X(ETLS_PEM, "invalid PEM data, certificate or key")                          \
   X(ETLS_NOT_TLS, "the peer does not speak TLS (plain text on a TLS port?)") \
-  X(EMFILE, "too many open sockets or files (a descriptor limit was reached)")
+  X(EMFILE, "too many open sockets or files (a descriptor limit was reached)") \
+  X(EURL_NUL, "percent-encoded NUL (%00) or NUL byte in URL")
 
 /* Positions in the map, starting at 1 (internal). */
 enum wasio__errno_index {

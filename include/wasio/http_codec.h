@@ -15,7 +15,11 @@
  *      (zero copy; chunk framing is skipped, trailers are parsed).
  *   3. Writing: request/status lines, header blocks and chunk framing
  *      serialised into a caller buffer, with size checks.
- * and wasio_url_parse() for the client.
+ * and wasio_url_parse() for the client. For servers: request targets split
+ * into path and query, percent-decoding and -encoding, dot-segment removal
+ * and query parameters (wasio_http_target_parse() and what follows it), and
+ * the pieces of conditional and range requests (HTTP dates, entity-tag
+ * lists, Range). All of them write only into caller buffers.
  *
  * The one rule for feeding (heads, trailers, anything that returns
  * WASIO_EAGAIN): WASIO_EAGAIN means "incomplete". Keep the unconsumed bytes,
@@ -399,6 +403,229 @@ int wasio_url_target(const wasio_url_t *url, char *buf, size_t cap);
  *                        character RFC 3986 does not allow in path or query
  *                        (percent-encode it), or longer than WASIO_URL_MAX */
 int wasio_url_parse(const char *url, size_t len, wasio_url_t *out);
+
+/* ---- request targets, for servers --------------------------------------------
+ *
+ * A server receives the request-target as sent (wasio_http_request_t.target:
+ * visible ASCII, otherwise unchecked). The helpers below take it apart
+ * without copying, then decode and normalise the path into caller buffers,
+ * in this order (the order matters: see wasio_http_path_remove_dots()):
+ *
+ *   wasio_http_target_t t;
+ *   if (wasio_http_target_parse(req->target, &t) < 0) -> 400
+ *   n = wasio_http_percent_decode(t.path.ptr, t.path.len, buf, cap, 0);
+ *   n = wasio_http_path_remove_dots(buf, n, buf, cap, &above_root);
+ *   if (above_root) -> refuse (the path climbed above "/")
+ *
+ * Each function is O(input length), bounded by the caller's buffer, and
+ * never reads or writes outside the given lengths. */
+
+/* The four forms of RFC 9112 section 3.2. */
+typedef enum wasio_http_target_form {
+  WASIO_HTTP_TARGET_ORIGIN = 1, /* "/path?query": what clients send to servers */
+  WASIO_HTTP_TARGET_ABSOLUTE,   /* "http://host:port/path?query": to proxies, and a
+                                   server MUST accept it too (RFC 9112 3.2.2) */
+  WASIO_HTTP_TARGET_AUTHORITY,  /* "host:port": CONNECT only */
+  WASIO_HTTP_TARGET_ASTERISK    /* "*": server-wide OPTIONS only */
+} wasio_http_target_form_t;
+
+/* A request-target taken apart; every view points into the parsed text
+ * (or, for an absolute-form target without a path, at a static "/"). */
+typedef struct wasio_http_target {
+  wasio_http_target_form_t form;
+  bool https;                 /* absolute-form: the scheme is https */
+  bool has_query;             /* origin/absolute-form: there was a '?' */
+  uint16_t port;              /* absolute-form: the port or 80/443; authority-form: the port */
+  wasio_http_str_t host;      /* absolute/authority-form: name or IP (IPv6 without brackets) */
+  wasio_http_str_t authority; /* absolute/authority-form: host[:port] as written; RFC 9112
+                                 3.2.2: a server uses it in place of Host */
+  wasio_http_str_t path;      /* origin/absolute-form: "/..." still percent-encoded */
+  wasio_http_str_t query;     /* after the '?', without it, still encoded; may be empty */
+} wasio_http_target_t;
+
+/* Takes `target` apart (see wasio_http_target_t; fields that do not apply
+ * to the form are zero/empty).
+ *   "*"                    asterisk-form;
+ *   "/..."                 origin-form: path up to the first '?', then the query;
+ *   SCHEME "://" ...       absolute-form: http or https only, checked like
+ *                          wasio_url_parse() checks its authority (no
+ *                          userinfo, valid host and port), then the path
+ *                          ("/" when empty) and query as in origin-form;
+ *   host ":" port          authority-form (the port is required).
+ * Path and query may hold any visible ASCII except '#' (a fragment is never
+ * part of a request-target): browsers send '|', '^', '[', ']', '{', '}' and
+ * '`' unencoded, although RFC 3986 excludes them, and a server that refused
+ * them would refuse browsers. Each '%' must start an escape (two hex
+ * digits); nothing is decoded here.
+ * Returns 0 and fills *out, or (*out unspecified):
+ *   WASIO_EINVAL           target.ptr is NULL with len > 0, or out is NULL
+ *   WASIO_EHTTP_BAD_TARGET empty, none of the four forms, or a '#', space,
+ *                          control or non-ASCII byte
+ *   WASIO_EURL_PERCENT     a '%' not followed by two hex digits
+ *   WASIO_EURL_SCHEME, _USERINFO, _HOST, _PORT, _SYNTAX
+ *                          an absolute- or authority-form target whose
+ *                          scheme, userinfo, host or port is refused (the
+ *                          codes of wasio_url_parse()) */
+int wasio_http_target_parse(wasio_http_str_t target, wasio_http_target_t *out);
+
+/* Flags of wasio_http_percent_decode(). */
+#define WASIO_HTTP_DECODE_PLUS 0x1u /* '+' decodes to a space: query strings and
+                                       HTML form data (application/x-www-form-
+                                       urlencoded); without it '+' stays '+', as
+                                       RFC 3986 has it in paths */
+
+/* Decodes the percent-escapes of in[0..len) into out[0..cap): "%41" -> 'A'
+ * (hex digits in either case); every other byte is copied, '+' as the flags
+ * say. The result is never longer than the input, so cap >= len always
+ * suffices, and out may be in (decoding in place); other overlaps are not
+ * allowed. No NUL is added. Every byte value but 0 may come out ("%2F" gives
+ * '/': a caller that maps paths to files decodes first and removes dot
+ * segments after, so that no decoded ".." or '/' slips through).
+ * Returns the decoded length, or:
+ *   WASIO_EURL_PERCENT  a '%' not followed by two hex digits ("%4", "%zz",
+ *                       a '%' at the end)
+ *   WASIO_EURL_NUL      "%00", or a NUL byte in the input: a decoded NUL
+ *                       would cut a C string short (a file name, a log line)
+ *   WASIO_ENOBUFS       the decoded bytes do not fit in cap
+ *   WASIO_ELIMIT        len > INT_MAX (the length would not fit the result)
+ *   WASIO_EINVAL        in or out is NULL with len > 0
+ * On error out[0..cap) holds unspecified bytes. */
+int wasio_http_percent_decode(const char *in, size_t len, char *out, size_t cap, unsigned flags);
+
+/* Flags of wasio_http_percent_encode(). */
+#define WASIO_HTTP_ENCODE_SLASH 0x1u /* encode '/' too (one path segment or a
+                                        query value); without it '/' is kept */
+
+/* Percent-encodes in[0..len) into out[0..cap) (no overlap): every byte
+ * except the RFC 3986 unreserved characters (ALPHA DIGIT "-" "." "_" "~")
+ * and, unless WASIO_HTTP_ENCODE_SLASH, '/' becomes "%XX" (upper-case hex).
+ * The result is safe in a path, a query value, a Location field and an HTML
+ * attribute. At most 3 * len bytes; no NUL is added.
+ * Returns the encoded length, WASIO_ENOBUFS (does not fit in cap),
+ * WASIO_ELIMIT (the result would exceed INT_MAX) or WASIO_EINVAL (NULL with
+ * len > 0). */
+int wasio_http_percent_encode(const char *in, size_t len, char *out, size_t cap, unsigned flags);
+
+/* Removes the "." and ".." segments of the path in[0..len) by the algorithm
+ * of RFC 3986 section 5.2.4, into out[0..cap): "/a/./b/../c" -> "/a/c",
+ * "/a/b/.." -> "/a/", "/a/%2E%2E" is left alone (decode first: see above).
+ * Empty segments ("//") are kept, as the RFC does. A ".." that would climb
+ * above the root is dropped, as the RFC requires of URL resolution
+ * ("/../a" -> "/a"), and *above_root (when not NULL) is set to true, so that
+ * a server can refuse such a request instead (it named something outside
+ * the tree); it is set to false otherwise. Relative paths ("a/../../b")
+ * work the same way. The result is never longer than the input; out may be
+ * in (in place); other overlaps are not allowed. No NUL is added.
+ * Returns the length, or WASIO_ENOBUFS (does not fit in cap), WASIO_ELIMIT
+ * (len > INT_MAX), WASIO_EINVAL (NULL with len > 0). */
+int wasio_http_path_remove_dots(const char *in, size_t len, char *out, size_t cap, bool *above_root);
+
+/* Iterates over the name=value pairs of a query string (the part after '?',
+ * e.g. wasio_http_target_t.query). Caller-allocated; fields private. */
+typedef struct wasio_http_query_iter {
+  wasio_http_str_t wasio__rest; /* the pairs not yet returned */
+} wasio_http_query_iter_t;
+
+/* One parameter, decoded into the caller's buffer. */
+typedef struct wasio_http_param {
+  wasio_http_str_t name;  /* may be empty ("=x") */
+  wasio_http_str_t value; /* empty when there was no '=' (see has_value) */
+  bool has_value;         /* the pair had an '=' ("a=" has, "a" has not) */
+} wasio_http_param_t;
+
+/* Prepares `it` to walk `query` (a view the caller keeps valid). Never fails. */
+void wasio_http_query_init(wasio_http_query_iter_t *it, wasio_http_str_t query);
+
+/* The next pair. Pairs are separated by '&' (';' is not a separator: the
+ * WHATWG URL standard, which browsers follow, dropped it); empty pairs
+ * ("a=1&&b=2", a trailing '&') are skipped; a pair splits at its first '='.
+ * Name and value are percent-decoded with WASIO_HTTP_DECODE_PLUS ('+' is a
+ * space, as HTML forms encode it; a literal '+' arrives as "%2B") into
+ * buf[0..cap), the name first, and out's views point there (valid until buf
+ * is reused). A pair never needs more bytes than it has in the query.
+ * Returns:
+ *   1                   a pair is in *out
+ *   0                   no more pairs
+ *   WASIO_EURL_PERCENT, WASIO_EURL_NUL
+ *                       this pair is malformed (see wasio_http_percent_decode());
+ *                       the iterator has moved past it: call again for the
+ *                       next one, or give up on the query
+ *   WASIO_ENOBUFS       this pair does not fit in cap; the iterator has not
+ *                       moved past it: call again with a larger buffer
+ *   WASIO_EINVAL        it or out is NULL, or buf is NULL with cap > 0 */
+int wasio_http_query_next(wasio_http_query_iter_t *it, char *buf, size_t cap, wasio_http_param_t *out);
+
+/* ---- conditional and range requests, for servers -------------------------- */
+
+/* The length of an IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT". */
+#define WASIO_HTTP_DATE_LEN 29
+
+/* Writes `secs` (seconds since 1970-01-01 UTC) as an IMF-fixdate (RFC 9110
+ * section 5.6.7) and a NUL into buf[0..cap). Returns WASIO_HTTP_DATE_LEN,
+ * WASIO_ENOBUFS (cap <= WASIO_HTTP_DATE_LEN or buf NULL) or WASIO_EINVAL
+ * (a year outside 0000..9999, which the format cannot show). */
+int wasio_http_date_format(int64_t secs, char *buf, size_t cap);
+
+/* Parses an HTTP-date in any of the three formats a recipient MUST accept
+ * (RFC 9110 section 5.6.7): IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT",
+ * the obsolete RFC 850 "Sunday, 06-Nov-94 08:49:37 GMT" and asctime
+ * "Sun Nov  6 08:49:37 1994" (surrounding whitespace is ignored; names are
+ * case-sensitive, as the grammar has them). A two-digit RFC 850 year is read
+ * as 1970..2069 (RFC 9110's rule needs today's date; the format has not
+ * been sent since the 1990s). A leap second (":60") reads as second 59 of
+ * that minute. Sets *secs (seconds since 1970-01-01 UTC) and returns 0, or
+ * returns WASIO_EINVAL (not a valid date: a wrong name, a day that the month
+ * does not have, a field out of range, anything else); the caller then
+ * treats the field as absent, as RFC 9110 13.1.3 and 13.1.4 require. */
+int wasio_http_date_parse(wasio_http_str_t s, int64_t *secs);
+
+/* Flags of wasio_http_etag_match(). */
+#define WASIO_HTTP_ETAG_WEAK 0x1u /* weak comparison (If-None-Match): W/ ignored */
+
+/* Whether the entity-tag `etag` (one tag as the server sends it in ETag,
+ * e.g. "\"5f3-1a\"" or "W/\"x\"") matches the field value `list` of
+ * If-Match, If-None-Match or If-Range (RFC 9110 section 8.8.3.2):
+ * "*" matches any tag; otherwise `list` is a comma-separated list of
+ * entity-tags, and one must be equal to `etag` under the comparison the
+ * flags choose: strong (the default: If-Match, If-Range; neither tag may be
+ * weak) or weak (WASIO_HTTP_ETAG_WEAK: If-None-Match; the opaque parts are
+ * compared, W/ ignored). For several fields of one name, call once per field.
+ * Returns 1 (matches), 0 (does not), or WASIO_EHTTP_BAD_HEADER_VALUE (`list`
+ * or `etag` is not a valid entity-tag list: the caller decides, e.g. ignore
+ * If-None-Match, fail If-Match). */
+int wasio_http_etag_match(wasio_http_str_t list, wasio_http_str_t etag, unsigned flags);
+
+/* A byte range, first and last byte included. */
+typedef struct wasio_http_range {
+  uint64_t first;
+  uint64_t last;
+} wasio_http_range_t;
+
+/* What wasio_http_range_parse() found. */
+#define WASIO_HTTP_RANGE_NONE 0          /* ignore the field: answer 200 with everything */
+#define WASIO_HTTP_RANGE_ONE 1           /* one range, in *out: answer 206 */
+#define WASIO_HTTP_RANGE_MULTI 2         /* several ranges, some satisfiable: a server
+                                            may send multipart/byteranges or, more
+                                            simply, 200 with everything */
+#define WASIO_HTTP_RANGE_UNSATISFIABLE 3 /* none can be met: answer 416 with a
+                                            Content-Range of "bytes", '*', '/' and
+                                            the size */
+
+/* Reads a Range field value (RFC 9110 section 14.2) against a representation
+ * of `size` bytes. Only the "bytes" unit is understood (case-insensitive);
+ * the forms are "bytes=F-L", "bytes=F-" (to the end) and "bytes=-N" (the
+ * last N bytes; all of them when N > size), in a comma-separated list with
+ * optional whitespace around the commas. Positions beyond UINT64_MAX
+ * saturate. A range is satisfiable when F < size, or when it is a suffix
+ * with N > 0.
+ * Returns WASIO_HTTP_RANGE_NONE for another unit, a syntax error (including
+ * L < F), or a suffix range of a representation of 0 bytes (satisfiable by
+ * the RFC, but a range of nothing cannot be written as a Content-Range: 200
+ * with the empty body answers it);
+ * WASIO_HTTP_RANGE_ONE with *out resolved (L clamped to size - 1);
+ * WASIO_HTTP_RANGE_MULTI; WASIO_HTTP_RANGE_UNSATISFIABLE. Never fails;
+ * out may be NULL. */
+int wasio_http_range_parse(wasio_http_str_t value, uint64_t size, wasio_http_range_t *out);
 
 #ifdef __cplusplus
 }

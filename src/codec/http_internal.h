@@ -44,6 +44,11 @@ int wasio__http_parse_field_line(const char *s, size_t n, wasio_http_header_t *o
 bool wasio__url_ipv4(const char *s, size_t n);
 bool wasio__url_ipv6(const char *s, size_t n);
 
+/* Checks the authority s[0..n) (host[:port], no userinfo) as
+ * wasio_url_parse() does and sets out->host, host_is_ipv6, port (when one
+ * is given) and port_given. Returns 0, WASIO_EURL_HOST or WASIO_EURL_PORT. */
+int wasio__url_authority(const char *s, size_t n, wasio_url_t *out);
+
 /* Parser kinds (wasio_http_parser_t.wasio__kind). */
 enum { WASIO__HTTP_REQUEST = 1, WASIO__HTTP_RESPONSE = 2, WASIO__HTTP_TRAILERS = 3 };
 

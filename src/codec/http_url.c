@@ -84,8 +84,8 @@ static bool wasio__url_reg_name(const char *s, size_t n) {
   return true;
 }
 
-/* Host and port of the authority [s, s+n) (no userinfo). */
-static int wasio__url_authority(const char *s, size_t n, wasio_url_t *out) {
+/* Host and port of the authority [s, s+n) (no userinfo); http_internal.h. */
+int wasio__url_authority(const char *s, size_t n, wasio_url_t *out) {
   size_t i;
   if (n > 0 && s[0] == '[') {
     const char *close = memchr(s, ']', n);
