@@ -12,8 +12,11 @@
  *   1. update the cached time; run every timer due at that time (a timer that
  *      re-arms itself with 0 runs in the next turn, not this one);
  *   2. run the deferred callbacks queued before this phase started;
- *   3. wait for I/O (not at all if deferred work is queued, until the
- *      earliest timer otherwise) and run the I/O callbacks that are ready,
+ *   3. run work queued without I/O (writes queued by the phases before, a
+ *      result known when an operation started); wait for I/O (not at all if
+ *      anything ran or deferred work is queued, until the earliest timer
+ *      otherwise); update the cached time again; run the I/O callbacks that
+ *      are ready, then the work they queued,
  *      each handle at most WASIO_IO_CALLBACKS_PER_TURN times per turn so a
  *      busy socket cannot starve the others;
  *   4. run close callbacks.
@@ -93,7 +96,9 @@ void wasio_loop_walk(wasio_loop_t *loop,
 /* A static name for a kind ("timer", "tcp", ...). */
 const char *wasio_kind_name(wasio_handle_kind_t kind);
 
-/* The time cached at the start of the current turn, in ns. */
+/* The loop's cached time, in ns: read from the monotonic clock at the
+ * start of each turn and again right after each wait for I/O, so that
+ * callbacks see the time of their event, however long the wait was. */
 uint64_t wasio_loop_now(const wasio_loop_t *loop);
 
 /* Reads the monotonic clock into the cache and returns it. */
@@ -131,7 +136,11 @@ typedef void (*wasio_timer_close_cb)(wasio_timer_t *timer);
 /* Creates a stopped timer. Returns 0 and sets *out, or WASIO_ENOMEM. */
 int wasio_timer_new(wasio_loop_t *loop, wasio_timer_t **out);
 
-/* (Re-)arms the timer: cb runs `timeout_ns` from now, then every
+/* (Re-)arms the timer: cb runs `timeout_ns` after the loop's time
+ * (wasio_loop_now(): taken when the turn began and again after each wait
+ * for I/O, so within one batch of callbacks it may lag the clock by the
+ * time they took; call wasio_loop_update_time() first to count from the
+ * clock itself), then every
  * `repeat_ns` if repeat_ns > 0. Starting an active timer re-arms it. Timers
  * due at the same time run in the order they were started. Returns 0, or
  * WASIO_EINVAL (NULL cb), WASIO_ECLOSING, WASIO_ENOMEM. */
