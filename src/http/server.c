@@ -90,7 +90,7 @@
 #define WASIO__SRV_LINGER_NS (2ull * WASIO_NS_PER_S)
 #define WASIO__SRV_LINGER_MAX_BYTES (1u << 20)
 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
-#define WASIO__SRV_DATE_LEN 29
+#define WASIO__SRV_DATE_LEN WASIO_HTTP_DATE_LEN
 /* "\r\n" + 16 hex digits + "\r\n" */
 #define WASIO__SRV_CHUNK_HDR_CAP 24
 /* Our own fields after the caller's: Date, framing and Connection. */
@@ -231,56 +231,16 @@ static void server_maybe_finish(wasio_http_server_t *s);
 
 /* ---- Date ------------------------------------------------------------------ */
 
-/* Days since 1970-01-01 to a civil date (proleptic Gregorian; Howard
- * Hinnant's well-known algorithm, written out here). */
-static void srv_civil(int64_t days, int *y, int *m, int *d) {
-  days += 719468;
-  int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  int64_t doe = days - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-  *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-static void srv_put2(char *p, int v) {
-  p[0] = (char)('0' + v / 10 % 10);
-  p[1] = (char)('0' + v % 10);
-}
-
-/* The IMF-fixdate of RFC 9110 section 5.6.7, refreshed at most once per
- * second of loop time (the wall clock is a host call on wasm). */
+/* The IMF-fixdate of RFC 9110 section 5.6.7 (the codec writes it),
+ * refreshed at most once per second of loop time (the wall clock is a host
+ * call on wasm). */
 static const char *srv_date(wasio_http_server_t *s) {
   uint64_t now = wasio_loop_now(s->loop);
   if (s->date[0] != 0 && now - s->date_at < WASIO_NS_PER_S) return s->date;
-  static const char wdays[] = "ThuFriSatSunMonTueWed"; /* 1970-01-01 was a Thursday */
-  static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
   uint64_t secs;
   uint32_t nanos;
   wasio_wall_clock(&secs, &nanos);
-  int64_t days = (int64_t)(secs / 86400);
-  int sod = (int)(secs % 86400);
-  int y, m, d;
-  srv_civil(days, &y, &m, &d);
-  char *p = s->date;
-  memcpy(p, wdays + (days % 7) * 3, 3);
-  memcpy(p + 3, ", ", 2);
-  srv_put2(p + 5, d);
-  p[7] = ' ';
-  memcpy(p + 8, months + (m - 1) * 3, 3);
-  p[11] = ' ';
-  srv_put2(p + 12, y / 100);
-  srv_put2(p + 14, y % 100);
-  p[16] = ' ';
-  srv_put2(p + 17, sod / 3600);
-  p[19] = ':';
-  srv_put2(p + 20, sod / 60 % 60);
-  p[22] = ':';
-  srv_put2(p + 23, sod % 60);
-  memcpy(p + 25, " GMT", 4);
-  p[WASIO__SRV_DATE_LEN] = 0;
+  if (wasio_http_date_format((int64_t)secs, s->date, sizeof s->date) != WASIO__SRV_DATE_LEN) return s->date;
   s->date_at = now;
   return s->date;
 }

@@ -433,6 +433,7 @@ static void ctl_run_argv(ctl_t *x, const char *prog, size_t gen, const char *con
 /* A raw client: sends `pieces` (gap_ms apart), half-closes if shut, reads
  * until EOF or read_ms of silence. */
 static unsigned ctl_stall_ms; /* the next raw client reads nothing this long first */
+static unsigned ctl_delay_ms; /* the next raw client connects only after this long */
 static const char *ctl_raw_ip = "127.0.0.1"; /* where the next raw client connects */
 
 static void ctl_raw_start(ctl_t *x, const char *const *pieces, size_t n, unsigned gap_ms, bool shut,
@@ -443,9 +444,10 @@ static void ctl_raw_start(ctl_t *x, const char *const *pieces, size_t n, unsigne
   ASSERT_TRUE(json != NULL);
   int k = snprintf(json, total,
                    "{\"raw\": %u, \"ip\": \"%s\", \"gap_ms\": %u, \"shut\": %s, \"read_ms\": %u, "
-                   "\"stall_ms\": %u, \"send\": [",
-                   (unsigned)S.port, ctl_raw_ip, gap_ms, shut ? "true" : "false", read_ms, ctl_stall_ms);
-  ctl_stall_ms = 0;
+                   "\"stall_ms\": %u, \"delay_ms\": %u, \"send\": [",
+                   (unsigned)S.port, ctl_raw_ip, gap_ms, shut ? "true" : "false", read_ms, ctl_stall_ms,
+                   ctl_delay_ms);
+  ctl_stall_ms = ctl_delay_ms = 0;
   ctl_raw_ip = "127.0.0.1";
   for (size_t i = 0; i < n; i++) {
     k += snprintf(json + k, total - (size_t)k, "%s\"", i ? ", " : "");
@@ -879,6 +881,26 @@ TEST(slow_client_closed) {
   ASSERT_EQ_STR(x.out, "");
   ctl_free(&x);
   ASSERT_EQ_INT(S.handled, 0);
+  server_stop(wd);
+}
+
+/* The first request after the server idled longer than its head timeout
+ * (issue 9: on wasip2 the loop time in the accept callback was as old as
+ * the idle wait, so the head timeout had expired before the request was
+ * read, and the client got an empty reply). The server waits 1.5 s with a
+ * 1 s head timeout before the client connects; the answer must be a 200. */
+TEST(first_request_after_idle) {
+  wasio_http_server_opts_t o = {0};
+  o.head_timeout_ns = 1000 * MS;
+  server_start(&o);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  ctl_t x;
+  ctl_delay_ms = 1500;
+  ctl_raw(&x, "GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 10000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_CONTAINS(x.out, "HTTP/1.1 200 ");
+  ctl_free(&x);
+  ASSERT_EQ_INT(S.handled, 1);
   server_stop(wd);
 }
 

@@ -12,8 +12,9 @@ command per connection (a single line ending in "\\n"):
         file of N pseudo-random bytes (seeded by S) is created first and
         "{FILE}" in args is replaced by its path.
   {"raw": PORT, "send": [HEX, ...], "gap_ms": G, "shut": bool,
-   "read_ms": R, "ip": "127.0.0.1", "stall_ms": T}
-        a hand-written client: connects, sends each HEX piece (G ms apart),
+   "read_ms": R, "ip": "127.0.0.1", "stall_ms": T, "delay_ms": D}
+        a hand-written client: waits D ms (default 0, at most 30000: the
+        server stays idle meanwhile), connects, sends each HEX piece (G ms apart),
         half-closes if "shut", then reads until EOF, a reset, or R ms of
         silence. With "stall_ms" it reads nothing for T ms first (a small
         receive buffer makes the server's writes back up: a slow reader).
@@ -108,6 +109,7 @@ def do_raw(conn, cmd):
     gap = float(cmd.get("gap_ms", 0)) / 1000.0
     read_s = float(cmd.get("read_ms", 5000)) / 1000.0
     out = b""
+    time.sleep(min(float(cmd.get("delay_ms", 0)), 30000.0) / 1000.0)
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.settimeout(IO_TIMEOUT)
         stall = float(cmd.get("stall_ms", 0)) / 1000.0
