@@ -121,6 +121,7 @@ APP_NATIVE := $(foreach a,$(APPS),$(N)/apps/$(a))
 FETCH_HOSTTLS := $(W)/apps/wasio-fetch-hosttls.wasm
 EXAMPLES := $(notdir $(patsubst %/,%,$(wildcard examples/*/)))
 EXAMPLE_WASM := $(foreach e,$(EXAMPLES),$(W)/examples/$(e).wasm)
+EXAMPLE_NATIVE := $(foreach e,$(EXAMPLES),$(N)/examples/$(e))
 CTESTS := $(basename $(notdir $(wildcard tests/component/*.c)))
 CTEST_WASM := $(foreach t,$(CTESTS),$(W)/tests/$(t).wasm)
 CTEST_NATIVE := $(foreach t,$(CTESTS),$(N)/tests/$(t))
@@ -131,7 +132,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 .PHONY: all setup lib test demo bench clean check-bindings
 # Components are stripped of debug info and names (tools/wasio-cc; --debug
 # keeps them); each is printed with both sizes when it is built.
-all: lib $(EXAMPLE_WASM) $(APP_WASM) $(APP_NATIVE) tests-build hosttls $(FETCH_HOSTTLS)
+all: lib $(EXAMPLE_WASM) $(EXAMPLE_NATIVE) $(APP_WASM) $(APP_NATIVE) tests-build hosttls $(FETCH_HOSTTLS)
 	@for f in $(W)/examples/hello.wasm $(APP_WASM) $(FETCH_HOSTTLS); do \
 	  printf 'size: %s %s bytes (stripped)\n' $$f $$(stat -c %s $$f); done
 
@@ -306,6 +307,12 @@ $(FETCH_HOSTTLS): $(W)/libwasio-hosttls.a $(W)/libbearssl.a $(CRT) tools/wasio-c
   $(wildcard apps/wasio-fetch/*.c apps/wasio-fetch/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --host-tls --size -o $@ $(wildcard apps/wasio-fetch/*.c)
+
+# The examples natively too (posix backend, sanitizers), so that their
+# tests (tests/apps/examples.py) run on every host.
+$(N)/examples/%: $(N)/libwasio.a $(N)/libbearssl.a $$(wildcard examples/%/*.c)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(NATIVE_CFLAGS) $(wildcard examples/$*/*.c) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
 
 $(N)/apps/%: $(N)/libwasio.a $(N)/libbearssl.a $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)
