@@ -15,7 +15,11 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wasio/addr.h"
+#include "wasio/error.h"
 
 #define WASIO__IPV4_LEN 4
 #define WASIO__IPV6_LEN 16

@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""tests/tools/layers.py: src/ includes only the same or lower layers.
+
+A test program in the harness protocol (tests/pydriver.py), run once
+(NAME.TEST@native). tools/check-layers reads every #include of src/; the
+test runs it on the tree, and on a copy with an upward include put in
+(a codec that includes the core, as src/codec/addr.c once did), which it
+must catch.
+"""
+import importlib.machinery
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import pydriver  # noqa: E402
+from pydriver import check  # noqa: E402
+
+
+def checker():
+    path = os.path.join(ROOT, "tools", "check-layers")
+    loader = importlib.machinery.SourceFileLoader("check_layers", path)
+    mod = importlib.util.module_from_spec(importlib.util.spec_from_loader("check_layers", loader))
+    loader.exec_module(mod)
+    return mod
+
+
+def test_src_includes_point_down(host):
+    problems = checker().check()
+    check(not problems, "\n".join(problems))
+
+
+def test_check_catches_an_upward_include(host):
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, "src")
+        shutil.copytree(os.path.join(ROOT, "src"), src)
+        with open(os.path.join(src, "codec", "addr.c"), "a") as f:
+            f.write('\n#include "internal.h"\n')
+        with open(os.path.join(src, "core", "loop.c"), "a") as f:
+            f.write('\n#include "http/server_io.h"\n')
+        problems = checker().check(src)
+    check(any("codec/addr.c" in p and "codec -> core" in p for p in problems), f"missed codec -> core: {problems}")
+    check(any("core/loop.c" in p and "core -> http" in p for p in problems), f"missed core -> http: {problems}")
+
+
+if __name__ == "__main__":
+    sys.exit(pydriver.main(globals()))
