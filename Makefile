@@ -32,8 +32,10 @@ COMMON_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow -Wstrict-prot
   -Wno-unused-parameter -Werror -Iinclude -Isrc/core -Isrc
 WASM_CFLAGS := --target=wasm32-wasi --sysroot=/usr -O2 -g0 $(COMMON_CFLAGS) \
   -Isrc/backend/wasip2 -I$(GEN)
+# The native test build also checks invariants (WASIO_ASSERT, internal.h).
+# `make WASIO_CFLAGS_EXTRA=-DWASIO_TRACE ...` adds a trace of state changes.
 NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-  -fno-sanitize-recover=all -pthread $(COMMON_CFLAGS) -Isrc/backend/posix
+  -fno-sanitize-recover=all -pthread -DWASIO_DEBUG $(COMMON_CFLAGS) -Isrc/backend/posix $(WASIO_CFLAGS_EXTRA)
 NATIVE_LDFLAGS := -fsanitize=address,undefined -pthread
 
 # Portable code (codecs, core) and protocols (src/http, src/tls) go into

@@ -1,5 +1,9 @@
 /* src/core/error.c: messages and names of the error codes, generated from
  * the one X-macro in wasio/error.h so they can never disagree with the enum. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "internal.h"
 
 static const char *const wasio__err_msgs[WASIO__ERRNO_COUNT] = {
@@ -34,3 +38,21 @@ const char *wasio_err_name(int err) {
   int i = wasio__err_index(err);
   return i < 0 ? "WASIO_EUNKNOWN" : wasio__err_names[i];
 }
+
+#ifdef WASIO_DEBUG
+void wasio__assert_fail(const char *cond, const char *file, int line) {
+  fprintf(stderr, "wasio: %s:%d: invariant broken: %s\n", file, line, cond);
+  abort();
+}
+#endif
+
+#ifdef WASIO_TRACE
+void wasio__trace(const void *handle, const char *kind, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "wasio: %s@%p: ", kind, handle);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+#endif

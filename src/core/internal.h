@@ -31,6 +31,27 @@
 #define WASIO__CONTAINER_OF(ptr, type, member) \
   ((type *)((char *)(ptr) - offsetof(type, member)))
 
+/* ---- checkable state --------------------------------------------------------- */
+/* WASIO_ASSERT(cond): an invariant. Compiled in with -DWASIO_DEBUG (the
+ * native test build, under the sanitizers), where a false one prints the
+ * condition and its place and aborts; nothing at all otherwise. */
+#ifdef WASIO_DEBUG
+__attribute__((noreturn)) void wasio__assert_fail(const char *cond, const char *file, int line);
+#define WASIO_ASSERT(cond) ((cond) ? (void)0 : wasio__assert_fail(#cond, __FILE__, __LINE__))
+#else
+#define WASIO_ASSERT(cond) ((void)0)
+#endif
+/* WASIO__TRACE(handle, fmt, ...): one line per state change on stderr,
+ * "wasio: KIND@ADDRESS: ...", with -DWASIO_TRACE (a build for following a
+ * handle through its life); compiled out otherwise, arguments included. */
+#ifdef WASIO_TRACE
+void wasio__trace(const void *handle, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define WASIO__TRACE(h, kind, ...) wasio__trace((h), (kind), __VA_ARGS__)
+#else
+#define WASIO__TRACE(h, kind, ...) ((void)0)
+#endif
+
 /* ---- allocation (counted) ------------------------------------------------ */
 void *wasio__malloc(size_t n);
 void *wasio__calloc(size_t n, size_t size);

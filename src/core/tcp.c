@@ -61,6 +61,28 @@ static inline bool wasio__tcp_has(const wasio_tcp_t *tcp, unsigned f) { return (
 static inline void wasio__tcp_set(wasio_tcp_t *tcp, unsigned f) { tcp->flags |= (uint16_t)f; }
 static inline void wasio__tcp_clear(wasio_tcp_t *tcp, unsigned f) { tcp->flags &= (uint16_t)~f; }
 
+static const char *wasio__tcp_state_name(unsigned st) {
+  static const char *const names[] = {"NEW", "BOUND", "CONNECTING", "CONNECTED", "LISTENING", "CLOSED"};
+  return st < sizeof names / sizeof names[0] ? names[st] : "?";
+}
+
+/* Every change of state goes through here: the allowed moves are the
+ * diagram of the notes above (checked in debug builds), and a trace build
+ * logs each one. */
+static void wasio__tcp_set_state(wasio_tcp_t *tcp, wasio__tcp_state_t to) {
+  wasio__tcp_state_t from = (wasio__tcp_state_t)tcp->state;
+  WASIO_ASSERT(from != WASIO__TCP_CLOSED);
+  WASIO_ASSERT(to == WASIO__TCP_CLOSED || to == WASIO__TCP_NEW ||
+               (to == WASIO__TCP_BOUND && from == WASIO__TCP_NEW) ||
+               (to == WASIO__TCP_CONNECTING && (from == WASIO__TCP_NEW || from == WASIO__TCP_BOUND)) ||
+               (to == WASIO__TCP_CONNECTED && from == WASIO__TCP_CONNECTING) ||
+               (to == WASIO__TCP_LISTENING && from == WASIO__TCP_BOUND));
+  WASIO__TRACE(tcp, "tcp", "%s -> %s", wasio__tcp_state_name(from), wasio__tcp_state_name(to));
+  (void)wasio__tcp_state_name;
+  (void)from;
+  tcp->state = (uint8_t)to;
+}
+
 static void wasio__tcp_init(wasio_loop_t *loop, wasio_tcp_t *tcp) {
   memset(tcp, 0, sizeof *tcp);
   wasio__handle_init(loop, &tcp->h, WASIO_KIND_TCP);
@@ -115,6 +137,10 @@ static unsigned wasio__tcp_want(const wasio_tcp_t *tcp) {
  * alive. Called after every change of state. */
 static void wasio__tcp_update(wasio_tcp_t *tcp) {
   if (wasio__tcp_closing(tcp)) return;
+  WASIO_ASSERT((tcp->wq_head == NULL) == (tcp->wq_tail == NULL));
+  WASIO_ASSERT((tcp->done_head == NULL) == (tcp->done_tail == NULL));
+  WASIO_ASSERT(tcp->wq_head != NULL || tcp->wq_bytes == 0);
+  WASIO_ASSERT(!wasio__tcp_has(tcp, WASIO__TCPF_READING) || tcp->state == WASIO__TCP_CONNECTED);
   unsigned want = wasio__tcp_want(tcp);
   bool active = false;
   switch ((wasio__tcp_state_t)tcp->state) {
@@ -204,7 +230,7 @@ int wasio__tcp_connect_check(const wasio_tcp_t *tcp) {
 static void wasio__tcp_reset(wasio_tcp_t *tcp) {
   wasio__bk_tcp_release(tcp, false);
   tcp->family = 0;
-  tcp->state = WASIO__TCP_NEW;
+  wasio__tcp_set_state(tcp, WASIO__TCP_NEW);
 }
 
 /* Ends a connect attempt and reports it. On failure the handle is NEW
@@ -215,7 +241,7 @@ static void wasio__tcp_connect_finish(wasio_tcp_t *tcp, int status) {
   wasio__tcp_clear(tcp, WASIO__TCPF_CONNECT_DONE);
   wasio__timer_node_disarm(wasio__tcp_loop(tcp), &tcp->timer);
   if (status == 0) {
-    tcp->state = WASIO__TCP_CONNECTED;
+    wasio__tcp_set_state(tcp, WASIO__TCP_CONNECTED);
     wasio__tcp_touch(tcp);
   } else {
     wasio__tcp_reset(tcp);
@@ -256,7 +282,7 @@ int wasio_tcp_connect(wasio_tcp_t *tcp, const wasio_addr_t *addr, uint64_t timeo
     wasio__timer_node_disarm(loop, &tcp->timer);
   }
   tcp->connect_cb = cb;
-  tcp->state = WASIO__TCP_CONNECTING;
+  wasio__tcp_set_state(tcp, WASIO__TCP_CONNECTING);
   tcp->write_err = 0;
   wasio__tcp_clear(tcp, WASIO__TCPF_EOF | WASIO__TCPF_SHUT_DONE | WASIO__TCPF_CONNECT_DONE);
   rc = wasio__bk_tcp_connect(tcp, addr);
@@ -284,7 +310,7 @@ int wasio_tcp_bind(wasio_tcp_t *tcp, const wasio_addr_t *addr) {
     wasio__tcp_reset(tcp);
     return rc;
   }
-  tcp->state = WASIO__TCP_BOUND;
+  wasio__tcp_set_state(tcp, WASIO__TCP_BOUND);
   return 0;
 }
 
@@ -298,7 +324,7 @@ int wasio_tcp_listen(wasio_tcp_t *tcp, int backlog, wasio_connection_cb cb) {
   int rc = wasio__bk_tcp_listen(tcp, backlog);
   if (rc != 0) return rc;
   tcp->connection_cb = cb;
-  tcp->state = WASIO__TCP_LISTENING;
+  wasio__tcp_set_state(tcp, WASIO__TCP_LISTENING);
   wasio__tcp_update(tcp);
   return 0;
 }
@@ -808,7 +834,7 @@ void wasio_tcp_close(wasio_tcp_t *tcp, wasio_tcp_close_cb cb) {
    * out before the socket does. An error has no one left to tell. */
   if (old_state == WASIO__TCP_CONNECTED) (void)wasio__bk_tcp_push(tcp);
   wasio__bk_tcp_release(tcp, old_state == WASIO__TCP_CONNECTED);
-  tcp->state = WASIO__TCP_CLOSED;
+  wasio__tcp_set_state(tcp, WASIO__TCP_CLOSED);
   wasio__handle_set_active(&tcp->h, false);
   wasio__free(tcp->spare_client);
   tcp->spare_client = NULL;
