@@ -137,10 +137,12 @@ $(SETUP_STAMP): tools/setup.sh tools/versions.env tools/jco/package-lock.json \
 # ---- WASI bindings: generated at build time from the pinned WIT -------------
 # wit/wasio.wit names the imports; the WASI packages come from jco's
 # lib/wit/builtin/$(WASI_VERSION) (the same version the adapter imports).
+# wasi:cli (and wasi:filesystem, which its worlds include) is there for
+# wasi:cli/exit's exit-with-code, which the program entry uses (crt/start.c).
 $(B)/wit/.stamp: wit/wasio.wit $(SETUP_STAMP)
 	@rm -rf $(B)/wit && mkdir -p $(B)/wit/deps
 	cp wit/wasio.wit $(B)/wit/
-	for p in io clocks random sockets; do \
+	for p in io clocks random sockets cli filesystem; do \
 	  cp -r $(JCO_LIB)/wit/builtin/$(WASI_VERSION)/wasi-$$p $(B)/wit/deps/; done
 	@touch $@
 
@@ -158,7 +160,7 @@ $(W)/obj/%.o: %.c $(HDRS) $(GEN)/imports.h $(wildcard src/backend/wasip2/*.h) | 
 	$(CLANG) $(WASM_CFLAGS) -c $< -o $@
 
 # The program entry that replaces wasi-libc's crt1-command.o (see the file).
-$(CRT): src/backend/wasip2/crt/start.c | $(SETUP_STAMP)
+$(CRT): src/backend/wasip2/crt/start.c $(GEN)/imports.h | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WASM_CFLAGS) -c $< -o $@
 
@@ -193,7 +195,7 @@ $(B)/wit-hosttls/.stamp: wit/wasio.wit wit/wasio-host-tls.wit $(SETUP_STAMP)
 	@rm -rf $(B)/wit-hosttls && mkdir -p $(B)/wit-hosttls/deps/wasio-runtime
 	cp wit/wasio-host-tls.wit $(B)/wit-hosttls/
 	cp wit/wasio.wit $(B)/wit-hosttls/deps/wasio-runtime/
-	for p in io clocks random sockets; do \
+	for p in io clocks random sockets cli filesystem; do \
 	  cp -r $(JCO_LIB)/wit/builtin/$(WASI_VERSION)/wasi-$$p $(B)/wit-hosttls/deps/; done
 	cp -r $(TLS_WIT)/tls $(B)/wit-hosttls/deps/wasi-tls
 	@touch $@
