@@ -134,6 +134,32 @@ $(SETUP_STAMP): tools/setup.sh tools/versions.env tools/jco/package-lock.json \
 	@bash tools/setup.sh
 	@mkdir -p $(B) && touch $@
 
+# ---- zlib: Debian's source package, for wasio-fetch --compressed -----------------
+# tools/setup.sh unpacks the pinned source (ZLIB_VERSION; the directory name
+# drops the epoch "1:") into ZLIB_DIR. Only the inflate half is compiled,
+# unchanged, into one libz.a per target: for wasm32 like BearSSL, and natively
+# with libwasio's sanitizers from the same source, so the native tests run
+# the very code the component runs (Debian's zlib1g-dev would be another
+# build of it, uninstrumented). The .o files depend on the setup stamp: the
+# sources exist only after setup. zlib 1.2.13 uses K&R definitions, hence
+# -Wno-deprecated-non-prototype. Linked only into wasio-fetch (apps rules).
+ZLIB_DIR := $(WASIO_TOOLS)/zlib-$(lastword $(subst :, ,$(ZLIB_VERSION)))
+ZLIB_SRC := adler32 crc32 inffast inflate inftrees zutil
+ZLIB_FLAGS := -Wno-deprecated-non-prototype
+$(W)/zlib/%.o: $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CLANG) --target=wasm32-wasi --sysroot=/usr -O2 -g0 $(ZLIB_FLAGS) -c $(ZLIB_DIR)/$*.c -o $@
+$(N)/zlib/%.o: $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CLANG) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+	  $(ZLIB_FLAGS) -c $(ZLIB_DIR)/$*.c -o $@
+$(W)/libz.a: $(foreach f,$(ZLIB_SRC),$(W)/zlib/$(f).o)
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(N)/libz.a: $(foreach f,$(ZLIB_SRC),$(N)/zlib/$(f).o)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
 # ---- WASI bindings: generated at build time from the pinned WIT -------------
 # wit/wasio.wit names the imports; the WASI packages come from jco's
 # lib/wit/builtin/$(WASI_VERSION) (the same version the adapter imports).
@@ -252,16 +278,22 @@ $(W)/examples/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$
 
 $(W)/apps/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)
-	tools/wasio-cc -o $@ $(wildcard apps/$*/*.c)
+	tools/wasio-cc -o $@ $(wildcard apps/$*/*.c) $(APP_LIBS)
 
 $(FETCH_HOSTTLS): $(W)/libwasio-hosttls.a $(W)/libbearssl.a $(CRT) tools/wasio-cc \
   $(wildcard apps/wasio-fetch/*.c apps/wasio-fetch/*.h)
 	@mkdir -p $(dir $@)
-	tools/wasio-cc --host-tls -o $@ $(wildcard apps/wasio-fetch/*.c)
+	tools/wasio-cc --host-tls -o $@ $(wildcard apps/wasio-fetch/*.c) $(APP_LIBS)
 
 $(N)/apps/%: $(N)/libwasio.a $(N)/libbearssl.a $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(NATIVE_CFLAGS) $(wildcard apps/$*/*.c) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
+	$(CLANG) $(NATIVE_CFLAGS) $(wildcard apps/$*/*.c) $(APP_LIBS) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
+
+# wasio-fetch --compressed inflates with zlib (above): its builds add it.
+$(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS): $(W)/libz.a
+$(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS): APP_LIBS = -I$(ZLIB_DIR) $(W)/libz.a
+$(N)/apps/wasio-fetch: $(N)/libz.a
+$(N)/apps/wasio-fetch: APP_LIBS = -I$(ZLIB_DIR) $(N)/libz.a
 
 $(W)/tests/%.wasm: tests/component/%.c tests/harness.c tests/harness.h $(wildcard tests/component/*.h) $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
 	@mkdir -p $(dir $@)
