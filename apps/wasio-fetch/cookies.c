@@ -9,15 +9,12 @@
  * gives an empty engine, as in curl (hence the idiom -b ''). What is sent:
  * the unexpired cookies whose domain and path match the request, secure ones
  * only over https or to a loopback host (curl treats those as secure too),
- * longest path first, then longest domain, longest name, oldest; then the
- * NAME=VALUE text. Not done: writing a jar (-c), public-suffix checks.
+ * longest path first, then longest domain, longest name, newest (curl's
+ * order); then the NAME=VALUE text. Not done: writing a jar (-c), public-suffix checks.
  */
-#include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "fetch.h"
 
@@ -131,24 +128,40 @@ int cookies_add_arg(cookie_jar_t *jar, const char *arg) {
   return rc;
 }
 
-/* "Wed, 21 Oct 2015 07:28:00 GMT" (RFC 1123, what servers send): Unix
- * seconds, or 0 when the date is not in that form. */
+/* Reads an unsigned decimal at *p, skipping spaces and dashes before it;
+ * -1 when there is none. */
+static long date_num(const char **p, const char *end) {
+  while (*p < end && (**p == ' ' || **p == '-')) (*p)++;
+  long v = -1;
+  while (*p < end && **p >= '0' && **p <= '9' && v < 100000) v = (v < 0 ? 0 : v * 10) + (*(*p)++ - '0');
+  return v;
+}
+
+/* "Wed, 21 Oct 2015 07:28:00 GMT" (RFC 1123, what servers send; dashes
+ * between the date's parts accepted too): Unix seconds, or 0 when the date
+ * is not in that form. (Hand-parsed: sscanf would add 15 KB to the
+ * component.) */
 static int64_t parse_http_date(const char *s, size_t len) {
   static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-  char buf[64];
-  if (len >= sizeof buf) return 0;
-  memcpy(buf, s, len);
-  buf[len] = 0;
-  int day, year, hh, mm, ss;
-  char mon[4];
-  const char *comma = strchr(buf, ',');
-  if (comma == NULL || sscanf(comma + 1, " %d%*[ -]%3s%*[ -]%d %d:%d:%d", &day, mon, &year, &hh, &mm, &ss) != 6)
+  const char *p = memchr(s, ',', len), *end = s + len;
+  if (p == NULL) return 0;
+  p++;
+  long day = date_num(&p, end);
+  while (p < end && (*p == ' ' || *p == '-')) p++;
+  if (end - p < 3) return 0;
+  int mo = 0;
+  for (int i = 0; i < 12; i++)
+    if (!strncasecmp(p, months + 3 * i, 3)) mo = i + 1;
+  p += 3;
+  long year = date_num(&p, end), hh = date_num(&p, end);
+  if (p < end && *p == ':') p++;
+  long mm = date_num(&p, end);
+  if (p < end && *p == ':') p++;
+  long ss = date_num(&p, end);
+  if (mo == 0 || day < 1 || day > 31 || year < 0 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60)
     return 0;
-  const char *m = strstr(months, mon);
-  if (m == NULL || (m - months) % 3 != 0) return 0;
   if (year < 100) year += year < 70 ? 2000 : 1900;
   /* days from civil (proleptic Gregorian), no timegm in wasi-libc */
-  int mo = (int)((m - months) / 3) + 1;
   int64_t y = year - (mo <= 2);
   int64_t era = (y >= 0 ? y : y - 399) / 400;
   int64_t yoe = y - era * 400;
@@ -248,7 +261,7 @@ static int cookie_cmp(const void *a, const void *b) {
   if ((lx = strlen(x->path)) != (ly = strlen(y->path))) return lx > ly ? -1 : 1;
   if ((lx = strlen(x->domain)) != (ly = strlen(y->domain))) return lx > ly ? -1 : 1;
   if ((lx = strlen(x->name)) != (ly = strlen(y->name))) return lx > ly ? -1 : 1;
-  return x->order < y->order ? -1 : x->order > y->order;
+  return x->order > y->order ? -1 : x->order < y->order; /* then newest first, as curl 7.88 */
 }
 
 static bool path_match(wasio_http_str_t req, const char *cpath) {

@@ -214,7 +214,7 @@ void write_out(fetch_t *f, int code) {
     else if (var_is(v, n, "http_version")) fputs(f->last_head ? (f->last_head[7] == '0' ? "1.0" : "1.1") : "0", out);
     else if (var_is(v, n, "exitcode")) fprintf(out, "%d", code);
     else if (var_is(v, n, "errormsg")) fputs(code ? f->errmsg : "", out);
-    else if (var_is(v, n, "filename_effective")) fputs(f->out_name ? f->out_name : "", out);
+    else if (var_is(v, n, "filename_effective")) fputs(f->out_name && !f->out_is_stdout ? f->out_name : "", out);
     else if (var_is(v, n, "stderr")) out = stderr;
     else if (var_is(v, n, "stdout")) out = stdout;
     else fprintf(stderr, "wasio-fetch: unknown --write-out variable: '%.*s'\n", (int)n, v);

@@ -526,7 +526,20 @@ static int build_fields(fetch_t *f, const wasio_url_t *first, const char *refere
     h->fields[n].value = (wasio_http_str_t){(val), (vlen)};                                                     \
     n++;                                                                                                        \
   } while (0)
-  if (!user_field(f, "Host")) ADD("Host", h->u.authority.ptr, h->u.authority.len);
+  /* Host comes first, also a -H one (curl's order). */
+  const char *user_host = NULL;
+  for (size_t i = 0; i < f->n_user_headers; i++)
+    if (name_is(f->user_headers[i], strcspn(f->user_headers[i], ":;"), "Host")) user_host = f->user_headers[i];
+  if (user_host == NULL) {
+    ADD("Host", h->u.authority.ptr, h->u.authority.len);
+  } else if (user_field(f, "Host") == 1) {
+    size_t nl = strcspn(user_host, ":;");
+    const char *v = user_host[nl] == ';' ? "" : user_host + nl + 1;
+    while (*v == ' ' || *v == '\t') v++;
+    h->fields[n].name = (wasio_http_str_t){user_host, nl};
+    h->fields[n].value = (wasio_http_str_t){v, strlen(v)};
+    n++;
+  }
   if (f->userpwd && home && !user_field(f, "Authorization")) {
     size_t l = basic_auth(p, f->userpwd);
     ADD("Authorization", p, l);
@@ -557,6 +570,7 @@ static int build_fields(fetch_t *f, const wasio_url_t *first, const char *refere
     if (hd[nl] == ':' && *v == 0) continue; /* "Name:" only removes */
     if (hd[nl] == ';') v = "";              /* "Name;" is the field, empty */
     if (!home && (name_is(hd, nl, "Authorization") || name_is(hd, nl, "Cookie"))) continue;
+    if (name_is(hd, nl, "Host")) continue; /* placed first, above */
     h->fields[n].name = (wasio_http_str_t){hd, nl};
     h->fields[n].value = (wasio_http_str_t){v, strlen(v)};
     n++;

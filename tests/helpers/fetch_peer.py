@@ -9,7 +9,7 @@ then answers by path (the query is ignored unless named):
   /hello                 200 "hello\\n" (text/plain), keep-alive
   /head                  200, the body is the request head as received
                          (request line, fields, empty line: CRLFs kept)
-  /echo                  200, the body is the request body as received
+  /echo, /echo/...       200, the body is the request body as received
                          (Content-Length or chunked); X-Method: METHOD
   /status/N              status N, body "status N\\n"; ?retry_after=S adds
                          Retry-After: S
@@ -18,7 +18,8 @@ then answers by path (the query is ignored unless named):
                          ?to=URL the last hop goes to URL instead
   /to?url=URL            302 (or ?code=C) to URL (Location as given)
   /set-cookie?N=V        Set-Cookie: N=V; Path=/ for each pair (?next=P
-                         also redirects to P with 302)
+                         also redirects to P with 302; ?attr=A appends
+                         "; A" to each, e.g. an Expires or Max-Age)
   /cookies               200, the body is the Cookie field's value + "\\n"
                          (or "-\\n" when there is none)
   /bytes/N               N deterministic bytes (byte i is (i*7+3)&255) with
@@ -36,7 +37,7 @@ then answers by path (the query is ignored unless named):
   /br                    Content-Encoding: br (an encoding wasio-fetch and
                          this curl build differ on: see the tests)
   /flaky/KEY/N           the first N requests for KEY get 503 (or ?code=C,
-                         ?retry_after=S), later ones 200 "ok KEY\\n"
+                         ?retry_after=S), later ones 200 "ok\\n"
   /quirk/NAME            one malformed or odd response, then close:
       nocolon            a header line without a colon
       nul                a NUL byte inside a header value
@@ -324,7 +325,7 @@ def handle(sock):
                 out = response(200, b"hello\n", [("Content-Type", "text/plain")])
             elif path == "/head":
                 out = response(200, head, [("Content-Type", "text/plain")])
-            elif path == "/echo":
+            elif path == "/echo" or path.startswith("/echo/"):
                 out = response(200, body, [("X-Method", method)])
             elif parts[0] == "status":
                 n = int(parts[1])
@@ -343,7 +344,9 @@ def handle(sock):
             elif path == "/to":
                 out = response(int(query.get("code", "302")), b"", [("Location", query["url"])])
             elif path == "/set-cookie":
-                hdrs = [("Set-Cookie", "%s=%s; Path=/" % (k, v)) for k, v in query.items() if k != "next"]
+                attr = "; " + query["attr"] if "attr" in query else ""
+                hdrs = [("Set-Cookie", "%s=%s; Path=/%s" % (k, v, attr)) for k, v in query.items()
+                        if k not in ("next", "attr")]
                 if "next" in query:
                     out = response(302, b"", hdrs + [("Location", query["next"])])
                 else:
@@ -371,7 +374,7 @@ def handle(sock):
                     code = int(query.get("code", "503"))
                     out = response(code, b"try again\n", hdrs)
                 else:
-                    out = response(200, b"ok %s\n" % key.encode())
+                    out = response(200, b"ok\n")
             elif path == "/proxy-log":
                 with lock:
                     text = "".join(line + "\n" for line in proxy_log)
