@@ -195,6 +195,7 @@ struct fetch {
   int64_t resume_from;         /* -C N; -1: none */
   const char *proxy;           /* -x */
   const char *proxy_user;      /* -U */
+  const char *noproxy;         /* --noproxy */
   char *write_out;             /* -w (owned: @FILE is read) */
   long retry;
   uint64_t retry_delay_ns, retry_max_time_ns;

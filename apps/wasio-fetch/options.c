@@ -19,7 +19,7 @@ enum {
   O_SILENT, O_SHOW_ERROR, O_VERBOSE, O_MAX_TIME, O_CONNECT_TIMEOUT, O_CACERT, O_INSECURE, O_TLS_BACKEND,
   O_USER, O_USER_AGENT, O_REFERER, O_COOKIE, O_UPLOAD, O_CONTINUE_AT, O_PROXY, O_PROXY_USER,
   O_PROXYTUNNEL, O_WRITE_OUT, O_COMPRESSED, O_RETRY, O_RETRY_DELAY, O_RETRY_MAX_TIME, O_RETRY_ALL,
-  O_RETRY_CONNREFUSED, O_NO_PROGRESS, O_PROGRESS_BAR, O_URL, O_HELP, O_VERSION
+  O_RETRY_CONNREFUSED, O_NO_PROGRESS, O_PROGRESS_BAR, O_URL, O_NOPROXY, O_HELP, O_VERSION
 };
 
 typedef struct opt_def {
@@ -74,6 +74,7 @@ static const opt_def_t OPTS[] = {
     {0, "no-progress-meter", O_NO_PROGRESS, false},
     {'#', "progress-bar", O_PROGRESS_BAR, false},
     {0, "url", O_URL, true},
+    {0, "noproxy", O_NOPROXY, true},
     {'h', "help", O_HELP, false},
     {'V', "version", O_VERSION, false},
 };
@@ -113,6 +114,10 @@ void fetch_usage(FILE *out) {
       "                            a CONNECT tunnel with TLS inside it\n"
       "  -U, --proxy-user USER:PASS  Basic authentication to the proxy\n"
       "  -p, --proxytunnel         CONNECT through the proxy for http:// too\n"
+      "      --noproxy LIST        hosts (a,b.example,...; * all) reached directly;\n"
+      "                            without -x, the proxy comes from http_proxy,\n"
+      "                            HTTPS_PROXY/https_proxy or ALL_PROXY/all_proxy,\n"
+      "                            minus NO_PROXY/no_proxy, as curl\n"
       "      --url URL             the URL (instead of the last argument)\n"
       "Response\n"
       "  -o, --output FILE         write the body to FILE (created at the first\n"
@@ -428,6 +433,7 @@ static int apply(fetch_t *f, const opt_def_t *o, const char *name, const char *v
     f->proxy_user = v;
     return 0;
   case O_PROXYTUNNEL: f->proxytunnel = true; return 0;
+  case O_NOPROXY: f->noproxy = v; return 0;
   case O_WRITE_OUT:
     free(f->write_out);
     f->write_out = NULL;

@@ -899,9 +899,45 @@ static int prepare_url(fetch_t *f) {
   return 0;
 }
 
+/* Whether `host` is in a NO_PROXY list: "*", or names that match it or a
+ * domain it is in ("example.com" and ".example.com" both cover
+ * a.example.com), comma-separated. */
+static bool no_proxy_for(const char *list, wasio_http_str_t host) {
+  for (const char *p = list; p != NULL && *p;) {
+    while (*p == ' ' || *p == ',') p++;
+    size_t n = strcspn(p, ", ");
+    const char *e = p;
+    size_t el = n;
+    if (el == 1 && e[0] == '*') return true;
+    while (el && e[0] == '.') e++, el--;
+    if (el && host.len >= el && !strncasecmp(host.ptr + host.len - el, e, el) &&
+        (host.len == el || host.ptr[host.len - el - 1] == '.'))
+      return true;
+    p += n;
+  }
+  return false;
+}
+
+/* The proxy from the environment, as curl: http_proxy (lowercase only, the
+ * uppercase one being settable by a CGI request's Proxy: field), for
+ * https:// HTTPS_PROXY or https_proxy, else ALL_PROXY or all_proxy; none
+ * for a host in --noproxy, or else NO_PROXY/no_proxy. */
+static const char *env_proxy(const fetch_t *f, const wasio_url_t *u) {
+  const char *np = f->noproxy ? f->noproxy : getenv("NO_PROXY") ? getenv("NO_PROXY") : getenv("no_proxy");
+  if (np != NULL && no_proxy_for(np, u->host)) return NULL;
+  const char *p = u->https ? (getenv("HTTPS_PROXY") ? getenv("HTTPS_PROXY") : getenv("https_proxy"))
+                           : getenv("http_proxy");
+  if (p == NULL || !*p) p = getenv("ALL_PROXY") ? getenv("ALL_PROXY") : getenv("all_proxy");
+  return p != NULL && *p ? p : NULL;
+}
+
 /* -x [http://][user:pass@]host[:port][/] */
 static int prepare_proxy(fetch_t *f) {
+  wasio_url_t u;
+  (void)wasio_url_parse(f->url, strlen(f->url), &u);
   const char *p = f->proxy;
+  if (p == NULL) p = f->proxy = env_proxy(f, &u);
+  else if (f->noproxy != NULL && no_proxy_for(f->noproxy, u.host)) p = NULL;
   if (p == NULL || p[0] == 0) return 0; /* -x "" : no proxy, as curl */
   const char *sep = strstr(p, "://");
   if (sep != NULL) {

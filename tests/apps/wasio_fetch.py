@@ -87,6 +87,15 @@ def check(cond, what):
 
 
 CURL = shutil.which("curl") or "/usr/bin/curl"
+PROXY_VARS = ("http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy")
+
+
+def clean_env(extra=None):
+    """This process's environment without proxy settings (wasio-fetch and
+    curl both read them), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
+    env.update(extra or {})
+    return env
 
 
 class Ctx:
@@ -123,11 +132,12 @@ class Ctx:
             cmd += ["--dir", cwd]
         return cmd + [WASM] + args
 
-    def run(self, args, cwd=None, stderr_tty=False, stdin=None, net=True):
+    def run(self, args, cwd=None, stderr_tty=False, stdin=None, net=True, env=None):
         cmd = self.command(args, cwd, net)
+        env = clean_env(env)
         if stderr_tty:
             master, slave = pty.openpty()
-            p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, cwd=cwd)
+            p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, cwd=cwd, env=env)
             os.close(slave)
             err = b""
             out = p.stdout.read()
@@ -143,7 +153,7 @@ class Ctx:
             os.close(master)
             return p.returncode, out, err.decode(errors="replace")
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, timeout=RUN_TIMEOUT_S + 10,
-                           input=stdin)
+                           input=stdin, env=env)
         return p.returncode, p.stdout, p.stderr.decode(errors="replace")
 
     def expect_ok(self, args, **kw):
@@ -163,7 +173,7 @@ class Ctx:
 
     def curl(self, args, cwd=None, stdin=None):
         p = subprocess.run([CURL] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, timeout=120,
-                           input=stdin)
+                           input=stdin, env=clean_env())
         return p.returncode, p.stdout, p.stderr.decode(errors="replace")
 
     def as_curl(self, args, cwd=None, stdin=None, code=None, files=(), curl_args=None, setup=None):
@@ -215,11 +225,11 @@ class TempDir:
 def run_hosttls(wasm_host, args, cwd, env_extra=None, env_drop=()):
     """The host-TLS build on `wasm_host`: "tlshost" (wasio-tls-host) or
     "wasmtime" (with --tls); the component sees `cwd` as ".". Returns
-    (exit status, stdout, stderr); WASI exits carry only ok/err (0/1)."""
+    (exit status: curl's code, stdout, stderr)."""
     cmd = [RUNNER, "--host", wasm_host, "--timeout", str(RUN_TIMEOUT_S), "--dir", cwd]
     if wasm_host == "wasmtime":
         cmd += ["--net", "--tls"]
-    env = {k: v for k, v in os.environ.items() if k not in env_drop}
+    env = {k: v for k, v in os.environ.items() if k not in env_drop and k not in PROXY_VARS}
     env.update(env_extra or {})
     p = subprocess.run(cmd + [HOSTTLS_WASM] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
                        env=env, timeout=RUN_TIMEOUT_S + 10)
@@ -510,6 +520,10 @@ def hosttls_via_tlshost(c):
             rc, out, err = run_hosttls("tlshost", ["--tls-backend", "host", f"https://localhost:{ports[suite]}/small.txt"],
                                        d, trust)
             check(rc == 0 and out == b"hello from nginx\n", f"{suite}: exit {rc}, stdout {out!r}, {err.strip()[:300]}")
+        # Through the proxy's CONNECT tunnel, the host's TLS inside it.
+        rc, out, err = run_hosttls("tlshost", ["-v", "-x", c.purl(""), url + "/small.txt"], d, trust)
+        check(rc == 0 and out == b"hello from nginx\n", f"-x: exit {rc}, stdout {out!r}, {err.strip()[-300:]}")
+        check(BACKEND_HOST in err and "* CONNECT tunnel established" in err, f"-x: stderr {err[-400:]!r}")
         # The same host without the CA: the host refuses ("certificate verify
         # failed" from the OpenSSL provider: WASIO_ETLS_CERT_INVALID, curl's 60).
         rc, out, err = run_hosttls("tlshost", ["-o", "refused.txt", url + "/small.txt"], d,
@@ -668,9 +682,14 @@ def error_codes_as_curl(c):
     with TempDir() as d:
         with open(os.path.join(d, "junk.pem"), "w") as f:
             f.write("not a certificate\n")
+        bad = []  # every row is tried: one failure must not hide the next
         for args, code, words in c.rows(table):
-            _, err = c.as_curl(args, cwd=d, code=code)
-            check(f"wasio-fetch: ({code}) " in err and words in err, f"{args}: stderr {err.strip()[:300]!r}")
+            try:
+                _, err = c.as_curl(args, cwd=d, code=code)
+                check(f"wasio-fetch: ({code}) " in err and words in err, f"{args}: stderr {err.strip()[:300]!r}")
+            except Failed as e:
+                bad.append(str(e))
+        check(not bad, f"{len(bad)} rows: " + " || ".join(bad))
 
 
 @test
@@ -882,6 +901,26 @@ def proxy_x_http(c):
         c.expect_ok(["-sS", "-p", "-x", proxy, target], cwd=d)
         log = urllib.request.urlopen(c.purl("/proxy-log"), timeout=10).read().decode().splitlines()
         check(log == [f"GET {target} auth=Basic dTpw", f"CONNECT 127.0.0.1:{c.peer} auth=-"], f"proxy log {log!r}")
+
+
+@test
+def proxy_from_environment(c):
+    """Without -x the proxy comes from the environment, as curl's. wasmtime
+    gives a component no environment variables (wasio-run passes none)."""
+    if c.host == "wasmtime":
+        raise Skipped("wasmtime passes the component no environment (wasmtime run --env would)")
+    target = c.purl("/hello")
+    urllib.request.urlopen(c.purl("/proxy-log"), timeout=10).read()
+    for env, proxied in (({"http_proxy": c.purl("")}, True), ({"HTTPS_PROXY": c.purl("")}, False),
+                         ({"ALL_PROXY": c.purl("")}, True),
+                         ({"http_proxy": c.purl(""), "NO_PROXY": "localhost,127.0.0.1"}, False)):
+        rc, out, err = c.run(["-sS", target], env=env)
+        check(rc == 0 and out == b"hello\n", f"{env}: exit {rc}, {out!r}, {err!r}")
+        log = urllib.request.urlopen(c.purl("/proxy-log"), timeout=10).read().decode().splitlines()
+        check(log == ([f"GET {target} auth=-"] if proxied else []), f"{env}: proxy log {log!r}")
+    rc, out, err = c.run(["-sS", "--noproxy", "*", target], env={"http_proxy": c.purl("")})
+    log = urllib.request.urlopen(c.purl("/proxy-log"), timeout=10).read().decode().splitlines()
+    check(rc == 0 and log == [], f"--noproxy: exit {rc}, log {log!r}")
 
 
 @test
