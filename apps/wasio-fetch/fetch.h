@@ -226,7 +226,8 @@ struct fetch {
   bool hop_done;
   int hop_status;              /* the transport's status of the hop */
   int abort_code;              /* an exit code decided while the hop ran */
-  bool timed_out;
+  bool timed_out;              /* --max-time ended the hop */
+  bool deadline_passed;        /* --max-time has passed in this attempt */
   bool err_at_proxy;           /* the hop's error happened reaching the proxy (5, 7 name the proxy) */
   decoder_t dec;
   uint64_t resume_offset;      /* Range sent for this attempt (0: none) */

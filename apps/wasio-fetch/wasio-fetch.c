@@ -43,8 +43,10 @@
  * FILE that cannot be read is error 26 (curl sends an empty body); a
  * response the codec refuses as ambiguous (bare LF, two different
  * Content-Length values, obs-fold: RFC 9112's smuggling vectors) is error 8
- * where curl may accept it; -H with CR/LF is refused (2), not sent; HTTP/1.1
- * only; no prompt for a password (-u USER alone is error 2).
+ * where curl may accept it; a --compressed body whose compressed stream
+ * stops short is error 61 (curl exits 0 after the same bytes); -H with
+ * CR/LF is refused (2), not sent; HTTP/1.1 only; no prompt for a password
+ * (-u USER alone is error 2).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -255,10 +257,15 @@ void fetch_on_head(fetch_t *f, const wasio_http_response_t *res) {
   h->content_length = res->framing.content_length;
   const wasio_http_header_t *ct = find(res, "content-type");
   snprintf(f->content_type, sizeof f->content_type, "%.*s", ct ? (int)ct->value.len : 0, ct ? ct->value.ptr : "");
+  /* Retry-After in seconds; the HTTP-date form is not read (the backoff applies). */
   const wasio_http_header_t *ra = find(res, "retry-after");
-  f->retry_after_s = ra != NULL && ra->value.len > 0 && ra->value.len < 9 && strspn(ra->value.ptr, "0123456789") >= ra->value.len
-                         ? atoi(ra->value.ptr)
-                         : -1;
+  f->retry_after_s = -1;
+  if (ra != NULL && ra->value.len > 0 && ra->value.len <= 6) {
+    int v = 0;
+    for (size_t i = 0; i < ra->value.len && v >= 0; i++)
+      v = ra->value.ptr[i] >= '0' && ra->value.ptr[i] <= '9' ? v * 10 + (ra->value.ptr[i] - '0') : -1;
+    f->retry_after_s = v;
+  }
   size_t len = 0;
   char *text = head_text(res, &len);
   if (text == NULL) {
@@ -584,14 +591,25 @@ static int build_fields(fetch_t *f, const wasio_url_t *first, const char *refere
 
 /* ---- hops, redirects, attempts ----------------------------------------------------------- */
 
+/* --max-time: ends the running hop; a deadline that passes between two
+ * hops (in the turn that ended the first) stops the next before it starts. */
 static void timer_cb(wasio_timer_t *t) {
   fetch_t *f = wasio_timer_data(t);
-  f->timed_out = true;
-  if (!f->hop_done) hop_abort(f, 0);
+  f->deadline_passed = true;
+  if (!f->hop_done) {
+    f->timed_out = true;
+    hop_abort(f, 0);
+  }
+}
+
+static int fail_timeout(fetch_t *f) {
+  return fetch_fail(f, EXIT_OPERATION_TIMEDOUT, "Operation timed out after %llu milliseconds with %llu bytes received",
+                    (unsigned long long)(f->max_time_ns / WASIO_NS_PER_MS), (unsigned long long)f->size_download);
 }
 
 /* Runs the current hop to its end; returns 0 or the exit code. */
 static int hop_run(fetch_t *f, const wasio_url_t *first, const char *referer) {
+  if (f->deadline_passed) return fail_timeout(f);
   int code = build_fields(f, first, referer);
   if (code != 0) return code;
   f->hop_done = false;
@@ -608,10 +626,7 @@ static int hop_run(fetch_t *f, const wasio_url_t *first, const char *referer) {
       return fetch_fail(f, EXIT_INTERNAL, "the event loop ran out of work before the transfer ended");
   }
   if (f->abort_code != 0) return f->abort_code;
-  if (f->timed_out)
-    return fetch_fail(f, EXIT_OPERATION_TIMEDOUT, "Operation timed out after %llu milliseconds with %llu bytes received",
-                      (unsigned long long)(f->max_time_ns / WASIO_NS_PER_MS),
-                      (unsigned long long)f->hop.body_bytes);
+  if (f->timed_out) return fail_timeout(f);
   if (f->hop_status != 0) return fetch_error(f, f->hop_status, f->err_at_proxy);
   if (f->hop.decode) {
     const char *why = NULL;
@@ -707,7 +722,7 @@ static int attempt(fetch_t *f) {
   f->content_type[0] = 0;
   f->size_download = f->size_header = f->size_upload = 0;
   f->abort_code = 0;
-  f->timed_out = false;
+  f->timed_out = f->deadline_passed = false;
   f->err_at_proxy = false;
   f->retry_after_s = -1;
   f->out_bytes = 0;

@@ -704,6 +704,12 @@ def error_codes_where_curl_differs(c):
         c.expect_code([c.purl("/quirk/cl-mismatch")], 8, cwd=d, words="Content-Length")
         # An encoding this build cannot decode (curl's has brotli): 61.
         c.expect_code(["--compressed", c.purl("/br")], 61, cwd=d, words="Unrecognized content encoding type 'br'")
+        # A gzip stream that stops short (the HTTP body is whole): curl
+        # writes what it could inflate and exits 0; 61 here, after the same
+        # bytes.
+        out, _ = c.expect_code(["--compressed", c.purl("/gzip-truncated")], 61, cwd=d, words="ended early")
+        cout = c.curl(["-s", "--compressed", c.purl("/gzip-truncated")], cwd=d)[1]
+        check(out == cout and len(out) > 0, f"truncated gzip: {len(out)} bytes, curl {len(cout)}")
         # -d @FILE that cannot be read: curl sends an empty POST; 26 here.
         c.expect_code(["-d", "@missing.txt", c.purl("/echo")], 26, cwd=d, words="missing.txt")
 

@@ -34,6 +34,7 @@ then answers by path (the query is ignored unless named):
                          without the zlib wrapper, as some servers send);
                          ?chunked=1 chunked
   /gzip-bad              Content-Encoding: gzip, but not gzip data
+  /gzip-truncated        the first 300 bytes of /gzip's body, framed whole
   /br                    Content-Encoding: br (an encoding wasio-fetch and
                          this curl build differ on: see the tests)
   /flaky/KEY/N           the first N requests for KEY get 503 (or ?code=C,
@@ -360,6 +361,8 @@ def handle(sock):
                 enc = "deflate" if path == "/deflate-raw" else path[1:]
                 out = response(200, encoded(path[1:]), [("Content-Encoding", enc), ("Content-Type", "text/plain")],
                                chunked=query.get("chunked") == "1")
+            elif path == "/gzip-truncated":
+                out = response(200, encoded("gzip")[:300], [("Content-Encoding", "gzip")])
             elif path == "/gzip-bad":
                 out = response(200, b"this is not gzip data at all\n", [("Content-Encoding", "gzip")])
             elif path == "/br":
