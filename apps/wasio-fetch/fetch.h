@@ -164,6 +164,7 @@ typedef struct hop {
 typedef struct progress {
   bool on;
   bool header_done;
+  bool ended;        /* the last line is out (the transfer ended, or failed) */
   uint64_t started, last_draw;
   /* Samples for the current speed: (time, bytes) about a second apart. */
   uint64_t sample_t[6], sample_b[6];

@@ -59,7 +59,8 @@ void progress_begin(fetch_t *f) {
 
 static void bar_draw(fetch_t *f, uint64_t got, uint64_t expected, bool final) {
   const int width = 72;
-  double frac = expected ? (double)got / (double)expected : (final ? 1.0 : 0.0);
+  /* An unknown size is whole only at a successful end (no error message yet). */
+  double frac = expected ? (double)got / (double)expected : (final && f->errmsg[0] == 0 ? 1.0 : 0.0);
   if (frac > 1) frac = 1;
   int fill = (int)(frac * width);
   char bar[80];
@@ -68,12 +69,11 @@ static void bar_draw(fetch_t *f, uint64_t got, uint64_t expected, bool final) {
   bar[width] = 0;
   fprintf(stderr, "\r%s %5.1f%%", bar, frac * 100);
   if (final) fputc('\n', stderr);
-  (void)f;
 }
 
 void progress_update(fetch_t *f, bool final) {
   progress_t *p = &f->prog;
-  if (!p->on) return;
+  if (!p->on || p->ended) return;
   uint64_t now = wasio_monotonic_ns();
   if (!final && p->header_done && now - p->last_draw < FETCH_PROGRESS_INTERVAL_NS) return;
   p->last_draw = now;
@@ -81,6 +81,7 @@ void progress_update(fetch_t *f, bool final) {
   uint64_t dl_total = f->hop.has_length && !f->hop.discard ? f->hop.content_length + f->resume_offset : 0;
   if (f->resume_offset && f->hop.has_length) dl += f->resume_offset;
   uint64_t ul_total = f->hop.with_body ? (f->body.fp ? f->body.file_len : f->body.mem_len) : 0;
+  p->ended = final;
   if (f->progress_bar) {
     bar_draw(f, dl + ul, dl_total + ul_total, final);
     return;

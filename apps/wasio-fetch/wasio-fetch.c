@@ -64,11 +64,9 @@ int fetch_fail(fetch_t *f, int code, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(f->errmsg, sizeof f->errmsg, fmt, ap);
   va_end(ap);
-  if (!f->silent || f->show_error) {
-    /* A progress line in the making ends first. */
-    if (f->prog.on && f->prog.header_done) fputc('\n', stderr);
-    fprintf(stderr, "wasio-fetch: (%d) %s\n", code, f->errmsg);
-  }
+  /* The meter's last line comes first, as in curl. */
+  progress_update(f, true);
+  if (!f->silent || f->show_error) fprintf(stderr, "wasio-fetch: (%d) %s\n", code, f->errmsg);
   return code;
 }
 
@@ -723,6 +721,7 @@ static int attempt(fetch_t *f) {
   f->size_download = f->size_header = f->size_upload = 0;
   f->abort_code = 0;
   f->timed_out = f->deadline_passed = false;
+  f->errmsg[0] = 0;
   f->err_at_proxy = false;
   f->retry_after_s = -1;
   f->out_bytes = 0;
@@ -749,7 +748,7 @@ static int attempt(fetch_t *f) {
   (void)wasio_timer_stop(f->timer);
   decoder_free(&f->dec);
   free(referer);
-  if (f->prog.header_done || f->progress_bar) progress_update(f, true);
+  progress_update(f, true);
   /* A transfer that got its answer but wrote nothing still creates -o FILE
    * (an empty body, as curl); a resumed one leaves the file as it is. */
   if (code == 0 && f->out == NULL && !f->out_is_stdout && f->resume_offset == 0 && !out_open(f))

@@ -859,6 +859,12 @@ def retry(c):
                   curl_args=["-sS", "--retry", "2", "--retry-delay", "1", c.purl(f"/flaky/{base}-b/2")])
         c.as_curl(["-sSf", "--retry", "1", "--retry-delay", "1", c.purl(f"/flaky/{base}-c/5")], cwd=d, code=22,
                   curl_args=["-sSf", "--retry", "1", "--retry-delay", "1", c.purl(f"/flaky/{base}-d/5")])
+        # --retry-max-time 1: after the 1 s sleep the window is over (two tries)
+        out, _ = c.as_curl(["-s", "--retry", "5", "--retry-delay", "1", "--retry-max-time", "1",
+                            c.purl(f"/flaky/{base}-f/5")], cwd=d, code=0,
+                           curl_args=["-s", "--retry", "5", "--retry-delay", "1", "--retry-max-time", "1",
+                                      c.purl(f"/flaky/{base}-g/5")])
+        check(out == b"try again\n" * 2, f"--retry-max-time: {out!r}")
         rc, out, err = c.run(["--retry", "1", "-o", "o.txt", c.purl(f"/flaky/{base}-e/1?retry_after=2")], cwd=d)
         check(rc == 0 and open(os.path.join(d, "o.txt"), "rb").read() == b"ok\n", f"exit {rc}: {err[-300:]!r}")
         check("Warning: Problem : HTTP error. Will retry in 2 seconds. 1 retries left." in err, f"stderr {err!r}")
