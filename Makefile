@@ -149,13 +149,41 @@ $(SETUP_STAMP): tools/setup.sh tools/versions.env tools/jco/package-lock.json \
 	@bash tools/setup.sh
 	@mkdir -p $(B) && touch $@
 
+# ---- zlib: Debian's source package, for wasio-fetch --compressed -----------------
+# tools/setup.sh unpacks the pinned source (ZLIB_VERSION; the directory name
+# drops the epoch "1:") into ZLIB_DIR. Only the inflate half is compiled,
+# unchanged, into one libz.a per target: for wasm32 like BearSSL, and natively
+# with libwasio's sanitizers from the same source, so the native tests run
+# the very code the component runs (Debian's zlib1g-dev would be another
+# build of it, uninstrumented). The .o files depend on the setup stamp: the
+# sources exist only after setup. zlib 1.2.13 uses K&R definitions, hence
+# -Wno-deprecated-non-prototype. Linked only into wasio-fetch (apps rules).
+ZLIB_DIR := $(WASIO_TOOLS)/zlib-$(lastword $(subst :, ,$(ZLIB_VERSION)))
+ZLIB_SRC := adler32 crc32 inffast inflate inftrees zutil
+ZLIB_FLAGS := -Wno-deprecated-non-prototype
+$(W)/zlib/%.o: $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CLANG) --target=wasm32-wasi --sysroot=/usr -O2 -g0 $(ZLIB_FLAGS) -c $(ZLIB_DIR)/$*.c -o $@
+$(N)/zlib/%.o: $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CLANG) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+	  $(ZLIB_FLAGS) -c $(ZLIB_DIR)/$*.c -o $@
+$(W)/libz.a: $(foreach f,$(ZLIB_SRC),$(W)/zlib/$(f).o)
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(N)/libz.a: $(foreach f,$(ZLIB_SRC),$(N)/zlib/$(f).o)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
 # ---- WASI bindings: generated at build time from the pinned WIT -------------
 # wit/wasio.wit names the imports; the WASI packages come from jco's
 # lib/wit/builtin/$(WASI_VERSION) (the same version the adapter imports).
+# wasi:cli (and wasi:filesystem, which its worlds include) is there for
+# wasi:cli/exit's exit-with-code, which the program entry uses (crt/start.c).
 $(B)/wit/.stamp: wit/wasio.wit $(SETUP_STAMP)
 	@rm -rf $(B)/wit && mkdir -p $(B)/wit/deps
 	cp wit/wasio.wit $(B)/wit/
-	for p in io clocks random sockets; do \
+	for p in io clocks random sockets cli filesystem; do \
 	  cp -r $(JCO_LIB)/wit/builtin/$(WASI_VERSION)/wasi-$$p $(B)/wit/deps/; done
 	@touch $@
 
@@ -173,7 +201,7 @@ $(W)/obj/%.o: %.c $(HDRS) $(GEN)/imports.h $(wildcard src/backend/wasip2/*.h) | 
 	$(CLANG) $(WASM_CFLAGS) -c $< -o $@
 
 # The program entry that replaces wasi-libc's crt1-command.o (see the file).
-$(CRT): src/backend/wasip2/crt/start.c | $(SETUP_STAMP)
+$(CRT): src/backend/wasip2/crt/start.c $(GEN)/imports.h | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WASM_CFLAGS) -c $< -o $@
 
@@ -246,7 +274,7 @@ $(B)/wit-hosttls/.stamp: wit/wasio.wit wit/wasio-host-tls.wit $(SETUP_STAMP)
 	@rm -rf $(B)/wit-hosttls && mkdir -p $(B)/wit-hosttls/deps/wasio-runtime
 	cp wit/wasio-host-tls.wit $(B)/wit-hosttls/
 	cp wit/wasio.wit $(B)/wit-hosttls/deps/wasio-runtime/
-	for p in io clocks random sockets; do \
+	for p in io clocks random sockets cli filesystem; do \
 	  cp -r $(JCO_LIB)/wit/builtin/$(WASI_VERSION)/wasi-$$p $(B)/wit-hosttls/deps/; done
 	cp -r $(TLS_WIT)/tls $(B)/wit-hosttls/deps/wasi-tls
 	@touch $@
@@ -303,12 +331,12 @@ $(W)/examples/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$
 
 $(W)/apps/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)
-	tools/wasio-cc --size -o $@ $(wildcard apps/$*/*.c)
+	tools/wasio-cc --size -o $@ $(wildcard apps/$*/*.c) $(APP_LIBS)
 
 $(FETCH_HOSTTLS): $(W)/libwasio-hosttls.a $(W)/libbearssl.a $(CRT) tools/wasio-cc \
   $(wildcard apps/wasio-fetch/*.c apps/wasio-fetch/*.h)
 	@mkdir -p $(dir $@)
-	tools/wasio-cc --host-tls --size -o $@ $(wildcard apps/wasio-fetch/*.c)
+	tools/wasio-cc --host-tls --size -o $@ $(wildcard apps/wasio-fetch/*.c) $(APP_LIBS)
 
 # The examples natively too (posix backend, sanitizers), so that their
 # tests (tests/apps/examples.py) run on every host.
@@ -318,7 +346,13 @@ $(N)/examples/%: $(N)/libwasio.a $(N)/libbearssl.a $$(wildcard examples/%/*.c)
 
 $(N)/apps/%: $(N)/libwasio.a $(N)/libbearssl.a $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(NATIVE_CFLAGS) $(wildcard apps/$*/*.c) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
+	$(CLANG) $(NATIVE_CFLAGS) $(wildcard apps/$*/*.c) $(APP_LIBS) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
+
+# wasio-fetch --compressed inflates with zlib (above): its builds add it.
+$(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS): $(W)/libz.a
+$(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS): APP_LIBS = -I$(ZLIB_DIR) $(W)/libz.a
+$(N)/apps/wasio-fetch: $(N)/libz.a
+$(N)/apps/wasio-fetch: APP_LIBS = -I$(ZLIB_DIR) $(N)/libz.a
 
 $(W)/tests/%.wasm: tests/component/%.c tests/harness.c tests/harness.h $(wildcard tests/component/*.h) $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
 	@mkdir -p $(dir $@)

@@ -60,7 +60,7 @@ tools/wasio-run --net --dir "$(dirname "$ca")" "$fetch" --cacert ca.pem -i "$bas
 printf '\n$ wasio-run --host jco --net --dir ... wasio-fetch.wasm --cacert ca.pem %s/small.txt    # jco (Node.js)\n' "$base"
 tools/wasio-run --host jco --net --dir "$(dirname "$ca")" "$fetch" --cacert ca.pem "$base/small.txt"
 printf '\n$ wasio-run --net wasio-fetch.wasm %s/small.txt    # no --cacert: the private CA is not trusted\n' "$base"
-tools/wasio-run --net "$fetch" "$base/small.txt" || printf '(exit status %d: WASI 0.2 exits carry only ok/err)\n' $?
+tools/wasio-run --net "$fetch" "$base/small.txt" || printf '(exit status %d: curl'"'"'s code for an untrusted certificate)\n' $?
 
 printf '\n== %s (%s bytes, imports wasi:tls): the host does the TLS\n' "$hfetch" "$(stat -c %s "$hfetch")"
 printf '\n$ SSL_CERT_FILE=ca.pem wasio-run --host tlshost wasio-fetch-hosttls.wasm -v %s/small.txt    # wasio-tls-host (OpenSSL)\n' "$base"

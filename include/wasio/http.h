@@ -156,6 +156,11 @@ int wasio_http_call_pause(wasio_http_call_t *call, bool pause);
 int wasio_http_call_resume_upload(wasio_http_call_t *call);
 
 void *wasio_http_call_data(const wasio_http_call_t *call);
+/* The request head the call sends (or sent) for its current URL: request
+ * line, fields and the empty line, exactly as written to the connection
+ * (what curl -v shows). Valid until on_done returns or a followed redirect
+ * replaces it. */
+wasio_http_str_t wasio_http_call_request_head(const wasio_http_call_t *call);
 /* The URL the final response came from (after redirects), NUL-terminated. */
 const char *wasio_http_call_url(const wasio_http_call_t *call);
 /* Redirects followed so far. */

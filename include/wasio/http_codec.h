@@ -627,6 +627,20 @@ typedef struct wasio_http_range {
  * out may be NULL. */
 int wasio_http_range_parse(wasio_http_str_t value, uint64_t size, wasio_http_range_t *out);
 
+/* Resolves the reference `ref` (e.g. a Location field's value: an absolute
+ * URL, "//host/path", "/path", "?query" or a relative path) against the
+ * absolute URL `base`, whose parse is `base_url` (its views point into
+ * `base`), as RFC 3986 section 5.2 does: relative paths are merged with the
+ * base's directory and dot segments are removed. Writes the result,
+ * NUL-terminated, to buf[0..cap); it is never longer than
+ * strlen(base) + ref.len + 1 (the "/" of an empty base path), so a cap of
+ * that plus 1 always suffices. Returns its length, WASIO_ENOBUFS (cap too small),
+ * or WASIO_EURL_SYNTAX (longer than WASIO_URL_MAX). The result is not
+ * checked: wasio_url_parse() it (an absolute reference may name any
+ * scheme). */
+int wasio_url_resolve(const char *base, const wasio_url_t *base_url, wasio_http_str_t ref, char *buf,
+                      size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

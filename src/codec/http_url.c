@@ -187,3 +187,74 @@ int wasio_url_target(const wasio_url_t *url, char *buf, size_t cap) {
   }
   return (int)n;
 }
+
+/* Absolute URLs, network-path ("//h/p"), absolute-path, query-only,
+ * empty or fragment-only (the base with its query) and relative references
+ * (merged with the base's directory), then dot segments removed from the
+ * path of the result. */
+int wasio_url_resolve(const char *base, const wasio_url_t *base_url, wasio_http_str_t ref, char *buf,
+                      size_t cap) {
+  const char *r = ref.ptr;
+  size_t rl = ref.len;
+  size_t scheme_end = 0;
+  while (scheme_end < rl && r[scheme_end] != ':' && r[scheme_end] != '/' && r[scheme_end] != '?' &&
+         r[scheme_end] != '#')
+    scheme_end++;
+  bool absolute = scheme_end > 0 && scheme_end < rl && r[scheme_end] == ':';
+  const char *pre = "";
+  size_t pre_len = 0;
+  const char *mid = "";
+  size_t mid_len = 0;
+  bool base_query = false; /* an empty or fragment-only reference keeps it */
+  if (absolute) {
+    /* as is */
+  } else if (rl >= 2 && r[0] == '/' && r[1] == '/') {
+    pre = base_url->https ? "https:" : "http:";
+    pre_len = strlen(pre);
+  } else {
+    /* scheme://authority, from the base text up to its path */
+    pre = base;
+    pre_len = (size_t)(base_url->authority.ptr + base_url->authority.len - base);
+    if (rl == 0 || r[0] == '?' || r[0] == '#') {
+      mid = base_url->path.ptr;
+      mid_len = base_url->path.len;
+      base_query = (rl == 0 || r[0] == '#') && base_url->has_query;
+    } else if (r[0] != '/') {
+      /* the base path up to and including its last '/' */
+      mid = base_url->path.ptr;
+      mid_len = base_url->path.len;
+      while (mid_len > 0 && mid[mid_len - 1] != '/') mid_len--;
+      if (mid_len == 0) {
+        mid = "/";
+        mid_len = 1;
+      }
+    }
+  }
+  size_t q_len = base_query ? 1 + base_url->query.len : 0;
+  size_t total = pre_len + mid_len + q_len + rl;
+  if (total > WASIO_URL_MAX) return WASIO_EURL_SYNTAX;
+  if (cap < total + 1) return WASIO_ENOBUFS;
+  char *s = buf;
+  memcpy(s, pre, pre_len);
+  memcpy(s + pre_len, mid, mid_len);
+  if (base_query) {
+    s[pre_len + mid_len] = '?';
+    if (base_url->query.len) memcpy(s + pre_len + mid_len + 1, base_url->query.ptr, base_url->query.len);
+  }
+  if (rl) memcpy(s + pre_len + mid_len + q_len, r, rl);
+  s[total] = 0;
+  /* The path of the result: from the first '/' after "scheme://authority"
+   * up to '?' or '#'. */
+  char *auth = strstr(s, "//");
+  char *path = auth ? auth + 2 + strcspn(auth + 2, "/?#") : NULL;
+  if (path != NULL && *path == '/') {
+    size_t plen = strcspn(path, "?#");
+    /* RFC 3986 5.2.4, in place (never longer): the one implementation,
+     * which servers use too (src/codec/http_target.c). */
+    int dots = wasio_http_path_remove_dots(path, plen, path, plen, NULL);
+    size_t nlen = dots < 0 ? plen : (size_t)dots;
+    if (nlen == 0) path[nlen++] = '/';
+    memmove(path + nlen, path + plen, strlen(path + plen) + 1);
+  }
+  return (int)strlen(s);
+}

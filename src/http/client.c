@@ -802,106 +802,6 @@ static bool wasio__is_redirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-/* RFC 3986 section 5.2.4 remove_dot_segments over p[0..len), in place
- * (the result is never longer). Returns the new length. */
-static size_t wasio__remove_dot_segments(char *p, size_t len) {
-  size_t in = 0, out = 0;
-  while (in < len) {
-    size_t left = len - in;
-    const char *s = p + in;
-    if (left >= 3 && memcmp(s, "../", 3) == 0) {
-      in += 3;                                   /* A */
-    } else if (left >= 2 && memcmp(s, "./", 2) == 0) {
-      in += 2;                                   /* A */
-    } else if (left >= 3 && memcmp(s, "/./", 3) == 0) {
-      in += 2;                                   /* B: "/./" -> "/" */
-    } else if (left == 2 && memcmp(s, "/.", 2) == 0) {
-      in += 1;                                   /* B: "/." -> "/" */
-      p[in] = '/';
-    } else if ((left >= 4 && memcmp(s, "/../", 4) == 0) || (left == 3 && memcmp(s, "/..", 3) == 0)) {
-      /* C: "/../" or "/.." -> "/", and drop the last output segment */
-      if (left >= 4) {
-        in += 3;
-      } else {
-        in += 2;
-        p[in] = '/';
-      }
-      while (out > 0 && p[out - 1] != '/') out--;
-      if (out > 0) out--;
-    } else if ((left == 1 && s[0] == '.') || (left == 2 && memcmp(s, "..", 2) == 0)) {
-      in = len;                                  /* D */
-    } else {
-      size_t n = 1;                              /* E: move one segment */
-      while (n < left && s[n] != '/') n++;
-      memmove(p + out, s, n);
-      out += n;
-      in += n;
-    }
-  }
-  return out;
-}
-
-/* Resolves the reference `ref` (a Location value) against the absolute URL
- * `base` (RFC 3986 section 5.2); returns a new NUL-terminated string or
- * NULL. Handles absolute URLs, network-path ("//h/p"), absolute-path,
- * query-only and relative references (merged with the base's directory),
- * then removes dot segments from the path. */
-static char *wasio__resolve(const char *base, const wasio_url_t *bu, wasio_http_str_t ref) {
-  const char *r = ref.ptr;
-  size_t rl = ref.len;
-  size_t scheme_end = 0;
-  while (scheme_end < rl && r[scheme_end] != ':' && r[scheme_end] != '/' && r[scheme_end] != '?' &&
-         r[scheme_end] != '#')
-    scheme_end++;
-  bool absolute = scheme_end > 0 && scheme_end < rl && r[scheme_end] == ':';
-  const char *pre = "";
-  size_t pre_len = 0;
-  const char *mid = "";
-  size_t mid_len = 0;
-  if (absolute) {
-    /* as is */
-  } else if (rl >= 2 && r[0] == '/' && r[1] == '/') {
-    pre = bu->https ? "https:" : "http:";
-    pre_len = strlen(pre);
-  } else {
-    /* scheme://authority, from the base text up to its path */
-    pre = base;
-    pre_len = (size_t)(bu->authority.ptr + bu->authority.len - base);
-    if (rl == 0 || r[0] == '?') {
-      mid = bu->path.ptr;
-      mid_len = bu->path.len;
-    } else if (r[0] != '/') {
-      /* the base path up to and including its last '/' */
-      mid = bu->path.ptr;
-      mid_len = bu->path.len;
-      while (mid_len > 0 && mid[mid_len - 1] != '/') mid_len--;
-      if (mid_len == 0) {
-        mid = "/";
-        mid_len = 1;
-      }
-    }
-  }
-  size_t total = pre_len + mid_len + rl;
-  if (total > WASIO_URL_MAX) return NULL;
-  char *s = wasio__malloc(total + 1);
-  if (s == NULL) return NULL;
-  memcpy(s, pre, pre_len);
-  memcpy(s + pre_len, mid, mid_len);
-  memcpy(s + pre_len + mid_len, r, rl);
-  s[total] = 0;
-  /* The path of the result: from the first '/' after "scheme://authority"
-   * up to '?' or '#'. */
-  char *auth = strstr(s, "//");
-  char *path = auth ? auth + 2 + strcspn(auth + 2, "/?#") : NULL;
-  if (path != NULL && *path == '/') {
-    size_t plen = strcspn(path, "?#");
-    size_t nlen = wasio__remove_dot_segments(path, plen);
-    if (nlen == 0) path[nlen++] = '/';
-    memmove(path + nlen, path + plen, strlen(path + plen) + 1);
-  }
-  return s;
-}
-
 /* Decides whether the final head `res` is a redirect to follow; if so sets
  * call->next_url. Returns 0, or an error that ends the call. */
 static int wasio__call_redirect_check(wasio_http_call_t *call, const wasio_http_response_t *res) {
@@ -915,8 +815,15 @@ static int wasio__call_redirect_check(wasio_http_call_t *call, const wasio_http_
   /* A streamed body cannot be sent twice: the 3xx is the answer. */
   if (keeps_body && call->body_read != NULL) return 0;
   if (call->redirects >= call->max_redirects) return WASIO_ELIMIT;
-  char *next = wasio__resolve(call->url, &call->u, res->headers[idx].value);
-  if (next == NULL) return 0; /* unusable Location: the 3xx is the answer */
+  /* The bound of wasio_url_resolve(): URL + reference + "/" + NUL. */
+  wasio_http_str_t ref = res->headers[idx].value;
+  size_t cap = strlen(call->url) + ref.len + 2;
+  char *next = wasio__malloc(cap);
+  if (next == NULL) return WASIO_ENOMEM;
+  if (wasio_url_resolve(call->url, &call->u, ref, next, cap) < 0) {
+    wasio__free(next);
+    return 0; /* unusable Location: the 3xx is the answer */
+  }
   wasio_url_t nu;
   if (wasio_url_parse(next, strlen(next), &nu) != 0) {
     wasio__free(next);
@@ -1573,5 +1480,8 @@ int wasio_http_call_resume_upload(wasio_http_call_t *call) {
 }
 
 void *wasio_http_call_data(const wasio_http_call_t *call) { return call->data; }
+wasio_http_str_t wasio_http_call_request_head(const wasio_http_call_t *call) {
+  return (wasio_http_str_t){call->head, call->head_len};
+}
 const char *wasio_http_call_url(const wasio_http_call_t *call) { return call->url; }
 int wasio_http_call_redirects(const wasio_http_call_t *call) { return call->redirects; }
