@@ -148,10 +148,10 @@ void *wasio_tcp_data(const wasio_tcp_t *tcp);
 wasio_loop_t *wasio_tcp_loop(const wasio_tcp_t *tcp);
 
 /* Closes: queued writes go to the stream as far as it takes them without
- * waiting (a write followed by a close is delivered), those complete with
- * 0, the rest, a pending connect and a pending shutdown get
- * WASIO_ECANCELED; reading stops; then cb (may be NULL) runs once in phase
- * 4. Idempotent. */
+ * waiting (a write followed by a close is delivered); reading stops. In
+ * phase 4 of this turn, never from inside this call, the writes the stream
+ * took complete with 0, the rest, a pending connect and a pending shutdown
+ * get WASIO_ECANCELED, then cb (may be NULL) runs once. Idempotent. */
 void wasio_tcp_close(wasio_tcp_t *tcp, wasio_tcp_close_cb cb);
 
 #ifdef __cplusplus

@@ -72,8 +72,9 @@ void wasio_udp_set_data(wasio_udp_t *udp, void *data);
 void *wasio_udp_data(const wasio_udp_t *udp);
 wasio_loop_t *wasio_udp_loop(const wasio_udp_t *udp);
 
-/* Queued sends get WASIO_ECANCELED, receiving stops, then cb (may be NULL)
- * runs once in phase 4. Idempotent. */
+/* Receiving stops; in phase 4 of this turn (never from inside this call)
+ * queued sends get WASIO_ECANCELED (sent ones their status), then cb (may
+ * be NULL) runs once. Idempotent. */
 void wasio_udp_close(wasio_udp_t *udp, wasio_udp_close_cb cb);
 
 #ifdef __cplusplus

@@ -7,12 +7,12 @@
  * - A name gets a small state record (tcp->ch) that lives from the
  *   lookup to the final callback. The deadline is absolute, so the lookup and
  *   every attempt share one timeout budget; each attempt gets what is left.
- * - Close: wasio__connect_host_cancel reports WASIO_ECANCELED to the user at
- *   once (the handle's close callback comes later in the same turn, and the
- *   connect callback must come before it). A lookup still in flight keeps the
- *   record alive as an orphan until its own callback, which then frees it;
- *   an attempt in flight is canceled by the backend's close and its callback
- *   is ignored because tcp->ch is already NULL.
+ * - Close: wasio__connect_host_cancel ends the operation and hands the
+ *   user's callback to wasio_tcp_close, which runs it with WASIO_ECANCELED
+ *   in phase 4, before the close callback, like every cancellation. A lookup
+ *   still in flight keeps the record alive as an orphan until its own
+ *   callback, which then frees it; the attempt in flight is dropped with the
+ *   socket.
  */
 #include <string.h>
 
@@ -151,9 +151,9 @@ int wasio_tcp_connect_host(wasio_tcp_t *tcp, const char *host, uint16_t port,
   return 0;
 }
 
-void wasio__connect_host_cancel(wasio_tcp_t *tcp) {
+wasio_connect_cb wasio__connect_host_cancel(wasio_tcp_t *tcp) {
   wasio__connect_host_t *ch = tcp->ch;
-  if (ch == NULL) return;
+  if (ch == NULL) return NULL;
   tcp->ch = NULL;
   wasio_connect_cb cb = ch->cb;
   if (ch->dns != NULL) {
@@ -163,5 +163,5 @@ void wasio__connect_host_cancel(wasio_tcp_t *tcp) {
   } else {
     wasio__free(ch);
   }
-  cb(tcp, WASIO_ECANCELED);
+  return cb;
 }

@@ -197,6 +197,11 @@ bool wasio__backend_wait(wasio_loop_t *loop, uint64_t deadline);
 void wasio__backend_dispatch(wasio_loop_t *loop);
 uint64_t wasio__backend_monotonic_ns(void);
 
+/* Phase 4 of a closed handle: the callbacks its close canceled (a connect,
+ * writes, a shutdown, sends), each once, before the handle's close callback
+ * (wasio.h: cancellations are never run from inside the close call). */
+void wasio__tcp_closed(wasio_tcp_t *tcp);
+void wasio__udp_closed(wasio_udp_t *udp);
 /* Free functions the core calls in phase 4 after the close callback,
  * before freeing the handle memory. */
 void wasio__tcp_free(wasio_tcp_t *tcp);
@@ -271,6 +276,7 @@ struct wasio_tcp {
   uint64_t shutdown_due;            /* while a shutdown waits on the backend */
   uint64_t keepalive_idle_ns;
   struct wasio_tcp *spare_client;   /* a listener's memory for its next accept */
+  wasio_connect_cb cancel_connect_cb; /* closed while connecting: owed ECANCELED in phase 4 */
   wasio__backend_tcp_t b;
 };
 
@@ -355,9 +361,9 @@ void wasio__dns_on_pending(wasio_dns_t *dns);
  *   wasio_tcp_connect may be called again on it, even from inside the
  *   failing connect's callback;
  * - wasio_tcp_close calls wasio__connect_host_cancel(tcp) first when
- *   tcp->ch is set, which ends the lookup/attempt and reports
- *   WASIO_ECANCELED to the user's callback. */
-void wasio__connect_host_cancel(wasio_tcp_t *tcp);
+ *   tcp->ch is set, which ends the lookup/attempt and returns the user's
+ *   callback, which close then owes WASIO_ECANCELED (in phase 4). */
+wasio_connect_cb wasio__connect_host_cancel(wasio_tcp_t *tcp);
 /* Returns 0 if wasio_tcp_connect could start on `tcp` now, else the error it
  * would return (WASIO_ESTATE when connecting, connected or listening;
  * WASIO_ECLOSING). connect_host asks before a lookup so that a handle in the

@@ -78,8 +78,9 @@ static bool wasio__defer_run(wasio_loop_t *loop) {
   return true;
 }
 
-/* Phase 4: close callbacks of the handles closed before the phase started,
- * then the kind's own release, then the memory. */
+/* Phase 4: for each handle closed before the phase started, the callbacks
+ * its close canceled, its close callback, the kind's own release, then the
+ * memory. */
 static void wasio__closing_run(wasio_loop_t *loop) {
   wasio__handle_t *h = loop->closing_head;
   loop->closing_head = loop->closing_tail = NULL;
@@ -93,10 +94,12 @@ static void wasio__closing_run(wasio_loop_t *loop) {
         if (h->close_cb != NULL) ((wasio_timer_close_cb)h->close_cb)((wasio_timer_t *)h);
         break;
       case WASIO_KIND_TCP:
+        wasio__tcp_closed((wasio_tcp_t *)h);
         if (h->close_cb != NULL) ((wasio_tcp_close_cb)h->close_cb)((wasio_tcp_t *)h);
         wasio__tcp_free((wasio_tcp_t *)h);
         break;
       case WASIO_KIND_UDP:
+        wasio__udp_closed((wasio_udp_t *)h);
         if (h->close_cb != NULL) ((wasio_udp_close_cb)h->close_cb)((wasio_udp_t *)h);
         wasio__udp_free((wasio_udp_t *)h);
         break;

@@ -28,11 +28,12 @@
  *   sockets do not touch the heap per read.
  * - Every user callback may close the handle or change its state, so after
  *   each one the code re-checks before touching the handle again.
- * - Close first hands the stream what it takes of the queued writes
- *   without waiting, then runs the callbacks (taken writes 0, the rest,
- *   the connect and the shutdown WASIO_ECANCELED) from inside
- *   wasio_tcp_close, after detaching them and releasing the socket, so that
- *   they run before the close callback and see a closed handle.
+ * - Close hands the stream what it takes of the queued writes without
+ *   waiting and releases the socket; the callbacks it owes (taken writes 0,
+ *   the rest, the connect and the shutdown WASIO_ECANCELED) run in phase 4,
+ *   before the close callback (wasio__tcp_closed), as libuv does: never
+ *   from inside wasio_tcp_close, so a caller may close from anywhere
+ *   without being re-entered.
  */
 #include <string.h>
 
@@ -801,33 +802,22 @@ int wasio_tcp_peer_addr(const wasio_tcp_t *tcp, wasio_addr_t *out) {
 
 void wasio_tcp_close(wasio_tcp_t *tcp, wasio_tcp_close_cb cb) {
   if (tcp == NULL || wasio__tcp_closing(tcp)) return;
-  /* connect_host reports ECANCELED to its user and forgets the handle
-   * first; the attempt canceled below then reaches a callback that
-   * ignores it. */
-  if (tcp->ch != NULL) wasio__connect_host_cancel(tcp);
-  if (wasio__tcp_closing(tcp)) return; /* closed from that callback */
   wasio_loop_t *loop = wasio__tcp_loop(tcp);
   wasio__handle_close(&tcp->h, (void (*)(void *))cb);
-
+  /* What close cancels is owed a callback in phase 4: a connect by name
+   * (its record ends now), a plain connect, the writes, the shutdown. */
+  wasio__tcp_state_t old_state = (wasio__tcp_state_t)tcp->state;
+  if (tcp->ch != NULL)
+    tcp->cancel_connect_cb = wasio__connect_host_cancel(tcp);
+  else if (old_state == WASIO__TCP_CONNECTING)
+    tcp->cancel_connect_cb = tcp->connect_cb;
+  tcp->connect_cb = NULL;
   /* What is queued goes to the stream now, as far as it takes it without
    * waiting (a write followed by a close is a common way to answer and
    * hang up): those requests complete with 0, the rest are canceled. */
-  wasio__tcp_state_t old_state = (wasio__tcp_state_t)tcp->state;
   if (old_state == WASIO__TCP_CONNECTED && tcp->write_err == 0 && tcp->wq_head != NULL)
     wasio__tcp_flush(tcp, false);
-
-  /* Detach everything that still owes a callback, then release the
-   * socket, then report: the callbacks see a handle already closed. */
-  wasio_connect_cb ccb = old_state == WASIO__TCP_CONNECTING ? tcp->connect_cb : NULL;
-  wasio_shutdown_cb scb = wasio__tcp_has(tcp, WASIO__TCPF_SHUT_REQ) ? tcp->shutdown_cb : NULL;
-  bool shut_pending = wasio__tcp_has(tcp, WASIO__TCPF_SHUT_REQ);
-  wasio_write_t *done = tcp->done_head, *queued = tcp->wq_head;
-  tcp->connect_cb = NULL;
-  tcp->shutdown_cb = NULL;
-  tcp->done_head = tcp->done_tail = tcp->wq_head = tcp->wq_tail = NULL;
-  tcp->wq_bytes = 0;
-  wasio__tcp_clear(tcp, WASIO__TCPF_READING | WASIO__TCPF_SHUT_REQ | WASIO__TCPF_SHUT_WAIT |
-                            WASIO__TCPF_IN_IO | WASIO__TCPF_CONNECT_DONE);
+  wasio__tcp_clear(tcp, WASIO__TCPF_READING | WASIO__TCPF_SHUT_WAIT | WASIO__TCPF_IN_IO | WASIO__TCPF_CONNECT_DONE);
   wasio__timer_node_disarm(loop, &tcp->timer);
   wasio__pending_remove(&tcp->pending);
   /* Bytes the backend held back belong to requests already taken: they go
@@ -838,24 +828,37 @@ void wasio_tcp_close(wasio_tcp_t *tcp, wasio_tcp_close_cb cb) {
   wasio__handle_set_active(&tcp->h, false);
   wasio__free(tcp->spare_client);
   tcp->spare_client = NULL;
+}
 
+void wasio__tcp_closed(wasio_tcp_t *tcp) {
+  wasio_connect_cb ccb = tcp->cancel_connect_cb;
+  tcp->cancel_connect_cb = NULL;
   if (ccb != NULL) ccb(tcp, WASIO_ECANCELED);
-  while (done != NULL) {
-    wasio_write_t *next = done->wasio__next;
-    int status = wasio__tcp_write_status(tcp, done);
-    done->wasio__next = NULL;
-    done->wasio__tcp = NULL;
-    done->wasio__cb(done, status);
-    done = next;
+  /* Taken writes with their status, then the canceled ones, in order. */
+  while (tcp->done_head != NULL) {
+    wasio_write_t *w = tcp->done_head;
+    tcp->done_head = w->wasio__next;
+    int status = wasio__tcp_write_status(tcp, w);
+    w->wasio__next = NULL;
+    w->wasio__tcp = NULL;
+    w->wasio__cb(w, status);
   }
-  while (queued != NULL) {
-    wasio_write_t *next = queued->wasio__next;
-    queued->wasio__next = NULL;
-    queued->wasio__tcp = NULL;
-    queued->wasio__cb(queued, WASIO_ECANCELED);
-    queued = next;
+  tcp->done_tail = NULL;
+  while (tcp->wq_head != NULL) {
+    wasio_write_t *w = tcp->wq_head;
+    tcp->wq_head = w->wasio__next;
+    w->wasio__next = NULL;
+    w->wasio__tcp = NULL;
+    w->wasio__cb(w, WASIO_ECANCELED);
   }
-  if (shut_pending && scb != NULL) scb(tcp, WASIO_ECANCELED);
+  tcp->wq_tail = NULL;
+  tcp->wq_bytes = 0;
+  if (wasio__tcp_has(tcp, WASIO__TCPF_SHUT_REQ)) {
+    wasio__tcp_clear(tcp, WASIO__TCPF_SHUT_REQ);
+    wasio_shutdown_cb scb = tcp->shutdown_cb;
+    tcp->shutdown_cb = NULL;
+    if (scb != NULL) scb(tcp, WASIO_ECANCELED);
+  }
 }
 
 void wasio__tcp_free(wasio_tcp_t *tcp) {

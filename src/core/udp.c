@@ -270,29 +270,32 @@ void wasio__udp_on_pending(wasio_udp_t *udp) { wasio__udp_service(udp, 0); }
 void wasio_udp_close(wasio_udp_t *udp, wasio_udp_close_cb cb) {
   if (udp == NULL || wasio__udp_closing(udp)) return;
   wasio__handle_close(&udp->h, (void (*)(void *))cb);
-  /* As for TCP: detach, release, then report before the close callback. */
-  wasio_udp_send_t *done = udp->done_head, *queued = udp->sq_head;
-  udp->done_head = udp->done_tail = udp->sq_head = udp->sq_tail = NULL;
-  udp->sq_len = 0;
+  /* As for TCP: release now; the send callbacks run in phase 4. */
   udp->flags &= (uint8_t)~WASIO__UDPF_RECEIVING;
   wasio__pending_remove(&udp->pending);
   wasio__bk_udp_release(udp);
   wasio__handle_set_active(&udp->h, false);
-  while (done != NULL) {
-    wasio_udp_send_t *next = done->wasio__next;
-    int status = done->wasio__has_to;
-    done->wasio__next = NULL;
-    done->wasio__udp = NULL;
-    done->wasio__cb(done, status);
-    done = next;
+}
+
+void wasio__udp_closed(wasio_udp_t *udp) {
+  while (udp->done_head != NULL) {
+    wasio_udp_send_t *s = udp->done_head;
+    udp->done_head = s->wasio__next;
+    int status = s->wasio__has_to;
+    s->wasio__next = NULL;
+    s->wasio__udp = NULL;
+    s->wasio__cb(s, status);
   }
-  while (queued != NULL) {
-    wasio_udp_send_t *next = queued->wasio__next;
-    queued->wasio__next = NULL;
-    queued->wasio__udp = NULL;
-    queued->wasio__cb(queued, WASIO_ECANCELED);
-    queued = next;
+  udp->done_tail = NULL;
+  while (udp->sq_head != NULL) {
+    wasio_udp_send_t *s = udp->sq_head;
+    udp->sq_head = s->wasio__next;
+    s->wasio__next = NULL;
+    s->wasio__udp = NULL;
+    s->wasio__cb(s, WASIO_ECANCELED);
   }
+  udp->sq_tail = NULL;
+  udp->sq_len = 0;
 }
 
 void wasio__udp_free(wasio_udp_t *udp) { wasio__pending_remove(&udp->pending); }

@@ -1,5 +1,7 @@
 /* tests/unit/net_test.c: native-only checks of the posix backend and of
  * wasio_tcp_connect_host, against in-process loopback peers. */
+#include <stdlib.h>
+
 #include "harness.h"
 #include "wasio.h"
 
@@ -169,8 +171,9 @@ TEST(connect_host_errors) {
   ASSERT_LOOP_CLOSED(loop);
 }
 
-/* Closing during the lookup reports ECANCELED once, before the close
- * callback, and the lookup's late answer is dropped. */
+/* Closing during the lookup reports ECANCELED once, in phase 4 before
+ * the close callback (client_connect_cb checks the order), never from
+ * inside wasio_tcp_close, and the lookup's late answer is dropped. */
 TEST(connect_host_close_during_lookup) {
   wasio_loop_t *loop = new_loop();
   client_t c = {0};
@@ -178,11 +181,93 @@ TEST(connect_host_close_during_lookup) {
   wasio_tcp_set_data(c.tcp, &c);
   ASSERT_OK(wasio_tcp_connect_host(c.tcp, "localhost", 9, 0, client_connect_cb));
   wasio_tcp_close(c.tcp, client_close_cb);
-  ASSERT_EQ_INT(c.connects, 1);
-  ASSERT_WASIO(WASIO_ECANCELED, c.connect_status);
+  ASSERT_EQ_INT(c.connects, 0);
   ASSERT_LOOP_CLOSED(loop);
+  ASSERT_WASIO(WASIO_ECANCELED, c.connect_status);
   ASSERT_EQ_INT(c.connects, 1);
   ASSERT_EQ_INT(c.closes, 1);
+}
+
+/* wasio.h's rule for close: the callbacks it cancels (a connect, writes)
+ * run in phase 4, before the close callback, never from inside
+ * wasio_tcp_close. Writes the stream took before the close complete with
+ * 0, the rest with WASIO_ECANCELED. */
+static int cc_order, cc_connect_at, cc_close_at, cc_write_at[3], cc_write_status[3];
+static void cc_connect_cb(wasio_tcp_t *tcp, int status) {
+  ASSERT_WASIO(WASIO_ECANCELED, status);
+  cc_connect_at = ++cc_order;
+}
+static void cc_close_cb(wasio_tcp_t *tcp) { cc_close_at = ++cc_order; }
+static void cc_write_cb(wasio_write_t *req, int status) {
+  int i = (int)(intptr_t)req->data;
+  cc_write_at[i] = ++cc_order;
+  cc_write_status[i] = status;
+}
+static int cc_connected;
+static void cc_connected_cb(wasio_tcp_t *tcp, int status) {
+  ASSERT_OK(status);
+  cc_connected = 1;
+}
+/* The peer: accepts and never reads, so a large write cannot complete. */
+static wasio_tcp_t *cc_peers[4];
+static int cc_npeers;
+static void cc_accept_cb(wasio_tcp_t *server, wasio_tcp_t *client, int status) {
+  ASSERT_OK(status);
+  ASSERT_LT_INT(cc_npeers, 4);
+  cc_peers[cc_npeers++] = client;
+}
+
+TEST(tcp_close_runs_cancellations_in_phase_4) {
+  wasio_loop_t *loop = new_loop();
+  wasio_tcp_t *server;
+  wasio_addr_t to;
+  wasio_addr_loopback(WASIO_AF_INET, 0, &to);
+  ASSERT_OK(wasio_tcp_new(loop, &server));
+  ASSERT_OK(wasio_tcp_bind(server, &to));
+  ASSERT_OK(wasio_tcp_listen(server, 0, cc_accept_cb));
+  ASSERT_OK(wasio_tcp_local_addr(server, &to));
+  cc_npeers = 0;
+  /* A connect in flight. */
+  wasio_tcp_t *a;
+  ASSERT_OK(wasio_tcp_new(loop, &a));
+  ASSERT_OK(wasio_tcp_connect(a, &to, 0, cc_connect_cb));
+  cc_order = cc_connect_at = cc_close_at = 0;
+  wasio_tcp_close(a, cc_close_cb);
+  ASSERT_EQ_INT(cc_order, 0);
+  while (cc_close_at == 0) ASSERT_TRUE(wasio_loop_run(loop, WASIO_RUN_ONCE) >= 0);
+  ASSERT_EQ_INT(cc_connect_at, 1);
+  ASSERT_EQ_INT(cc_close_at, 2);
+  /* Writes queued, then the close: a small one the stream takes, one too
+   * large for the socket buffer, one after it. */
+  wasio_tcp_t *b;
+  ASSERT_OK(wasio_tcp_new(loop, &b));
+  cc_connected = 0;
+  ASSERT_OK(wasio_tcp_connect(b, &to, 0, cc_connected_cb));
+  while (!cc_connected) ASSERT_TRUE(wasio_loop_run(loop, WASIO_RUN_ONCE) >= 0);
+  enum { BIG = 32 << 20 };
+  uint8_t *big = calloc(1, BIG);
+  ASSERT_TRUE(big != NULL);
+  static wasio_write_t reqs[3];
+  const size_t lens[3] = {1, BIG, 1};
+  for (int i = 0; i < 3; i++) {
+    reqs[i].data = (void *)(intptr_t)i;
+    ASSERT_OK(wasio_tcp_write(b, &reqs[i], big, lens[i], cc_write_cb));
+  }
+  cc_order = cc_close_at = 0;
+  wasio_tcp_close(b, cc_close_cb);
+  ASSERT_EQ_INT(cc_order, 0);
+  while (cc_close_at == 0) ASSERT_TRUE(wasio_loop_run(loop, WASIO_RUN_ONCE) >= 0);
+  ASSERT_EQ_INT(cc_write_at[0], 1);
+  ASSERT_EQ_INT(cc_write_at[1], 2);
+  ASSERT_EQ_INT(cc_write_at[2], 3);
+  ASSERT_EQ_INT(cc_close_at, 4);
+  ASSERT_OK(cc_write_status[0]);
+  ASSERT_WASIO(WASIO_ECANCELED, cc_write_status[1]);
+  ASSERT_WASIO(WASIO_ECANCELED, cc_write_status[2]);
+  free(big);
+  for (int i = 0; i < cc_npeers; i++) wasio_tcp_close(cc_peers[i], NULL);
+  wasio_tcp_close(server, NULL);
+  ASSERT_LOOP_CLOSED(loop);
 }
 
 static int refused_calls, refused_status;
