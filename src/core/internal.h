@@ -63,6 +63,14 @@ void wasio__free(void *p);
  * on one thread and loops on other threads must neither race on it nor
  * show up in this loop's figures. */
 extern _Thread_local uint64_t wasio__alloc_count;
+#ifdef WASIO_DEBUG
+/* Fault injection, for the allocation-failure tests only (the WASIO_DEBUG
+ * build: the native tests): the `n`th counted allocation of the calling
+ * thread from now on (1: the next one) returns NULL, and with `and_after`
+ * every one after it too (memory has run out for good); without, the
+ * ones after it succeed again. n = 0 cancels failures still to come. */
+void wasio__alloc_fail_nth(uint64_t n, bool and_after);
+#endif
 
 /* ---- timers -------------------------------------------------------------- */
 typedef enum wasio__timer_kind {
