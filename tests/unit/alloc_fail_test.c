@@ -250,6 +250,12 @@ static void af_sweep_mode(const af_scenario_t *sc, uint64_t n, bool and_after) {
       if (R.err == WASIO_ETIMEDOUT && !and_after)
         harness_fail(__FILE__, __LINE__, "%s k=%llu: waited for a timeout (%s)", sc->name,
                      (unsigned long long)k, R.where);
+      /* A certificate is what it is whatever the memory: a failed
+       * allocation reported as a certificate fault sends the user after
+       * the wrong problem. */
+      if (strncmp(wasio_err_name(R.err), "WASIO_ETLS_CERT_", 16) == 0)
+        harness_fail(__FILE__, __LINE__, "%s k=%llu (%s): a failed allocation reported as %s (at %s)", sc->name,
+                     (unsigned long long)k, mode, wasio_err_name(R.err), R.where);
       if (strcmp(wasio_err_name(R.err), "WASIO_EUNKNOWN") == 0)
         harness_fail(__FILE__, __LINE__, "%s k=%llu (%s): %d is no WASIO_E* code (at %s)", sc->name,
                      (unsigned long long)k, mode, R.err, R.where);
