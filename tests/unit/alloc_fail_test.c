@@ -874,3 +874,81 @@ TEST(alloc_fail_https) {
   af_sweep(&SC_HTTPS);
 }
 
+/* ---- the server's graceful shutdown when its timer finds no memory ------------------ */
+/* wasio_http_server_shutdown(timeout) lets in-flight exchanges finish and
+ * closes the rest after the timeout, on a timer it creates then. It cannot
+ * report a failure (it returns nothing): when the timer could not be
+ * created, it used to wait for the exchanges without a bound, for ever for
+ * a handler that never responds. Now it closes them at once. */
+
+static struct {
+  wasio_http_exchange_t *ex;
+  bool completed, call_done, server_closed, expired;
+  int complete_status, call_status;
+} G;
+
+static void g_complete(wasio_http_exchange_t *ex, int status) {
+  G.completed = true;
+  G.complete_status = status;
+}
+
+/* Holds the exchange: never responds. */
+static void g_handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) {
+  G.ex = ex;
+  wasio_http_exchange_on_complete(ex, g_complete);
+}
+
+static void g_call_done(wasio_http_call_t *call, int status) {
+  G.call_done = true;
+  G.call_status = status;
+}
+
+static void g_server_closed(wasio_http_server_t *s) { G.server_closed = true; }
+static void g_client_closed(wasio_http_client_t *c) {}
+static void g_expired(wasio_timer_t *t) { G.expired = true; }
+
+/* Runs the loop until *flag or the watchdog. */
+static void g_wait(wasio_loop_t *loop, const bool *flag, const char *what) {
+  while (!*flag && !G.expired) ASSERT_TRUE(wasio_loop_run(loop, WASIO_RUN_ONCE) >= 0);
+  if (!*flag) harness_fail(__FILE__, __LINE__, "watchdog: still waiting for %s", what);
+}
+
+TEST(alloc_fail_http_shutdown_timer) {
+  memset(&G, 0, sizeof G);
+  wasio_loop_t *loop = NULL;
+  ASSERT_OK(wasio_loop_new(&loop));
+  wasio_timer_t *watchdog = NULL;
+  ASSERT_OK(wasio_timer_new(loop, &watchdog));
+  ASSERT_OK(wasio_timer_start(watchdog, g_expired, AF_WATCHDOG_NS, 0));
+  wasio_http_server_t *srv = NULL;
+  ASSERT_OK(wasio_http_server_new(loop, NULL, g_handler, NULL, &srv));
+  wasio_addr_t a = af_loopback(0);
+  ASSERT_OK(wasio_http_server_listen(srv, &a, 8));
+  ASSERT_OK(wasio_http_server_local_addr(srv, &a));
+  wasio_http_client_t *cli = NULL;
+  ASSERT_OK(wasio_http_client_new(loop, NULL, &cli));
+  char url[64];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u/hold", a.port);
+  wasio_http_call_opts_t o = {.url = url, .on_done = g_call_done};
+  ASSERT_OK(wasio_http_call_start(cli, &o, NULL));
+  bool have_ex = false;
+  while (!have_ex && !G.expired) {
+    ASSERT_TRUE(wasio_loop_run(loop, WASIO_RUN_ONCE) >= 0);
+    have_ex = G.ex != NULL;
+  }
+  ASSERT_TRUE(have_ex);
+
+  uint64_t c0 = wasio__alloc_count;
+  wasio__alloc_fail_nth(1, false);
+  wasio_http_server_shutdown(srv, AF_SHUTDOWN_NS, g_server_closed);
+  wasio__alloc_fail_nth(0, false);
+  ASSERT_EQ_U64(wasio__alloc_count - c0, 1); /* the shutdown timer's, which failed */
+  g_wait(loop, &G.server_closed, "the shutdown to end (its timer could not be made)");
+  ASSERT_TRUE(G.completed);
+  ASSERT_WASIO(WASIO_ECANCELED, G.complete_status);
+  g_wait(loop, &G.call_done, "the call to end");
+  ASSERT_TRUE(G.call_status < 0);
+  wasio_http_client_close(cli, g_client_closed);
+  wasio_timer_close(watchdog, NULL);
+  ASSERT_LOOP_CLOSED(loop);
+}
