@@ -758,11 +758,18 @@ TEST(alloc_fail_tls) {
 
 static struct {
   bool https;
+  /* First GET /old, which the server redirects (302) to /new, a chunked
+   * response; then, on the pooled connection, a POST /echo with a
+   * streamed (chunked) body. */
+  bool more;
+  bool first_ok, up_sent;
+  int calls;
   wasio_tls_config_t *ccfg, *scfg;
   wasio_http_server_t *srv;
   wasio_http_client_t *cli;
   wasio_http_call_t *call; /* while on_done is owed */
   char url[64];
+  uint16_t port;
   int code;
   char body[AF_BUF], req[AF_BUF];
   size_t body_len, req_len;
@@ -791,7 +798,9 @@ static void http_close_all(void) {
   }
 }
 
-static bool http_succeeded(void) { return H.code == 200 && strcmp(H.body, AF_MSG) == 0; }
+static bool http_succeeded(void) {
+  return H.code == 200 && strcmp(H.body, AF_MSG) == 0 && (!H.more || H.first_ok);
+}
 
 static void http_after(void) {
   af_free_config(&H.ccfg);
@@ -816,16 +825,64 @@ static void http_on_end(wasio_http_exchange_t *ex, int status) {
   af_ok(wasio_http_respond(ex, 200, NULL, 0, H.req, H.req_len), "respond");
 }
 
+static void http_written(wasio_http_exchange_t *ex, int status) {
+  af_paid();
+  if (status < 0) {
+    af_fail(status, "respond_write cb");
+    return;
+  }
+  af_ok(wasio_http_respond_end(ex), "respond_end");
+}
+
+static bool af_target_is(const wasio_http_request_t *req, const char *s) {
+  return req->target.len == strlen(s) && memcmp(req->target.ptr, s, req->target.len) == 0;
+}
+
 static void http_handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) {
   wasio_http_exchange_on_complete(ex, http_complete);
   af_owe();
-  af_ok(wasio_http_exchange_read_body(ex, http_on_data, http_on_end), "read_body");
+  if (af_target_is(req, "/old")) {
+    static const wasio_http_header_t loc = {WASIO_HTTP_STR("Location"), WASIO_HTTP_STR("/new")};
+    af_ok(wasio_http_respond(ex, 302, &loc, 1, NULL, 0), "respond 302");
+  } else if (af_target_is(req, "/new")) {
+    if (af_ok(wasio_http_respond_start(ex, 200, NULL, 0, -1), "respond_start") &&
+        af_ok(wasio_http_respond_write(ex, AF_MSG, strlen(AF_MSG), http_written), "respond_write"))
+      af_owe();
+  } else {
+    af_ok(wasio_http_exchange_read_body(ex, http_on_data, http_on_end), "read_body");
+  }
 }
 
 static void http_on_response(wasio_http_call_t *call, const wasio_http_response_t *res) { H.code = res->status; }
 
 static void http_on_body(wasio_http_call_t *call, const void *data, size_t len) {
   af_append(H.body, &H.body_len, data, len);
+}
+
+static ptrdiff_t http_body_read(wasio_http_call_t *call, void *buf, size_t cap) {
+  if (H.up_sent) return 0;
+  ASSERT_TRUE(cap >= strlen(AF_MSG));
+  memcpy(buf, AF_MSG, strlen(AF_MSG));
+  H.up_sent = true;
+  return (ptrdiff_t)strlen(AF_MSG);
+}
+
+static void http_on_done(wasio_http_call_t *call, int status);
+
+static void http_call(const char *path, bool post) {
+  snprintf(H.url, sizeof H.url, "%s://127.0.0.1:%u%s", H.https ? "https" : "http", H.port, path);
+  wasio_http_call_opts_t o = {
+    .method = post ? "POST" : "GET", .url = H.url, .max_redirects = -1,
+    .on_response = http_on_response, .on_body = http_on_body, .on_done = http_on_done,
+  };
+  if (post && H.more) {
+    o.body_read = http_body_read;
+    o.body_length = -1;
+  } else if (post) {
+    o.body = AF_MSG;
+    o.body_len = strlen(AF_MSG);
+  }
+  if (af_ok(wasio_http_call_start(H.cli, &o, &H.call), "http_call_start")) af_owe();
 }
 
 static void http_on_done(wasio_http_call_t *call, int status) {
@@ -835,13 +892,22 @@ static void http_on_done(wasio_http_call_t *call, int status) {
     af_fail(status, "call on_done");
     return;
   }
+  if (H.more && H.calls++ == 0) {
+    H.first_ok = H.code == 200 && strcmp(H.body, AF_MSG) == 0 && wasio_http_call_redirects(call) == 1;
+    H.code = 0;
+    H.body_len = 0;
+    H.body[0] = 0;
+    if (!R.closing) http_call("/echo", true);
+    return;
+  }
   af_succeed();
 }
 
 static void http_start(void) {
-  bool https = H.https;
+  bool https = H.https, more = H.more;
   memset(&H, 0, sizeof H);
   H.https = https;
+  H.more = more;
   if (https && !af_tls_configs(&H.ccfg, &H.scfg)) return;
   wasio_http_server_opts_t so = {.tls = H.scfg};
   if (!af_ok(wasio_http_server_new(R.loop, &so, http_handler, NULL, &H.srv), "http_server_new")) return;
@@ -852,12 +918,11 @@ static void http_start(void) {
     .tls = H.ccfg, .tls_backend = WASIO_TLS_BACKEND_GUEST, .timeouts = {.total_ns = AF_CALL_TIMEOUT_NS},
   };
   if (!af_ok(wasio_http_client_new(R.loop, &co, &H.cli), "http_client_new")) return;
-  snprintf(H.url, sizeof H.url, "%s://127.0.0.1:%u/echo", https ? "https" : "http", a.port);
-  wasio_http_call_opts_t o = {
-    .method = "POST", .url = H.url, .body = AF_MSG, .body_len = strlen(AF_MSG),
-    .on_response = http_on_response, .on_body = http_on_body, .on_done = http_on_done,
-  };
-  if (af_ok(wasio_http_call_start(H.cli, &o, &H.call), "http_call_start")) af_owe();
+  H.port = a.port;
+  if (more)
+    http_call("/old", false);
+  else
+    http_call("/echo", true);
 }
 
 static const af_scenario_t SC_HTTP = {"http", http_start, http_close_all, http_succeeded, http_after};
@@ -865,13 +930,24 @@ static const af_scenario_t SC_HTTPS = {"https", http_start, http_close_all, http
 
 TEST(alloc_fail_http) {
   H.https = false;
+  H.more = false;
   af_sweep(&SC_HTTP);
 }
 
 TEST(alloc_fail_https) {
   af_make_cert();
   H.https = true;
+  H.more = false;
   af_sweep(&SC_HTTPS);
+}
+
+static const af_scenario_t SC_HTTP_MORE = {"http_redirect_chunked", http_start, http_close_all, http_succeeded,
+                                           http_after};
+
+TEST(alloc_fail_http_redirect_chunked) {
+  H.https = false;
+  H.more = true;
+  af_sweep(&SC_HTTP_MORE);
 }
 
 /* ---- the server's graceful shutdown when its timer finds no memory ------------------ */
