@@ -2,7 +2,7 @@
  * framing and keep-alive decisions, every smuggling defence with its exact
  * error, and the limits. Every input is parsed whole, split in two at every
  * position and byte by byte (test_http_util.h). */
-#include "test_http_util.h"
+#include "testlib.h"
 
 static wasio_http_request_t g_req;
 static wasio_http_response_t g_res;

@@ -2,7 +2,7 @@
  * IPv6 literals, ports, path and query, fragments) and each error. Every
  * URL is parsed from an exact-size heap copy, so reading past its end is
  * an ASan error. */
-#include "test_http_util.h"
+#include "testlib.h"
 
 static wasio_url_t g_url;
 
