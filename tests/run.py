@@ -62,14 +62,13 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "build")
-RUNNER = os.path.join(ROOT, "tools", "wasio-run")
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import pydriver  # noqa: E402
+from pydriver import BUILD, RUNNER, WASM_TOOLS  # noqa: E402
 LSAN_SUPP = os.path.join(ROOT, "tests", "lsan.supp")  # see the file
 HOSTS = ["native", "wasmtime", "jco"]
 HOSTTLS_HOSTS = ["wasmtime-tls", "tlshost"]  # only for `wasio-test: hosttls` programs
 WASM_HOSTS = ["wasmtime", "jco"] + HOSTTLS_HOSTS
-WASIO_TOOLS = os.environ.get("WASIO_TOOLS", os.path.join(os.path.expanduser("~"), ".cache", "wasio"))
-WASM_TOOLS = os.path.join(WASIO_TOOLS, "bin", "wasm-tools")
 WASI_TLS_IMPORT = "import wasi:tls/types@0.2.0-draft"
 ROOT_FETCH_TIMEOUT = 150  # tls_peer.py makes its PKI after printing its port (up to 120 s)
 PEM_MAX = 65536
@@ -137,7 +136,8 @@ def parse_spec(path):
 
 
 class Helper:
-    """A helper server process; its first stdout line is its port."""
+    """A helper server process; its first stdout line is its port (started
+    and stopped, with everything it starts, by tests/pydriver.py's Process)."""
 
     def __init__(self, argv):
         cmd = argv
@@ -145,30 +145,14 @@ class Helper:
             cmd = [sys.executable, os.path.join(ROOT, argv[0])] + argv[1:]
         elif not os.path.isabs(argv[0]):
             cmd = [os.path.join(ROOT, argv[0])] + argv[1:]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + HELPER_START_TIMEOUT
-        line = ""
-        import select
-        while time.time() < deadline:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.1)
-            if r:
-                line = self.proc.stdout.readline().strip()
-                break
-            if self.proc.poll() is not None:
-                break
-        if not line.isdigit():
-            self.stop()
-            raise RuntimeError(f"helper {' '.join(argv)} printed no port (got {line!r}): {self.proc.stderr.read()[:500]}")
-        self.port = int(line)
+        try:
+            self.proc = pydriver.Process(cmd, timeout=HELPER_START_TIMEOUT, first_line=True, what=" ".join(argv))
+        except pydriver.Failure as e:
+            raise RuntimeError(f"helper {' '.join(argv)}: {e}")
+        self.port = self.proc.port
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.proc.stop()
 
 
 def fetch_root(port, path):
