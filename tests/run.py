@@ -2,7 +2,9 @@
 """tests/run.py: runs every wasio test and ends with "N passed, N failed".
 
 What runs:
-  * build/native/tests/unit: native unit tests (posix backend, ASan+UBSan);
+  * build/native/tests/unit: native unit tests (posix backend, ASan+UBSan),
+    every tests/unit/SUBJECT.c in one program, reported as unit.TEST@native;
+    among them the allocation-failure tests (tests/unit/alloc_fail.c);
   * each tests/wasi/NAME.c: raw WASI bindings without libwasio (do the hosts
     grant what wasio stands on?), components only, on wasmtime and jco;
   * each tests/component/NAME.c, built twice by the Makefile:
@@ -31,7 +33,25 @@ What runs:
   * each tests/apps/NAME.py: a Python driver that tests a tool of apps/ (its
     native build and its component) and speaks the same protocol as a test
     program: `NAME.py --host HOST --list`, `NAME.py --host HOST [k=v...]
-    [TEST...]`; it declares helpers and hosts with the same comment lines.
+    [TEST...]` (tests/pydriver.py); it declares helpers and hosts with the
+    same comment lines. tests/helpers/NAME.py are the helper servers.
+
+Naming (checked by tests/tools/naming.py):
+  * tests/KIND/SUBJECT.EXT: KIND is unit, component, wasi (C, .c), apps,
+    tools or helpers (Python, .py); SUBJECT is lower_case_with_underscores
+    and names what is tested or served (tests/unit/http_parse.c,
+    tests/helpers/tls_peer.py), never "test" (the directory says it);
+  * the driver of the tool apps/NAME is tests/apps/NAME.py with '-' as '_'
+    (apps/wasio-fetch: tests/apps/wasio_fetch.py);
+  * the shared code lives in tests/ itself: harness.[ch] (the registry, the
+    asserts, the protocol below), testlib.[ch] (the C helpers every test
+    program links: watchdog, WAIT_UNTIL, tconn_t, the helper command
+    clients, the HTTP call recorder, the codec feeding helpers), pydriver.py
+    (their Python side: the protocol for drivers, command lines and server
+    processes, what helper servers share) and this file;
+  * test names are lower_case_with_underscores and unique in their program
+    (all of tests/unit/*.c is one program); a result is reported as
+    PROGRAM.TEST@HOST.
 
 A component test file declares what it needs in comment lines:
     // wasio-test: net                       grant network access (--net)

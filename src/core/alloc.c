@@ -2,7 +2,7 @@
  * loop can count them (wasio_loop_stats; the benchmarks and unit tests assert
  * that a steady-state turn allocates nothing), and so that the native test
  * build can make any one of them fail (wasio__alloc_fail_nth: the
- * allocation-failure tests, tests/unit/alloc_fail_test.c). */
+ * allocation-failure tests, tests/unit/alloc_fail.c). */
 #include <stdlib.h>
 
 #include "internal.h"

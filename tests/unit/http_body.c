@@ -1,4 +1,4 @@
-/* tests/unit/test_http_body.c: body decoding (Content-Length, chunked with
+/* tests/unit/http_body.c: body decoding (Content-Length, chunked with
  * extensions and trailers, close-delimited), its errors, and whole
  * connections of pipelined messages (heads + bodies) fed at every split. */
 #include "testlib.h"

@@ -1,4 +1,4 @@
-/* tests/unit/net_test.c: native-only checks of the posix backend and of
+/* tests/unit/net.c: native-only checks of the posix backend and of
  * wasio_tcp_connect_host, against in-process loopback peers. */
 #include <stdlib.h>
 

@@ -1,4 +1,4 @@
-/* tests/unit/alloc_fail_test.c: every allocation of each main scenario
+/* tests/unit/alloc_fail.c: every allocation of each main scenario
  * fails in turn (issue 10, "checkable state").
  *
  * A scenario runs on a loop of its own, from wasio_loop_new() to

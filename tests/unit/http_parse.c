@@ -1,7 +1,7 @@
-/* tests/unit/test_http_parse.c: request and response heads: valid forms,
+/* tests/unit/http_parse.c: request and response heads: valid forms,
  * framing and keep-alive decisions, every smuggling defence with its exact
  * error, and the limits. Every input is parsed whole, split in two at every
- * position and byte by byte (test_http_util.h). */
+ * position and byte by byte (tests/testlib.h). */
 #include "testlib.h"
 
 static wasio_http_request_t g_req;

@@ -1,4 +1,4 @@
-/* tests/unit/error_test.c: the generated error names and messages. */
+/* tests/unit/error.c: the generated error names and messages. */
 #include "harness.h"
 #include "wasio.h"
 

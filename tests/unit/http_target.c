@@ -1,4 +1,4 @@
-/* tests/unit/test_http_target.c: the server helpers for request targets
+/* tests/unit/http_target.c: the server helpers for request targets
  * (wasio_http_target_parse, percent-decoding and -encoding, dot-segment
  * removal, query parameters). Inputs are exact-size heap copies, so one
  * byte read past the end is an ASan error; every error path is taken, and
