@@ -18,7 +18,9 @@
  * - Timeouts of connect, idle and DNS are timer nodes in the same min-heap as
  *   user timers; the node's kind selects the callback with a switch.
  * - All heap memory goes through wasio__malloc/wasio__free so the loop can
- *   count allocations (the benchmarks assert zero per steady-state turn).
+ *   count allocations (the benchmarks assert zero per steady-state turn)
+ *   and the native test build can make any one of them fail (the
+ *   allocation-failure tests, tests/unit/alloc_fail.c).
  */
 #ifndef WASIO_CORE_INTERNAL_H
 #define WASIO_CORE_INTERNAL_H
