@@ -130,6 +130,11 @@ CTEST_NATIVE := $(foreach t,$(CTESTS),$(N)/tests/$(t))
 WTESTS := $(basename $(notdir $(wildcard tests/wasi/*.c)))
 WTEST_WASM := $(foreach t,$(WTESTS),$(W)/wasi-tests/$(t).wasm)
 UNIT_SRC := $(wildcard tests/unit/*.c)
+# Every test program links the harness (registry, asserts) and the shared
+# helpers (tests/testlib.h); only the host tests of tests/wasi go without
+# the helpers, which need libwasio.
+TESTLIB_SRC := tests/harness.c tests/testlib.c
+TESTLIB := $(TESTLIB_SRC) tests/harness.h tests/testlib.h
 
 .PHONY: all setup lib test demo bench clean check-bindings
 # Components are stripped of debug info and names (tools/wasio-cc; --debug
@@ -301,10 +306,10 @@ $(W)/libwasio-hosttls.a: $(HOSTTLS_OBJ) $(HGEN)/imports_component_type.o
 # and NAME.TEST@tlshost.
 HOSTTLS_CTESTS := $(basename $(notdir $(shell grep -l 'wasio-test: hosttls' tests/component/*.c)))
 HOSTTLS_CTEST_WASM := $(foreach t,$(HOSTTLS_CTESTS),$(W)/tests-hosttls/$(t).wasm)
-$(W)/tests-hosttls/%.wasm: tests/component/%.c tests/harness.c tests/harness.h $(wildcard tests/component/*.h) \
+$(W)/tests-hosttls/%.wasm: tests/component/%.c $(TESTLIB) \
   $(W)/libwasio-hosttls.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
 	@mkdir -p $(dir $@)
-	tools/wasio-cc --host-tls -o $@ -Itests $< tests/harness.c
+	tools/wasio-cc --host-tls -o $@ -Itests $< $(TESTLIB_SRC)
 
 .PHONY: hosttls test-hosttls
 hosttls: $(W)/libwasio-hosttls.a $(HOSTTLS_CTEST_WASM)
@@ -354,9 +359,9 @@ $(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS): APP_LIBS = -I$(ZLIB_DIR) $(W)/libz.
 $(N)/apps/wasio-fetch: $(N)/libz.a
 $(N)/apps/wasio-fetch: APP_LIBS = -I$(ZLIB_DIR) $(N)/libz.a
 
-$(W)/tests/%.wasm: tests/component/%.c tests/harness.c tests/harness.h $(wildcard tests/component/*.h) $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
+$(W)/tests/%.wasm: tests/component/%.c $(TESTLIB) $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
 	@mkdir -p $(dir $@)
-	tools/wasio-cc -o $@ -Itests $< tests/harness.c
+	tools/wasio-cc -o $@ -Itests $< $(TESTLIB_SRC)
 
 # Host tests: raw bindings and the harness, no libwasio (tests/wasi).
 $(W)/wasi-tests/%.wasm: tests/wasi/%.c tests/harness.c tests/harness.h $(W)/obj/gen/imports.o $(GEN)/imports_component_type.o $(CRT)
@@ -366,13 +371,13 @@ $(W)/wasi-tests/%.wasm: tests/wasi/%.c tests/harness.c tests/harness.h $(W)/obj/
 	$(TB)/wasm-tools component new $@.core --adapt wasi_snapshot_preview1=$(ADAPTER) -o $@
 	@rm -f $@.core
 
-$(N)/tests/%: tests/component/%.c tests/harness.c tests/harness.h $(wildcard tests/component/*.h) $(N)/libwasio.a $(N)/libbearssl.a
+$(N)/tests/%: tests/component/%.c $(TESTLIB) $(N)/libwasio.a $(N)/libbearssl.a
 	@mkdir -p $(dir $@)
-	$(CLANG) $(NATIVE_CFLAGS) -Itests $< tests/harness.c $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
+	$(CLANG) $(NATIVE_CFLAGS) -Itests $< $(TESTLIB_SRC) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
 
-$(N)/tests/unit: $(UNIT_SRC) tests/harness.c tests/harness.h $(N)/libwasio.a $(N)/libbearssl.a
+$(N)/tests/unit: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(TESTLIB) $(N)/libwasio.a $(N)/libbearssl.a
 	@mkdir -p $(dir $@)
-	$(CLANG) $(NATIVE_CFLAGS) -I$(BEARSSL_DIR)/inc -Itests $(UNIT_SRC) tests/harness.c $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
+	$(CLANG) $(NATIVE_CFLAGS) -I$(BEARSSL_DIR)/inc -Itests $(UNIT_SRC) $(TESTLIB_SRC) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
 
 .PHONY: tests-build
 tests-build: $(N)/tests/unit $(CTEST_WASM) $(CTEST_NATIVE) $(WTEST_WASM)

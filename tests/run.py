@@ -2,7 +2,9 @@
 """tests/run.py: runs every wasio test and ends with "N passed, N failed".
 
 What runs:
-  * build/native/tests/unit: native unit tests (posix backend, ASan+UBSan);
+  * build/native/tests/unit: native unit tests (posix backend, ASan+UBSan),
+    every tests/unit/SUBJECT.c in one program, reported as unit.TEST@native;
+    among them the allocation-failure tests (tests/unit/alloc_fail.c);
   * each tests/wasi/NAME.c: raw WASI bindings without libwasio (do the hosts
     grant what wasio stands on?), components only, on wasmtime and jco;
   * each tests/component/NAME.c, built twice by the Makefile:
@@ -31,7 +33,25 @@ What runs:
   * each tests/apps/NAME.py: a Python driver that tests a tool of apps/ (its
     native build and its component) and speaks the same protocol as a test
     program: `NAME.py --host HOST --list`, `NAME.py --host HOST [k=v...]
-    [TEST...]`; it declares helpers and hosts with the same comment lines.
+    [TEST...]` (tests/pydriver.py); it declares helpers and hosts with the
+    same comment lines. tests/helpers/NAME.py are the helper servers.
+
+Naming (checked by tests/tools/naming.py):
+  * tests/KIND/SUBJECT.EXT: KIND is unit, component, wasi (C, .c), apps,
+    tools or helpers (Python, .py); SUBJECT is lower_case_with_underscores
+    and names what is tested or served (tests/unit/http_parse.c,
+    tests/helpers/tls_peer.py), never "test" (the directory says it);
+  * the driver of the tool apps/NAME is tests/apps/NAME.py with '-' as '_'
+    (apps/wasio-fetch: tests/apps/wasio_fetch.py);
+  * the shared code lives in tests/ itself: harness.[ch] (the registry, the
+    asserts, the protocol below), testlib.[ch] (the C helpers every test
+    program links: watchdog, WAIT_UNTIL, tconn_t, the helper command
+    clients, the HTTP call recorder, the codec feeding helpers), pydriver.py
+    (their Python side: the protocol for drivers, command lines and server
+    processes, what helper servers share) and this file;
+  * test names are lower_case_with_underscores and unique in their program
+    (all of tests/unit/*.c is one program); a result is reported as
+    PROGRAM.TEST@HOST.
 
 A component test file declares what it needs in comment lines:
     // wasio-test: net                       grant network access (--net)
@@ -62,14 +82,13 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "build")
-RUNNER = os.path.join(ROOT, "tools", "wasio-run")
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import pydriver  # noqa: E402
+from pydriver import BUILD, RUNNER, WASM_TOOLS  # noqa: E402
 LSAN_SUPP = os.path.join(ROOT, "tests", "lsan.supp")  # see the file
 HOSTS = ["native", "wasmtime", "jco"]
 HOSTTLS_HOSTS = ["wasmtime-tls", "tlshost"]  # only for `wasio-test: hosttls` programs
 WASM_HOSTS = ["wasmtime", "jco"] + HOSTTLS_HOSTS
-WASIO_TOOLS = os.environ.get("WASIO_TOOLS", os.path.join(os.path.expanduser("~"), ".cache", "wasio"))
-WASM_TOOLS = os.path.join(WASIO_TOOLS, "bin", "wasm-tools")
 WASI_TLS_IMPORT = "import wasi:tls/types@0.2.0-draft"
 ROOT_FETCH_TIMEOUT = 150  # tls_peer.py makes its PKI after printing its port (up to 120 s)
 PEM_MAX = 65536
@@ -137,7 +156,8 @@ def parse_spec(path):
 
 
 class Helper:
-    """A helper server process; its first stdout line is its port."""
+    """A helper server process; its first stdout line is its port (started
+    and stopped, with everything it starts, by tests/pydriver.py's Process)."""
 
     def __init__(self, argv):
         cmd = argv
@@ -145,30 +165,14 @@ class Helper:
             cmd = [sys.executable, os.path.join(ROOT, argv[0])] + argv[1:]
         elif not os.path.isabs(argv[0]):
             cmd = [os.path.join(ROOT, argv[0])] + argv[1:]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + HELPER_START_TIMEOUT
-        line = ""
-        import select
-        while time.time() < deadline:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.1)
-            if r:
-                line = self.proc.stdout.readline().strip()
-                break
-            if self.proc.poll() is not None:
-                break
-        if not line.isdigit():
-            self.stop()
-            raise RuntimeError(f"helper {' '.join(argv)} printed no port (got {line!r}): {self.proc.stderr.read()[:500]}")
-        self.port = int(line)
+        try:
+            self.proc = pydriver.Process(cmd, timeout=HELPER_START_TIMEOUT, first_line=True, what=" ".join(argv))
+        except pydriver.Failure as e:
+            raise RuntimeError(f"helper {' '.join(argv)}: {e}")
+        self.port = self.proc.port
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.proc.stop()
 
 
 def fetch_root(port, path):

@@ -100,6 +100,12 @@ static bool is_chunk_error(int err) {
          err == WASIO_EHTTP_CHUNK_NO_CRLF;
 }
 
+/* curl's exit code for how a transfer failed, by the error's class
+ * (wasio/error.h), with curl's finer distinctions inside a class: a
+ * network failure is "couldn't connect" (7) unless it broke a connection
+ * that was up (reset, aborted: 56; a write after the peer stopped: 55); a
+ * certificate is 60 unless a pin refused it (90); a TLS stream cut short
+ * is a failed receive (56), as in curl. */
 int fetch_error(fetch_t *f, int err, bool proxy) {
   const hop_t *h = &f->hop;
   char host[WASIO_URL_MAX_HOST + 1];
@@ -107,50 +113,47 @@ int fetch_error(fetch_t *f, int err, bool proxy) {
   snprintf(host, sizeof host, "%.*s", proxy ? (int)strlen(f->proxy_host) : (int)h->u.host.len,
            proxy ? f->proxy_host : h->u.host.ptr);
   const char *what = wasio_strerror(err);
-  switch (err) {
-  case WASIO_ENAMENOTFOUND: case WASIO_EDNSFAIL: case WASIO_EDNSTEMP: case WASIO_ENAMETOOLONG:
+  switch (wasio_err_class(err)) {
+  case WASIO_ERRCLASS_DNS:
     return fetch_fail(f, proxy ? EXIT_COULDNT_RESOLVE_PROXY : EXIT_COULDNT_RESOLVE_HOST, "Could not resolve %s: %s (%s)%s",
                       proxy ? "proxy" : "host", host, what, err == WASIO_EDNSFAIL ? DNS_DENIED_HINT : "");
-  case WASIO_ECONNREFUSED: case WASIO_ENETUNREACH: case WASIO_EHOSTUNREACH: case WASIO_ENETDOWN:
-  case WASIO_EADDRNOTAVAIL: case WASIO_EAFNOSUPPORT:
-    return fetch_fail(f, EXIT_COULDNT_CONNECT, "Failed to connect to %s%s port %u: %s", proxy ? "proxy " : "", host,
-                      port, what);
-  case WASIO_EACCES:
+  case WASIO_ERRCLASS_NETWORK:
+    if (err == WASIO_EPIPE) return fetch_fail(f, EXIT_SEND_ERROR, "Failed sending data to the peer (%s)", what);
+    if (err == WASIO_ECONNRESET || err == WASIO_ECONNABORTED)
+      return fetch_fail(f, EXIT_RECV_ERROR, "Failure when receiving data from the peer (%s)", what);
     return fetch_fail(f, EXIT_COULDNT_CONNECT, "Failed to connect to %s%s port %u: %s%s", proxy ? "proxy " : "", host,
-                      port, what, NET_DENIED_HINT);
-  case WASIO_ETIMEDOUT:
+                      port, what, err == WASIO_EACCES ? NET_DENIED_HINT : "");
+  case WASIO_ERRCLASS_TIMEOUT:
     return fetch_fail(f, EXIT_OPERATION_TIMEDOUT, "Operation timed out %s %s port %u with %llu bytes received",
                       h->got_head ? "reading from" : "connecting to", host, port,
                       (unsigned long long)h->body_bytes);
-  case WASIO_ETLS_CERT_PIN:
-    return fetch_fail(f, EXIT_SSL_PINNEDPUBKEYNOTMATCH, "SSL public key does not match pinned public key (%s)", what);
-  case WASIO_ETLS_CERT_UNTRUSTED: case WASIO_ETLS_CERT_SELF_SIGNED: case WASIO_ETLS_CERT_EXPIRED:
-  case WASIO_ETLS_CERT_NOT_YET_VALID: case WASIO_ETLS_CERT_NAME: case WASIO_ETLS_CERT_ALGORITHM:
-  case WASIO_ETLS_CERT_INVALID:
+  case WASIO_ERRCLASS_TLS_CERT:
+    if (err == WASIO_ETLS_CERT_PIN)
+      return fetch_fail(f, EXIT_SSL_PINNEDPUBKEYNOTMATCH, "SSL public key does not match pinned public key (%s)", what);
     return fetch_fail(f, EXIT_PEER_FAILED_VERIFICATION, "SSL certificate problem: %s (%s)", what, host);
-  case WASIO_ETLS: case WASIO_ETLS_ALERT: case WASIO_ETLS_VERSION: case WASIO_ETLS_NOT_TLS:
+  case WASIO_ERRCLASS_TLS:
+    if (err == WASIO_ETLS_TRUNCATED)
+      return fetch_fail(f, EXIT_RECV_ERROR, "Failure when receiving data from the peer (%s)", what);
     return fetch_fail(f, EXIT_SSL_CONNECT_ERROR, "SSL connect error with %s port %u: %s", host, port, what);
-  case WASIO_EHTTP_TRUNCATED:
-    if (!h->got_head) return fetch_fail(f, EXIT_GOT_NOTHING, "Empty reply from server");
-    if (h->has_length)
-      return fetch_fail(f, EXIT_PARTIAL_FILE, "transfer closed with %llu bytes remaining to read",
-                        (unsigned long long)(h->content_length - h->body_bytes));
-    return fetch_fail(f, EXIT_PARTIAL_FILE, "transfer closed with outstanding read data remaining");
-  case WASIO_EPIPE:
-    return fetch_fail(f, EXIT_SEND_ERROR, "Failed sending data to the peer (%s)", what);
-  case WASIO_ENOMEM:
-    return fetch_fail(f, EXIT_OUT_OF_MEMORY, "Out of memory");
-  case WASIO_ECONNRESET: case WASIO_ECONNABORTED: case WASIO_EIO: case WASIO_ETLS_TRUNCATED: case WASIO_EOF:
-    return fetch_fail(f, EXIT_RECV_ERROR, "Failure when receiving data from the peer (%s)", what);
-  default:
+  case WASIO_ERRCLASS_HTTP:
+    if (err == WASIO_EHTTP_TRUNCATED) {
+      if (!h->got_head) return fetch_fail(f, EXIT_GOT_NOTHING, "Empty reply from server");
+      if (h->has_length)
+        return fetch_fail(f, EXIT_PARTIAL_FILE, "transfer closed with %llu bytes remaining to read",
+                          (unsigned long long)(h->content_length - h->body_bytes));
+      return fetch_fail(f, EXIT_PARTIAL_FILE, "transfer closed with outstanding read data remaining");
+    }
+    if (is_chunk_error(err)) return fetch_fail(f, EXIT_RECV_ERROR, "Malformed chunked encoding: %s", what);
+    if (!h->got_head && (err == WASIO_EHTTP_BAD_VERSION || err == WASIO_EHTTP_BAD_STATUS))
+      return fetch_fail(f, EXIT_UNSUPPORTED_PROTOCOL, "Unsupported HTTP version or status line in response: %s",
+                        what);
+    return fetch_fail(f, EXIT_WEIRD_SERVER_REPLY, "Weird server reply: %s", what);
+  case WASIO_ERRCLASS_RESOURCE:
+    if (err == WASIO_ENOMEM) return fetch_fail(f, EXIT_OUT_OF_MEMORY, "Out of memory");
+    break;
+  default: /* the stream's end, an I/O error, anything else: the receive failed */
     break;
   }
-  if (is_chunk_error(err))
-    return fetch_fail(f, EXIT_RECV_ERROR, "Malformed chunked encoding: %s", what);
-  if (!h->got_head && (err == WASIO_EHTTP_BAD_VERSION || err == WASIO_EHTTP_BAD_STATUS))
-    return fetch_fail(f, EXIT_UNSUPPORTED_PROTOCOL, "Unsupported HTTP version or status line in response: %s", what);
-  if (err <= WASIO_EHTTP_BAD_METHOD && err >= WASIO_EHTTP_TRUNCATED)
-    return fetch_fail(f, EXIT_WEIRD_SERVER_REPLY, "Weird server reply: %s", what);
   return fetch_fail(f, EXIT_RECV_ERROR, "Failure when receiving data from the peer (%s)", what);
 }
 
@@ -405,13 +408,11 @@ static ptrdiff_t call_body_read(wasio_http_call_t *call, void *buf, size_t cap) 
 
 /* Errors of wasio_http_call_start: they are about the request. */
 static int start_error(fetch_t *f, int rc) {
-  switch (rc) {
-  case WASIO_EURL_SYNTAX: case WASIO_EURL_HOST: case WASIO_EURL_PORT: case WASIO_EURL_PERCENT:
-  case WASIO_EURL_USERINFO:
+  if (rc == WASIO_EURL_SCHEME) return fetch_fail(f, EXIT_UNSUPPORTED_PROTOCOL, "Protocol not supported: %s", f->hop.url);
+  if (wasio_err_class(rc) == WASIO_ERRCLASS_URL)
     return fetch_fail(f, EXIT_URL_MALFORMAT, "URL using bad/illegal format or missing URL: %s (%s)", f->hop.url,
                       wasio_strerror(rc));
-  case WASIO_EURL_SCHEME:
-    return fetch_fail(f, EXIT_UNSUPPORTED_PROTOCOL, "Protocol not supported: %s", f->hop.url);
+  switch (rc) {
   case WASIO_EHTTP_BAD_HEADER_NAME: case WASIO_EHTTP_BAD_HEADER_VALUE:
     return fetch_fail(f, EXIT_INIT, "invalid header: %s (a CR, LF or NUL would inject fields)", wasio_strerror(rc));
   case WASIO_EINVAL:

@@ -241,7 +241,8 @@ int wasio_http_server_local_addr(const wasio_http_server_t *server, wasio_addr_t
 void *wasio_http_server_data(const wasio_http_server_t *server);
 /* Graceful: stops accepting, lets in-flight exchanges finish (closing each
  * connection after its current response), closes idle connections; after
- * timeout_ns (0: no limit) the rest are closed; then cb (may be NULL) runs
+ * timeout_ns (0: no limit) the rest are closed (at once when no memory is
+ * left for the timer: the wait stays bounded); then cb (may be NULL) runs
  * once and the server is freed. Idempotent. */
 void wasio_http_server_shutdown(wasio_http_server_t *server, uint64_t timeout_ns,
                                 void (*cb)(wasio_http_server_t *server));

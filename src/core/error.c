@@ -1,5 +1,6 @@
-/* src/core/error.c: messages and names of the error codes, generated from
- * the one X-macro in wasio/error.h so they can never disagree with the enum. */
+/* src/core/error.c: messages, names and classes of the error codes,
+ * generated from the X-macros in wasio/error.h so they can never disagree
+ * with the enum. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,16 +9,30 @@
 
 static const char *const wasio__err_msgs[WASIO__ERRNO_COUNT] = {
   "success",
-#define WASIO__ERR_MSG(name, msg) msg,
+#define WASIO__ERR_MSG(name, cls, msg) msg,
   WASIO_ERRNO_MAP(WASIO__ERR_MSG)
 #undef WASIO__ERR_MSG
 };
 
 static const char *const wasio__err_names[WASIO__ERRNO_COUNT] = {
   "0",
-#define WASIO__ERR_NAME(name, msg) "WASIO_" #name,
+#define WASIO__ERR_NAME(name, cls, msg) "WASIO_" #name,
   WASIO_ERRNO_MAP(WASIO__ERR_NAME)
 #undef WASIO__ERR_NAME
+};
+
+static const uint8_t wasio__err_classes[WASIO__ERRNO_COUNT] = {
+  WASIO_ERRCLASS_NONE,
+#define WASIO__ERR_CLASS(name, cls, msg) WASIO_ERRCLASS_##cls,
+  WASIO_ERRNO_MAP(WASIO__ERR_CLASS)
+#undef WASIO__ERR_CLASS
+};
+
+static const char *const wasio__errclass_names[WASIO__ERRCLASS_COUNT] = {
+  "none",
+#define WASIO__ERRCLASS_NAME(cls, name, meaning) name,
+  WASIO_ERRCLASS_MAP(WASIO__ERRCLASS_NAME)
+#undef WASIO__ERRCLASS_NAME
 };
 
 /* Codes are negative indexes into the tables; anything else is unknown.
@@ -37,6 +52,15 @@ const char *wasio_strerror(int err) {
 const char *wasio_err_name(int err) {
   int i = wasio__err_index(err);
   return i < 0 ? "WASIO_EUNKNOWN" : wasio__err_names[i];
+}
+
+wasio_err_class_t wasio_err_class(int err) {
+  int i = wasio__err_index(err);
+  return i < 0 ? WASIO_ERRCLASS_NONE : (wasio_err_class_t)wasio__err_classes[i];
+}
+
+const char *wasio_err_class_name(wasio_err_class_t cls) {
+  return (unsigned)cls < WASIO__ERRCLASS_COUNT ? wasio__errclass_names[cls] : "none";
 }
 
 #ifdef WASIO_DEBUG

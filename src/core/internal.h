@@ -18,7 +18,9 @@
  * - Timeouts of connect, idle and DNS are timer nodes in the same min-heap as
  *   user timers; the node's kind selects the callback with a switch.
  * - All heap memory goes through wasio__malloc/wasio__free so the loop can
- *   count allocations (the benchmarks assert zero per steady-state turn).
+ *   count allocations (the benchmarks assert zero per steady-state turn)
+ *   and the native test build can make any one of them fail (the
+ *   allocation-failure tests, tests/unit/alloc_fail.c).
  */
 #ifndef WASIO_CORE_INTERNAL_H
 #define WASIO_CORE_INTERNAL_H
@@ -63,6 +65,14 @@ void wasio__free(void *p);
  * on one thread and loops on other threads must neither race on it nor
  * show up in this loop's figures. */
 extern _Thread_local uint64_t wasio__alloc_count;
+#ifdef WASIO_DEBUG
+/* Fault injection, for the allocation-failure tests only (the WASIO_DEBUG
+ * build: the native tests): the `n`th counted allocation of the calling
+ * thread from now on (1: the next one) returns NULL, and with `and_after`
+ * every one after it too (memory has run out for good); without, the
+ * ones after it succeed again. n = 0 cancels failures still to come. */
+void wasio__alloc_fail_nth(uint64_t n, bool and_after);
+#endif
 
 /* ---- timers -------------------------------------------------------------- */
 typedef enum wasio__timer_kind {

@@ -1401,16 +1401,21 @@ void wasio_http_server_shutdown(wasio_http_server_t *s, uint64_t timeout_ns,
   s->shutting_down = true;
   s->shutdown_cb = cb;
   if (s->listener != NULL && s->listener_open) wasio_tcp_close(s->listener, srv_listener_closed);
+  /* Without memory for the timer nothing would bound the wait: then what
+   * is in flight is closed now, as the timeout would have later. */
+  bool now = false;
   if (timeout_ns != 0 && wasio_timer_new(s->loop, &s->shutdown_timer) == 0) {
     wasio_timer_set_data(s->shutdown_timer, s);
     s->timer_open = true;
     if (wasio_timer_start(s->shutdown_timer, srv_shutdown_timeout, timeout_ns, 0) < 0)
       srv_shutdown_timeout(s->shutdown_timer);
+  } else if (timeout_ns != 0) {
+    now = true;
   }
   for (wasio__srv_conn_t *c = s->conns; c != NULL; c = c->next) {
     if (c->closing) continue;
     c->no_more = true;
-    if (c->ex == NULL && !c->body_active) {
+    if (now || (c->ex == NULL && !c->body_active)) {
       conn_abort(c, WASIO_ECANCELED); /* idle: nothing in flight */
       continue;
     }

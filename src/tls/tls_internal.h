@@ -93,8 +93,9 @@ typedef struct wasio__tls_x509 {
   uint8_t *ee;     /* the end-entity certificate (heap, freed by the engine) */
   size_t ee_len, ee_cap;
   bool ee_too_big;
+  bool ee_nomem;   /* ... or its copy found no memory (WASIO_ENOMEM, not a certificate fault) */
   bool dec_ok;
-  int err;         /* wasio's verdict (WASIO_ETLS_CERT_*) or 0 */
+  int err;         /* wasio's verdict (WASIO_ETLS_CERT_*, WASIO_ENOMEM) or 0 */
 } wasio__tls_x509_t;
 
 struct wasio_tls_engine {

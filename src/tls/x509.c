@@ -172,6 +172,7 @@ static void wasio__xw_start_chain(const br_x509_class **ctx, const char *server_
   x->certs = 0;
   x->ee_len = 0;
   x->ee_too_big = false;
+  x->ee_nomem = false;
   x->err = 0;
   /* An IP host is checked here, never by BearSSL's text matcher. */
   const char *name = x->ip_len ? NULL : server_name;
@@ -185,8 +186,10 @@ static void wasio__xw_start_cert(const br_x509_class **ctx, uint32_t length) {
       x->ee_too_big = true;
     } else if (length > x->ee_cap) {
       uint8_t *p = wasio__realloc(x->ee, length);
-      if (p == NULL) x->ee_too_big = true;
-      else {
+      if (p == NULL) {
+        x->ee_too_big = true;
+        x->ee_nomem = true;
+      } else {
         x->ee = p;
         x->ee_cap = length;
       }
@@ -239,7 +242,8 @@ static unsigned wasio__xw_end_chain(const br_x509_class **ctx) {
   bool have_ee = x->certs > 0 && !x->ee_too_big && wasio__cert_view(x->ee, x->ee_len, &v);
   bool need_ee = x->cfg->insecure || x->ip_len || x->cfg->npins;
   if (need_ee && !have_ee) {
-    x->err = WASIO_ETLS_CERT_INVALID;
+    /* Out of memory for the copy is no fault of the certificate. */
+    x->err = x->ee_nomem ? WASIO_ENOMEM : WASIO_ETLS_CERT_INVALID;
     return BR_ERR_X509_LIMIT_EXCEEDED;
   }
   if (x->cfg->insecure) {

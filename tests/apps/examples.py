@@ -13,8 +13,6 @@ end of each test (wasio-run passes the signal on to its host).
 """
 import os
 import re
-import select
-import signal
 import subprocess
 import sys
 import time
@@ -25,46 +23,25 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 import pydriver  # noqa: E402
 from pydriver import check  # noqa: E402
 
-RUNNER = os.path.join(ROOT, "tools", "wasio-run")
 START_TIMEOUT_S = 30   # jco transpiles before it starts
 RUN_TIMEOUT_S = 60
 CURL_TIMEOUT_S = 20
 
 
 def command(host, name, args):
-    if host == "native":
-        return [os.path.join(ROOT, "build", "native", "examples", name)] + args
-    wasm = os.path.join(ROOT, "build", "wasm32", "examples", name + ".wasm")
-    return [RUNNER, "--host", host, "--net", "--timeout", str(RUN_TIMEOUT_S), wasm] + args
+    return pydriver.command(host, os.path.join(ROOT, "build", "native", "examples", name),
+                            os.path.join(ROOT, "build", "wasm32", "examples", name + ".wasm"), args, net=True,
+                            timeout=RUN_TIMEOUT_S)
 
 
-class Server:
+class Server(pydriver.Process):
+    """examples/http-server on port 0: its base URL from the line it prints
+    first ("listening on http://IP:PORT/")."""
+
     def __init__(self, host):
-        self.proc = subprocess.Popen(command(host, "http-server", ["0"]), stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        deadline = time.time() + START_TIMEOUT_S
-        line = ""
-        while time.time() < deadline:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
-            if r:
-                line = self.proc.stdout.readline()
-                m = re.match(r"listening on (http://\S+/)$", line.strip())
-                if m:
-                    self.base = m.group(1)
-                    return
-                if not line:
-                    break
-        self.stop()
-        raise pydriver.Failure(f"http-server did not start: {line!r}")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        super().__init__(command(host, "http-server", ["0"]), ready=r"listening on (http://\S+/)$",
+                         timeout=START_TIMEOUT_S, merge_stderr=True, what="http-server")
+        self.base = self.match.group(1)
 
 
 def curl(*args):

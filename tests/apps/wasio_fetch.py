@@ -56,35 +56,16 @@ import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import pydriver  # noqa: E402
+from pydriver import RUNNER, WASM_TOOLS, Failed, Skipped, check, test  # noqa: E402,F401
+
 NATIVE = os.path.join(ROOT, "build", "native", "apps", "wasio-fetch")
 WASM = os.path.join(ROOT, "build", "wasm32", "apps", "wasio-fetch.wasm")
 HOSTTLS_WASM = os.path.join(ROOT, "build", "wasm32", "apps", "wasio-fetch-hosttls.wasm")
-RUNNER = os.path.join(ROOT, "tools", "wasio-run")
-WASM_TOOLS = os.path.join(os.environ.get("WASIO_TOOLS", os.path.expanduser("~/.cache/wasio")), "bin", "wasm-tools")
 WASI_TLS_IMPORT = "import wasi:tls/"
 RUN_TIMEOUT_S = 240
 BIG_BYTES = 20 * 1024 * 1024
-
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
-
-
-class Failed(Exception):
-    pass
-
-
-class Skipped(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failed(what)
-
 
 CURL = shutil.which("curl") or "/usr/bin/curl"
 PROXY_VARS = ("http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy")
@@ -123,14 +104,8 @@ class Ctx:
         return f"http://127.0.0.1:{self.peer}{path}"
 
     def command(self, args, cwd=None, net=True):
-        if self.host == "native":
-            return [NATIVE] + args
-        cmd = [RUNNER, "--host", self.host, "--timeout", str(RUN_TIMEOUT_S)]
-        if net:
-            cmd.append("--net")
-        if cwd:
-            cmd += ["--dir", cwd]
-        return cmd + [WASM] + args
+        return pydriver.command(self.host, NATIVE, WASM, args, net=net, dirs=[cwd] if cwd else [],
+                                timeout=RUN_TIMEOUT_S)
 
     def run(self, args, cwd=None, stderr_tty=False, stdin=None, net=True, env=None):
         cmd = self.command(args, cwd, net)
@@ -1050,48 +1025,5 @@ def paths_and_network_under_wasi(c):
 
 
 
-def main(argv):
-    host = "native"
-    params = {}
-    names = []
-    listing = False
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        if a == "--host":
-            host = argv[i + 1]
-            i += 1
-        elif a == "--list":
-            listing = True
-        elif "=" in a:
-            k, _, v = a.partition("=")
-            params[k] = v
-        else:
-            names.append(a)
-        i += 1
-    if listing:
-        for t in TESTS:
-            print(t.__name__)
-        return 0
-    ctx = Ctx(host, params)
-    failed = 0
-    for t in TESTS:
-        if names and t.__name__ not in names:
-            continue
-        t0 = time.time()
-        try:
-            t(ctx)
-            print(f"PASS {t.__name__} ({(time.time() - t0) * 1000:.1f} ms)", flush=True)
-        except Skipped as e:
-            print(f"SKIP {t.__name__}: {e}", flush=True)
-        except Failed as e:
-            failed += 1
-            print(f"FAIL {t.__name__}: {e}", flush=True)
-        except Exception as e:  # a crash of the driver is a failure of the test
-            failed += 1
-            print(f"FAIL {t.__name__}: {type(e).__name__}: {e}", flush=True)
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(pydriver.main(make_ctx=Ctx))

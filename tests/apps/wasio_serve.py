@@ -27,10 +27,7 @@ import hashlib
 import os
 import random
 import re
-import resource
-import select
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -38,60 +35,33 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import pydriver  # noqa: E402
+from pydriver import RUNNER, Failed, Skipped, check, test  # noqa: E402,F401
+
 NATIVE = os.path.join(ROOT, "build", "native", "apps", "wasio-serve")
 WASM = os.path.join(ROOT, "build", "wasm32", "apps", "wasio-serve.wasm")
-RUNNER = os.path.join(ROOT, "tools", "wasio-run")
 START_TIMEOUT_S = 30     # jco needs seconds to transpile and start
 SERVE_TIMEOUT_S = 280    # the server's own time limit (wasio-run --timeout)
 CURL_TIMEOUT_S = 30
 BIG_BYTES = 5 * 1024 * 1024
 
-TESTS = []
-
-
 OUTSIDE_SECRET = "outside the root\n"
 
 
-def test(fn):
-    TESTS.append(fn)
-    return fn
-
-
-class Failed(Exception):
-    pass
-
-
-class Skipped(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failed(what)
-
-
-def openssl(*args, cwd):
-    p = subprocess.run(["openssl", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
-    if p.returncode != 0:
-        raise Failed(f"openssl {' '.join(args)}: {p.stdout.decode(errors='replace')[-500:]}")
-
-
 def make_pki(d):
-    """A CA and a leaf it signs for 127.0.0.1 and localhost (EC P-256)."""
-    os.makedirs(d)
-    for name in ("ca", "leaf"):
-        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", f"{name}.key", cwd=d)
-    openssl("req", "-new", "-x509", "-key", "ca.key", "-out", "ca.pem", "-days", "30", "-subj", "/CN=wasio-serve test CA",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", cwd=d)
-    openssl("req", "-new", "-key", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=localhost", cwd=d)
-    with open(os.path.join(d, "leaf.ext"), "w") as f:
-        f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
-                "subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", "leaf.pem", "-days", "30", "-sha256", "-extfile", "leaf.ext", cwd=d)
+    """A CA and a leaf it signs for 127.0.0.1 and localhost (EC P-256):
+    d/ca.pem, d/leaf.pem, d/leaf.key (tests/pydriver.py's Pki)."""
+    p = pydriver.Pki(d)
+    p.self_signed("ca", "wasio-serve test CA", days=30)
+    p.issue("leaf", "ca", pydriver.leaf_ext("DNS:localhost, IP:127.0.0.1", key_usage="digitalSignature"),
+            cn="localhost", days=30)
 
 
-class Server:
+class Server(pydriver.Process):
+    """wasio-serve on `host` over a fresh directory (populate()); its first
+    stdout line is its port (self.port)."""
+
     def __init__(self, host, tls=False, extra=(), nofile=None):
         self.dir = tempfile.mkdtemp(prefix="wasio_serve_")
         # Outside the preopened directory: the target of link-outside.txt.
@@ -111,33 +81,10 @@ class Server:
             if tls:
                 args += ["--cert", os.path.join(self.dir, "tls", "leaf.pem"),
                          "--key", os.path.join(self.dir, "tls", "leaf.key")]
-            cmd = [NATIVE] + args
-        else:
-            if tls:
-                args += ["--root", "www", "--cert", "tls/leaf.pem", "--key", "tls/leaf.key"]
-            cmd = [RUNNER, "--host", host, "--net", "--dir", self.dir, "--timeout", str(SERVE_TIMEOUT_S),
-                   WASM] + args
-        def limit():
-            # Soft and hard: a host that raises its soft limit (node does)
-            # must not escape the test's limit.
-            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     start_new_session=True, preexec_fn=limit if nofile else None)
-        deadline = time.time() + START_TIMEOUT_S
-        line = b""
-        while time.time() < deadline and not line.endswith(b"\n"):
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.2)
-            if r:
-                b = os.read(self.proc.stdout.fileno(), 1)
-                if not b:
-                    break
-                line += b
-            elif self.proc.poll() is not None:
-                break
-        if not line.strip().isdigit():
-            err = self.stop()
-            raise Failed(f"wasio-serve printed no port (got {line!r}); stderr: {err[:500]!r}")
-        self.port = int(line)
+        elif tls:
+            args += ["--root", "www", "--cert", "tls/leaf.pem", "--key", "tls/leaf.key"]
+        cmd = pydriver.command(host, NATIVE, WASM, args, net=True, dirs=[self.dir], timeout=SERVE_TIMEOUT_S)
+        super().__init__(cmd, timeout=START_TIMEOUT_S, nofile=nofile, what="wasio-serve", first_line=True)
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
@@ -195,77 +142,11 @@ class Server:
             for name in files:
                 os.utime(os.path.join(dirpath, name), (past, past), follow_symlinks=False)
 
-    def session_pids(self):
-        """Every process of the server's session: wasio-run's `timeout` moves
-        itself (and the host) into a process group of its own, so killing
-        the group we started is not enough."""
-        pids = []
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[3]) == self.proc.pid:  # the session id
-                    pids.append(int(d))
-            except (OSError, IndexError, ValueError):
-                pass
-        return pids
-
-    def tree_pids(self):
-        """The server process and its descendants (wasio-run starts its host
-        in a session of its own)."""
-        parent = {}
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    parent[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                pass
-        found = {self.proc.pid}
-        grew = True
-        while grew:
-            grew = False
-            for pid, pp in parent.items():
-                if pp in found and pid not in found:
-                    found.add(pid)
-                    grew = True
-        return [p for p in found if p in parent]
-
-    def signal_all(self, sig):
-        for pid in set(self.session_pids()) | set(self.tree_pids()):
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-
     def stop(self):
-        self.signal_all(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.signal_all(signal.SIGKILL)
-            self.proc.wait()
-        # wasio-run exits once its host has ended; what is left of the
-        # session is its timer that would kill a host ignoring the signal.
-        self.signal_all(signal.SIGKILL)
-        deadline = time.time() + 5
-        while self.session_pids() and time.time() < deadline:
-            time.sleep(0.05)
-        err = b""
-        while True:  # what the server said, without blocking on a leftover writer
-            r, _, _ = select.select([self.proc.stderr], [], [], 0.5)
-            if not r:
-                break
-            chunk = os.read(self.proc.stderr.fileno(), 65536)
-            if not chunk:
-                break
-            err += chunk
+        err = super().stop()
         shutil.rmtree(self.dir, ignore_errors=True)
         shutil.rmtree(self.outside, ignore_errors=True)
-        return err.decode(errors="replace")
+        return err
 
 
 class Ctx:
@@ -301,10 +182,7 @@ class Ctx:
         runner = []
         if args and isinstance(args[0], list):
             runner, args = args[0], args[1:]
-        if self.host == "native":
-            cmd = [NATIVE, *args]
-        else:
-            cmd = [RUNNER, "--host", self.host, "--timeout", "60", *runner, WASM, *args]
+        cmd = pydriver.command(self.host, NATIVE, WASM, args, timeout=60, runner=runner)
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
         return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
 
@@ -1067,47 +945,5 @@ def root_refused_at_start(c):
         shutil.rmtree(d, ignore_errors=True)
 
 
-def main(argv):
-    host = "native"
-    names = []
-    listing = False
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        if a == "--host":
-            host = argv[i + 1]
-            i += 1
-        elif a == "--list":
-            listing = True
-        elif "=" not in a:
-            names.append(a)
-        i += 1
-    if listing:
-        for t in TESTS:
-            print(t.__name__)
-        return 0
-    ctx = Ctx(host)
-    failed = 0
-    try:
-        for t in TESTS:
-            if names and t.__name__ not in names:
-                continue
-            t0 = time.time()
-            try:
-                t(ctx)
-                print(f"PASS {t.__name__} ({(time.time() - t0) * 1000:.1f} ms)", flush=True)
-            except Skipped as e:
-                print(f"SKIP {t.__name__}: {e}", flush=True)
-            except Failed as e:
-                failed += 1
-                print(f"FAIL {t.__name__}: {e}", flush=True)
-            except Exception as e:  # a crash of the driver fails the test
-                failed += 1
-                print(f"FAIL {t.__name__}: {type(e).__name__}: {e}", flush=True)
-    finally:
-        ctx.close()
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(pydriver.main(make_ctx=lambda host, params: Ctx(host)))

@@ -32,12 +32,6 @@ static void lookup_cb(wasio_dns_t *req, int status, const wasio_addr_t *addrs, s
   }
 }
 
-static wasio_loop_t *new_loop(void) {
-  wasio_loop_t *loop = NULL;
-  ASSERT_OK(wasio_loop_new(&loop));
-  return loop;
-}
-
 static void list_addrs(const lookup_t *l, char *out, size_t size) {
   out[0] = 0;
   for (size_t i = 0; i < l->count; i++) {

@@ -29,7 +29,6 @@
 #include "testlib.h"
 #include "wasio/tls_host.h"
 
-#define CTL_MAX 16384
 #define IN_MAX 16384
 #define MARKER_LINE "WASIO-APP-DATA hello\n"
 #define SERVER_NAME "wasio.test"
@@ -52,48 +51,6 @@ static trust_t trust(void) {
   if (strcmp(t, "webpki") == 0) return TRUST_WEBPKI;
   if (strcmp(t, "private") == 0) return TRUST_PRIVATE;
   harness_fail(__FILE__, __LINE__, "unknown trust=%s", t);
-}
-
-static wasio_loop_t *new_loop(void) {
-  wasio_loop_t *loop = NULL;
-  ASSERT_OK(wasio_loop_new(&loop));
-  return loop;
-}
-
-/* One command to tls_peer.py; the whole reply (it closes after it). */
-static char *ctl(wasio_loop_t *loop, const char *cmd) {
-  tconn_t c;
-  tconn_new(loop, &c, CTL_MAX);
-  wasio_addr_t a = loopback(WASIO_AF_INET, helper_port("port"));
-  tconn_connect_ok(loop, &c, &a);
-  tconn_write_str(&c, cmd);
-  tconn_read_start(&c);
-  WAIT_UNTIL(loop, c.read_status != 0);
-  ASSERT_WASIO(WASIO_EOF, c.read_status);
-  char *reply = strdup(tconn_text(&c));
-  tconn_close(loop, &c);
-  if (strncmp(reply, "error", 5) == 0) harness_fail(__FILE__, __LINE__, "helper: %s", reply);
-  return reply;
-}
-
-/* Starts scenario `name` (plain: without -rev, so `leaked` can count); its port. */
-static uint16_t scenario(wasio_loop_t *loop, const char *name, bool plain) {
-  char cmd[64];
-  snprintf(cmd, sizeof cmd, "start %s%s\n", name, plain ? " plain" : "");
-  char *r = ctl(loop, cmd);
-  long port = strtol(r, NULL, 10);
-  free(r);
-  ASSERT_TRUE(port > 0 && port < 65536);
-  return (uint16_t)port;
-}
-
-static int leaked(wasio_loop_t *loop, uint16_t port) {
-  char cmd[64];
-  snprintf(cmd, sizeof cmd, "leaked %u\n", port);
-  char *r = ctl(loop, cmd);
-  int n = atoi(r);
-  free(r);
-  return n;
 }
 
 /* ---- the choice ------------------------------------------------------------------ */
@@ -154,7 +111,7 @@ static const verdict_t RUSTLS_UNKNOWN_ISSUER = {WASIO_ETLS_CERT_UNTRUSTED, "Unkn
 static char *peer_alert(wasio_loop_t *loop, uint16_t port) {
   char cmd[64];
   snprintf(cmd, sizeof cmd, "alert %u\n", port);
-  char *r = ctl(loop, cmd);
+  char *r = helper_ask(loop, cmd);
   char *nl = strchr(r, '\n');
   if (nl != NULL) *nl = '\0';
   return r;
@@ -177,7 +134,7 @@ static void session_start(session_t *s, const char *name, bool plain, const char
   memset(s, 0, sizeof *s);
   s->loop = new_loop();
   s->watchdog = watchdog_start(s->loop, WATCHDOG_MS);
-  s->port = scenario(s->loop, name, plain);
+  s->port = tls_peer_start(s->loop, name, plain, NULL);
   tconn_new(s->loop, &s->c, IN_MAX);
   wasio_addr_t a = loopback(WASIO_AF_INET, s->port);
   tconn_connect_ok(s->loop, &s->c, &a);
@@ -220,7 +177,7 @@ static void session_assert_refused(session_t *s, verdict_t want) {
   wasio_tls_host_close(s->tls, hs_close_cb);
   wasio_tls_host_close(s->tls, hs_close_cb); /* idempotent */
   WAIT_UNTIL(s->loop, s->h.closes == 1);
-  ASSERT_EQ_INT(0, leaked(s->loop, s->port));
+  ASSERT_EQ_INT(0, tls_peer_leaked(s->loop, s->port));
   if (want.alert != NULL) {
     char *alert = peer_alert(s->loop, s->port);
     ASSERT_EQ_STR(want.alert, alert);
@@ -353,7 +310,7 @@ TEST(shutdown_after_echo) {
 static char *peer_end(wasio_loop_t *loop, uint16_t port) {
   char cmd[64];
   snprintf(cmd, sizeof cmd, "end %u\n", port);
-  char *r = ctl(loop, cmd);
+  char *r = helper_ask(loop, cmd);
   char *nl = strchr(r, '\n');
   if (nl != NULL) *nl = '\0';
   return r;
@@ -490,7 +447,7 @@ TEST(closed_during_handshake) {
   trust_t t = trust();
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, WATCHDOG_MS);
-  uint16_t port = scenario(loop, "ecdsa", false);
+  uint16_t port = tls_peer_start(loop, "ecdsa", false, NULL);
   tconn_t c;
   tconn_new(loop, &c, IN_MAX);
   wasio_addr_t a = loopback(WASIO_AF_INET, port);
@@ -598,7 +555,7 @@ static void assert_fetched(wasio_loop_t *loop, uint16_t port, const fetch_t *f) 
   ASSERT_EQ_INT(1, f->responses);
   ASSERT_EQ_INT(200, f->code);
   ASSERT_EQ_STR(HTTPS_BODY_PREFIX HTTPS_PATH "\n", f->body);
-  ASSERT_EQ_INT(1, leaked(loop, port)); /* the request reached the peer, once */
+  ASSERT_EQ_INT(1, tls_peer_leaked(loop, port)); /* the request reached the peer, once */
 }
 
 /* One GET through `backend` on a fresh loop: the body when `fetches`, else
@@ -607,7 +564,7 @@ static void assert_fetched(wasio_loop_t *loop, uint16_t port, const fetch_t *f) 
 static void https_client_case(wasio_tls_backend_t backend, bool fetches) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, WATCHDOG_MS);
-  uint16_t port = scenario(loop, "https", false);
+  uint16_t port = tls_peer_start(loop, "https", false, NULL);
   fetch_t f;
   https_get(loop, backend, port, &f);
   printf("# %s: %s\n", wasio_tls_backend_name(backend), harness_err_name(f.status));
@@ -616,7 +573,7 @@ static void https_client_case(wasio_tls_backend_t backend, bool fetches) {
   } else {
     ASSERT_WASIO(WASIO_ETLS_CERT_UNTRUSTED, f.status);
     ASSERT_EQ_INT(0, f.responses);
-    ASSERT_EQ_INT(0, leaked(loop, port));
+    ASSERT_EQ_INT(0, tls_peer_leaked(loop, port));
   }
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);

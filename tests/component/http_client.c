@@ -14,101 +14,14 @@
  * client and ends with the handle-leak check.
  */
 #include "testlib.h"
-#include "sha256.h"
 
 #define NGINX_PORT helper_port("port")
 #define STALL_PORT helper_port("port2")
 #define BLACKHOLE_PORT helper_port("port3")
 #define BIG_BYTES (100ull * 1024 * 1024)
-#define KEEP_BODY 4096       /* body bytes kept as text per call */
 #define MAX_CALLS 64
 
-typedef struct result {
-  int responses, dones, done_status, status;
-  int bodies_after_done;
-  wasio_http_body_kind_t framing;
-  uint64_t content_length;
-  bool has_content_length;
-  long conn_id, conn_requests;   /* nginx's X-Connection, X-Connection-Requests */
-  uint64_t body_total;
-  char body[KEEP_BODY + 1];
-  size_t body_len;
-  uint32_t crc;
-  bool hash;                     /* feed the body to sha */
-  sha256_t sha;
-  /* pause/cancel controls */
-  uint64_t cancel_after;         /* cancel once this many body bytes arrived (0: never) */
-  uint64_t pause_after;          /* pause once this many body bytes arrived (0: never) */
-  bool paused;
-  int bodies_while_paused;
-  char location[256];
-} result_t;
-
-static wasio_loop_t *new_loop(void) {
-  wasio_loop_t *loop = NULL;
-  ASSERT_OK(wasio_loop_new(&loop));
-  return loop;
-}
-
-static long header_long(const wasio_http_response_t *res, const char *name) {
-  size_t pos = 0;
-  int i = wasio_http_find_header(res->headers, res->num_headers, name, &pos);
-  if (i < 0) return -1;
-  char tmp[32];
-  size_t n = res->headers[i].value.len < sizeof tmp - 1 ? res->headers[i].value.len : sizeof tmp - 1;
-  memcpy(tmp, res->headers[i].value.ptr, n);
-  tmp[n] = 0;
-  return strtol(tmp, NULL, 10);
-}
-
-static void on_response(wasio_http_call_t *call, const wasio_http_response_t *res) {
-  result_t *r = wasio_http_call_data(call);
-  r->responses++;
-  r->status = res->status;
-  r->framing = res->framing.body;
-  r->content_length = res->framing.content_length;
-  r->has_content_length = res->framing.has_content_length;
-  r->conn_id = header_long(res, "x-connection");
-  r->conn_requests = header_long(res, "x-connection-requests");
-  size_t pos = 0;
-  int i = wasio_http_find_header(res->headers, res->num_headers, "location", &pos);
-  if (i >= 0) {
-    size_t n = res->headers[i].value.len < sizeof r->location - 1 ? res->headers[i].value.len : sizeof r->location - 1;
-    memcpy(r->location, res->headers[i].value.ptr, n);
-    r->location[n] = 0;
-  }
-}
-
-static void on_body(wasio_http_call_t *call, const void *data, size_t len) {
-  result_t *r = wasio_http_call_data(call);
-  if (r->dones) r->bodies_after_done++;
-  if (r->paused) r->bodies_while_paused++;
-  ASSERT_TRUE(len > 0);
-  size_t keep = KEEP_BODY - r->body_len < len ? KEEP_BODY - r->body_len : len;
-  memcpy(r->body + r->body_len, data, keep);
-  r->body_len += keep;
-  r->body[r->body_len] = 0;
-  r->crc = tl_crc32(r->crc, data, len);
-  if (r->hash) sha256_update(&r->sha, data, len);
-  r->body_total += len;
-  if (r->cancel_after && r->body_total >= r->cancel_after) {
-    r->cancel_after = 0;
-    ASSERT_OK(wasio_http_call_cancel(call));
-  }
-  if (r->pause_after && r->body_total >= r->pause_after) {
-    r->pause_after = 0;
-    r->paused = true;
-    ASSERT_OK(wasio_http_call_pause(call, true));
-  }
-}
-
-static void on_done(wasio_http_call_t *call, int status) {
-  result_t *r = wasio_http_call_data(call);
-  r->dones++;
-  r->done_status = status;
-  /* Finished calls refuse a cancel. */
-  ASSERT_WASIO(WASIO_EINVAL, wasio_http_call_cancel(call));
-}
+/* result_t and its callbacks: tests/testlib.h. */
 
 static char *url_of(char *buf, size_t cap, uint16_t port, const char *path) {
   snprintf(buf, cap, "http://127.0.0.1:%u%s", (unsigned)port, path);
@@ -118,7 +31,7 @@ static char *url_of(char *buf, size_t cap, uint16_t port, const char *path) {
 static wasio_http_call_opts_t opts_for(const char *url, result_t *r) {
   memset(r, 0, sizeof *r);
   return (wasio_http_call_opts_t){
-      .url = url, .data = r, .on_response = on_response, .on_body = on_body, .on_done = on_done};
+      .url = url, .data = r, .on_response = result_on_response, .on_body = result_on_body, .on_done = result_on_done};
 }
 
 /* Runs one call to completion. */
@@ -129,20 +42,6 @@ static wasio_http_call_t *run_call(wasio_loop_t *loop, wasio_http_client_t *clie
   WAIT_UNTIL(loop, r->dones == 1);
   ASSERT_EQ_INT(r->bodies_after_done, 0);
   return call;
-}
-
-static bool closed_flag;
-static void client_closed(wasio_http_client_t *c) {
-  (void)c;
-  ASSERT_TRUE(!closed_flag);
-  closed_flag = true;
-}
-
-static void close_client(wasio_loop_t *loop, wasio_http_client_t *client) {
-  closed_flag = false;
-  wasio_http_client_close(client, client_closed);
-  wasio_http_client_close(client, client_closed); /* idempotent */
-  WAIT_UNTIL(loop, closed_flag);
 }
 
 static wasio_http_client_t *new_client(wasio_loop_t *loop, size_t max_conns) {
@@ -167,7 +66,7 @@ TEST(get_small) {
   ASSERT_EQ_INT(r.status, 200);
   ASSERT_EQ_INT(r.framing, WASIO_HTTP_BODY_LENGTH);
   ASSERT_EQ_STR(r.body, "hello from nginx\n");
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -190,7 +89,7 @@ TEST(get_by_name_localhost) {
   run_call(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_STR(r.body, "hello from nginx\n");
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -249,15 +148,9 @@ TEST(keepalive_reuse) {
   ASSERT_WASIO(0, r.done_status);
   ASSERT_NE_INT(r.conn_id, first);
   ASSERT_EQ_INT(r.conn_requests, 1);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
-}
-
-static bool fired;
-static void note_fired(wasio_timer_t *t) {
-  (void)t;
-  fired = true;
 }
 
 /* Idle connections beyond max_idle_per_origin are closed, and an idle one
@@ -292,18 +185,13 @@ TEST(pool_idle_limit_and_timeout) {
   ASSERT_EQ_INT(r.conn_id, kept);
   /* After the idle timeout the kept one is gone too (its socket's idle
    * timeout retires it: the loop then has only our timers left). */
-  wasio_timer_t *later = NULL;
-  ASSERT_OK(wasio_timer_new(loop, &later));
-  ASSERT_OK(wasio_timer_start(later, note_fired, 600 * MS, 0));
-  fired = false;
-  WAIT_UNTIL(loop, fired);
-  wasio_timer_close(later, NULL);
+  sleep_ms(loop, 600);
   o = opts_for(url, &r);
   run_call(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_NE_INT(r.conn_id, kept);
   ASSERT_EQ_INT(r.conn_requests, 1);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -327,7 +215,7 @@ TEST(chunked) {
     if (i == 0) conn = r.conn_id;
     ASSERT_EQ_INT(r.conn_id, conn);
   }
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -369,7 +257,7 @@ TEST(big_100mib_sha256) {
   fprintf(stderr, "big_100mib_sha256: %llu bytes in %llu ms (%.1f MiB/s, hashing included)\n",
           (unsigned long long)r.body_total, (unsigned long long)ms,
           ms ? (double)r.body_total / (1024.0 * 1024.0) / ((double)ms / 1000.0) : 0.0);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -409,7 +297,7 @@ TEST(not_found) {
   run_call(loop, client, &o, &r);
   ASSERT_EQ_INT(r.status, 404);
   ASSERT_EQ_INT(r.conn_id, conn); /* kept alive after a 404 */
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -434,7 +322,7 @@ TEST(head) {
   run_call(loop, client, &o, &r);
   ASSERT_EQ_STR(r.body, "hello from nginx\n");
   ASSERT_EQ_INT(r.conn_id, conn);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -494,7 +382,7 @@ TEST(redirects_each_kind) {
   ASSERT_EQ_INT(r.status, 200);
   ASSERT_EQ_U64(r.body_total, 0);
   /* A streamed body cannot be repeated: a 307 is returned as is. */
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -506,7 +394,7 @@ static void on_done_note_url(wasio_http_call_t *call, int status) {
   snprintf(url_seen, sizeof url_seen, "%s", wasio_http_call_url(call));
   url_len_seen = strlen(wasio_http_call_url(call));
   redirects_seen = wasio_http_call_redirects(call);
-  on_done(call, status);
+  result_on_done(call, status);
 }
 
 TEST(redirect_url_and_count) {
@@ -522,7 +410,7 @@ TEST(redirect_url_and_count) {
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_STR(url_seen, url_of(want, sizeof want, NGINX_PORT, "/small.txt"));
   ASSERT_EQ_INT(redirects_seen, 1);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -556,7 +444,7 @@ TEST(redirect_relative_and_other_origin) {
   snprintf(want, sizeof want, "http://localhost:%u/small.txt", (unsigned)NGINX_PORT);
   ASSERT_EQ_STR(url_seen, want);
   ASSERT_EQ_STR(r.body, "hello from nginx\n");
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -580,7 +468,7 @@ TEST(redirect_loop_limit) {
   run_call(loop, client, &o, &r);
   ASSERT_WASIO(WASIO_ELIMIT, r.done_status);
   ASSERT_EQ_INT(redirects_seen, 3);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -613,7 +501,7 @@ TEST(redirect_to_longer_urls) {
   run_call(loop, client, &o, &r);
   ASSERT_WASIO(WASIO_ELIMIT, r.done_status);
   ASSERT_EQ_INT(redirects_seen, 1);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -698,7 +586,7 @@ TEST(upload_streamed) {
   upload_and_check(loop, client, "/upload/sized.bin", 1024 * 1024 + 3, 1024 * 1024 + 3, 0);
   /* empty chunked body */
   upload_and_check(loop, client, "/upload/empty.bin", -1, 0, 0);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -726,7 +614,7 @@ TEST(upload_buffer) {
   ASSERT_EQ_U64(r.body_total, n);
   ASSERT_EQ_U64(r.crc, tl_crc32(0, data, n));
   free(data);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -743,7 +631,7 @@ static void expect_timeout(wasio_http_call_opts_t o, result_t *r, uint64_t min_m
   ASSERT_WASIO(WASIO_ETIMEDOUT, r->done_status);
   ASSERT_GE_U64(ms, min_ms - 5);
   ASSERT_LT_INT(ms, 10000);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -814,7 +702,7 @@ TEST(stale_connection_retry) {
   run_call(loop, client, &o, &r);
   ASSERT_TRUE(r.done_status == WASIO_EHTTP_TRUNCATED || r.done_status == WASIO_ECONNRESET);
   ASSERT_EQ_INT(r.responses, 0);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -857,7 +745,7 @@ TEST(close_delimited_and_broken_answers) {
   run_call(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_STR(r.body, "ok\n");
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -871,7 +759,7 @@ TEST(connect_refused) {
   run_call(loop, client, &o, &r);
   ASSERT_WASIO(WASIO_ECONNREFUSED, r.done_status);
   ASSERT_EQ_INT(r.responses, 0);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -913,7 +801,7 @@ TEST(cancel) {
   run_call(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_STR(r.body, "hello from nginx\n");
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -941,7 +829,7 @@ TEST(pause_resume) {
   WAIT_UNTIL(loop, r.dones == 1);
   ASSERT_WASIO(WASIO_ECANCELED, r.done_status);
   ASSERT_GE_U64(r.body_total, at_pause + 4 * 1024 * 1024);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -969,7 +857,7 @@ TEST(pause_then_finish_from_buffer) {
   WAIT_UNTIL(loop, r.dones == 1);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_STR(r.body, "line one\nGET\nline three\n");
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -1010,9 +898,16 @@ TEST(upload_error_ends_call) {
   o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
   run_call(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
+}
+
+static bool closed_flag;
+static void client_closed(wasio_http_client_t *c) {
+  (void)c;
+  ASSERT_TRUE(!closed_flag);
+  closed_flag = true;
 }
 
 TEST(client_close_cancels_calls) {
@@ -1080,7 +975,7 @@ TEST(concurrent_60_calls_4_connections) {
   ASSERT_LE_INT(distinct, 4);
   ASSERT_GE_INT(distinct, 1);
   fprintf(stderr, "concurrent: 60 calls over %d connections\n", distinct);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -1147,7 +1042,7 @@ TEST(start_errors_never_call_back) {
   while (wasio_loop_run(loop, WASIO_RUN_NOWAIT) > 0) {
   }
   ASSERT_EQ_INT(r.dones, 0);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   ASSERT_LOOP_CLOSED(loop);
 }
 

@@ -17,12 +17,6 @@
 #define CTL_IN_MAX (4u << 20)
 #define BIG_RESPONSE (8u << 20)
 
-static wasio_loop_t *new_loop(void) {
-  wasio_loop_t *loop = NULL;
-  ASSERT_OK(wasio_loop_new(&loop));
-  return loop;
-}
-
 /* ---- the server under test ----------------------------------------------------
  * Routes:
  *   /hello          200 "hello\n" (a static body: no allocation)
@@ -53,10 +47,6 @@ typedef struct server_state {
 } server_state_t;
 
 static server_state_t S;
-
-static bool str_is(wasio_http_str_t s, const char *lit) {
-  return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0;
-}
 
 static void count_complete(wasio_http_exchange_t *ex, int status) {
   (void)ex;
@@ -343,71 +333,7 @@ static void server_stop(wasio_timer_t *wd) {
 
 /* ---- talking to the helper ------------------------------------------------------- */
 
-typedef struct ctl {
-  tconn_t c;
-  int rc;
-  char info[32];
-  const char *out; /* NUL-terminated views into c.in */
-  const char *err;
-  size_t out_len, err_len;
-} ctl_t;
-
-/* A JSON string of `s` (quotes and backslashes escaped) appended to buf. */
-static void json_str(char *buf, size_t cap, const char *s) {
-  size_t n = strlen(buf);
-  ASSERT_TRUE(n + 2 < cap);
-  buf[n++] = '"';
-  for (; *s; s++) {
-    ASSERT_TRUE(n + 3 < cap);
-    if (*s == '\n') { /* control characters would end the command line */
-      buf[n++] = '\\';
-      buf[n++] = 'n';
-      continue;
-    }
-    if (*s == '"' || *s == '\\') buf[n++] = '\\';
-    buf[n++] = *s;
-  }
-  buf[n++] = '"';
-  buf[n] = 0;
-}
-
-static void ctl_start(ctl_t *x, const char *json) {
-  memset(x, 0, sizeof *x);
-  tconn_new(S.loop, &x->c, CTL_IN_MAX);
-  wasio_addr_t to = loopback(WASIO_AF_INET, CTL_PORT);
-  tconn_connect_ok(S.loop, &x->c, &to);
-  tconn_read_start(&x->c);
-  tconn_write(&x->c, json, strlen(json));
-  tconn_write_str(&x->c, "\n");
-}
-
-static bool ctl_done(const ctl_t *x) { return x->c.read_status != 0; }
-
-/* Parses "<rc> <out_len> <err_len> <info>\n<out><err>" and closes. */
-static void ctl_finish(ctl_t *x) {
-  WAIT_UNTIL(S.loop, ctl_done(x));
-  ASSERT_WASIO(WASIO_EOF, x->c.read_status);
-  char *text = (char *)tconn_text(&x->c);
-  char *nl = strchr(text, '\n');
-  ASSERT_TRUE(nl != NULL);
-  unsigned long out_len = 0, err_len = 0;
-  ASSERT_EQ_INT(sscanf(text, "%d %lu %lu %31s", &x->rc, &out_len, &err_len, x->info), 4);
-  char *out = nl + 1;
-  ASSERT_EQ_U64((uint64_t)(out - text) + out_len + err_len, x->c.in_len);
-  /* Split into two NUL-terminated strings: move err one byte on. */
-  memmove(out + out_len + 1, out + out_len, err_len);
-  out[out_len] = 0;
-  out[out_len + 1 + err_len] = 0;
-  x->out = out;
-  x->out_len = out_len;
-  x->err = out + out_len + 1;
-  x->err_len = err_len;
-  WAIT_UNTIL(S.loop, x->c.writes_pending == 0);
-  wasio_tcp_close(x->c.tcp, tconn_close_cb);
-  WAIT_UNTIL(S.loop, x->c.close_calls == 1);
-}
-
-static void ctl_free(ctl_t *x) { free(x->c.in); }
+/* The helper's JSON protocol: ctl_t and its functions (tests/testlib.h). */
 
 /* Runs a program through the helper; args end with NULL. gen > 0 makes a
  * test file of that many bytes ("{FILE}" in args); its CRC is x->info. */
@@ -421,7 +347,7 @@ static void ctl_run_argv(ctl_t *x, const char *prog, size_t gen, const char *con
     json_str(json, sizeof json, args[i]);
   }
   strcat(json, "]}");
-  ctl_start(x, json);
+  ctl_start(x, S.loop, CTL_PORT, json, CTL_IN_MAX);
 }
 #define CTL_RUN(x, prog, gen, ...)                                     \
   do {                                                                 \
@@ -455,7 +381,7 @@ static void ctl_raw_start(ctl_t *x, const char *const *pieces, size_t n, unsigne
     k += snprintf(json + k, total - (size_t)k, "\"");
   }
   snprintf(json + k, total - (size_t)k, "]}");
-  ctl_start(x, json);
+  ctl_start(x, S.loop, CTL_PORT, json, CTL_IN_MAX);
   free(json);
 }
 
@@ -464,25 +390,6 @@ static void ctl_raw(ctl_t *x, const char *req, unsigned read_ms) {
   ctl_raw_start(x, p, 1, 0, false, read_ms);
   ctl_finish(x);
 }
-
-static size_t count_substr(const char *s, const char *sub) {
-  size_t n = 0;
-  for (const char *p = strstr(s, sub); p != NULL; p = strstr(p + 1, sub)) n++;
-  return n;
-}
-
-#define ASSERT_CONTAINS(hay, needle)                                                 \
-  do {                                                                               \
-    const char *_h = (hay), *_n = (needle);                                          \
-    if (strstr(_h, _n) == NULL)                                                      \
-      harness_fail(__FILE__, __LINE__, "%s does not contain \"%s\":\n%.1500s", #hay, _n, _h); \
-  } while (0)
-#define ASSERT_NOT_CONTAINS(hay, needle)                                             \
-  do {                                                                               \
-    const char *_h = (hay), *_n = (needle);                                          \
-    if (strstr(_h, _n) != NULL)                                                      \
-      harness_fail(__FILE__, __LINE__, "%s contains \"%s\":\n%.1500s", #hay, _n, _h); \
-  } while (0)
 
 static void url(char *buf, size_t cap, const char *path) {
   snprintf(buf, cap, "http://127.0.0.1:%u%s", (unsigned)S.port, path);

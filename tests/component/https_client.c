@@ -16,13 +16,11 @@
  * received in /tls/py-requests.txt.
  */
 #include "testlib.h"
-#include "sha256.h"
 
 #define NGINX_PORT helper_port("port")
 #define BIG_BYTES (12ull * 1024 * 1024)
 #define FETCH_TIMEOUT (10 * WASIO_NS_PER_S)
 #define SMALL_MAX (64u * 1024u)
-#define HEADER_MAX 64
 #define WATCHDOG_MS 30000
 #define BIG_WATCHDOG_MS 300000
 #define PAUSE_TURNS 50
@@ -71,67 +69,7 @@ static wasio_tls_config_t *config_with_ca(const char *path) {
 
 /* ---- one call ------------------------------------------------------------------- */
 
-typedef struct result {
-  int responses, dones, done_status, status;
-  long conn_id, conn_requests;
-  char reused[8], cipher[HEADER_MAX];
-  char body[SMALL_MAX + 1];
-  size_t body_len;
-  uint64_t body_total;
-  bool hash;
-  sha256_t sha;
-  uint64_t pause_after;          /* pause once this many body bytes arrived (0: never) */
-  bool paused;
-  int bodies_while_paused;
-  char final_url[256];           /* wasio_http_call_url at on_done */
-} result_t;
-
-static void header_copy(const wasio_http_response_t *res, const char *name, char *out, size_t cap) {
-  size_t pos = 0;
-  out[0] = 0;
-  int i = wasio_http_find_header(res->headers, res->num_headers, name, &pos);
-  if (i < 0) return;
-  size_t n = res->headers[i].value.len < cap - 1 ? res->headers[i].value.len : cap - 1;
-  memcpy(out, res->headers[i].value.ptr, n);
-  out[n] = 0;
-}
-
-static void on_response(wasio_http_call_t *call, const wasio_http_response_t *res) {
-  result_t *r = wasio_http_call_data(call);
-  char tmp[HEADER_MAX];
-  r->responses++;
-  r->status = res->status;
-  header_copy(res, "x-connection", tmp, sizeof tmp);
-  r->conn_id = strtol(tmp, NULL, 10);
-  header_copy(res, "x-connection-requests", tmp, sizeof tmp);
-  r->conn_requests = strtol(tmp, NULL, 10);
-  header_copy(res, "x-session-reused", r->reused, sizeof r->reused);
-  header_copy(res, "x-cipher", r->cipher, sizeof r->cipher);
-}
-
-static void on_body(wasio_http_call_t *call, const void *data, size_t len) {
-  result_t *r = wasio_http_call_data(call);
-  ASSERT_TRUE(r->dones == 0);
-  size_t keep = SMALL_MAX - r->body_len < len ? SMALL_MAX - r->body_len : len;
-  memcpy(r->body + r->body_len, data, keep);
-  r->body_len += keep;
-  r->body[r->body_len] = 0;
-  if (r->hash) sha256_update(&r->sha, data, len);
-  r->body_total += len;
-  if (r->paused) r->bodies_while_paused++;
-  if (r->pause_after && r->body_total >= r->pause_after) {
-    r->pause_after = 0;
-    r->paused = true;
-    ASSERT_OK(wasio_http_call_pause(call, true));
-  }
-}
-
-static void on_done(wasio_http_call_t *call, int status) {
-  result_t *r = wasio_http_call_data(call);
-  r->dones++;
-  r->done_status = status;
-  snprintf(r->final_url, sizeof r->final_url, "%s", wasio_http_call_url(call));
-}
+/* result_t and its callbacks: tests/testlib.h. */
 
 /* The result of get() (large: kept out of the stack). */
 static result_t r_static;
@@ -143,8 +81,8 @@ static wasio_http_call_t *start_get(wasio_http_client_t *client, const char *hos
   char url[256];
   snprintf(url, sizeof url, "https://%s:%u%s", host, (unsigned)port, path);
   wasio_http_header_t close_hdr[] = {{WASIO_HTTP_STR("Connection"), WASIO_HTTP_STR("close")}};
-  wasio_http_call_opts_t o = {.url = url, .data = r, .on_response = on_response, .on_body = on_body,
-                              .on_done = on_done, .headers = close_conn ? close_hdr : NULL,
+  wasio_http_call_opts_t o = {.url = url, .data = r, .on_response = result_on_response, .on_body = result_on_body,
+                              .on_done = result_on_done, .headers = close_conn ? close_hdr : NULL,
                               .num_headers = close_conn ? 1 : 0};
   if (strcmp(path, "/big.bin") == 0) {
     r->hash = true;
@@ -163,30 +101,11 @@ static result_t *get(wasio_loop_t *loop, wasio_http_client_t *client, const char
   return &r_static;
 }
 
-static bool closed_flag;
-static void client_closed(wasio_http_client_t *c) {
-  (void)c;
-  ASSERT_TRUE(!closed_flag);
-  closed_flag = true;
-}
-
-static void close_client(wasio_loop_t *loop, wasio_http_client_t *client) {
-  closed_flag = false;
-  wasio_http_client_close(client, client_closed);
-  WAIT_UNTIL(loop, closed_flag);
-}
-
 static wasio_http_client_t *new_client(wasio_loop_t *loop, wasio_tls_config_t *cfg) {
   wasio_http_client_t *c = NULL;
   wasio_http_client_opts_t o = {.tls = cfg};
   ASSERT_OK(wasio_http_client_new(loop, &o, &c));
   return c;
-}
-
-static wasio_loop_t *new_loop(void) {
-  wasio_loop_t *loop = NULL;
-  ASSERT_OK(wasio_loop_new(&loop));
-  return loop;
 }
 
 /* ---- suites ------------------------------------------------------------------------ */
@@ -201,7 +120,7 @@ static void suite(const char *name, const char *openssl_cipher) {
   ASSERT_EQ_INT(r->status, 200);
   ASSERT_EQ_STR(r->body, "hello from nginx\n");
   ASSERT_EQ_STR(r->cipher, openssl_cipher);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   ASSERT_OK(wasio_tls_config_free(cfg));
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
@@ -236,16 +155,10 @@ TEST(keepalive_reuse_and_resumption) {
   ASSERT_WASIO(0, r->done_status);
   ASSERT_TRUE(r->conn_id != first);
   ASSERT_EQ_STR(r->reused, "r");
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   ASSERT_OK(wasio_tls_config_free(cfg));
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
-}
-
-static bool slept;
-static void sleep_cb(wasio_timer_t *t) {
-  (void)t;
-  slept = true;
 }
 
 TEST(server_closes_idle_tls_connection) {
@@ -259,18 +172,13 @@ TEST(server_closes_idle_tls_connection) {
   result_t *r = get(loop, client, "localhost", port, "/small.txt", false);
   ASSERT_WASIO(0, r->done_status);
   long first = r->conn_id;
-  wasio_timer_t *t = NULL;
-  ASSERT_OK(wasio_timer_new(loop, &t));
-  slept = false;
-  ASSERT_OK(wasio_timer_start(t, sleep_cb, PAST_SHORT_KEEPALIVE_MS * MS, 0));
-  WAIT_UNTIL(loop, slept);
-  wasio_timer_close(t, NULL);
+  sleep_ms(loop, PAST_SHORT_KEEPALIVE_MS);
   r = get(loop, client, "localhost", port, "/small.txt", false);
   ASSERT_WASIO(0, r->done_status);
   ASSERT_TRUE(r->conn_id != first);
   ASSERT_EQ_INT(r->conn_requests, 1);
   ASSERT_EQ_STR(r->reused, "r");
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   ASSERT_OK(wasio_tls_config_free(cfg));
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
@@ -301,7 +209,7 @@ TEST(big_body_sha256) {
   sha256_hex(&r->sha, hex);
   ASSERT_TRUE(strncmp(want, hex, 64) == 0);
   free(want);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   ASSERT_OK(wasio_tls_config_free(cfg));
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
@@ -317,7 +225,7 @@ TEST(default_roots_reject_private_ca) {
   result_t *r = get(loop, client, "localhost", tls_port("ecdsa-gcm"), "/small.txt", false);
   ASSERT_WASIO(WASIO_ETLS_CERT_UNTRUSTED, r->done_status);
   ASSERT_EQ_INT(r->responses, 0);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
@@ -343,7 +251,7 @@ TEST(wrong_ca_exact_error) {
   }
   /* Not a byte of the request reached the peer. */
   ASSERT_EQ_INT(py_requests(), before);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   ASSERT_OK(wasio_tls_config_free(cfg));
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
@@ -359,7 +267,7 @@ TEST(insecure_accepts_unknown_ca) {
   result_t *r = get(loop, client, "localhost", tls_port("rsa-gcm"), "/small.txt", false);
   ASSERT_WASIO(0, r->done_status);
   ASSERT_EQ_STR(r->body, "hello from nginx\n");
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   ASSERT_OK(wasio_tls_config_free(cfg));
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
@@ -375,8 +283,8 @@ TEST(redirect_from_http_to_https) {
   char url[128], want[128];
   snprintf(url, sizeof url, "http://127.0.0.1:%u/redirect/to-https", (unsigned)NGINX_PORT);
   snprintf(want, sizeof want, "https://localhost:%u/small.txt", (unsigned)tls_port("ecdsa-gcm"));
-  wasio_http_call_opts_t o = {.url = url, .data = &p, .on_response = on_response, .on_body = on_body,
-                              .on_done = on_done, .max_redirects = -1};
+  wasio_http_call_opts_t o = {.url = url, .data = &p, .on_response = result_on_response, .on_body = result_on_body,
+                              .on_done = result_on_done, .max_redirects = -1};
   ASSERT_OK(wasio_http_call_start(client, &o, NULL));
   WAIT_UNTIL(loop, p.dones == 1);
   ASSERT_WASIO(0, p.done_status);
@@ -384,7 +292,7 @@ TEST(redirect_from_http_to_https) {
   ASSERT_EQ_STR(p.body, "hello from nginx\n");
   ASSERT_EQ_STR(p.cipher, "ECDHE-ECDSA-AES128-GCM-SHA256");
   ASSERT_EQ_STR(p.final_url, want);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   ASSERT_OK(wasio_tls_config_free(cfg));
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
@@ -402,13 +310,13 @@ TEST(plain_http_on_tls_client_unchanged) {
   memset(&p, 0, sizeof p);
   char url[128];
   snprintf(url, sizeof url, "http://127.0.0.1:%u/small.txt", (unsigned)NGINX_PORT);
-  wasio_http_call_opts_t o = {.url = url, .data = &p, .on_response = on_response, .on_body = on_body,
-                              .on_done = on_done};
+  wasio_http_call_opts_t o = {.url = url, .data = &p, .on_response = result_on_response, .on_body = result_on_body,
+                              .on_done = result_on_done};
   ASSERT_OK(wasio_http_call_start(client, &o, NULL));
   WAIT_UNTIL(loop, p.dones == 1);
   ASSERT_WASIO(0, p.done_status);
   ASSERT_EQ_STR(p.body, "hello from nginx\n");
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   ASSERT_OK(wasio_tls_config_free(cfg));
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
@@ -434,7 +342,7 @@ TEST(close_delimited_body_needs_close_notify) {
   /* The pool keeps working for the origin. */
   r = get(loop, client, "localhost", port, "/clean", false);
   ASSERT_WASIO(0, r->done_status);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   ASSERT_OK(wasio_tls_config_free(cfg));
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
@@ -447,12 +355,6 @@ TEST(close_delimited_body_needs_close_notify) {
  * error from wasio_http_call_pause() and then wait forever. (This was
  * covered by the transport's old deferred TLS read start, which turned the
  * refusal into a read result one turn later.) */
-static bool pause_wait_done;
-static void pause_wait_cb(wasio_timer_t *t) {
-  (void)t;
-  pause_wait_done = true;
-}
-
 TEST(truncated_while_paused_fails_the_call_on_resume) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, WATCHDOG_MS);
@@ -466,12 +368,7 @@ TEST(truncated_while_paused_fails_the_call_on_resume) {
   /* The peer closes TCP 100 ms after the body: give the stream time to
    * meet that end while paused. (A slower machine only makes this a test
    * of an ordinary resume: the result must be the same.) */
-  wasio_timer_t *t = NULL;
-  ASSERT_OK(wasio_timer_new(loop, &t));
-  pause_wait_done = false;
-  ASSERT_OK(wasio_timer_start(t, pause_wait_cb, 500 * MS, 0));
-  WAIT_UNTIL(loop, pause_wait_done);
-  wasio_timer_close(t, NULL);
+  sleep_ms(loop, 500);
   ASSERT_EQ_INT(p.dones, 0);
   ASSERT_EQ_INT(p.bodies_while_paused, 0);
   p.paused = false;
@@ -480,7 +377,7 @@ TEST(truncated_while_paused_fails_the_call_on_resume) {
   ASSERT_WASIO(WASIO_ETLS_TRUNCATED, p.done_status);
   ASSERT_EQ_INT(p.status, 200);
   ASSERT_EQ_STR(p.body, PY_BODY);
-  close_client(loop, client);
+  http_client_close_wait(loop, client);
   ASSERT_OK(wasio_tls_config_free(cfg));
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);

@@ -43,10 +43,6 @@ typedef struct server_state {
 
 static server_state_t S;
 
-static bool str_is(wasio_http_str_t s, const char *lit) {
-  return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0;
-}
-
 static void count_complete(wasio_http_exchange_t *ex, int status) {
   (void)ex;
   if (status == 0)
@@ -131,69 +127,7 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
 
 /* ---- talking to the helper ------------------------------------------------------- */
 
-typedef struct ctl {
-  tconn_t c;
-  int rc;
-  char info[32];
-  char *out; /* NUL-terminated views into c.in */
-  const char *err;
-  size_t out_len, err_len;
-} ctl_t;
-
-/* A JSON string of `s` (quotes, backslashes and newlines escaped) appended
- * to buf. */
-static void json_str(char *buf, size_t cap, const char *s) {
-  size_t n = strlen(buf);
-  ASSERT_TRUE(n + 2 < cap);
-  buf[n++] = '"';
-  for (; *s; s++) {
-    ASSERT_TRUE(n + 3 < cap);
-    if (*s == '\n' || *s == '\r') { /* control characters would end the command line */
-      buf[n++] = '\\';
-      buf[n++] = *s == '\n' ? 'n' : 'r';
-      continue;
-    }
-    if (*s == '"' || *s == '\\') buf[n++] = '\\';
-    buf[n++] = *s;
-  }
-  buf[n++] = '"';
-  buf[n] = 0;
-}
-
-static void ctl_start(ctl_t *x, const char *json) {
-  memset(x, 0, sizeof *x);
-  tconn_new(S.loop, &x->c, CTL_IN_MAX);
-  wasio_addr_t to = loopback(WASIO_AF_INET, CTL_PORT);
-  tconn_connect_ok(S.loop, &x->c, &to);
-  tconn_read_start(&x->c);
-  tconn_write(&x->c, json, strlen(json));
-  tconn_write_str(&x->c, "\n");
-}
-
-/* Waits for "<rc> <out_len> <err_len> <info>\n<out><err>" and closes. */
-static void ctl_finish(ctl_t *x) {
-  WAIT_UNTIL(S.loop, x->c.read_status != 0);
-  ASSERT_WASIO(WASIO_EOF, x->c.read_status);
-  char *text = (char *)tconn_text(&x->c);
-  char *nl = strchr(text, '\n');
-  ASSERT_TRUE(nl != NULL);
-  unsigned long out_len = 0, err_len = 0;
-  ASSERT_EQ_INT(sscanf(text, "%d %lu %lu %31s", &x->rc, &out_len, &err_len, x->info), 4);
-  char *out = nl + 1;
-  ASSERT_EQ_U64((uint64_t)(out - text) + out_len + err_len, x->c.in_len);
-  memmove(out + out_len + 1, out + out_len, err_len); /* two NUL-terminated strings */
-  out[out_len] = 0;
-  out[out_len + 1 + err_len] = 0;
-  x->out = out;
-  x->out_len = out_len;
-  x->err = out + out_len + 1;
-  x->err_len = err_len;
-  WAIT_UNTIL(S.loop, x->c.writes_pending == 0);
-  wasio_tcp_close(x->c.tcp, tconn_close_cb);
-  WAIT_UNTIL(S.loop, x->c.close_calls == 1);
-}
-
-static void ctl_free(ctl_t *x) { free(x->c.in); }
+/* The helper's JSON protocol: ctl_t and its functions (tests/testlib.h). */
 
 /* Runs a program through the helper; args end with NULL. gen > 0 makes a
  * test file of that many bytes ("{FILE}"; its CRC is x->info); "{CA}" is
@@ -214,7 +148,7 @@ static void ctl_run_argv(ctl_t *x, const char *prog, size_t gen, const char *std
     json_str(json, sizeof json, args[i]);
   }
   strcat(json, "]}");
-  ctl_start(x, json);
+  ctl_start(x, S.loop, CTL_PORT, json, CTL_IN_MAX);
   ctl_finish(x);
 }
 #define CTL_RUN(x, prog, gen, stdin_text, ...)                          \
@@ -228,7 +162,7 @@ static void ctl_run_argv(ctl_t *x, const char *prog, size_t gen, const char *std
 static void ctl_raw_silent(ctl_t *x, unsigned read_ms) {
   char json[256];
   snprintf(json, sizeof json, "{\"raw\": %u, \"send\": [], \"read_ms\": %u}", (unsigned)S.port, read_ms);
-  ctl_start(x, json);
+  ctl_start(x, S.loop, CTL_PORT, json, CTL_IN_MAX);
   ctl_finish(x);
 }
 
@@ -237,7 +171,7 @@ static char *ctl_file(const char *name, size_t *len) {
   char json[128];
   snprintf(json, sizeof json, "{\"file\": \"%s\"}", name);
   ctl_t x;
-  ctl_start(&x, json);
+  ctl_start(&x, S.loop, CTL_PORT, json, CTL_IN_MAX);
   ctl_finish(&x);
   ASSERT_EQ_INT(x.rc, 0);
   char *copy = malloc(x.out_len + 1);
@@ -247,19 +181,6 @@ static char *ctl_file(const char *name, size_t *len) {
   ctl_free(&x);
   return copy;
 }
-
-#define ASSERT_CONTAINS(hay, needle)                                                 \
-  do {                                                                               \
-    const char *_h = (hay), *_n = (needle);                                          \
-    if (strstr(_h, _n) == NULL)                                                      \
-      harness_fail(__FILE__, __LINE__, "%s does not contain \"%s\":\n%.1500s", #hay, _n, _h); \
-  } while (0)
-#define ASSERT_NOT_CONTAINS(hay, needle)                                             \
-  do {                                                                               \
-    const char *_h = (hay), *_n = (needle);                                          \
-    if (strstr(_h, _n) != NULL)                                                      \
-      harness_fail(__FILE__, __LINE__, "%s contains \"%s\":\n%.1500s", #hay, _n, _h); \
-  } while (0)
 
 /* ---- server start and stop -------------------------------------------------------- */
 
@@ -499,7 +420,7 @@ static void ctl_tls_start(ctl_t *x, const char *text, bool unwrap) {
            unwrap ? "true" : "false");
   json_str(json, sizeof json, text);
   strcat(json, "}");
-  ctl_start(x, json);
+  ctl_start(x, S.loop, CTL_PORT, json, CTL_IN_MAX);
 }
 
 static void ctl_tls(ctl_t *x, const char *text, bool unwrap) {

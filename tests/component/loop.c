@@ -54,13 +54,6 @@ static wasio_timer_t *timer_with_id(wasio_loop_t *loop, int id) {
   return t;
 }
 
-static wasio_loop_t *new_loop(void) {
-  wasio_loop_t *loop = NULL;
-  ASSERT_OK(wasio_loop_new(&loop));
-  ASSERT_TRUE(loop != NULL);
-  return loop;
-}
-
 /* ---- timers ----------------------------------------------------------------- */
 
 static uint64_t fired_at;

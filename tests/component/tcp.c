@@ -16,12 +16,6 @@
 #define BLACKHOLE_PORT helper_port("port3")
 #define CONNECT_TIMEOUT (10 * WASIO_NS_PER_S)
 
-static wasio_loop_t *new_loop(void) {
-  wasio_loop_t *loop = NULL;
-  ASSERT_OK(wasio_loop_new(&loop));
-  return loop;
-}
-
 /* Sends `len` test bytes and expects exactly them back, then closes. */
 static void echo_exchange(wasio_loop_t *loop, tconn_t *c, size_t len, uint64_t seed) {
   uint8_t *out = malloc(len);

@@ -15,64 +15,8 @@
 #include "testlib.h"
 
 #define CONNECT_TIMEOUT (10 * WASIO_NS_PER_S)
-#define CTL_MAX 16384
 #define TLS_IN_MAX 4096
 #define MARKER_LINE "WASIO-APP-DATA hello\n"
-
-static wasio_loop_t *new_loop(void) {
-  wasio_loop_t *loop = NULL;
-  ASSERT_OK(wasio_loop_new(&loop));
-  return loop;
-}
-
-/* ---- the helper's control connection ---------------------------------------- */
-
-/* Sends one command, returns the whole reply (the helper closes after it). */
-static char *ctl(wasio_loop_t *loop, const char *cmd) {
-  tconn_t c;
-  tconn_new(loop, &c, CTL_MAX);
-  wasio_addr_t a = loopback(WASIO_AF_INET, helper_port("port"));
-  tconn_connect_ok(loop, &c, &a);
-  tconn_write_str(&c, cmd);
-  tconn_read_start(&c);
-  WAIT_UNTIL(loop, c.read_status != 0);
-  ASSERT_WASIO(WASIO_EOF, c.read_status);
-  char *reply = strdup(tconn_text(&c));
-  tconn_close(loop, &c);
-  if (strncmp(reply, "error", 5) == 0) harness_fail(__FILE__, __LINE__, "helper: %s", reply);
-  return reply;
-}
-
-/* Starts scenario `name`; returns its port and puts the root CA in *ca.
- * plain: the peer prints what it receives instead of echoing (for leaked). */
-static uint16_t scenario_ex(wasio_loop_t *loop, const char *name, bool plain, char **ca) {
-  char cmd[64];
-  snprintf(cmd, sizeof cmd, "start %s%s\n", name, plain ? " plain" : "");
-  char *r = ctl(loop, cmd);
-  long port = strtol(r, NULL, 10);
-  ASSERT_TRUE(port > 0 && port < 65536);
-  char *pem = strchr(r, '\n');
-  ASSERT_TRUE(pem != NULL);
-  char *end = strstr(pem, "END\n");
-  ASSERT_TRUE(end != NULL);
-  *end = 0;
-  *ca = strdup(pem + 1);
-  free(r);
-  return (uint16_t)port;
-}
-
-static uint16_t scenario(wasio_loop_t *loop, const char *name, char **ca) {
-  return scenario_ex(loop, name, false, ca);
-}
-
-static int leaked(wasio_loop_t *loop, uint16_t port) {
-  char cmd[64];
-  snprintf(cmd, sizeof cmd, "leaked %u\n", port);
-  char *r = ctl(loop, cmd);
-  int n = atoi(r);
-  free(r);
-  return n;
-}
 
 /* ---- a TLS client connection ---------------------------------------------------- */
 
@@ -184,7 +128,7 @@ static void good(const char *name, const char *host, uint16_t want_suite, bool a
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 60000);
   char *ca;
-  uint16_t port = scenario(loop, name, &ca);
+  uint16_t port = tls_peer_start(loop, name, false, &ca);
   wasio_tls_config_t *cfg = client_cfg(ca);
   const char *protos[] = {"http/1.1"};
   if (alpn) ASSERT_OK(wasio_tls_config_alpn(cfg, protos, 1));
@@ -230,7 +174,7 @@ TEST(no_callback_inside_calls) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 60000);
   char *ca;
-  uint16_t port = scenario(loop, "ecdsa", &ca);
+  uint16_t port = tls_peer_start(loop, "ecdsa", false, &ca);
   cfg_freed_in_close = client_cfg(ca);
   tlsc_t c;
   tlsc_open(loop, &c, cfg_freed_in_close, port, "wasio.test");
@@ -282,7 +226,7 @@ TEST(resumption) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 60000);
   char *ca;
-  uint16_t port = scenario(loop, "resume", &ca);
+  uint16_t port = tls_peer_start(loop, "resume", false, &ca);
   wasio_tls_config_t *cfg = client_cfg(ca);
   for (int round = 0; round < 3; round++) {
     /* Round 2: changing what is trusted forgets the sessions (a resumed
@@ -313,7 +257,7 @@ static void peer_ending(const char *name, const char *want_in, int want_end) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 60000);
   char *ca;
-  uint16_t port = scenario(loop, name, &ca);
+  uint16_t port = tls_peer_start(loop, name, false, &ca);
   wasio_tls_config_t *cfg = client_cfg(ca);
   tlsc_t c;
   tlsc_open(loop, &c, cfg, port, "wasio.test");
@@ -341,7 +285,7 @@ typedef enum { CFG_DEFAULT, CFG_NO_CA, CFG_BAD_PIN, CFG_INSECURE, CFG_PIN_SPKI, 
 
 /* The leaf's real pins from the helper: kind 0 SPKI, 1 certificate. */
 static void real_pin(wasio_loop_t *loop, int which, uint8_t out[32]) {
-  char *r = ctl(loop, "pins leaf-ec\n");
+  char *r = helper_ask(loop, "pins leaf-ec\n");
   const char *hex = r + (which ? 65 : 0);
   ASSERT_TRUE(strlen(r) >= 129);
   for (int i = 0; i < 32; i++) {
@@ -358,7 +302,7 @@ static void reject(const char *name, const char *host, cfg_kind_t kind, int want
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 60000);
   char *ca;
-  uint16_t port = scenario_ex(loop, name, true, &ca);
+  uint16_t port = tls_peer_start(loop, name, true, &ca);
   wasio_tls_config_t *cfg = NULL;
   if (kind == CFG_NO_CA) ASSERT_OK(wasio_tls_config_new(WASIO_TLS_CLIENT, &cfg));
   else cfg = client_cfg(ca);
@@ -390,7 +334,7 @@ static void reject(const char *name, const char *host, cfg_kind_t kind, int want
     ASSERT_WASIO(0, c.write_status);
   }
   tlsc_close(loop, &c);
-  ASSERT_EQ_INT(leaked(loop, port), want == 0 ? 1 : 0);
+  ASSERT_EQ_INT(tls_peer_leaked(loop, port), want == 0 ? 1 : 0);
   ASSERT_OK(wasio_tls_config_free(cfg));
   free(ca);
   watchdog_stop(wd);
@@ -427,7 +371,7 @@ TEST(insecure_accepts_self_signed) { reject("selfsigned", "wasio.test", CFG_INSE
 static char *pki_file(wasio_loop_t *loop, const char *name) {
   char cmd[64];
   snprintf(cmd, sizeof cmd, "file %s\n", name);
-  char *r = ctl(loop, cmd);
+  char *r = helper_ask(loop, cmd);
   char *end = strstr(r, "END\n");
   ASSERT_TRUE(end != NULL);
   *end = 0;
@@ -525,7 +469,7 @@ static void served_to_s_client(const char *leaf, const char *cipher, uint16_t wa
   uint16_t port = srv_listen(loop, &s);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "s_client %u %s\n", port, cipher);
-  char *r = ctl(loop, cmd);
+  char *r = helper_ask(loop, cmd);
   if (strncmp(r, "rc 0\n", 5) != 0) harness_fail(__FILE__, __LINE__, "s_client: %s", r);
   ASSERT_TRUE(strstr(r, "echo: hello from s_client\n") != NULL);
   free(r);

@@ -49,12 +49,6 @@ static void send_cb(wasio_udp_send_t *req, int status) {
 
 static void udp_close_cb(wasio_udp_t *udp) { udp_closed++; }
 
-static wasio_loop_t *new_loop(void) {
-  wasio_loop_t *loop = NULL;
-  ASSERT_OK(wasio_loop_new(&loop));
-  return loop;
-}
-
 static wasio_udp_t *udp_bound(wasio_loop_t *loop, wasio_family_t family) {
   wasio_udp_t *u;
   ASSERT_OK(wasio_udp_new(loop, &u));

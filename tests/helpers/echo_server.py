@@ -3,10 +3,13 @@
 possible), prints the port on the first stdout line, echoes every byte back
 on every connection, and exits after --lifetime seconds (default 60)."""
 import argparse
+import os
 import selectors
-import socket
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import pydriver  # noqa: E402
 
 
 def main():
@@ -14,20 +17,7 @@ def main():
     ap.add_argument("--lifetime", type=float, default=60.0)
     args = ap.parse_args()
     sel = selectors.DefaultSelector()
-    listeners = []
-    v4 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    v4.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    v4.bind(("127.0.0.1", 0))
-    port = v4.getsockname()[1]
-    listeners.append(v4)
-    try:
-        v6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        v6.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        v6.bind(("::1", port))
-        listeners.append(v6)
-    except OSError:
-        pass  # no IPv6 loopback here: IPv4 only
+    port, listeners = pydriver.loopback_sockets(name="echo_server", reuse=True)
     for s in listeners:
         s.listen(512)
         s.setblocking(False)

@@ -66,12 +66,16 @@ Only 127.0.0.1, localhost and [::1] are proxied to. The process exits after
 """
 import argparse
 import gzip
+import os
 import socket
 import sys
 import threading
 import time
 import urllib.parse
 import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import pydriver  # noqa: E402
 
 TEXT = b"".join(b"line %04d of the compressible text\n" % i for i in range(400))
 IO_TIMEOUT = 30.0
@@ -403,20 +407,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lifetime", type=float, default=600)
     args = ap.parse_args()
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(128)
-    print(srv.getsockname()[1], flush=True)
-    deadline = time.time() + args.lifetime
-    srv.settimeout(1.0)
-    while time.time() < deadline:
-        try:
-            s, _ = srv.accept()
-        except socket.timeout:
-            continue
-        threading.Thread(target=handle, args=(s,), daemon=True).start()
-    return 0
+    _, socks = pydriver.loopback_sockets(name="fetch_peer", ipv6=False, reuse=True)
+    return pydriver.serve_connections(socks, handle, args.lifetime)
 
 
 if __name__ == "__main__":

@@ -40,18 +40,17 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import pydriver  # noqa: E402
 
 PROGRAMS = {"curl", "wrk", "h2load"}
 RUN_TIMEOUT = 60.0
 IO_TIMEOUT = 30.0
 URL_HOST = re.compile(r"^https?://([^/]+)")
 LOOPBACK_HOSTS = {"127.0.0.1", "[::1]", "localhost"}
-
-last_activity = time.time()
-
 
 def loopback_url(arg):
     m = URL_HOST.match(arg)
@@ -78,22 +77,28 @@ def do_run(conn, cmd):
     if not all(loopback_url(a) for a in args):
         reply(conn, 2, b"", b"only loopback URLs", "-")
         return
+    run_program(conn, cmd, prog, args, "http_ctl")
+
+
+def run_program(conn, cmd, prog, args, name):
+    """Runs a program the caller allowed, with the command's "gen" file
+    ("{FILE}" in args; its CRC-32 is the reply's info), "stdin" text (none:
+    an empty stdin) and "timeout"; replies with its status and output."""
     info, path = "-", None
     try:
         if "gen" in cmd:
-            rng = random.Random(int(cmd.get("seed", 1)))
-            data = rng.randbytes(int(cmd["gen"]))
-            fd, path = tempfile.mkstemp(prefix="http_ctl_")
+            data = random.Random(int(cmd.get("seed", 1))).randbytes(int(cmd["gen"]))
+            fd, path = tempfile.mkstemp(prefix=f"{name}_")
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             info = f"{zlib.crc32(data):08x}"
             args = [a.replace("{FILE}", path) for a in args]
         try:
-            p = subprocess.run([prog] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               timeout=float(cmd.get("timeout", RUN_TIMEOUT)))
+            p = subprocess.run([prog] + args, input=str(cmd.get("stdin", "")).encode(), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=float(cmd.get("timeout", RUN_TIMEOUT)))
             reply(conn, p.returncode, p.stdout, p.stderr, info)
         except subprocess.TimeoutExpired as e:
-            reply(conn, 124, e.stdout or b"", (e.stderr or b"") + b"\n(http_ctl: timed out)", info)
+            reply(conn, 124, e.stdout or b"", (e.stderr or b"") + f"\n({name}: timed out)".encode(), info)
     finally:
         if path:
             os.unlink(path)
@@ -153,7 +158,6 @@ def do_raw(conn, cmd):
 def serve_commands(conn, handlers, name):
     """Reads one JSON command line from conn and runs the handler of the
     first key of `handlers` present in it (a dict, in order); then closes."""
-    global last_activity
     try:
         conn.settimeout(IO_TIMEOUT)
         line = b""
@@ -175,34 +179,20 @@ def serve_commands(conn, handlers, name):
         print(f"{name}: {e}", file=sys.stderr, flush=True)
     finally:
         conn.close()
-        last_activity = time.time()
+        pydriver.touch()
 
 
 def serve_forever(handlers, name, argv=None, before_accept=None):
     """Listens on 127.0.0.1, prints the port, serves each connection's
     command on a thread until --lifetime seconds, or --idle seconds without
     a command, have passed. before_accept() runs once the port is printed."""
-    global last_activity
     ap = argparse.ArgumentParser()
     ap.add_argument("--lifetime", type=float, default=600.0)
     ap.add_argument("--idle", type=float, default=120.0)
     args = ap.parse_args(argv)
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(64)
-    srv.settimeout(0.2)
-    print(srv.getsockname()[1], flush=True)
-    if before_accept is not None:
-        before_accept()
-    start = time.time()
-    while time.time() - start < args.lifetime and time.time() - last_activity < args.idle:
-        try:
-            conn, _ = srv.accept()
-        except socket.timeout:
-            continue
-        last_activity = time.time()
-        threading.Thread(target=serve_commands, args=(conn, handlers, name), daemon=True).start()
-    return 0
+    _, socks = pydriver.loopback_sockets(name=name, ipv6=False)
+    return pydriver.serve_connections(socks, lambda conn: serve_commands(conn, handlers, name), args.lifetime,
+                                      idle=args.idle, backlog=64, before_accept=before_accept)
 
 
 def main():

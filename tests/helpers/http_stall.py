@@ -27,10 +27,11 @@ A stalled connection is held until the client closes it or --hold seconds
 pass. The process exits after --lifetime seconds.
 """
 import argparse
-import socket
+import os
 import sys
-import threading
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import pydriver  # noqa: E402
 
 
 def serve(conn, hold):
@@ -109,20 +110,8 @@ def main():
     ap.add_argument("--lifetime", type=float, default=120.0)
     ap.add_argument("--hold", type=float, default=60.0)
     args = ap.parse_args()
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(128)
-    print(ls.getsockname()[1], flush=True)
-    end = time.time() + args.lifetime
-    ls.settimeout(0.5)
-    while time.time() < end:
-        try:
-            conn, _ = ls.accept()
-        except socket.timeout:
-            continue
-        threading.Thread(target=serve, args=(conn, args.hold), daemon=True).start()
-    return 0
+    _, socks = pydriver.loopback_sockets(name="http_stall", ipv6=False, reuse=True)
+    return pydriver.serve_connections(socks, lambda conn: serve(conn, args.hold), args.lifetime)
 
 
 if __name__ == "__main__":

@@ -28,14 +28,11 @@ Every program is bounded in time (http_ctl.RUN_TIMEOUT); the process exits
 after --lifetime seconds, or --idle seconds without a command.
 """
 import os
-import random
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
-import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ssl  # noqa: E402
@@ -82,24 +79,7 @@ def do_run(conn, cmd):
                                  for a, n in zip(args, args[1:] + [""])):
         http_ctl.reply(conn, 2, b"", b"only loopback peers", "-")
         return
-    info, path = "-", None
-    try:
-        if "gen" in cmd:
-            data = random.Random(int(cmd.get("seed", 1))).randbytes(int(cmd["gen"]))
-            fd, path = tempfile.mkstemp(prefix="https_ctl_")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            info = f"{zlib.crc32(data):08x}"
-            args = [a.replace("{FILE}", path) for a in args]
-        try:
-            p = subprocess.run([prog] + args, input=str(cmd.get("stdin", "")).encode(), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, timeout=float(cmd.get("timeout", http_ctl.RUN_TIMEOUT)))
-            http_ctl.reply(conn, p.returncode, p.stdout, p.stderr, info)
-        except subprocess.TimeoutExpired as e:
-            http_ctl.reply(conn, 124, e.stdout or b"", (e.stderr or b"") + b"\n(https_ctl: timed out)", info)
-    finally:
-        if path:
-            os.unlink(path)
+    http_ctl.run_program(conn, cmd, prog, args, "https_ctl")
 
 
 def do_tls(conn, cmd):

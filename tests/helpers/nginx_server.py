@@ -59,27 +59,19 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import pydriver  # noqa: E402
+
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 START_TIMEOUT_S = 10
 
 
 def free_port():
-    # Bind on both families so the port is free on both.
-    for _ in range(50):
-        s4 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s4.bind(("127.0.0.1", 0))
-        port = s4.getsockname()[1]
-        try:
-            s6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-            s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            s6.bind(("::1", port))
-            s6.close()
-        except OSError:
-            s4.close()
-            continue
-        s4.close()
-        return port
-    raise SystemExit("nginx_server: no free port on both 127.0.0.1 and ::1")
+    """A port free on both 127.0.0.1 and ::1 (nginx binds both)."""
+    port, socks = pydriver.loopback_sockets(name="nginx_server")
+    for s in socks:
+        s.close()
+    return port
 
 
 def make_root(root, big_mib):
@@ -169,39 +161,22 @@ TLS_SUITES = [  # (name, key type, nginx ssl_ciphers, extra directives)
     ("rsa-chacha", "rsa", "ECDHE-RSA-CHACHA20-POLY1305", ""),
     ("short", "ec", "ECDHE-ECDSA-AES128-GCM-SHA256", f"keepalive_timeout {SHORT_KEEPALIVE};"),
 ]
-CERT_DAYS = "30"
-KEY_ARGS = {"ec": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
-            "rsa": ["-newkey", "rsa:2048"]}
+CERT_DAYS = 30
 
 
-def openssl(*args):
-    subprocess.run(["openssl", *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def make_ca(d, name):
-    """A self-signed CA (EC P-256): d/NAME.pem and d/NAME.key."""
-    openssl("req", "-x509", "-new", *KEY_ARGS["ec"], "-nodes", "-days", CERT_DAYS,
-            "-subj", f"/CN=wasio test {name}", "-keyout", os.path.join(d, name + ".key"),
-            "-out", os.path.join(d, name + ".pem"),
-            "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-
-
-def make_leaf(d, kind):
-    """A server certificate of key type `kind` signed by d/ca: d/server-KIND.pem/.key."""
-    key, csr, pem = (os.path.join(d, f"server-{kind}{x}") for x in (".key", ".csr", ".pem"))
-    ext = os.path.join(d, "server.ext")
-    with open(ext, "w") as f:
-        f.write("basicConstraints=CA:FALSE\n"
-                "keyUsage=critical,digitalSignature,keyEncipherment\n"
-                "extendedKeyUsage=serverAuth\n"
-                "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n")
-    openssl("req", "-new", *KEY_ARGS[kind], "-nodes", "-subj", "/CN=localhost",
-            "-keyout", key, "-out", csr)
-    openssl("x509", "-req", "-in", csr, "-CA", os.path.join(d, "ca.pem"),
-            "-CAkey", os.path.join(d, "ca.key"), "-CAcreateserial", "-days", CERT_DAYS,
-            "-sha256", "-extfile", ext, "-out", pem)
-    return pem, key
+def make_pki(d):
+    """Two CAs (ca, other-ca) and a server certificate of each key type,
+    signed by ca, for localhost, 127.0.0.1 and ::1 (tests/pydriver.py's
+    Pki): {kind: (d/server-KIND.pem, d/server-KIND.key)}."""
+    p = pydriver.Pki(d)
+    for name in ("ca", "other-ca"):
+        p.self_signed(name, f"wasio test {name}", days=CERT_DAYS)
+    ext = pydriver.leaf_ext("DNS:localhost, IP:127.0.0.1, IP:::1")
+    leaves = {}
+    for kind in ("ec", "rsa"):
+        p.issue(f"server-{kind}", "ca", ext, kind=kind, cn="localhost", days=CERT_DAYS)
+        leaves[kind] = (p.path(f"server-{kind}.pem"), p.path(f"server-{kind}.key"))
+    return leaves
 
 
 PY_BODY = b"a body that only the end of the connection delimits\n"
@@ -272,10 +247,7 @@ def make_tls(prefix, root):
     "NAME=PORT ..." line, the HTTPS server blocks, the plain server's extra
     locations)."""
     d = os.path.join(prefix, "pki")
-    os.makedirs(d)
-    make_ca(d, "ca")
-    make_ca(d, "other-ca")
-    leaves = {kind: make_leaf(d, kind) for kind in ("ec", "rsa")}
+    leaves = make_pki(d)
     ports, blocks = {}, []
     for name, kind, ciphers, extra in TLS_SUITES:
         port = free_port()

@@ -36,6 +36,9 @@ import threading
 import time
 import zlib
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import pydriver  # noqa: E402
+
 CLIENT_HELLO = b"hello from a native client\n"
 CHUNK = 65536
 IO_TIMEOUT = 30.0
@@ -43,9 +46,6 @@ LOOPBACK = {"127.0.0.1", "::1"}
 
 holds = {}
 holds_lock = threading.Lock()
-last_activity = time.time()
-
-
 def hold_event(ident):
     with holds_lock:
         return holds.setdefault(ident, threading.Event())
@@ -122,7 +122,6 @@ def do_connect(conn, port, ip, delay_ms=0):
 
 
 def serve(conn):
-    global last_activity
     try:
         conn.settimeout(IO_TIMEOUT)
         words = read_line(conn).split()
@@ -150,36 +149,7 @@ def serve(conn):
         print(f"tcp_ctl: {e}", file=sys.stderr, flush=True)
     finally:
         conn.close()
-        last_activity = time.time()
-
-
-def listeners():
-    """127.0.0.1:P and, when this machine has ::1, [::1]:P."""
-    for _ in range(20):
-        v4 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        v4.bind(("127.0.0.1", 0))
-        port = v4.getsockname()[1]
-        v6 = None
-        try:
-            v6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-            v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            v6.bind(("::1", port))
-            return port, [v4, v6]
-        except OSError as e:
-            if v6 is not None:
-                v6.close()
-            if e.errno == getattr(socket, "EADDRNOTAVAIL", 99) or not socket.has_ipv6:
-                return port, [v4]  # no IPv6 loopback on this machine
-            v4.close()  # the port is taken on ::1: try another
-    raise SystemExit("tcp_ctl: no port free on both 127.0.0.1 and ::1")
-
-
-def accept_loop(sock):
-    global last_activity
-    while True:
-        conn, _ = sock.accept()
-        last_activity = time.time()
-        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+        pydriver.touch()
 
 
 def main():
@@ -187,15 +157,8 @@ def main():
     ap.add_argument("--lifetime", type=float, default=300.0)
     ap.add_argument("--idle", type=float, default=60.0)
     args = ap.parse_args()
-    port, socks = listeners()
-    for s in socks:
-        s.listen(128)
-        threading.Thread(target=accept_loop, args=(s,), daemon=True).start()
-    print(port, flush=True)
-    start = time.time()
-    while time.time() - start < args.lifetime and time.time() - last_activity < args.idle:
-        time.sleep(0.2)
-    return 0
+    _, socks = pydriver.loopback_sockets(name="tcp_ctl")  # 127.0.0.1:P and [::1]:P
+    return pydriver.serve_connections(socks, serve, args.lifetime, idle=args.idle)
 
 
 if __name__ == "__main__":

@@ -80,6 +80,10 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+import pydriver  # noqa: E402
+from pydriver import OPENSSL  # noqa: E402
+
 MARKER = b"WASIO-APP-DATA"
 START_TIMEOUT_S = 10
 IO_TIMEOUT_S = 20
@@ -87,97 +91,27 @@ IO_TIMEOUT_S = 20
 # waits for the TCP FIN that should follow it at once.
 END_FIN_WAIT_S = 10
 LINE_MAX = 16384
-OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
-
-CA_CNF = """
-[ ca ]
-default_ca = ca_default
-[ ca_default ]
-database = {d}/index.txt
-new_certs_dir = {d}/newcerts
-serial = {d}/serial
-default_md = sha256
-policy = policy_any
-unique_subject = no
-copy_extensions = none
-[ policy_any ]
-commonName = supplied
-[ ca_ext ]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[ leaf_ext ]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:wasio.test, IP:127.0.0.1
-[ leaf_dns_ext ]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:wasio.test
-[ leaf_wild_ext ]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:*.wasio.test
-[ leaf_other_ext ]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:other.test, IP:10.9.8.7
-"""
 
 
-def run(*args, cwd):
-    p = subprocess.run([OPENSSL, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if p.returncode != 0:
-        raise SystemExit(f"tls_peer: openssl {' '.join(args)} failed:\n{p.stdout}")
-
-
-class Pki:
-    def __init__(self, d):
-        self.d = d
-        os.makedirs(f"{d}/newcerts")
-        open(f"{d}/index.txt", "w").close()
-        with open(f"{d}/serial", "w") as f:
-            f.write("1000\n")
-        with open(f"{d}/ca.cnf", "w") as f:
-            f.write(CA_CNF.format(d=d))
-        self.key("root", "ec")
-        run("req", "-new", "-x509", "-key", "root.key", "-out", "root.pem", "-days", "3650",
-            "-subj", "/CN=wasio test root", "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
-        self.key("other-root", "ec")
-        run("req", "-new", "-x509", "-key", "other-root.key", "-out", "other-root.pem", "-days", "3650",
-            "-subj", "/CN=some other root", "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
-        self.issue("inter", "ec", "root", "ca_ext", cn="wasio test intermediate")
-        self.issue("leaf-ec", "ec", "inter", "leaf_ext")
-        self.issue("leaf-rsa", "rsa", "inter", "leaf_ext")
-        self.issue("leaf-dns", "ec", "inter", "leaf_dns_ext")
-        self.issue("leaf-expired", "ec", "inter", "leaf_ext", start="20200101000000Z", end="20210101000000Z")
-        self.issue("leaf-notyet", "ec", "inter", "leaf_ext", start="20900101000000Z", end="20910101000000Z")
-        self.issue("leaf-other", "ec", "inter", "leaf_other_ext")
-        self.issue("leaf-wild", "ec", "inter", "leaf_wild_ext", cn="*.wasio.test")
-        self.issue("leaf-unknown", "ec", "other-root", "leaf_ext")
-        self.issue("leaf-sha1", "rsa", "inter", "leaf_ext", md="sha1")
-        self.key("leaf-self", "ec")
-        run("req", "-new", "-x509", "-key", "leaf-self.key", "-out", "leaf-self.pem", "-days", "30",
-            "-subj", "/CN=wasio.test", "-addext", "subjectAltName=DNS:wasio.test,IP:127.0.0.1", cwd=d)
-
-    def key(self, name, kind):
-        if kind == "ec":
-            run("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", f"{name}.key", cwd=self.d)
-        else:
-            run("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", f"{name}.key", cwd=self.d)
-
-    def issue(self, name, kind, issuer, ext, cn="wasio.test", start=None, end=None, md="sha256"):
-        self.key(name, kind)
-        run("req", "-new", "-key", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}", cwd=self.d)
-        dates = ["-startdate", start, "-enddate", end] if start else ["-days", "30"]
-        run("ca", "-batch", "-notext", "-config", "ca.cnf", "-cert", f"{issuer}.pem", "-keyfile", f"{issuer}.key",
-            "-in", f"{name}.csr", "-out", f"{name}.pem", "-extensions", ext, "-md", md, *dates, cwd=self.d)
+def Pki(d):
+    """tls_peer's PKI in d (tests/pydriver.py's Pki): the roots, the
+    intermediate and every leaf the scenarios serve."""
+    p = pydriver.Pki(d)
+    p.self_signed("root", "wasio test root")
+    p.self_signed("other-root", "some other root")
+    p.issue("inter", "root", pydriver.CA_EXT + "subjectKeyIdentifier = hash\n", cn="wasio test intermediate")
+    leaf = pydriver.leaf_ext("DNS:wasio.test, IP:127.0.0.1")
+    p.issue("leaf-ec", "inter", leaf)
+    p.issue("leaf-rsa", "inter", leaf, kind="rsa")
+    p.issue("leaf-dns", "inter", pydriver.leaf_ext("DNS:wasio.test"))
+    p.issue("leaf-expired", "inter", leaf, start="20200101000000Z", end="20210101000000Z")
+    p.issue("leaf-notyet", "inter", leaf, start="20900101000000Z", end="20910101000000Z")
+    p.issue("leaf-other", "inter", pydriver.leaf_ext("DNS:other.test, IP:10.9.8.7"))
+    p.issue("leaf-wild", "inter", pydriver.leaf_ext("DNS:*.wasio.test"), cn="*.wasio.test")
+    p.issue("leaf-unknown", "other-root", leaf)
+    p.issue("leaf-sha1", "inter", leaf, kind="rsa", md="sha1")
+    p.self_signed("leaf-self", "wasio.test", "subjectAltName = DNS:wasio.test,IP:127.0.0.1\n", days=30)
+    return p
 
 
 # scenario -> (leaf, send the intermediate?, extra s_server arguments)
@@ -447,25 +381,14 @@ def main():
         try:
             pki_box["pki"] = Pki(d)
             pki_box["root"] = open(f"{d}/root.pem", "rb").read()
-        except BaseException as e:  # SystemExit from run() included
+        except BaseException as e:  # SystemExit from pydriver.openssl() included
             pki_box["error"] = str(e)
         pki_ready.set()
 
     try:
-        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        ls.bind(("127.0.0.1", 0))
-        ls.listen(16)
-        ls.settimeout(0.5)
-        print(ls.getsockname()[1], flush=True)
-        threading.Thread(target=make_pki, daemon=True).start()
-        end = time.time() + a.lifetime
-        while time.time() < end:
-            try:
-                c, _ = ls.accept()
-            except socket.timeout:
-                continue
-            threading.Thread(target=handle, args=(c,), daemon=True).start()
+        _, socks = pydriver.loopback_sockets(name="tls_peer", ipv6=False, reuse=True)
+        pydriver.serve_connections(socks, handle, a.lifetime, backlog=16,
+                                   before_accept=lambda: threading.Thread(target=make_pki, daemon=True).start())
     except KeyboardInterrupt:
         pass
     finally:

@@ -7,32 +7,16 @@ b"?addr" is answered with b"addr IP PORT", the sender's address as this
 helper saw it. Exits after --lifetime seconds in total or --idle seconds
 without a datagram."""
 import argparse
+import os
 import selectors
 import socket
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import pydriver  # noqa: E402
+
 MAX_DATAGRAM = 65535
-
-
-def sockets():
-    for _ in range(20):
-        v4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        v4.bind(("127.0.0.1", 0))
-        port = v4.getsockname()[1]
-        v6 = None
-        try:
-            v6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-            v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            v6.bind(("::1", port))
-            return port, [v4, v6]
-        except OSError as e:
-            if v6 is not None:
-                v6.close()
-            if e.errno == getattr(socket, "EADDRNOTAVAIL", 99) or not socket.has_ipv6:
-                return port, [v4]
-            v4.close()
-    raise SystemExit("udp_echo: no port free on both 127.0.0.1 and ::1")
 
 
 def main():
@@ -40,7 +24,7 @@ def main():
     ap.add_argument("--lifetime", type=float, default=120.0)
     ap.add_argument("--idle", type=float, default=60.0)
     args = ap.parse_args()
-    port, socks = sockets()
+    port, socks = pydriver.loopback_sockets(socket.SOCK_DGRAM, name="udp_echo")
     sel = selectors.DefaultSelector()
     for s in socks:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)

@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 import pydriver  # noqa: E402
 from pydriver import Failure, check  # noqa: E402,F401
 CC = os.path.join(ROOT, "tools", "wasio-cc")
-RUNNER = os.path.join(ROOT, "tools", "wasio-run")
+RUNNER = pydriver.RUNNER
 HELLO = os.path.join(ROOT, "examples", "hello", "hello.c")
 WASIO_TOOLS = os.environ.get("WASIO_TOOLS", os.path.join(os.path.expanduser("~"), ".cache", "wasio"))
 WASM_TOOLS = os.path.join(WASIO_TOOLS, "bin", "wasm-tools")

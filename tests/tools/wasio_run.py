@@ -18,7 +18,6 @@ says which signal (128+N); --timeout still bounds a run (exit 124); a bad
 --timeout value is a usage error (2).
 """
 import os
-import select
 import signal
 import socket
 import subprocess
@@ -28,8 +27,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import pydriver  # noqa: E402
-from pydriver import Failure, check  # noqa: E402,F401
-RUNNER = os.path.join(ROOT, "tools", "wasio-run")
+from pydriver import RUNNER, Failure, check  # noqa: E402,F401
+
 SERVER = os.path.join(ROOT, "build", "wasm32", "examples", "echo-server.wasm")
 START_TIMEOUT_S = 30   # jco transpiles before it starts
 STOP_TIMEOUT_S = 10    # wasio-run kills a host that ignores the signal after 5 s
@@ -37,20 +36,9 @@ STOP_TIMEOUT_S = 10    # wasio-run kills a host that ignores the signal after 5 
 
 def start_server(host, extra=()):
     """wasio-run ... echo-server.wasm 0: returns (process, port)."""
-    p = subprocess.Popen([RUNNER, "--host", host, "--net", *extra, SERVER, "0"], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    deadline = time.time() + START_TIMEOUT_S
-    line = ""
-    while time.time() < deadline:
-        r, _, _ = select.select([p.stdout], [], [], 0.5)
-        if r:
-            line = p.stdout.readline()
-            if line.startswith("listening on "):
-                return p, int(line.rsplit(":", 1)[1])
-            if not line:
-                break
-    os.killpg(p.pid, signal.SIGKILL)
-    raise Failure(f"the server did not start: {line!r}")
+    p = pydriver.Process([RUNNER, "--host", host, "--net", *extra, SERVER, "0"], ready=r"listening on .*:(\d+)$",
+                         timeout=START_TIMEOUT_S, merge_stderr=True, what="the server")
+    return p.proc, p.port
 
 
 def port_serves(port):
@@ -118,7 +106,7 @@ def test_timeout_bounds_run(host):
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
         raise Failure("--timeout 3 did not stop the server")
-    out = p.stdout.read()
+    out = p.stdout.read().decode(errors="replace")
     check(rc == 124, f"exit status {rc}, want 124")
     check("timed out after 3s" in out, f"no timeout message: {out!r}")
     check(time.time() - t0 >= 3, "stopped before its timeout")

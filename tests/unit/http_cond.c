@@ -1,7 +1,7 @@
-/* tests/unit/test_http_cond.c: HTTP dates, entity-tag lists and Range
+/* tests/unit/http_cond.c: HTTP dates, entity-tag lists and Range
  * fields (wasio/http_codec.h), each from an exact-size heap copy so that an
  * over-read is an ASan error; every error path is taken. */
-#include "test_http_util.h"
+#include "testlib.h"
 
 /* ---- dates ------------------------------------------------------------------------ */
 

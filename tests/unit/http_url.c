@@ -1,8 +1,8 @@
-/* tests/unit/test_http_url.c: wasio_url_parse() on valid URLs (hosts,
+/* tests/unit/http_url.c: wasio_url_parse() on valid URLs (hosts,
  * IPv6 literals, ports, path and query, fragments) and each error. Every
  * URL is parsed from an exact-size heap copy, so reading past its end is
  * an ASan error. */
-#include "test_http_util.h"
+#include "testlib.h"
 
 static wasio_url_t g_url;
 

@@ -1,7 +1,7 @@
-/* tests/unit/test_http_body.c: body decoding (Content-Length, chunked with
+/* tests/unit/http_body.c: body decoding (Content-Length, chunked with
  * extensions and trailers, close-delimited), its errors, and whole
  * connections of pipelined messages (heads + bodies) fed at every split. */
-#include "test_http_util.h"
+#include "testlib.h"
 
 static body_result_t g_out;
 

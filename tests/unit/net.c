@@ -1,9 +1,8 @@
-/* tests/unit/net_test.c: native-only checks of the posix backend and of
+/* tests/unit/net.c: native-only checks of the posix backend and of
  * wasio_tcp_connect_host, against in-process loopback peers. */
 #include <stdlib.h>
 
-#include "harness.h"
-#include "wasio.h"
+#include "testlib.h"
 
 /* ---- an in-process echo server ------------------------------------------------ */
 
@@ -107,11 +106,6 @@ static void run_until(wasio_loop_t *loop, const int *flag, int want) {
   }
 }
 
-static wasio_loop_t *new_loop(void) {
-  wasio_loop_t *loop;
-  ASSERT_OK(wasio_loop_new(&loop));
-  return loop;
-}
 
 /* ---- tests ---------------------------------------------------------------------- */
 

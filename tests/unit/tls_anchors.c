@@ -1,4 +1,4 @@
-/* tests/unit/tls_anchors_test.c: the build-time trust anchors, PEM decoding
+/* tests/unit/tls_anchors.c: the build-time trust anchors, PEM decoding
  * and the sans-I/O engine's first flight (no network).
  *
  * The anchors that tools/mkanchors (Python, its own DER parser) generated

@@ -1,4 +1,4 @@
-/* tests/unit/addr_oracle_test.c: wasio/addr.h checked against the C
+/* tests/unit/addr_oracle.c: wasio/addr.h checked against the C
  * library's inet_pton/inet_ntop on many generated inputs (native only: the
  * oracle is glibc). */
 #include <arpa/inet.h>

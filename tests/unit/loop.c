@@ -1,4 +1,4 @@
-/* tests/unit/loop_test.c: the loop's phases, timers, deferred callbacks,
+/* tests/unit/loop.c: the loop's phases, timers, deferred callbacks,
  * handle bookkeeping and the zero-allocation steady state. */
 #include "harness.h"
 #include "wasio.h"

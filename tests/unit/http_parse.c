@@ -1,8 +1,8 @@
-/* tests/unit/test_http_parse.c: request and response heads: valid forms,
+/* tests/unit/http_parse.c: request and response heads: valid forms,
  * framing and keep-alive decisions, every smuggling defence with its exact
  * error, and the limits. Every input is parsed whole, split in two at every
- * position and byte by byte (test_http_util.h). */
-#include "test_http_util.h"
+ * position and byte by byte (tests/testlib.h). */
+#include "testlib.h"
 
 static wasio_http_request_t g_req;
 static wasio_http_response_t g_res;
@@ -389,6 +389,7 @@ TEST(http_limit_start_line) {
   ASSERT_EQ_INT(g_req.target.len, WASIO_HTTP_MAX_START_LINE - 13);
   n = build_long_target(m, WASIO_HTTP_MAX_START_LINE + 1);
   ASSERT_WASIO(WASIO_EHTTP_START_LINE_TOO_LONG, parse_request_all(m, n, &g_req, __FILE__, __LINE__));
+  g_split_stride = 1; /* every split again for the tests after this one */
 }
 
 TEST(http_limit_start_line_without_end) {
@@ -418,6 +419,7 @@ TEST(http_limit_header_count) {
   ASSERT_STR_IS(g_req.headers[WASIO_HTTP_MAX_HEADERS - 1].value, "99");
   n = build_fields(m, sizeof m, WASIO_HTTP_MAX_HEADERS + 1);
   ASSERT_WASIO(WASIO_EHTTP_TOO_MANY_HEADERS, parse_request_all(m, n, &g_req, __FILE__, __LINE__));
+  g_split_stride = 1; /* every split again for the tests after this one */
 }
 
 /* A request head of exactly `size` bytes: one big X field fills it. */
@@ -438,6 +440,7 @@ TEST(http_limit_head_size) {
   ASSERT_EQ_INT(parse_request_all(m, n, &g_req, __FILE__, __LINE__), WASIO_HTTP_MAX_HEAD);
   n = build_head_of_size(m, WASIO_HTTP_MAX_HEAD + 1);
   ASSERT_WASIO(WASIO_EHTTP_HEADERS_TOO_LARGE, parse_request_all(m, n, &g_req, __FILE__, __LINE__));
+  g_split_stride = 1; /* every split again for the tests after this one */
 }
 
 TEST(http_limit_leading_empty_lines_count) {
@@ -451,6 +454,7 @@ TEST(http_limit_leading_empty_lines_count) {
   n += 27;
   g_split_stride = 331;
   ASSERT_WASIO(WASIO_EHTTP_HEADERS_TOO_LARGE, parse_request_all(m, n, &g_req, __FILE__, __LINE__));
+  g_split_stride = 1; /* every split again for the tests after this one */
 }
 
 /* ---- parser contract ------------------------------------------------------------------ */
@@ -648,4 +652,11 @@ TEST(http_resp_status_line_limit) {
   memcpy(m + WASIO_HTTP_MAX_START_LINE, "r\r\nContent-Length: 0\r\n\r\n", 24);
   ASSERT_WASIO(WASIO_EHTTP_START_LINE_TOO_LONG,
                parse_response_all(m, WASIO_HTTP_MAX_START_LINE + 24, 0, &g_res, __FILE__, __LINE__));
+  g_split_stride = 1; /* every split again for the tests after this one */
 }
+
+/* Last in the file, so after every test above in a run of the program: no
+ * test left a coarser split stride behind (the tests above used to, and
+ * every parse after the first size-limit test tried only every 61st, then
+ * every 331st split position). */
+TEST(http_split_stride_left_at_one) { ASSERT_EQ_INT(g_split_stride, 1); }

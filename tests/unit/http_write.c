@@ -1,7 +1,7 @@
-/* tests/unit/test_http_write.c: the writers: exact output, size checks at
+/* tests/unit/http_write.c: the writers: exact output, size checks at
  * every capacity, refusal of anything that would inject or mis-frame, and
  * round trips through the parsers. */
-#include "test_http_util.h"
+#include "testlib.h"
 
 #define WBUF 512
 

@@ -1,9 +1,9 @@
-/* tests/unit/test_http_target.c: the server helpers for request targets
+/* tests/unit/http_target.c: the server helpers for request targets
  * (wasio_http_target_parse, percent-decoding and -encoding, dot-segment
  * removal, query parameters). Inputs are exact-size heap copies, so one
  * byte read past the end is an ASan error; every error path is taken, and
  * the decoders are fed inputs split at every position. */
-#include "test_http_util.h"
+#include "testlib.h"
 
 static wasio_http_target_t g_t;
 
@@ -131,7 +131,7 @@ static char g_out[256];
 /* Decodes `s` (n bytes) from an exact copy into g_out[0..cap). */
 static int decode_n(const char *s, size_t n, size_t cap, unsigned flags) {
   char *c = exact_copy(s, n);
-  char *o = exact_copy("", cap); /* exact-size output too */
+  char *o = exact_buf(cap); /* exact-size output too */
   int rc = wasio_http_percent_decode(c, n, o, cap, flags);
   if (rc > 0) memcpy(g_out, o, (size_t)rc);
   free(o);
@@ -282,7 +282,7 @@ static size_t ref_remove_dots(const char *s, char *out, bool *above) {
 static int dots(const char *s, bool *above) {
   size_t n = strlen(s);
   char *c = exact_copy(s, n);
-  char *o = exact_copy("", n);
+  char *o = exact_buf(n);
   int rc = wasio_http_path_remove_dots(c, n, o, n, above);
   if (rc > 0) memcpy(g_out, o, (size_t)rc);
   g_out[rc > 0 ? rc : 0] = 0;

@@ -1,4 +1,4 @@
-/* tests/unit/addr_test.c: wasio/addr.h parsing and formatting. */
+/* tests/unit/addr.c: wasio/addr.h parsing and formatting. */
 #include "harness.h"
 #include "wasio.h"
 
