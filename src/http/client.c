@@ -798,22 +798,17 @@ void wasio__http_conn_on_connect(wasio__http_transport_t *t, int status) {
 
 /* ---- responses ----------------------------------------------------------------- */
 
-static bool wasio__is_redirect(int status) {
-  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
-}
-
 /* Decides whether the final head `res` is a redirect to follow; if so sets
  * call->next_url. Returns 0, or an error that ends the call. */
 static int wasio__call_redirect_check(wasio_http_call_t *call, const wasio_http_response_t *res) {
-  if (!wasio__is_redirect(res->status) || call->max_redirects == 0) return 0;
+  wasio_http_redirect_t how =
+      wasio_http_redirect_method(res->status, (wasio_http_str_t){call->method, strlen(call->method)});
+  if (how == WASIO_HTTP_REDIRECT_NONE || call->max_redirects == 0) return 0;
   size_t pos = 0;
   int idx = wasio_http_find_header(res->headers, res->num_headers, "location", &pos);
   if (idx < 0) return 0; /* nothing to follow: the 3xx is the answer */
-  bool keeps_body = res->status == 307 || res->status == 308 ||
-                    ((res->status == 301 || res->status == 302) && strcmp(call->method, "POST") != 0);
-  if (res->status == 303 && strcmp(call->method, "HEAD") == 0) keeps_body = true;
   /* A streamed body cannot be sent twice: the 3xx is the answer. */
-  if (keeps_body && call->body_read != NULL) return 0;
+  if (how == WASIO_HTTP_REDIRECT_SAME && call->body_read != NULL) return 0;
   if (call->redirects >= call->max_redirects) return WASIO_ELIMIT;
   /* The bound of wasio_url_resolve(): URL + reference + "/" + NUL. */
   wasio_http_str_t ref = res->headers[idx].value;
@@ -843,10 +838,8 @@ static void wasio__call_follow(wasio_http_call_t *call) {
   (void)wasio_url_parse(next, strlen(next), &nu); /* checked before */
   bool same_origin = nu.https == call->u.https && nu.port == call->u.port && nu.host.len == call->u.host.len &&
                      memcmp(nu.host.ptr, call->u.host.ptr, nu.host.len) == 0;
-  int status = call->next_status;
-  bool to_get = ((status == 301 || status == 302) && strcmp(call->method, "POST") == 0) ||
-                (status == 303 && strcmp(call->method, "HEAD") != 0);
-  if (to_get) {
+  if (wasio_http_redirect_method(call->next_status, (wasio_http_str_t){call->method, strlen(call->method)}) ==
+      WASIO_HTTP_REDIRECT_GET) {
     call->method = "GET"; /* the caller's copy stays in the call's allocation, unused */
     call->body = NULL;
     call->body_len = 0;
