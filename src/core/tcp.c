@@ -4,7 +4,9 @@
  * - States: NEW -> (BOUND ->) CONNECTING -> CONNECTED, or BOUND ->
  *   LISTENING; CLOSED after wasio_tcp_close. A failed connect releases the
  *   socket and goes back to NEW, so connect may be called again
- *   (connect_host's contract in internal.h).
+ *   (connect_host's contract in internal.h). Where the host does TLS,
+ *   CONNECTED -> UPGRADING -> CONNECTED (or NEW after a failed handshake)
+ *   while the host's handshake has the streams (src/core/tls_host.c).
  * - The backend only moves bytes and waits (internal.h's wasio__bk_tcp_*);
  *   everything a user can observe is decided here, so the backends cannot
  *   drift apart.
@@ -63,7 +65,7 @@ static inline void wasio__tcp_set(wasio_tcp_t *tcp, unsigned f) { tcp->flags |= 
 static inline void wasio__tcp_clear(wasio_tcp_t *tcp, unsigned f) { tcp->flags &= (uint16_t)~f; }
 
 static const char *wasio__tcp_state_name(unsigned st) {
-  static const char *const names[] = {"NEW", "BOUND", "CONNECTING", "CONNECTED", "LISTENING", "CLOSED"};
+  static const char *const names[] = {"NEW", "BOUND", "CONNECTING", "CONNECTED", "LISTENING", "UPGRADING", "CLOSED"};
   return st < sizeof names / sizeof names[0] ? names[st] : "?";
 }
 
@@ -76,8 +78,9 @@ static void wasio__tcp_set_state(wasio_tcp_t *tcp, wasio__tcp_state_t to) {
   WASIO_ASSERT(to == WASIO__TCP_CLOSED || to == WASIO__TCP_NEW ||
                (to == WASIO__TCP_BOUND && from == WASIO__TCP_NEW) ||
                (to == WASIO__TCP_CONNECTING && (from == WASIO__TCP_NEW || from == WASIO__TCP_BOUND)) ||
-               (to == WASIO__TCP_CONNECTED && from == WASIO__TCP_CONNECTING) ||
-               (to == WASIO__TCP_LISTENING && from == WASIO__TCP_BOUND));
+               (to == WASIO__TCP_CONNECTED && (from == WASIO__TCP_CONNECTING || from == WASIO__TCP_UPGRADING)) ||
+               (to == WASIO__TCP_LISTENING && from == WASIO__TCP_BOUND) ||
+               (to == WASIO__TCP_UPGRADING && from == WASIO__TCP_CONNECTED));
   WASIO__TRACE(tcp, "tcp", "%s -> %s", wasio__tcp_state_name(from), wasio__tcp_state_name(to));
   (void)wasio__tcp_state_name;
   (void)from;
@@ -147,6 +150,7 @@ static void wasio__tcp_update(wasio_tcp_t *tcp) {
   switch ((wasio__tcp_state_t)tcp->state) {
     case WASIO__TCP_CONNECTING:
     case WASIO__TCP_LISTENING:
+    case WASIO__TCP_UPGRADING: /* the backend waits for the handshake */
       active = true;
       break;
     case WASIO__TCP_CONNECTED:
@@ -378,6 +382,45 @@ static void wasio__tcp_accept_some(wasio_tcp_t *server) {
     server->connection_cb(server, c, 0);
   }
 }
+
+/* ---- the host's TLS (src/core/tls_host.c) ------------------------------------------ */
+
+#ifdef WASIO__BK_HOST_TLS
+int wasio__tcp_upgrade_start(wasio_tcp_t *tcp, const char *name, size_t len) {
+  if (wasio__tcp_closing(tcp)) return WASIO_ECLOSING;
+  /* Idle: nothing may still use the streams the host is about to take. */
+  if (tcp->state != WASIO__TCP_CONNECTED || tcp->write_err != 0 || tcp->wq_head != NULL ||
+      tcp->done_head != NULL ||
+      wasio__tcp_has(tcp, WASIO__TCPF_READING | WASIO__TCPF_SHUT_REQ | WASIO__TCPF_SHUT_DONE))
+    return WASIO_ESTATE;
+  /* Bytes the backend held back go out first: they are the handle's. */
+  int rc = wasio__bk_tcp_push(tcp);
+  if (rc != 0) return rc;
+  rc = wasio__bk_tcp_tls_start(tcp, name, len);
+  if (rc != 0) {
+    /* The streams are gone: the socket goes too (NEW, only close is left). */
+    wasio__tcp_reset(tcp);
+    wasio__tcp_update(tcp);
+    return rc;
+  }
+  wasio__timer_node_disarm(wasio__tcp_loop(tcp), &tcp->timer);
+  wasio__pending_remove(&tcp->pending);
+  wasio__tcp_set_state(tcp, WASIO__TCP_UPGRADING);
+  wasio__tcp_update(tcp);
+  return 0;
+}
+
+void wasio__tcp_upgrade_end(wasio_tcp_t *tcp, int status) {
+  WASIO_ASSERT(tcp->state == WASIO__TCP_UPGRADING);
+  if (status == 0) {
+    wasio__tcp_set_state(tcp, WASIO__TCP_CONNECTED);
+    wasio__tcp_touch(tcp);
+  } else {
+    wasio__tcp_reset(tcp);
+  }
+  wasio__tcp_update(tcp);
+}
+#endif
 
 /* ---- reading -------------------------------------------------------------------- */
 
