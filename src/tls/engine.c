@@ -304,13 +304,31 @@ int wasio_tls_engine_transport_eof(wasio_tls_engine_t *e) {
 
 int wasio_tls_engine_error(const wasio_tls_engine_t *e) { return e->error; }
 
-void wasio__tls_engine_recvrec_ack(wasio_tls_engine_t *e, size_t n) {
+void *wasio__tls_engine_cipher_in_buf(wasio_tls_engine_t *e, size_t *cap) {
+  *cap = 0;
+  if (e->error) return NULL;
+  unsigned char *p = br_ssl_engine_recvrec_buf(e->eng, cap);
+  if (p == NULL) *cap = 0;
+  return p;
+}
+
+void wasio__tls_engine_cipher_in_ack(wasio_tls_engine_t *e, size_t n) {
   size_t cap;
-  const unsigned char *p = br_ssl_engine_recvrec_buf(e->eng, &cap); /* where TCP wrote */
+  const unsigned char *p = br_ssl_engine_recvrec_buf(e->eng, &cap); /* where the transport wrote */
   if (p != NULL) wasio__tls_note_peer(e, p, n);
   br_ssl_engine_recvrec_ack(e->eng, n);
   wasio__tls_update(e);
 }
+
+size_t wasio__tls_engine_cipher_out_pending(const wasio_tls_engine_t *e) {
+  size_t len = 0;
+  if (br_ssl_engine_sendrec_buf(e->eng, &len) == NULL) return 0;
+  return len;
+}
+
+bool wasio__tls_engine_handshake_done(const wasio_tls_engine_t *e) { return e->handshake_done; }
+
+bool wasio__tls_engine_close_received(const wasio_tls_engine_t *e) { return e->eng->close_received != 0; }
 
 void wasio_tls_engine_info(const wasio_tls_engine_t *e, wasio_tls_info_t *out) {
   memset(out, 0, sizeof *out);

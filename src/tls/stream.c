@@ -8,15 +8,15 @@
  *   the handshake and final read statuses. Every event (TCP read, TCP write
  *   done, a user call) ends in it. A call from inside a callback that the
  *   pump made only asks the running pump for another round (no nesting).
- * - Ciphertext lands straight in BearSSL's record buffer: the TCP alloc
- *   callback hands out br_ssl_engine_recvrec_buf(), and stops TCP reading
- *   when the engine has no room (the reader is not taking plaintext), which
- *   is the backpressure.
+ * - Ciphertext lands straight in the engine's record buffer: the TCP alloc
+ *   callback hands out wasio__tls_engine_cipher_in_buf(), and stops TCP
+ *   reading when the engine has no room (the reader is not taking
+ *   plaintext), which is the backpressure.
  * - A write completes when the ciphertext that carries its last byte has
  *   been accepted by TCP: after pushing its last byte the engine is flushed,
  *   so the record ends there, and the request remembers the count of
  *   ciphertext bytes that must be written by then (`mark`).
- * - Nothing is sent before the handshake succeeds (BearSSL accepts no
+ * - Nothing is sent before the handshake succeeds (the engine accepts no
  *   application data until then), so a rejected certificate never leaks a
  *   byte of the request.
  * - A public call (handshake, read_start, write, shutdown) never runs the
@@ -31,7 +31,7 @@
 #include <string.h>
 
 #include "internal.h" /* wasio__calloc/wasio__free: counted allocation */
-#include "tls_internal.h"
+#include "tls_engine.h"   /* the engine, not the library under it */
 
 /* Plaintext handed to a reader without an alloc callback, per call. */
 #define WASIO__TLS_PLAIN_CHUNK 16384
@@ -111,7 +111,7 @@ static void wasio__tls_fail(wasio_tls_t *t, int err) {
 static void wasio__tls_tcp_alloc(wasio_tcp_t *tcp, size_t suggested, wasio_buf_t *buf) {
   wasio_tls_t *t = wasio_tcp_data(tcp);
   size_t cap = 0;
-  unsigned char *p = t->failed ? NULL : br_ssl_engine_recvrec_buf(t->e->eng, &cap);
+  void *p = t->failed ? NULL : wasio__tls_engine_cipher_in_buf(t->e, &cap);
   if (p == NULL) { /* no room: stop reading until the pump starts it again */
     t->tcp_reading = false;
     wasio_tcp_read_stop(tcp);
@@ -124,7 +124,7 @@ static void wasio__tls_tcp_alloc(wasio_tcp_t *tcp, size_t suggested, wasio_buf_t
 static void wasio__tls_tcp_read(wasio_tcp_t *tcp, ptrdiff_t nread, const wasio_buf_t *buf) {
   wasio_tls_t *t = wasio_tcp_data(tcp);
   if (nread > 0) {
-    wasio__tls_engine_recvrec_ack(t->e, (size_t)nread);
+    wasio__tls_engine_cipher_in_ack(t->e, (size_t)nread);
     wasio__tls_pump(t);
     return;
   }
@@ -191,7 +191,7 @@ static bool wasio__tls_pump_once(wasio_tls_t *t) {
 
   /* Ciphertext out, also after a failure (the alert that says why). */
   if (!t->out_busy && !t->closing) {
-    /* A whole flight in one TCP write: BearSSL hands out one record at a
+    /* A whole flight in one TCP write: the engine hands out one record at a
      * time and builds the next once that one is taken, so keep taking while
      * the buffer has room. Written record by record, the second write of a
      * flight (ChangeCipherSpec, Finished) waited in the peer's delayed-ACK
@@ -224,7 +224,7 @@ static bool wasio__tls_pump_once(wasio_tls_t *t) {
   }
 
   /* The handshake result. */
-  if (!t->hs_reported && e->handshake_done) {
+  if (!t->hs_reported && wasio__tls_engine_handshake_done(e)) {
     t->hs_reported = true;
     if (t->hs_cb) t->hs_cb(t, 0);
     return true;
@@ -250,8 +250,7 @@ static bool wasio__tls_pump_once(wasio_tls_t *t) {
     t->queued -= n;
     if (r->wasio__done == r->wasio__len) {
       wasio_tls_engine_flush(e);
-      size_t pending = 0;
-      br_ssl_engine_sendrec_buf(e->eng, &pending);
+      size_t pending = wasio__tls_engine_cipher_out_pending(e);
       t->wq_head = r->wasio__next;
       if (t->wq_head == NULL) t->wq_tail = NULL;
       r->wasio__next = NULL;
@@ -264,7 +263,7 @@ static bool wasio__tls_pump_once(wasio_tls_t *t) {
   }
 
   /* close_notify once every write is in the engine. */
-  if (t->sd_requested && !t->sd_notify_sent && t->wq_head == NULL && e->handshake_done) {
+  if (t->sd_requested && !t->sd_notify_sent && t->wq_head == NULL && wasio__tls_engine_handshake_done(e)) {
     t->sd_notify_sent = true;
     wasio_tls_engine_close(e);
     return true;
@@ -300,7 +299,7 @@ static bool wasio__tls_pump_once(wasio_tls_t *t) {
   }
 
   /* A clean close from the peer (close_notify), after all its plaintext. */
-  if (!t->read_final && (st == WASIO_TLS_CLOSED || e->eng->close_received)) t->read_final = WASIO_EOF;
+  if (!t->read_final && (st == WASIO_TLS_CLOSED || wasio__tls_engine_close_received(e))) t->read_final = WASIO_EOF;
   if (t->reading && t->read_final && !(st & WASIO_TLS_RECV_PLAIN)) {
     t->reading = false;
     t->read_cb(t, t->read_final, &(wasio_buf_t){NULL, 0});
