@@ -4,8 +4,9 @@
  * - Three objects: a client (the pool) holds origins (scheme, host, port);
  *   an origin holds a FIFO of calls waiting for a connection and a LIFO of
  *   idle connections (the most recently used is the warmest); a connection
- *   (wasio__http_conn_t) carries one call at a time over a transport
- *   (client_transport.h: plain TCP, or TLS over it for https://).
+ *   (wasio__http_conn_t) carries one call at a time over a byte stream
+ *   (src/stream/stream.h: plain TCP, or TLS over it for https://, the
+ *   guest's or the host's).
  * - A call is bound to a connection from the moment it gets one (a new one
  *   connecting on its behalf, or an idle one) until its response was read
  *   whole or it failed. A connection goes back to the idle list only when the
@@ -35,7 +36,7 @@
  *   upload adds its buffer. Total-timeout timers of ended calls are kept by
  *   the client (WASIO__HTTP_SPARE_TIMERS) for the next calls, so a
  *   steady-state call allocates once.
- * - Timeouts: connect is the transport's connect timeout; first byte and
+ * - Timeouts: connect is the stream's connect timeout; first byte and
  *   between bytes are the socket's idle timeout (first_byte while the
  *   request goes out and until the first response byte, between_bytes
  *   after), so no timer is re-armed per read; total is one timer per call.
@@ -49,7 +50,7 @@
  *   resuming) go through the call's one deferred request, whose work is a
  *   set of bits.
  * - A call stays allocated until on_done has returned; a connection until
- *   its transport's close callback; the client until every call and
+ *   its stream's on_close; the client until every call and
  *   connection is gone and its close callback has run.
  */
 #include <stdlib.h>
@@ -57,7 +58,7 @@
 #include <strings.h>
 
 #include "internal.h"
-#include "client_transport.h"
+#include "stream/stream.h"
 
 /* ---- limits ------------------------------------------------------------------ */
 
@@ -138,7 +139,7 @@ typedef enum wasio__conn_state {
 } wasio__conn_state_t;
 
 typedef struct wasio__http_conn {
-  wasio__http_transport_t tr;   /* first: the transport pointer is the conn */
+  wasio__stream_t s;            /* the byte stream; its upcalls find the conn */
   wasio_http_client_t *client;
   wasio__http_origin_t *origin; /* NULL once closing */
   wasio__hq_t client_node;      /* in client->conns while open */
@@ -257,9 +258,22 @@ static void wasio__conn_process(wasio__http_conn_t *conn);
 static void wasio__conn_input_done(wasio__http_conn_t *conn);
 static void wasio__call_upload(wasio_http_call_t *call);
 static void wasio__client_maybe_free(wasio_http_client_t *client);
+static void wasio__conn_on_open(wasio__stream_t *s, int status);
+static void wasio__conn_alloc(wasio__stream_t *s, wasio_buf_t *buf);
+static void wasio__conn_on_read(wasio__stream_t *s, ptrdiff_t nread);
+static void wasio__conn_on_close(wasio__stream_t *s);
 
-static wasio__http_conn_t *wasio__conn_of(wasio__http_transport_t *t) {
-  return WASIO__CONTAINER_OF(t, wasio__http_conn_t, tr);
+/* The stream's upcalls (the client never shuts a stream down: it closes). */
+static const wasio__stream_cbs_t wasio__conn_stream_cbs = {
+    .on_open = wasio__conn_on_open,
+    .alloc = wasio__conn_alloc,
+    .on_read = wasio__conn_on_read,
+    .on_shutdown = NULL,
+    .on_close = wasio__conn_on_close,
+};
+
+static wasio__http_conn_t *wasio__conn_of(wasio__stream_t *s) {
+  return WASIO__CONTAINER_OF(s, wasio__http_conn_t, s);
 }
 
 static uint64_t wasio__pick(uint64_t call_value, uint64_t client_value) {
@@ -369,10 +383,10 @@ static void wasio__conn_close(wasio__http_conn_t *conn) {
   conn->origin = NULL;
   wasio__hq_remove(&conn->client_node);
   if (o != NULL) o->open--;
-  if (conn->tr.tcp != NULL) {
-    wasio__http_transport_close(&conn->tr);
+  if (wasio__stream_started(&conn->s)) {
+    wasio__stream_close(&conn->s, false);
   } else {
-    /* The transport never got a socket: nothing to wait for. */
+    /* The stream never started: nothing to wait for. */
     client->conns_live--;
     wasio__free(conn);
   }
@@ -381,8 +395,8 @@ static void wasio__conn_close(wasio__http_conn_t *conn) {
   else if (o != NULL) wasio__origin_maybe_free(client, o);
 }
 
-void wasio__http_conn_on_close(wasio__http_transport_t *t) {
-  wasio__http_conn_t *conn = wasio__conn_of(t);
+static void wasio__conn_on_close(wasio__stream_t *s) {
+  wasio__http_conn_t *conn = wasio__conn_of(s);
   wasio_http_client_t *client = conn->client;
   client->conns_live--;
   wasio__conn_buf_drop(conn); /* the stream is closed: nothing is lent */
@@ -403,14 +417,14 @@ static void wasio__conn_to_idle(wasio__http_conn_t *conn) {
   conn->call = NULL;
   /* Idle holds no buffer: a lent one is taken back by stopping the read,
    * which starts again below (an idle read lands in the landing buffer). */
-  if (conn->lent) wasio__http_transport_read_stop(&conn->tr);
+  if (conn->lent) wasio__stream_read_stop(&conn->s);
   wasio__conn_buf_drop(conn);
   wasio__hq_insert_head(&o->idle, &conn->idle_node);
   o->idle_count++;
   /* Keep reading: a byte or an EOF while idle marks it unusable at once,
    * and the idle timeout of the socket retires it. */
-  wasio__http_transport_set_idle(&conn->tr, client->idle_timeout);
-  if (wasio__http_transport_read_start(&conn->tr) != 0) {
+  wasio__stream_set_idle(&conn->s, client->idle_timeout);
+  if (wasio__stream_read_start(&conn->s) != 0) {
     wasio__conn_close(conn);
     return;
   }
@@ -429,8 +443,8 @@ static void wasio__conn_release(wasio__http_conn_t *conn, bool reusable) {
   }
 }
 
-void wasio__http_conn_alloc(wasio__http_transport_t *t, wasio_buf_t *buf) {
-  wasio__http_conn_t *conn = wasio__conn_of(t);
+static void wasio__conn_alloc(wasio__stream_t *s, wasio_buf_t *buf) {
+  wasio__http_conn_t *conn = wasio__conn_of(s);
   /* The stream asks again, so it holds no earlier space of ours. */
   conn->lent = false;
   if (conn->buf != NULL && conn->in == conn->buf && conn->in_start != conn->in_len) {
@@ -540,16 +554,16 @@ static void wasio__call_send(wasio_http_call_t *call) {
   /* A fresh or idle connection: it holds no buffer (wasio__conn_to_idle). */
   /* The first-byte timeout is the socket's idle timeout while the request
    * goes out and the answer is awaited (a stalled upload counts too). */
-  wasio__http_transport_set_idle(&conn->tr, wasio__pick(call->to.first_byte_ns, client->to.first_byte_ns));
+  wasio__stream_set_idle(&conn->s, wasio__pick(call->to.first_byte_ns, client->to.first_byte_ns));
   int rc = 0;
   if (call->paused) {
-    wasio__http_transport_read_stop(&conn->tr);
+    wasio__stream_read_stop(&conn->s);
     conn->lent = false;
   } else {
-    rc = wasio__http_transport_read_start(&conn->tr);
+    rc = wasio__stream_read_start(&conn->s);
   }
   conn->w_head.data = conn;
-  if (rc == 0) rc = wasio__http_transport_write(&conn->tr, &conn->w_head, call->head, call->head_len,
+  if (rc == 0) rc = wasio__stream_write(&conn->s, &conn->w_head, call->head, call->head_len,
                                                 wasio__conn_write_cb);
   if (rc == 0) {
     conn->writes_pending++;
@@ -557,7 +571,7 @@ static void wasio__call_send(wasio_http_call_t *call) {
       wasio__call_schedule(call, WASIO__WORK_UPLOAD);
     } else if (call->body_len > 0) {
       conn->w_body.data = conn;
-      rc = wasio__http_transport_write(&conn->tr, &conn->w_body, call->body, call->body_len,
+      rc = wasio__stream_write(&conn->s, &conn->w_body, call->body, call->body_len,
                                        wasio__conn_write_cb);
       if (rc == 0) conn->writes_pending++;
       call->up_done = true;
@@ -668,7 +682,7 @@ static void wasio__call_upload(wasio_http_call_t *call) {
     if (call->up_sent == (uint64_t)call->body_length) call->up_done = true;
   }
   conn->w_body.data = conn;
-  int rc = wasio__http_transport_write(&conn->tr, &conn->w_body, out, out_len, wasio__conn_write_cb);
+  int rc = wasio__stream_write(&conn->s, &conn->w_body, out, out_len, wasio__conn_write_cb);
   if (rc != 0) {
     wasio__call_fail(call, rc);
     return;
@@ -716,9 +730,11 @@ static int wasio__conn_open(wasio_http_client_t *client, wasio__http_origin_t *o
   wasio_tls_config_t *tls = NULL;
   bool host_tls = o->https && client->host_tls;
   int rc = o->https && !host_tls ? wasio__client_tls_config(client, &tls) : 0;
+  wasio__stream_kind_t kind = !o->https ? WASIO__STREAM_TCP : host_tls ? WASIO__STREAM_HOST_TLS : WASIO__STREAM_TLS;
+  /* The origin's host outlives the connect (the origin counts it open). */
   if (rc == 0)
-    rc = wasio__http_transport_open(&conn->tr, client->loop, tls, host_tls, o->host, o->port,
-                                    timeout == 0 ? WASIO_NO_TIMEOUT : timeout);
+    rc = wasio__stream_connect(&conn->s, &wasio__conn_stream_cbs, client->loop, kind, tls, o->host, o->port,
+                               timeout == 0 ? WASIO_NO_TIMEOUT : timeout);
   if (rc != 0) {
     call->conn = NULL;
     call->phase = WASIO__CALL_QUEUED;
@@ -779,8 +795,8 @@ static int wasio__call_enqueue(wasio_http_call_t *call, bool front) {
   return 0;
 }
 
-void wasio__http_conn_on_connect(wasio__http_transport_t *t, int status) {
-  wasio__http_conn_t *conn = wasio__conn_of(t);
+static void wasio__conn_on_open(wasio__stream_t *s, int status) {
+  wasio__http_conn_t *conn = wasio__conn_of(s);
   if (conn->state == WASIO__CONN_CLOSING) return;
   wasio_http_call_t *call = conn->call;
   if (status != 0) {
@@ -876,7 +892,7 @@ static void wasio__call_follow(wasio_http_call_t *call) {
 static void wasio__call_complete(wasio_http_call_t *call) {
   wasio__http_conn_t *conn = call->conn;
   bool reusable = call->res_keep_alive && !call->conn_close && !conn->write_failed && !call->res_close_delimited &&
-                  call->up_done && !call->up_writing && wasio__http_transport_queued(&conn->tr) == 0 &&
+                  call->up_done && !call->up_writing && wasio__stream_queued(&conn->s) == 0 &&
                   conn->in_start == conn->in_len && !call->client->closing;
   call->conn = NULL;
   conn->reused = true;
@@ -916,8 +932,8 @@ static bool wasio__call_retry(wasio_http_call_t *call) {
   return true;
 }
 
-void wasio__http_conn_on_read(wasio__http_transport_t *t, ptrdiff_t nread) {
-  wasio__http_conn_t *conn = wasio__conn_of(t);
+static void wasio__conn_on_read(wasio__stream_t *s, ptrdiff_t nread) {
+  wasio__http_conn_t *conn = wasio__conn_of(s);
   conn->lent = false; /* the space came back (or reading has stopped) */
   if (conn->state == WASIO__CONN_CLOSING) return;
   wasio_http_call_t *call = conn->call;
@@ -969,7 +985,7 @@ void wasio__http_conn_on_read(wasio__http_transport_t *t, ptrdiff_t nread) {
   }
   if (!call->got_byte) {
     call->got_byte = true;
-    wasio__http_transport_set_idle(&conn->tr,
+    wasio__stream_set_idle(&conn->s,
                                    wasio__pick(call->to.between_bytes_ns, call->client->to.between_bytes_ns));
   }
   wasio__conn_process(conn);
@@ -1167,7 +1183,7 @@ static void wasio__call_defer_work(wasio_http_call_t *call, unsigned work) {
     if (call->end_pending != 0 && conn->call == call && call->phase != WASIO__CALL_FINISHED && !call->paused) {
       int end = call->end_pending;
       call->end_pending = 0;
-      wasio__http_conn_on_read(&conn->tr, end);
+      wasio__conn_on_read(&conn->s, end);
     }
   }
 }
@@ -1238,7 +1254,7 @@ static void wasio__client_maybe_free(wasio_http_client_t *client) {
     wasio__hq_remove(&o->node);
     wasio__free(o);
   }
-  /* Every stream made from it is gone (the transport reports a TLS close
+  /* Every stream made from it is gone (the stream reports a TLS close
    * only after the stream has freed its engine). */
   if (client->tls_owned) (void)wasio_tls_config_free(client->tls);
   void (*cb)(wasio_http_client_t *) = client->close_cb;
@@ -1449,11 +1465,11 @@ int wasio_http_call_pause(wasio_http_call_t *call, bool pause) {
   wasio__http_conn_t *conn = call->conn;
   if (conn == NULL || call->phase == WASIO__CALL_CONNECTING) return 0;
   if (pause) {
-    wasio__http_transport_read_stop(&conn->tr);
+    wasio__stream_read_stop(&conn->s);
     conn->lent = false;
     return 0;
   }
-  int rc = wasio__http_transport_read_start(&conn->tr);
+  int rc = wasio__stream_read_start(&conn->s);
   /* The stream ended while the call was paused (the socket saw its EOF, or
    * a TLS stream failed, e.g. a truncation, with nobody reading): the call
    * learns it as a read result after the buffered bytes. */

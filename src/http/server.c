@@ -2,7 +2,8 @@
  *
  * Implementation notes
  * - Layers: listener -> connection (this file: buffering, parsing, ordering,
- *   timeouts) -> transport (server_io.[ch]: TCP now, TLS later). Parsing and
+ *   timeouts) -> byte stream (src/stream/stream.h: plain TCP, or TLS when
+ *   opts.tls is set; the connection does not know which). Parsing and
  *   serialising are the sans-I/O codec's (wasio/http_codec.h).
  * - Input buffers exist only while bytes must wait (nginx and h2o do the
  *   same). Reads land in the server's one landing buffer (WASIO__SRV_IN_CAP)
@@ -25,7 +26,7 @@
  *   copied out before its callback returns.
  * - One exchange at a time per connection (c->ex). The next head is parsed,
  *   and its handler called, only once the exchange before it has completed
- *   (on_complete ran: the response was handed to the transport whole, or
+ *   (on_complete ran: the response was handed to the stream whole, or
  *   failed), as Go's net/http, nginx and h2o do. Pipelined requests are read
  *   ahead only into the input buffer, and reading stops when it is full, so
  *   a client that pipelines and never reads pins one input buffer and one
@@ -54,7 +55,7 @@
  *   TCP_NODELAY (wasi:sockets has no such option; wasmtime leaves Nagle on)
  *   otherwise stall a second small segment for the client's delayed ACK,
  *   about 40 ms per response.
- * - Closing: errors and timeouts close at once (the transport's close
+ * - Closing: errors and timeouts close at once (the stream's close
  *   callback tears the exchanges down, each getting on_complete once).
  *   After a final response with "Connection: close" the connection shuts
  *   down its sending side and reads (discarding) for at most WASIO__SRV_LINGER_NS,
@@ -64,7 +65,9 @@
 #include <string.h>
 
 #include "internal.h"
-#include "http/server_io.h"
+#include "stream/stream.h"
+
+typedef struct wasio__srv_conn wasio__srv_conn_t;
 
 /* ---- limits and sizes ------------------------------------------------------ */
 
@@ -142,7 +145,7 @@ struct wasio_http_exchange {
   uint64_t remaining;     /* MODE_LENGTH: body bytes still owed */
   int end_status;         /* on_end status waiting to be delivered */
   int write_status;       /* first failed write */
-  uint32_t writes_out;    /* transport writes in flight */
+  uint32_t writes_out;    /* stream writes in flight */
   uint32_t head_len;
   uint8_t req_state, resp_state, resp_mode;
   uint8_t version_minor;
@@ -166,7 +169,7 @@ struct wasio_http_exchange {
 struct wasio__srv_conn {
   wasio__srv_conn_t *prev, *next;  /* server->conns */
   wasio_http_server_t *server;
-  wasio__srv_io_t io;
+  wasio__stream_t s;                /* its upcalls find the connection */
   wasio_timer_t *timer;
   wasio_defer_t kick;              /* runs conn_process from phase 2 */
   wasio_http_exchange_t *ex;       /* the exchange in flight, or NULL */
@@ -175,7 +178,7 @@ struct wasio__srv_conn {
   wasio_http_exchange_t *body_ex;  /* its exchange; NULL while discarding */
   uint64_t body_bytes;             /* decoded so far (max_body) */
   uint64_t head_since, idle_since, body_since, write_since, linger_since;
-  size_t write_mark;               /* transport queue size at write_since */
+  size_t write_mark;               /* stream queue size at write_since */
   uint64_t linger_bytes;
   uint32_t in_start, in_len;       /* unparsed bytes: in[in_start, in_len) */
   int close_status;                /* what exchanges get when torn down */
@@ -185,7 +188,7 @@ struct wasio__srv_conn {
   bool head_started;               /* part of a head has arrived */
   bool no_more;                    /* parse no further requests */
   bool peer_eof;
-  bool closing;                    /* transport close called */
+  bool closing;                    /* stream close called */
   bool shutting_down;              /* half-closed, lingering */
   bool in_process, again;
   bool kick_queued, free_on_kick;
@@ -345,13 +348,13 @@ static void conn_spill(wasio__srv_conn_t *c) {
 }
 
 /* Gives the connection's own buffer back once it holds nothing (or the
- * connection only lingers). A buffer lent to the transport is taken back
+ * connection only lingers). A buffer lent to the stream is taken back
  * by stopping the read; conn_update() starts it again. */
 static void conn_trim(wasio__srv_conn_t *c) {
   if (c->buf == NULL || c->in != c->buf) return;
   if (c->in_start != c->in_len && !c->shutting_down) return;
   if (c->lent) {
-    wasio__srv_io_read_stop(&c->io);
+    wasio__stream_read_stop(&c->s);
     c->reading = false;
     c->lent = false;
   }
@@ -483,19 +486,19 @@ static void ex_write_cb(wasio_write_t *w, int status);
 
 static bool ex_write(wasio_http_exchange_t *ex, wasio_write_t *w, const void *base, size_t len) {
   wasio__srv_conn_t *c = ex->conn;
-  int rc = wasio__srv_io_write(&c->io, w, base, len, ex_write_cb);
+  int rc = wasio__stream_write(&c->s, w, base, len, ex_write_cb);
   if (rc < 0) {
     conn_abort(c, rc);
     return false;
   }
   if (ex->writes_out++ == 0) { /* the write-stall clock starts now */
     c->write_since = wasio_loop_now(c->server->loop);
-    c->write_mark = wasio__srv_io_queued(&c->io);
+    c->write_mark = wasio__stream_queued(&c->s);
   }
   return true;
 }
 
-/* Hands whatever this exchange has ready to the transport, in wire order. */
+/* Hands whatever this exchange has ready to the stream, in wire order. */
 static void ex_flush(wasio_http_exchange_t *ex) {
   wasio__srv_conn_t *c = ex->conn;
   if (c->closing || c->ex != ex) return;
@@ -660,7 +663,7 @@ static void ex_write_cb(wasio_write_t *w, int status) {
     return;
   }
   c->write_since = wasio_loop_now(c->server->loop);
-  c->write_mark = wasio__srv_io_queued(&c->io);
+  c->write_mark = wasio__stream_queued(&c->s);
   if (w == &ex->w_out && ex->write_cb != NULL) {
     void (*cb)(wasio_http_exchange_t *, int) = ex->write_cb;
     ex->write_cb = NULL;
@@ -741,7 +744,7 @@ static void conn_timer_cb(wasio_timer_t *t) {
     return;
   }
   if (kind == DL_WRITE) {
-    size_t q = wasio__srv_io_queued(&c->io);
+    size_t q = wasio__stream_queued(&c->s);
     if (q != c->write_mark) { /* the client took some: progress */
       c->write_mark = q;
       c->write_since = now;
@@ -789,7 +792,7 @@ static void conn_free(wasio__srv_conn_t *c) {
     s->conns = c->next;
   if (c->next != NULL) c->next->prev = c->prev;
   s->n_conns--;
-  if (c->buf != NULL) srv_buf_give(s, c->buf); /* the transport is closed: nothing is lent */
+  if (c->buf != NULL) srv_buf_give(s, c->buf); /* the stream is closed: nothing is lent */
   c->buf = c->in = NULL;
   wasio_timer_close(c->timer, NULL);
   if (c->kick_queued) {
@@ -804,17 +807,19 @@ static void conn_free(wasio__srv_conn_t *c) {
 
 static void conn_kick(wasio__srv_conn_t *c);
 
-/* Immediate close. The transport's queued writes report their end (over
- * TCP WASIO_ECANCELED from inside the close; over TLS later, but before
- * on_closed); ex_write_cb only counts them, as c->closing is set. The
- * exchanges are told in phase 4, from on_closed. */
+/* Immediate close. The stream's queued writes report their end in phase
+ * 4, before on_close (WASIO_ECANCELED, or 0 for those already taken);
+ * ex_write_cb only counts them, as c->closing is set. The exchanges are
+ * told then, from on_close. */
 static void conn_abort(wasio__srv_conn_t *c, int status) {
   if (c->closing) return;
   c->closing = true;
   if (c->close_status == 0) c->close_status = status;
   (void)wasio_timer_stop(c->timer);
   c->reading = false;
-  wasio__srv_io_close(&c->io);
+  /* After a good TLS handshake, close_notify first: a clean end for the
+   * client rather than a truncation alarm. */
+  wasio__stream_close(&c->s, true);
 }
 
 /* Graceful end after the last response: half-close, then linger. */
@@ -824,7 +829,7 @@ static void conn_end(wasio__srv_conn_t *c) {
     conn_abort(c, WASIO_ECONNRESET);
     return;
   }
-  if (wasio__srv_io_shutdown(&c->io) < 0) {
+  if (wasio__stream_shutdown(&c->s) < 0) {
     conn_abort(c, WASIO_ECONNRESET);
     return;
   }
@@ -835,13 +840,15 @@ static void conn_end(wasio__srv_conn_t *c) {
   conn_update(c);
 }
 
-void wasio__srv_conn_on_shutdown(wasio__srv_conn_t *c, int status) {
+static void conn_on_shutdown(wasio__stream_t *st, int status) {
+  wasio__srv_conn_t *c = WASIO__CONTAINER_OF(st, wasio__srv_conn_t, s);
   if (c->closing) return;
   if (status < 0) conn_abort(c, WASIO_ECONNRESET);
   /* else: keep lingering until EOF or the linger deadline */
 }
 
-void wasio__srv_conn_on_closed(wasio__srv_conn_t *c) {
+static void conn_on_close(wasio__stream_t *st) {
+  wasio__srv_conn_t *c = WASIO__CONTAINER_OF(st, wasio__srv_conn_t, s);
   int err = c->close_status != 0 ? c->close_status : WASIO_ECONNRESET;
   if (err == WASIO_EOF) err = WASIO_ECONNRESET;
   /* Tear down the exchange in flight, if any. */
@@ -863,8 +870,11 @@ void wasio__srv_conn_on_closed(wasio__srv_conn_t *c) {
 
 /* ---- connections: input ---------------------------------------------------------------------- */
 
-void wasio__srv_conn_read_space(wasio__srv_conn_t *c, char **base, size_t *cap) {
-  /* The transport asks again, so it holds no earlier space of ours. */
+/* Where the next bytes land: after the bytes that wait in the connection's
+ * own buffer, or the server's landing buffer. */
+static void conn_alloc(wasio__stream_t *st, wasio_buf_t *buf) {
+  wasio__srv_conn_t *c = WASIO__CONTAINER_OF(st, wasio__srv_conn_t, s);
+  /* The stream asks again, so it holds no earlier space of ours. */
   c->lent = false;
   if (!c->shutting_down && c->buf != NULL && c->in == c->buf && c->in_start != c->in_len) {
     /* Bytes wait: the next ones go after them. */
@@ -875,18 +885,27 @@ void wasio__srv_conn_read_space(wasio__srv_conn_t *c, char **base, size_t *cap) 
       c->in_start = 0;
     }
     c->in_landing = false;
-    *base = c->buf + c->in_len;
-    *cap = WASIO__SRV_IN_CAP - c->in_len;
-    c->lent = *cap > 0;
+    buf->base = c->buf + c->in_len;
+    buf->len = WASIO__SRV_IN_CAP - c->in_len;
+    c->lent = buf->len > 0;
     return;
   }
   /* Nothing buffered (or lingering: everything is discarded). */
   c->in_landing = true;
-  *base = c->server->landing;
-  *cap = WASIO__SRV_IN_CAP;
+  buf->base = c->server->landing;
+  buf->len = WASIO__SRV_IN_CAP;
 }
 
-void wasio__srv_conn_on_read(wasio__srv_conn_t *c, ptrdiff_t nread) {
+/* An accepted TLS stream's handshake: a failure (a bad ClientHello, no
+ * common suite, an alert, the client leaving) ends the connection before a
+ * request could be read. */
+static void conn_on_open(wasio__stream_t *st, int status) {
+  wasio__srv_conn_t *c = WASIO__CONTAINER_OF(st, wasio__srv_conn_t, s);
+  if (status < 0) conn_abort(c, status);
+}
+
+static void conn_on_read(wasio__stream_t *st, ptrdiff_t nread) {
+  wasio__srv_conn_t *c = WASIO__CONTAINER_OF(st, wasio__srv_conn_t, s);
   c->lent = false; /* the space came back (or reading has stopped) */
   if (c->closing) return;
   wasio_http_server_t *s = c->server;
@@ -1178,13 +1197,13 @@ static void conn_update(wasio__srv_conn_t *c) {
   /* Never read into a full buffer: the space must exist first. */
   if (want && !c->shutting_down && c->in_start == 0 && c->in_len == WASIO__SRV_IN_CAP) want = false;
   if (want && !c->reading) {
-    if (wasio__srv_io_read_start(&c->io) < 0) {
+    if (wasio__stream_read_start(&c->s) < 0) {
       conn_abort(c, WASIO_ECONNRESET);
       return;
     }
     c->reading = true;
   } else if (!want && c->reading) {
-    wasio__srv_io_read_stop(&c->io);
+    wasio__stream_read_stop(&c->s);
     c->reading = false;
     c->lent = false;
   }
@@ -1214,6 +1233,14 @@ static void conn_kick(wasio__srv_conn_t *c) {
 
 /* ---- the listener ---------------------------------------------------------------------------------- */
 
+static const wasio__stream_cbs_t srv_stream_cbs = {
+    .on_open = conn_on_open,
+    .alloc = conn_alloc,
+    .on_read = conn_on_read,
+    .on_shutdown = conn_on_shutdown,
+    .on_close = conn_on_close,
+};
+
 static void srv_on_connection(wasio_tcp_t *listener, wasio_tcp_t *client, int status) {
   wasio_http_server_t *s = wasio_tcp_data(listener);
   if (status < 0 || client == NULL) return; /* accept errors: keep listening */
@@ -1235,15 +1262,11 @@ static void srv_on_connection(wasio_tcp_t *listener, wasio_tcp_t *client, int st
   wasio_timer_set_data(c->timer, c);
   c->server = s;
   c->kick.data = c;
-  if (s->tls != NULL) {
-    if (wasio__srv_io_init_tls(&c->io, client, s->tls, c) < 0) {
-      wasio_timer_close(c->timer, NULL);
-      wasio__free(c);
-      wasio_tcp_close(client, NULL);
-      return;
-    }
-  } else {
-    wasio__srv_io_init_tcp(&c->io, client, c);
+  if (wasio__stream_accept(&c->s, &srv_stream_cbs, client, s->tls) < 0) {
+    wasio_timer_close(c->timer, NULL);
+    wasio__free(c);
+    wasio_tcp_close(client, NULL);
+    return;
   }
   wasio_http_parser_init(&c->parser);
   c->next = s->conns;
@@ -1596,5 +1619,5 @@ int wasio_http_exchange_peer_addr(const wasio_http_exchange_t *ex, wasio_addr_t 
   int rc = ex_usable(ex);
   if (rc < 0) return rc;
   if (out == NULL) return WASIO_EINVAL;
-  return wasio__srv_io_peer_addr(&ex->conn->io, out);
+  return wasio__stream_peer_addr(&ex->conn->s, out);
 }
