@@ -153,9 +153,9 @@ void wasio_http_server_shutdown(wasio_http_server_t *s, uint64_t timeout_ns,
       srv_shutdown_timeout(s->shutdown_timer);
   }
   for (wasio__srv_conn_t *c = s->conns; c != NULL; c = c->next) {
-    if (c->closing) continue;
-    c->no_more = true;
-    if (c->ex == NULL && !c->body_active) {
+    if (wasio__srv_conn_closing(c)) continue;
+    wasio__srv_conn_last(c);
+    if (c->ex == NULL && c->input != INPUT_BODY) {
       wasio__srv_conn_abort(c, WASIO_ECANCELED); /* idle: nothing in flight */
       continue;
     }

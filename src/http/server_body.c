@@ -11,26 +11,26 @@
 void wasio__srv_conn_detach_body(wasio__srv_conn_t *c, wasio_http_exchange_t *ex) {
   if (c->body_ex != ex) return;
   c->body_ex = NULL;
-  if (ex->req_state == REQ_UNREAD) ex->req_state = REQ_ENDED;
-  if (ex->close_after || c->no_more || (ex->expect_continue && !ex->cont_sent)) {
+  if (ex->req_state == REQ_UNREAD) wasio__srv_ex_set_req(ex, REQ_ENDED);
+  if (ex->close_after || wasio__srv_conn_no_more(c) || (ex->expect_continue && ex->cont_state != CONT_SENT)) {
     /* Not worth reading: the connection closes after the response. */
-    c->no_more = true;
-    c->body_active = false;
+    wasio__srv_conn_last(c);
+    wasio__srv_conn_set_input(c, INPUT_IDLE);
   }
 }
 
 /* The request body in progress ended (status 0) or failed. */
 void wasio__srv_conn_finish_body(wasio__srv_conn_t *c, int status) {
   wasio_http_exchange_t *ex = c->body_ex;
-  c->body_active = false;
+  wasio__srv_conn_set_input(c, INPUT_IDLE);
   c->body_ex = NULL;
-  if (status != 0) c->no_more = true; /* the framing of what follows is unknown */
+  if (status != 0) wasio__srv_conn_last(c); /* the framing of what follows is unknown */
   if (ex == NULL) return;              /* discarded */
   if (ex->req_state == REQ_READING) {
     wasio__srv_ex_deliver_end(ex, status);
-    if (c->closing) return;
-  } else {
-    ex->req_state = REQ_ENDED;
+    if (wasio__srv_conn_closing(c)) return;
+  } else if (ex->req_state == REQ_UNREAD) {
+    wasio__srv_ex_set_req(ex, REQ_ENDED); /* never asked for: nobody to tell */
   }
   if (status != 0 && ex->resp_state == RESP_STARTED) {
     /* A streamed response the handler did not end in on_end cannot be
@@ -59,42 +59,42 @@ bool wasio__srv_conn_pump_body(wasio__srv_conn_t *c) {
   wasio_http_exchange_t *ex = c->body_ex;
   if (ex != NULL && (ex->req_state == REQ_UNREAD || ex->paused)) return false;
   for (;;) {
-    if (c->closing || !c->body_active) return !c->closing;
+    if (wasio__srv_conn_closing(c) || c->input != INPUT_BODY) return !wasio__srv_conn_closing(c);
     size_t avail = c->in_len - c->in_start, consumed = 0;
     wasio_http_str_t data = {NULL, 0};
     int rc = wasio_http_body_decode(&c->body, avail ? c->in + c->in_start : NULL, avail, &consumed, &data);
     if (rc < 0 && rc != WASIO_EAGAIN) {
       wasio__srv_conn_finish_body(c, rc);
-      return !c->closing;
+      return !wasio__srv_conn_closing(c);
     }
     c->in_start += (uint32_t)consumed;
     if (data.len > 0) {
       c->body_bytes += data.len;
       if (c->body_bytes > c->server->max_body) {
         wasio__srv_conn_finish_body(c, WASIO_ELIMIT);
-        return !c->closing;
+        return !wasio__srv_conn_closing(c);
       }
       if (ex != NULL && ex->on_data != NULL) {
         ex->on_data(ex, data.ptr, data.len);
-        if (c->closing) return false;
+        if (wasio__srv_conn_closing(c)) return false;
         if (c->body_ex != ex) return true; /* detached meanwhile */
         if (ex->paused) return false;
       }
     }
     if (rc == WASIO_HTTP_BODY_DONE) {
       wasio__srv_conn_finish_body(c, 0);
-      return !c->closing;
+      return !wasio__srv_conn_closing(c);
     }
     if (rc == WASIO_EAGAIN || consumed == 0) {
       if (c->peer_eof) {
         int fin = wasio_http_body_finish(&c->body);
         wasio__srv_conn_finish_body(c, fin == 0 ? 0 : fin);
-        return !c->closing;
+        return !wasio__srv_conn_closing(c);
       }
       /* A trailer section that cannot fit is an error of its own. */
       if (rc == WASIO_EAGAIN && c->in_start == 0 && c->in_len == WASIO__SRV_IN_CAP) {
         wasio__srv_conn_finish_body(c, WASIO_EHTTP_HEADERS_TOO_LARGE);
-        return !c->closing;
+        return !wasio__srv_conn_closing(c);
       }
       return false;
     }
@@ -107,7 +107,7 @@ int wasio_http_exchange_read_body(wasio_http_exchange_t *ex,
   int rc = wasio__srv_ex_usable(ex);
   if (rc < 0) return rc;
   if (on_data == NULL || on_end == NULL) return WASIO_EINVAL;
-  if (ex->on_end != NULL || ex->req_state == REQ_READING) return WASIO_EBUSY;
+  if (ex->on_end != NULL || ex->req_state == REQ_READING || ex->req_state == REQ_END_QUEUED) return WASIO_EBUSY;
   if (ex->req_state == REQ_ENDED) return WASIO_ESTATE; /* dropped after a closing response */
   wasio__srv_conn_t *c = ex->conn;
   ex->on_data = on_data;
@@ -115,13 +115,12 @@ int wasio_http_exchange_read_body(wasio_http_exchange_t *ex,
   if (ex->req_state == REQ_NONE || c->body_ex != ex) {
     /* No body (or it was detached): on_end(0) from phase 2, never from
      * inside this call. */
-    ex->req_state = REQ_READING;
-    ex->end_queued = true;
     ex->end_status = 0;
+    wasio__srv_ex_set_req(ex, REQ_END_QUEUED);
   } else {
-    ex->req_state = REQ_READING;
-    if (ex->expect_continue && ex->resp_state == RESP_NONE && !ex->cont_sent) {
-      ex->cont_pending = true;
+    wasio__srv_ex_set_req(ex, REQ_READING);
+    if (ex->expect_continue && ex->resp_state == RESP_NONE && ex->cont_state == CONT_NONE) {
+      wasio__srv_ex_set_cont(ex, CONT_PENDING);
       wasio__srv_ex_flush(ex);
     }
   }

@@ -7,6 +7,37 @@
 #include "server_internal.h"
 
 static void conn_timer_cb(wasio_timer_t *t);
+
+/* ---- the connection's state (server_internal.h draws the moves) ------------------ */
+
+static const char *conn_state_name(int axis, unsigned v) {
+  static const char *const life[] = {"ACTIVE", "LAST", "LINGER", "CLOSING"};
+  static const char *const input[] = {"IDLE", "HEAD", "BODY"};
+  return axis == 0 ? (v < 4 ? life[v] : "?") : (v < 3 ? input[v] : "?");
+}
+
+void wasio__srv_conn_set_life(wasio__srv_conn_t *c, srv_conn_life_t to) {
+  srv_conn_life_t from = (srv_conn_life_t)c->life;
+  WASIO_ASSERT((to == CONN_LAST && from == CONN_ACTIVE) || (to == CONN_LINGER && from == CONN_LAST) ||
+               (to == CONN_CLOSING && from != CONN_CLOSING));
+  /* Lingering comes after the last exchange, with no body left to read. */
+  WASIO_ASSERT(to != CONN_LINGER || (c->ex == NULL && c->input != INPUT_BODY));
+  WASIO__TRACE(c, "http-conn", "%s -> %s", conn_state_name(0, from), conn_state_name(0, to));
+  (void)conn_state_name;
+  (void)from;
+  c->life = (uint8_t)to;
+}
+
+void wasio__srv_conn_set_input(wasio__srv_conn_t *c, srv_conn_input_t to) {
+  srv_conn_input_t from = (srv_conn_input_t)c->input;
+  if (from == to) return;
+  WASIO_ASSERT(to == INPUT_IDLE || from == INPUT_IDLE);
+  /* A body belongs to the exchange in flight (or is discarded: NULL). */
+  WASIO_ASSERT(to != INPUT_BODY || c->body_ex == NULL || c->body_ex == c->ex);
+  WASIO__TRACE(c, "http-conn", "input %s -> %s", conn_state_name(1, from), conn_state_name(1, to));
+  (void)from;
+  c->input = (uint8_t)to;
+}
 static void conn_reject(wasio__srv_conn_t *c, int http_status, int err, const wasio_http_request_t *req);
 
 /* An empty input buffer for a connection: from the free list, or new. */
@@ -38,7 +69,7 @@ static void conn_spill(wasio__srv_conn_t *c) {
   const char *from = s->landing + c->in_start;
   c->in = c->buf;
   c->in_start = c->in_len = 0;
-  if (rest == 0 || c->closing || c->shutting_down) return;
+  if (rest == 0 || c->life >= CONN_LINGER) return;
   if (c->buf == NULL) {
     c->buf = srv_buf_take(s);
     if (c->buf == NULL) {
@@ -56,7 +87,7 @@ static void conn_spill(wasio__srv_conn_t *c) {
  * by stopping the read; wasio__srv_conn_update() starts it again. */
 static void conn_trim(wasio__srv_conn_t *c) {
   if (c->buf == NULL || c->in != c->buf) return;
-  if (c->in_start != c->in_len && !c->shutting_down) return;
+  if (c->in_start != c->in_len && c->life != CONN_LINGER) return;
   if (c->lent) {
     wasio__stream_read_stop(&c->s);
     c->reading = false;
@@ -69,6 +100,7 @@ static void conn_trim(wasio__srv_conn_t *c) {
 
 /* The connection's exchange in flight; only one at a time. */
 static void conn_attach(wasio__srv_conn_t *c, wasio_http_exchange_t *ex) {
+  WASIO_ASSERT(c->ex == NULL && c->input != INPUT_BODY);
   ex->next = NULL;
   c->ex = ex;
 }
@@ -76,17 +108,17 @@ static void conn_attach(wasio__srv_conn_t *c, wasio_http_exchange_t *ex) {
 static uint64_t conn_due(wasio__srv_conn_t *c, srv_deadline_t *kind) {
   wasio_http_server_t *s = c->server;
   *kind = DL_NONE;
-  if (c->closing) return 0;
-  if (c->shutting_down) {
+  if (wasio__srv_conn_closing(c)) return 0;
+  if (c->life == CONN_LINGER) {
     *kind = DL_LINGER;
     return c->linger_since + WASIO__SRV_LINGER_NS;
   }
-  if (c->body_active && c->body_ex != NULL && c->body_ex->req_state == REQ_READING &&
+  if (c->input == INPUT_BODY && c->body_ex != NULL && c->body_ex->req_state == REQ_READING &&
       !c->body_ex->paused && !c->peer_eof) {
     *kind = DL_BODY;
     return c->body_since + s->body_ns;
   }
-  if (c->body_active && c->body_ex == NULL) { /* discarding */
+  if (c->input == INPUT_BODY && c->body_ex == NULL) { /* discarding */
     *kind = DL_BODY;
     return c->body_since + s->body_ns;
   }
@@ -96,8 +128,8 @@ static uint64_t conn_due(wasio__srv_conn_t *c, srv_deadline_t *kind) {
   }
   /* The head and idle clocks run only while the connection waits for the
    * client: a head read ahead behind an exchange in flight is not late. */
-  if (!c->body_active && !c->no_more && !c->peer_eof && c->ex == NULL) {
-    if (c->head_started) {
+  if (c->input != INPUT_BODY && !wasio__srv_conn_no_more(c) && !c->peer_eof && c->ex == NULL) {
+    if (c->input == INPUT_HEAD) {
       *kind = DL_HEAD;
       return c->head_since + s->head_ns;
     }
@@ -127,7 +159,7 @@ static void conn_sched(wasio__srv_conn_t *c) {
 
 static void conn_timer_cb(wasio_timer_t *t) {
   wasio__srv_conn_t *c = wasio_timer_data(t);
-  if (c->closing) return;
+  if (wasio__srv_conn_closing(c)) return;
   srv_deadline_t kind;
   uint64_t due = conn_due(c, &kind);
   uint64_t now = wasio_loop_now(c->server->loop);
@@ -152,7 +184,7 @@ static void conn_timer_cb(wasio_timer_t *t) {
     case DL_HEAD:
       /* A head that did not arrive in time: 408, unless nothing came. */
       if (c->in_len > c->in_start) {
-        c->head_started = false;
+        wasio__srv_conn_set_input(c, INPUT_IDLE);
         conn_reject(c, 408, WASIO_ETIMEDOUT, NULL);
         wasio__srv_conn_update(c);
       } else {
@@ -161,7 +193,7 @@ static void conn_timer_cb(wasio_timer_t *t) {
       return;
     case DL_BODY:
       wasio__srv_conn_finish_body(c, WASIO_ETIMEDOUT);
-      if (!c->closing) wasio__srv_conn_update(c);
+      if (!wasio__srv_conn_closing(c)) wasio__srv_conn_update(c);
       return;
     case DL_IDLE:
     case DL_WRITE:
@@ -183,9 +215,9 @@ static void conn_free(wasio__srv_conn_t *c) {
   if (c->buf != NULL) srv_buf_give(s, c->buf); /* the stream is closed: nothing is lent */
   c->buf = c->in = NULL;
   wasio_timer_close(c->timer, NULL);
-  if (c->kick_queued) {
+  if (c->kick_state == KICK_QUEUED) {
     /* The deferred request still refers to c: free when it has run. */
-    c->free_on_kick = true;
+    c->kick_state = KICK_ORPHANED;
     (void)wasio_defer_cancel(&c->kick);
   } else {
     wasio__free(c);
@@ -195,11 +227,11 @@ static void conn_free(wasio__srv_conn_t *c) {
 
 /* Immediate close. The stream's queued writes report their end in phase
  * 4, before on_close (WASIO_ECANCELED, or 0 for those already taken);
- * the exchange write callback only counts them, as c->closing is set. The exchanges are
+ * the exchange write callback only counts them, as wasio__srv_conn_closing(c) is set. The exchanges are
  * told then, from on_close. */
 void wasio__srv_conn_abort(wasio__srv_conn_t *c, int status) {
-  if (c->closing) return;
-  c->closing = true;
+  if (wasio__srv_conn_closing(c)) return;
+  wasio__srv_conn_set_life(c, CONN_CLOSING);
   if (c->close_status == 0) c->close_status = status;
   (void)wasio_timer_stop(c->timer);
   c->reading = false;
@@ -210,7 +242,7 @@ void wasio__srv_conn_abort(wasio__srv_conn_t *c, int status) {
 
 /* Graceful end after the last response: half-close, then linger. */
 static void conn_end(wasio__srv_conn_t *c) {
-  if (c->closing || c->shutting_down) return;
+  if (c->life >= CONN_LINGER) return;
   if (c->peer_eof) { /* the client is gone already: nothing to linger for */
     wasio__srv_conn_abort(c, WASIO_ECONNRESET);
     return;
@@ -219,8 +251,8 @@ static void conn_end(wasio__srv_conn_t *c) {
     wasio__srv_conn_abort(c, WASIO_ECONNRESET);
     return;
   }
-  c->shutting_down = true;
-  c->body_active = false;
+  wasio__srv_conn_set_input(c, INPUT_IDLE);
+  wasio__srv_conn_set_life(c, CONN_LINGER);
   c->linger_since = wasio_loop_now(c->server->loop);
   c->in_start = c->in_len = 0;
   wasio__srv_conn_update(c);
@@ -228,7 +260,7 @@ static void conn_end(wasio__srv_conn_t *c) {
 
 static void conn_on_shutdown(wasio__stream_t *st, int status) {
   wasio__srv_conn_t *c = WASIO__CONTAINER_OF(st, wasio__srv_conn_t, s);
-  if (c->closing) return;
+  if (wasio__srv_conn_closing(c)) return;
   if (status < 0) wasio__srv_conn_abort(c, WASIO_ECONNRESET);
   /* else: keep lingering until EOF or the linger deadline */
 }
@@ -241,13 +273,13 @@ static void conn_on_close(wasio__stream_t *st) {
   wasio_http_exchange_t *ex = c->ex;
   if (ex != NULL) {
     c->ex = NULL;
-    if (ex->req_state == REQ_READING || ex->end_queued) wasio__srv_ex_deliver_end(ex, err);
+    if (ex->req_state == REQ_READING || ex->req_state == REQ_END_QUEUED) wasio__srv_ex_deliver_end(ex, err);
     if (ex->write_cb != NULL) {
       void (*cb)(wasio_http_exchange_t *, int) = ex->write_cb;
       ex->write_cb = NULL;
       cb(ex, ex->write_status != 0 ? ex->write_status : err);
     }
-    ex->done = true;
+    wasio__srv_ex_set_resp(ex, RESP_COMPLETE);
     if (ex->on_complete != NULL) ex->on_complete(ex, err);
     wasio__srv_ex_release(c->server, ex);
   }
@@ -260,7 +292,7 @@ static void conn_alloc(wasio__stream_t *st, wasio_buf_t *buf) {
   wasio__srv_conn_t *c = WASIO__CONTAINER_OF(st, wasio__srv_conn_t, s);
   /* The stream asks again, so it holds no earlier space of ours. */
   c->lent = false;
-  if (!c->shutting_down && c->buf != NULL && c->in == c->buf && c->in_start != c->in_len) {
+  if (c->life != CONN_LINGER && c->buf != NULL && c->in == c->buf && c->in_start != c->in_len) {
     /* Bytes wait: the next ones go after them. */
     if (c->in_start > 0 && WASIO__SRV_IN_CAP - c->in_len < WASIO__SRV_IN_COMPACT_AT) {
       /* The parser keeps offsets, not pointers, so the bytes may move. */
@@ -291,7 +323,7 @@ static void conn_on_open(wasio__stream_t *st, int status) {
 static void conn_on_read(wasio__stream_t *st, ptrdiff_t nread) {
   wasio__srv_conn_t *c = WASIO__CONTAINER_OF(st, wasio__srv_conn_t, s);
   c->lent = false; /* the space came back (or reading has stopped) */
-  if (c->closing) return;
+  if (wasio__srv_conn_closing(c)) return;
   wasio_http_server_t *s = c->server;
   uint64_t now = wasio_loop_now(s->loop);
   if (nread < 0) {
@@ -301,14 +333,14 @@ static void conn_on_read(wasio__stream_t *st, ptrdiff_t nread) {
       return;
     }
     c->peer_eof = true;
-    if (c->shutting_down) {
+    if (c->life == CONN_LINGER) {
       wasio__srv_conn_abort(c, WASIO_ECONNRESET);
       return;
     }
     wasio__srv_conn_process(c);
     return;
   }
-  if (c->shutting_down) {
+  if (c->life == CONN_LINGER) {
     c->linger_bytes += (uint64_t)nread;
     if (c->linger_bytes > WASIO__SRV_LINGER_MAX_BYTES) wasio__srv_conn_abort(c, WASIO_ECONNRESET);
     return;
@@ -354,8 +386,8 @@ static int srv_error_status(int err) {
  * slow, CONNECT) on an exchange of the server's own, and stops parsing.
  * Heads are parsed only with no exchange in flight, so it is alone. */
 static void conn_reject(wasio__srv_conn_t *c, int http_status, int err, const wasio_http_request_t *req) {
-  c->no_more = true;
-  c->body_active = false;
+  wasio__srv_conn_last(c);
+  wasio__srv_conn_set_input(c, INPUT_IDLE);
   wasio_http_exchange_t *ex = wasio__srv_ex_new(c);
   if (ex == NULL) {
     wasio__srv_conn_abort(c, WASIO_ENOMEM);
@@ -373,39 +405,38 @@ static void conn_reject(wasio__srv_conn_t *c, int http_status, int err, const wa
  * read_body, or a body detached before it was asked for). */
 static void conn_deliver_end(wasio__srv_conn_t *c) {
   wasio_http_exchange_t *ex = c->ex;
-  if (c->closing || ex == NULL || !ex->end_queued) return;
+  if (wasio__srv_conn_closing(c) || ex == NULL || ex->req_state != REQ_END_QUEUED) return;
   wasio__srv_ex_deliver_end(ex, ex->end_status);
-  if (c->closing) return;
+  if (wasio__srv_conn_closing(c)) return;
   wasio__srv_ex_check_complete(ex);
 }
 
 /* Parses and dispatches what the input buffer holds, as far as the state
  * allows. The only place handlers, on_data and on_end are called from. */
 void wasio__srv_conn_process(wasio__srv_conn_t *c) {
-  if (c->in_process) {
-    c->again = true;
+  if (c->process != PROCESS_IDLE) {
+    c->process = PROCESS_AGAIN;
     return;
   }
-  c->in_process = true;
   wasio_http_server_t *s = c->server;
   do {
-    c->again = false;
+    c->process = PROCESS_RUNNING;
     conn_deliver_end(c);
     for (;;) {
-      if (c->closing || c->shutting_down) break;
-      if (c->body_active) {
+      if (c->life >= CONN_LINGER) break;
+      if (c->input == INPUT_BODY) {
         if (!wasio__srv_conn_pump_body(c)) break;
         continue;
       }
       /* The next head waits until the exchange before it has completed. */
-      if (c->no_more || c->ex != NULL) break;
+      if (wasio__srv_conn_no_more(c) || c->ex != NULL) break;
       size_t avail = c->in_len - c->in_start;
       if (avail == 0) break;
       wasio_http_request_t req;
       int rc = wasio_http_parse_request(&c->parser, c->in + c->in_start, avail, &req);
       if (rc == WASIO_EAGAIN) {
-        if (!c->head_started) {
-          c->head_started = true;
+        if (c->input != INPUT_HEAD) {
+          wasio__srv_conn_set_input(c, INPUT_HEAD);
           c->head_since = wasio_loop_now(s->loop);
         }
         if (c->in_start > 0 && c->in_len == WASIO__SRV_IN_CAP) {
@@ -422,7 +453,7 @@ void wasio__srv_conn_process(wasio__srv_conn_t *c) {
       /* A whole head: its views stay valid until the handler returns, as
        * the bytes are consumed but not overwritten before then. */
       c->in_start += (uint32_t)rc;
-      c->head_started = false;
+      wasio__srv_conn_set_input(c, INPUT_IDLE);
       wasio_http_parser_init(&c->parser);
       if (req.method.len == 7 && memcmp(req.method.ptr, "CONNECT", 7) == 0) {
         /* A tunnel, which no handler can take: 501 (405 would need an
@@ -451,53 +482,53 @@ void wasio__srv_conn_process(wasio__srv_conn_t *c) {
       ex->version_minor = (uint8_t)(req.version_minor > 1 ? 1 : req.version_minor);
       ex->keep_alive = req.framing.keep_alive && !s->shutting_down;
       ex->expect_continue = req.framing.expect_continue;
-      if (!ex->keep_alive) c->no_more = true;
+      if (!ex->keep_alive) wasio__srv_conn_last(c);
+      conn_attach(c, ex);
       if (req.framing.body != WASIO_HTTP_BODY_NONE) {
-        ex->req_state = REQ_UNREAD;
+        wasio__srv_ex_set_req(ex, REQ_UNREAD);
         wasio_http_body_init(&c->body, &req.framing, NULL);
-        c->body_active = true;
         c->body_ex = ex;
         c->body_bytes = 0;
         c->body_since = wasio_loop_now(s->loop);
+        wasio__srv_conn_set_input(c, INPUT_BODY);
       }
-      conn_attach(c, ex);
       s->handler(ex, &req);
     }
-  } while (c->again && !c->closing);
-  c->in_process = false;
+  } while (c->process == PROCESS_AGAIN && !wasio__srv_conn_closing(c));
+  c->process = PROCESS_IDLE;
   conn_spill(c);
-  if (!c->closing) wasio__srv_conn_update(c);
+  if (!wasio__srv_conn_closing(c)) wasio__srv_conn_update(c);
 }
 
 /* Reading, the deadline, and the end of the connection, from the state. */
 void wasio__srv_conn_update(wasio__srv_conn_t *c) {
-  if (c->closing) return;
-  if (c->in_process) {
-    c->again = true; /* wasio__srv_conn_process calls us when it is done */
+  if (wasio__srv_conn_closing(c)) return;
+  if (c->process != PROCESS_IDLE) {
+    c->process = PROCESS_AGAIN; /* wasio__srv_conn_process calls us when it is done */
     return;
   }
-  if (!c->shutting_down && c->ex == NULL && !c->body_active) {
-    bool head_possible = !c->no_more && !(c->peer_eof);
+  if (c->life != CONN_LINGER && c->ex == NULL && c->input != INPUT_BODY) {
+    bool head_possible = !wasio__srv_conn_no_more(c) && !(c->peer_eof);
     if (!head_possible) {
       conn_end(c);
       return;
     }
-    if (!c->head_started && c->in_len == c->in_start && c->deadline != DL_IDLE)
+    if (c->input != INPUT_HEAD && c->in_len == c->in_start && c->deadline != DL_IDLE)
       c->idle_since = wasio_loop_now(c->server->loop);
   }
   conn_trim(c);
   bool want;
   if (c->peer_eof) {
     want = false;
-  } else if (c->shutting_down) {
+  } else if (c->life == CONN_LINGER) {
     want = true;
-  } else if (c->body_active) {
+  } else if (c->input == INPUT_BODY) {
     want = c->body_ex == NULL || (c->body_ex->req_state == REQ_READING && !c->body_ex->paused);
   } else {
-    want = !c->no_more; /* read ahead: bounded by the input buffer */
+    want = !wasio__srv_conn_no_more(c); /* read ahead: bounded by the input buffer */
   }
   /* Never read into a full buffer: the space must exist first. */
-  if (want && !c->shutting_down && c->in_start == 0 && c->in_len == WASIO__SRV_IN_CAP) want = false;
+  if (want && c->life != CONN_LINGER && c->in_start == 0 && c->in_len == WASIO__SRV_IN_CAP) want = false;
   if (want && !c->reading) {
     if (wasio__stream_read_start(&c->s) < 0) {
       wasio__srv_conn_abort(c, WASIO_ECONNRESET);
@@ -514,23 +545,24 @@ void wasio__srv_conn_update(wasio__srv_conn_t *c) {
 
 static void conn_kick_cb(wasio_defer_t *d, int status) {
   wasio__srv_conn_t *c = d->data;
-  c->kick_queued = false;
-  if (c->free_on_kick) {
+  if (c->kick_state == KICK_ORPHANED) {
     wasio__free(c);
     return;
   }
-  if (status < 0 || c->closing) return;
-  if (c->ex != NULL && c->ex->head_hold) {
-    c->ex->head_hold = false;
+  c->kick_state = KICK_NONE;
+  if (status < 0 || wasio__srv_conn_closing(c)) return;
+  if (c->ex != NULL && c->ex->head_state == HEAD_HELD) {
+    /* Its first bytes did not come this turn: the head goes alone. */
+    wasio__srv_ex_set_head(c->ex, HEAD_PENDING);
     wasio__srv_ex_flush(c->ex);
-    if (c->closing) return;
+    if (wasio__srv_conn_closing(c)) return;
   }
   wasio__srv_conn_process(c);
 }
 
 void wasio__srv_conn_kick(wasio__srv_conn_t *c) {
-  if (c->kick_queued) return;
-  if (wasio_defer(c->server->loop, &c->kick, conn_kick_cb) == 0) c->kick_queued = true;
+  if (c->kick_state != KICK_NONE) return;
+  if (wasio_defer(c->server->loop, &c->kick, conn_kick_cb) == 0) c->kick_state = KICK_QUEUED;
 }
 
 static const wasio__stream_cbs_t srv_stream_cbs = {
@@ -575,7 +607,7 @@ void wasio__srv_on_connection(wasio_tcp_t *listener, wasio_tcp_t *client, int st
   s->n_conns++;
   /* A new connection owes its first head within head_timeout (the TLS
    * handshake included: no plaintext arrives before it is over). */
-  c->head_started = true;
+  wasio__srv_conn_set_input(c, INPUT_HEAD);
   c->head_since = wasio_loop_now(s->loop);
   wasio__srv_conn_update(c);
 }

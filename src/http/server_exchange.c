@@ -44,6 +44,68 @@ static bool srv_bodiless_status(int status) {
   return (status >= 100 && status < 200) || status == 204 || status == 304;
 }
 
+/* ---- the exchange's state (server_internal.h draws the moves) ------------------ */
+
+static const char *ex_state_name(int axis, unsigned v) {
+  static const char *const req[] = {"NONE", "UNREAD", "READING", "END_QUEUED", "ENDED"};
+  static const char *const resp[] = {"NONE", "STARTED", "ENDED", "COMPLETE"};
+  static const char *const head[] = {"NONE", "HELD", "PENDING", "SENT"};
+  static const char *const cont[] = {"NONE", "PENDING", "SENT"};
+  switch (axis) {
+    case 0: return v < 5 ? req[v] : "?";
+    case 1: return v < 4 ? resp[v] : "?";
+    case 2: return v < 4 ? head[v] : "?";
+    default: return v < 3 ? cont[v] : "?";
+  }
+}
+
+void wasio__srv_ex_set_req(wasio_http_exchange_t *ex, srv_req_state_t to) {
+  srv_req_state_t from = (srv_req_state_t)ex->req_state;
+  WASIO_ASSERT((to == REQ_UNREAD && from == REQ_NONE) || (to == REQ_READING && from == REQ_UNREAD) ||
+               (to == REQ_END_QUEUED && (from == REQ_NONE || from == REQ_UNREAD)) ||
+               (to == REQ_ENDED && from != REQ_NONE && from != REQ_ENDED));
+  /* on_end is owed only to a handler that asked for the body. */
+  WASIO_ASSERT((to != REQ_READING && to != REQ_END_QUEUED) || ex->on_end != NULL);
+  WASIO__TRACE(ex, "http-exchange", "request %s -> %s", ex_state_name(0, from), ex_state_name(0, to));
+  (void)ex_state_name;
+  (void)from;
+  ex->req_state = (uint8_t)to;
+}
+
+void wasio__srv_ex_set_resp(wasio_http_exchange_t *ex, srv_resp_state_t to) {
+  srv_resp_state_t from = (srv_resp_state_t)ex->resp_state;
+  WASIO_ASSERT(from != RESP_COMPLETE);
+  WASIO_ASSERT((to == RESP_STARTED && from == RESP_NONE) ||
+               (to == RESP_ENDED && (from == RESP_NONE || from == RESP_STARTED)) || to == RESP_COMPLETE);
+  /* A response has a head before it can be ended. */
+  WASIO_ASSERT(to == RESP_COMPLETE || ex->head_state != HEAD_NONE);
+  WASIO__TRACE(ex, "http-exchange", "response %s -> %s", ex_state_name(1, from), ex_state_name(1, to));
+  (void)from;
+  ex->resp_state = (uint8_t)to;
+}
+
+void wasio__srv_ex_set_head(wasio_http_exchange_t *ex, srv_head_state_t to) {
+  srv_head_state_t from = (srv_head_state_t)ex->head_state;
+  WASIO_ASSERT((to == HEAD_PENDING && (from == HEAD_NONE || from == HEAD_HELD)) ||
+               (to == HEAD_HELD && from == HEAD_PENDING) || (to == HEAD_SENT && from == HEAD_PENDING));
+  WASIO__TRACE(ex, "http-exchange", "head %s -> %s", ex_state_name(2, from), ex_state_name(2, to));
+  (void)from;
+  ex->head_state = (uint8_t)to;
+}
+
+void wasio__srv_ex_set_cont(wasio_http_exchange_t *ex, srv_cont_state_t to) {
+  srv_cont_state_t from = (srv_cont_state_t)ex->cont_state;
+  WASIO_ASSERT((to == CONT_PENDING && from == CONT_NONE && ex->expect_continue) ||
+               (to == CONT_SENT && from == CONT_PENDING) || (to == CONT_NONE && from == CONT_PENDING));
+  /* The interim goes before any final response. */
+  WASIO_ASSERT(to != CONT_SENT || ex->head_state != HEAD_SENT);
+  WASIO__TRACE(ex, "http-exchange", "100-continue %s -> %s", ex_state_name(3, from), ex_state_name(3, to));
+  (void)from;
+  ex->cont_state = (uint8_t)to;
+}
+
+/* ---- exchanges --------------------------------------------------------------- */
+
 wasio_http_exchange_t *wasio__srv_ex_new(wasio__srv_conn_t *c) {
   wasio_http_server_t *s = c->server;
   wasio_http_exchange_t *ex = s->pool;
@@ -139,8 +201,8 @@ static int ex_build_head(wasio_http_exchange_t *ex, int status, const wasio_http
    * read (the client waits for 100 Continue that never comes) needs it, or
    * this is the last response the connection will carry. */
   bool close = user_close || !ex->keep_alive || mode == MODE_CLOSE || ex->internal;
-  if (ex->req_state == REQ_UNREAD && ex->expect_continue && !ex->cont_sent && !ex->cont_pending) close = true;
-  if (c->no_more || s->shutting_down) close = true;
+  if (ex->req_state == REQ_UNREAD && ex->expect_continue && ex->cont_state == CONT_NONE) close = true;
+  if (wasio__srv_conn_no_more(c) || s->shutting_down) close = true;
   ex->close_after = close;
 
   if (!user_date) {
@@ -181,8 +243,9 @@ static int ex_build_head(wasio_http_exchange_t *ex, int status, const wasio_http
   if (pos == (size_t)-1) return WASIO_ENOBUFS;
   ex->head_len = (uint32_t)pos;
   ex->resp_mode = (uint8_t)mode;
-  ex->head_pending = true;
-  ex->cont_pending = false; /* a final response replaces the interim one */
+  wasio__srv_ex_set_head(ex, HEAD_PENDING);
+  /* A final response replaces the interim one. */
+  if (ex->cont_state == CONT_PENDING) wasio__srv_ex_set_cont(ex, CONT_NONE);
   return 0;
 }
 
@@ -203,19 +266,18 @@ static bool ex_write(wasio_http_exchange_t *ex, wasio_write_t *w, const void *ba
 /* Hands whatever this exchange has ready to the stream, in wire order. */
 void wasio__srv_ex_flush(wasio_http_exchange_t *ex) {
   wasio__srv_conn_t *c = ex->conn;
-  if (c->closing || c->ex != ex) return;
-  if (ex->cont_pending) {
+  if (wasio__srv_conn_closing(c) || c->ex != ex) return;
+  if (ex->cont_state == CONT_PENDING) {
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    ex->cont_pending = false;
-    ex->cont_sent = true;
+    wasio__srv_ex_set_cont(ex, CONT_SENT);
     if (!ex_write(ex, &ex->w_cont, cont, sizeof cont - 1)) return;
   }
-  if (ex->head_pending) {
+  if (ex->head_state == HEAD_HELD || ex->head_state == HEAD_PENDING) {
     /* A streamed head waits for its first body bytes (or the next turn,
      * see the connection's kick, server_conn.c) so both can leave in one write. */
-    if (ex->head_hold && !ex->out_pending && !ex->end_pending) return;
-    ex->head_hold = false;
-    ex->head_pending = false;
+    if (ex->head_state == HEAD_HELD && !ex->out_pending && !ex->end_pending) return;
+    if (ex->head_state == HEAD_HELD) wasio__srv_ex_set_head(ex, HEAD_PENDING);
+    wasio__srv_ex_set_head(ex, HEAD_SENT);
     if (ex->out_pending && ex->resp_mode != MODE_NOBODY && ex->out_len > 0) {
       /* Small first bytes join the head: a separate small segment would
        * wait for the client's delayed ACK wherever the host leaves Nagle
@@ -274,8 +336,7 @@ void wasio__srv_ex_flush(wasio_http_exchange_t *ex) {
 
 /* Delivers on_end once. */
 void wasio__srv_ex_deliver_end(wasio_http_exchange_t *ex, int status) {
-  ex->end_queued = false;
-  ex->req_state = REQ_ENDED;
+  wasio__srv_ex_set_req(ex, REQ_ENDED);
   void (*cb)(wasio_http_exchange_t *, int) = ex->on_end;
   ex->on_end = NULL;
   ex->on_data = NULL;
@@ -309,7 +370,7 @@ int wasio__srv_ex_respond_error(wasio_http_exchange_t *ex, int status, int err) 
     memcpy(ex->head + ex->head_len, body, n); /* WASIO__SRV_OWN_FIELDS_CAP leaves room */
     ex->head_len += (uint32_t)n;
   }
-  ex->resp_state = RESP_ENDED;
+  wasio__srv_ex_set_resp(ex, RESP_ENDED);
   ex->end_pending = true;
   ex->out = NULL;
   ex->out_len = 0;
@@ -321,19 +382,21 @@ int wasio__srv_ex_respond_error(wasio_http_exchange_t *ex, int status, int err) 
  * whole and the request body done. Delivers on_complete and moves on. */
 void wasio__srv_ex_check_complete(wasio_http_exchange_t *ex) {
   wasio__srv_conn_t *c = ex->conn;
-  if (ex->done || c->closing) return;
+  if (wasio__srv_ex_done(ex) || wasio__srv_conn_closing(c)) return;
   if (ex->resp_state != RESP_ENDED || ex->writes_out != 0) return;
-  if (ex->cont_pending || ex->head_pending || ex->out_pending || ex->end_pending) return;
-  if (ex->req_state == REQ_READING || ex->end_queued) return;
+  if (ex->cont_state == CONT_PENDING || ex->head_state != HEAD_SENT || ex->out_pending || ex->end_pending) return;
+  if (ex->req_state == REQ_READING || ex->req_state == REQ_END_QUEUED) return;
   if (ex->req_state == REQ_UNREAD) wasio__srv_conn_detach_body(c, ex);
-  ex->done = true;
+  /* Complete: nothing of it waits to be written or delivered. */
+  WASIO_ASSERT(c->ex == ex && c->body_ex != ex);
+  wasio__srv_ex_set_resp(ex, RESP_COMPLETE);
   c->ex = NULL;
   /* Nothing may follow a "Connection: close" response. */
-  if (ex->close_after) c->no_more = true;
+  if (ex->close_after) wasio__srv_conn_last(c);
   void (*cb)(wasio_http_exchange_t *, int) = ex->on_complete;
   if (cb != NULL) cb(ex, 0);
   wasio__srv_ex_release(c->server, ex); /* ex is gone from here on */
-  if (c->closing) return;
+  if (wasio__srv_conn_closing(c)) return;
   /* Only now may the next request (read ahead, or still to come) reach
    * the handler. */
   wasio__srv_conn_process(c);
@@ -345,7 +408,7 @@ static void ex_write_cb(wasio_write_t *w, int status) {
   ex->writes_out--;
   if (status < 0 && ex->write_status == 0) ex->write_status = status;
   /* During close the teardown in phase 4 reports everything. */
-  if (c->closing) return;
+  if (wasio__srv_conn_closing(c)) return;
   if (status < 0) {
     wasio__srv_conn_abort(c, status);
     return;
@@ -356,16 +419,16 @@ static void ex_write_cb(wasio_write_t *w, int status) {
     void (*cb)(wasio_http_exchange_t *, int) = ex->write_cb;
     ex->write_cb = NULL;
     cb(ex, 0);
-    if (c->closing) return;
+    if (wasio__srv_conn_closing(c)) return;
   }
   wasio__srv_ex_check_complete(ex);
-  if (!c->closing) wasio__srv_conn_update(c);
+  if (!wasio__srv_conn_closing(c)) wasio__srv_conn_update(c);
 }
 
 int wasio__srv_ex_usable(const wasio_http_exchange_t *ex) {
   if (ex == NULL) return WASIO_EINVAL;
-  if (ex->done) return WASIO_ESTATE;
-  if (ex->conn->closing) return WASIO_ECLOSING;
+  if (wasio__srv_ex_done(ex)) return WASIO_ESTATE;
+  if (wasio__srv_conn_closing(ex->conn)) return WASIO_ECLOSING;
   return 0;
 }
 
@@ -381,11 +444,8 @@ int wasio_http_respond(wasio_http_exchange_t *ex, int status, const wasio_http_h
   if (nobody && len > 0) return WASIO_EINVAL;
   srv_resp_mode_t mode = (nobody || ex->is_head) ? MODE_NOBODY : MODE_LENGTH;
   rc = ex_build_head(ex, status, headers, num_headers, mode, nobody ? UINT64_MAX : (uint64_t)len);
-  if (rc < 0) {
-    ex->head_pending = false;
-    return rc;
-  }
-  ex->resp_state = RESP_ENDED;
+  if (rc < 0) return rc;
+  wasio__srv_ex_set_resp(ex, RESP_ENDED);
   if (mode == MODE_LENGTH && len > 0) {
     if (len <= WASIO__SRV_HEAD_CAP - ex->head_len) {
       memcpy(ex->head + ex->head_len, body, len); /* one write for head and body */
@@ -402,7 +462,7 @@ int wasio_http_respond(wasio_http_exchange_t *ex, int status, const wasio_http_h
     wasio__srv_conn_detach_body(c, ex);
   }
   wasio__srv_ex_flush(ex);
-  if (!c->closing) wasio__srv_conn_update(c);
+  if (!wasio__srv_conn_closing(c)) wasio__srv_conn_update(c);
   return 0;
 }
 
@@ -425,18 +485,15 @@ int wasio_http_respond_start(wasio_http_exchange_t *ex, int status,
   else
     mode = ex->version_minor >= 1 ? MODE_CHUNKED : MODE_CLOSE;
   rc = ex_build_head(ex, status, headers, num_headers, mode, nobody ? UINT64_MAX : length);
-  if (rc < 0) {
-    ex->head_pending = false;
-    return rc;
-  }
+  if (rc < 0) return rc;
   ex->remaining = mode == MODE_LENGTH ? length : 0;
-  ex->resp_state = RESP_STARTED;
-  ex->head_hold = true;
+  wasio__srv_ex_set_resp(ex, RESP_STARTED);
+  wasio__srv_ex_set_head(ex, HEAD_HELD);
   wasio__srv_conn_t *c = ex->conn;
   wasio__srv_conn_kick(c); /* sends the head next turn if no bytes come before */
   if (c->body_ex == ex && ex->req_state == REQ_UNREAD && ex->close_after) wasio__srv_conn_detach_body(c, ex);
   wasio__srv_ex_flush(ex);
-  if (!c->closing) wasio__srv_conn_update(c);
+  if (!wasio__srv_conn_closing(c)) wasio__srv_conn_update(c);
   return 0;
 }
 
@@ -456,7 +513,7 @@ int wasio_http_respond_write(wasio_http_exchange_t *ex, const void *data, size_t
   ex->out_pending = true;
   ex->write_cb = cb;
   wasio__srv_ex_flush(ex);
-  if (!ex->conn->closing) wasio__srv_conn_update(ex->conn);
+  if (!wasio__srv_conn_closing(ex->conn)) wasio__srv_conn_update(ex->conn);
   return 0;
 }
 
@@ -470,10 +527,10 @@ int wasio_http_respond_end(wasio_http_exchange_t *ex) {
     wasio__srv_conn_abort(ex->conn, WASIO_ECANCELED);
     return WASIO_EINVAL;
   }
-  ex->resp_state = RESP_ENDED;
+  wasio__srv_ex_set_resp(ex, RESP_ENDED);
   ex->end_pending = true;
   wasio__srv_ex_flush(ex);
-  if (!ex->conn->closing) wasio__srv_conn_update(ex->conn);
+  if (!wasio__srv_conn_closing(ex->conn)) wasio__srv_conn_update(ex->conn);
   return 0;
 }
 

@@ -124,18 +124,48 @@ typedef struct wasio__srv_conn wasio__srv_conn_t;
 /* The body of an error response the server writes itself. */
 #define WASIO__SRV_ERROR_BODY_CAP 160
 
+/* An exchange's state, one axis each, each changed only through its
+ * function in server_exchange.c (wasio__srv_ex_set_*), which checks the
+ * move (WASIO_ASSERT) and traces it (WASIO__TRACE).
+ *
+ * The request body: NONE -> UNREAD -> READING -> ENDED; NONE or UNREAD ->
+ * END_QUEUED (read_body found no body to read: on_end(0) from phase 2) ->
+ * ENDED; UNREAD -> ENDED (detached, or failed before it was asked for). */
 typedef enum srv_req_state {
-  REQ_NONE = 0, /* no request body */
-  REQ_UNREAD,   /* a body the handler has not asked for (yet) */
-  REQ_READING,  /* read_body called; on_end not yet delivered */
-  REQ_ENDED     /* on_end delivered (or the body was detached) */
+  REQ_NONE = 0,   /* no request body */
+  REQ_UNREAD,     /* a body the handler has not asked for (yet) */
+  REQ_READING,    /* read_body called; on_end not yet delivered */
+  REQ_END_QUEUED, /* on_end is owed from the connection's deferred request */
+  REQ_ENDED       /* on_end delivered (or the body was detached) */
 } srv_req_state_t;
 
+/* The response: NONE -> STARTED -> ENDED -> COMPLETE, NONE -> ENDED (a
+ * whole response), and any -> COMPLETE when the connection is torn down. */
 typedef enum srv_resp_state {
   RESP_NONE = 0, /* no response yet */
   RESP_STARTED,  /* streamed: head built, body writes may follow */
-  RESP_ENDED     /* whole, or respond_end called */
+  RESP_ENDED,    /* whole, or respond_end called */
+  RESP_COMPLETE  /* on_complete delivered: the exchange is done */
 } srv_resp_state_t;
+
+/* The response head: NONE -> PENDING (built) -> SENT (handed to the
+ * stream); a streamed head is HELD until its first bytes or the next turn
+ * (so both leave in one write), then PENDING. */
+typedef enum srv_head_state {
+  HEAD_NONE = 0,
+  HEAD_HELD,
+  HEAD_PENDING,
+  HEAD_SENT
+} srv_head_state_t;
+
+/* An interim "100 Continue": NONE -> PENDING (read_body of a request that
+ * expects it, before any response) -> SENT; PENDING -> NONE when a final
+ * response replaces it. */
+typedef enum srv_cont_state {
+  CONT_NONE = 0,
+  CONT_PENDING,
+  CONT_SENT
+} srv_cont_state_t;
 
 typedef enum srv_resp_mode {
   MODE_LENGTH = 1, /* Content-Length framed (a whole response is one) */
@@ -143,6 +173,49 @@ typedef enum srv_resp_mode {
   MODE_CLOSE,      /* close-delimited: a streamed response to HTTP/1.0 */
   MODE_NOBODY      /* 1xx/204/304, or any response to HEAD */
 } srv_resp_mode_t;
+
+/* A connection's state, one axis each, each changed only through its
+ * function in server_conn.c (wasio__srv_conn_set_*), which checks the move
+ * (WASIO_ASSERT) and traces it (WASIO__TRACE).
+ *
+ * Its life: ACTIVE -> LAST (parse no further requests: the exchange in
+ * flight, if any, is the last) -> LINGER (after the last response: the
+ * sending side is shut down and input is read and discarded for at most
+ * WASIO__SRV_LINGER_NS) -> CLOSING (the stream's close was called: on_close
+ * tears down what is left); ACTIVE or LAST -> CLOSING at once on an error. */
+typedef enum srv_conn_life {
+  CONN_ACTIVE = 0,
+  CONN_LAST,
+  CONN_LINGER,
+  CONN_CLOSING
+} srv_conn_life_t;
+
+/* What its input is expected to be: IDLE (between requests) -> HEAD (part
+ * of a head arrived, or the first one is due: the head deadline runs) ->
+ * IDLE (a whole head) -> BODY (the request's body bytes come before the
+ * next head) -> IDLE. */
+typedef enum srv_conn_input {
+  INPUT_IDLE = 0,
+  INPUT_HEAD,
+  INPUT_BODY
+} srv_conn_input_t;
+
+/* wasio__srv_conn_process's guard against nesting: IDLE -> RUNNING, and
+ * RUNNING -> AGAIN when a callback asks for another round. */
+typedef enum srv_conn_process {
+  PROCESS_IDLE = 0,
+  PROCESS_RUNNING,
+  PROCESS_AGAIN
+} srv_conn_process_t;
+
+/* The connection's deferred request ("kick"): NONE -> QUEUED -> NONE, or
+ * QUEUED -> ORPHANED when the connection is freed while it is queued (its
+ * callback then frees the memory). */
+typedef enum srv_conn_kick {
+  KICK_NONE = 0,
+  KICK_QUEUED,
+  KICK_ORPHANED
+} srv_conn_kick_t;
 
 typedef enum srv_deadline {
   DL_NONE = 0,
@@ -168,19 +241,23 @@ struct wasio_http_exchange {
   int write_status;       /* first failed write */
   uint32_t writes_out;    /* stream writes in flight */
   uint32_t head_len;
-  uint8_t req_state, resp_state, resp_mode;
+  uint8_t req_state;      /* srv_req_state_t */
+  uint8_t resp_state;     /* srv_resp_state_t */
+  uint8_t head_state;     /* srv_head_state_t */
+  uint8_t cont_state;     /* srv_cont_state_t */
+  uint8_t resp_mode;      /* srv_resp_mode_t, once the head is built */
   uint8_t version_minor;
+  /* What the request is (set once, from its head). */
   bool is_head;           /* the request method was HEAD */
   bool keep_alive;        /* the request allows another after it */
   bool expect_continue;
+  /* What the response is (set when its head is built). */
   bool internal;          /* an error response of the server's own */
   bool close_after;       /* this response carries "Connection: close" */
-  bool cont_pending, cont_sent;
-  bool head_pending, out_pending, end_pending;
-  bool head_hold;         /* a streamed head waiting for its first bytes */
-  bool end_queued;        /* on_end to deliver from the deferred request */
+  /* What waits for the next flush, besides the head and the interim. */
+  bool out_pending;       /* body bytes (out, out_len) */
+  bool end_pending;       /* the end of the body (a write is queued even if empty) */
   bool chunk_started;     /* a chunk went out: the next frame starts with CRLF */
-  bool done;              /* on_complete delivered */
   bool paused;            /* wasio_http_exchange_pause(): no on_data for now */
   wasio_write_t w_cont, w_head, w_frame, w_out, w_end;
   char chunk_hdr[WASIO__SRV_CHUNK_HDR_CAP];
@@ -204,15 +281,12 @@ struct wasio__srv_conn {
   uint32_t in_start, in_len;       /* unparsed bytes: in[in_start, in_len) */
   int close_status;                /* what exchanges get when torn down */
   uint8_t deadline;                /* srv_deadline_t armed on the timer */
-  bool reading;
-  bool body_active;                /* body bytes come before the next head */
-  bool head_started;               /* part of a head has arrived */
-  bool no_more;                    /* parse no further requests */
-  bool peer_eof;
-  bool closing;                    /* stream close called */
-  bool shutting_down;              /* half-closed, lingering */
-  bool in_process, again;
-  bool kick_queued, free_on_kick;
+  uint8_t life;                    /* srv_conn_life_t */
+  uint8_t input;                   /* srv_conn_input_t */
+  uint8_t process;                 /* srv_conn_process_t */
+  uint8_t kick_state;              /* srv_conn_kick_t */
+  bool reading;                    /* the stream's reader is on */
+  bool peer_eof;                   /* the client ended its sending side */
   bool in_landing;                 /* the last read space was the landing buffer */
   bool lent;                       /* buf was handed out for a read not yet back */
   char *buf;                       /* own input buffer (WASIO__SRV_IN_CAP), or NULL */
@@ -249,7 +323,16 @@ struct wasio_http_server {
 /* server.c: the server */
 void wasio__srv_maybe_finish(wasio_http_server_t *s);
 
-/* server_conn.c: connections */
+/* server_conn.c: connections; the connection's transitions */
+void wasio__srv_conn_set_life(wasio__srv_conn_t *c, srv_conn_life_t to);
+void wasio__srv_conn_set_input(wasio__srv_conn_t *c, srv_conn_input_t to);
+static inline bool wasio__srv_conn_closing(const wasio__srv_conn_t *c) { return c->life == CONN_CLOSING; }
+/* No request after the one in flight (LAST and beyond). */
+static inline bool wasio__srv_conn_no_more(const wasio__srv_conn_t *c) { return c->life != CONN_ACTIVE; }
+/* Parse no further requests (ACTIVE -> LAST; no change beyond). */
+static inline void wasio__srv_conn_last(wasio__srv_conn_t *c) {
+  if (c->life == CONN_ACTIVE) wasio__srv_conn_set_life(c, CONN_LAST);
+}
 void wasio__srv_conn_abort(wasio__srv_conn_t *c, int status);
 void wasio__srv_conn_process(wasio__srv_conn_t *c);
 void wasio__srv_conn_update(wasio__srv_conn_t *c);
@@ -261,7 +344,12 @@ void wasio__srv_conn_detach_body(wasio__srv_conn_t *c, wasio_http_exchange_t *ex
 void wasio__srv_conn_finish_body(wasio__srv_conn_t *c, int status);
 bool wasio__srv_conn_pump_body(wasio__srv_conn_t *c);
 
-/* server_exchange.c: exchanges and responses */
+/* server_exchange.c: exchanges and responses; the exchange's transitions */
+void wasio__srv_ex_set_req(wasio_http_exchange_t *ex, srv_req_state_t to);
+void wasio__srv_ex_set_resp(wasio_http_exchange_t *ex, srv_resp_state_t to);
+void wasio__srv_ex_set_head(wasio_http_exchange_t *ex, srv_head_state_t to);
+void wasio__srv_ex_set_cont(wasio_http_exchange_t *ex, srv_cont_state_t to);
+static inline bool wasio__srv_ex_done(const wasio_http_exchange_t *ex) { return ex->resp_state == RESP_COMPLETE; }
 wasio_http_exchange_t *wasio__srv_ex_new(wasio__srv_conn_t *c);
 void wasio__srv_ex_release(wasio_http_server_t *s, wasio_http_exchange_t *ex);
 void wasio__srv_ex_flush(wasio_http_exchange_t *ex);
