@@ -115,7 +115,7 @@ void wasio_http_client_close(wasio_http_client_t *client, void (*cb)(wasio_http_
   client->close_cb = cb;
   for (wasio__hq_t *n = client->calls.next; n != &client->calls; n = n->next) {
     wasio_http_call_t *call = WASIO__CONTAINER_OF(n, wasio_http_call_t, client_node);
-    if (call->phase == WASIO__CALL_FINISHED) continue;
+    if (wasio__call_ended(call)) continue;
     wasio__call_detach(call);
     call->final_status = WASIO_ECANCELED;
     wasio__call_schedule(call, WASIO__WORK_DONE);

@@ -6,6 +6,52 @@
 
 static void wasio__call_defer_cb(wasio_defer_t *req, int status);
 
+/* ---- the call's state (client_internal.h draws the moves) -------------------------- */
+
+static const char *wasio__call_state_name(int axis, unsigned v) {
+  static const char *const phase[] = {"NEW", "QUEUED", "CONNECTING", "SENT", "HEAD", "BODY", "FINISHED", "DONE"};
+  static const char *const upload[] = {"PULL", "WAIT", "WRITE", "WRITE_LAST", "DONE"};
+  return axis == 0 ? (v < 8 ? phase[v] : "?") : (v < 5 ? upload[v] : "?");
+}
+
+void wasio__call_set_phase(wasio_http_call_t *call, wasio__call_phase_t to) {
+  wasio__call_phase_t from = (wasio__call_phase_t)call->phase;
+  if (from == to) return; /* an interim 1xx head: still HEAD */
+  WASIO_ASSERT((to == WASIO__CALL_QUEUED &&
+                (from == WASIO__CALL_NEW || from == WASIO__CALL_CONNECTING || from == WASIO__CALL_SENT ||
+                 from == WASIO__CALL_HEAD || from == WASIO__CALL_BODY)) ||
+               (to == WASIO__CALL_CONNECTING && from == WASIO__CALL_QUEUED) ||
+               (to == WASIO__CALL_SENT && (from == WASIO__CALL_QUEUED || from == WASIO__CALL_CONNECTING)) ||
+               (to == WASIO__CALL_HEAD && from == WASIO__CALL_SENT) ||
+               (to == WASIO__CALL_BODY && from == WASIO__CALL_HEAD) ||
+               (to == WASIO__CALL_FINISHED && from < WASIO__CALL_FINISHED) ||
+               (to == WASIO__CALL_DONE && from == WASIO__CALL_FINISHED));
+  /* A call in a queue has no connection; one on the wire has one; an
+   * ended one has neither. */
+  WASIO_ASSERT(to != WASIO__CALL_QUEUED || call->conn == NULL);
+  WASIO_ASSERT((to != WASIO__CALL_SENT && to != WASIO__CALL_CONNECTING) || call->conn != NULL);
+  WASIO_ASSERT(to < WASIO__CALL_FINISHED || (call->conn == NULL && call->origin == NULL));
+  WASIO__TRACE(call, "http-call", "%s -> %s", wasio__call_state_name(0, from), wasio__call_state_name(0, to));
+  (void)wasio__call_state_name;
+  call->phase = (uint8_t)to;
+}
+
+void wasio__call_set_upload(wasio_http_call_t *call, wasio__upload_t to) {
+  wasio__upload_t from = (wasio__upload_t)call->upload;
+  WASIO_ASSERT((to == WASIO__UPLOAD_PULL &&
+                (from == WASIO__UPLOAD_WAIT || from == WASIO__UPLOAD_WRITE || from == WASIO__UPLOAD_DONE)) ||
+               (to == WASIO__UPLOAD_WAIT && from == WASIO__UPLOAD_PULL) ||
+               ((to == WASIO__UPLOAD_WRITE || to == WASIO__UPLOAD_WRITE_LAST) && from == WASIO__UPLOAD_PULL) ||
+               (to == WASIO__UPLOAD_DONE && (from == WASIO__UPLOAD_PULL || from == WASIO__UPLOAD_WRITE_LAST)));
+  /* Only a streamed body is pulled; a new request starts from PULL. */
+  WASIO_ASSERT(to == WASIO__UPLOAD_DONE || call->body_read != NULL);
+  WASIO__TRACE(call, "http-call", "upload %s -> %s", wasio__call_state_name(1, from), wasio__call_state_name(1, to));
+  (void)from;
+  call->upload = (uint8_t)to;
+}
+
+/* ---- deferred work ------------------------------------------------------------------ */
+
 void wasio__call_schedule(wasio_http_call_t *call, unsigned work) {
   call->work |= work;
   if (call->defer_queued) return;
@@ -98,7 +144,7 @@ void wasio__call_detach(wasio_http_call_t *call) {
   }
   wasio__http_origin_t *o = call->origin;
   call->origin = NULL;
-  call->phase = WASIO__CALL_FINISHED;
+  wasio__call_set_phase(call, WASIO__CALL_FINISHED);
   if (o != NULL && conn == NULL && !call->client->closing) wasio__origin_maybe_free(call->client, o);
 }
 
@@ -121,15 +167,14 @@ static void wasio__call_free(wasio_http_call_t *call) {
 }
 
 /* Ends the call now: on_done, then free, unless the deferred request is
- * queued or running (its callback frees the call when it is done with it). */
+ * queued or running (its callback frees the call when it is done with it:
+ * the phase is DONE). */
 void wasio__call_finish(wasio_http_call_t *call, int status) {
   wasio__call_detach(call);
   call->work = 0;
   call->on_done(call, status);
-  if (call->defer_queued || call->in_defer) {
-    call->work = WASIO__WORK_FREE;
-    return;
-  }
+  wasio__call_set_phase(call, WASIO__CALL_DONE);
+  if (call->defer_queued || call->in_defer) return;
   wasio__call_free(call);
 }
 
@@ -141,19 +186,19 @@ static void wasio__call_defer_work(wasio_http_call_t *call, unsigned work) {
     wasio__call_finish(call, call->final_status);
     return;
   }
-  if (call->phase == WASIO__CALL_FINISHED) return;
+  if (wasio__call_ended(call)) return;
   if ((work & WASIO__WORK_DISPATCH) && call->phase == WASIO__CALL_QUEUED && call->origin != NULL) {
     wasio__origin_dispatch(call->origin, call->client);
-    if (call->phase == WASIO__CALL_FINISHED) return;
+    if (wasio__call_ended(call)) return;
   }
   if ((work & WASIO__WORK_UPLOAD) && call->conn != NULL) {
     wasio__call_upload(call);
-    if (call->phase == WASIO__CALL_FINISHED || call->conn == NULL) return;
+    if (wasio__call_ended(call) || call->conn == NULL) return;
   }
   if ((work & WASIO__WORK_INPUT) && call->conn != NULL && !call->paused) {
     wasio__http_conn_t *conn = call->conn;
     wasio__conn_process(conn);
-    if (call->end_pending != 0 && conn->call == call && call->phase != WASIO__CALL_FINISHED && !call->paused) {
+    if (call->end_pending != 0 && conn->call == call && !wasio__call_ended(call) && !call->paused) {
       int end = call->end_pending;
       call->end_pending = 0;
       wasio__conn_on_read(&conn->s, end);
@@ -167,7 +212,7 @@ static void wasio__call_defer_cb(wasio_defer_t *req, int status) {
   call->defer_queued = false;
   unsigned work = call->work;
   call->work = 0;
-  if (work & WASIO__WORK_FREE) {
+  if (call->phase == WASIO__CALL_DONE) {
     wasio__call_free(call); /* on_done already ran */
     return;
   }
@@ -175,7 +220,7 @@ static void wasio__call_defer_cb(wasio_defer_t *req, int status) {
   wasio__call_defer_work(call, work);
   call->in_defer = false;
   /* Ended inside: free now, or when the request queued meanwhile runs. */
-  if ((call->work & WASIO__WORK_FREE) && !call->defer_queued) wasio__call_free(call);
+  if (call->phase == WASIO__CALL_DONE && !call->defer_queued) wasio__call_free(call);
 }
 
 static void wasio__call_timer_cb(wasio_timer_t *timer) {
@@ -335,7 +380,7 @@ fail:
 }
 
 int wasio_http_call_cancel(wasio_http_call_t *call) {
-  if (call == NULL || call->phase == WASIO__CALL_FINISHED) return WASIO_EINVAL;
+  if (call == NULL || wasio__call_ended(call)) return WASIO_EINVAL;
   wasio__call_detach(call);
   call->final_status = WASIO_ECANCELED;
   wasio__call_schedule(call, WASIO__WORK_DONE);
@@ -343,7 +388,7 @@ int wasio_http_call_cancel(wasio_http_call_t *call) {
 }
 
 int wasio_http_call_pause(wasio_http_call_t *call, bool pause) {
-  if (call == NULL || call->phase == WASIO__CALL_FINISHED) return WASIO_EINVAL;
+  if (call == NULL || wasio__call_ended(call)) return WASIO_EINVAL;
   if (call->paused == pause) return 0;
   call->paused = pause;
   wasio__http_conn_t *conn = call->conn;
@@ -365,9 +410,9 @@ int wasio_http_call_pause(wasio_http_call_t *call, bool pause) {
 }
 
 int wasio_http_call_resume_upload(wasio_http_call_t *call) {
-  if (call == NULL || call->phase == WASIO__CALL_FINISHED || call->body_read == NULL) return WASIO_EINVAL;
-  if (!call->up_waiting) return 0;
-  call->up_waiting = false;
+  if (call == NULL || wasio__call_ended(call) || call->body_read == NULL) return WASIO_EINVAL;
+  if (call->upload != WASIO__UPLOAD_WAIT) return 0;
+  wasio__call_set_upload(call, WASIO__UPLOAD_PULL);
   wasio__call_schedule(call, WASIO__WORK_UPLOAD);
   return 0;
 }

@@ -151,13 +151,15 @@ static void wasio__conn_alloc(wasio__stream_t *s, wasio_buf_t *buf) {
 void wasio__call_send(wasio_http_call_t *call) {
   wasio__http_conn_t *conn = call->conn;
   wasio_http_client_t *client = call->client;
-  call->phase = WASIO__CALL_HEAD;
+  wasio__call_set_phase(call, WASIO__CALL_SENT);
   call->head_method = strcmp(call->method, "HEAD") == 0;
   conn->write_failed = false;
-  call->got_byte = false;
-  call->discard = false;
   call->up_sent = 0;
-  call->up_pulled = call->up_done = call->up_waiting = call->up_writing = false;
+  call->up_pulled = false;
+  /* A new request: nothing of its body is sent yet (a call is sent again
+   * only before it pulled any: the retry, or a redirect without a body). */
+  WASIO_ASSERT(call->upload == WASIO__UPLOAD_PULL || call->upload == WASIO__UPLOAD_DONE);
+  call->upload = WASIO__UPLOAD_PULL;
   wasio_http_parser_init(&call->parser);
   conn->state = WASIO__CONN_BUSY;
   /* A fresh or idle connection: it holds no buffer (wasio__conn_to_idle). */
@@ -183,16 +185,16 @@ void wasio__call_send(wasio_http_call_t *call) {
       rc = wasio__stream_write(&conn->s, &conn->w_body, call->body, call->body_len,
                                        wasio__conn_write_cb);
       if (rc == 0) conn->writes_pending++;
-      call->up_done = true;
+      wasio__call_set_upload(call, WASIO__UPLOAD_DONE);
     } else {
-      call->up_done = true;
+      wasio__call_set_upload(call, WASIO__UPLOAD_DONE);
     }
   }
   if (rc != 0) {
     /* Reported from the deferred request: we may be inside an API call. */
     wasio__conn_release(conn, false);
     call->conn = NULL;
-    call->phase = WASIO__CALL_FINISHED;
+    wasio__call_set_phase(call, WASIO__CALL_FINISHED);
     call->final_status = rc;
     wasio__call_schedule(call, WASIO__WORK_DONE);
   }
@@ -208,7 +210,7 @@ static void wasio__conn_write_cb(wasio_write_t *req, int status) {
      * (e.g. EPIPE while the server still answers) ends the call only if
      * the response has not come yet. */
     wasio_http_call_t *call = conn->call;
-    if (call != NULL && call->phase == WASIO__CALL_HEAD && !call->got_byte) wasio__call_fail(call, status);
+    if (call != NULL && call->phase == WASIO__CALL_SENT) wasio__call_fail(call, status);
     else if (call == NULL) wasio__conn_close(conn);
     return;
   }
@@ -218,7 +220,9 @@ static void wasio__conn_write_cb(wasio_write_t *req, int status) {
   }
   wasio_http_call_t *call = conn->call;
   if (call != NULL && req == &conn->w_body && call->body_read != NULL) {
-    call->up_writing = false;
+    /* The piece was taken: the next one, or the upload is over. */
+    if (call->upload == WASIO__UPLOAD_WRITE) wasio__call_set_upload(call, WASIO__UPLOAD_PULL);
+    else if (call->upload == WASIO__UPLOAD_WRITE_LAST) wasio__call_set_upload(call, WASIO__UPLOAD_DONE);
     wasio__call_upload(call);
   }
 }
@@ -226,9 +230,7 @@ static void wasio__conn_write_cb(wasio_write_t *req, int status) {
 /* Pulls the next piece of a streamed body and writes it (one at a time). */
 void wasio__call_upload(wasio_http_call_t *call) {
   wasio__http_conn_t *conn = call->conn;
-  if (conn == NULL || call->up_done || call->up_writing || call->up_waiting ||
-      call->phase == WASIO__CALL_FINISHED)
-    return;
+  if (conn == NULL || call->upload != WASIO__UPLOAD_PULL || wasio__call_ended(call)) return;
   if (call->up_buf == NULL) {
     call->up_buf = wasio__malloc(WASIO__HTTP_CHUNK_PREFIX + WASIO__HTTP_UPLOAD_CHUNK + WASIO__HTTP_CHUNK_SUFFIX);
     if (call->up_buf == NULL) {
@@ -246,10 +248,10 @@ void wasio__call_upload(wasio_http_call_t *call) {
     call->up_pulled = true;
     n = call->body_read(call, data, cap);
     /* The callback may have canceled the call or closed the client. */
-    if (call->conn != conn || call->phase == WASIO__CALL_FINISHED) return;
+    if (call->conn != conn || wasio__call_ended(call)) return;
   }
   if (n == WASIO_EAGAIN) {
-    call->up_waiting = true;
+    wasio__call_set_upload(call, WASIO__UPLOAD_WAIT);
     return;
   }
   if (n < 0) {
@@ -262,13 +264,16 @@ void wasio__call_upload(wasio_http_call_t *call) {
   }
   const void *out;
   size_t out_len;
+  bool last = n == 0;
   if (n == 0) {
     if (!chunked && call->up_sent != (uint64_t)call->body_length) {
       wasio__call_fail(call, WASIO_EINVAL); /* shorter than announced */
       return;
     }
-    call->up_done = true;
-    if (!chunked) return;
+    if (!chunked) {
+      wasio__call_set_upload(call, WASIO__UPLOAD_DONE);
+      return;
+    }
     out = wasio__http_last_chunk;
     out_len = sizeof wasio__http_last_chunk - 1;
   } else if (chunked) {
@@ -288,7 +293,7 @@ void wasio__call_upload(wasio_http_call_t *call) {
     out = data;
     out_len = (size_t)n;
     call->up_sent += (uint64_t)n;
-    if (call->up_sent == (uint64_t)call->body_length) call->up_done = true;
+    last = call->up_sent == (uint64_t)call->body_length;
   }
   conn->w_body.data = conn;
   int rc = wasio__stream_write(&conn->s, &conn->w_body, out, out_len, wasio__conn_write_cb);
@@ -297,7 +302,7 @@ void wasio__call_upload(wasio_http_call_t *call) {
     return;
   }
   conn->writes_pending++;
-  call->up_writing = true;
+  wasio__call_set_upload(call, last ? WASIO__UPLOAD_WRITE_LAST : WASIO__UPLOAD_WRITE);
 }
 
 int wasio__conn_open(wasio_http_client_t *client, wasio__http_origin_t *o, wasio_http_call_t *call) {
@@ -312,7 +317,7 @@ int wasio__conn_open(wasio_http_client_t *client, wasio__http_origin_t *o, wasio
   client->conns_live++;
   o->open++;
   call->conn = conn;
-  call->phase = WASIO__CALL_CONNECTING;
+  wasio__call_set_phase(call, WASIO__CALL_CONNECTING);
   uint64_t timeout = wasio__pick(call->to.connect_ns, client->to.connect_ns);
   wasio_tls_config_t *tls = NULL;
   bool host_tls = o->https && client->host_tls;
@@ -324,7 +329,7 @@ int wasio__conn_open(wasio_http_client_t *client, wasio__http_origin_t *o, wasio
                                timeout == 0 ? WASIO_NO_TIMEOUT : timeout);
   if (rc != 0) {
     call->conn = NULL;
-    call->phase = WASIO__CALL_QUEUED;
+    wasio__call_set_phase(call, WASIO__CALL_QUEUED);
     conn->call = NULL;
     conn->origin = NULL; /* no re-dispatch from inside dispatch */
     o->open--;
@@ -403,8 +408,8 @@ void wasio__conn_on_read(wasio__stream_t *s, ptrdiff_t nread) {
     conn->in_start = 0;
     conn->in_len = (size_t)nread;
   }
-  if (!call->got_byte) {
-    call->got_byte = true;
+  if (call->phase == WASIO__CALL_SENT) { /* the first response byte */
+    wasio__call_set_phase(call, WASIO__CALL_HEAD);
     wasio__stream_set_idle(&conn->s,
                                    wasio__pick(call->to.between_bytes_ns, call->client->to.between_bytes_ns));
   }

@@ -180,24 +180,47 @@ typedef struct wasio__http_conn {
   size_t in_start, in_len;      /* unconsumed input: in[in_start..in_len) */
 } wasio__http_conn_t;
 
+/* A call's state, one axis each, each changed only through its function
+ * in client_call.c (wasio__call_set_*), which checks the move
+ * (WASIO_ASSERT) and traces it (WASIO__TRACE).
+ *
+ * Its phase: NEW -> QUEUED -> CONNECTING -> SENT -> HEAD -> BODY, QUEUED ->
+ * SENT (an idle connection), CONNECTING -> QUEUED (the connection could not
+ * be opened: the call waits for the next), SENT or HEAD -> QUEUED (the
+ * retry on a fresh connection), BODY -> QUEUED (a redirect followed); any
+ * of these -> FINISHED (detached: on_done is owed or running) -> DONE
+ * (on_done returned: only the memory is left, freed once the deferred
+ * request no longer uses it). */
 typedef enum wasio__call_phase {
-  WASIO__CALL_QUEUED = 1,  /* waiting for a connection (or its first dispatch) */
+  WASIO__CALL_NEW = 0,
+  WASIO__CALL_QUEUED,      /* waiting for a connection (or its first dispatch) */
   WASIO__CALL_CONNECTING,  /* bound to a connection that is connecting */
-  WASIO__CALL_HEAD,        /* request going out, reading the response head */
+  WASIO__CALL_SENT,        /* the request goes out; no response byte yet */
+  WASIO__CALL_HEAD,        /* reading the response head */
   WASIO__CALL_BODY,        /* reading the response body */
-  WASIO__CALL_FINISHED     /* on_done is pending or running */
+  WASIO__CALL_FINISHED,    /* on_done is pending or running */
+  WASIO__CALL_DONE         /* on_done returned */
 } wasio__call_phase_t;
+
+/* A streamed upload (body_read): PULL (ask body_read for more) -> WAIT
+ * (it said WASIO_EAGAIN: until wasio_http_call_resume_upload) -> PULL;
+ * PULL -> WRITE (a piece in flight) -> PULL when it was taken; PULL ->
+ * WRITE_LAST (the last piece, or the last chunk, in flight) -> DONE; PULL
+ * -> DONE (nothing more to write). A buffer body or none is DONE once
+ * queued. The connection is reusable only after DONE. */
+typedef enum wasio__upload {
+  WASIO__UPLOAD_PULL = 0,
+  WASIO__UPLOAD_WAIT,
+  WASIO__UPLOAD_WRITE,
+  WASIO__UPLOAD_WRITE_LAST,
+  WASIO__UPLOAD_DONE
+} wasio__upload_t;
 
 /* Work of the call's deferred request. */
 #define WASIO__WORK_DISPATCH 0x1u  /* find a connection for a queued call */
-
 #define WASIO__WORK_INPUT 0x2u     /* process buffered input (after resume) */
-
 #define WASIO__WORK_UPLOAD 0x4u    /* pull the streamed body */
-
 #define WASIO__WORK_DONE 0x8u      /* deliver on_done(final_status) */
-
-#define WASIO__WORK_FREE 0x10u     /* on_done ran while the request was queued: free */
 
 struct wasio_http_call {
   wasio_http_client_t *client;
@@ -205,11 +228,17 @@ struct wasio_http_call {
   wasio__http_conn_t *conn;
   wasio__hq_t client_node;        /* in client->calls until on_done */
   wasio__hq_t queue_node;         /* in origin->queue while QUEUED */
-  uint8_t phase;
+  uint8_t phase;                  /* wasio__call_phase_t */
+  uint8_t upload;                 /* wasio__upload_t */
   unsigned work;                  /* WASIO__WORK_* queued on `defer` */
+  /* The deferred request: queued, and (independently: it may queue itself
+   * again) its callback running. */
   bool defer_queued;
-  bool in_defer;                  /* the deferred callback runs: do not free */
-  bool paused, got_byte, retried, discard, conn_close, head_method;
+  bool in_defer;
+  bool paused;                    /* wasio_http_call_pause */
+  bool retried;                   /* sent again once on a fresh connection */
+  bool conn_close;                /* the caller's Connection: close */
+  bool head_method;               /* the current method is HEAD */
   int end_pending;                /* resumed on a stream that had ended: its status */
   int final_status;
   int redirects, max_redirects;
@@ -234,7 +263,7 @@ struct wasio_http_call {
   /* Streamed upload state. */
   uint8_t *up_buf;                /* prefix + chunk + suffix */
   uint64_t up_sent;
-  bool up_pulled, up_done, up_waiting, up_writing;
+  bool up_pulled;                 /* body_read was called (the request cannot be repeated) */
   /* The response. */
   wasio_http_parser_t parser;
   wasio_http_body_t body_dec;
@@ -286,7 +315,11 @@ int wasio__client_timer_get(wasio_http_client_t *client, wasio_timer_t **out);
 void wasio__client_timer_put(wasio_http_client_t *client, wasio_timer_t *timer);
 void wasio__client_maybe_free(wasio_http_client_t *client);
 
-/* client_call.c: calls */
+/* client_call.c: calls; their transitions */
+void wasio__call_set_phase(wasio_http_call_t *call, wasio__call_phase_t to);
+void wasio__call_set_upload(wasio_http_call_t *call, wasio__upload_t to);
+/* Detached or done: nothing more happens to it but on_done and its memory. */
+static inline bool wasio__call_ended(const wasio_http_call_t *call) { return call->phase >= WASIO__CALL_FINISHED; }
 void wasio__call_schedule(wasio_http_call_t *call, unsigned work);
 int wasio__call_build_head(wasio_http_call_t *call);
 void wasio__call_detach(wasio_http_call_t *call);

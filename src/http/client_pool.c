@@ -73,7 +73,7 @@ void wasio__origin_dispatch(wasio__http_origin_t *o, wasio_http_client_t *client
     call->origin = NULL;
     int rc = wasio__conn_open(client, o, call);
     if (rc != 0) {
-      call->phase = WASIO__CALL_FINISHED;
+      wasio__call_set_phase(call, WASIO__CALL_FINISHED);
       call->final_status = rc;
       wasio__call_schedule(call, WASIO__WORK_DONE);
     }
@@ -88,7 +88,7 @@ int wasio__call_enqueue(wasio_http_call_t *call, bool front) {
   int rc = wasio__origin_get(call->client, &call->u, &o);
   if (rc != 0) return rc;
   call->origin = o;
-  call->phase = WASIO__CALL_QUEUED;
+  wasio__call_set_phase(call, WASIO__CALL_QUEUED);
   if (front) wasio__hq_insert_head(&o->queue, &call->queue_node);
   else wasio__hq_insert_tail(&o->queue, &call->queue_node);
   return 0;
@@ -106,7 +106,7 @@ static bool wasio__is_idempotent(const char *m) {
 
 bool wasio__call_retry(wasio_http_call_t *call) {
   wasio__http_conn_t *conn = call->conn;
-  if (!conn->reused || call->retried || call->got_byte || call->up_pulled || call->client->closing ||
+  if (!conn->reused || call->retried || call->phase != WASIO__CALL_SENT || call->up_pulled || call->client->closing ||
       !wasio__is_idempotent(call->method))
     return false;
   call->retried = true;
@@ -116,7 +116,7 @@ bool wasio__call_retry(wasio_http_call_t *call) {
   wasio__http_origin_t *o;
   if (wasio__origin_get(call->client, &call->u, &o) != 0) return false;
   call->origin = o;
-  call->phase = WASIO__CALL_QUEUED;
+  wasio__call_set_phase(call, WASIO__CALL_QUEUED);
   wasio__hq_insert_head(&o->queue, &call->queue_node);
   wasio__origin_dispatch(o, call->client);
   return true;

@@ -8,7 +8,7 @@
 void wasio__call_complete(wasio_http_call_t *call) {
   wasio__http_conn_t *conn = call->conn;
   bool reusable = call->res_keep_alive && !call->conn_close && !conn->write_failed && !call->res_close_delimited &&
-                  call->up_done && !call->up_writing && wasio__stream_queued(&conn->s) == 0 &&
+                  call->upload == WASIO__UPLOAD_DONE && wasio__stream_queued(&conn->s) == 0 &&
                   conn->in_start == conn->in_len && !call->client->closing;
   call->conn = NULL;
   conn->reused = true;
@@ -25,10 +25,10 @@ void wasio__call_complete(wasio_http_call_t *call) {
  * or the call is paused. */
 void wasio__conn_run(wasio__http_conn_t *conn) {
   wasio_http_call_t *call = conn->call;
-  while (call != NULL && conn->call == call && call->phase != WASIO__CALL_FINISHED && !call->paused) {
+  while (call != NULL && conn->call == call && !wasio__call_ended(call) && !call->paused) {
     size_t avail = conn->in_len - conn->in_start;
     const char *in = avail ? conn->in + conn->in_start : NULL;
-    if (call->phase == WASIO__CALL_HEAD) {
+    if (call->phase == WASIO__CALL_SENT || call->phase == WASIO__CALL_HEAD) {
       if (avail == 0) break;
       unsigned flags = call->head_method ? WASIO_HTTP_RESPONSE_TO_HEAD : 0;
       int rc = wasio_http_parse_response(&call->parser, in, avail, flags, &call->client->res);
@@ -55,12 +55,11 @@ void wasio__conn_run(wasio__http_conn_t *conn) {
         wasio__call_fail(call, rc);
         return;
       }
-      call->phase = WASIO__CALL_BODY;
-      if (call->next_url != NULL) {
-        call->discard = true;
-      } else if (call->on_response != NULL) {
+      wasio__call_set_phase(call, WASIO__CALL_BODY);
+      /* A redirect to follow: its body is discarded (next_url is set). */
+      if (call->next_url == NULL && call->on_response != NULL) {
         call->on_response(call, res);
-        if (conn->call != call || call->phase == WASIO__CALL_FINISHED) return;
+        if (conn->call != call || wasio__call_ended(call)) return;
       }
       continue;
     }
@@ -72,9 +71,9 @@ void wasio__conn_run(wasio__http_conn_t *conn) {
       return;
     }
     conn->in_start += consumed;
-    if (data.len > 0 && !call->discard && call->on_body != NULL) {
+    if (data.len > 0 && call->next_url == NULL && call->on_body != NULL) {
       call->on_body(call, data.ptr, data.len);
-      if (conn->call != call || call->phase == WASIO__CALL_FINISHED) return;
+      if (conn->call != call || wasio__call_ended(call)) return;
     }
     if (rc == WASIO_HTTP_BODY_DONE) {
       wasio__call_complete(call);
