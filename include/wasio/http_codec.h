@@ -350,6 +350,13 @@ int wasio_http_write_response_head(char *buf, size_t cap, int version_minor, int
  * chunk's data the caller writes WASIO_HTTP_CRLF. */
 int wasio_http_write_chunk_header(char *buf, size_t cap, uint64_t size);
 
+/* The most digits of a uint64_t in decimal. */
+#define WASIO_HTTP_U64_DIGITS 20
+
+/* `v` in decimal, no leading zeros (a Content-Length value): at most
+ * WASIO_HTTP_U64_DIGITS bytes. */
+int wasio_http_write_u64(char *buf, size_t cap, uint64_t v);
+
 /* The end of a chunked body: "0 CRLF", the trailer fields, and the empty
  * line. */
 int wasio_http_write_last_chunk(char *buf, size_t cap, const wasio_http_header_t *trailers,

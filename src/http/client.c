@@ -50,8 +50,7 @@ int wasio_http_client_new(wasio_loop_t *loop, const wasio_http_client_opts_t *op
   if (loop == NULL || out == NULL) return WASIO_EINVAL;
   wasio_http_client_t *c = wasio__calloc(1, sizeof *c);
   if (c == NULL) return WASIO_ENOMEM;
-  c->landing = wasio__malloc(WASIO__HTTP_CONN_BUF);
-  if (c->landing == NULL) {
+  if (wasio__http_inbufs_init(&c->bufs, WASIO__HTTP_CONN_BUF, WASIO__HTTP_BUF_POOL_MAX) != 0) {
     wasio__free(c);
     return WASIO_ENOMEM;
   }
@@ -64,7 +63,7 @@ int wasio_http_client_new(wasio_loop_t *loop, const wasio_http_client_opts_t *op
   if (opts != NULL && opts->tls_backend != WASIO_TLS_BACKEND_AUTO) {
     int b = wasio_tls_backend_resolve(opts->tls_backend);
     if (b < 0 || (b == WASIO_TLS_BACKEND_HOST && opts->tls != NULL)) {
-      wasio__free(c->landing);
+      wasio__http_inbufs_free(&c->bufs);
       wasio__free(c);
       return b < 0 ? b : WASIO_EINVAL;
     }
@@ -93,12 +92,7 @@ void wasio__client_maybe_free(wasio_http_client_t *client) {
   void (*cb)(wasio_http_client_t *) = client->close_cb;
   client->close_cb = NULL;
   if (cb != NULL) cb(client);
-  while (client->bufs != NULL) {
-    char *b = client->bufs;
-    memcpy(&client->bufs, b, sizeof client->bufs);
-    wasio__free(b);
-  }
-  wasio__free(client->landing);
+  wasio__http_inbufs_free(&client->bufs);
   wasio__free(client);
 }
 
@@ -113,12 +107,11 @@ void wasio_http_client_close(wasio_http_client_t *client, void (*cb)(wasio_http_
   if (client == NULL || client->closing) return;
   client->closing = true;
   client->close_cb = cb;
+  client->bufs.keep = 0; /* buffers given back from now on are freed */
   for (wasio__hq_t *n = client->calls.next; n != &client->calls; n = n->next) {
     wasio_http_call_t *call = WASIO__CONTAINER_OF(n, wasio_http_call_t, client_node);
     if (wasio__call_ended(call)) continue;
-    wasio__call_detach(call);
-    call->final_status = WASIO_ECANCELED;
-    wasio__call_schedule(call, WASIO__WORK_DONE);
+    wasio__call_end_later(call, WASIO_ECANCELED);
   }
   while (!wasio__hq_empty(&client->conns))
     wasio__conn_close(WASIO__CONTAINER_OF(client->conns.next, wasio__http_conn_t, client_node));

@@ -93,14 +93,8 @@ int wasio__call_build_head(wasio_http_call_t *call) {
     bool wants = has_body || strcmp(call->method, "POST") == 0 || strcmp(call->method, "PUT") == 0 ||
                  strcmp(call->method, "PATCH") == 0;
     if (wants) {
-      int k = WASIO__HTTP_DEC_MAX - 1;
-      dec[k] = 0;
-      do {
-        dec[--k] = (char)('0' + len % 10);
-        len /= 10;
-      } while (len != 0);
-      fields[n++] = (wasio_http_header_t){WASIO_HTTP_STR("Content-Length"),
-                                          {dec + k, (size_t)(WASIO__HTTP_DEC_MAX - 1 - k)}};
+      int dn = wasio_http_write_u64(dec, sizeof dec, len); /* cannot fail: the room is the most digits */
+      fields[n++] = (wasio_http_header_t){WASIO_HTTP_STR("Content-Length"), {dec, dn > 0 ? (size_t)dn : 0}};
     }
   }
   for (size_t i = 0; i < n; i++) est += fields[i].name.len + fields[i].value.len + 4;
@@ -179,6 +173,15 @@ void wasio__call_finish(wasio_http_call_t *call, int status) {
 }
 
 void wasio__call_fail(wasio_http_call_t *call, int status) { wasio__call_finish(call, status); }
+
+/* Ends the call with `status` from its deferred request, as a caller that
+ * may be inside an API call must (nothing is called back from there): it
+ * is detached now, on_done runs in the next turn. */
+void wasio__call_end_later(wasio_http_call_t *call, int status) {
+  wasio__call_detach(call);
+  call->final_status = status;
+  wasio__call_schedule(call, WASIO__WORK_DONE);
+}
 
 /* The work steps; each may end the call (its memory stays: in_defer). */
 static void wasio__call_defer_work(wasio_http_call_t *call, unsigned work) {
@@ -381,9 +384,7 @@ fail:
 
 int wasio_http_call_cancel(wasio_http_call_t *call) {
   if (call == NULL || wasio__call_ended(call)) return WASIO_EINVAL;
-  wasio__call_detach(call);
-  call->final_status = WASIO_ECANCELED;
-  wasio__call_schedule(call, WASIO__WORK_DONE);
+  wasio__call_end_later(call, WASIO_ECANCELED);
   return 0;
 }
 
@@ -395,7 +396,7 @@ int wasio_http_call_pause(wasio_http_call_t *call, bool pause) {
   if (conn == NULL || call->phase == WASIO__CALL_CONNECTING) return 0;
   if (pause) {
     wasio__stream_read_stop(&conn->s);
-    conn->lent = false;
+    conn->in.lent = false;
     return 0;
   }
   int rc = wasio__stream_read_start(&conn->s);

@@ -24,30 +24,10 @@ static wasio__http_conn_t *wasio__conn_of(wasio__stream_t *s) {
   return WASIO__CONTAINER_OF(s, wasio__http_conn_t, s);
 }
 
-static char *wasio__buf_take(wasio_http_client_t *client) {
-  char *b = client->bufs;
-  if (b == NULL) return wasio__malloc(WASIO__HTTP_CONN_BUF);
-  memcpy(&client->bufs, b, sizeof client->bufs);
-  client->bufs_len--;
-  return b;
-}
-
-static void wasio__buf_give(wasio_http_client_t *client, char *b) {
-  if (client->bufs_len < WASIO__HTTP_BUF_POOL_MAX && !client->closing) {
-    memcpy(b, &client->bufs, sizeof client->bufs);
-    client->bufs = b;
-    client->bufs_len++;
-  } else {
-    wasio__free(b);
-  }
-}
-
-/* Gives the connection's own buffer back (nothing in it may be needed). */
+/* Gives the connection's own buffer back (nothing in it may be needed,
+ * and the stream holds none of it). */
 static void wasio__conn_buf_drop(wasio__http_conn_t *conn) {
-  if (conn->buf != NULL) wasio__buf_give(conn->client, conn->buf);
-  conn->buf = conn->in = NULL;
-  conn->in_start = conn->in_len = 0;
-  conn->lent = false;
+  wasio__http_input_release(&conn->in, &conn->client->bufs);
 }
 
 /* Closes the connection (never reused again); it is freed in on_close. */
@@ -98,7 +78,7 @@ static void wasio__conn_to_idle(wasio__http_conn_t *conn) {
   conn->call = NULL;
   /* Idle holds no buffer: a lent one is taken back by stopping the read,
    * which starts again below (an idle read lands in the landing buffer). */
-  if (conn->lent) wasio__stream_read_stop(&conn->s);
+  if (conn->in.lent) wasio__stream_read_stop(&conn->s);
   wasio__conn_buf_drop(conn);
   wasio__hq_insert_head(&o->idle, &conn->idle_node);
   o->idle_count++;
@@ -126,25 +106,9 @@ void wasio__conn_release(wasio__http_conn_t *conn, bool reusable) {
 
 static void wasio__conn_alloc(wasio__stream_t *s, wasio_buf_t *buf) {
   wasio__http_conn_t *conn = wasio__conn_of(s);
-  /* The stream asks again, so it holds no earlier space of ours. */
-  conn->lent = false;
-  if (conn->buf != NULL && conn->in == conn->buf && conn->in_start != conn->in_len) {
-    if (conn->in_len == WASIO__HTTP_CONN_BUF && conn->in_start > 0) {
-      /* Keep only the unconsumed tail (an incomplete head, chunk line or
-       * trailer); the codec re-reads it from its new place. */
-      memmove(conn->buf, conn->buf + conn->in_start, conn->in_len - conn->in_start);
-      conn->in_len -= conn->in_start;
-      conn->in_start = 0;
-    }
-    conn->in_landing = false;
-    buf->base = conn->buf + conn->in_len;
-    buf->len = WASIO__HTTP_CONN_BUF - conn->in_len;
-    conn->lent = buf->len > 0;
-    return;
-  }
-  conn->in_landing = true;
-  buf->base = conn->client->landing;
-  buf->len = WASIO__HTTP_CONN_BUF;
+  /* Waiting bytes move to the front only when the buffer is full: an
+   * incomplete head, chunk line or trailer is re-read from its new place. */
+  wasio__http_input_space(&conn->in, &conn->client->bufs, 1, false, buf);
 }
 
 /* Puts the call on its connection's wire: the head, then the body. */
@@ -169,7 +133,7 @@ void wasio__call_send(wasio_http_call_t *call) {
   int rc = 0;
   if (call->paused) {
     wasio__stream_read_stop(&conn->s);
-    conn->lent = false;
+    conn->in.lent = false;
   } else {
     rc = wasio__stream_read_start(&conn->s);
   }
@@ -191,12 +155,9 @@ void wasio__call_send(wasio_http_call_t *call) {
     }
   }
   if (rc != 0) {
-    /* Reported from the deferred request: we may be inside an API call. */
-    wasio__conn_release(conn, false);
-    call->conn = NULL;
-    wasio__call_set_phase(call, WASIO__CALL_FINISHED);
-    call->final_status = rc;
-    wasio__call_schedule(call, WASIO__WORK_DONE);
+    /* Reported from the deferred request: we may be inside an API call.
+     * The connection is released with the call (never reused). */
+    wasio__call_end_later(call, rc);
   }
 }
 
@@ -359,7 +320,7 @@ static void wasio__conn_on_open(wasio__stream_t *s, int status) {
 
 void wasio__conn_on_read(wasio__stream_t *s, ptrdiff_t nread) {
   wasio__http_conn_t *conn = wasio__conn_of(s);
-  conn->lent = false; /* the space came back (or reading has stopped) */
+  conn->in.lent = false; /* the space came back (or reading has stopped) */
   if (conn->state == WASIO__CONN_CLOSING) return;
   wasio_http_call_t *call = conn->call;
   if (call == NULL) {
@@ -385,28 +346,15 @@ void wasio__conn_on_read(wasio__stream_t *s, ptrdiff_t nread) {
     }
     /* A server that drops an idle TLS connection without close_notify
      * looks like a truncation: the same race as a plain close. */
-    if ((err == WASIO_EOF || err == WASIO_ECONNRESET || err == WASIO_ETLS_TRUNCATED) && conn->in_len == 0 &&
+    if ((err == WASIO_EOF || err == WASIO_ECONNRESET || err == WASIO_ETLS_TRUNCATED) && conn->in.len == 0 &&
         wasio__call_retry(call))
       return;
     wasio__call_fail(call, err == WASIO_EOF ? WASIO_EHTTP_TRUNCATED : err);
     return;
   }
-  if (!conn->in_landing) {
-    conn->in_len += (size_t)nread; /* after the bytes that wait */
-  } else if (conn->in_start != conn->in_len) {
-    /* The landing buffer is handed out only when nothing waits, and bytes
-     * come to wait only at the end of a read: cannot happen, but if it
-     * did, order is kept or the call fails. */
-    if (WASIO__HTTP_CONN_BUF - conn->in_len < (size_t)nread) {
-      wasio__call_fail(call, WASIO_ENOBUFS);
-      return;
-    }
-    memcpy(conn->in + conn->in_len, conn->client->landing, (size_t)nread);
-    conn->in_len += (size_t)nread;
-  } else {
-    conn->in = conn->client->landing; /* consumed in place; the rest is spilled */
-    conn->in_start = 0;
-    conn->in_len = (size_t)nread;
+  if (wasio__http_input_landed(&conn->in, &conn->client->bufs, (size_t)nread) != 0) {
+    wasio__call_fail(call, WASIO_ENOBUFS);
+    return;
   }
   if (call->phase == WASIO__CALL_SENT) { /* the first response byte */
     wasio__call_set_phase(call, WASIO__CALL_HEAD);
@@ -422,26 +370,13 @@ void wasio__conn_on_read(wasio__stream_t *s, ptrdiff_t nread) {
  * next read returns into it, where it was handed out). */
 static void wasio__conn_input_done(wasio__http_conn_t *conn) {
   if (conn->state == WASIO__CONN_CLOSING) return; /* freed with the connection */
-  size_t rest = conn->in_len - conn->in_start;
-  if (conn->in != NULL && conn->in == conn->client->landing) {
-    const char *from = conn->in + conn->in_start;
-    conn->in = conn->buf;
-    conn->in_start = conn->in_len = 0;
-    if (rest == 0) return;
-    if (conn->buf == NULL) {
-      conn->buf = wasio__buf_take(conn->client);
-      if (conn->buf == NULL) {
-        if (conn->call != NULL) wasio__call_fail(conn->call, WASIO_ENOMEM);
-        else wasio__conn_close(conn);
-        return;
-      }
-    }
-    memcpy(conn->buf, from, rest);
-    conn->in = conn->buf;
-    conn->in_len = rest;
+  bool landed = conn->in.in != NULL && conn->in.in == conn->client->bufs.landing;
+  if (wasio__http_input_spill(&conn->in, &conn->client->bufs, false) != 0) {
+    if (conn->call != NULL) wasio__call_fail(conn->call, WASIO_ENOMEM);
+    else wasio__conn_close(conn);
     return;
   }
-  if (rest != 0 || conn->lent) return;
+  if (landed || wasio__http_input_avail(&conn->in) != 0 || conn->in.lent) return;
   wasio__conn_buf_drop(conn);
 }
 

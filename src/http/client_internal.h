@@ -28,22 +28,19 @@
  *   response was read whole, both sides allow keep-alive, every request byte
  *   was taken by the stream and nothing follows the response; after any
  *   error it is closed.
- * - Zero copies on the way in: a read lands in the client's one landing
- *   buffer (WASIO__HTTP_CONN_BUF) whenever its connection has nothing
- *   buffered; the codec parses the head in place and the body decoder hands
- *   out views of it to on_body. Only what must wait for the next read (an
- *   incomplete head, chunk line or trailer, or bytes behind a pause) is
- *   copied, before the read callback returns, into an input buffer of the
- *   connection's own, taken from a small per-client free list
- *   (WASIO__HTTP_BUF_POOL_MAX) and given back once empty. So an idle pooled
- *   connection holds no buffer, and the response head (client->res) is
- *   one per client: it is used only inside a read callback. The wasip2
- *   backend keeps the last buffer alloc handed out when a read came back
- *   empty and reads into it later (until reading stops), so an own buffer
- *   that was handed out ("lent") is rewound or given back only after a read
- *   returned into it or reading stopped. On the way out a buffer body is written
- *   from the caller's memory; a streamed body is read by body_read into a
- *   per-call buffer that leaves room for the chunk framing around it.
+ * - Zero copies on the way in (src/http/input.h, the server's policy too):
+ *   reads land in the client's one landing buffer (WASIO__HTTP_CONN_BUF)
+ *   whenever the connection has nothing buffered; the codec parses the head
+ *   in place and the body decoder hands out views of it to on_body. Only
+ *   what must wait for the next read (an incomplete head, chunk line or
+ *   trailer, or bytes behind a pause) is copied into an input buffer of the
+ *   connection's own, from a small per-client free list
+ *   (WASIO__HTTP_BUF_POOL_MAX), given back once empty and not lent. So an
+ *   idle pooled connection holds no buffer, and the response head
+ *   (client->res) is one per client: it is used only inside a read
+ *   callback. On the way out a buffer body is written from the caller's
+ *   memory; a streamed body is read by body_read into a per-call buffer
+ *   that leaves room for the chunk framing around it.
  * - One allocation per call: the struct, the caller's fields, the URL, the
  *   method and room for the request head and its target, sized up front. A
  *   redirect adds its URL and, when the new head does not fit the room, a
@@ -77,6 +74,7 @@
 
 #include "internal.h"
 #include "stream/stream.h"
+#include "http/input.h"
 
 /* Input buffer of a connection: larger than any head or trailer section the
  * codec accepts (WASIO_HTTP_MAX_HEAD), so an incomplete one always fits, and
@@ -100,7 +98,7 @@
 #define WASIO__HTTP_OWN_FIELDS 2
 
 /* Longest decimal uint64 plus NUL. */
-#define WASIO__HTTP_DEC_MAX 21
+#define WASIO__HTTP_DEC_MAX (WASIO_HTTP_U64_DIGITS + 1)
 
 /* Stopped total-timeout timers of ended calls that a client keeps for its
  * next calls, so that steady-state calls allocate no timer. */
@@ -172,12 +170,7 @@ typedef struct wasio__http_conn {
   bool write_failed;            /* a write of the current request failed */
   int writes_pending;
   wasio_write_t w_head, w_body;
-  bool in_landing;              /* the last read space was the landing buffer */
-  bool lent;                    /* buf was handed out for a read not yet back */
-  char *buf;                    /* own input buffer (WASIO__HTTP_CONN_BUF), or NULL */
-  char *in;                     /* the input: buf, or the client's landing buffer
-                                   while a read callback consumes it; may be NULL */
-  size_t in_start, in_len;      /* unconsumed input: in[in_start..in_len) */
+  wasio__http_input_t in;       /* its input (http/input.h) */
 } wasio__http_conn_t;
 
 /* A call's state, one axis each, each changed only through its function
@@ -299,9 +292,7 @@ struct wasio_http_client {
   /* Stopped timers for the next calls' total timeouts (closed at close). */
   wasio_timer_t *spare_timers[WASIO__HTTP_SPARE_TIMERS];
   size_t num_spare_timers;
-  char *landing;                /* where reads land (WASIO__HTTP_CONN_BUF) */
-  char *bufs;                   /* free input buffers, linked through their first bytes */
-  size_t bufs_len;
+  wasio__http_inbufs_t bufs;    /* the landing buffer and the free input buffers */
   wasio_http_response_t res;    /* the head being parsed (inside a read callback only) */
 };
 
@@ -325,6 +316,7 @@ int wasio__call_build_head(wasio_http_call_t *call);
 void wasio__call_detach(wasio_http_call_t *call);
 void wasio__call_finish(wasio_http_call_t *call, int status);
 void wasio__call_fail(wasio_http_call_t *call, int status);
+void wasio__call_end_later(wasio_http_call_t *call, int status);
 
 /* client_pool.c: origins and the pool */
 void wasio__origin_maybe_free(wasio_http_client_t *client, wasio__http_origin_t *o);

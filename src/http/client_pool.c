@@ -72,11 +72,7 @@ void wasio__origin_dispatch(wasio__http_origin_t *o, wasio_http_client_t *client
     wasio__hq_remove(&call->queue_node);
     call->origin = NULL;
     int rc = wasio__conn_open(client, o, call);
-    if (rc != 0) {
-      wasio__call_set_phase(call, WASIO__CALL_FINISHED);
-      call->final_status = rc;
-      wasio__call_schedule(call, WASIO__WORK_DONE);
-    }
+    if (rc != 0) wasio__call_end_later(call, rc);
   }
   o->dispatching = false;
   wasio__origin_maybe_free(client, o);

@@ -9,7 +9,7 @@ void wasio__call_complete(wasio_http_call_t *call) {
   wasio__http_conn_t *conn = call->conn;
   bool reusable = call->res_keep_alive && !call->conn_close && !conn->write_failed && !call->res_close_delimited &&
                   call->upload == WASIO__UPLOAD_DONE && wasio__stream_queued(&conn->s) == 0 &&
-                  conn->in_start == conn->in_len && !call->client->closing;
+                  wasio__http_input_avail(&conn->in) == 0 && !call->client->closing;
   call->conn = NULL;
   conn->reused = true;
   wasio__conn_release(conn, reusable);
@@ -26,8 +26,8 @@ void wasio__call_complete(wasio_http_call_t *call) {
 void wasio__conn_run(wasio__http_conn_t *conn) {
   wasio_http_call_t *call = conn->call;
   while (call != NULL && conn->call == call && !wasio__call_ended(call) && !call->paused) {
-    size_t avail = conn->in_len - conn->in_start;
-    const char *in = avail ? conn->in + conn->in_start : NULL;
+    size_t avail = wasio__http_input_avail(&conn->in);
+    const char *in = wasio__http_input_data(&conn->in);
     if (call->phase == WASIO__CALL_SENT || call->phase == WASIO__CALL_HEAD) {
       if (avail == 0) break;
       unsigned flags = call->head_method ? WASIO_HTTP_RESPONSE_TO_HEAD : 0;
@@ -37,7 +37,7 @@ void wasio__conn_run(wasio__http_conn_t *conn) {
         wasio__call_fail(call, rc);
         return;
       }
-      conn->in_start += (size_t)rc;
+      conn->in.start += (uint32_t)rc;
       const wasio_http_response_t *res = &call->client->res;
       if (res->status < 200 && res->status != 101) {
         wasio_http_parser_init(&call->parser); /* interim: the next head follows */
@@ -70,7 +70,7 @@ void wasio__conn_run(wasio__http_conn_t *conn) {
       wasio__call_fail(call, rc);
       return;
     }
-    conn->in_start += consumed;
+    conn->in.start += (uint32_t)consumed;
     if (data.len > 0 && call->next_url == NULL && call->on_body != NULL) {
       call->on_body(call, data.ptr, data.len);
       if (conn->call != call || wasio__call_ended(call)) return;
@@ -79,6 +79,6 @@ void wasio__conn_run(wasio__http_conn_t *conn) {
       wasio__call_complete(call);
       return;
     }
-    if (rc == WASIO_EAGAIN || conn->in_start == conn->in_len) break;
+    if (rc == WASIO_EAGAIN || wasio__http_input_avail(&conn->in) == 0) break;
   }
 }

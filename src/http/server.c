@@ -19,8 +19,7 @@ int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *op
   s->idle_ns = WASIO_HTTP_SERVER_IDLE_TIMEOUT_NS;
   s->head_ns = WASIO_HTTP_SERVER_HEAD_TIMEOUT_NS;
   s->body_ns = WASIO_HTTP_SERVER_BODY_TIMEOUT_NS;
-  s->landing = wasio__malloc(WASIO__SRV_IN_CAP);
-  if (s->landing == NULL) {
+  if (wasio__http_inbufs_init(&s->bufs, WASIO__SRV_IN_CAP, WASIO__SRV_BUF_POOL_MAX) != 0) {
     wasio__free(s);
     return WASIO_ENOMEM;
   }
@@ -36,7 +35,7 @@ int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *op
       wasio_tls_engine_t *trial = NULL;
       int rc = wasio_tls_engine_new(opts->tls, NULL, 0, &trial);
       if (rc < 0) {
-        wasio__free(s->landing);
+        wasio__http_inbufs_free(&s->bufs);
         wasio__free(s);
         return rc;
       }
@@ -44,7 +43,7 @@ int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *op
       static const char *const alpn[] = {"http/1.1"};
       rc = wasio_tls_config_alpn(opts->tls, alpn, 1);
       if (rc < 0) {
-        wasio__free(s->landing);
+        wasio__http_inbufs_free(&s->bufs);
         wasio__free(s);
         return rc;
       }
@@ -93,12 +92,7 @@ static void srv_finish_cb(wasio_defer_t *d, int status) {
     s->pool = ex->next;
     wasio__free(ex);
   }
-  while (s->bufs != NULL) {
-    char *b = s->bufs;
-    memcpy(&s->bufs, b, sizeof s->bufs);
-    wasio__free(b);
-  }
-  wasio__free(s->landing);
+  wasio__http_inbufs_free(&s->bufs);
   wasio__free(s);
 }
 
@@ -144,6 +138,7 @@ void wasio_http_server_shutdown(wasio_http_server_t *s, uint64_t timeout_ns,
                                 void (*cb)(wasio_http_server_t *server)) {
   if (s == NULL || s->shutting_down) return;
   s->shutting_down = true;
+  s->bufs.keep = 0; /* input buffers given back from now on are freed */
   s->shutdown_cb = cb;
   if (s->listener != NULL && s->listener_open) wasio_tcp_close(s->listener, srv_listener_closed);
   if (timeout_ns != 0 && wasio_timer_new(s->loop, &s->shutdown_timer) == 0) {

@@ -60,14 +60,14 @@ bool wasio__srv_conn_pump_body(wasio__srv_conn_t *c) {
   if (ex != NULL && (ex->req_state == REQ_UNREAD || ex->paused)) return false;
   for (;;) {
     if (wasio__srv_conn_closing(c) || c->input != INPUT_BODY) return !wasio__srv_conn_closing(c);
-    size_t avail = c->in_len - c->in_start, consumed = 0;
+    size_t avail = c->in.len - c->in.start, consumed = 0;
     wasio_http_str_t data = {NULL, 0};
-    int rc = wasio_http_body_decode(&c->body, avail ? c->in + c->in_start : NULL, avail, &consumed, &data);
+    int rc = wasio_http_body_decode(&c->body, wasio__http_input_data(&c->in), avail, &consumed, &data);
     if (rc < 0 && rc != WASIO_EAGAIN) {
       wasio__srv_conn_finish_body(c, rc);
       return !wasio__srv_conn_closing(c);
     }
-    c->in_start += (uint32_t)consumed;
+    c->in.start += (uint32_t)consumed;
     if (data.len > 0) {
       c->body_bytes += data.len;
       if (c->body_bytes > c->server->max_body) {
@@ -92,7 +92,7 @@ bool wasio__srv_conn_pump_body(wasio__srv_conn_t *c) {
         return !wasio__srv_conn_closing(c);
       }
       /* A trailer section that cannot fit is an error of its own. */
-      if (rc == WASIO_EAGAIN && c->in_start == 0 && c->in_len == WASIO__SRV_IN_CAP) {
+      if (rc == WASIO_EAGAIN && c->in.start == 0 && c->in.len == WASIO__SRV_IN_CAP) {
         wasio__srv_conn_finish_body(c, WASIO_EHTTP_HEADERS_TOO_LARGE);
         return !wasio__srv_conn_closing(c);
       }

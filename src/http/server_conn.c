@@ -40,62 +40,27 @@ void wasio__srv_conn_set_input(wasio__srv_conn_t *c, srv_conn_input_t to) {
 }
 static void conn_reject(wasio__srv_conn_t *c, int http_status, int err, const wasio_http_request_t *req);
 
-/* An empty input buffer for a connection: from the free list, or new. */
-static char *srv_buf_take(wasio_http_server_t *s) {
-  char *b = s->bufs;
-  if (b == NULL) return wasio__malloc(WASIO__SRV_IN_CAP);
-  memcpy(&s->bufs, b, sizeof s->bufs);
-  s->bufs_len--;
-  return b;
-}
-
-static void srv_buf_give(wasio_http_server_t *s, char *b) {
-  if (s->bufs_len < WASIO__SRV_BUF_POOL_MAX && !s->shutting_down) {
-    memcpy(b, &s->bufs, sizeof s->bufs);
-    s->bufs = b;
-    s->bufs_len++;
-  } else {
-    wasio__free(b);
-  }
-}
-
 /* The end of a read callback that landed in the landing buffer: what was
  * not consumed moves to the connection's own buffer, as the landing buffer
  * serves the next read of any connection. */
 static void conn_spill(wasio__srv_conn_t *c) {
-  wasio_http_server_t *s = c->server;
-  if (c->in == NULL || c->in != s->landing) return;
-  size_t rest = c->in_len - c->in_start;
-  const char *from = s->landing + c->in_start;
-  c->in = c->buf;
-  c->in_start = c->in_len = 0;
-  if (rest == 0 || c->life >= CONN_LINGER) return;
-  if (c->buf == NULL) {
-    c->buf = srv_buf_take(s);
-    if (c->buf == NULL) {
-      wasio__srv_conn_abort(c, WASIO_ENOMEM);
-      return;
-    }
-  }
-  memcpy(c->buf, from, rest);
-  c->in = c->buf;
-  c->in_len = (uint32_t)rest;
+  /* Nothing is kept once the connection only lingers or closes. */
+  if (wasio__http_input_spill(&c->in, &c->server->bufs, c->life >= CONN_LINGER) != 0)
+    wasio__srv_conn_abort(c, WASIO_ENOMEM);
 }
 
 /* Gives the connection's own buffer back once it holds nothing (or the
  * connection only lingers). A buffer lent to the stream is taken back
  * by stopping the read; wasio__srv_conn_update() starts it again. */
 static void conn_trim(wasio__srv_conn_t *c) {
-  if (c->buf == NULL || c->in != c->buf) return;
-  if (c->in_start != c->in_len && c->life != CONN_LINGER) return;
-  if (c->lent) {
+  if (c->in.buf == NULL || c->in.in != c->in.buf) return;
+  if (wasio__http_input_avail(&c->in) != 0 && c->life != CONN_LINGER) return;
+  if (c->in.lent) {
     wasio__stream_read_stop(&c->s);
     c->reading = false;
-    c->lent = false;
+    c->in.lent = false;
   }
-  srv_buf_give(c->server, c->buf);
-  c->buf = c->in = NULL;
-  c->in_start = c->in_len = 0;
+  wasio__http_input_release(&c->in, &c->server->bufs);
 }
 
 /* The connection's exchange in flight; only one at a time. */
@@ -183,7 +148,7 @@ static void conn_timer_cb(wasio_timer_t *t) {
   switch (kind) {
     case DL_HEAD:
       /* A head that did not arrive in time: 408, unless nothing came. */
-      if (c->in_len > c->in_start) {
+      if (c->in.len > c->in.start) {
         wasio__srv_conn_set_input(c, INPUT_IDLE);
         conn_reject(c, 408, WASIO_ETIMEDOUT, NULL);
         wasio__srv_conn_update(c);
@@ -212,8 +177,7 @@ static void conn_free(wasio__srv_conn_t *c) {
     s->conns = c->next;
   if (c->next != NULL) c->next->prev = c->prev;
   s->n_conns--;
-  if (c->buf != NULL) srv_buf_give(s, c->buf); /* the stream is closed: nothing is lent */
-  c->buf = c->in = NULL;
+  wasio__http_input_release(&c->in, &s->bufs); /* the stream is closed: nothing is lent */
   wasio_timer_close(c->timer, NULL);
   if (c->kick_state == KICK_QUEUED) {
     /* The deferred request still refers to c: free when it has run. */
@@ -254,7 +218,7 @@ static void conn_end(wasio__srv_conn_t *c) {
   wasio__srv_conn_set_input(c, INPUT_IDLE);
   wasio__srv_conn_set_life(c, CONN_LINGER);
   c->linger_since = wasio_loop_now(c->server->loop);
-  c->in_start = c->in_len = 0;
+  c->in.start = c->in.len = 0;
   wasio__srv_conn_update(c);
 }
 
@@ -290,26 +254,9 @@ static void conn_on_close(wasio__stream_t *st) {
  * own buffer, or the server's landing buffer. */
 static void conn_alloc(wasio__stream_t *st, wasio_buf_t *buf) {
   wasio__srv_conn_t *c = WASIO__CONTAINER_OF(st, wasio__srv_conn_t, s);
-  /* The stream asks again, so it holds no earlier space of ours. */
-  c->lent = false;
-  if (c->life != CONN_LINGER && c->buf != NULL && c->in == c->buf && c->in_start != c->in_len) {
-    /* Bytes wait: the next ones go after them. */
-    if (c->in_start > 0 && WASIO__SRV_IN_CAP - c->in_len < WASIO__SRV_IN_COMPACT_AT) {
-      /* The parser keeps offsets, not pointers, so the bytes may move. */
-      memmove(c->buf, c->buf + c->in_start, c->in_len - c->in_start);
-      c->in_len -= c->in_start;
-      c->in_start = 0;
-    }
-    c->in_landing = false;
-    buf->base = c->buf + c->in_len;
-    buf->len = WASIO__SRV_IN_CAP - c->in_len;
-    c->lent = buf->len > 0;
-    return;
-  }
-  /* Nothing buffered (or lingering: everything is discarded). */
-  c->in_landing = true;
-  buf->base = c->server->landing;
-  buf->len = WASIO__SRV_IN_CAP;
+  /* Waiting bytes move to the front when less than WASIO__SRV_IN_COMPACT_AT
+   * is left; a lingering connection discards what comes. */
+  wasio__http_input_space(&c->in, &c->server->bufs, WASIO__SRV_IN_COMPACT_AT, c->life == CONN_LINGER, buf);
 }
 
 /* An accepted TLS stream's handshake: a failure (a bad ClientHello, no
@@ -322,7 +269,7 @@ static void conn_on_open(wasio__stream_t *st, int status) {
 
 static void conn_on_read(wasio__stream_t *st, ptrdiff_t nread) {
   wasio__srv_conn_t *c = WASIO__CONTAINER_OF(st, wasio__srv_conn_t, s);
-  c->lent = false; /* the space came back (or reading has stopped) */
+  c->in.lent = false; /* the space came back (or reading has stopped) */
   if (wasio__srv_conn_closing(c)) return;
   wasio_http_server_t *s = c->server;
   uint64_t now = wasio_loop_now(s->loop);
@@ -345,22 +292,9 @@ static void conn_on_read(wasio__stream_t *st, ptrdiff_t nread) {
     if (c->linger_bytes > WASIO__SRV_LINGER_MAX_BYTES) wasio__srv_conn_abort(c, WASIO_ECONNRESET);
     return;
   }
-  if (!c->in_landing) {
-    c->in_len += (uint32_t)nread; /* after the bytes that wait */
-  } else if (c->in_start != c->in_len) {
-    /* The landing buffer is handed out only when nothing waits, and bytes
-     * come to wait only at the end of a read: cannot happen, but if it
-     * did, order is kept or the connection ends. */
-    if (WASIO__SRV_IN_CAP - c->in_len < (size_t)nread) {
-      wasio__srv_conn_abort(c, WASIO_ENOBUFS);
-      return;
-    }
-    memcpy(c->in + c->in_len, s->landing, (size_t)nread);
-    c->in_len += (uint32_t)nread;
-  } else {
-    c->in = s->landing; /* consumed in place; wasio__srv_conn_process spills the rest */
-    c->in_start = 0;
-    c->in_len = (uint32_t)nread;
+  if (wasio__http_input_landed(&c->in, &s->bufs, (size_t)nread) != 0) {
+    wasio__srv_conn_abort(c, WASIO_ENOBUFS);
+    return;
   }
   c->body_since = now;
   wasio__srv_conn_process(c);
@@ -430,19 +364,19 @@ void wasio__srv_conn_process(wasio__srv_conn_t *c) {
       }
       /* The next head waits until the exchange before it has completed. */
       if (wasio__srv_conn_no_more(c) || c->ex != NULL) break;
-      size_t avail = c->in_len - c->in_start;
+      size_t avail = c->in.len - c->in.start;
       if (avail == 0) break;
       wasio_http_request_t req;
-      int rc = wasio_http_parse_request(&c->parser, c->in + c->in_start, avail, &req);
+      int rc = wasio_http_parse_request(&c->parser, c->in.in + c->in.start, avail, &req);
       if (rc == WASIO_EAGAIN) {
         if (c->input != INPUT_HEAD) {
           wasio__srv_conn_set_input(c, INPUT_HEAD);
           c->head_since = wasio_loop_now(s->loop);
         }
-        if (c->in_start > 0 && c->in_len == WASIO__SRV_IN_CAP) {
-          memmove(c->in, c->in + c->in_start, avail);
-          c->in_len = (uint32_t)avail;
-          c->in_start = 0;
+        if (c->in.start > 0 && c->in.len == WASIO__SRV_IN_CAP) {
+          memmove(c->in.in, c->in.in + c->in.start, avail);
+          c->in.len = (uint32_t)avail;
+          c->in.start = 0;
         }
         break;
       }
@@ -452,7 +386,7 @@ void wasio__srv_conn_process(wasio__srv_conn_t *c) {
       }
       /* A whole head: its views stay valid until the handler returns, as
        * the bytes are consumed but not overwritten before then. */
-      c->in_start += (uint32_t)rc;
+      c->in.start += (uint32_t)rc;
       wasio__srv_conn_set_input(c, INPUT_IDLE);
       wasio_http_parser_init(&c->parser);
       if (req.method.len == 7 && memcmp(req.method.ptr, "CONNECT", 7) == 0) {
@@ -513,7 +447,7 @@ void wasio__srv_conn_update(wasio__srv_conn_t *c) {
       conn_end(c);
       return;
     }
-    if (c->input != INPUT_HEAD && c->in_len == c->in_start && c->deadline != DL_IDLE)
+    if (c->input != INPUT_HEAD && c->in.len == c->in.start && c->deadline != DL_IDLE)
       c->idle_since = wasio_loop_now(c->server->loop);
   }
   conn_trim(c);
@@ -528,7 +462,7 @@ void wasio__srv_conn_update(wasio__srv_conn_t *c) {
     want = !wasio__srv_conn_no_more(c); /* read ahead: bounded by the input buffer */
   }
   /* Never read into a full buffer: the space must exist first. */
-  if (want && c->life != CONN_LINGER && c->in_start == 0 && c->in_len == WASIO__SRV_IN_CAP) want = false;
+  if (want && c->life != CONN_LINGER && c->in.start == 0 && c->in.len == WASIO__SRV_IN_CAP) want = false;
   if (want && !c->reading) {
     if (wasio__stream_read_start(&c->s) < 0) {
       wasio__srv_conn_abort(c, WASIO_ECONNRESET);
@@ -538,7 +472,7 @@ void wasio__srv_conn_update(wasio__srv_conn_t *c) {
   } else if (!want && c->reading) {
     wasio__stream_read_stop(&c->s);
     c->reading = false;
-    c->lent = false;
+    c->in.lent = false;
   }
   conn_sched(c);
 }

@@ -29,15 +29,9 @@ static size_t srv_put_str(char *buf, size_t pos, size_t cap, const char *s, size
 }
 
 static size_t srv_put_u64(char *buf, size_t pos, size_t cap, uint64_t v) {
-  char tmp[20];
-  size_t n = 0;
-  do {
-    tmp[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  if (pos > cap || cap - pos < n) return (size_t)-1;
-  for (size_t i = 0; i < n; i++) buf[pos + i] = tmp[n - 1 - i];
-  return pos + n;
+  if (pos > cap) return (size_t)-1;
+  int n = wasio_http_write_u64(buf + pos, cap - pos, v);
+  return n < 0 ? (size_t)-1 : pos + (size_t)n;
 }
 
 static bool srv_bodiless_status(int status) {

@@ -17,25 +17,19 @@
  *   timeouts) -> byte stream (src/stream/stream.h: plain TCP, or TLS when
  *   opts.tls is set; the connection does not know which). Parsing and
  *   serialising are the sans-I/O codec's (wasio/http_codec.h).
- * - Input buffers exist only while bytes must wait (nginx and h2o do the
- *   same). Reads land in the server's one landing buffer (WASIO__SRV_IN_CAP)
- *   whenever the connection has nothing buffered; heads are parsed there in
- *   place, the request views handed to the handler point into it (valid
- *   only during the handler call, as http.h promises) and body bytes are
- *   decoded there for on_data. Before the read callback returns, whatever
- *   was not consumed (a partial head, a request read ahead behind an
- *   exchange in flight, body bytes the handler has not asked for) is copied
- *   into a buffer of the connection's own, taken from a small per-server
- *   free list (WASIO__SRV_BUF_POOL_MAX), and the next reads append to it;
- *   it goes back as soon as it is empty. So an idle keep-alive connection
- *   holds no buffer, and in steady state a request costs no allocation.
- *   One host rule shapes this: the wasip2 backend keeps the last buffer
- *   alloc handed out when a read came back empty and reads into it later
- *   without asking again (until reading stops), so a buffer of the
- *   connection's own that was handed out ("lent") is given back only after
- *   a read returned into it or reading was stopped. The landing buffer may
- *   be lent to many connections at once: each read into it is consumed or
- *   copied out before its callback returns.
+ * - Input buffers exist only while bytes must wait (src/http/input.h, the
+ *   client's policy too). Reads land in the server's one landing buffer
+ *   (WASIO__SRV_IN_CAP) whenever the connection has nothing buffered; heads
+ *   are parsed there in place, the request views handed to the handler
+ *   point into it (valid only during the handler call, as http.h promises)
+ *   and body bytes are decoded there for on_data. Whatever was not consumed
+ *   (a partial head, a request read ahead behind an exchange in flight,
+ *   body bytes the handler has not asked for) is spilled into a buffer of
+ *   the connection's own, from a small per-server free list
+ *   (WASIO__SRV_BUF_POOL_MAX), and the next reads append to it; it goes
+ *   back as soon as it is empty (a buffer lent to the stream is taken back
+ *   by stopping the read). So an idle keep-alive connection holds no
+ *   buffer, and in steady state a request costs no allocation.
  * - One exchange at a time per connection (c->ex). The next head is parsed,
  *   and its handler called, only once the exchange before it has completed
  *   (on_complete ran: the response was handed to the stream whole, or
@@ -81,6 +75,7 @@
 
 #include "internal.h"
 #include "stream/stream.h"
+#include "http/input.h"
 
 typedef struct wasio__srv_conn wasio__srv_conn_t;
 
@@ -278,7 +273,6 @@ struct wasio__srv_conn {
   uint64_t head_since, idle_since, body_since, write_since, linger_since;
   size_t write_mark;               /* stream queue size at write_since */
   uint64_t linger_bytes;
-  uint32_t in_start, in_len;       /* unparsed bytes: in[in_start, in_len) */
   int close_status;                /* what exchanges get when torn down */
   uint8_t deadline;                /* srv_deadline_t armed on the timer */
   uint8_t life;                    /* srv_conn_life_t */
@@ -287,11 +281,7 @@ struct wasio__srv_conn {
   uint8_t kick_state;              /* srv_conn_kick_t */
   bool reading;                    /* the stream's reader is on */
   bool peer_eof;                   /* the client ended its sending side */
-  bool in_landing;                 /* the last read space was the landing buffer */
-  bool lent;                       /* buf was handed out for a read not yet back */
-  char *buf;                       /* own input buffer (WASIO__SRV_IN_CAP), or NULL */
-  char *in;                        /* the input: buf, or the landing buffer while a
-                                      read callback consumes it; NULL when neither */
+  wasio__http_input_t in;          /* its input (http/input.h) */
 };
 
 struct wasio_http_server {
@@ -306,9 +296,7 @@ struct wasio_http_server {
   size_t n_conns;
   wasio_http_exchange_t *pool;
   size_t pool_len;
-  char *landing;                   /* where reads land (WASIO__SRV_IN_CAP) */
-  char *bufs;                      /* free input buffers, linked through their first bytes */
-  size_t bufs_len;
+  wasio__http_inbufs_t bufs;       /* the landing buffer and the free input buffers */
   bool shutting_down;
   bool listener_open;
   bool timer_open, timer_closing;
