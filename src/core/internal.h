@@ -285,6 +285,39 @@ struct wasio_tcp {
   wasio__backend_tcp_t b;
 };
 
+/* ---- write requests: the FIFO that TCP and the TLS stream both keep ---------- */
+/* Fills the caller's request for a write of base[0..len); `owner` is the
+ * TCP handle it is queued on (NULL: another stream's queue). */
+static inline void wasio__write_init(wasio_write_t *req, wasio_tcp_t *owner, const void *base, size_t len,
+                                     wasio_write_cb cb) {
+  req->wasio__next = NULL;
+  req->wasio__tcp = owner;
+  req->wasio__base = base;
+  req->wasio__len = len;
+  req->wasio__done = 0;
+  req->wasio__cb = cb;
+}
+/* Whether req is in the list from head (a request is queued once). */
+static inline bool wasio__write_listed(const wasio_write_t *head, const wasio_write_t *req) {
+  for (const wasio_write_t *w = head; w != NULL; w = w->wasio__next)
+    if (w == req) return true;
+  return false;
+}
+static inline void wasio__write_append(wasio_write_t **head, wasio_write_t **tail, wasio_write_t *req) {
+  req->wasio__next = NULL;
+  if (*tail != NULL) (*tail)->wasio__next = req;
+  else *head = req;
+  *tail = req;
+}
+/* Takes the first request off the list (which is not empty). */
+static inline wasio_write_t *wasio__write_shift(wasio_write_t **head, wasio_write_t **tail) {
+  wasio_write_t *req = *head;
+  *head = req->wasio__next;
+  if (*head == NULL) *tail = NULL;
+  req->wasio__next = NULL;
+  return req;
+}
+
 /* Flags the backend reads (the rest are tcp.c's). */
 enum {
   WASIO__TCPF_KA_SET = 1 << 0,      /* the user chose keep-alive options */

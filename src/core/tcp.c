@@ -238,13 +238,9 @@ static void wasio__tcp_reset(wasio_tcp_t *tcp) {
   wasio__tcp_set_state(tcp, WASIO__TCP_NEW);
 }
 
-/* Ends a connect attempt and reports it. On failure the handle is NEW
- * with no socket, ready for another connect (even from the callback). */
-static void wasio__tcp_connect_finish(wasio_tcp_t *tcp, int status) {
-  wasio_connect_cb cb = tcp->connect_cb;
-  tcp->connect_cb = NULL;
-  wasio__tcp_clear(tcp, WASIO__TCPF_CONNECT_DONE);
-  wasio__timer_node_disarm(wasio__tcp_loop(tcp), &tcp->timer);
+/* A connect, or the host's TLS handshake, is over: CONNECTED (its idle
+ * clock starts now), or NEW with no socket after a failure. */
+static void wasio__tcp_open_end(wasio_tcp_t *tcp, int status) {
   if (status == 0) {
     wasio__tcp_set_state(tcp, WASIO__TCP_CONNECTED);
     wasio__tcp_touch(tcp);
@@ -252,6 +248,16 @@ static void wasio__tcp_connect_finish(wasio_tcp_t *tcp, int status) {
     wasio__tcp_reset(tcp);
   }
   wasio__tcp_update(tcp);
+}
+
+/* Ends a connect attempt and reports it. On failure the handle is NEW
+ * with no socket, ready for another connect (even from the callback). */
+static void wasio__tcp_connect_finish(wasio_tcp_t *tcp, int status) {
+  wasio_connect_cb cb = tcp->connect_cb;
+  tcp->connect_cb = NULL;
+  wasio__tcp_clear(tcp, WASIO__TCPF_CONNECT_DONE);
+  wasio__timer_node_disarm(wasio__tcp_loop(tcp), &tcp->timer);
+  wasio__tcp_open_end(tcp, status);
   cb(tcp, status);
 }
 
@@ -412,13 +418,7 @@ int wasio__tcp_upgrade_start(wasio_tcp_t *tcp, const char *name, size_t len) {
 
 void wasio__tcp_upgrade_end(wasio_tcp_t *tcp, int status) {
   WASIO_ASSERT(tcp->state == WASIO__TCP_UPGRADING);
-  if (status == 0) {
-    wasio__tcp_set_state(tcp, WASIO__TCP_CONNECTED);
-    wasio__tcp_touch(tcp);
-  } else {
-    wasio__tcp_reset(tcp);
-  }
-  wasio__tcp_update(tcp);
+  wasio__tcp_open_end(tcp, status);
 }
 #endif
 
@@ -514,12 +514,7 @@ static void wasio__tcp_read_some(wasio_tcp_t *tcp) {
 /* ---- writing ---------------------------------------------------------------------- */
 
 static void wasio__tcp_done_push(wasio_tcp_t *tcp, wasio_write_t *req) {
-  req->wasio__next = NULL;
-  if (tcp->done_tail != NULL)
-    tcp->done_tail->wasio__next = req;
-  else
-    tcp->done_head = req;
-  tcp->done_tail = req;
+  wasio__write_append(&tcp->done_head, &tcp->done_tail, req);
 }
 
 /* Fails every queued write with `err` (they move to the done list). */
@@ -603,11 +598,8 @@ static void wasio__tcp_done_run(wasio_tcp_t *tcp) {
       wasio__pending_add(loop, &tcp->pending);
       return;
     }
-    wasio_write_t *w = tcp->done_head;
-    tcp->done_head = w->wasio__next;
-    if (tcp->done_head == NULL) tcp->done_tail = NULL;
+    wasio_write_t *w = wasio__write_shift(&tcp->done_head, &tcp->done_tail);
     int status = wasio__tcp_write_status(tcp, w);
-    w->wasio__next = NULL;
     w->wasio__tcp = NULL;
     wasio__tcp_update(tcp);
     w->wasio__cb(w, status);
@@ -624,24 +616,11 @@ int wasio_tcp_write(wasio_tcp_t *tcp, wasio_write_t *req, const void *base, size
   if (tcp->write_err != 0) return tcp->write_err;
   /* `req` is caller memory and may hold anything before its first use:
    * only a pointer to this handle is worth confirming by a scan. */
-  if (req->wasio__tcp == tcp) {
-    for (const wasio_write_t *w = tcp->wq_head; w != NULL; w = w->wasio__next)
-      if (w == req) return WASIO_EBUSY;
-    for (const wasio_write_t *w = tcp->done_head; w != NULL; w = w->wasio__next)
-      if (w == req) return WASIO_EBUSY;
-  }
+  if (req->wasio__tcp == tcp && (wasio__write_listed(tcp->wq_head, req) || wasio__write_listed(tcp->done_head, req)))
+    return WASIO_EBUSY;
   bool was_pending = wasio__tcp_io_pending(tcp);
-  req->wasio__next = NULL;
-  req->wasio__tcp = tcp;
-  req->wasio__base = base;
-  req->wasio__len = len;
-  req->wasio__done = 0;
-  req->wasio__cb = cb;
-  if (tcp->wq_tail != NULL)
-    tcp->wq_tail->wasio__next = req;
-  else
-    tcp->wq_head = req;
-  tcp->wq_tail = req;
+  wasio__write_init(req, tcp, base, len, cb);
+  wasio__write_append(&tcp->wq_head, &tcp->wq_tail, req);
   tcp->wq_bytes += len;
   /* Written in phase 3: by this handle's own dispatch if it is in it, else
    * from the pending list (with every other write of the turn). */
@@ -879,22 +858,16 @@ void wasio__tcp_closed(wasio_tcp_t *tcp) {
   if (ccb != NULL) ccb(tcp, WASIO_ECANCELED);
   /* Taken writes with their status, then the canceled ones, in order. */
   while (tcp->done_head != NULL) {
-    wasio_write_t *w = tcp->done_head;
-    tcp->done_head = w->wasio__next;
+    wasio_write_t *w = wasio__write_shift(&tcp->done_head, &tcp->done_tail);
     int status = wasio__tcp_write_status(tcp, w);
-    w->wasio__next = NULL;
     w->wasio__tcp = NULL;
     w->wasio__cb(w, status);
   }
-  tcp->done_tail = NULL;
   while (tcp->wq_head != NULL) {
-    wasio_write_t *w = tcp->wq_head;
-    tcp->wq_head = w->wasio__next;
-    w->wasio__next = NULL;
+    wasio_write_t *w = wasio__write_shift(&tcp->wq_head, &tcp->wq_tail);
     w->wasio__tcp = NULL;
     w->wasio__cb(w, WASIO_ECANCELED);
   }
-  tcp->wq_tail = NULL;
   tcp->wq_bytes = 0;
   if (wasio__tcp_has(tcp, WASIO__TCPF_SHUT_REQ)) {
     wasio__tcp_clear(tcp, WASIO__TCPF_SHUT_REQ);

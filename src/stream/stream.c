@@ -180,8 +180,8 @@ static void wasio__stream_opened(wasio__stream_t *s) {
 
 /* ---- callbacks of the layer below ------------------------------------------------------ */
 
-static void wasio__stream_tls_handshake_cb(wasio_tls_t *tls, int status) {
-  wasio__stream_t *s = wasio_tls_data(tls);
+/* The handshake of either TLS kind is over. */
+static void wasio__stream_handshake_done(wasio__stream_t *s, int status) {
   if (s->life != WASIO__STREAM_HANDSHAKE) return; /* WASIO_ECANCELED from our own close */
   if (status != 0) {
     wasio__stream_open_failed(s, status);
@@ -190,14 +190,12 @@ static void wasio__stream_tls_handshake_cb(wasio_tls_t *tls, int status) {
   wasio__stream_opened(s);
 }
 
+static void wasio__stream_tls_handshake_cb(wasio_tls_t *tls, int status) {
+  wasio__stream_handshake_done(wasio_tls_data(tls), status);
+}
+
 static void wasio__stream_host_handshake_cb(wasio_tls_host_t *htls, int status) {
-  wasio__stream_t *s = wasio_tls_host_data(htls);
-  if (s->life != WASIO__STREAM_HANDSHAKE) return; /* WASIO_ECANCELED from our own close */
-  if (status != 0) {
-    wasio__stream_open_failed(s, status);
-    return;
-  }
-  wasio__stream_opened(s);
+  wasio__stream_handshake_done(wasio_tls_host_data(htls), status);
 }
 
 static void wasio__stream_connect_cb(wasio_tcp_t *tcp, int status) {

@@ -198,14 +198,6 @@ static void wasio__tls_sd_report(wasio_tls_t *t, int status) {
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-static wasio_write_t *wasio__tls_pop(wasio_write_t **head, wasio_write_t **tail) {
-  wasio_write_t *r = *head;
-  *head = r->wasio__next;
-  if (*head == NULL) *tail = NULL;
-  r->wasio__next = NULL;
-  return r;
-}
-
 static void wasio__tls_write_done(wasio_write_t *r, int status) {
   wasio_write_cb cb = r->wasio__cb;
   r->wasio__cb = NULL;
@@ -221,8 +213,8 @@ static bool wasio__tls_sent_out(const wasio_tls_t *t, const wasio_write_t *r) {
  * queued ones. */
 static void wasio__tls_end_writes(wasio_tls_t *t, int status) {
   t->queued = 0;
-  while (t->sent_head) wasio__tls_write_done(wasio__tls_pop(&t->sent_head, &t->sent_tail), status);
-  while (t->wq_head) wasio__tls_write_done(wasio__tls_pop(&t->wq_head, &t->wq_tail), status);
+  while (t->sent_head) wasio__tls_write_done(wasio__write_shift(&t->sent_head, &t->sent_tail), status);
+  while (t->wq_head) wasio__tls_write_done(wasio__write_shift(&t->wq_head, &t->wq_tail), status);
 }
 
 /* The engine (or the transport) failed: everyone waiting learns why, in
@@ -303,7 +295,7 @@ static void wasio__tls_tcp_closed(wasio_tcp_t *tcp) {
   if (t->state == WASIO__TLS_HANDSHAKE && t->hs_cb) t->hs_cb(t, WASIO_ECANCELED);
   /* A write whose ciphertext TCP took (before the close, or in it) is done. */
   while (t->sent_head != NULL && wasio__tls_sent_out(t, t->sent_head))
-    wasio__tls_write_done(wasio__tls_pop(&t->sent_head, &t->sent_tail), 0);
+    wasio__tls_write_done(wasio__write_shift(&t->sent_head, &t->sent_tail), 0);
   wasio__tls_end_writes(t, WASIO_ECANCELED);
   if (wasio__tls_sd_owed(t)) wasio__tls_sd_report(t, WASIO_ECANCELED);
   /* The engine goes first, so that the close callback may free the
@@ -367,7 +359,7 @@ static bool wasio__tls_pump_once(wasio_tls_t *t) {
 
   /* A write whose ciphertext is out. */
   if (t->sent_head && wasio__tls_sent_out(t, t->sent_head)) {
-    wasio__tls_write_done(wasio__tls_pop(&t->sent_head, &t->sent_tail), 0);
+    wasio__tls_write_done(wasio__write_shift(&t->sent_head, &t->sent_tail), 0);
     return true;
   }
 
@@ -380,11 +372,9 @@ static bool wasio__tls_pump_once(wasio_tls_t *t) {
     if (r->wasio__done == r->wasio__len) {
       wasio_tls_engine_flush(e);
       size_t pending = wasio__tls_engine_cipher_out_pending(e);
-      wasio__tls_pop(&t->wq_head, &t->wq_tail);
+      wasio__write_shift(&t->wq_head, &t->wq_tail);
       r->wasio__len = t->cipher_pulled + pending; /* the mark */
-      if (t->sent_tail) t->sent_tail->wasio__next = r;
-      else t->sent_head = r;
-      t->sent_tail = r;
+      wasio__write_append(&t->sent_head, &t->sent_tail, r);
     }
     return true;
   }
@@ -529,19 +519,9 @@ int wasio_tls_write(wasio_tls_t *t, wasio_write_t *req, const void *base, size_t
   if (t->closing) return WASIO_ECLOSING;
   if (t->sd != WASIO__TLS_SD_NONE) return WASIO_EPIPE;
   if (t->state == WASIO__TLS_FAILED) return t->error;
-  for (wasio_write_t *r = t->wq_head; r; r = r->wasio__next)
-    if (r == req) return WASIO_EBUSY;
-  for (wasio_write_t *r = t->sent_head; r; r = r->wasio__next)
-    if (r == req) return WASIO_EBUSY;
-  req->wasio__next = NULL;
-  req->wasio__tcp = NULL;
-  req->wasio__base = base;
-  req->wasio__len = len;
-  req->wasio__done = 0;
-  req->wasio__cb = cb;
-  if (t->wq_tail) t->wq_tail->wasio__next = req;
-  else t->wq_head = req;
-  t->wq_tail = req;
+  if (wasio__write_listed(t->wq_head, req) || wasio__write_listed(t->sent_head, req)) return WASIO_EBUSY;
+  wasio__write_init(req, NULL, base, len, cb);
+  wasio__write_append(&t->wq_head, &t->wq_tail, req);
   t->queued += len;
   wasio__tls_start(t);
   wasio__tls_pump_soon(t);
