@@ -38,12 +38,14 @@ NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
   -fno-sanitize-recover=all -pthread -DWASIO_DEBUG $(COMMON_CFLAGS) -Isrc/backend/posix $(WASIO_CFLAGS_EXTRA)
 NATIVE_LDFLAGS := -fsanitize=address,undefined -pthread
 
-# Portable code (codecs, core) and protocols (src/http, src/tls) go into
-# both libraries; the backend is the only part that differs.
-PORTABLE_SRC := $(sort $(wildcard src/codec/*.c src/core/*.c src/http/*.c src/tls/*.c))
+# Portable code (codecs, core), TLS (src/tls), the stream layer
+# (src/stream) and protocols (src/http) go into both libraries; the backend
+# is the only part that differs. Only src/tls sees BearSSL's headers (its
+# -I below): the layers above reach the engine through wasio's interface.
+PORTABLE_SRC := $(sort $(wildcard src/codec/*.c src/core/*.c src/tls/*.c src/stream/*.c src/http/*.c))
 WASIP2_SRC := $(sort $(wildcard src/backend/wasip2/*.c))
 POSIX_SRC := $(sort $(wildcard src/backend/posix/*.c))
-HDRS := $(wildcard include/*.h include/wasio/*.h src/core/*.h src/codec/*.h src/http/*.h src/tls/*.h)
+HDRS := $(wildcard include/*.h include/wasio/*.h src/core/*.h src/codec/*.h src/tls/*.h src/stream/*.h src/http/*.h)
 
 WASM_OBJ := $(patsubst %.c,$(W)/obj/%.o,$(PORTABLE_SRC) $(WASIP2_SRC)) $(W)/obj/gen/imports.o
 NATIVE_OBJ := $(patsubst %.c,$(N)/obj/%.o,$(PORTABLE_SRC) $(POSIX_SRC))

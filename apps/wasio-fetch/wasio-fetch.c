@@ -210,8 +210,14 @@ void fetch_on_request_head(fetch_t *f, const char *head, size_t len) {
   if (f->verbose) verbose_lines("> ", head, len);
 }
 
-static bool is_redirect(int status) {
-  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+/* What a redirect does to the request (wasio_http_redirect_method()); the
+ * request is a POST in curl's sense when it sends -d data (not -G), whatever
+ * -X names: curl's rule is about the kind of request, the -X method stays. */
+static wasio_http_redirect_t redirect_kind(const fetch_t *f, int status) {
+  const hop_t *h = &f->hop;
+  bool post = h->with_body && f->has_data && !f->data_get;
+  const char *m = post ? "POST" : h->method;
+  return wasio_http_redirect_method(status, (wasio_http_str_t){m, strlen(m)});
 }
 
 /* The head as text ("HTTP/1.1 200 OK\r\n" fields "\r\n"), as -i prints it. */
@@ -284,7 +290,7 @@ void fetch_on_head(fetch_t *f, const wasio_http_response_t *res) {
   }
   free(f->redirect_url);
   f->redirect_url = NULL;
-  if (is_redirect(res->status)) {
+  if (redirect_kind(f, res->status) != WASIO_HTTP_REDIRECT_NONE) {
     char *loc = location_of(f, res);
     if (f->follow && find(res, "location") != NULL) {
       h->redirect = true;
@@ -663,13 +669,9 @@ static int follow(fetch_t *f, char **referer) {
     free(next);
     return code;
   }
-  /* 303: GET for anything but HEAD; 301/302: POST becomes GET; 307/308
-   * repeat the request. A -X method stays (curl's documented caveat), only
-   * the body goes. */
-  bool was_post = h->with_body && f->has_data && !f->data_get;
-  bool to_get = (h->status == 303 && strcmp(h->method, "HEAD") != 0) ||
-                ((h->status == 301 || h->status == 302) && (was_post || !strcmp(h->method, "POST")));
-  if (to_get) {
+  /* A GET after the rule (wasio_http_redirect_method): a -X method stays
+   * (curl's documented caveat), only the body goes. */
+  if (redirect_kind(f, h->status) == WASIO_HTTP_REDIRECT_GET) {
     h->method = f->method ? f->method : "GET";
     h->with_body = false;
   }

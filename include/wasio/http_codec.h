@@ -350,6 +350,13 @@ int wasio_http_write_response_head(char *buf, size_t cap, int version_minor, int
  * chunk's data the caller writes WASIO_HTTP_CRLF. */
 int wasio_http_write_chunk_header(char *buf, size_t cap, uint64_t size);
 
+/* The most digits of a uint64_t in decimal. */
+#define WASIO_HTTP_U64_DIGITS 20
+
+/* `v` in decimal, no leading zeros (a Content-Length value): at most
+ * WASIO_HTTP_U64_DIGITS bytes. */
+int wasio_http_write_u64(char *buf, size_t cap, uint64_t v);
+
 /* The end of a chunked body: "0 CRLF", the trailer fields, and the empty
  * line. */
 int wasio_http_write_last_chunk(char *buf, size_t cap, const wasio_http_header_t *trailers,
@@ -640,6 +647,24 @@ int wasio_http_range_parse(wasio_http_str_t value, uint64_t size, wasio_http_ran
  * scheme). */
 int wasio_url_resolve(const char *base, const wasio_url_t *base_url, wasio_http_str_t ref, char *buf,
                       size_t cap);
+
+/* What following a redirect does to the request (RFC 9110 section 15.4). */
+typedef enum wasio_http_redirect {
+  WASIO_HTTP_REDIRECT_NONE = 0, /* not a redirect to follow: 300 (a choice for
+                                   the user), 304, 305, 306, and every status
+                                   outside 3xx */
+  WASIO_HTTP_REDIRECT_SAME = 1, /* repeat the request to the new URL: the same
+                                   method and content */
+  WASIO_HTTP_REDIRECT_GET = 2   /* the next request is a GET without content */
+} wasio_http_redirect_t;
+
+/* The one rule for the method of a followed redirect, which the client and
+ * wasio-fetch share: 307 and 308 repeat the request (SAME); 303 asks for a
+ * GET, except for a HEAD, which stays a HEAD (SAME); 301 and 302 turn a POST
+ * into a GET, as browsers and curl do and RFC 9110 allows "for historical
+ * reasons", and repeat any other method (SAME). `method` is compared exactly
+ * (methods are case-sensitive). Pure: never fails. */
+wasio_http_redirect_t wasio_http_redirect_method(int status, wasio_http_str_t method);
 
 #ifdef __cplusplus
 }

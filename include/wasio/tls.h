@@ -13,8 +13,8 @@
  *    out, steered by wasio_tls_engine_state() bits. Tests and fuzzers drive it
  *    directly; anything that moves bytes can carry it.
  * 3. wasio_tls_t: a TLS stream over a connected wasio_tcp_t, with the same
- *    read/write/shutdown/close shape as wasio/tcp.h, so the HTTP client and
- *    server can use either.
+ *    read/write/shutdown/close shape as wasio/tcp.h (callbacks, order and
+ *    close rules included), so code written for one serves the other.
  *
  * Lifetimes (one sentence each):
  * - A config is yours: free it with wasio_tls_config_free() after every
@@ -263,8 +263,13 @@ size_t wasio_tls_write_queue_size(const wasio_tls_t *tls);
 int wasio_tls_shutdown(wasio_tls_t *tls, wasio_tls_shutdown_cb cb);
 
 /* Closes stream and TCP (no close_notify: call shutdown first for a clean
- * end). Pending writes get WASIO_ECANCELED; cb (may be NULL) once, later.
- * Idempotent. */
+ * end). Idempotent. As for every handle (wasio.h), nothing is called back
+ * from inside this call: what the stream still owes runs in phase 4 of the
+ * turn, each once, in this order, and then cb (may be NULL): a handshake
+ * not yet over gets WASIO_ECANCELED; each write, in order, 0 if TCP had
+ * taken all its ciphertext (before the close or in it), else
+ * WASIO_ECANCELED; a shutdown not yet reported WASIO_ECANCELED. A reader
+ * gets nothing more (close is its end). */
 void wasio_tls_close(wasio_tls_t *tls, wasio_tls_close_cb cb);
 
 /* As wasio_tcp_set_idle_timeout, on the TCP handle under the stream. */

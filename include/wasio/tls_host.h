@@ -129,10 +129,11 @@ const char *wasio_tls_host_error_message(const wasio_tls_host_t *tls);
 void wasio_tls_host_set_data(wasio_tls_host_t *tls, void *data);
 void *wasio_tls_host_data(const wasio_tls_host_t *tls);
 
-/* Ends the TLS connection and its TCP socket. A pending handshake is
- * abandoned (its callback does not run); reads, writes and a shutdown
- * pending on the tcp end as wasio_tcp_close() ends them. `cb` (may be NULL)
- * runs from the loop once everything is released. */
+/* Ends the TLS connection and its TCP socket. Nothing is called back from
+ * inside this call (wasio.h): a pending handshake's callback runs with
+ * WASIO_ECANCELED in phase 4, after the tcp's writes and shutdown (which
+ * end as wasio_tcp_close() ends them) and before `cb` (may be NULL), which
+ * runs once everything is released. Idempotent. */
 void wasio_tls_host_close(wasio_tls_host_t *tls, wasio_tls_host_close_cb cb);
 
 #ifdef __cplusplus

@@ -1,5 +1,6 @@
 /* src/codec/http_url.c: absolute http/https URLs for the HTTP client
- * (wasio/http_codec.h).
+ * (wasio/http_codec.h): parsing, request targets, resolving a reference
+ * (a Location) and the method rule of a followed redirect.
  *
  * Implementation notes
  * - A strict subset of RFC 3986: scheme "://" authority path-abempty
@@ -257,4 +258,21 @@ int wasio_url_resolve(const char *base, const wasio_url_t *base_url, wasio_http_
     memmove(path + nlen, path + plen, strlen(path + plen) + 1);
   }
   return (int)strlen(s);
+}
+
+wasio_http_redirect_t wasio_http_redirect_method(int status, wasio_http_str_t method) {
+  bool post = method.len == 4 && memcmp(method.ptr, "POST", 4) == 0;
+  bool head = method.len == 4 && memcmp(method.ptr, "HEAD", 4) == 0;
+  switch (status) {
+    case 301:
+    case 302:
+      return post ? WASIO_HTTP_REDIRECT_GET : WASIO_HTTP_REDIRECT_SAME;
+    case 303:
+      return head ? WASIO_HTTP_REDIRECT_SAME : WASIO_HTTP_REDIRECT_GET;
+    case 307:
+    case 308:
+      return WASIO_HTTP_REDIRECT_SAME;
+    default:
+      return WASIO_HTTP_REDIRECT_NONE;
+  }
 }

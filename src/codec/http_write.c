@@ -131,6 +131,13 @@ int wasio_http_write_chunk_header(char *buf, size_t cap, uint64_t size) {
   return wasio__finish(&o);
 }
 
+int wasio_http_write_u64(char *buf, size_t cap, uint64_t v) {
+  if (buf == NULL && cap != 0) return WASIO_EINVAL;
+  wasio__out_t o = {buf, cap, 0, false};
+  wasio__put_uint(&o, v, 10);
+  return wasio__finish(&o);
+}
+
 int wasio_http_write_last_chunk(char *buf, size_t cap, const wasio_http_header_t *trailers,
                                 size_t num_trailers) {
   if (buf == NULL && cap != 0) return WASIO_EINVAL;

@@ -237,6 +237,8 @@ typedef enum wasio__tcp_state {
   WASIO__TCP_CONNECTING,
   WASIO__TCP_CONNECTED,
   WASIO__TCP_LISTENING,
+  WASIO__TCP_UPGRADING,  /* the host's TLS has the streams: its handshake runs
+                            (wasio_tls_host_connect; below) */
   WASIO__TCP_CLOSED      /* wasio_tcp_close ran: everything released */
 } wasio__tcp_state_t;
 
@@ -287,8 +289,44 @@ struct wasio_tcp {
   uint64_t keepalive_idle_ns;
   struct wasio_tcp *spare_client;   /* a listener's memory for its next accept */
   wasio_connect_cb cancel_connect_cb; /* closed while connecting: owed ECANCELED in phase 4 */
+#ifdef WASIO__BK_HOST_TLS
+  struct wasio_tls_host *host_tls;  /* the host TLS handle that owns this one, or NULL */
+#endif
   wasio__backend_tcp_t b;
 };
+
+/* ---- write requests: the FIFO that TCP and the TLS stream both keep ---------- */
+/* Fills the caller's request for a write of base[0..len); `owner` is the
+ * TCP handle it is queued on (NULL: another stream's queue). */
+static inline void wasio__write_init(wasio_write_t *req, wasio_tcp_t *owner, const void *base, size_t len,
+                                     wasio_write_cb cb) {
+  req->wasio__next = NULL;
+  req->wasio__tcp = owner;
+  req->wasio__base = base;
+  req->wasio__len = len;
+  req->wasio__done = 0;
+  req->wasio__cb = cb;
+}
+/* Whether req is in the list from head (a request is queued once). */
+static inline bool wasio__write_listed(const wasio_write_t *head, const wasio_write_t *req) {
+  for (const wasio_write_t *w = head; w != NULL; w = w->wasio__next)
+    if (w == req) return true;
+  return false;
+}
+static inline void wasio__write_append(wasio_write_t **head, wasio_write_t **tail, wasio_write_t *req) {
+  req->wasio__next = NULL;
+  if (*tail != NULL) (*tail)->wasio__next = req;
+  else *head = req;
+  *tail = req;
+}
+/* Takes the first request off the list (which is not empty). */
+static inline wasio_write_t *wasio__write_shift(wasio_write_t **head, wasio_write_t **tail) {
+  wasio_write_t *req = *head;
+  *head = req->wasio__next;
+  if (*head == NULL) *tail = NULL;
+  req->wasio__next = NULL;
+  return req;
+}
 
 /* Flags the backend reads (the rest are tcp.c's). */
 enum {
@@ -356,6 +394,39 @@ void wasio__tcp_ready(wasio_tcp_t *tcp, unsigned what);
 void wasio__tcp_on_pending(wasio_tcp_t *tcp);
 void wasio__udp_on_pending(wasio_udp_t *udp);
 void wasio__dns_on_pending(wasio_dns_t *dns);
+
+/* ---- TCP upgraded to TLS by the host (wasio/tls_host.h) ----------------------
+ * src/core/tls_host.c implements wasio/tls_host.h once. A backend whose
+ * host can do TLS (the wasip2 backend with wasi:tls: the hosttls build)
+ * defines WASIO__BK_HOST_TLS in its backend.h and implements the two
+ * functions below; elsewhere the API reports WASIO_ENOTSUP.
+ *
+ * wasio_tls_host_connect() hands the streams of a connected, idle handle
+ * to the host: the handle is UPGRADING (every wasio_tcp_* call but close
+ * fails) until the handshake ends, CONNECTED again over the plaintext
+ * streams the host gives back (reads, writes and the shutdown, whose
+ * close_notify the backend sends, go through them as before), or NEW
+ * without a socket after a failure. wasio__bk_tcp_release drops the TLS
+ * resources (children first) with the socket, without lingering: the host
+ * says nothing about when its bytes reached the peer. */
+#ifdef WASIO__BK_HOST_TLS
+/* Hands tcp's streams to the host's TLS for `name` (len bytes, checked)
+ * and waits for the handshake: 0, then wasio__tcp_tls_ready() comes from
+ * phase 3; or the failure (no memory to wait: the streams are gone, the
+ * core releases the socket). */
+int wasio__bk_tcp_tls_start(wasio_tcp_t *tcp, const char *name, size_t len);
+/* After wasio__tcp_tls_ready(): WASIO_EAGAIN (not over yet), 0 (the
+ * plaintext streams are the handle's own now), or the failure (a
+ * WASIO_ETLS_* code; the host's words for it, NUL-terminated, in
+ * msg[0..cap)). */
+int wasio__bk_tcp_tls_result(wasio_tcp_t *tcp, char *msg, size_t cap);
+/* Called by the backend in phase 3: the handshake may have ended. */
+void wasio__tcp_tls_ready(wasio_tcp_t *tcp);
+/* tcp.c: the moves into and out of UPGRADING (checks as
+ * wasio_tls_host_connect documents; `status` is the handshake's). */
+int wasio__tcp_upgrade_start(wasio_tcp_t *tcp, const char *name, size_t len);
+void wasio__tcp_upgrade_end(wasio_tcp_t *tcp, int status);
+#endif
 
 /* How long a shutdown may wait for the backend to end the sending side
  * (a TLS layer in the host writing close_notify to a peer that stopped

@@ -4,7 +4,9 @@
  * - States: NEW -> (BOUND ->) CONNECTING -> CONNECTED, or BOUND ->
  *   LISTENING; CLOSED after wasio_tcp_close. A failed connect releases the
  *   socket and goes back to NEW, so connect may be called again
- *   (connect_host's contract in internal.h).
+ *   (connect_host's contract in internal.h). Where the host does TLS,
+ *   CONNECTED -> UPGRADING -> CONNECTED (or NEW after a failed handshake)
+ *   while the host's handshake has the streams (src/core/tls_host.c).
  * - The backend only moves bytes and waits (internal.h's wasio__bk_tcp_*);
  *   everything a user can observe is decided here, so the backends cannot
  *   drift apart.
@@ -63,7 +65,7 @@ static inline void wasio__tcp_set(wasio_tcp_t *tcp, unsigned f) { tcp->flags |= 
 static inline void wasio__tcp_clear(wasio_tcp_t *tcp, unsigned f) { tcp->flags &= (uint16_t)~f; }
 
 static const char *wasio__tcp_state_name(unsigned st) {
-  static const char *const names[] = {"NEW", "BOUND", "CONNECTING", "CONNECTED", "LISTENING", "CLOSED"};
+  static const char *const names[] = {"NEW", "BOUND", "CONNECTING", "CONNECTED", "LISTENING", "UPGRADING", "CLOSED"};
   return st < sizeof names / sizeof names[0] ? names[st] : "?";
 }
 
@@ -76,8 +78,9 @@ static void wasio__tcp_set_state(wasio_tcp_t *tcp, wasio__tcp_state_t to) {
   WASIO_ASSERT(to == WASIO__TCP_CLOSED || to == WASIO__TCP_NEW ||
                (to == WASIO__TCP_BOUND && from == WASIO__TCP_NEW) ||
                (to == WASIO__TCP_CONNECTING && (from == WASIO__TCP_NEW || from == WASIO__TCP_BOUND)) ||
-               (to == WASIO__TCP_CONNECTED && from == WASIO__TCP_CONNECTING) ||
-               (to == WASIO__TCP_LISTENING && from == WASIO__TCP_BOUND));
+               (to == WASIO__TCP_CONNECTED && (from == WASIO__TCP_CONNECTING || from == WASIO__TCP_UPGRADING)) ||
+               (to == WASIO__TCP_LISTENING && from == WASIO__TCP_BOUND) ||
+               (to == WASIO__TCP_UPGRADING && from == WASIO__TCP_CONNECTED));
   WASIO__TRACE(tcp, "tcp", "%s -> %s", wasio__tcp_state_name(from), wasio__tcp_state_name(to));
   (void)wasio__tcp_state_name;
   (void)from;
@@ -147,6 +150,7 @@ static void wasio__tcp_update(wasio_tcp_t *tcp) {
   switch ((wasio__tcp_state_t)tcp->state) {
     case WASIO__TCP_CONNECTING:
     case WASIO__TCP_LISTENING:
+    case WASIO__TCP_UPGRADING: /* the backend waits for the handshake */
       active = true;
       break;
     case WASIO__TCP_CONNECTED:
@@ -234,13 +238,9 @@ static void wasio__tcp_reset(wasio_tcp_t *tcp) {
   wasio__tcp_set_state(tcp, WASIO__TCP_NEW);
 }
 
-/* Ends a connect attempt and reports it. On failure the handle is NEW
- * with no socket, ready for another connect (even from the callback). */
-static void wasio__tcp_connect_finish(wasio_tcp_t *tcp, int status) {
-  wasio_connect_cb cb = tcp->connect_cb;
-  tcp->connect_cb = NULL;
-  wasio__tcp_clear(tcp, WASIO__TCPF_CONNECT_DONE);
-  wasio__timer_node_disarm(wasio__tcp_loop(tcp), &tcp->timer);
+/* A connect, or the host's TLS handshake, is over: CONNECTED (its idle
+ * clock starts now), or NEW with no socket after a failure. */
+static void wasio__tcp_open_end(wasio_tcp_t *tcp, int status) {
   if (status == 0) {
     wasio__tcp_set_state(tcp, WASIO__TCP_CONNECTED);
     wasio__tcp_touch(tcp);
@@ -248,6 +248,16 @@ static void wasio__tcp_connect_finish(wasio_tcp_t *tcp, int status) {
     wasio__tcp_reset(tcp);
   }
   wasio__tcp_update(tcp);
+}
+
+/* Ends a connect attempt and reports it. On failure the handle is NEW
+ * with no socket, ready for another connect (even from the callback). */
+static void wasio__tcp_connect_finish(wasio_tcp_t *tcp, int status) {
+  wasio_connect_cb cb = tcp->connect_cb;
+  tcp->connect_cb = NULL;
+  wasio__tcp_clear(tcp, WASIO__TCPF_CONNECT_DONE);
+  wasio__timer_node_disarm(wasio__tcp_loop(tcp), &tcp->timer);
+  wasio__tcp_open_end(tcp, status);
   cb(tcp, status);
 }
 
@@ -379,6 +389,39 @@ static void wasio__tcp_accept_some(wasio_tcp_t *server) {
   }
 }
 
+/* ---- the host's TLS (src/core/tls_host.c) ------------------------------------------ */
+
+#ifdef WASIO__BK_HOST_TLS
+int wasio__tcp_upgrade_start(wasio_tcp_t *tcp, const char *name, size_t len) {
+  if (wasio__tcp_closing(tcp)) return WASIO_ECLOSING;
+  /* Idle: nothing may still use the streams the host is about to take. */
+  if (tcp->state != WASIO__TCP_CONNECTED || tcp->write_err != 0 || tcp->wq_head != NULL ||
+      tcp->done_head != NULL ||
+      wasio__tcp_has(tcp, WASIO__TCPF_READING | WASIO__TCPF_SHUT_REQ | WASIO__TCPF_SHUT_DONE))
+    return WASIO_ESTATE;
+  /* Bytes the backend held back go out first: they are the handle's. */
+  int rc = wasio__bk_tcp_push(tcp);
+  if (rc != 0) return rc;
+  rc = wasio__bk_tcp_tls_start(tcp, name, len);
+  if (rc != 0) {
+    /* The streams are gone: the socket goes too (NEW, only close is left). */
+    wasio__tcp_reset(tcp);
+    wasio__tcp_update(tcp);
+    return rc;
+  }
+  wasio__timer_node_disarm(wasio__tcp_loop(tcp), &tcp->timer);
+  wasio__pending_remove(&tcp->pending);
+  wasio__tcp_set_state(tcp, WASIO__TCP_UPGRADING);
+  wasio__tcp_update(tcp);
+  return 0;
+}
+
+void wasio__tcp_upgrade_end(wasio_tcp_t *tcp, int status) {
+  WASIO_ASSERT(tcp->state == WASIO__TCP_UPGRADING);
+  wasio__tcp_open_end(tcp, status);
+}
+#endif
+
 /* ---- reading -------------------------------------------------------------------- */
 
 int wasio_tcp_read_start(wasio_tcp_t *tcp, wasio_alloc_cb alloc_cb, wasio_read_cb read_cb) {
@@ -471,12 +514,7 @@ static void wasio__tcp_read_some(wasio_tcp_t *tcp) {
 /* ---- writing ---------------------------------------------------------------------- */
 
 static void wasio__tcp_done_push(wasio_tcp_t *tcp, wasio_write_t *req) {
-  req->wasio__next = NULL;
-  if (tcp->done_tail != NULL)
-    tcp->done_tail->wasio__next = req;
-  else
-    tcp->done_head = req;
-  tcp->done_tail = req;
+  wasio__write_append(&tcp->done_head, &tcp->done_tail, req);
 }
 
 /* Fails every queued write with `err` (they move to the done list). */
@@ -560,11 +598,8 @@ static void wasio__tcp_done_run(wasio_tcp_t *tcp) {
       wasio__pending_add(loop, &tcp->pending);
       return;
     }
-    wasio_write_t *w = tcp->done_head;
-    tcp->done_head = w->wasio__next;
-    if (tcp->done_head == NULL) tcp->done_tail = NULL;
+    wasio_write_t *w = wasio__write_shift(&tcp->done_head, &tcp->done_tail);
     int status = wasio__tcp_write_status(tcp, w);
-    w->wasio__next = NULL;
     w->wasio__tcp = NULL;
     wasio__tcp_update(tcp);
     w->wasio__cb(w, status);
@@ -581,24 +616,11 @@ int wasio_tcp_write(wasio_tcp_t *tcp, wasio_write_t *req, const void *base, size
   if (tcp->write_err != 0) return tcp->write_err;
   /* `req` is caller memory and may hold anything before its first use:
    * only a pointer to this handle is worth confirming by a scan. */
-  if (req->wasio__tcp == tcp) {
-    for (const wasio_write_t *w = tcp->wq_head; w != NULL; w = w->wasio__next)
-      if (w == req) return WASIO_EBUSY;
-    for (const wasio_write_t *w = tcp->done_head; w != NULL; w = w->wasio__next)
-      if (w == req) return WASIO_EBUSY;
-  }
+  if (req->wasio__tcp == tcp && (wasio__write_listed(tcp->wq_head, req) || wasio__write_listed(tcp->done_head, req)))
+    return WASIO_EBUSY;
   bool was_pending = wasio__tcp_io_pending(tcp);
-  req->wasio__next = NULL;
-  req->wasio__tcp = tcp;
-  req->wasio__base = base;
-  req->wasio__len = len;
-  req->wasio__done = 0;
-  req->wasio__cb = cb;
-  if (tcp->wq_tail != NULL)
-    tcp->wq_tail->wasio__next = req;
-  else
-    tcp->wq_head = req;
-  tcp->wq_tail = req;
+  wasio__write_init(req, tcp, base, len, cb);
+  wasio__write_append(&tcp->wq_head, &tcp->wq_tail, req);
   tcp->wq_bytes += len;
   /* Written in phase 3: by this handle's own dispatch if it is in it, else
    * from the pending list (with every other write of the turn). */
@@ -836,22 +858,16 @@ void wasio__tcp_closed(wasio_tcp_t *tcp) {
   if (ccb != NULL) ccb(tcp, WASIO_ECANCELED);
   /* Taken writes with their status, then the canceled ones, in order. */
   while (tcp->done_head != NULL) {
-    wasio_write_t *w = tcp->done_head;
-    tcp->done_head = w->wasio__next;
+    wasio_write_t *w = wasio__write_shift(&tcp->done_head, &tcp->done_tail);
     int status = wasio__tcp_write_status(tcp, w);
-    w->wasio__next = NULL;
     w->wasio__tcp = NULL;
     w->wasio__cb(w, status);
   }
-  tcp->done_tail = NULL;
   while (tcp->wq_head != NULL) {
-    wasio_write_t *w = tcp->wq_head;
-    tcp->wq_head = w->wasio__next;
-    w->wasio__next = NULL;
+    wasio_write_t *w = wasio__write_shift(&tcp->wq_head, &tcp->wq_tail);
     w->wasio__tcp = NULL;
     w->wasio__cb(w, WASIO_ECANCELED);
   }
-  tcp->wq_tail = NULL;
   tcp->wq_bytes = 0;
   if (wasio__tcp_has(tcp, WASIO__TCPF_SHUT_REQ)) {
     wasio__tcp_clear(tcp, WASIO__TCPF_SHUT_REQ);

@@ -227,54 +227,59 @@ unsigned wasio_tls_engine_state(const wasio_tls_engine_t *e) {
   return out;
 }
 
-size_t wasio_tls_engine_push_cipher(wasio_tls_engine_t *e, const void *data, size_t len) {
-  size_t cap;
-  if (e->error) return 0;
-  unsigned char *p = br_ssl_engine_recvrec_buf(e->eng, &cap);
+/* The four ways bytes move through the engine (BearSSL's four buffers). */
+typedef enum wasio__tls_way {
+  WASIO__TLS_CIPHER_IN,  /* recvrec: ciphertext from the peer */
+  WASIO__TLS_CIPHER_OUT, /* sendrec: ciphertext for the peer */
+  WASIO__TLS_PLAIN_IN,   /* sendapp: plaintext to encrypt */
+  WASIO__TLS_PLAIN_OUT   /* recvapp: decrypted plaintext */
+} wasio__tls_way_t;
+
+/* Moves at most len bytes between mem and the engine's buffer for `way`:
+ * the one copy loop of the four push/pull functions. */
+static size_t wasio__tls_move(wasio_tls_engine_t *e, wasio__tls_way_t way, void *mem, size_t len) {
+  size_t room = 0;
+  unsigned char *p = NULL;
+  switch (way) {
+    case WASIO__TLS_CIPHER_IN: p = br_ssl_engine_recvrec_buf(e->eng, &room); break;
+    case WASIO__TLS_CIPHER_OUT: p = br_ssl_engine_sendrec_buf(e->eng, &room); break;
+    case WASIO__TLS_PLAIN_IN: p = br_ssl_engine_sendapp_buf(e->eng, &room); break;
+    case WASIO__TLS_PLAIN_OUT: p = br_ssl_engine_recvapp_buf(e->eng, &room); break;
+  }
   if (p == NULL || len == 0) return 0;
-  size_t n = len < cap ? len : cap;
-  memcpy(p, data, n);
-  wasio__tls_note_peer(e, p, n);
-  br_ssl_engine_recvrec_ack(e->eng, n);
+  size_t n = len < room ? len : room;
+  bool in = way == WASIO__TLS_CIPHER_IN || way == WASIO__TLS_PLAIN_IN;
+  if (in) memcpy(p, mem, n);
+  else memcpy(mem, p, n);
+  switch (way) {
+    case WASIO__TLS_CIPHER_IN:
+      wasio__tls_note_peer(e, p, n);
+      br_ssl_engine_recvrec_ack(e->eng, n);
+      break;
+    case WASIO__TLS_CIPHER_OUT: br_ssl_engine_sendrec_ack(e->eng, n); break;
+    case WASIO__TLS_PLAIN_IN: br_ssl_engine_sendapp_ack(e->eng, n); break;
+    case WASIO__TLS_PLAIN_OUT: br_ssl_engine_recvapp_ack(e->eng, n); break;
+  }
   wasio__tls_update(e);
   return n;
+}
+
+size_t wasio_tls_engine_push_cipher(wasio_tls_engine_t *e, const void *data, size_t len) {
+  return e->error ? 0 : wasio__tls_move(e, WASIO__TLS_CIPHER_IN, (void *)(uintptr_t)data, len);
 }
 
 size_t wasio_tls_engine_pull_cipher(wasio_tls_engine_t *e, void *buf, size_t cap) {
-  size_t len;
-  /* After a failure BearSSL may still hold the alert that tells the peer
-   * why: that one is let out. */
-  unsigned char *p = br_ssl_engine_sendrec_buf(e->eng, &len);
-  if (p == NULL || cap == 0) return 0;
-  size_t n = len < cap ? len : cap;
-  memcpy(buf, p, n);
-  br_ssl_engine_sendrec_ack(e->eng, n);
-  wasio__tls_update(e);
-  return n;
+  /* Also after a failure: BearSSL may still hold the alert that tells the
+   * peer why, and that one is let out. */
+  return wasio__tls_move(e, WASIO__TLS_CIPHER_OUT, buf, cap);
 }
 
 size_t wasio_tls_engine_push_plain(wasio_tls_engine_t *e, const void *data, size_t len) {
-  size_t cap;
-  if (e->error) return 0;
-  unsigned char *p = br_ssl_engine_sendapp_buf(e->eng, &cap);
-  if (p == NULL || len == 0) return 0;
-  size_t n = len < cap ? len : cap;
-  memcpy(p, data, n);
-  br_ssl_engine_sendapp_ack(e->eng, n);
-  wasio__tls_update(e);
-  return n;
+  return e->error ? 0 : wasio__tls_move(e, WASIO__TLS_PLAIN_IN, (void *)(uintptr_t)data, len);
 }
 
 size_t wasio_tls_engine_pull_plain(wasio_tls_engine_t *e, void *buf, size_t cap) {
-  size_t len;
-  if (e->error) return 0;
-  unsigned char *p = br_ssl_engine_recvapp_buf(e->eng, &len);
-  if (p == NULL || cap == 0) return 0;
-  size_t n = len < cap ? len : cap;
-  memcpy(buf, p, n);
-  br_ssl_engine_recvapp_ack(e->eng, n);
-  wasio__tls_update(e);
-  return n;
+  return e->error ? 0 : wasio__tls_move(e, WASIO__TLS_PLAIN_OUT, buf, cap);
 }
 
 void wasio_tls_engine_flush(wasio_tls_engine_t *e) {
@@ -304,13 +309,31 @@ int wasio_tls_engine_transport_eof(wasio_tls_engine_t *e) {
 
 int wasio_tls_engine_error(const wasio_tls_engine_t *e) { return e->error; }
 
-void wasio__tls_engine_recvrec_ack(wasio_tls_engine_t *e, size_t n) {
+void *wasio__tls_engine_cipher_in_buf(wasio_tls_engine_t *e, size_t *cap) {
+  *cap = 0;
+  if (e->error) return NULL;
+  unsigned char *p = br_ssl_engine_recvrec_buf(e->eng, cap);
+  if (p == NULL) *cap = 0;
+  return p;
+}
+
+void wasio__tls_engine_cipher_in_ack(wasio_tls_engine_t *e, size_t n) {
   size_t cap;
-  const unsigned char *p = br_ssl_engine_recvrec_buf(e->eng, &cap); /* where TCP wrote */
+  const unsigned char *p = br_ssl_engine_recvrec_buf(e->eng, &cap); /* where the transport wrote */
   if (p != NULL) wasio__tls_note_peer(e, p, n);
   br_ssl_engine_recvrec_ack(e->eng, n);
   wasio__tls_update(e);
 }
+
+size_t wasio__tls_engine_cipher_out_pending(const wasio_tls_engine_t *e) {
+  size_t len = 0;
+  if (br_ssl_engine_sendrec_buf(e->eng, &len) == NULL) return 0;
+  return len;
+}
+
+bool wasio__tls_engine_handshake_done(const wasio_tls_engine_t *e) { return e->handshake_done; }
+
+bool wasio__tls_engine_close_received(const wasio_tls_engine_t *e) { return e->eng->close_received != 0; }
 
 void wasio_tls_engine_info(const wasio_tls_engine_t *e, wasio_tls_info_t *out) {
   memset(out, 0, sizeof *out);

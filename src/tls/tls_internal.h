@@ -1,4 +1,5 @@
-/* src/tls/tls_internal.h: the TLS glue's private structures.
+/* src/tls/tls_internal.h: the TLS glue's private structures. One of the
+ * engine glue files (tls_engine.h lists them): only they see BearSSL.
  *
  * Implementation notes
  * - BearSSL does all cryptography and the TLS state machine; this glue only
@@ -21,6 +22,7 @@
 
 #include "bearssl.h"
 #include "wasio.h"
+#include "tls_engine.h"
 #include "internal.h" /* wasio__malloc & co.: allocation counted by the loop */
 
 /* The Mozilla roots, generated at build time by tools/mkanchors. */
@@ -119,9 +121,6 @@ struct wasio_tls_engine {
   bool peer_seen;
   uint8_t peer_first;
 };
-
-/* engine.c: ciphertext that TCP wrote straight into recvrec_buf. */
-void wasio__tls_engine_recvrec_ack(wasio_tls_engine_t *e, size_t n);
 
 /* x509.c */
 void wasio__tls_x509_init(wasio__tls_x509_t *x, const wasio_tls_config_t *cfg,

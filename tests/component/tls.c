@@ -279,6 +279,105 @@ TEST(close_notify_from_peer) { peer_ending("clean", "bye\n", WASIO_EOF); }
  * truncation is an error, never a clean EOF. */
 TEST(truncation_without_close_notify) { peer_ending("truncate", "partial\n", WASIO_ETLS_TRUNCATED); }
 
+/* ---- close: what it owes, when (wasio.h, wasio/tls.h) ------------------------------------ */
+
+/* The order callbacks ran in: h (handshake), w (write), s (shutdown), c
+ * (close), each followed by its status as "0" or "C" (WASIO_ECANCELED). */
+static char close_log[32];
+static void close_log_add(char what, int status) {
+  size_t n = strlen(close_log);
+  ASSERT_TRUE(n + 2 < sizeof close_log);
+  close_log[n] = what;
+  close_log[n + 1] = status == 0 ? '0' : status == WASIO_ECANCELED ? 'C' : '?';
+}
+static void close_hs_cb(wasio_tls_t *tls, int status) { (void)tls; close_log_add('h', status); }
+static void close_write_cb(wasio_write_t *req, int status) { (void)req; close_log_add('w', status); }
+static void close_sd_cb(wasio_tls_t *tls, int status) { (void)tls; close_log_add('s', status); }
+static void close_close_cb(wasio_tls_t *tls) { (void)tls; close_log_add('c', 0); }
+
+/* A TLS stream over a connected TCP handle to scenario "ecdsa". */
+static wasio_tls_t *close_stream(wasio_loop_t *loop, wasio_tls_config_t *cfg, uint16_t port) {
+  tconn_t t;
+  tconn_new(loop, &t, 0);
+  wasio_addr_t a = loopback(WASIO_AF_INET, port);
+  tconn_connect_ok(loop, &t, &a);
+  wasio_tls_t *tls = NULL;
+  ASSERT_OK(wasio_tls_new(t.tcp, cfg, "wasio.test", port, &tls));
+  return tls;
+}
+
+/* Closed with a handshake, a write and a shutdown pending: nothing runs
+ * inside wasio_tls_close; in phase 4 each gets WASIO_ECANCELED once, in
+ * that order, then the close callback. */
+TEST(close_cancels_in_phase_4) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  char *ca;
+  uint16_t port = scenario(loop, "ecdsa", &ca);
+  wasio_tls_config_t *cfg = client_cfg(ca);
+  wasio_tls_t *tls = close_stream(loop, cfg, port);
+  memset(close_log, 0, sizeof close_log);
+  wasio_write_t w;
+  ASSERT_OK(wasio_tls_handshake(tls, close_hs_cb));
+  ASSERT_OK(wasio_tls_write(tls, &w, MARKER_LINE, strlen(MARKER_LINE), close_write_cb));
+  ASSERT_OK(wasio_tls_shutdown(tls, close_sd_cb));
+  wasio_tls_close(tls, close_close_cb);
+  wasio_tls_close(tls, close_close_cb); /* idempotent */
+  ASSERT_EQ_STR("", close_log);         /* nothing from inside the calls */
+  WAIT_UNTIL(loop, strchr(close_log, 'c') != NULL);
+  ASSERT_EQ_STR("hCwCsCc0", close_log);
+  ASSERT_EQ_INT(0, leaked(loop, port)); /* nothing reached the peer */
+  ASSERT_OK(wasio_tls_config_free(cfg));
+  free(ca);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* Closed after the handshake, from a deferred callback queued right after
+ * a write: by then the stream's pump (deferred first) has handed the
+ * write's ciphertext to TCP, whose close takes it; so the write is done
+ * (0, not WASIO_ECANCELED), in phase 4, before the close callback, and the
+ * peer receives it. Another write queued behind it, not yet in the engine,
+ * is canceled. */
+static wasio_tls_t *close_later_tls;
+static void close_later_cb(wasio_defer_t *d, int status) {
+  (void)d;
+  (void)status;
+  static wasio_write_t w2;
+  ASSERT_OK(wasio_tls_write(close_later_tls, &w2, "late\n", 5, close_write_cb));
+  wasio_tls_close(close_later_tls, close_close_cb);
+  ASSERT_EQ_STR("h0", close_log);
+}
+TEST(close_completes_taken_writes) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  char *ca;
+  uint16_t port = scenario_ex(loop, "ecdsa", true, &ca);
+  wasio_tls_config_t *cfg = client_cfg(ca);
+  wasio_tls_t *tls = close_stream(loop, cfg, port);
+  memset(close_log, 0, sizeof close_log);
+  ASSERT_OK(wasio_tls_handshake(tls, close_hs_cb));
+  WAIT_UNTIL(loop, close_log[0] == 'h');
+  ASSERT_EQ_STR("h0", close_log);
+  wasio_write_t w;
+  ASSERT_OK(wasio_tls_write(tls, &w, MARKER_LINE, strlen(MARKER_LINE), close_write_cb));
+  wasio_defer_t d;
+  close_later_tls = tls;
+  ASSERT_OK(wasio_defer(loop, &d, close_later_cb));
+  WAIT_UNTIL(loop, strchr(close_log, 'c') != NULL);
+  ASSERT_EQ_STR("h0w0wCc0", close_log);
+  /* The peer's log is complete once it has exited (its `alert` waits for
+   * that); then the marker line is in it once. */
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "alert %u\n", port);
+  free(ctl(loop, cmd));
+  ASSERT_EQ_INT(1, leaked(loop, port));
+  ASSERT_OK(wasio_tls_config_free(cfg));
+  free(ca);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
 /* ---- rejections ----------------------------------------------------------------------- */
 
 typedef enum { CFG_DEFAULT, CFG_NO_CA, CFG_BAD_PIN, CFG_INSECURE, CFG_PIN_SPKI, CFG_PIN_CERT } cfg_kind_t;

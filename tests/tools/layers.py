@@ -4,7 +4,8 @@
 A test program in the harness protocol (tests/pydriver.py), run once
 (NAME.TEST@native). tools/check-layers reads every #include of src/; the
 test runs it on the tree, and on a copy with an upward include put in
-(a codec that includes the core, as src/codec/addr.c once did), which it
+(a codec that includes the core, as src/codec/addr.c once did; the core,
+the TLS engine and the stream layer including a layer above them), which it
 must catch.
 """
 import importlib.machinery
@@ -40,10 +41,16 @@ def test_check_catches_an_upward_include(host):
         with open(os.path.join(src, "codec", "addr.c"), "a") as f:
             f.write('\n#include "internal.h"\n')
         with open(os.path.join(src, "core", "loop.c"), "a") as f:
-            f.write('\n#include "http/server_io.h"\n')
+            f.write('\n#include "stream/stream.h"\n')
+        with open(os.path.join(src, "tls", "engine.c"), "a") as f:
+            f.write('\n#include "stream/stream.h"\n')
+        with open(os.path.join(src, "stream", "stream.c"), "a") as f:
+            f.write('\n#include "http/server_internal.h"\n')
         problems = checker().check(src)
     check(any("codec/addr.c" in p and "codec -> core" in p for p in problems), f"missed codec -> core: {problems}")
-    check(any("core/loop.c" in p and "core -> http" in p for p in problems), f"missed core -> http: {problems}")
+    check(any("core/loop.c" in p and "core -> stream" in p for p in problems), f"missed core -> stream: {problems}")
+    check(any("tls/engine.c" in p and "tls -> stream" in p for p in problems), f"missed tls -> stream: {problems}")
+    check(any("stream/stream.c" in p and "stream -> http" in p for p in problems), f"missed stream -> http: {problems}")
 
 
 if __name__ == "__main__":

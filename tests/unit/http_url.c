@@ -273,3 +273,44 @@ TEST(url_resolve_limits) {
   free(o);
   free(big);
 }
+
+/* wasio_http_redirect_method(): the one rule, for the client and
+ * wasio-fetch. The method is read from an exact-size copy (no NUL). */
+static wasio_http_redirect_t redirect(int status, const char *method) {
+  size_t n = strlen(method);
+  char *m = exact_copy(method, n);
+  wasio_http_redirect_t r = wasio_http_redirect_method(status, (wasio_http_str_t){m, n});
+  free(m);
+  return r;
+}
+
+TEST(redirect_method_rule) {
+  /* 301 and 302: a POST becomes a GET, everything else is repeated. */
+  for (int s = 301; s <= 302; s++) {
+    ASSERT_EQ_INT(WASIO_HTTP_REDIRECT_GET, redirect(s, "POST"));
+    ASSERT_EQ_INT(WASIO_HTTP_REDIRECT_SAME, redirect(s, "GET"));
+    ASSERT_EQ_INT(WASIO_HTTP_REDIRECT_SAME, redirect(s, "HEAD"));
+    ASSERT_EQ_INT(WASIO_HTTP_REDIRECT_SAME, redirect(s, "PUT"));
+    ASSERT_EQ_INT(WASIO_HTTP_REDIRECT_SAME, redirect(s, "DELETE"));
+  }
+  /* 303: a GET for anything but HEAD. */
+  ASSERT_EQ_INT(WASIO_HTTP_REDIRECT_GET, redirect(303, "POST"));
+  ASSERT_EQ_INT(WASIO_HTTP_REDIRECT_GET, redirect(303, "PUT"));
+  ASSERT_EQ_INT(WASIO_HTTP_REDIRECT_GET, redirect(303, "GET"));
+  ASSERT_EQ_INT(WASIO_HTTP_REDIRECT_SAME, redirect(303, "HEAD"));
+  /* 307 and 308: the same request, whatever it is. */
+  ASSERT_EQ_INT(WASIO_HTTP_REDIRECT_SAME, redirect(307, "POST"));
+  ASSERT_EQ_INT(WASIO_HTTP_REDIRECT_SAME, redirect(308, "POST"));
+  ASSERT_EQ_INT(WASIO_HTTP_REDIRECT_SAME, redirect(308, "PATCH"));
+  /* Methods are case-sensitive: "post" is another method. */
+  ASSERT_EQ_INT(WASIO_HTTP_REDIRECT_SAME, redirect(302, "post"));
+  ASSERT_EQ_INT(WASIO_HTTP_REDIRECT_GET, redirect(303, "head"));
+  ASSERT_EQ_INT(WASIO_HTTP_REDIRECT_SAME, redirect(301, "POSTX"));
+  ASSERT_EQ_INT(WASIO_HTTP_REDIRECT_SAME, redirect(301, ""));
+  /* Not redirects to follow. */
+  static const int others[] = {0, 200, 204, 300, 304, 305, 306, 309, 399, 400, 500, -1};
+  for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+    ASSERT_EQ_INT(WASIO_HTTP_REDIRECT_NONE, redirect(others[i], "GET"));
+    ASSERT_EQ_INT(WASIO_HTTP_REDIRECT_NONE, redirect(others[i], "POST"));
+  }
+}

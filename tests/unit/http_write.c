@@ -54,6 +54,14 @@ TEST(http_write_chunk_framing) {
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_write_chunk_header(b, sizeof b, 0));
 }
 
+TEST(http_write_u64) {
+  CHECK_ALL_CAPS(wasio_http_write_u64(buf, cap, 0), "0");
+  CHECK_ALL_CAPS(wasio_http_write_u64(buf, cap, 5), "5");
+  CHECK_ALL_CAPS(wasio_http_write_u64(buf, cap, 1024), "1024");
+  CHECK_ALL_CAPS(wasio_http_write_u64(buf, cap, UINT64_MAX), "18446744073709551615");
+  ASSERT_EQ_INT(WASIO_HTTP_U64_DIGITS, (int)strlen("18446744073709551615"));
+}
+
 TEST(http_write_refuses_injection) {
   char b[WBUF];
   wasio_http_header_t h[1];

@@ -26,6 +26,12 @@
 #include <stdbool.h>
 #include "imports.h"
 
+/* The hosttls variant (-DWASIO_HOST_TLS, bindings with wasi:tls) offers the
+ * core TLS by the host (internal.h's wasio__bk_tcp_tls_*: tls_host.c). */
+#ifdef WASIO_HOST_TLS
+#define WASIO__BK_HOST_TLS 1
+#endif
+
 /* ---- sources: one pollable each, watched or not ---------------------------- */
 
 typedef enum wasio__src_kind {
@@ -37,7 +43,7 @@ typedef enum wasio__src_kind {
   WASIO__SRC_UDP_IN,     /* incoming datagram stream */
   WASIO__SRC_UDP_OUT,    /* outgoing datagram stream */
   WASIO__SRC_DNS,        /* resolve-address-stream */
-  WASIO__SRC_HOST_TLS    /* a wasi:tls handshake (src/tls/host.c, hosttls variant only) */
+  WASIO__SRC_HOST_TLS    /* a wasi:tls handshake (tls_host.c, hosttls variant only) */
 } wasio__src_kind_t;
 
 /* Index of a source that is not in the dense array. */
@@ -59,15 +65,14 @@ typedef struct wasio__backend_tcp {
   wasio__src_t sock_src, in_src, out_src;
   uint8_t shut;               /* the shutdown sequence's progress (tcp.c) */
   bool read_fresh;            /* no read since the input was reported ready */
-  /* An upper layer that installed its own streams in this tcp (the host
-   * TLS backend, src/tls/host.c) and has its own way to end the sending
-   * side: the shutdown calls end_send(end_send_ctx) once, after the flush,
-   * instead of dropping the output stream; the output stream then ends
-   * itself, and the shutdown completes when its check-write reports closed
-   * (0) or a failure (the core bounds the wait). NULL: the plain TCP way
-   * (drop the stream, shut the socket down). */
-  int (*end_send)(void *ctx);
-  void *end_send_ctx;
+#ifdef WASIO_HOST_TLS
+  /* The host's TLS (tls_host.c): the handshake's future and its pollable,
+   * then the client-connection whose plaintext streams are `in` and `out`
+   * (their parent: dropped after them, before the socket). */
+  wasi_tls_types_own_future_client_streams_t tls_future;
+  wasio__src_t tls_src;
+  wasi_tls_types_own_client_connection_t tls_conn;
+#endif
 } wasio__backend_tcp_t;
 
 /* UDP: the socket, its datagram streams and their pollables. */

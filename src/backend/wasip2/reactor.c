@@ -259,7 +259,7 @@ static void wasio__dispatch(wasio__src_t *src) {
       break;
 #ifdef WASIO_HOST_TLS
     case WASIO__SRC_HOST_TLS:
-      wasio__tls_host_on_ready(src);
+      wasio__tcp_tls_on_ready(src);
       break;
 #endif
   }

@@ -22,11 +22,12 @@
  *   comes (written in place, after it), the buffer or the permit is full,
  *   or the core pushes (the end of the handle's dispatch, a shutdown, a
  *   close). See the constants for why.
- * - Shutdown: flush, wait until check-write shows the flush done, [the
- *   upper layer's end_send, then wait for the stream to end,] drop the
- *   output stream and shut the sending side down (wasmtime needs the
- *   latter to send a FIN; jco sends it on the drop and must not get the
- *   call: see wasio__tcp_host_shutdown_destroys). The core bounds the wait.
+ * - Shutdown: flush, wait until check-write shows the flush done, [over
+ *   the host's TLS: close_notify (tls_host.c), then wait for the stream to
+ *   end,] drop the output stream and shut the sending side down (wasmtime
+ *   needs the latter to send a FIN; jco sends it on the drop and must not
+ *   get the call: see wasio__tcp_host_shutdown_destroys). The core bounds
+ *   the wait.
  * - Close never drops a busy output stream (see "Lingering output").
  */
 #include <string.h>
@@ -59,7 +60,7 @@
 /* Steps of the shutdown sequence done so far (b.shut). */
 enum {
   WASIO__TCP_SHUT_FLUSHED = 1 << 0, /* the flush was issued */
-  WASIO__TCP_SHUT_END = 1 << 1      /* end_send was called: waiting for the stream to end */
+  WASIO__TCP_SHUT_END = 1 << 1      /* close_notify was asked for: waiting for the stream to end */
 };
 
 static inline wasi_sockets_tcp_borrow_tcp_socket_t wasio__tcp_sock(const wasio_tcp_t *tcp) {
@@ -74,6 +75,9 @@ void wasio__bk_tcp_init(wasio_tcp_t *tcp) {
   wasio__src_init(&tcp->b.sock_src, WASIO__SRC_TCP_SOCKET);
   wasio__src_init(&tcp->b.in_src, WASIO__SRC_TCP_IN);
   wasio__src_init(&tcp->b.out_src, WASIO__SRC_TCP_OUT);
+#ifdef WASIO_HOST_TLS
+  wasio__src_init(&tcp->b.tls_src, WASIO__SRC_HOST_TLS);
+#endif
 }
 
 /* ---- the socket ----------------------------------------------------------------- */
@@ -339,7 +343,7 @@ static bool wasio__tcp_host_shutdown_destroys(const wasio_tcp_t *tcp) {
   return probed == 1;
 }
 
-/* The wait after end_send: true once the output stream has ended (then
+/* The wait after close_notify: true once the output stream has ended (then
  * *status is 0 for "closed", the error for a failure), false while the
  * host still works on it. A stream that permits writes again did not end
  * itself: true with 0, and the plain TCP way ends it. */
@@ -368,12 +372,14 @@ int wasio__bk_tcp_shutdown(wasio_tcp_t *tcp) {
     if (!wasi_io_streams_method_output_stream_check_write(wasio__tcp_out(tcp), &permit, &e))
       return wasio__stream_error(&e, true);
     if (permit == 0) return WASIO_EAGAIN; /* the flush is not done yet */
-    if (tcp->b.end_send != NULL) {
-      /* Once: the layer's own end (close_notify), then wait for the stream
-       * to say it has ended. */
-      if ((status = tcp->b.end_send(tcp->b.end_send_ctx)) != 0) return status;
+#ifdef WASIO_HOST_TLS
+    if (wasio__tcp_tls_open(tcp)) {
+      /* Once: the host's TLS ends its side (close_notify), then the
+       * stream says when it has ended. */
+      wasio__tcp_tls_end_send(tcp);
       tcp->b.shut |= WASIO__TCP_SHUT_END;
     }
+#endif
   }
   if (tcp->b.shut & WASIO__TCP_SHUT_END) {
     if (!wasio__tcp_end_send_done(tcp, &status)) return WASIO_EAGAIN;
@@ -491,6 +497,13 @@ void wasio__bk_tcp_release(wasio_tcp_t *tcp, bool linger) {
     be->stage_tcp = NULL;
     be->stage_len = 0;
   }
+#ifdef WASIO_HOST_TLS
+  /* The TLS streams and their connection go first, and never linger. */
+  if (wasio__tcp_tls_open(tcp) || tcp->b.tls_future.__handle != 0) {
+    wasio__tcp_tls_release(tcp);
+    linger = false;
+  }
+#endif
   if (linger) wasio__tcp_linger_output(tcp);
   wasio__src_drop(loop, &tcp->b.in_src);
   wasio__src_drop(loop, &tcp->b.out_src);
@@ -502,6 +515,4 @@ void wasio__bk_tcp_release(wasio_tcp_t *tcp, bool linger) {
   tcp->b.out.__handle = 0;
   tcp->b.sock.__handle = 0;
   tcp->b.shut = 0;
-  tcp->b.end_send = NULL;
-  tcp->b.end_send_ctx = NULL;
 }

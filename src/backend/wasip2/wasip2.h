@@ -1,5 +1,5 @@
 /* src/backend/wasip2/wasip2.h: what the files of the wasip2 backend share
- * (reactor.c, tcp.c, udp.c, dns.c). Not seen by the core. */
+ * (reactor.c, tcp.c, udp.c, dns.c, tls_host.c). Not seen by the core. */
 #ifndef WASIO_WASIP2_H
 #define WASIO_WASIP2_H
 
@@ -61,7 +61,13 @@ void wasio__tcp_linger_abandon(wasio_loop_t *loop);
 void wasio__udp_on_ready(wasio__src_t *src);
 void wasio__dns_on_ready(wasio__src_t *src);
 #ifdef WASIO_HOST_TLS
-void wasio__tls_host_on_ready(wasio__src_t *src); /* src/tls/host.c */
+/* tls_host.c: the handshake's readiness; the end of the plaintext sending
+ * side (close_notify) for tcp.c's shutdown; dropping the TLS resources of
+ * a handle (children first) before its socket. */
+void wasio__tcp_tls_on_ready(wasio__src_t *src);
+void wasio__tcp_tls_end_send(wasio_tcp_t *tcp);
+void wasio__tcp_tls_release(wasio_tcp_t *tcp);
+static inline bool wasio__tcp_tls_open(const wasio_tcp_t *tcp) { return tcp->b.tls_conn.__handle != 0; }
 #endif
 
 #endif
