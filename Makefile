@@ -141,7 +141,7 @@ TESTLIB := $(TESTLIB_SRC) tests/harness.h tests/testlib.h
 .PHONY: all setup lib test demo bench clean check-bindings
 # Components are stripped of debug info and names (tools/wasio-cc; --debug
 # keeps them); each is printed with both sizes when it is built.
-all: lib $(EXAMPLE_WASM) $(EXAMPLE_NATIVE) $(APP_WASM) $(APP_NATIVE) tests-build hosttls $(FETCH_HOSTTLS)
+all: lib $(EXAMPLE_WASM) $(EXAMPLE_NATIVE) $(APP_WASM) $(APP_NATIVE) tests-build hosttls wasihttp $(FETCH_HOSTTLS)
 	@for f in $(W)/examples/hello.wasm $(APP_WASM) $(FETCH_HOSTTLS); do \
 	  printf 'size: %s %s bytes (stripped)\n' $$f $$(stat -c %s $$f); done
 
@@ -320,6 +320,59 @@ hosttls: $(W)/libwasio-hosttls.a $(HOSTTLS_CTEST_WASM)
 
 test-hosttls: hosttls $(foreach t,$(HOSTTLS_CTESTS),$(W)/tests/$(t).wasm)
 	@python3 tests/run.py --hosts wasmtime-tls,tlshost
+
+# ---- the wasi:http variant: build/wasm32/libwasio-http.a -----------------------------
+# The same library plus HTTP through the host (wasi:http: the client over
+# outgoing-handler, the server as the incoming-handler export). A second
+# library with its own generated bindings (build/wit-http from
+# wit/wasio-http.wit), never the default: a component linked with it
+# (tools/wasio-cc --http) imports wasi:http/types, which a plain
+# `wasmtime run` does not offer (`-S http` does), and exports
+# wasi:http/incoming-handler. The sources see -DWASIO_WASI_HTTP.
+# `make wasihttp` builds it, the --http build of every component test that
+# declares `wasio-test: wasihttp`, and the wasi:http builds of the examples
+# and apps.
+HTW := $(B)/wasm32-http
+HTGEN := $(B)/gen-http
+WASIHTTP_CFLAGS := $(subst -I$(GEN),-I$(HTGEN),$(WASM_CFLAGS)) -DWASIO_WASI_HTTP -I$(BEARSSL_DIR)/inc
+WASIHTTP_OBJ := $(patsubst %.c,$(HTW)/obj/%.o,$(PORTABLE_SRC) $(WASIP2_SRC) $(GEN)/tls_anchors.c) \
+  $(HTW)/obj/gen/imports.o
+
+$(B)/wit-http/.stamp: wit/wasio.wit wit/wasio-http.wit $(SETUP_STAMP)
+	@rm -rf $(B)/wit-http && mkdir -p $(B)/wit-http/deps/wasio-runtime
+	cp wit/wasio-http.wit $(B)/wit-http/
+	cp wit/wasio.wit $(B)/wit-http/deps/wasio-runtime/
+	for p in io clocks random sockets cli filesystem http; do \
+	  cp -r $(JCO_LIB)/wit/builtin/$(WASI_VERSION)/wasi-$$p $(B)/wit-http/deps/; done
+	@touch $@
+
+$(HTGEN)/imports.c $(HTGEN)/imports.h $(HTGEN)/imports_component_type.o &: $(B)/wit-http/.stamp
+	@mkdir -p $(HTGEN)
+	$(TB)/wit-bindgen c $(B)/wit-http --world imports --out-dir $(HTGEN) >/dev/null
+
+$(HTW)/obj/gen/imports.o: $(HTGEN)/imports.c $(HTGEN)/imports.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WASIHTTP_CFLAGS) -Wno-unused-parameter -c $< -o $@
+
+$(HTW)/obj/%.o: %.c $(HDRS) $(HTGEN)/imports.h $(wildcard src/backend/wasip2/*.h) | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WASIHTTP_CFLAGS) -c $< -o $@
+
+$(W)/libwasio-http.a: $(WASIHTTP_OBJ) $(HTGEN)/imports_component_type.o
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# The variant's test components: tests/component/NAME.c with a
+# `wasio-test: wasihttp` line.
+WASIHTTP_CTESTS := $(basename $(notdir $(shell grep -l 'wasio-test: wasihttp' tests/component/*.c)))
+WASIHTTP_CTEST_WASM := $(foreach t,$(WASIHTTP_CTESTS),$(W)/tests-http/$(t).wasm)
+$(W)/tests-http/%.wasm: tests/component/%.c $(TESTLIB) \
+  $(W)/libwasio-http.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --http -o $@ -Itests $< $(TESTLIB_SRC)
+
+.PHONY: wasihttp
+wasihttp: $(W)/libwasio-http.a $(WASIHTTP_CTEST_WASM)
 
 # ---- native library (posix backend, sanitizers) ---------------------------------
 $(N)/obj/%.o: %.c $(HDRS) $(wildcard src/backend/posix/*.h) | $(SETUP_STAMP)
