@@ -526,6 +526,16 @@ HTTP_BENCH := $(R)/bench/http_serve $(R)/bench/http_get $(W)/bench/http_serve.wa
 bench-http: $(HTTP_BENCH)
 	@python3 bench/run_http.py
 
+# Does a guest that waits block the host's threads? (bench/run_wasi_http.py,
+# issue 11): bench/http_wait.c as a wasi:http handler under wasmtime serve
+# and jco serve, against its socket builds (natively and on wasmtime run).
+$(W)/bench-http/%.wasm: bench/%.c $(W)/libwasio-http.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --http -o $@ -Wall -Wextra -Werror $<
+.PHONY: bench-wasi-http
+bench-wasi-http: $(W)/bench-http/http_wait.wasm $(R)/bench/http_wait $(W)/bench/http_wait.wasm
+	@python3 bench/run_wasi_http.py
+
 # TLS handshakes/s and bulk MB/s (bench/run_tls.py): bench/tls_client.c,
 # native and as a component, against openssl s_server, next to openssl s_time.
 # The native build links a non-sanitized -O2 libbearssl.a (same sub-make,
