@@ -41,6 +41,15 @@ typedef struct wasio_buf {
  * a core while nothing can be accepted, it stops waiting for connections,
  * which stay in the backlog, and tries again after this long. */
 #define WASIO_TCP_ACCEPT_PAUSE_NS (50ull * WASIO_NS_PER_MS)
+/* How long a shutdown waits, once the stream has taken every queued
+ * write, for the sending side to end: on wasip2 the host flushes what it
+ * took first (and with the host's TLS, wasio/tls_host.h, writes
+ * close_notify), which a peer that stopped reading can hold up forever.
+ * Past it the shutdown callback gets WASIO_ETIMEDOUT and the handle stays
+ * usable for reading and closing. (Natively the kernel ends the side at
+ * once.) The wait for the stream to take the writes is not bounded by it:
+ * wasio_tcp_set_idle_timeout() is. */
+#define WASIO_TCP_SHUTDOWN_TIMEOUT_NS (10ull * WASIO_NS_PER_S)
 /* Default and largest listen backlog. */
 #define WASIO_TCP_BACKLOG_DEFAULT 128
 #define WASIO_TCP_BACKLOG_MAX 4096
@@ -127,8 +136,10 @@ int wasio_tcp_write(wasio_tcp_t *tcp, wasio_write_t *req, const void *base,
 size_t wasio_tcp_write_queue_size(const wasio_tcp_t *tcp);
 
 /* Half-close: after every queued write is done, shuts down the sending side
- * (the peer reads EOF); reading goes on. cb may be NULL. Errors:
- * WASIO_ENOTCONN, WASIO_EBUSY (already shutting down), WASIO_ECLOSING. */
+ * (the peer reads EOF); reading goes on. cb (may be NULL) gets 0, the
+ * failure of a write or of the shutdown, or WASIO_ETIMEDOUT
+ * (WASIO_TCP_SHUTDOWN_TIMEOUT_NS). Errors: WASIO_ENOTCONN, WASIO_EBUSY
+ * (already shutting down), WASIO_ECLOSING. */
 int wasio_tcp_shutdown(wasio_tcp_t *tcp, wasio_shutdown_cb cb);
 
 /* If no byte is read or written for `idle_ns` while a read or a write is

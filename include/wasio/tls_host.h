@@ -60,9 +60,10 @@
  * as TLS should: the queued bytes, then close_notify (the draft's
  * client-connection.close-output), then the TCP FIN; its callback runs with
  * 0 once the host has finished that, with the host's failure if it failed,
- * and with WASIO_ETIMEDOUT if the host has not finished within 10 s
- * (WASIO__TCP_END_SEND_TIMEOUT_NS of the wasip2 backend: a peer that
- * stopped reading; the handle stays usable for reading and closing). Reading goes on: the peer's close_notify reads as WASIO_EOF.
+ * and with WASIO_ETIMEDOUT if the host has not finished within
+ * WASIO_TCP_SHUTDOWN_TIMEOUT_NS (10 s, wasio/tcp.h: a peer that stopped
+ * reading; the handle stays usable for reading and closing). Reading goes
+ * on: the peer's close_notify reads as WASIO_EOF.
  * wasio_tls_host_close() at any time drops the connection at once (a
  * pending shutdown gets WASIO_ECANCELED): without a finished shutdown
  * first, the peer sees no close_notify, which OpenSSL peers treat as a
