@@ -151,9 +151,19 @@ int wasio_tcp_set_idle_timeout(wasio_tcp_t *tcp, uint64_t idle_ns);
  * (0 = system default). Works before or after connect. */
 int wasio_tcp_keepalive(wasio_tcp_t *tcp, bool enable, uint64_t idle_ns);
 
+/* The handle's own address (after bind, connect or listen: port 0 bound
+ * shows the port picked) into *out. Returns 0, WASIO_ENOTCONN (no socket
+ * yet, or closed), WASIO_EINVAL (NULL), or the host's error. */
 int wasio_tcp_local_addr(const wasio_tcp_t *tcp, wasio_addr_t *out);
+/* The peer's address of a connected handle (an accepted one too) into
+ * *out. Returns 0, WASIO_ENOTCONN (not connected, or closed; also while
+ * the host's TLS handshake runs on it), WASIO_EINVAL, or the host's
+ * error. */
 int wasio_tcp_peer_addr(const wasio_tcp_t *tcp, wasio_addr_t *out);
 
+/* The user's pointer of the handle (wasio_tcp_set_data() sets it,
+ * wasio_tcp_data() returns it, NULL until set) and the handle's loop
+ * (wasio_tcp_loop()). wasio never reads the pointer. */
 void wasio_tcp_set_data(wasio_tcp_t *tcp, void *data);
 void *wasio_tcp_data(const wasio_tcp_t *tcp);
 wasio_loop_t *wasio_tcp_loop(const wasio_tcp_t *tcp);

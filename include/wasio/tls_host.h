@@ -127,6 +127,9 @@ wasio_tcp_t *wasio_tls_host_tcp(const wasio_tls_host_t *tls);
  * handle is closed. */
 const char *wasio_tls_host_error_message(const wasio_tls_host_t *tls);
 
+/* The user's pointer of the handle (wasio_tls_host_set_data() sets it,
+ * wasio_tls_host_data() returns it, NULL until set; the TCP handle's own
+ * is separate). */
 void wasio_tls_host_set_data(wasio_tls_host_t *tls, void *data);
 void *wasio_tls_host_data(const wasio_tls_host_t *tls);
 
