@@ -43,6 +43,9 @@ int wasio_dns_resolve(wasio_loop_t *loop, const char *name, uint64_t timeout_ns,
  * inside this call). Returns 0, or WASIO_EINVAL if it already completed. */
 int wasio_dns_cancel(wasio_dns_t *req);
 
+/* The `data` given to wasio_dns_resolve(), and wasio_dns_loop() the loop
+ * the request runs on. Both only while the request is valid (until its
+ * callback has returned). */
 void *wasio_dns_data(const wasio_dns_t *req);
 wasio_loop_t *wasio_dns_loop(const wasio_dns_t *req);
 

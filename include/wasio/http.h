@@ -155,6 +155,7 @@ int wasio_http_call_pause(wasio_http_call_t *call, bool pause);
 /* After body_read returned WASIO_EAGAIN: there is more to send. */
 int wasio_http_call_resume_upload(wasio_http_call_t *call);
 
+/* The `data` of the call's options (wasio_http_call_opts_t). */
 void *wasio_http_call_data(const wasio_http_call_t *call);
 /* The request head the call sends (or sent) for its current URL: request
  * line, fields and the empty line, exactly as written to the connection
@@ -238,6 +239,7 @@ int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *op
 /* Binds and listens (port 0 picks one; wasio_http_server_local_addr tells). */
 int wasio_http_server_listen(wasio_http_server_t *server, const wasio_addr_t *addr, int backlog);
 int wasio_http_server_local_addr(const wasio_http_server_t *server, wasio_addr_t *out);
+/* The `data` given to wasio_http_server_new(). */
 void *wasio_http_server_data(const wasio_http_server_t *server);
 /* Graceful: stops accepting, lets in-flight exchanges finish (closing each
  * connection after its current response), closes idle connections; after
@@ -307,9 +309,18 @@ int wasio_http_respond_end(wasio_http_exchange_t *ex);
  * request of the connection reaches the handler only after it returns. */
 void wasio_http_exchange_on_complete(wasio_http_exchange_t *ex,
                                      void (*cb)(wasio_http_exchange_t *ex, int status));
+
+/* The user's pointer of the exchange (wasio_http_exchange_set_data() sets
+ * it, wasio_http_exchange_data() returns it: NULL until set, and for a
+ * NULL exchange), and the server it belongs to
+ * (wasio_http_exchange_server()). */
 void wasio_http_exchange_set_data(wasio_http_exchange_t *ex, void *data);
 void *wasio_http_exchange_data(const wasio_http_exchange_t *ex);
 wasio_http_server_t *wasio_http_exchange_server(const wasio_http_exchange_t *ex);
+/* The client's address into *out. Returns 0, WASIO_ESTATE (the exchange
+ * is complete: inside on_complete too, so ask from the handler), or
+ * WASIO_ECLOSING (the connection is closing), WASIO_EINVAL (NULL), or the
+ * TCP error (wasio_tcp_peer_addr()). */
 int wasio_http_exchange_peer_addr(const wasio_http_exchange_t *ex, wasio_addr_t *out);
 
 #ifdef __cplusplus

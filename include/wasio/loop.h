@@ -104,6 +104,9 @@ uint64_t wasio_loop_now(const wasio_loop_t *loop);
 /* Reads the monotonic clock into the cache and returns it. */
 uint64_t wasio_loop_update_time(wasio_loop_t *loop);
 
+/* Fills *out with the loop's counters (wasio_loop_stats_t). `allocations`
+ * counts every allocation wasio made on this thread since the loop was
+ * created, for any loop of the thread. Never fails. */
 void wasio_loop_stats(const wasio_loop_t *loop, wasio_loop_stats_t *out);
 
 /* ---- deferred callbacks ------------------------------------------------- */
@@ -150,10 +153,16 @@ int wasio_timer_start(wasio_timer_t *timer, wasio_timer_cb cb,
 /* Stops the timer; idempotent. Returns 0. */
 int wasio_timer_stop(wasio_timer_t *timer);
 
+/* True while the timer is started and not yet due for the last time (a
+ * one-shot timer is no longer active when its callback runs; a repeating
+ * one stays active until stopped or closed). */
 bool wasio_timer_active(const wasio_timer_t *timer);
 /* When the timer fires next (loop time, ns); 0 when stopped. */
 uint64_t wasio_timer_due(const wasio_timer_t *timer);
 
+/* The user's pointer of the handle (wasio_timer_set_data() sets it,
+ * wasio_timer_data() returns it, NULL until set) and the handle's loop
+ * (wasio_timer_loop()). wasio never reads the pointer. */
 void wasio_timer_set_data(wasio_timer_t *timer, void *data);
 void *wasio_timer_data(const wasio_timer_t *timer);
 wasio_loop_t *wasio_timer_loop(const wasio_timer_t *timer);

@@ -41,6 +41,15 @@ typedef struct wasio_buf {
  * a core while nothing can be accepted, it stops waiting for connections,
  * which stay in the backlog, and tries again after this long. */
 #define WASIO_TCP_ACCEPT_PAUSE_NS (50ull * WASIO_NS_PER_MS)
+/* How long a shutdown waits, once the stream has taken every queued
+ * write, for the sending side to end: on wasip2 the host flushes what it
+ * took first (and with the host's TLS, wasio/tls_host.h, writes
+ * close_notify), which a peer that stopped reading can hold up forever.
+ * Past it the shutdown callback gets WASIO_ETIMEDOUT and the handle stays
+ * usable for reading and closing. (Natively the kernel ends the side at
+ * once.) The wait for the stream to take the writes is not bounded by it:
+ * wasio_tcp_set_idle_timeout() is. */
+#define WASIO_TCP_SHUTDOWN_TIMEOUT_NS (10ull * WASIO_NS_PER_S)
 /* Default and largest listen backlog. */
 #define WASIO_TCP_BACKLOG_DEFAULT 128
 #define WASIO_TCP_BACKLOG_MAX 4096
@@ -127,8 +136,10 @@ int wasio_tcp_write(wasio_tcp_t *tcp, wasio_write_t *req, const void *base,
 size_t wasio_tcp_write_queue_size(const wasio_tcp_t *tcp);
 
 /* Half-close: after every queued write is done, shuts down the sending side
- * (the peer reads EOF); reading goes on. cb may be NULL. Errors:
- * WASIO_ENOTCONN, WASIO_EBUSY (already shutting down), WASIO_ECLOSING. */
+ * (the peer reads EOF); reading goes on. cb (may be NULL) gets 0, the
+ * failure of a write or of the shutdown, or WASIO_ETIMEDOUT
+ * (WASIO_TCP_SHUTDOWN_TIMEOUT_NS). Errors: WASIO_ENOTCONN, WASIO_EBUSY
+ * (already shutting down), WASIO_ECLOSING. */
 int wasio_tcp_shutdown(wasio_tcp_t *tcp, wasio_shutdown_cb cb);
 
 /* If no byte is read or written for `idle_ns` while a read or a write is
@@ -140,9 +151,19 @@ int wasio_tcp_set_idle_timeout(wasio_tcp_t *tcp, uint64_t idle_ns);
  * (0 = system default). Works before or after connect. */
 int wasio_tcp_keepalive(wasio_tcp_t *tcp, bool enable, uint64_t idle_ns);
 
+/* The handle's own address (after bind, connect or listen: port 0 bound
+ * shows the port picked) into *out. Returns 0, WASIO_ENOTCONN (no socket
+ * yet, or closed), WASIO_EINVAL (NULL), or the host's error. */
 int wasio_tcp_local_addr(const wasio_tcp_t *tcp, wasio_addr_t *out);
+/* The peer's address of a connected handle (an accepted one too) into
+ * *out. Returns 0, WASIO_ENOTCONN (not connected, or closed; also while
+ * the host's TLS handshake runs on it), WASIO_EINVAL, or the host's
+ * error. */
 int wasio_tcp_peer_addr(const wasio_tcp_t *tcp, wasio_addr_t *out);
 
+/* The user's pointer of the handle (wasio_tcp_set_data() sets it,
+ * wasio_tcp_data() returns it, NULL until set) and the handle's loop
+ * (wasio_tcp_loop()). wasio never reads the pointer. */
 void wasio_tcp_set_data(wasio_tcp_t *tcp, void *data);
 void *wasio_tcp_data(const wasio_tcp_t *tcp);
 wasio_loop_t *wasio_tcp_loop(const wasio_tcp_t *tcp);

@@ -188,11 +188,24 @@ int wasio_tls_config_cert_pem(wasio_tls_config_t *cfg, const void *chain_pem, si
  * WASIO_EIO (no random bytes for the DRBG). */
 int wasio_tls_engine_new(wasio_tls_config_t *cfg, const char *host, uint16_t port,
                          wasio_tls_engine_t **out);
+
+/* Frees the engine, wiping its keys and record buffers; its config may be
+ * freed after. NULL is a no-op. No close_notify is sent: call
+ * wasio_tls_engine_close() and pull its bytes first for a clean end. */
 void wasio_tls_engine_free(wasio_tls_engine_t *e);
 
+/* What the engine can do now: WASIO_TLS_* bits, or WASIO_TLS_CLOSED alone
+ * once it has finished or failed (wasio_tls_engine_error() tells which).
+ * Read it again after every push, pull, flush or close. */
 unsigned wasio_tls_engine_state(const wasio_tls_engine_t *e);
 
-/* Each returns the bytes moved (0 when the state bit is not set). */
+/* The four ways bytes move, each returning the count moved, at most
+ * len/cap (0 when its state bit is not set, or once the engine failed):
+ * wasio_tls_engine_push_cipher() takes ciphertext received from the peer;
+ * _pull_cipher() gives ciphertext to send (also after a failure, while an
+ * alert telling the peer why is left); _push_plain() takes plaintext to
+ * encrypt (after the handshake); _pull_plain() gives decrypted plaintext.
+ * A push may advance the handshake or fail the engine: read the state. */
 size_t wasio_tls_engine_push_cipher(wasio_tls_engine_t *e, const void *data, size_t len);
 size_t wasio_tls_engine_pull_cipher(wasio_tls_engine_t *e, void *buf, size_t cap);
 size_t wasio_tls_engine_push_plain(wasio_tls_engine_t *e, const void *data, size_t len);
@@ -223,6 +236,10 @@ typedef struct wasio_tls_info {
   uint16_t cipher_suite; /* IANA number, e.g. 0xC02B */
   const char *alpn;      /* negotiated protocol name, or NULL */
 } wasio_tls_info_t;
+
+/* Fills *out (all zero but handshake_done = false until the handshake has
+ * succeeded). `alpn` points into the engine's config: valid while the
+ * config is. */
 void wasio_tls_engine_info(const wasio_tls_engine_t *e, wasio_tls_info_t *out);
 
 /* ---- a TLS stream over wasio TCP ------------------------------------------------------ */
@@ -256,6 +273,8 @@ int wasio_tls_read_stop(wasio_tls_t *tls);
  * ciphertext is accepted by TCP, in order. */
 int wasio_tls_write(wasio_tls_t *tls, wasio_write_t *req, const void *base, size_t len,
                     wasio_write_cb cb);
+/* Plaintext bytes queued by wasio_tls_write() and not yet taken by the
+ * engine (backpressure, as wasio_tcp_write_queue_size()). */
 size_t wasio_tls_write_queue_size(const wasio_tls_t *tls);
 
 /* After queued writes: sends close_notify, then shuts TCP's sending side.
@@ -275,7 +294,13 @@ void wasio_tls_close(wasio_tls_t *tls, wasio_tls_close_cb cb);
 /* As wasio_tcp_set_idle_timeout, on the TCP handle under the stream. */
 int wasio_tls_set_idle_timeout(wasio_tls_t *tls, uint64_t idle_ns);
 
+/* As wasio_tls_engine_info(), for the stream's engine; all zero in the
+ * close callback (the engine is freed by then). */
 void wasio_tls_info(const wasio_tls_t *tls, wasio_tls_info_t *out);
+
+/* The user's pointer of the stream (wasio_tls_set_data() sets it,
+ * wasio_tls_data() returns it, NULL until set; the TCP handle's own is
+ * separate) and the stream's loop (wasio_tls_loop()). */
 void wasio_tls_set_data(wasio_tls_t *tls, void *data);
 void *wasio_tls_data(const wasio_tls_t *tls);
 wasio_loop_t *wasio_tls_loop(const wasio_tls_t *tls);

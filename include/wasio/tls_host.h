@@ -60,9 +60,10 @@
  * as TLS should: the queued bytes, then close_notify (the draft's
  * client-connection.close-output), then the TCP FIN; its callback runs with
  * 0 once the host has finished that, with the host's failure if it failed,
- * and with WASIO_ETIMEDOUT if the host has not finished within 10 s
- * (WASIO__TCP_END_SEND_TIMEOUT_NS of the wasip2 backend: a peer that
- * stopped reading; the handle stays usable for reading and closing). Reading goes on: the peer's close_notify reads as WASIO_EOF.
+ * and with WASIO_ETIMEDOUT if the host has not finished within
+ * WASIO_TCP_SHUTDOWN_TIMEOUT_NS (10 s, wasio/tcp.h: a peer that stopped
+ * reading; the handle stays usable for reading and closing). Reading goes
+ * on: the peer's close_notify reads as WASIO_EOF.
  * wasio_tls_host_close() at any time drops the connection at once (a
  * pending shutdown gets WASIO_ECANCELED): without a finished shutdown
  * first, the peer sees no close_notify, which OpenSSL peers treat as a
@@ -126,6 +127,9 @@ wasio_tcp_t *wasio_tls_host_tcp(const wasio_tls_host_t *tls);
  * handle is closed. */
 const char *wasio_tls_host_error_message(const wasio_tls_host_t *tls);
 
+/* The user's pointer of the handle (wasio_tls_host_set_data() sets it,
+ * wasio_tls_host_data() returns it, NULL until set; the TCP handle's own
+ * is separate). */
 void wasio_tls_host_set_data(wasio_tls_host_t *tls, void *data);
 void *wasio_tls_host_data(const wasio_tls_host_t *tls);
 

@@ -45,6 +45,8 @@ struct wasio_udp_send {
   wasio_udp_send_cb wasio__cb;
 };
 
+/* Creates an unbound socket. Returns 0 and sets *out, or WASIO_ENOMEM,
+ * WASIO_EINVAL (NULL). */
 int wasio_udp_new(wasio_loop_t *loop, wasio_udp_t **out);
 
 /* Binds (port 0 picks one). Must come before send or receive, except that
@@ -63,11 +65,23 @@ int wasio_udp_connect(wasio_udp_t *udp, const wasio_addr_t *peer);
 int wasio_udp_send(wasio_udp_t *udp, wasio_udp_send_t *req, const void *base,
                    size_t len, const wasio_addr_t *to, wasio_udp_send_cb cb);
 
+/* Starts receiving: cb runs once per datagram (at most
+ * WASIO_IO_CALLBACKS_PER_TURN per turn), the bytes in the loop's buffer.
+ * Errors: WASIO_ESTATE (not bound: bind or connect first), WASIO_EBUSY
+ * (already receiving), WASIO_ECLOSING, WASIO_EINVAL (NULL cb), WASIO_ENOMEM.
+ * wasio_udp_recv_stop() stops; idempotent, returns 0 (WASIO_EINVAL for
+ * NULL); datagrams that arrive meanwhile wait in the socket. */
 int wasio_udp_recv_start(wasio_udp_t *udp, wasio_udp_recv_cb cb);
 int wasio_udp_recv_stop(wasio_udp_t *udp);
 
+/* The bound address (port 0 bound shows the port picked) into *out.
+ * Returns 0, WASIO_ESTATE (not bound yet), WASIO_EINVAL, or the host's
+ * error. */
 int wasio_udp_local_addr(const wasio_udp_t *udp, wasio_addr_t *out);
 
+/* The user's pointer of the handle (wasio_udp_set_data() sets it,
+ * wasio_udp_data() returns it, NULL until set) and the handle's loop
+ * (wasio_udp_loop()). wasio never reads the pointer. */
 void wasio_udp_set_data(wasio_udp_t *udp, void *data);
 void *wasio_udp_data(const wasio_udp_t *udp);
 wasio_loop_t *wasio_udp_loop(const wasio_udp_t *udp);

@@ -374,7 +374,8 @@ ptrdiff_t wasio__bk_tcp_send(wasio_tcp_t *tcp, const wasio__iov_t *iov, size_t n
 int wasio__bk_tcp_push(wasio_tcp_t *tcp);
 /* Ends the sending side (after every write was taken and pushed): 0 done,
  * WASIO_EAGAIN in progress (the core waits for WASIO__IO_WRITE, then calls
- * again, at most until WASIO__TCP_SHUTDOWN_TIMEOUT_NS), or the failure. */
+ * again, at most until WASIO_TCP_SHUTDOWN_TIMEOUT_NS of wasio/tcp.h), or
+ * the failure. */
 int wasio__bk_tcp_shutdown(wasio_tcp_t *tcp);
 /* Makes the backend wait for exactly `what` (WASIO__IO_* bits) on this
  * handle. Fails only for lack of memory (the old interest then stays). */
@@ -427,12 +428,6 @@ void wasio__tcp_tls_ready(wasio_tcp_t *tcp);
 int wasio__tcp_upgrade_start(wasio_tcp_t *tcp, const char *name, size_t len);
 void wasio__tcp_upgrade_end(wasio_tcp_t *tcp, int status);
 #endif
-
-/* How long a shutdown may wait for the backend to end the sending side
- * (a TLS layer in the host writing close_notify to a peer that stopped
- * reading could take forever); then it fails with WASIO_ETIMEDOUT and the
- * handle stays usable for reading and closing. */
-#define WASIO__TCP_SHUTDOWN_TIMEOUT_NS (10ull * WASIO_NS_PER_S)
 
 /* wasio_tcp_connect_host is implemented once, in the core
  * (src/core/connect_host.c), on top of wasio_dns_resolve and

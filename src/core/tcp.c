@@ -670,7 +670,7 @@ static void wasio__tcp_shutdown_step(wasio_tcp_t *tcp) {
   if (rc == WASIO_EAGAIN) {
     if (!wasio__tcp_has(tcp, WASIO__TCPF_SHUT_WAIT)) {
       wasio__tcp_set(tcp, WASIO__TCPF_SHUT_WAIT);
-      tcp->shutdown_due = wasio__tcp_due_in(tcp, WASIO__TCP_SHUTDOWN_TIMEOUT_NS);
+      tcp->shutdown_due = wasio__tcp_due_in(tcp, WASIO_TCP_SHUTDOWN_TIMEOUT_NS);
       wasio__tcp_deadlines(tcp);
     }
     wasio__tcp_update(tcp);

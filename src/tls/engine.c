@@ -27,9 +27,9 @@ _Static_assert(WASIO_TLS_BUFSIZE_MONO == BR_SSL_BUFSIZE_MONO, "wasio/tls.h buffe
  * always in a component (WebAssembly has no AES instruction, so BearSSL's
  * portable constant-time AES runs), ChaCha20-Poly1305 goes first, as
  * BoringSSL and Go do: in a component on wasmtime ChaCha20-Poly1305 moved
- * 153 MB/s against AES-128-GCM's 53 (`make bench-tls` at 88727d2,
- * BENCHMARKS.md). A client's order decides unless the server enforces
- * its own (nginx's default honours the client). */
+ * 153 MB/s against AES-128-GCM's 53 (`make bench-tls`, 2026-11-26: the
+ * run and its machine in BENCHMARKS.md). A client's order decides unless
+ * the server enforces its own (nginx's default honours the client). */
 #define WASIO__TLS_AEAD_AES                                                   \
   BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, \
       BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384

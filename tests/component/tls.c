@@ -313,7 +313,7 @@ TEST(close_cancels_in_phase_4) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 60000);
   char *ca;
-  uint16_t port = scenario(loop, "ecdsa", &ca);
+  uint16_t port = tls_peer_start(loop, "ecdsa", false, &ca);
   wasio_tls_config_t *cfg = client_cfg(ca);
   wasio_tls_t *tls = close_stream(loop, cfg, port);
   memset(close_log, 0, sizeof close_log);
@@ -326,7 +326,7 @@ TEST(close_cancels_in_phase_4) {
   ASSERT_EQ_STR("", close_log);         /* nothing from inside the calls */
   WAIT_UNTIL(loop, strchr(close_log, 'c') != NULL);
   ASSERT_EQ_STR("hCwCsCc0", close_log);
-  ASSERT_EQ_INT(0, leaked(loop, port)); /* nothing reached the peer */
+  ASSERT_EQ_INT(0, tls_peer_leaked(loop, port)); /* nothing reached the peer */
   ASSERT_OK(wasio_tls_config_free(cfg));
   free(ca);
   watchdog_stop(wd);
@@ -352,7 +352,7 @@ TEST(close_completes_taken_writes) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 60000);
   char *ca;
-  uint16_t port = scenario_ex(loop, "ecdsa", true, &ca);
+  uint16_t port = tls_peer_start(loop, "ecdsa", true, &ca);
   wasio_tls_config_t *cfg = client_cfg(ca);
   wasio_tls_t *tls = close_stream(loop, cfg, port);
   memset(close_log, 0, sizeof close_log);
@@ -370,8 +370,8 @@ TEST(close_completes_taken_writes) {
    * that); then the marker line is in it once. */
   char cmd[64];
   snprintf(cmd, sizeof cmd, "alert %u\n", port);
-  free(ctl(loop, cmd));
-  ASSERT_EQ_INT(1, leaked(loop, port));
+  free(helper_ask(loop, cmd));
+  ASSERT_EQ_INT(1, tls_peer_leaked(loop, port));
   ASSERT_OK(wasio_tls_config_free(cfg));
   free(ca);
   watchdog_stop(wd);

@@ -34,14 +34,6 @@
 
 #include "wasip2.h"
 
-/* bind and listen are synchronous in wasio's API; in wasi:sockets they are
- * start/finish pairs, and finish may answer would-block. Both hosts finish
- * at once (verified: wasmtime 49, jco 1.35, IPv4 and IPv6). Rather than wait
- * (no blocking call anywhere), finish is retried this many times, each a
- * host call that lets an asynchronous host progress, then the call fails
- * with WASIO_EAGAIN. */
-#define WASIO__TCP_FINISH_TRIES 64
-
 /* Staging small writes. WASI 0.2 cannot set TCP_NODELAY, and wasmtime
  * leaves Nagle on, so one output-stream.write per request turned a train of
  * small requests (a chunked HTTP response: chunk header, data, CRLF, the
@@ -115,8 +107,7 @@ int wasio__bk_tcp_bind(wasio_tcp_t *tcp, const wasio_addr_t *addr) {
     return wasio__wasi_error(e, false);
   for (int i = 0;; i++) {
     if (wasi_sockets_tcp_method_tcp_socket_finish_bind(wasio__tcp_sock(tcp), &e)) return 0;
-    if (e != WASI_SOCKETS_NETWORK_ERROR_CODE_WOULD_BLOCK || i + 1 == WASIO__TCP_FINISH_TRIES)
-      return wasio__wasi_error(e, false);
+    if (!wasio__finish_again(i, e)) return wasio__wasi_error(e, false);
   }
 }
 
@@ -127,8 +118,7 @@ int wasio__bk_tcp_listen(wasio_tcp_t *tcp, int backlog) {
   if (!wasi_sockets_tcp_method_tcp_socket_start_listen(wasio__tcp_sock(tcp), &e)) return wasio__wasi_error(e, false);
   for (int i = 0;; i++) {
     if (wasi_sockets_tcp_method_tcp_socket_finish_listen(wasio__tcp_sock(tcp), &e)) return 0;
-    if (e != WASI_SOCKETS_NETWORK_ERROR_CODE_WOULD_BLOCK || i + 1 == WASIO__TCP_FINISH_TRIES)
-      return wasio__wasi_error(e, false);
+    if (!wasio__finish_again(i, e)) return wasio__wasi_error(e, false);
   }
 }
 

@@ -19,8 +19,6 @@
 
 #include "wasip2.h"
 
-/* finish-bind retries before WASIO_EAGAIN (as WASIO__TCP_FINISH_TRIES). */
-#define WASIO__UDP_FINISH_TRIES 64
 /* Datagrams in one outgoing-datagram-stream.send call (the core offers at
  * most as many). */
 #define WASIO__UDP_SEND_MAX 16
@@ -80,7 +78,7 @@ int wasio__bk_udp_bind(wasio_udp_t *udp, const wasio_addr_t *addr) {
   }
   for (int i = 0;; i++) {
     if (wasi_sockets_udp_method_udp_socket_finish_bind(wasio__udp_sock(udp), &e)) break;
-    if (e != WASI_SOCKETS_NETWORK_ERROR_CODE_WOULD_BLOCK || i + 1 == WASIO__UDP_FINISH_TRIES) {
+    if (!wasio__finish_again(i, e)) {
       rc = wasio__wasi_error(e, false);
       goto fail;
     }

@@ -42,6 +42,20 @@ int wasio__wasi_error(unsigned code, bool writing);
 /* Consumes a stream-error (drops its error resource) and maps it. */
 int wasio__stream_error(wasi_io_streams_stream_error_t *err, bool writing);
 
+/* bind and listen are synchronous in wasio's API; in wasi:sockets they are
+ * start/finish pairs, and finish may answer would-block. Both hosts finish
+ * at once (verified: wasmtime 49, jco 1.35, IPv4 and IPv6). Rather than wait
+ * (no blocking call anywhere), finish is tried up to this many times, each
+ * a host call that lets an asynchronous host progress, then the call fails
+ * with WASIO_EAGAIN (the would-block's mapping). The one rule for TCP bind
+ * and listen and UDP bind. */
+#define WASIO__WASI_FINISH_TRIES 64
+/* Whether a finish-* call that failed with `e` on try `i` (from 0) is
+ * made again: only after a would-block, WASIO__WASI_FINISH_TRIES in all. */
+static inline bool wasio__finish_again(int i, unsigned e) {
+  return e == WASI_SOCKETS_NETWORK_ERROR_CODE_WOULD_BLOCK && i + 1 < WASIO__WASI_FINISH_TRIES;
+}
+
 /* Address conversions. to_wasi fails with WASIO_EINVAL for a bad family. */
 int wasio__addr_to_wasi(const wasio_addr_t *a, wasi_sockets_network_ip_socket_address_t *out);
 void wasio__addr_from_wasi(const wasi_sockets_network_ip_socket_address_t *in, wasio_addr_t *out);
