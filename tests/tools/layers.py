@@ -46,11 +46,15 @@ def test_check_catches_an_upward_include(host):
             f.write('\n#include "stream/stream.h"\n')
         with open(os.path.join(src, "stream", "stream.c"), "a") as f:
             f.write('\n#include "http/server_internal.h"\n')
+        with open(os.path.join(src, "http", "client.c"), "a") as f:
+            f.write('\n#include "imports.h"\n')
         problems = checker().check(src)
     check(any("codec/addr.c" in p and "codec -> core" in p for p in problems), f"missed codec -> core: {problems}")
     check(any("core/loop.c" in p and "core -> stream" in p for p in problems), f"missed core -> stream: {problems}")
     check(any("tls/engine.c" in p and "tls -> stream" in p for p in problems), f"missed tls -> stream: {problems}")
     check(any("stream/stream.c" in p and "stream -> http" in p for p in problems), f"missed stream -> http: {problems}")
+    check(any("http/client.c" in p and "imports.h" in p for p in problems),
+          f"missed the wasip2 bindings included outside the backend: {problems}")
 
 
 if __name__ == "__main__":
