@@ -43,7 +43,8 @@ void wasio__call_set_upload(wasio_http_call_t *call, wasio__upload_t to) {
                 (from == WASIO__UPLOAD_WAIT || from == WASIO__UPLOAD_WRITE || from == WASIO__UPLOAD_DONE)) ||
                (to == WASIO__UPLOAD_WAIT && from == WASIO__UPLOAD_PULL) ||
                ((to == WASIO__UPLOAD_WRITE || to == WASIO__UPLOAD_WRITE_LAST) && from == WASIO__UPLOAD_PULL) ||
-               (to == WASIO__UPLOAD_DONE && (from == WASIO__UPLOAD_PULL || from == WASIO__UPLOAD_WRITE_LAST)));
+               (to == WASIO__UPLOAD_DONE && (from == WASIO__UPLOAD_PULL || from == WASIO__UPLOAD_WRITE_LAST ||
+                                             (call->client->host && from == WASIO__UPLOAD_WRITE))));
   /* Only a streamed body is pulled; a new request starts from PULL. */
   WASIO_ASSERT(to == WASIO__UPLOAD_DONE || call->body_read != NULL);
   WASIO__TRACE(call, "http-call", "upload %s -> %s", wasio__call_state_name(1, from), wasio__call_state_name(1, to));

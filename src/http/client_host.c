@@ -268,6 +268,22 @@ static bool wasio__host_pull(wasio_http_call_t *call) {
   return true;
 }
 
+/* The host refused more of the body (a write or the finish failed: its
+ * stream closed or broke). A server may answer before it took the body (a
+ * redirect, an error status), and the host then closes the body's stream;
+ * so, as on the socket transport, that alone does not end the call: the
+ * body is abandoned (the host sees it fail, never end short but whole)
+ * and the response decides, its failure being the host's word for what
+ * went wrong. */
+static void wasio__host_upload_failed(wasio_http_call_t *call) {
+  wasio__call_host_t *h = &call->host;
+  wasio__bk_http_body_out_release(&h->out);
+  h->wants_out = false;
+  h->finishing = false;
+  h->piece_off = h->piece_len;
+  wasio__call_set_upload(call, WASIO__UPLOAD_DONE);
+}
+
 /* Finishes the body with the caller's trailers: true once done. */
 static bool wasio__host_finish(wasio_http_call_t *call) {
   wasio__call_host_t *h = &call->host;
@@ -285,8 +301,14 @@ static bool wasio__host_finish(wasio_http_call_t *call) {
     return false;
   }
   h->wants_out = false; /* finish released the body and its pollable */
-  if (rc != 0) {
+  /* A host that cannot send trailers says so: the caller's request is
+   * not what it asked for, so that ends the call. */
+  if (rc == WASIO_ENOTSUP) {
     wasio__call_fail(call, rc);
+    return false;
+  }
+  if (rc != 0) {
+    wasio__host_upload_failed(call);
     return false;
   }
   if (call->upload != WASIO__UPLOAD_DONE) wasio__call_set_upload(call, WASIO__UPLOAD_DONE);
@@ -303,7 +325,7 @@ void wasio__call_host_upload(wasio_http_call_t *call) {
     if (h->piece_off < h->piece_len) {
       ptrdiff_t n = wasio__bk_http_body_out_write(&h->out, h->piece + h->piece_off, h->piece_len - h->piece_off);
       if (n < 0) {
-        wasio__call_fail(call, (int)n);
+        wasio__host_upload_failed(call);
         return;
       }
       if (n == 0) {

@@ -234,7 +234,9 @@ typedef enum wasio__call_phase {
  * PULL -> WRITE (a piece in flight) -> PULL when it was taken; PULL ->
  * WRITE_LAST (the last piece, or the last chunk, in flight) -> DONE; PULL
  * -> DONE (nothing more to write). A buffer body or none is DONE once
- * queued. The connection is reusable only after DONE. */
+ * queued. The connection is reusable only after DONE. Over the HOST
+ * transport WRITE -> DONE too: the host refused the rest of the body, which
+ * is abandoned (client_host.c, wasio__host_upload_failed). */
 typedef enum wasio__upload {
   WASIO__UPLOAD_PULL = 0,
   WASIO__UPLOAD_WAIT,
