@@ -431,6 +431,10 @@ static ptrdiff_t call_body_read(wasio_http_call_t *call, void *buf, size_t cap) 
 
 /* Errors of wasio_http_call_start: they are about the request. */
 static int start_error(fetch_t *f, int rc) {
+  /* A refusal known at once (a host that grants no socket refuses its
+   * creation): what the same refusal later would be. */
+  wasio_err_class_t cls = wasio_err_class(rc);
+  if (cls == WASIO_ERRCLASS_NETWORK || cls == WASIO_ERRCLASS_DNS) return fetch_error(f, rc, f->proxy_host != NULL);
   if (rc == WASIO_EURL_SCHEME) return fetch_fail(f, EXIT_UNSUPPORTED_PROTOCOL, "Protocol not supported: %s", f->hop.url);
   if (wasio_err_class(rc) == WASIO_ERRCLASS_URL)
     return fetch_fail(f, EXIT_URL_MALFORMAT, "URL using bad/illegal format or missing URL: %s (%s)", f->hop.url,
