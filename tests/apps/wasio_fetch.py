@@ -222,13 +222,13 @@ def run_hosttls(wasm_host, args, cwd, env_extra=None, env_drop=()):
     return p.returncode, p.stdout, p.stderr.decode(errors="replace")
 
 
-def run_http(args, cwd):
+def run_http(args, cwd, host="wasmtime", env=None):
     """The wasi:http build on wasmtime -S http, without any socket
-    permission; the component sees `cwd` as ".". Returns (exit status,
-    stdout, stderr)."""
-    cmd = [RUNNER, "--host", "wasmtime", "--http", "--timeout", str(RUN_TIMEOUT_S), "--dir", cwd]
+    permission (or on jco, whose Node always has both); the component sees
+    `cwd` as ".". Returns (exit status, stdout, stderr)."""
+    cmd = [RUNNER, "--host", host, "--http", "--timeout", str(RUN_TIMEOUT_S), "--dir", cwd]
     p = subprocess.run(cmd + [HTTP_WASM] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
-                       env=clean_env(), timeout=RUN_TIMEOUT_S + 10)
+                       env=clean_env(env), timeout=RUN_TIMEOUT_S + 10)
     return p.returncode, p.stdout, p.stderr.decode(errors="replace")
 
 
@@ -1123,6 +1123,32 @@ def http_build_transport_choice(c):
     c.expect_code(["--transport", "host", c.url("/small.txt")], 4, words="this build has no wasi:http")
     out, err = c.expect_ok(["-v", "-s", c.url("/small.txt")])
     check(TRANSPORT_SOCKETS in err and "auto: this build has no wasi:http" in err, f"-v: {err!r}")
+
+
+@test
+def http_build_https_is_the_hosts_tls(c):
+    """https:// over the host's wasi:http: the host's TLS and trust. wasmtime
+    trusts only its built-in roots and reports the helper's private CA as a
+    TLS protocol error (35); jco's Node names the certificate problem (60)
+    and trusts the CA once Node is told (NODE_EXTRA_CA_CERTS): the host
+    decides, and the hint says how to take the guest's TLS instead."""
+    if c.host != "wasmtime":
+        raise Skipped("runs in the wasmtime pass (starts wasio-run --http itself)")
+    d, ports = tls_setup(c)
+    try:
+        url = f"https://localhost:{ports['ecdsa-gcm']}/small.txt"
+        hint = "for a private CA use --transport sockets --cacert FILE"
+        rc, out, err = run_http(["-o", "out.txt", url], d)
+        check(rc == 35 and "wasio-fetch: (35) " in err and hint in err, f"wasmtime: exit {rc}: {err!r}")
+        check(not os.path.exists(os.path.join(d, "out.txt")), "-o FILE created by a failed transfer")
+        rc, out, err = run_http([url], d, host="jco")
+        check(rc == 60 and "certificate chain does not lead to a trusted root" in err and hint in err,
+              f"jco: exit {rc}: {err!r}")
+        rc, out, err = run_http(["-v", url], d, host="jco", env={"NODE_EXTRA_CA_CERTS": os.path.join(d, "ca.pem")})
+        check(rc == 0 and out == b"hello from nginx\n" and TRANSPORT_HOST in err,
+              f"jco trusting the CA: exit {rc}, stdout {out!r}: {err[-300:]!r}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
