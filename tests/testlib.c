@@ -228,6 +228,7 @@ void tconn_read_cb(wasio_tcp_t *tcp, ptrdiff_t nread, const wasio_buf_t *buf) {
   if (nread < 0) {
     c->reading = false;
     c->read_status = (int)nread;
+    c->read_end_at = ++c->events;
     return;
   }
   ASSERT_TRUE(c->reading);
@@ -262,7 +263,8 @@ void tconn_write_cb(wasio_write_t *req, int status) {
   c->writes_pending--;
   c->writes_done++;
   c->last_write_status = status;
-  if (status != 0) c->write_errors++;
+  c->events++;
+  if (status != 0 && c->write_errors++ == 0) c->first_write_error_at = c->events;
   free(req);
 }
 

@@ -156,6 +156,10 @@ typedef struct tconn {
   size_t tail_len;
   uint64_t crc_skip, crc_limit; /* CRC covers [crc_skip, crc_limit) */
   int writes_pending, writes_done, write_errors, last_write_status;
+  /* The order of the callbacks: `events` counts read ends and write
+   * completions; read_end_at and first_write_error_at are the numbers of
+   * those two (0 until they happen). */
+  int events, read_end_at, first_write_error_at;
   bool shutdown_done;
   int shutdown_status;
   int close_calls;       /* close callback runs: must end at exactly 1 */
