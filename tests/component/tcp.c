@@ -969,6 +969,80 @@ TEST(close_inside_read_callback) {
   ASSERT_LOOP_CLOSED(loop);
 }
 
+/* wasio.h's rule for close: the callbacks it owes (a pending connect,
+ * writes) run in phase 4, before the close callback, never from inside
+ * wasio_tcp_close. Writes the stream took before the close complete with
+ * 0, the rest with WASIO_ECANCELED. The peer is a listener of the same loop
+ * that never reads, so a large write cannot complete. */
+static int cc_order, cc_connect_at, cc_close_at, cc_write_at[3], cc_write_status[3];
+static bool cc_connected;
+static void cc_connect_cb(wasio_tcp_t *tcp, int status) {
+  ASSERT_WASIO(WASIO_ECANCELED, status);
+  cc_connect_at = ++cc_order;
+}
+static void cc_connected_cb(wasio_tcp_t *tcp, int status) {
+  ASSERT_OK(status);
+  cc_connected = true;
+}
+static void cc_close_cb(wasio_tcp_t *tcp) { cc_close_at = ++cc_order; }
+static void cc_write_cb(wasio_write_t *req, int status) {
+  int i = (int)(intptr_t)req->data;
+  cc_write_at[i] = ++cc_order;
+  cc_write_status[i] = status;
+}
+
+TEST(close_runs_cancellations_in_phase_4) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_addr_t bound;
+  accept_in_max = 0;
+  wasio_tcp_t *srv = listen_on(loop, WASIO_AF_INET, &bound);
+  /* A connect in flight. */
+  wasio_tcp_t *a;
+  ASSERT_OK(wasio_tcp_new(loop, &a));
+  ASSERT_OK(wasio_tcp_connect(a, &bound, CONNECT_TIMEOUT, cc_connect_cb));
+  cc_order = cc_connect_at = cc_close_at = 0;
+  wasio_tcp_close(a, cc_close_cb);
+  ASSERT_EQ_INT(cc_order, 0);
+  WAIT_UNTIL(loop, cc_close_at != 0);
+  ASSERT_EQ_INT(cc_connect_at, 1);
+  ASSERT_EQ_INT(cc_close_at, 2);
+  /* Writes queued, then the close: a small one the stream takes, one too
+   * large for what it buffers, one after it. */
+  wasio_tcp_t *b;
+  ASSERT_OK(wasio_tcp_new(loop, &b));
+  cc_connected = false;
+  ASSERT_OK(wasio_tcp_connect(b, &bound, CONNECT_TIMEOUT, cc_connected_cb));
+  WAIT_UNTIL(loop, cc_connected);
+  enum { BIG_CC = 32 << 20 };
+  uint8_t *big = calloc(1, BIG_CC);
+  ASSERT_TRUE(big != NULL);
+  static wasio_write_t reqs[3];
+  const size_t lens[3] = {1, BIG_CC, 1};
+  for (int i = 0; i < 3; i++) {
+    reqs[i].data = (void *)(intptr_t)i;
+    ASSERT_OK(wasio_tcp_write(b, &reqs[i], big, lens[i], cc_write_cb));
+  }
+  cc_order = cc_close_at = 0;
+  wasio_tcp_close(b, cc_close_cb);
+  ASSERT_EQ_INT(cc_order, 0);
+  WAIT_UNTIL(loop, cc_close_at != 0);
+  ASSERT_EQ_INT(cc_write_at[0], 1);
+  ASSERT_EQ_INT(cc_write_at[1], 2);
+  ASSERT_EQ_INT(cc_write_at[2], 3);
+  ASSERT_EQ_INT(cc_close_at, 4);
+  ASSERT_OK(cc_write_status[0]);
+  ASSERT_WASIO(WASIO_ECANCELED, cc_write_status[1]);
+  ASSERT_WASIO(WASIO_ECANCELED, cc_write_status[2]);
+  free(big);
+  for (int i = 0; i < naccepted; i++) tconn_close(loop, &accepted[i]);
+  listener_closed = 0;
+  wasio_tcp_close(srv, listener_close_cb);
+  WAIT_UNTIL(loop, listener_closed == 1);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
 /* Writes complete in order, a 0-byte write after the ones before it. */
 static int order_log[8], order_len;
 static void order_write_cb(wasio_write_t *req, int status) {
