@@ -45,6 +45,21 @@ void sleep_ms(wasio_loop_t *loop, uint64_t ms) {
 
 uint64_t elapsed_ms_since(uint64_t t0_ns) { return (wasio_monotonic_ns() - t0_ns) / MS; }
 
+/* ---- heap in use ------------------------------------------------------------ */
+
+#if !defined(__wasm__) && defined(__has_feature) && __has_feature(address_sanitizer)
+#include <sanitizer/allocator_interface.h>
+const char *const tl_heap_kind = "ASan bytes allocated";
+uint64_t tl_heap_bytes(void) { return (uint64_t)__sanitizer_get_current_allocated_bytes(); }
+#elif !defined(__wasm__)
+#include <malloc.h>
+const char *const tl_heap_kind = "mallinfo2";
+uint64_t tl_heap_bytes(void) {
+  struct mallinfo2 mi = mallinfo2();
+  return (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
+}
+#endif
+
 /* ---- addresses and helper ports -------------------------------------------- */
 
 uint16_t helper_port(const char *key) {
