@@ -168,11 +168,21 @@ struct wasio_loop {
   wasio__handle_t *closing_head, *closing_tail;
   int stop_flag;
   int running;
+  /* A protocol bound to the host serves requests on this loop and no
+   * request is in progress (src/http/server_host.c): a run hands control
+   * back to the host instead of waiting (wasio__loop_set_yield). */
+  bool yield_idle;
   wasio_loop_stats_t stats;
   uint8_t *read_buf;                 /* WASIO_READ_BUF_SIZE bytes */
   wasio__pending_t pending;          /* sentinel of the pending list */
   wasio__backend_loop_t backend;
 };
+
+/* While `on`, wasio_loop_run returns 0 instead of waiting for I/O: the
+ * host, not the loop, decides when the component runs again (a server
+ * bound to the host's incoming-handler, between its requests; wasio/http.h
+ * documents what a program sees). */
+void wasio__loop_set_yield(wasio_loop_t *loop, bool on);
 
 void wasio__pending_init(wasio__pending_t *p, wasio__pending_kind_t kind);
 /* Queues p (no-op if queued). */
