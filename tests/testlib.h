@@ -256,6 +256,8 @@ typedef struct result {
   uint32_t crc;
   bool hash;                     /* feed the body to sha */
   sha256_t sha;
+  char trailers[256];            /* "name=value;" per trailer field, names in lower case */
+  size_t num_trailers;
   /* pause/cancel controls */
   uint64_t cancel_after;         /* cancel once this many body bytes arrived (0: never) */
   uint64_t pause_after;          /* pause once this many body bytes arrived (0: never) */
@@ -272,6 +274,52 @@ void result_on_done(wasio_http_call_t *call, int status);
 /* Closes a client (twice: closing is idempotent) and waits for its one
  * close callback. */
 void http_client_close_wait(wasio_loop_t *loop, wasio_http_client_t *client);
+
+/* ---- HTTP: what both transports answer to misbehaving peers ----------------------
+ * One table of expectations, run by tests/component/http_client.c (the
+ * socket transport, on every host) and tests/component/http_transport.c
+ * (the AUTO transport: sockets in the default builds, the host's wasi:http
+ * in the --http build), so that the two transports are held to the same
+ * error codes. Where a host cannot tell what the socket transport tells
+ * (the hosts decode HTTP themselves), the case says what HOST answers and
+ * why (wasio/http.h, docs/WASI_HTTP_CLIENT.md). */
+
+/* The peers of the table: the helpers of both programs, in this order
+ * (port, port2, port3), and a closed port. */
+typedef enum tl_peer {
+  TL_PEER_NGINX = 0,  /* tests/helpers/nginx_server.py */
+  TL_PEER_STALL,      /* tests/helpers/http_stall.py */
+  TL_PEER_BLACKHOLE,  /* tests/helpers/tcp_blackhole.py: connects hang */
+  TL_PEER_CLOSED      /* 127.0.0.1:1, where nothing listens */
+} tl_peer_t;
+
+/* on_done's status may be any failure. */
+#define TL_ANY_ERROR 1
+
+typedef struct tl_http_case {
+  const char *name;
+  tl_peer_t peer;
+  const char *path;
+  wasio_http_timeouts_t timeouts;
+  int want;             /* on_done's status (TL_ANY_ERROR: any failure) */
+  int responses;        /* on_response calls (0 or 1) */
+  int64_t body;         /* body bytes delivered (-1: not checked); over HOST at most this many */
+  uint64_t min_ms;      /* took at least this long (a timeout's limit) */
+  bool host_differs;    /* over HOST the answer is host_want (or host_alt), because host_why */
+  int host_want, host_alt;
+  const char *host_why;
+} tl_http_case_t;
+
+extern const tl_http_case_t tl_http_cases[];
+extern const size_t tl_http_num_cases;
+/* The case named `name` (the test fails if there is none). */
+const tl_http_case_t *tl_http_case(const char *name);
+/* Runs one case on `client` and asserts its expectations; `host` selects
+ * the HOST column. */
+void tl_http_case_check(wasio_loop_t *loop, wasio_http_client_t *client, const tl_http_case_t *c, bool host);
+/* The same on a loop and client of their own (`transport` of the client's
+ * options), closed after it. */
+void tl_http_case_run(const tl_http_case_t *c, wasio_http_transport_t transport, bool host);
 
 /* ---- HTTP codec: feeding helpers (the unit tests of src/codec) ------------------
  * Every parse runs three ways and asserts they agree: the whole input at

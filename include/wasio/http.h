@@ -41,6 +41,78 @@ extern "C" {
 typedef struct wasio_http_client wasio_http_client_t;
 typedef struct wasio_http_call wasio_http_call_t;
 
+/* How a client's calls travel (wasio_http_client_opts_t.transport).
+ *
+ * SOCKETS: the client's own HTTP/1.1 over wasio TCP (wasi:sockets in a
+ *   component, the OS natively): its connection pool, the guest's TLS
+ *   (BearSSL) or the host's wasi:tls for https://, every option below.
+ * HOST: each call is handed to the host's HTTP client through
+ *   wasi:http/outgoing-handler (docs/WASI_HTTP_CLIENT.md). The component
+ *   needs no socket permission at all (`wasmtime run -S http`); the host
+ *   owns connections, pooling and the TLS of https:// (its own roots and
+ *   rules: the client's `tls` config and `tls_backend` do not apply, and
+ *   wasio_http_client_new() refuses them with WASIO_EINVAL rather than
+ *   ignore them). Only in a build linked with libwasio-http.a
+ *   (tools/wasio-cc --http); elsewhere wasio_http_client_new() fails with
+ *   WASIO_ENOTSUP.
+ * AUTO (0): HOST in the wasi:http build, SOCKETS in every other one
+ *   (natively too). As for wasio_tls_backend_t, "the host has it" is
+ *   decided when the component is instantiated: the wasi:http build does
+ *   not start on a host without wasi:http, so there is nothing to probe.
+ *
+ * What is the same on both: the callbacks and their order, streaming in
+ * both directions with pause and resume_upload, redirects (the rule of
+ * wasio_http_call_opts_t.max_redirects, applied by the client itself: the
+ * host is never asked to follow one), the total timeout (a timer of the
+ * client), cancel, close, and the error codes for the same failure (a
+ * refused connect is WASIO_ECONNREFUSED, a silent server
+ * WASIO_ETIMEDOUT, a body cut short WASIO_EHTTP_TRUNCATED). What differs
+ * over HOST:
+ * - timeouts: connect_ns, first_byte_ns and between_bytes_ns are also
+ *   given to the host as its request options, and the client keeps its own
+ *   deadline for each (a host may ignore an option: jco does for the last
+ *   two); the client's first-byte deadline runs from the request's start
+ *   (the guest cannot see the connect end) and is connect_ns +
+ *   first_byte_ns when both are set;
+ * - fields the host reserves are refused at wasio_http_call_start() with
+ *   WASIO_EHTTP_FORBIDDEN_HEADER: Host (the URL's authority is sent),
+ *   Connection, Keep-Alive, Proxy-Connection, Upgrade, HTTP2-Settings; the
+ *   host frames the body from the Content-Length the client sets (or
+ *   chunked without one);
+ * - the response head the callbacks see is rebuilt from the host's fields:
+ *   version 1.1, the standard reason phrase (wasio_http_reason), field
+ *   names as the host gives them (lower case on wasmtime); framing says
+ *   LENGTH with a Content-Length, CHUNKED with "Transfer-Encoding:
+ *   chunked" where the host keeps that field, else CLOSE (the host decoded
+ *   the body either way); keep_alive is false;
+ * - codec errors of the response (a malformed chunk, a bad status line)
+ *   are the host's to find: most arrive as WASIO_EHTTP_PROTOCOL;
+ * - wasio_http_call_request_head() shows the request as the socket
+ *   transport would write it (the host writes its own);
+ * - https:// is the host's TLS: a certificate the host refuses is
+ *   WASIO_ETLS_CERT_INVALID (wasi:http does not say why).
+ * More codes, only over HOST: WASIO_EHTTP_DENIED (the host refused to send
+ * the request: a destination it does not allow), WASIO_EHTTP_BODY_SIZE
+ * (the body sent differs from its Content-Length), WASIO_EHTTP_PROTOCOL
+ * (the host's HTTP client reported a protocol error). */
+typedef enum wasio_http_transport {
+  WASIO_HTTP_TRANSPORT_AUTO = 0,    /* HOST in the wasi:http build, else SOCKETS */
+  WASIO_HTTP_TRANSPORT_SOCKETS = 1, /* wasio's HTTP/1.1 over TCP */
+  WASIO_HTTP_TRANSPORT_HOST = 2     /* wasi:http/outgoing-handler (libwasio-http.a) */
+} wasio_http_transport_t;
+
+/* True in the wasi:http build (libwasio-http.a), false in every other
+ * library and natively. */
+bool wasio_http_host_available(void);
+
+/* The transport `want` means in this build: WASIO_HTTP_TRANSPORT_SOCKETS
+ * or WASIO_HTTP_TRANSPORT_HOST (never AUTO). Returns WASIO_ENOTSUP for HOST
+ * in a build without wasi:http, WASIO_EINVAL for a value not in the enum. */
+int wasio_http_transport_resolve(wasio_http_transport_t want);
+
+/* "auto", "sockets" or "host"; NULL for anything else. */
+const char *wasio_http_transport_name(wasio_http_transport_t transport);
+
 /* Defaults (used where an option is 0). */
 #define WASIO_HTTP_MAX_CONNS_PER_ORIGIN 6    /* open connections per origin */
 #define WASIO_HTTP_MAX_IDLE_PER_ORIGIN 6     /* idle keep-alive connections kept */
@@ -82,10 +154,15 @@ typedef struct wasio_http_client_opts {
    * roots decide, no ALPN is offered, and the connect timeout bounds the
    * TCP connect only. */
   wasio_tls_backend_t tls_backend;
+  /* Sockets or the host's wasi:http (wasio_http_transport_t above). AUTO
+   * (0) over HOST with `tls` set, or `tls_backend` other than AUTO, is
+   * WASIO_EINVAL: those options cannot apply to the host's TLS. */
+  wasio_http_transport_t transport;
 } wasio_http_client_opts_t;
 
 /* Creates a client (a connection pool). opts may be NULL (all defaults).
- * Returns 0, WASIO_ENOMEM or WASIO_EINVAL. */
+ * Returns 0, WASIO_ENOMEM, WASIO_EINVAL, or WASIO_ENOTSUP (the HOST
+ * transport in a build without it). */
 int wasio_http_client_new(wasio_loop_t *loop, const wasio_http_client_opts_t *opts,
                           wasio_http_client_t **out);
 
@@ -94,6 +171,10 @@ int wasio_http_client_new(wasio_loop_t *loop, const wasio_http_client_opts_t *op
  * connection keeps the loop alive (it waits for the server's close, bounded
  * by idle_timeout_ns), so close the client when done with it. */
 void wasio_http_client_close(wasio_http_client_t *client, void (*cb)(wasio_http_client_t *client));
+
+/* The transport the client's calls take: WASIO_HTTP_TRANSPORT_SOCKETS or
+ * WASIO_HTTP_TRANSPORT_HOST (AUTO resolved). */
+wasio_http_transport_t wasio_http_client_transport(const wasio_http_client_t *client);
 
 /* Streaming request body, pulled when the connection can take more:
  * return > 0 (bytes put in buf), 0 (the body is complete), WASIO_EAGAIN
@@ -134,6 +215,14 @@ typedef struct wasio_http_call_opts {
    * the connection's end ended without close_notify (it may have been cut
    * short by an attacker). */
   void (*on_done)(wasio_http_call_t *call, int status);
+  /* Trailer fields sent after a streamed chunked body (body_read with
+   * body_length -1; with any other body WASIO_EINVAL): at most
+   * WASIO_HTTP_MAX_TRAILERS, not Content-Length, Transfer-Encoding or Host
+   * (WASIO_EINVAL), checked like the headers. Copied by the call. Over the
+   * HOST transport they go to the host's outgoing-body.finish; a host that
+   * cannot send trailers (jco) ends the call with WASIO_ENOTSUP. */
+  const wasio_http_header_t *trailers;
+  size_t num_trailers;
 } wasio_http_call_opts_t;
 
 /* Starts a call. Errors (on_done is then not called): WASIO_EINVAL (NULL
@@ -170,28 +259,34 @@ wasio_http_str_t wasio_http_call_request_head(const wasio_http_call_t *call);
 const char *wasio_http_call_url(const wasio_http_call_t *call);
 /* Redirects followed so far. */
 int wasio_http_call_redirects(const wasio_http_call_t *call);
+/* The response's trailer fields (of a chunked body, or the ones the host
+ * received) into *fields and *num (0 and NULL when there were none).
+ * Valid inside on_done with status 0, which is the only time they are
+ * known; WASIO_ESTATE elsewhere (*num 0). */
+int wasio_http_call_trailers(const wasio_http_call_t *call, const wasio_http_header_t **fields, size_t *num);
 
 /* One blocking call for simple programs, on a loop of its own: GET `url`,
  * follow redirects, collect at most max_body bytes of body (more is
  * WASIO_ELIMIT). On 0, *status_code is the final status and *body (free it
  * with free()) holds *body_len bytes plus a NUL. timeout_ns bounds it all
- * (WASIO_NO_TIMEOUT: none). */
+ * (WASIO_NO_TIMEOUT: none). It uses a client with the AUTO transport: the
+ * host's wasi:http in the wasi:http build, sockets otherwise. */
 int wasio_http_fetch(const char *url, uint64_t timeout_ns, size_t max_body, int *status_code,
                      char **body, size_t *body_len);
 
 /* ---- server ----------------------------------------------------------------
  *
- * Two transports, one handler API (wasio_http_server_opts_t.transport):
- * - SOCKET: the server listens on a TCP socket and speaks HTTP/1.1 itself
+ * Two transports, one handler API (wasio_http_server_opts_t.transport,
+ * the client's wasio_http_transport_t):
+ * - SOCKETS: the server listens on a TCP socket and speaks HTTP/1.1 itself
  *   (natively, and in a component run as a command: wasmtime run, jco run).
  * - HOST: a component linked with libwasio-http.a (`wasio-cc --http`)
  *   serves the requests its host hands to the wasi:http/incoming-handler
  *   export (`wasmtime serve`, `jco serve`, the proxy-world platforms). The
  *   host owns the listener, the connections, the wire format and TLS.
- * AUTO (0) is HOST in the --http build when opts.tls is NULL (a host
- * cannot use a TLS config of yours), SOCKET otherwise; so the same C file
- * builds as a socket server (wasio-cc, or natively) and as a wasi:http
- * handler (wasio-cc --http) without a change.
+ * AUTO (0) is HOST in the --http build, SOCKETS in every other one; so the
+ * same C file builds as a socket server (wasio-cc, or natively) and as a
+ * wasi:http handler (wasio-cc --http) without a change.
  *
  * The HOST transport, as the program sees it (docs/WASI_HTTP.md):
  * - main() runs once per instance, inside the first request the instance
@@ -244,15 +339,8 @@ typedef struct wasio_http_exchange wasio_http_exchange_t;
 #define WASIO_HTTP_SERVER_HEAD_TIMEOUT_NS (10ull * WASIO_NS_PER_S)  /* slow-client defence */
 #define WASIO_HTTP_SERVER_BODY_TIMEOUT_NS (30ull * WASIO_NS_PER_S)  /* between body bytes */
 
-/* Where the server's requests come from (see above). */
-typedef enum wasio_http_server_transport {
-  WASIO_HTTP_SERVER_AUTO = 0, /* HOST in the --http build without opts.tls, else SOCKET */
-  WASIO_HTTP_SERVER_SOCKET,   /* a listening TCP socket, every build */
-  WASIO_HTTP_SERVER_HOST      /* wasi:http/incoming-handler; WASIO_ENOTSUP in other builds */
-} wasio_http_server_transport_t;
-
 typedef struct wasio_http_server_opts {
-  size_t max_connections;  /* 0: default; more are accepted and closed at once (SOCKET) */
+  size_t max_connections;  /* 0: default; more are accepted and closed at once (SOCKETS) */
   uint64_t max_body;       /* 0: default */
   /* 0: defaults. Through the host: idle_timeout_ns bounds a response the
    * client does not take (no progress), body_timeout_ns the silence while
@@ -266,9 +354,13 @@ typedef struct wasio_http_server_opts {
    * waiting at most 2 s without progress. wasio_http_server_new() sets the
    * config's ALPN to "http/1.1", the only protocol this server speaks. The
    * config is the caller's: free it after the server's shutdown callback.
-   * SOCKET only (HOST with a config is WASIO_EINVAL: the host does TLS). */
+   * SOCKETS only. */
   struct wasio_tls_config *tls;
-  wasio_http_server_transport_t transport;
+  /* Where requests come from (see above): SOCKETS, HOST, or AUTO (0): HOST
+   * in the wasi:http build, SOCKETS elsewhere. HOST (also through AUTO)
+   * with `tls` set is WASIO_EINVAL: the host does TLS; ask for SOCKETS
+   * for an HTTPS socket server in the wasi:http build. */
+  wasio_http_transport_t transport;
 } wasio_http_server_opts_t;
 
 /* Called once per request when its head has arrived (the body may still be
@@ -302,12 +394,12 @@ typedef void (*wasio_http_handler)(wasio_http_exchange_t *ex, const wasio_http_r
 
 /* Creates a server (not yet listening). opts may be NULL. Errors:
  * WASIO_EINVAL (also: opts->tls is a client config or has no
- * certificate, or is given with the HOST transport, or an unknown
- * transport), WASIO_ENOTSUP (HOST in a build without wasi:http),
+ * certificate, or is given with the HOST transport, or a transport not in
+ * the enum), WASIO_ENOTSUP (HOST in a build without wasi:http),
  * WASIO_EBUSY (opts->tls already in use by connections), WASIO_ENOMEM. */
 int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *opts,
                           wasio_http_handler handler, void *data, wasio_http_server_t **out);
-/* SOCKET: binds and listens (port 0 picks one; wasio_http_server_local_addr
+/* SOCKETS: binds and listens (port 0 picks one; wasio_http_server_local_addr
  * tells). HOST: binds the server to the host's incoming-handler; addr (may
  * then be NULL) and backlog are ignored; WASIO_EBUSY when another server
  * of the instance is bound (one per instance). Both: WASIO_ESTATE when
@@ -316,8 +408,8 @@ int wasio_http_server_listen(wasio_http_server_t *server, const wasio_addr_t *ad
 /* The listening socket's address: 0, WASIO_ESTATE (not listening),
  * WASIO_ENOTSUP (HOST: the host's command line chooses the address). */
 int wasio_http_server_local_addr(const wasio_http_server_t *server, wasio_addr_t *out);
-/* Whether the server's transport is the host's incoming-handler (HOST),
- * for a program that prints where it listens. */
+/* Whether the server's transport is the host's incoming-handler (HOST,
+ * also through AUTO), for a program that prints where it listens. */
 bool wasio_http_server_on_host(const wasio_http_server_t *server);
 /* The `data` given to wasio_http_server_new(). */
 void *wasio_http_server_data(const wasio_http_server_t *server);
@@ -419,12 +511,12 @@ int wasio_http_respond_end_trailers(wasio_http_exchange_t *ex, const wasio_http_
                                     size_t num_trailers);
 
 /* Gives up on the response, because of `err` (a WASIO_E* code, < 0). If no
- * response was started, the client gets a 500 (SOCKET: the server's own,
+ * response was started, the client gets a 500 (SOCKETS: the server's own,
  * naming err in its body, then the connection closes; HOST: the
  * response-outparam is set to a wasi:http error-code, which wasmtime
  * answers with 500; jco's shim exits the whole process on it: see
  * docs/WASI_HTTP.md). After respond or respond_start the response is cut
- * short: SOCKET closes the connection, HOST drops the body unfinished, so
+ * short: SOCKETS closes the connection, HOST drops the body unfinished, so
  * the client sees an incomplete response, never a complete-looking one.
  * A write outstanding gets its callback with err; on_complete gets err.
  * Returns 0, WASIO_EINVAL (err >= 0, NULL ex) or WASIO_ESTATE (over). */

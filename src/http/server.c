@@ -11,18 +11,10 @@ static void srv_timer_closed(wasio_timer_t *t);
 int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *opts,
                           wasio_http_handler handler, void *data, wasio_http_server_t **out) {
   if (loop == NULL || handler == NULL || out == NULL) return WASIO_EINVAL;
-  wasio_http_server_transport_t transport = opts != NULL ? opts->transport : WASIO_HTTP_SERVER_AUTO;
-#ifdef WASIO__BK_WASI_HTTP
-  const bool host_build = true;
-#else
-  const bool host_build = false;
-#endif
-  if (transport != WASIO_HTTP_SERVER_AUTO && transport != WASIO_HTTP_SERVER_SOCKET &&
-      transport != WASIO_HTTP_SERVER_HOST)
-    return WASIO_EINVAL;
-  if (transport == WASIO_HTTP_SERVER_HOST && !host_build) return WASIO_ENOTSUP;
-  bool tls = opts != NULL && opts->tls != NULL;
-  if (transport == WASIO_HTTP_SERVER_HOST && tls) return WASIO_EINVAL; /* the host does TLS */
+  int transport = wasio_http_transport_resolve(opts != NULL ? opts->transport : WASIO_HTTP_TRANSPORT_AUTO);
+  if (transport < 0) return transport;
+  /* The host does the TLS of what it serves: a config cannot apply. */
+  if (transport == WASIO_HTTP_TRANSPORT_HOST && opts != NULL && opts->tls != NULL) return WASIO_EINVAL;
   wasio_http_server_t *s = wasio__calloc(1, sizeof *s);
   if (s == NULL) return WASIO_ENOMEM;
   s->loop = loop;
@@ -64,7 +56,7 @@ int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *op
       s->tls = opts->tls;
     }
   }
-  s->on_host = transport == WASIO_HTTP_SERVER_HOST || (transport == WASIO_HTTP_SERVER_AUTO && host_build && !tls);
+  s->on_host = transport == WASIO_HTTP_TRANSPORT_HOST;
   s->finish.data = s;
   *out = s;
   return 0;

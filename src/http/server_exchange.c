@@ -4,7 +4,7 @@
  * writing head and body in wire order (small bodies in one write with the
  * head), the server's own error responses, completion (on_complete once,
  * then the next request), and the wasio_http_respond* API: its checks,
- * shared by both transports, then the SOCKET half here and the HOST half
+ * shared by both transports, then the SOCKETS half here and the HOST half
  * in server_host.c. */
 #include "server_internal.h"
 

@@ -619,57 +619,21 @@ TEST(upload_buffer) {
   ASSERT_LOOP_CLOSED(loop);
 }
 
-/* ---- timeouts --------------------------------------------------------------- */
+/* ---- misbehaving peers: the expectations both transports share ---------------------
+ * tests/testlib.c's table (tl_http_cases), also run over the host's wasi:http
+ * by tests/component/http_transport.c. */
 
-static void expect_timeout(wasio_http_call_opts_t o, result_t *r, uint64_t min_ms) {
-  wasio_loop_t *loop = new_loop();
-  wasio_timer_t *wd = watchdog_start(loop, 20000);
-  wasio_http_client_t *client = new_client(loop, 0);
-  uint64_t t0 = wasio_monotonic_ns();
-  run_call(loop, client, &o, r);
-  uint64_t ms = elapsed_ms_since(t0);
-  ASSERT_WASIO(WASIO_ETIMEDOUT, r->done_status);
-  ASSERT_GE_U64(ms, min_ms - 5);
-  ASSERT_LT_INT(ms, 10000);
-  http_client_close_wait(loop, client);
-  watchdog_stop(wd);
-  ASSERT_LOOP_CLOSED(loop);
-}
-
-TEST(timeout_first_byte) {
-  char url[128];
-  result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, STALL_PORT, "/silent"), &r);
-  o.timeouts.first_byte_ns = 300 * MS;
-  expect_timeout(o, &r, 300);
-  ASSERT_EQ_INT(r.responses, 0);
-}
+TEST(timeout_first_byte) { tl_http_case_run(tl_http_case("timeout_first_byte"), WASIO_HTTP_TRANSPORT_SOCKETS, false); }
 
 TEST(timeout_between_bytes) {
-  char url[128];
-  result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, STALL_PORT, "/stall-body"), &r);
-  o.timeouts.between_bytes_ns = 300 * MS;
-  expect_timeout(o, &r, 300);
-  ASSERT_EQ_INT(r.responses, 1);
-  ASSERT_EQ_U64(r.body_total, 10);
+  tl_http_case_run(tl_http_case("timeout_between_bytes"), WASIO_HTTP_TRANSPORT_SOCKETS, false);
 }
 
-TEST(timeout_total) {
-  char url[128];
-  result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, STALL_PORT, "/stall-body"), &r);
-  o.timeouts.total_ns = 400 * MS;
-  expect_timeout(o, &r, 400);
-}
+TEST(timeout_total) { tl_http_case_run(tl_http_case("timeout_total"), WASIO_HTTP_TRANSPORT_SOCKETS, false); }
 
-TEST(timeout_connect) {
-  char url[128];
-  result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, BLACKHOLE_PORT, "/"), &r);
-  o.timeouts.connect_ns = 300 * MS;
-  expect_timeout(o, &r, 300);
-}
+TEST(timeout_connect) { tl_http_case_run(tl_http_case("timeout_connect"), WASIO_HTTP_TRANSPORT_SOCKETS, false); }
+
+TEST(connect_refused) { tl_http_case_run(tl_http_case("connect_refused"), WASIO_HTTP_TRANSPORT_SOCKETS, false); }
 
 /* The server closes a kept-alive connection just as it is reused (the
  * helper reads the next request and closes): an idempotent request is sent
@@ -708,57 +672,29 @@ TEST(stale_connection_retry) {
 }
 
 /* Bodies that end at the server's close, and answers that break off or are
- * not HTTP: each ends the call with the codec's verdict, never hangs. */
+ * not HTTP (the shared table's cases), one after the other on one client:
+ * each ends the call with the codec's verdict, never hangs, and the pool
+ * still serves the origin after them. */
 TEST(close_delimited_and_broken_answers) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 20000);
   wasio_http_client_t *client = new_client(loop, 0);
+  static const char *const cases[] = {"close_delimited", "truncated", "reset_mid_body", "garbage", "chunk_ext_noname"};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) tl_http_case_check(loop, client, tl_http_case(cases[i]), false);
+  /* The other broken extension (a quoted string never closed) fails the
+   * same way, after the head, before any body byte. */
   char url[128];
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, STALL_PORT, "/close-body"), &r);
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, STALL_PORT, "/chunk-ext-unclosed"), &r);
   run_call(loop, client, &o, &r);
-  ASSERT_WASIO(0, r.done_status);
-  ASSERT_EQ_INT(r.framing, WASIO_HTTP_BODY_CLOSE);
-  ASSERT_EQ_U64(r.body_total, 16000);
-  ASSERT_EQ_INT(memcmp(r.body, "close-delimited\n", 16), 0);
-  o = opts_for(url_of(url, sizeof url, STALL_PORT, "/truncated"), &r);
-  run_call(loop, client, &o, &r);
-  ASSERT_WASIO(WASIO_EHTTP_TRUNCATED, r.done_status);
+  ASSERT_WASIO(WASIO_EHTTP_BAD_CHUNK_EXT, r.done_status);
   ASSERT_EQ_INT(r.responses, 1);
-  ASSERT_EQ_U64(r.body_total, 10);
-  o = opts_for(url_of(url, sizeof url, STALL_PORT, "/garbage"), &r);
-  run_call(loop, client, &o, &r);
-  ASSERT_TRUE(r.done_status < 0);
-  ASSERT_EQ_INT(r.responses, 0);
-  /* Chunk extensions outside RFC 9112's grammar fail the call (a response
-   * fault), after the head, before any body byte. */
-  static const char *const bad_ext[] = {"/chunk-ext-noname", "/chunk-ext-unclosed"};
-  for (size_t i = 0; i < 2; i++) {
-    o = opts_for(url_of(url, sizeof url, STALL_PORT, bad_ext[i]), &r);
-    run_call(loop, client, &o, &r);
-    ASSERT_WASIO(WASIO_EHTTP_BAD_CHUNK_EXT, r.done_status);
-    ASSERT_EQ_INT(r.responses, 1);
-    ASSERT_EQ_U64(r.body_total, 0);
-  }
+  ASSERT_EQ_U64(r.body_total, 0);
   /* The pool still serves the origin. */
   o = opts_for(url_of(url, sizeof url, STALL_PORT, "/fine"), &r);
   run_call(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_STR(r.body, "ok\n");
-  http_client_close_wait(loop, client);
-  watchdog_stop(wd);
-  ASSERT_LOOP_CLOSED(loop);
-}
-
-TEST(connect_refused) {
-  wasio_loop_t *loop = new_loop();
-  wasio_timer_t *wd = watchdog_start(loop, 20000);
-  wasio_http_client_t *client = new_client(loop, 0);
-  result_t r;
-  wasio_http_call_opts_t o = opts_for("http://127.0.0.1:1/", &r);
-  run_call(loop, client, &o, &r);
-  ASSERT_WASIO(WASIO_ECONNREFUSED, r.done_status);
-  ASSERT_EQ_INT(r.responses, 0);
   http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
