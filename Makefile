@@ -382,8 +382,13 @@ $(W)/test-servers-http/%.wasm: tests/servers/%.c $(W)/libwasio-http.a $(W)/libbe
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --http -o $@ $(TEST_SERVER_WRAP) $<
 
+# The examples that are wasi:http handlers, in their --http build too
+# (build/wasm32/examples-http: tools/wasio-run --serve runs them).
+HTTP_EXAMPLES := http-handler http-proxy
+HTTP_EXAMPLE_WASM := $(foreach e,$(HTTP_EXAMPLES),$(W)/examples-http/$(e).wasm)
+
 .PHONY: wasihttp
-wasihttp: $(W)/libwasio-http.a $(WASIHTTP_CTEST_WASM) $(TEST_SERVER_HTTP)
+wasihttp: $(W)/libwasio-http.a $(WASIHTTP_CTEST_WASM) $(TEST_SERVER_HTTP) $(HTTP_EXAMPLE_WASM)
 
 # ---- native library (posix backend, sanitizers) ---------------------------------
 $(N)/obj/%.o: %.c $(HDRS) $(wildcard src/backend/posix/*.h) | $(SETUP_STAMP)
@@ -399,6 +404,10 @@ $(N)/libwasio.a: $(NATIVE_OBJ)
 $(W)/examples/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --size -o $@ $(wildcard examples/$*/*.c)
+
+$(W)/examples-http/%.wasm: $(W)/libwasio-http.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --http --size -o $@ $(wildcard examples/$*/*.c)
 
 $(W)/apps/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)

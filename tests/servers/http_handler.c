@@ -412,7 +412,10 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
     return;
   }
   if (str_eq(path, "/hello")) {
-    if (!get) return route_405(ex, "GET, HEAD");
+    if (!get) {
+      route_405(ex, "GET, HEAD");
+      return;
+    }
     text(ex, 200, "hello from wasio\n");
   } else if (str_eq(path, "/query")) {
     char buf[256];
@@ -424,14 +427,23 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
       if (str_eq(p.name, "name")) snprintf(r->text, sizeof r->text, "name=%.*s\n", (int)p.value.len, p.value.ptr);
     text(ex, 200, r->text);
   } else if (str_eq(path, "/upload") || str_eq(path, "/trailers")) {
-    if (!post) return route_405(ex, "POST");
+    if (!post) {
+      route_405(ex, "POST");
+      return;
+    }
     wasio_http_exchange_read_body(ex, digest_data, str_eq(path, "/upload") ? upload_end : trailers_end);
   } else if (str_eq(path, "/echo")) {
-    if (!post) return route_405(ex, "POST");
+    if (!post) {
+      route_405(ex, "POST");
+      return;
+    }
     wasio_http_respond_start(ex, 200, NULL, 0, -1);
     wasio_http_exchange_read_body(ex, echo_data, echo_end);
   } else if (str_eq(path, "/download")) {
-    if (!get) return route_405(ex, "GET, HEAD");
+    if (!get) {
+      route_405(ex, "GET, HEAD");
+      return;
+    }
     r->total = query_number(t.query, "bytes", 0);
     r->chunk = query_number(t.query, "chunk", DOWNLOAD_CHUNK);
     if (r->total > DOWNLOAD_MAX || r->chunk == 0 || r->chunk > sizeof r->buf) {
