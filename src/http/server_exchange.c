@@ -631,6 +631,10 @@ int wasio_http_respond_end_trailers(wasio_http_exchange_t *ex, const wasio_http_
   /* Trailers follow a body of unknown length only; a HEAD request's or a
    * bodiless status's response has no body to follow. */
   if (ex->resp_state == RESP_STARTED && ex->resp_mode == MODE_LENGTH) return WASIO_ESTATE;
+  /* A field that would inject is refused wherever the trailers go (also
+   * where they are dropped): the codec checks them without writing. */
+  rc = wasio_http_write_last_chunk(NULL, 0, trailers, num_trailers);
+  if (rc < 0 && rc != WASIO_ENOBUFS) return rc;
   return ex_end(ex, trailers, num_trailers);
 }
 
