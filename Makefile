@@ -123,6 +123,11 @@ APP_NATIVE := $(foreach a,$(APPS),$(N)/apps/$(a))
 # --host-tls): imports wasi:tls, so --tls-backend host works in it, and it
 # runs only where the host offers wasi:tls (docs/HOST_TLS.md).
 FETCH_HOSTTLS := $(W)/apps/wasio-fetch-hosttls.wasm
+# wasio-fetch's wasi:http build, linked with libwasio-http.a (wasio-cc
+# --http): its requests go through the host's wasi:http outgoing-handler
+# (--transport host, the default there), so it runs with `wasmtime run -S
+# http` and no socket permission at all (docs/WASI_HTTP_CLIENT.md).
+FETCH_HTTP := $(W)/apps/wasio-fetch-http.wasm
 EXAMPLES := $(notdir $(patsubst %/,%,$(wildcard examples/*/)))
 EXAMPLE_WASM := $(foreach e,$(EXAMPLES),$(W)/examples/$(e).wasm)
 EXAMPLE_NATIVE := $(foreach e,$(EXAMPLES),$(N)/examples/$(e))
@@ -141,8 +146,9 @@ TESTLIB := $(TESTLIB_SRC) tests/harness.h tests/testlib.h
 .PHONY: all setup lib test demo bench clean check-bindings
 # Components are stripped of debug info and names (tools/wasio-cc; --debug
 # keeps them); each is printed with both sizes when it is built.
-all: lib $(EXAMPLE_WASM) $(EXAMPLE_NATIVE) $(APP_WASM) $(APP_NATIVE) tests-build hosttls wasihttp $(FETCH_HOSTTLS)
-	@for f in $(W)/examples/hello.wasm $(APP_WASM) $(FETCH_HOSTTLS); do \
+all: lib $(EXAMPLE_WASM) $(EXAMPLE_NATIVE) $(APP_WASM) $(APP_NATIVE) tests-build hosttls wasihttp $(FETCH_HOSTTLS) \
+  $(FETCH_HTTP)
+	@for f in $(W)/examples/hello.wasm $(APP_WASM) $(FETCH_HOSTTLS) $(FETCH_HTTP); do \
 	  printf 'size: %s %s bytes (stripped)\n' $$f $$(stat -c %s $$f); done
 
 CRT := $(W)/crt1-wasio.o
@@ -418,6 +424,11 @@ $(FETCH_HOSTTLS): $(W)/libwasio-hosttls.a $(W)/libbearssl.a $(CRT) tools/wasio-c
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --host-tls --size -o $@ $(wildcard apps/wasio-fetch/*.c) $(APP_LIBS)
 
+$(FETCH_HTTP): $(W)/libwasio-http.a $(W)/libbearssl.a $(CRT) tools/wasio-cc \
+  $(wildcard apps/wasio-fetch/*.c apps/wasio-fetch/*.h)
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --http --size -o $@ $(wildcard apps/wasio-fetch/*.c) $(APP_LIBS)
+
 # The examples natively too (posix backend, sanitizers), so that their
 # tests (tests/apps/examples.py) run on every host.
 $(N)/examples/%: $(N)/libwasio.a $(N)/libbearssl.a $$(wildcard examples/%/*.c)
@@ -429,8 +440,8 @@ $(N)/apps/%: $(N)/libwasio.a $(N)/libbearssl.a $$(wildcard apps/%/*.c apps/%/*.h
 	$(CLANG) $(NATIVE_CFLAGS) $(wildcard apps/$*/*.c) $(APP_LIBS) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
 
 # wasio-fetch --compressed inflates with zlib (above): its builds add it.
-$(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS): $(W)/libz.a
-$(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS): APP_LIBS = -I$(ZLIB_DIR) $(W)/libz.a
+$(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS) $(FETCH_HTTP): $(W)/libz.a
+$(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS) $(FETCH_HTTP): APP_LIBS = -I$(ZLIB_DIR) $(W)/libz.a
 $(N)/apps/wasio-fetch: $(N)/libz.a
 $(N)/apps/wasio-fetch: APP_LIBS = -I$(ZLIB_DIR) $(N)/libz.a
 

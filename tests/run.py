@@ -269,43 +269,36 @@ def command_for(host, name, spec, params):
     return cmd + [wasm] + params
 
 
-def check_imports(name, results):
-    """The two builds of a hosttls program: only the --host-tls one imports wasi:tls."""
-    for build, subdir, want in (("wasm32", "tests", False), ("wasm32-hosttls", "tests-hosttls", True)):
+def check_build_imports(name, results, other, want_import, what):
+    """The two builds of a program: only the `other` one (("wasm32-hosttls",
+    "tests-hosttls") or ("wasm32-http", "tests-http")) has `want_import`
+    (a line of wasm-tools component wit); the default one has no import
+    of `what` ("wasi:tls", "wasi:http") at all."""
+    for build, subdir, want in (("wasm32", "tests", False), other + (True,)):
         wasm = os.path.join(BUILD, "wasm32", subdir, name + ".wasm")
         p = subprocess.run([WASM_TOOLS, "component", "wit", wasm], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, errors="replace")
         if p.returncode != 0:
             results.record("FAIL", f"{name}.imports@{build}", f": wasm-tools component wit {wasm}:\n{p.stdout[-1000:]}")
             continue
-        has = WASI_TLS_IMPORT in p.stdout
-        any_tls = "wasi:tls" in p.stdout
-        if want and has:
-            results.record("PASS", f"{name}.imports@{build}", f": {WASI_TLS_IMPORT}")
-        elif not want and not any_tls:
-            results.record("PASS", f"{name}.imports@{build}", ": no wasi:tls import")
+        if want and want_import in p.stdout:
+            results.record("PASS", f"{name}.imports@{build}", f": {want_import}")
+        elif not want and f"import {what}/" not in p.stdout:
+            results.record("PASS", f"{name}.imports@{build}", f": no {what} import")
         else:
             results.record("FAIL", f"{name}.imports@{build}",
-                           f": {wasm} {'lacks' if want else 'has'} a wasi:tls import")
+                           f": {wasm} {'lacks' if want else 'has'} a {what} import")
+
+
+def check_imports(name, results):
+    """The two builds of a hosttls program: only the --host-tls one imports wasi:tls."""
+    check_build_imports(name, results, ("wasm32-hosttls", "tests-hosttls"), WASI_TLS_IMPORT, "wasi:tls")
 
 
 def check_http_imports(name, results):
     """The two builds of a wasihttp program: only the --http one imports
     wasi:http/outgoing-handler."""
-    for build, subdir, want in (("wasm32", "tests", False), ("wasm32-http", "tests-http", True)):
-        wasm = os.path.join(BUILD, "wasm32", subdir, name + ".wasm")
-        p = subprocess.run([WASM_TOOLS, "component", "wit", wasm], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True, errors="replace")
-        if p.returncode != 0:
-            results.record("FAIL", f"{name}.imports@{build}", f": wasm-tools component wit {wasm}:\n{p.stdout[-1000:]}")
-            continue
-        has = WASI_HTTP_IMPORT in p.stdout
-        if has == want:
-            results.record("PASS", f"{name}.imports@{build}", ": imports wasi:http/outgoing-handler" if want
-                           else ": no wasi:http import")
-        else:
-            results.record("FAIL", f"{name}.imports@{build}",
-                           f": {wasm} {'lacks' if want else 'has'} a wasi:http/outgoing-handler import")
+    check_build_imports(name, results, ("wasm32-http", "tests-http"), WASI_HTTP_IMPORT, "wasi:http")
 
 
 def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(), trust_root=False,

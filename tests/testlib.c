@@ -508,6 +508,26 @@ void result_on_done(wasio_http_call_t *call, int status) {
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_call_cancel(call));
 }
 
+wasio_http_call_t *tl_http_pause_resume(wasio_loop_t *loop, wasio_http_client_t *client, const char *url, result_t *r,
+                                        uint64_t *at_pause) {
+  memset(r, 0, sizeof *r);
+  wasio_http_call_opts_t o = {.url = url, .data = r, .on_response = result_on_response, .on_body = result_on_body,
+                              .on_done = result_on_done};
+  r->pause_after = 1;
+  wasio_http_call_t *call = NULL;
+  ASSERT_OK(wasio_http_call_start(client, &o, &call));
+  WAIT_UNTIL(loop, r->paused);
+  *at_pause = r->body_total;
+  /* 200 ms of turns: nothing is delivered while paused. */
+  uint64_t t0 = wasio_monotonic_ns();
+  while (elapsed_ms_since(t0) < 200) ASSERT_TRUE(wasio_loop_run(loop, WASIO_RUN_NOWAIT) >= 0);
+  ASSERT_EQ_INT(r->bodies_while_paused, 0);
+  ASSERT_EQ_U64(r->body_total, *at_pause);
+  r->paused = false;
+  ASSERT_OK(wasio_http_call_pause(call, false));
+  return call;
+}
+
 static bool tl_client_closed_flag;
 
 static void tl_client_closed(wasio_http_client_t *c) {
@@ -521,6 +541,77 @@ void http_client_close_wait(wasio_loop_t *loop, wasio_http_client_t *client) {
   wasio_http_client_close(client, tl_client_closed);
   wasio_http_client_close(client, tl_client_closed); /* idempotent */
   WAIT_UNTIL(loop, tl_client_closed_flag);
+}
+
+/* ---- HTTP: a streamed upload, read back ------------------------------------------- */
+
+static struct {
+  tl_rng_t rng;
+  uint64_t total, sent;
+  uint32_t crc;
+  int pulls, eagain_every, eagains;
+  bool waiting;
+  wasio_http_call_t *call;
+} tl_up;
+
+ptrdiff_t tl_upload_body_read(wasio_http_call_t *call, void *buf, size_t cap) {
+  (void)call;
+  ASSERT_TRUE(!tl_up.waiting);
+  tl_up.pulls++;
+  if (tl_up.eagain_every && tl_up.pulls % tl_up.eagain_every == 0) {
+    tl_up.waiting = true;
+    tl_up.eagains++;
+    return WASIO_EAGAIN;
+  }
+  uint64_t left = tl_up.total - tl_up.sent;
+  size_t n = left < cap ? (size_t)left : cap;
+  if (n > 7777) n = 7777; /* odd sizes: many pieces (chunks) */
+  tl_rng_fill(&tl_up.rng, buf, n);
+  tl_up.crc = tl_crc32(tl_up.crc, buf, n);
+  tl_up.sent += n;
+  return (ptrdiff_t)n;
+}
+
+static void tl_upload_resume(wasio_timer_t *t) {
+  (void)t;
+  if (tl_up.waiting) {
+    tl_up.waiting = false;
+    ASSERT_OK(wasio_http_call_resume_upload(tl_up.call));
+  }
+}
+
+void tl_upload_and_check(wasio_loop_t *loop, wasio_http_client_t *client, const tl_upload_t *u) {
+  memset(&tl_up, 0, sizeof tl_up);
+  tl_up.rng.s = 0x9e3779b97f4a7c15ull ^ u->total;
+  tl_up.total = u->total;
+  tl_up.eagain_every = u->eagain_every;
+  result_t r;
+  memset(&r, 0, sizeof r);
+  wasio_http_call_opts_t o = {.method = "PUT", .url = u->url, .body_read = tl_upload_body_read,
+                              .body_length = u->body_length, .trailers = u->trailers,
+                              .num_trailers = u->num_trailers, .data = &r, .on_response = result_on_response,
+                              .on_body = result_on_body, .on_done = result_on_done};
+  wasio_timer_t *resumer = NULL;
+  ASSERT_OK(wasio_timer_new(loop, &resumer));
+  ASSERT_OK(wasio_http_call_start(client, &o, &tl_up.call));
+  ASSERT_OK(wasio_timer_start(resumer, tl_upload_resume, 1 * MS, 1 * MS));
+  WAIT_UNTIL(loop, r.dones == 1);
+  wasio_timer_close(resumer, NULL);
+  ASSERT_WASIO(u->want, r.done_status);
+  if (u->want != 0) return;
+  ASSERT_TRUE(r.status == 201 || r.status == 204);
+  ASSERT_EQ_U64(tl_up.sent, u->total);
+  if (u->eagain_every) ASSERT_GT_INT(tl_up.eagains, 0);
+  /* Read it back: the server stored exactly what was streamed. */
+  memset(&r, 0, sizeof r);
+  o = (wasio_http_call_opts_t){.url = u->url, .data = &r, .on_response = result_on_response,
+                               .on_body = result_on_body, .on_done = result_on_done};
+  ASSERT_OK(wasio_http_call_start(client, &o, NULL));
+  WAIT_UNTIL(loop, r.dones == 1);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_INT(r.status, 200);
+  ASSERT_EQ_U64(r.body_total, u->total);
+  ASSERT_EQ_U64(r.crc, tl_up.crc);
 }
 
 /* ---- HTTP: what both transports answer to misbehaving peers ------------------------ */

@@ -271,9 +271,37 @@ void result_on_body(wasio_http_call_t *call, const void *data, size_t len);
 /* Also checks that a finished call refuses a cancel. */
 void result_on_done(wasio_http_call_t *call, int status);
 
+/* Starts a GET of `url` into *r (reset first) that pauses itself after
+ * its first body bytes, asserts that 200 ms of loop turns deliver nothing
+ * more, and resumes it: returns the call, still running, and the body
+ * bytes it had when it paused in *at_pause. */
+wasio_http_call_t *tl_http_pause_resume(wasio_loop_t *loop, wasio_http_client_t *client, const char *url, result_t *r,
+                                        uint64_t *at_pause);
+
 /* Closes a client (twice: closing is idempotent) and waits for its one
  * close callback. */
 void http_client_close_wait(wasio_loop_t *loop, wasio_http_client_t *client);
+
+/* ---- HTTP: a streamed upload, read back ------------------------------------------
+ * PUTs `total` pseudo-random bytes to `url` (nginx's WebDAV /upload/),
+ * produced by tl_upload_body_read in odd-sized pieces (every
+ * eagain_every-th pull answers WASIO_EAGAIN, and a 1 ms timer resumes the
+ * upload), with body_length and the trailers given; requires on_done's
+ * status `want`, and after a success reads the URL back and compares its
+ * length and CRC-32 with what was sent. */
+typedef struct tl_upload {
+  const char *url;
+  int64_t body_length;       /* -1: chunked */
+  uint64_t total;            /* bytes the producer gives before it says 0 */
+  int eagain_every;          /* 0: never */
+  const wasio_http_header_t *trailers;
+  size_t num_trailers;
+  int want;
+} tl_upload_t;
+void tl_upload_and_check(wasio_loop_t *loop, wasio_http_client_t *client, const tl_upload_t *u);
+/* The producer of tl_upload_and_check (a body_read callback), for calls a
+ * test starts itself. */
+ptrdiff_t tl_upload_body_read(wasio_http_call_t *call, void *buf, size_t cap);
 
 /* ---- HTTP: what both transports answer to misbehaving peers ----------------------
  * One table of expectations, run by tests/component/http_client.c (the

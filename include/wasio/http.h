@@ -89,8 +89,11 @@ typedef struct wasio_http_call wasio_http_call_t;
  *   are the host's to find: most arrive as WASIO_EHTTP_PROTOCOL;
  * - wasio_http_call_request_head() shows the request as the socket
  *   transport would write it (the host writes its own);
- * - https:// is the host's TLS: a certificate the host refuses is
- *   WASIO_ETLS_CERT_INVALID (wasi:http does not say why).
+ * - https:// is the host's TLS, with the host's trust: wasi:http's
+ *   TLS-certificate-error is WASIO_ETLS_CERT_INVALID (it does not say
+ *   why); wasmtime reports a certificate it does not trust as a TLS
+ *   protocol error (WASIO_ETLS); jco's messages name the problem
+ *   (WASIO_ETLS_CERT_UNTRUSTED, _EXPIRED, _NAME, ...).
  * More codes, only over HOST: WASIO_EHTTP_DENIED (the host refused to send
  * the request: a destination it does not allow), WASIO_EHTTP_BODY_SIZE
  * (the body sent differs from its Content-Length), WASIO_EHTTP_PROTOCOL
@@ -262,7 +265,8 @@ int wasio_http_call_redirects(const wasio_http_call_t *call);
 /* The response's trailer fields (of a chunked body, or the ones the host
  * received) into *fields and *num (0 and NULL when there were none).
  * Valid inside on_done with status 0, which is the only time they are
- * known; WASIO_ESTATE elsewhere (*num 0). */
+ * known: WASIO_ESTATE elsewhere (*num 0), WASIO_EINVAL for a NULL
+ * argument. */
 int wasio_http_call_trailers(const wasio_http_call_t *call, const wasio_http_header_t **fields, size_t *num);
 
 /* One blocking call for simple programs, on a loop of its own: GET `url`,

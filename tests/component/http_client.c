@@ -508,72 +508,13 @@ TEST(redirect_to_longer_urls) {
 
 /* ---- uploads ---------------------------------------------------------------- */
 
-typedef struct upload {
-  tl_rng_t rng;
-  uint64_t total, sent;
-  uint32_t crc;
-  int pulls, eagain_every, eagains;
-  bool waiting;
-} upload_t;
-
-static upload_t up;
-
-static ptrdiff_t body_read(wasio_http_call_t *call, void *buf, size_t cap) {
-  (void)call;
-  ASSERT_TRUE(!up.waiting);
-  up.pulls++;
-  if (up.eagain_every && up.pulls % up.eagain_every == 0) {
-    up.waiting = true;
-    up.eagains++;
-    return WASIO_EAGAIN;
-  }
-  uint64_t left = up.total - up.sent;
-  size_t n = left < cap ? (size_t)left : cap;
-  if (n > 7777) n = 7777; /* odd sizes: many chunks */
-  tl_rng_fill(&up.rng, buf, n);
-  up.crc = tl_crc32(up.crc, buf, n);
-  up.sent += n;
-  return (ptrdiff_t)n;
-}
-
-static wasio_http_call_t *resume_call;
-static void resume_cb(wasio_timer_t *t) {
-  (void)t;
-  if (up.waiting) {
-    up.waiting = false;
-    ASSERT_OK(wasio_http_call_resume_upload(resume_call));
-  }
-}
-
+/* PUTs a streamed body to nginx and reads it back (tests/testlib.h). */
 static void upload_and_check(wasio_loop_t *loop, wasio_http_client_t *client, const char *path,
                              int64_t body_length, uint64_t total, int eagain_every) {
-  memset(&up, 0, sizeof up);
-  up.rng.s = 0x9e3779b97f4a7c15ull ^ total;
-  up.total = total;
-  up.eagain_every = eagain_every;
   char url[128];
-  result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, path), &r);
-  o.method = "PUT";
-  o.body_read = body_read;
-  o.body_length = body_length;
-  wasio_timer_t *resumer = NULL;
-  ASSERT_OK(wasio_timer_new(loop, &resumer));
-  ASSERT_OK(wasio_http_call_start(client, &o, &resume_call));
-  ASSERT_OK(wasio_timer_start(resumer, resume_cb, 1 * MS, 1 * MS));
-  WAIT_UNTIL(loop, r.dones == 1);
-  wasio_timer_close(resumer, NULL);
-  ASSERT_WASIO(0, r.done_status);
-  ASSERT_TRUE(r.status == 201 || r.status == 204);
-  ASSERT_EQ_U64(up.sent, total);
-  if (eagain_every) ASSERT_GT_INT(up.eagains, 0);
-  /* Read it back: nginx stored exactly what was streamed. */
-  o = opts_for(url, &r);
-  run_call(loop, client, &o, &r);
-  ASSERT_WASIO(0, r.done_status);
-  ASSERT_EQ_INT(r.status, 200);
-  ASSERT_EQ_U64(r.body_total, total);
-  ASSERT_EQ_U64(r.crc, up.crc);
+  tl_upload_t u = {.url = url_of(url, sizeof url, NGINX_PORT, path), .body_length = body_length, .total = total,
+                   .eagain_every = eagain_every};
+  tl_upload_and_check(loop, client, &u);
 }
 
 TEST(upload_streamed) {
@@ -748,19 +689,8 @@ TEST(pause_resume) {
   wasio_http_client_t *client = new_client(loop, 0);
   char url[128];
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/big.bin"), &r);
-  r.pause_after = 1;
-  wasio_http_call_t *call = NULL;
-  ASSERT_OK(wasio_http_call_start(client, &o, &call));
-  WAIT_UNTIL(loop, r.paused);
-  uint64_t at_pause = r.body_total;
-  /* 200 ms of turns: nothing is delivered while paused. */
-  uint64_t t0 = wasio_monotonic_ns();
-  while (elapsed_ms_since(t0) < 200) ASSERT_TRUE(wasio_loop_run(loop, WASIO_RUN_NOWAIT) >= 0);
-  ASSERT_EQ_INT(r.bodies_while_paused, 0);
-  ASSERT_EQ_U64(r.body_total, at_pause);
-  r.paused = false;
-  ASSERT_OK(wasio_http_call_pause(call, false));
+  uint64_t at_pause = 0;
+  (void)tl_http_pause_resume(loop, client, url_of(url, sizeof url, NGINX_PORT, "/big.bin"), &r, &at_pause);
   r.cancel_after = at_pause + 4 * 1024 * 1024;
   WAIT_UNTIL(loop, r.dones == 1);
   ASSERT_WASIO(WASIO_ECANCELED, r.done_status);

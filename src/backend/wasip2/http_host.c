@@ -65,6 +65,50 @@ static void wasio__http_src_drop(wasio_loop_t *loop, wasio__src_t *src) {
 
 /* ---- errors --------------------------------------------------------------------- */
 
+/* Words of a host's message and the code they prove. */
+typedef struct wasio__http_word {
+  const char *words;
+  int code;
+} wasio__http_word_t;
+
+/* The code of the first entry whose words m[0..n) contains, or `other`. */
+static int wasio__http_words(const wasio__http_word_t *w, size_t nw, const char *m, size_t n, int other) {
+  for (size_t k = 0; k < nw; k++) {
+    size_t wl = strlen(w[k].words);
+    for (size_t i = 0; i + wl <= n; i++)
+      if (memcmp(m + i, w[k].words, wl) == 0) return w[k].code;
+  }
+  return other;
+}
+
+/* internal-error(message): jco's preview2-shim (0.26) puts Node's error
+ * message there, read for what it proves, as wasio/tls_host.h reads the
+ * TLS hosts' messages; it refuses trailers on an outgoing body with
+ * "trailers unsupported". Node's certificate messages ("unable to verify
+ * the first certificate", "self-signed certificate in certificate chain",
+ * "certificate has expired", "Hostname/IP does not match certificate's
+ * altnames") name the problem; any other mention of a certificate is
+ * WASIO_ETLS_CERT_INVALID. */
+static const wasio__http_word_t wasio__http_internal_words[] = {
+    {"trailers unsupported", WASIO_ENOTSUP},
+    {"unable to verify", WASIO_ETLS_CERT_UNTRUSTED},
+    {"unable to get local issuer", WASIO_ETLS_CERT_UNTRUSTED},
+    {"self-signed certificate", WASIO_ETLS_CERT_SELF_SIGNED},
+    {"self signed certificate", WASIO_ETLS_CERT_SELF_SIGNED},
+    {"certificate has expired", WASIO_ETLS_CERT_EXPIRED},
+    {"certificate is not yet valid", WASIO_ETLS_CERT_NOT_YET_VALID},
+    {"does not match certificate", WASIO_ETLS_CERT_NAME},
+    {"certificate", WASIO_ETLS_CERT_INVALID},
+};
+
+/* The words of a body stream's io-error (wasio__http_stream_error). */
+static const wasio__http_word_t wasio__http_stream_words[] = {
+    {"connection read timeout", WASIO_ETIMEDOUT},
+    {"error reading a body from connection", WASIO_EHTTP_TRUNCATED},
+    {"aborted", WASIO_EHTTP_TRUNCATED},
+    {"ECONNRESET", WASIO_ECONNRESET},
+};
+
 int wasio__bk_http_error(wasi_http_types_error_code_t *e) {
   int rc;
   switch (e->tag) {
@@ -112,15 +156,12 @@ int wasio__bk_http_error(wasi_http_types_error_code_t *e) {
     case WASI_HTTP_TYPES_ERROR_CODE_HTTP_UPGRADE_FAILED:
     case WASI_HTTP_TYPES_ERROR_CODE_HTTP_PROTOCOL_ERROR: rc = WASIO_EHTTP_PROTOCOL; break;
     case WASI_HTTP_TYPES_ERROR_CODE_INTERNAL_ERROR:
-      /* jco's preview2-shim (0.26) refuses trailers on an outgoing body
-       * with internal-error("trailers unsupported"): read for what it
-       * proves, as wasio/tls_host.h reads the hosts' TLS messages. */
-      rc = WASIO_EIO;
-      if (e->val.internal_error.is_some) {
-        const imports_string_t *m = &e->val.internal_error.val;
-        static const char unsupported[] = "trailers unsupported";
-        if (m->len == sizeof unsupported - 1 && memcmp(m->ptr, unsupported, m->len) == 0) rc = WASIO_ENOTSUP;
-      }
+      rc = e->val.internal_error.is_some
+               ? wasio__http_words(wasio__http_internal_words,
+                                   sizeof wasio__http_internal_words / sizeof wasio__http_internal_words[0],
+                                   (const char *)e->val.internal_error.val.ptr, e->val.internal_error.val.len,
+                                   WASIO_EIO)
+               : WASIO_EIO;
       break;
     case WASI_HTTP_TYPES_ERROR_CODE_CONFIGURATION_ERROR:
     default: rc = WASIO_EIO; break;
@@ -141,27 +182,8 @@ int wasio__bk_http_error(wasi_http_types_error_code_t *e) {
  *     ended or broke before the body's end: a truncation and a reset read
  *     the same);
  *   jco (Node): "aborted" (the same two cases), "read ECONNRESET".
- * Anything else is what a failed stream is for a socket:
- * WASIO_ECONNRESET. */
-static int wasio__http_io_error_map(const char *m, size_t n) {
-  static const struct {
-    const char *words;
-    int code;
-  } known[] = {
-      {"connection read timeout", WASIO_ETIMEDOUT},
-      {"error reading a body from connection", WASIO_EHTTP_TRUNCATED},
-      {"aborted", WASIO_EHTTP_TRUNCATED},
-      {"ECONNRESET", WASIO_ECONNRESET},
-  };
-  for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
-    size_t wl = strlen(known[k].words);
-    for (size_t i = 0; i + wl <= n; i++)
-      if (memcmp(m + i, known[k].words, wl) == 0) return known[k].code;
-  }
-  return WASIO_ECONNRESET;
-}
-
-/* A stream error of a body, mapped (the notes above) and dropped. */
+ * (wasio__http_stream_words). Anything else is what a failed stream is
+ * for a socket: WASIO_ECONNRESET. The error is dropped. */
 static int wasio__http_stream_error(wasi_io_streams_stream_error_t *err, bool writing) {
   if (err->tag != WASI_IO_STREAMS_STREAM_ERROR_LAST_OPERATION_FAILED) return writing ? WASIO_EPIPE : WASIO_EOF;
   wasi_io_error_own_error_t ioe = err->val.last_operation_failed;
@@ -170,7 +192,8 @@ static int wasio__http_stream_error(wasi_io_streams_stream_error_t *err, bool wr
   /* wasmtime appends a backtrace: the first line is the message. */
   size_t n = 0;
   while (n < text.len && text.ptr[n] != '\n') n++;
-  int rc = wasio__http_io_error_map((const char *)text.ptr, n);
+  int rc = wasio__http_words(wasio__http_stream_words, sizeof wasio__http_stream_words / sizeof wasio__http_stream_words[0],
+                             (const char *)text.ptr, n, WASIO_ECONNRESET);
   wasio__abi_free(text.ptr, text.len);
   wasi_io_error_error_drop_own(ioe);
   return rc;
