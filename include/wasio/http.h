@@ -295,7 +295,8 @@ int wasio_http_fetch(const char *url, uint64_t timeout_ns, size_t max_body, int 
  * The HOST transport, as the program sees it (docs/WASI_HTTP.md):
  * - main() runs once per instance, inside the first request the instance
  *   gets, with the arguments the host gives (none on wasmtime serve; jco
- *   serve passes its own command line's), through the same program entry
+ *   serve passes the arguments after the component on its command line),
+ *   through the same program entry
  *   as a command's main, but main's return ends nothing: no exit(), no
  *   atexit handlers, the instance lives on.
  * - wasio_http_server_listen() binds the server to the host instead of a
