@@ -196,7 +196,7 @@ def test_proxy_streams(host):
                       f"[{how}] /echo through the proxy: exit {p.returncode}, {len(p.stdout)} bytes back {p.stderr[-200:]!r}")
             finally:
                 s.stop()
-        down = f"http://127.0.0.1:{free_port()}"
+        down = f"http://127.0.0.1:{pydriver.free_port()}"
         for how in deployments(host):
             s = Deployed(host, "http-proxy", how, env=[f"UPSTREAM={down}"], args=[down])
             try:
@@ -207,15 +207,6 @@ def test_proxy_streams(host):
                 s.stop()
     finally:
         up.stop()
-
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 if __name__ == "__main__":

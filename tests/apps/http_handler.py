@@ -81,30 +81,26 @@ def dl_bytes(n):
     return bytes(((i * 131 + (i >> 8) * 7 + 11) & 0xFF) for i in range(n))
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 class Handler(pydriver.Process):
     """The handler on one variant; its output (stdout and stderr merged)
     is drained by a thread into self.out, so a chatty host never blocks."""
 
-    def __init__(self, variant, reuse=REUSE_REQUESTS * 2):
+    def __init__(self, variant, reuse=REUSE_REQUESTS * 2, main=None):
         env = dict(os.environ, RUST_BACKTRACE="0", RUST_LIB_BACKTRACE="0")
+        if main is not None:
+            env["HTTP_HANDLER_MAIN"] = main
         if variant == "native":
             cmd, ready = [NATIVE, "0"], r"listening on http://127\.0\.0\.1:(\d+)/$"
         elif variant in ("fresh", "reuse"):
             cmd = [WASMTIME, "serve", "-S", "cli", "--addr", "127.0.0.1:0"]
+            if main is not None:
+                cmd += ["--env", f"HTTP_HANDLER_MAIN={main}"]
             if variant == "reuse":
                 cmd += ["--max-instance-reuse-count", str(reuse), "--idle-instance-timeout", "60s"]
             cmd.append(WASM)
             ready = r"Serving HTTP on http://127\.0\.0\.1:(\d+)/$"
         else:
-            port = free_port()
+            port = pydriver.free_port()
             cmd = ["node", JCO, "serve", "--host", "127.0.0.1", "--port", str(port), WASM]
             ready = r"Server listening @ 127\.0\.0\.1:(\d+)\.\.\.$"
         super().__init__(cmd, ready=ready, timeout=START_TIMEOUT_S, merge_stderr=True, env=env,
@@ -561,6 +557,41 @@ def concurrent_slow_requests(ctx):
         check(last_start < first_end,
               f"the requests did not all run at once: the last started {(last_start - first_end) / 1e6:.0f} ms "
               f"after the first ended")
+    ctx.each(run)
+
+
+@test
+def no_server_bound(ctx):
+    """Through the host, a request always gets an answer: 500 with the
+    reason when main returned without binding a server, or after the
+    server was shut down (and a socket server that shut down refuses
+    connections)."""
+    def run(h):
+        if h.variant != "native":
+            h2 = Handler(h.variant, main="return")
+            try:
+                status, _, body = request(h2, "GET", "/hello")
+                check(status == 500 and b"main returned 3 without binding an HTTP server to the host" in body,
+                      f"main that returned 3: {status} {body!r}")
+            finally:
+                h2.stop()
+        if h.variant == "fresh":
+            return  # every request a new instance: nothing outlives /shutdown
+        h3 = Handler(h.variant)
+        try:
+            status, _, body = request(h3, "GET", "/shutdown")
+            check((status, body) == (200, b"shutting down\n"), f"/shutdown: {status} {body!r}")
+            if h.variant == "native":
+                try:
+                    status, _, body = request(h3, "GET", "/hello")
+                    raise pydriver.Failure(f"after the shutdown: {status} {body!r}, want a refused connection")
+                except ConnectionRefusedError:
+                    return
+            status, _, body = request(h3, "GET", "/hello")
+            check(status == 500 and b"the HTTP server of this instance was shut down" in body,
+                  f"after the shutdown: {status} {body!r}")
+        finally:
+            h3.stop()
     ctx.each(run)
 
 

@@ -35,6 +35,9 @@
  *   GET  /bad/after-end       ends a streamed response, then writes and ends
  *                             again: the codes go to stdout ("bad after-end:
  *                             ...", the body being over)
+ *   GET  /shutdown            "shutting down\n", then the server shuts down
+ *                             (through the host, later requests of the
+ *                             instance get the export's 500)
  *   GET  /stats               "instance ID requests N live B bytes M
  *                             memory P": the instance's live heap blocks
  *                             and bytes (every malloc/free of the
@@ -42,6 +45,8 @@
  *                             -Wl,--wrap) and its memory size
  *   other paths               404; a known path with another method: 405
  * Limits of this server: max_body 2 MiB, body timeout 2 s, idle 5 s.
+ * With HTTP_HANDLER_MAIN=return in its environment, main returns 3 before
+ * making a server (what the export answers then is under test).
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -481,6 +486,9 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
     bad_too_long(ex, r);
   } else if (str_eq(path, "/bad/after-end")) {
     bad_after_end(ex, r);
+  } else if (str_eq(path, "/shutdown")) {
+    text(ex, 200, "shutting down\n");
+    wasio_http_server_shutdown(wasio_http_exchange_server(ex), 5 * WASIO_NS_PER_S, NULL);
   } else if (str_eq(path, "/stats")) {
     snprintf(r->text, sizeof r->text, "instance %016llx requests %llu live %lld bytes %lld memory %llu\n",
              (unsigned long long)instance_id, (unsigned long long)requests, live_blocks, live_bytes,
@@ -492,6 +500,8 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
 }
 
 int main(int argc, char **argv) {
+  const char *how = getenv("HTTP_HANDLER_MAIN");
+  if (how != NULL && strcmp(how, "return") == 0) return 3;
   unsigned long port = argc > 1 ? strtoul(argv[1], NULL, 10) : 0;
   wasio_addr_t addr;
   wasio_http_server_t *srv;
