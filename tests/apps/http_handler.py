@@ -15,7 +15,8 @@ Where each HOST runs the handler:
             `wasmtime serve -S cli` twice: "fresh" (a new instance per
             request, the default for p2 components) and "reuse"
             (--max-instance-reuse-count, one instance serves many
-            requests); every test runs on both, and a failure names which;
+            requests, and -S inherit-network: sockets are granted there
+            only); every test runs on both, and a failure names which;
   jco       the same component under `jco serve` (tools/jco: one instance
             serves every request).
 Where jco's preview2-shim cannot do what a test needs, the test is SKIPped
@@ -93,6 +94,8 @@ class Handler(pydriver.Process):
             cmd, ready = [NATIVE, "0"], r"listening on http://127\.0\.0\.1:(\d+)/$"
         elif variant in ("fresh", "reuse"):
             cmd = [WASMTIME, "serve", "-S", "cli", "--addr", "127.0.0.1:0"]
+            if variant == "reuse":
+                cmd += ["-S", "inherit-network=y"]  # sockets granted here only (tcp_inside_a_handler)
             if main is not None:
                 cmd += ["--env", f"HTTP_HANDLER_MAIN={main}"]
             if variant == "reuse":
@@ -558,6 +561,46 @@ def concurrent_slow_requests(ctx):
               f"the requests did not all run at once: the last started {(last_start - first_end) / 1e6:.0f} ms "
               f"after the first ended")
     ctx.each(run)
+
+
+@test
+def tcp_inside_a_handler(ctx):
+    """A handler connects to a TCP server where the host grants sockets
+    (natively, wasmtime serve with -S inherit-network: the "reuse"
+    variant here, jco always), and gets a clear error where it does not
+    (the "fresh" variant)."""
+    peer = socket.socket()
+    peer.bind(("127.0.0.1", 0))
+    peer.listen(16)
+    port = peer.getsockname()[1]
+
+    def serve():
+        while True:
+            try:
+                c, _ = peer.accept()
+            except OSError:
+                return
+            with c:
+                c.settimeout(10)
+                data = b""
+                while not data.endswith(b"\n"):
+                    d = c.recv(64)
+                    if not d:
+                        break
+                    data += d
+                c.sendall(data)
+    threading.Thread(target=serve, daemon=True).start()
+
+    def run(h):
+        status, _, body = request(h, "GET", f"/tcp?port={port}")
+        if h.variant == "fresh":
+            check(status == 502 and body == b"tcp connect: access denied\n", f"/tcp without sockets: {status} {body!r}")
+        else:
+            check((status, body) == (200, b"tcp says: ping\n"), f"/tcp: {status} {body!r}")
+    try:
+        ctx.each(run)
+    finally:
+        peer.close()
 
 
 @test

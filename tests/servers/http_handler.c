@@ -35,6 +35,10 @@
  *   GET  /bad/after-end       ends a streamed response, then writes and ends
  *                             again: the codes go to stdout ("bad after-end:
  *                             ...", the body being over)
+ *   GET  /tcp?port=P          TCP inside a handler: connects to
+ *                             127.0.0.1:P, sends "ping\n", answers "tcp
+ *                             says: " and the line that came back; 502 with
+ *                             the error where the host grants no sockets
  *   GET  /shutdown            "shutting down\n", then the server shuts down
  *                             (through the host, later requests of the
  *                             instance get the export's 500)
@@ -131,6 +135,8 @@ static uint64_t instance_id, requests;
 typedef struct request {
   wasio_http_exchange_t *ex;
   wasio_timer_t *timer;
+  wasio_tcp_t *tcp;        /* /tcp */
+  wasio_write_t wreq;
   uint64_t bytes, fnv, sent, total, chunk, start_ns;
   bool chunked, writing, body_done;
   char text[TEXT_CAP];
@@ -170,10 +176,18 @@ static uint64_t wall_ns(void) {
   return s * WASIO_NS_PER_S + ns;
 }
 
+static void tcp_freed(wasio_tcp_t *tcp) { free(wasio_tcp_data(tcp)); }
+
 static void request_done(wasio_http_exchange_t *ex, int status) {
   (void)status;
   request_t *r = wasio_http_exchange_data(ex);
   if (r->timer != NULL) wasio_timer_close(r->timer, NULL);
+  if (r->tcp != NULL) {
+    /* The socket's callbacks may still come (phase 4): r goes with it. */
+    r->ex = NULL;
+    wasio_tcp_close(r->tcp, tcp_freed);
+    return;
+  }
   free(r);
 }
 
@@ -354,6 +368,53 @@ static void midway_written(wasio_http_exchange_t *ex, int status) {
   if (status == 0) wasio_timer_start(r->timer, midway_fired, MIDWAY_ABORT_MS * WASIO_NS_PER_MS, 0);
 }
 
+/* ---- /tcp: a TCP connection from inside the handler ----------------------------------- */
+
+static void tcp_fail(request_t *r, const char *what, int status) {
+  if (r->ex == NULL) return;
+  snprintf(r->text, sizeof r->text, "tcp %s: %s\n", what, wasio_strerror(status));
+  text(r->ex, 502, r->text);
+}
+
+static void tcp_alloc(wasio_tcp_t *tcp, size_t suggested, wasio_buf_t *buf) {
+  (void)suggested;
+  request_t *r = wasio_tcp_data(tcp);
+  buf->base = (char *)r->buf + r->buf_len;
+  buf->len = 64 - r->buf_len;
+}
+
+static void tcp_read(wasio_tcp_t *tcp, ptrdiff_t nread, const wasio_buf_t *buf) {
+  (void)buf;
+  request_t *r = wasio_tcp_data(tcp);
+  if (r->ex == NULL) return;
+  if (nread < 0) {
+    tcp_fail(r, "read", (int)nread);
+    return;
+  }
+  r->buf_len += (size_t)nread;
+  if (memchr(r->buf, '\n', r->buf_len) == NULL && r->buf_len < 64) return;
+  wasio_tcp_read_stop(tcp);
+  snprintf(r->text, sizeof r->text, "tcp says: %.*s", (int)r->buf_len, (const char *)r->buf);
+  text(r->ex, 200, r->text);
+}
+
+static void tcp_written(wasio_write_t *req, int status) {
+  request_t *r = req->data;
+  if (status != 0) tcp_fail(r, "write", status);
+}
+
+static void tcp_connected(wasio_tcp_t *tcp, int status) {
+  request_t *r = wasio_tcp_data(tcp);
+  if (status != 0) {
+    tcp_fail(r, "connect", status);
+    return;
+  }
+  r->wreq.data = r;
+  int rc = wasio_tcp_write(tcp, &r->wreq, "ping\n", 5, tcp_written);
+  if (rc == 0) rc = wasio_tcp_read_start(tcp, tcp_alloc, tcp_read);
+  if (rc != 0) tcp_fail(r, "start", rc);
+}
+
 /* ---- bad calls --------------------------------------------------------------------------- */
 
 static void ignore_written(wasio_http_exchange_t *ex, int status) {
@@ -486,6 +547,15 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
     bad_too_long(ex, r);
   } else if (str_eq(path, "/bad/after-end")) {
     bad_after_end(ex, r);
+  } else if (str_eq(path, "/tcp")) {
+    wasio_addr_t a;
+    int rc = wasio_addr_parse("127.0.0.1", (uint16_t)query_number(t.query, "port", 0), &a);
+    if (rc == 0) rc = wasio_tcp_new(loop, &r->tcp);
+    if (rc == 0) {
+      wasio_tcp_set_data(r->tcp, r);
+      rc = wasio_tcp_connect(r->tcp, &a, 5 * WASIO_NS_PER_S, tcp_connected);
+    }
+    if (rc != 0) tcp_fail(r, "connect", rc);
   } else if (str_eq(path, "/shutdown")) {
     text(ex, 200, "shutting down\n");
     wasio_http_server_shutdown(wasio_http_exchange_server(ex), 5 * WASIO_NS_PER_S, NULL);
