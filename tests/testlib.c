@@ -47,6 +47,21 @@ void sleep_ms(wasio_loop_t *loop, uint64_t ms) {
 
 uint64_t elapsed_ms_since(uint64_t t0_ns) { return (wasio_monotonic_ns() - t0_ns) / MS; }
 
+/* ---- heap in use ------------------------------------------------------------ */
+
+#if !defined(__wasm__) && defined(__has_feature) && __has_feature(address_sanitizer)
+#include <sanitizer/allocator_interface.h>
+const char *const tl_heap_kind = "ASan bytes allocated";
+uint64_t tl_heap_bytes(void) { return (uint64_t)__sanitizer_get_current_allocated_bytes(); }
+#elif !defined(__wasm__)
+#include <malloc.h>
+const char *const tl_heap_kind = "mallinfo2";
+uint64_t tl_heap_bytes(void) {
+  struct mallinfo2 mi = mallinfo2();
+  return (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
+}
+#endif
+
 /* ---- addresses and helper ports -------------------------------------------- */
 
 uint16_t helper_port(const char *key) {
@@ -230,6 +245,7 @@ void tconn_read_cb(wasio_tcp_t *tcp, ptrdiff_t nread, const wasio_buf_t *buf) {
   if (nread < 0) {
     c->reading = false;
     c->read_status = (int)nread;
+    c->read_end_at = ++c->events;
     return;
   }
   ASSERT_TRUE(c->reading);
@@ -264,7 +280,8 @@ void tconn_write_cb(wasio_write_t *req, int status) {
   c->writes_pending--;
   c->writes_done++;
   c->last_write_status = status;
-  if (status != 0) c->write_errors++;
+  c->events++;
+  if (status != 0 && c->write_errors++ == 0) c->first_write_error_at = c->events;
   free(req);
 }
 

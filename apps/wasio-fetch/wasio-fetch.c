@@ -60,8 +60,10 @@
  * FILE that cannot be read is error 26 (curl sends an empty body); a
  * response the codec refuses as ambiguous (bare LF, two different
  * Content-Length values, obs-fold: RFC 9112's smuggling vectors) is error 8
- * where curl may accept it; a --compressed body whose compressed stream
- * stops short is error 61 (curl exits 0 after the same bytes); -H with
+ * where curl may accept it; a chunk extension outside RFC 9112's grammar
+ * is error 56, curl's code for malformed chunked encoding (curl skips
+ * extensions unread and exits 0); a --compressed body whose compressed
+ * stream stops short is error 61 (curl exits 0 after the same bytes); -H with
  * CR/LF is refused (2), not sent; HTTP/1.1 only; no prompt for a password
  * (-u USER alone is error 2).
  */
