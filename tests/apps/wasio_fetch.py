@@ -490,7 +490,8 @@ def tls_backend_bad_value_2(c):
     _, err = c.expect_code(["--tls-backend"], 2)
     check("option --tls-backend: requires parameter" in err, f"stderr {err!r}")
     out, _ = c.expect_ok(["--help"])
-    check(b"--tls-backend" in out and b"4 TLS backend not in this build" in out, "help lacks --tls-backend")
+    check(b"--tls-backend" in out and b"4 TLS backend or transport not in this build" in out, "help lacks --tls-backend")
+    check(b"--transport T" in out, "help lacks --transport")
 
 
 @test
