@@ -640,45 +640,66 @@ def no_server_bound(ctx):
 
 def mixed(h, conn, i):
     """One of the requests the reuse test repeats (every route that
-    allocates something of its own)."""
+    allocates something of its own): the instance that answered."""
     k = i % 6
     if k == 0:
-        st, _, _ = request(h, "GET", "/hello", conn=conn)
+        st, hd, _ = request(h, "GET", "/hello", conn=conn)
     elif k == 1:
-        st, _, _ = request(h, "GET", f"/query?name=n{i}", conn=conn)
+        st, hd, _ = request(h, "GET", f"/query?name=n{i}", conn=conn)
     elif k == 2:
-        st, _, _ = request(h, "POST", "/upload", b"u" * 4096, conn=conn)
+        st, hd, _ = request(h, "POST", "/upload", b"u" * 4096, conn=conn)
     elif k == 3:
-        st, _, _ = request(h, "GET", "/download?bytes=65536", conn=conn)
+        st, hd, _ = request(h, "GET", "/download?bytes=65536", conn=conn)
     elif k == 4:
-        st, _, _ = request(h, "POST", "/echo", b"e" * 4096, conn=conn)
+        st, hd, _ = request(h, "POST", "/echo", b"e" * 4096, conn=conn)
     else:
-        st, _, _ = request(h, "GET", "/nope", conn=conn)
+        st, hd, _ = request(h, "GET", "/nope", conn=conn)
         st = 200 if st == 404 else st
-    check(st == 200, f"request {i} (kind {k}): {st}")
+    check(st == 200 and "x-instance" in hd, f"request {i} (kind {k}): {st} {hd}")
+    return hd["x-instance"]
 
 
 @test
 def reuse_1000_requests(ctx):
     """One instance serves 1,000 more requests: its live heap (blocks and
-    bytes) and its memory are what they were after the first 100."""
+    bytes) and its memory are what they were after its first 100. (A host
+    may give some of one client's requests to other instances of its
+    pool, when the next request comes before the instance is back in it:
+    the requests go on until the first one served 1,000 more.)"""
     def run(h):
         if h.variant == "reuse":
             h = Handler("reuse")  # its own: a pool of instances from other tests would spread the requests
         try:
             c = http.client.HTTPConnection("127.0.0.1", h.port, timeout=REQUEST_TIMEOUT_S)
-            for i in range(100):
-                mixed(h, c, i)
-            before = stats(h, c)
-            for i in range(REUSE_REQUESTS):
-                mixed(h, c, i)
-            after = stats(h, c)
+            served, first, i = {}, None, 0
+            while first is None or served[first] < 100:
+                inst = mixed(h, c, i)
+                i += 1
+                served[inst] = served.get(inst, 0) + 1
+                if first is None:
+                    first = inst
+                check(i < REUSE_REQUESTS * 4, f"the first instance served {served[first]} of {i} requests: {served}")
+
+            def stats_of(inst):
+                for _ in range(100):
+                    st = stats(h, c)
+                    if st["instance"] == inst:
+                        return st
+                raise pydriver.Failure(f"instance {inst} never answered /stats again")
+            before = stats_of(first)
+            n = 0
+            while n < REUSE_REQUESTS:
+                if mixed(h, c, i) == first:
+                    n += 1
+                i += 1
+                check(i < REUSE_REQUESTS * 8, f"instance {first} served {n} of {i} requests")
+            after = stats_of(first)
             c.close()
         finally:
             if h.variant == "reuse":
                 h.stop()
-        check(after["instance"] == before["instance"] and after["requests"] == before["requests"] + REUSE_REQUESTS + 1,
-              f"not one instance: before {before}, after {after}")
+        check(after["requests"] >= before["requests"] + REUSE_REQUESTS,
+              f"instance {first}: before {before}, after {after}")
         check((after["live"], after["bytes"], after["memory"]) == (before["live"], before["bytes"], before["memory"]),
               f"the instance grew over {REUSE_REQUESTS} requests: before {before}, after {after}")
     ctx.each(run, variants=["native", "reuse", "jco"])

@@ -48,6 +48,8 @@
  *                             statically linked code: the build wraps them,
  *                             -Wl,--wrap) and its memory size
  *   other paths               404; a known path with another method: 405
+ * Every answer of /hello, /query, /upload, /echo, /download, /stats and the
+ * 404s names its instance in an X-Instance field.
  * Limits of this server: max_body 2 MiB, body timeout 2 s, idle 5 s.
  * With HTTP_HANDLER_MAIN=return in its environment, main returns 3 before
  * making a server (what the export answers then is under test).
@@ -154,8 +156,15 @@ static bool str_eq(wasio_http_str_t s, const char *lit) {
 
 static const wasio_http_header_t text_plain[] = {{{"Content-Type", 12}, {"text/plain", 10}}};
 
+/* X-Instance: the instance that answered (a host may spread one client's
+ * requests over several instances: the reuse test counts per instance). */
+static char instance_hex[17];
+static wasio_http_header_t instance_field[] = {{{"X-Instance", 10}, {instance_hex, 16}}};
+static wasio_http_header_t text_fields[] = {{{"Content-Type", 12}, {"text/plain", 10}},
+                                            {{"X-Instance", 10}, {instance_hex, 16}}};
+
 static void text(wasio_http_exchange_t *ex, int status, const char *body) {
-  wasio_http_respond(ex, status, text_plain, 1, body, strlen(body));
+  wasio_http_respond(ex, status, text_fields, 2, body, strlen(body));
 }
 
 /* FNV-1a, 64 bits: the driver computes the same over what it sent. */
@@ -503,7 +512,7 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
       route_405(ex, "POST");
       return;
     }
-    wasio_http_respond_start(ex, 200, NULL, 0, -1);
+    wasio_http_respond_start(ex, 200, instance_field, 1, -1);
     wasio_http_exchange_read_body(ex, echo_data, echo_end);
   } else if (str_eq(path, "/download")) {
     if (!get) {
@@ -517,7 +526,7 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
       return;
     }
     bool chunked = query_number(t.query, "chunked", 0) != 0;
-    wasio_http_respond_start(ex, 200, NULL, 0, chunked ? -1 : (int64_t)r->total);
+    wasio_http_respond_start(ex, 200, instance_field, 1, chunked ? -1 : (int64_t)r->total);
     download_next(ex, 0);
   } else if (str_eq(path, "/slow")) {
     uint64_t ms = query_number(t.query, "ms", 0);
@@ -579,6 +588,7 @@ int main(int argc, char **argv) {
                                 .idle_timeout_ns = IDLE_TIMEOUT_NS};
   int rc = wasio_addr_parse("127.0.0.1", (uint16_t)port, &addr);
   if (rc == 0) rc = wasio_random_bytes(&instance_id, sizeof instance_id);
+  snprintf(instance_hex, sizeof instance_hex, "%016llx", (unsigned long long)instance_id);
   if (rc == 0) rc = wasio_loop_new(&loop);
   if (rc == 0) rc = wasio_http_server_new(loop, &o, handler, NULL, &srv);
   if (rc == 0) rc = wasio_http_server_listen(srv, &addr, 128);
