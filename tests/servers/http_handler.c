@@ -323,7 +323,7 @@ static void echo_written(wasio_http_exchange_t *ex, int status) {
 
 static void echo_data(wasio_http_exchange_t *ex, const void *data, size_t len) {
   request_t *r = wasio_http_exchange_data(ex);
-  /* on_data may come again before the pause takes: keep what fits. */
+  /* The body is paused while a write is out: one piece at most waits. */
   if (r->buf_len + len > sizeof r->buf) {
     wasio_http_respond_abort(ex, WASIO_ENOBUFS);
     return;
