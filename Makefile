@@ -377,8 +377,24 @@ $(W)/tests-http/%.wasm: tests/component/%.c $(TESTLIB) \
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --http -o $@ -Itests $< $(TESTLIB_SRC)
 
+# The test servers (tests/servers/NAME.c, run by the drivers of tests/apps):
+# each is built natively (a socket server, ASan+UBSan) and with --http (a
+# wasi:http handler). They count their live heap themselves, so every
+# allocator entry of the statically linked code is wrapped.
+TEST_SERVERS := $(basename $(notdir $(wildcard tests/servers/*.c)))
+TEST_SERVER_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
+TEST_SERVER_HTTP := $(foreach t,$(TEST_SERVERS),$(W)/test-servers-http/$(t).wasm)
+$(W)/test-servers-http/%.wasm: tests/servers/%.c $(W)/libwasio-http.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --http -o $@ $(TEST_SERVER_WRAP) $<
+
+# The examples that are wasi:http handlers, in their --http build too
+# (build/wasm32/examples-http: tools/wasio-run --serve runs them).
+HTTP_EXAMPLES := http-handler http-proxy
+HTTP_EXAMPLE_WASM := $(foreach e,$(HTTP_EXAMPLES),$(W)/examples-http/$(e).wasm)
+
 .PHONY: wasihttp
-wasihttp: $(W)/libwasio-http.a $(WASIHTTP_CTEST_WASM)
+wasihttp: $(W)/libwasio-http.a $(WASIHTTP_CTEST_WASM) $(TEST_SERVER_HTTP) $(HTTP_EXAMPLE_WASM)
 
 # ---- native library (posix backend, sanitizers) ---------------------------------
 $(N)/obj/%.o: %.c $(HDRS) $(wildcard src/backend/posix/*.h) | $(SETUP_STAMP)
@@ -394,6 +410,10 @@ $(N)/libwasio.a: $(NATIVE_OBJ)
 $(W)/examples/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --size -o $@ $(wildcard examples/$*/*.c)
+
+$(W)/examples-http/%.wasm: $(W)/libwasio-http.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --http --size -o $@ $(wildcard examples/$*/*.c)
 
 $(W)/apps/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)
@@ -441,12 +461,16 @@ $(N)/tests/%: tests/component/%.c $(TESTLIB) $(N)/libwasio.a $(N)/libbearssl.a
 	@mkdir -p $(dir $@)
 	$(CLANG) $(NATIVE_CFLAGS) -Itests $< $(TESTLIB_SRC) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
 
+$(N)/test-servers/%: tests/servers/%.c $(N)/libwasio.a $(N)/libbearssl.a
+	@mkdir -p $(dir $@)
+	$(CLANG) $(NATIVE_CFLAGS) $< $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) $(TEST_SERVER_WRAP) -o $@
+
 $(N)/tests/unit: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(TESTLIB) $(N)/libwasio.a $(N)/libbearssl.a
 	@mkdir -p $(dir $@)
 	$(CLANG) $(NATIVE_CFLAGS) -I$(BEARSSL_DIR)/inc -Itests $(UNIT_SRC) $(TESTLIB_SRC) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
 
 .PHONY: tests-build
-tests-build: $(N)/tests/unit $(CTEST_WASM) $(CTEST_NATIVE) $(WTEST_WASM)
+tests-build: $(N)/tests/unit $(CTEST_WASM) $(CTEST_NATIVE) $(WTEST_WASM) $(foreach t,$(TEST_SERVERS),$(N)/test-servers/$(t))
 
 # ---- fuzzing: libFuzzer targets of the HTTP codec (not part of `make test`) ----
 # `make fuzz` builds fuzz/fuzz_NAME.c against the codec alone and runs each
