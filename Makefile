@@ -556,7 +556,8 @@ bench-build: $(BENCH_NATIVE) $(BENCH_WASM) $(R)/bench/helpers/peer
 
 # HTTP requests/s (bench/run_http.py): bench/http_serve.c and bench/http_get.c,
 # native and as components, against wrk, nginx (one worker) and curl --parallel.
-HTTP_BENCH := $(R)/bench/http_serve $(R)/bench/http_get $(W)/bench/http_serve.wasm $(W)/bench/http_get.wasm
+HTTP_BENCH := $(R)/bench/http_serve $(R)/bench/http_get $(W)/bench/http_serve.wasm $(W)/bench/http_get.wasm \
+  $(W)/bench-http/http_serve.wasm
 .PHONY: bench-http
 bench-http: $(HTTP_BENCH)
 	@python3 bench/run_http.py
