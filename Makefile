@@ -555,9 +555,10 @@ $(R)/bench/helpers/peer: bench/helpers/peer.c | $(SETUP_STAMP)
 bench-build: $(BENCH_NATIVE) $(BENCH_WASM) $(R)/bench/helpers/peer
 
 # HTTP requests/s (bench/run_http.py): bench/http_serve.c and bench/http_get.c,
-# native and as components, against wrk, nginx (one worker) and curl --parallel.
+# native and as components (http_serve also as a wasi:http handler for wasmtime
+# serve), against wrk, nginx (one worker) and curl --parallel.
 HTTP_BENCH := $(R)/bench/http_serve $(R)/bench/http_get $(W)/bench/http_serve.wasm $(W)/bench/http_get.wasm \
-  $(W)/bench-http/http_serve.wasm
+  $(W)/bench-http/http_serve.wasm $(W)/bench-http/http_floor.wasm
 .PHONY: bench-http
 bench-http: $(HTTP_BENCH)
 	@python3 bench/run_http.py
@@ -568,6 +569,10 @@ bench-http: $(HTTP_BENCH)
 $(W)/bench-http/%.wasm: bench/%.c $(W)/libwasio-http.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --http -o $@ -Wall -Wextra -Werror $<
+# The host's floor: a handler on the raw bindings, without wasio (bench/http_floor.c).
+$(W)/bench-http/http_floor.wasm: bench/http_floor.c $(W)/libwasio-http.a $(CRT) tools/wasio-cc
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --http -I$(HTGEN) -o $@ -Wall -Wextra -Werror $<
 .PHONY: bench-wasi-http
 bench-wasi-http: $(W)/bench-http/http_wait.wasm $(R)/bench/http_wait $(W)/bench/http_wait.wasm
 	@python3 bench/run_wasi_http.py

@@ -16,6 +16,10 @@ only. Two tables:
      wasmtime-reuse  the same under `wasmtime serve --max-instance-reuse-count
                  REUSE` (one instance serves up to REUSE requests, one at a
                  time; the host runs as many instances at once as requests)
+     wasmtime-floor  bench/http_floor.c, a handler on the raw wasi:http
+                 bindings without wasio (the fewest host calls a p2 handler
+                 makes), reused as wasmtime-reuse: what the host costs per
+                 request; the gap to wasmtime-reuse is what wasio adds
      (jco too with --server-hosts ...,jco). The table gives each ratio to
      native wasio and to the socket server component (wasmtime): issue 11's
      goal is wasmtime-reuse >= 0.8x the latter. --server-path /chunks asks
@@ -57,7 +61,7 @@ ratio to the native wasio median from this same invocation.
 Usage: bench/run_http.py [--only server|client|mem] [--reps N] [--client-reps N] [--server-path /|/chunks]
                          [--jco-reps N] [--duration S]
                          [--warmup S] [--requests N] [--conns N] [--quick]
-                         [--server-hosts native,wasmtime,wasmtime-serve,wasmtime-reuse,nginx]
+                         [--server-hosts native,wasmtime,wasmtime-serve,wasmtime-reuse,wasmtime-floor,nginx]
                          [--client-hosts native,wasmtime,jco,curl]
                          [--mem-hosts native,wasmtime] [--mem-conns N] [--pipe-conns N]
                          [--pipe-reqs N]
@@ -82,7 +86,7 @@ BUILD = os.path.join(ROOT, "build")
 NATIVE_DIR = os.path.join(BUILD, "native-release", "bench")
 WASM_DIR = os.path.join(BUILD, "wasm32", "bench")
 HANDLER_DIR = os.path.join(BUILD, "wasm32", "bench-http")
-SERVE_HOSTS = ("wasmtime-serve", "wasmtime-reuse")  # the wasi:http handler builds
+SERVE_HOSTS = ("wasmtime-serve", "wasmtime-reuse", "wasmtime-floor")  # the wasi:http handler builds
 SERVE_REUSE = 1000       # --max-instance-reuse-count of wasmtime-reuse
 SERVE_START_S = 60       # wasmtime serve compiles the component before its first answer
 RUNNER = os.path.join(ROOT, "tools", "wasio-run")
@@ -283,9 +287,10 @@ def start_serve(host):
     port = s.getsockname()[1]
     s.close()
     cmd = [os.path.join(TOOLS, "bin", "wasmtime"), "serve", "-S", "cli", "--addr", f"127.0.0.1:{port}"]
-    if host == "wasmtime-reuse":
+    if host in ("wasmtime-reuse", "wasmtime-floor"):
         cmd += ["--max-instance-reuse-count", str(SERVE_REUSE)]
-    proc = subprocess.Popen(cmd + [os.path.join(HANDLER_DIR, "http_serve.wasm")],
+    prog = "http_floor.wasm" if host == "wasmtime-floor" else "http_serve.wasm"
+    proc = subprocess.Popen(cmd + [os.path.join(HANDLER_DIR, prog)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + SERVE_START_S
     while True:
@@ -365,7 +370,8 @@ def bench_server(a):
     for host in hosts:
         name = {"native": "wasio native", "wasmtime": "wasio wasmtime", "jco": "wasio jco",
                 "nginx": "nginx (1 worker)", "wasmtime-serve": "wasi:http wasmtime serve (fresh)",
-                "wasmtime-reuse": f"wasi:http wasmtime serve (reuse {SERVE_REUSE})"}[host]
+                "wasmtime-reuse": f"wasi:http wasmtime serve (reuse {SERVE_REUSE})",
+                "wasmtime-floor": f"host floor: raw handler, no wasio (reuse {SERVE_REUSE})"}[host]
         if not runs[host]:
             rows.append([name, errors.get(host, "no run")] + [""] * (len(headers) - 2))
             continue
@@ -773,7 +779,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=1, help="warm-up wrk seconds")
     ap.add_argument("--requests", type=int, default=10000)
     ap.add_argument("--conns", type=int, default=32, help="client connections")
-    ap.add_argument("--server-hosts", default="native,wasmtime,wasmtime-serve,wasmtime-reuse,nginx")
+    ap.add_argument("--server-hosts", default="native,wasmtime,wasmtime-serve,wasmtime-reuse,wasmtime-floor,nginx")
     ap.add_argument("--client-hosts", default="native,wasmtime,jco,curl")
     ap.add_argument("--jco-reps", type=int, default=1, help="client runs on jco (slow)")
     ap.add_argument("--server-path", default="/", choices=["/", "/chunks"],
@@ -803,7 +809,7 @@ def main():
     need = [os.path.join(NATIVE_DIR, p) for p in ("http_serve", "http_get")] + \
            [os.path.join(WASM_DIR, p + ".wasm") for p in ("http_serve", "http_get")] + [WRK, CURL]
     if any(h in SERVE_HOSTS for h in a.server_hosts):
-        need.append(os.path.join(HANDLER_DIR, "http_serve.wasm"))
+        need += [os.path.join(HANDLER_DIR, p) for p in ("http_serve.wasm", "http_floor.wasm")]
     missing = [p for p in need if not os.path.exists(p)]
     if missing:
         print("bench/run_http.py: missing " + ", ".join(missing) + " (run: make bench-http)",
