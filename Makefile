@@ -108,6 +108,34 @@ $(N)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk \
 # Recreated if a `make clean` in the same run removed it after parsing.
 $(W)/bearssl/.cflags $(N)/bearssl/.cflags:
 	@mkdir -p $(dir $@) && touch $@
+
+# ---- TLS: mbedTLS 3.6 from Debian trixie's source package (issue 12) ----------
+# tools/setup.sh unpacks the pinned mbedtls source into MBEDTLS_DIR (the
+# version's "~" is "_" there); the sub-make src/tls/mbedtls.mk compiles it
+# unchanged with wasio's configuration header (src/tls/wasio_mbedtls_config.h:
+# only what wasio needs, no sockets, threads, files or entropy source of its
+# own) into one libmbedtls.a per target: for wasm32, natively with libwasio's
+# sanitizers (ASan+UBSan, as the native tests run), and -O2 for the release
+# library and the benchmarks.
+MBEDTLS_DIR := $(WASIO_TOOLS)/mbedtls-$(subst ~,_,$(MBEDTLS_VERSION))
+MBEDTLS_WASM_CFLAGS := --target=wasm32-wasi --sysroot=/usr -O2 -g0
+MBEDTLS_NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+MBEDTLS_RELEASE_CFLAGS := -O2 -g0
+MBEDTLS_DEPS := $(SETUP_STAMP) src/tls/mbedtls.mk src/tls/wasio_mbedtls_config.h
+# As for BearSSL: OUT/mbedtls/.cflags records the compiler command.
+mbedtls_flags = $(shell mkdir -p $(1)/mbedtls && f=$(1)/mbedtls/.cflags && \
+  { echo '$(2)' | cmp -s - $$f || echo '$(2)' > $$f; } && echo $$f)
+mbedtls_args = --no-print-directory -f src/tls/mbedtls.mk MBEDTLS_DIR=$(MBEDTLS_DIR) OUT=$(1) \
+  CC=$(CLANG) AR=$(AR) CFLAGS="$(2)"
+$(W)/libmbedtls.a: $(MBEDTLS_DEPS) $(call mbedtls_flags,$(W),$(CLANG) $(MBEDTLS_WASM_CFLAGS) $(MBEDTLS_DIR))
+	@$(MAKE) $(call mbedtls_args,$(W),$(MBEDTLS_WASM_CFLAGS))
+$(N)/libmbedtls.a: $(MBEDTLS_DEPS) $(call mbedtls_flags,$(N),$(CLANG) $(MBEDTLS_NATIVE_CFLAGS) $(MBEDTLS_DIR))
+	@$(MAKE) $(call mbedtls_args,$(N),$(MBEDTLS_NATIVE_CFLAGS))
+$(R)/libmbedtls.a: $(MBEDTLS_DEPS) $(call mbedtls_flags,$(R),$(CLANG) $(MBEDTLS_RELEASE_CFLAGS) $(MBEDTLS_DIR))
+	@$(MAKE) $(call mbedtls_args,$(R),$(MBEDTLS_RELEASE_CFLAGS))
+$(W)/mbedtls/.cflags $(N)/mbedtls/.cflags $(R)/mbedtls/.cflags:
+	@mkdir -p $(dir $@) && touch $@
+
 # Debian's ca-certificates (installed by setup) provides the bundle.
 $(CA_BUNDLE): | $(SETUP_STAMP)
 $(GEN)/tls_anchors.c: tools/mkanchors $(CA_BUNDLE)
@@ -147,7 +175,7 @@ all: lib $(EXAMPLE_WASM) $(EXAMPLE_NATIVE) $(APP_WASM) $(APP_NATIVE) tests-build
 
 CRT := $(W)/crt1-wasio.o
 lib: $(W)/libwasio.a $(CRT) $(N)/libwasio.a $(W)/lib/pkgconfig/wasio.pc $(W)/libbearssl.a $(N)/libbearssl.a \
-  $(R)/libwasio-full.a $(R)/libbearssl.a $(R)/lib/pkgconfig/wasio-native.pc
+  $(R)/libwasio-full.a $(R)/libbearssl.a $(R)/lib/pkgconfig/wasio-native.pc $(W)/libmbedtls.a $(N)/libmbedtls.a
 
 # ---- setup ----------------------------------------------------------------
 setup: $(SETUP_STAMP)
