@@ -16,9 +16,9 @@
  * wasio_random_bytes, i.e. wasi:random in a component, getrandom(2)
  * natively), and the time from wasio_wall_clock (the wall clock:
  * wasi:clocks/wall-clock in a component) through the two time hooks below.
- * The glue (src/tls/engine_mbedtls.c) defines the three functions the
- * options below ask for: mbedtls_psa_external_get_random, mbedtls_ms_time,
- * and, set at run time, the time() replacement.
+ * The engine glue defines the two functions the options below ask for
+ * (mbedtls_psa_external_get_random, mbedtls_ms_time) and sets the time()
+ * replacement at run time.
  *
  * Not here, on purpose: 0-RTT (MBEDTLS_SSL_EARLY_DATA: replayable data, see
  * wasio/tls.h), renegotiation, CBC and other legacy suites, static RSA key
