@@ -15,6 +15,19 @@ export WASIO_TOOLS
 TB := $(WASIO_TOOLS)/bin
 
 B := build
+# The in-guest TLS engine: bearssl (the default) or mbedtls (issue 12: the
+# one engine once it passes everything BearSSL passed). The mbedTLS build
+# lives in build/mbedtls, so both can exist side by side:
+#   make WASIO_TLS_ENGINE=mbedtls ...    (make test-mbedtls runs the TLS tests on it)
+WASIO_TLS_ENGINE ?= bearssl
+ifeq ($(WASIO_TLS_ENGINE),mbedtls)
+B := build/mbedtls
+else ifneq ($(WASIO_TLS_ENGINE),bearssl)
+$(error WASIO_TLS_ENGINE is bearssl or mbedtls, not $(WASIO_TLS_ENGINE))
+endif
+# tools/wasio-cc and the test drivers find the libraries there.
+export WASIO_TLS_ENGINE
+export WASIO_BUILD := $(CURDIR)/$(B)
 # tools/setup.sh's stamp. Defined before any rule names it: a rule's
 # prerequisites are expanded when make reads the rule, so a rule above this
 # line would see it empty and could run before setup on a fresh machine
@@ -42,7 +55,11 @@ NATIVE_LDFLAGS := -fsanitize=address,undefined -pthread
 # (src/stream) and protocols (src/http) go into both libraries; the backend
 # is the only part that differs. Only src/tls sees BearSSL's headers (its
 # -I below): the layers above reach the engine through wasio's interface.
-PORTABLE_SRC := $(sort $(wildcard src/codec/*.c src/core/*.c src/tls/*.c src/stream/*.c src/http/*.c))
+# The engine glue of src/tls: the files of the engine not chosen are left out.
+TLS_GLUE_BEARSSL := src/tls/engine.c src/tls/config.c src/tls/x509.c src/tls/pem.c
+TLS_GLUE_MBEDTLS := $(wildcard src/tls/*_mbedtls.c)
+TLS_GLUE_OTHER := $(if $(filter mbedtls,$(WASIO_TLS_ENGINE)),$(TLS_GLUE_BEARSSL),$(TLS_GLUE_MBEDTLS))
+PORTABLE_SRC := $(sort $(filter-out $(TLS_GLUE_OTHER),$(wildcard src/codec/*.c src/core/*.c src/tls/*.c src/stream/*.c src/http/*.c)))
 WASIP2_SRC := $(sort $(wildcard src/backend/wasip2/*.c))
 POSIX_SRC := $(sort $(wildcard src/backend/posix/*.c))
 HDRS := $(wildcard include/*.h include/wasio/*.h src/core/*.h src/codec/*.h src/tls/*.h src/stream/*.h src/http/*.h)
@@ -88,9 +105,6 @@ BEARSSL_NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undef
   -fno-sanitize-recover=all -fno-sanitize=function -DBR_LE_UNALIGNED=0 -DBR_BE_UNALIGNED=0
 WASM_OBJ += $(W)/obj/$(GEN)/tls_anchors.o
 NATIVE_OBJ += $(N)/obj/$(GEN)/tls_anchors.o
-$(W)/obj/src/tls/%.o $(W)/obj/$(GEN)/%.o: WASM_CFLAGS += -I$(BEARSSL_DIR)/inc
-$(N)/obj/src/tls/%.o $(N)/obj/$(GEN)/%.o: NATIVE_CFLAGS += -I$(BEARSSL_DIR)/inc
-$(B)/native-release/obj/src/tls/%.o: RELEASE_CFLAGS += -I$(BEARSSL_DIR)/inc
 
 # Each library's compiler command is recorded in OUT/bearssl/.cflags (here
 # and by the sub-make, rewritten only when it changes), so new flags or a new
@@ -136,11 +150,29 @@ $(R)/libmbedtls.a: $(MBEDTLS_DEPS) $(call mbedtls_flags,$(R),$(CLANG) $(MBEDTLS_
 $(W)/mbedtls/.cflags $(N)/mbedtls/.cflags $(R)/mbedtls/.cflags:
 	@mkdir -p $(dir $@) && touch $@
 
+# What the chosen engine adds to a build: the glue's include flags (the
+# glue is compiled with the library's configuration) and the library that
+# programs link after libwasio.a.
+ifeq ($(WASIO_TLS_ENGINE),mbedtls)
+TLS_INC := -I$(MBEDTLS_DIR)/include -DMBEDTLS_CONFIG_FILE='"wasio_mbedtls_config.h"' -Isrc/tls \
+  -DWASIO_TLS_ENGINE_MBEDTLS
+TLSLIB := libmbedtls.a
+TLS_LIBS := $(W)/libmbedtls.a $(N)/libmbedtls.a $(R)/libmbedtls.a
+else
+TLS_INC := -I$(BEARSSL_DIR)/inc
+TLSLIB := libbearssl.a
+TLS_LIBS := $(W)/libbearssl.a $(N)/libbearssl.a $(R)/libbearssl.a $(W)/libmbedtls.a $(N)/libmbedtls.a
+endif
+# Only src/tls (and the generated anchors) see the library's headers.
+$(W)/obj/src/tls/%.o $(W)/obj/$(GEN)/%.o: WASM_CFLAGS += $(TLS_INC)
+$(N)/obj/src/tls/%.o $(N)/obj/$(GEN)/%.o: NATIVE_CFLAGS += $(TLS_INC)
+$(B)/native-release/obj/src/tls/%.o: RELEASE_CFLAGS += $(TLS_INC)
+
 # Debian's ca-certificates (installed by setup) provides the bundle.
 $(CA_BUNDLE): | $(SETUP_STAMP)
 $(GEN)/tls_anchors.c: tools/mkanchors $(CA_BUNDLE)
 	@mkdir -p $(dir $@)
-	@tools/mkanchors $(CA_BUNDLE) $@
+	@tools/mkanchors --format $(WASIO_TLS_ENGINE) $(CA_BUNDLE) $@
 
 # Tools users run (wasio-fetch, wasio-serve): apps/NAME/*.c -> build/wasm32/apps/NAME.wasm
 # and, natively on the posix backend, build/native/apps/NAME.
@@ -174,8 +206,8 @@ all: lib $(EXAMPLE_WASM) $(EXAMPLE_NATIVE) $(APP_WASM) $(APP_NATIVE) tests-build
 	  printf 'size: %s %s bytes (stripped)\n' $$f $$(stat -c %s $$f); done
 
 CRT := $(W)/crt1-wasio.o
-lib: $(W)/libwasio.a $(CRT) $(N)/libwasio.a $(W)/lib/pkgconfig/wasio.pc $(W)/libbearssl.a $(N)/libbearssl.a \
-  $(R)/libwasio-full.a $(R)/libbearssl.a $(R)/lib/pkgconfig/wasio-native.pc $(W)/libmbedtls.a $(N)/libmbedtls.a
+lib: $(W)/libwasio.a $(CRT) $(N)/libwasio.a $(W)/lib/pkgconfig/wasio.pc $(TLS_LIBS) \
+  $(R)/libwasio-full.a $(R)/lib/pkgconfig/wasio-native.pc
 
 # ---- setup ----------------------------------------------------------------
 setup: $(SETUP_STAMP)
@@ -256,7 +288,7 @@ $(W)/lib/pkgconfig/wasio.pc: tools/wasio.pc.in include/wasio.h $(W)/libwasio.a
 	$(call pc_subst,../../../..,../..,../../../../$(ADAPTER)) $< > $@
 $(R)/lib/pkgconfig/wasio-native.pc: tools/wasio-native.pc.in include/wasio.h
 	@mkdir -p $(dir $@)
-	$(call pc_subst,../../../..,../..,,libwasio-full.a,libbearssl.a) $< > $@
+	$(call pc_subst,../../../..,../..,,libwasio-full.a,$(TLSLIB)) $< > $@
 
 # The native release library for users (wasio-native.pc): the -O2 objects
 # of the benchmarks' baseline plus the trust anchors, in one archive, and
@@ -278,12 +310,12 @@ install: lib
 	install -d $(PREFIX)/include/wasio $(PREFIX)/lib/wasm32-wasi $(PREFIX)/lib/pkgconfig $(PREFIX)/share/wasio
 	install -m 644 include/wasio.h $(PREFIX)/include/
 	install -m 644 include/wasio/*.h $(PREFIX)/include/wasio/
-	install -m 644 $(W)/libwasio.a $(W)/libbearssl.a $(CRT) $(PREFIX)/lib/wasm32-wasi/
+	install -m 644 $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) $(PREFIX)/lib/wasm32-wasi/
 	install -m 644 $(ADAPTER) $(PREFIX)/share/wasio/
 	install -m 644 $(R)/libwasio-full.a $(PREFIX)/lib/libwasio.a
-	install -m 644 $(R)/libbearssl.a $(PREFIX)/lib/libwasio-bearssl.a
+	install -m 644 $(R)/$(TLSLIB) $(PREFIX)/lib/libwasio-$(WASIO_TLS_ENGINE).a
 	$(call pc_subst,../..,../wasm32-wasi,../../share/wasio/$(notdir $(ADAPTER))) tools/wasio.pc.in > $(PREFIX)/lib/pkgconfig/wasio.pc
-	$(call pc_subst,../..,..,,libwasio.a,libwasio-bearssl.a) tools/wasio-native.pc.in > $(PREFIX)/lib/pkgconfig/wasio-native.pc
+	$(call pc_subst,../..,..,,libwasio.a,libwasio-$(WASIO_TLS_ENGINE).a) tools/wasio-native.pc.in > $(PREFIX)/lib/pkgconfig/wasio-native.pc
 	@echo "install: wasio $(WASIO_VERSION) in $(PREFIX) (pkg-config: PKG_CONFIG_PATH=$(PREFIX)/lib/pkgconfig)"
 
 # ---- the host-TLS variant: build/wasm32/libwasio-hosttls.a ----------------------
@@ -301,7 +333,7 @@ install: lib
 HW := $(B)/wasm32-hosttls
 HGEN := $(B)/gen-hosttls
 TLS_WIT := $(WASIO_TOOLS)/wasi-tls-wit-$(WASMTIME_VERSION)
-HOSTTLS_CFLAGS := $(subst -I$(GEN),-I$(HGEN),$(WASM_CFLAGS)) -DWASIO_HOST_TLS -I$(BEARSSL_DIR)/inc
+HOSTTLS_CFLAGS := $(subst -I$(GEN),-I$(HGEN),$(WASM_CFLAGS)) -DWASIO_HOST_TLS $(TLS_INC)
 HOSTTLS_OBJ := $(patsubst %.c,$(HW)/obj/%.o,$(PORTABLE_SRC) $(WASIP2_SRC) $(GEN)/tls_anchors.c) \
   $(HW)/obj/gen/imports.o
 
@@ -337,7 +369,7 @@ $(W)/libwasio-hosttls.a: $(HOSTTLS_OBJ) $(HGEN)/imports_component_type.o
 HOSTTLS_CTESTS := $(basename $(notdir $(shell grep -l 'wasio-test: hosttls' tests/component/*.c)))
 HOSTTLS_CTEST_WASM := $(foreach t,$(HOSTTLS_CTESTS),$(W)/tests-hosttls/$(t).wasm)
 $(W)/tests-hosttls/%.wasm: tests/component/%.c $(TESTLIB) \
-  $(W)/libwasio-hosttls.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
+  $(W)/libwasio-hosttls.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --host-tls -o $@ -Itests $< $(TESTLIB_SRC)
 
@@ -362,7 +394,7 @@ test-hosttls: hosttls $(foreach t,$(HOSTTLS_CTESTS),$(W)/tests/$(t).wasm)
 # and apps.
 HTW := $(B)/wasm32-http
 HTGEN := $(B)/gen-http
-WASIHTTP_CFLAGS := $(subst -I$(GEN),-I$(HTGEN),$(WASM_CFLAGS)) -DWASIO_WASI_HTTP -I$(BEARSSL_DIR)/inc
+WASIHTTP_CFLAGS := $(subst -I$(GEN),-I$(HTGEN),$(WASM_CFLAGS)) -DWASIO_WASI_HTTP $(TLS_INC)
 WASIHTTP_OBJ := $(patsubst %.c,$(HTW)/obj/%.o,$(PORTABLE_SRC) $(WASIP2_SRC) $(GEN)/tls_anchors.c) \
   $(HTW)/obj/gen/imports.o
 
@@ -395,7 +427,7 @@ $(W)/libwasio-http.a: $(WASIHTTP_OBJ) $(HTGEN)/imports_component_type.o
 WASIHTTP_CTESTS := $(basename $(notdir $(shell grep -l 'wasio-test: wasihttp' tests/component/*.c)))
 WASIHTTP_CTEST_WASM := $(foreach t,$(WASIHTTP_CTESTS),$(W)/tests-http/$(t).wasm)
 $(W)/tests-http/%.wasm: tests/component/%.c $(TESTLIB) \
-  $(W)/libwasio-http.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
+  $(W)/libwasio-http.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --http -o $@ -Itests $< $(TESTLIB_SRC)
 
@@ -413,28 +445,28 @@ $(N)/libwasio.a: $(NATIVE_OBJ)
 
 # ---- components: examples and tests, through the user-facing wasio-cc -------------
 .SECONDEXPANSION:
-$(W)/examples/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
+$(W)/examples/%.wasm: $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --size -o $@ $(wildcard examples/$*/*.c)
 
-$(W)/apps/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard apps/%/*.c apps/%/*.h)
+$(W)/apps/%.wasm: $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --size -o $@ $(wildcard apps/$*/*.c) $(APP_LIBS)
 
-$(FETCH_HOSTTLS): $(W)/libwasio-hosttls.a $(W)/libbearssl.a $(CRT) tools/wasio-cc \
+$(FETCH_HOSTTLS): $(W)/libwasio-hosttls.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc \
   $(wildcard apps/wasio-fetch/*.c apps/wasio-fetch/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --host-tls --size -o $@ $(wildcard apps/wasio-fetch/*.c) $(APP_LIBS)
 
 # The examples natively too (posix backend, sanitizers), so that their
 # tests (tests/apps/examples.py) run on every host.
-$(N)/examples/%: $(N)/libwasio.a $(N)/libbearssl.a $$(wildcard examples/%/*.c)
+$(N)/examples/%: $(N)/libwasio.a $(N)/$(TLSLIB) $$(wildcard examples/%/*.c)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(NATIVE_CFLAGS) $(wildcard examples/$*/*.c) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
+	$(CLANG) $(NATIVE_CFLAGS) $(wildcard examples/$*/*.c) $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -o $@
 
-$(N)/apps/%: $(N)/libwasio.a $(N)/libbearssl.a $$(wildcard apps/%/*.c apps/%/*.h)
+$(N)/apps/%: $(N)/libwasio.a $(N)/$(TLSLIB) $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(NATIVE_CFLAGS) $(wildcard apps/$*/*.c) $(APP_LIBS) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
+	$(CLANG) $(NATIVE_CFLAGS) $(wildcard apps/$*/*.c) $(APP_LIBS) $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -o $@
 
 # wasio-fetch --compressed inflates with zlib (above): its builds add it.
 $(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS): $(W)/libz.a
@@ -442,7 +474,7 @@ $(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS): APP_LIBS = -I$(ZLIB_DIR) $(W)/libz.
 $(N)/apps/wasio-fetch: $(N)/libz.a
 $(N)/apps/wasio-fetch: APP_LIBS = -I$(ZLIB_DIR) $(N)/libz.a
 
-$(W)/tests/%.wasm: tests/component/%.c $(TESTLIB) $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
+$(W)/tests/%.wasm: tests/component/%.c $(TESTLIB) $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc
 	@mkdir -p $(dir $@)
 	tools/wasio-cc -o $@ -Itests $< $(TESTLIB_SRC)
 
@@ -454,13 +486,13 @@ $(W)/wasi-tests/%.wasm: tests/wasi/%.c tests/harness.c tests/harness.h $(W)/obj/
 	$(TB)/wasm-tools component new $@.core --adapt wasi_snapshot_preview1=$(ADAPTER) -o $@
 	@rm -f $@.core
 
-$(N)/tests/%: tests/component/%.c $(TESTLIB) $(N)/libwasio.a $(N)/libbearssl.a
+$(N)/tests/%: tests/component/%.c $(TESTLIB) $(N)/libwasio.a $(N)/$(TLSLIB)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(NATIVE_CFLAGS) -Itests $< $(TESTLIB_SRC) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
+	$(CLANG) $(NATIVE_CFLAGS) -Itests $< $(TESTLIB_SRC) $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -o $@
 
-$(N)/tests/unit: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(TESTLIB) $(N)/libwasio.a $(N)/libbearssl.a
+$(N)/tests/unit: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(TESTLIB) $(N)/libwasio.a $(N)/$(TLSLIB)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(NATIVE_CFLAGS) -I$(BEARSSL_DIR)/inc -Itests $(UNIT_SRC) $(TESTLIB_SRC) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
+	$(CLANG) $(NATIVE_CFLAGS) $(TLS_INC) -Itests $(UNIT_SRC) $(TESTLIB_SRC) $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -o $@
 
 .PHONY: tests-build
 tests-build: $(N)/tests/unit $(CTEST_WASM) $(CTEST_NATIVE) $(WTEST_WASM)
@@ -503,6 +535,20 @@ test: all
 demo: all
 	@bash examples/demo.sh
 
+# The TLS tests on the mbedTLS engine (issue 12), natively and on wasmtime,
+# from build/mbedtls: the TLS unit tests (anchors, PEM, the first flight, the
+# allocation-failure sweeps of TLS and HTTPS), tests/component/tls.c,
+# https_client.c, https_server.c, and the apps' TLS cases (wasio-fetch's
+# https, --cacert, -k; wasio-serve's --cert/--key).
+MBEDTLS_TESTS := -k unit.tls -k unit.https -k tls. -k https_ -k wasio_fetch.https -k wasio_fetch.tls \
+  -k wasio_fetch.error_codes -k wasio_fetch.proxy_x_https -k wasio_serve.https
+.PHONY: test-mbedtls
+test-mbedtls: $(SETUP_STAMP)
+	@$(MAKE) --no-print-directory WASIO_TLS_ENGINE=mbedtls lib tests-build hosttls \
+	  $(foreach a,$(APPS),build/mbedtls/wasm32/apps/$(a).wasm build/mbedtls/native/apps/$(a))
+	@WASIO_TLS_ENGINE=mbedtls WASIO_BUILD=$(CURDIR)/build/mbedtls python3 tests/run.py --hosts native,wasmtime \
+	  $(MBEDTLS_TESTS)
+
 bench: bench-build
 	@python3 bench/run.py
 
@@ -532,11 +578,11 @@ $(R)/libwasio.a: $(RELEASE_OBJ)
 # libwasio.a holds the TLS glue (the HTTP library links it for https://), so
 # every native bench links the release libbearssl.a and trust anchors too
 # (their rules are in the TLS section below), as the native tests do.
-$(R)/bench/%: bench/%.c bench/alloc_count.h $(R)/libwasio.a $(R)/obj/$(GEN)/tls_anchors.o $(R)/libbearssl.a $(wildcard include/*.h include/wasio/*.h)
+$(R)/bench/%: bench/%.c bench/alloc_count.h $(R)/libwasio.a $(R)/obj/$(GEN)/tls_anchors.o $(R)/$(TLSLIB) $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BENCH_CFLAGS) $< $(R)/obj/$(GEN)/tls_anchors.o $(R)/libwasio.a $(R)/libbearssl.a -pthread $(BENCH_WRAP) -o $@
+	$(CLANG) $(BENCH_CFLAGS) $< $(R)/obj/$(GEN)/tls_anchors.o $(R)/libwasio.a $(R)/$(TLSLIB) -pthread $(BENCH_WRAP) -o $@
 
-$(W)/bench/%.wasm: bench/%.c bench/alloc_count.h $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
+$(W)/bench/%.wasm: bench/%.c bench/alloc_count.h $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc -o $@ -Wall -Wextra -Werror $(BENCH_WRAP) $<
 
@@ -557,7 +603,7 @@ bench-http: $(HTTP_BENCH)
 # Does a guest that waits block the host's threads? (bench/run_wasi_http.py,
 # issue 11): bench/http_wait.c as a wasi:http handler under wasmtime serve
 # and jco serve, against its socket builds (natively and on wasmtime run).
-$(W)/bench-http/%.wasm: bench/%.c $(W)/libwasio-http.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
+$(W)/bench-http/%.wasm: bench/%.c $(W)/libwasio-http.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --http -o $@ -Wall -Wextra -Werror $<
 .PHONY: bench-wasi-http
@@ -577,16 +623,16 @@ $(R)/bearssl/.cflags:
 	@mkdir -p $(dir $@) && touch $@
 $(R)/obj/$(GEN)/tls_anchors.o: $(GEN)/tls_anchors.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(RELEASE_CFLAGS) -I$(BEARSSL_DIR)/inc -c $< -o $@
-$(R)/bench/tls_%: bench/tls_%.c $(R)/libwasio.a $(R)/obj/$(GEN)/tls_anchors.o $(R)/libbearssl.a $(wildcard include/*.h include/wasio/*.h)
+	$(CLANG) $(RELEASE_CFLAGS) $(TLS_INC) -c $< -o $@
+$(R)/bench/tls_%: bench/tls_%.c $(R)/libwasio.a $(R)/obj/$(GEN)/tls_anchors.o $(R)/$(TLSLIB) $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BENCH_CFLAGS) $< $(R)/obj/$(GEN)/tls_anchors.o $(R)/libwasio.a $(R)/libbearssl.a -pthread -o $@
-$(W)/bench/tls_%.wasm: bench/tls_%.c $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
+	$(CLANG) $(BENCH_CFLAGS) $< $(R)/obj/$(GEN)/tls_anchors.o $(R)/libwasio.a $(R)/$(TLSLIB) -pthread -o $@
+$(W)/bench/tls_%.wasm: bench/tls_%.c $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc -o $@ -Wall -Wextra -Werror $<
 # The same client in the host-TLS build (bench/run_tls.py runs it with
 # "host" under tools/wasio-run --host tlshost).
-$(W)/bench-hosttls/tls_%.wasm: bench/tls_%.c $(W)/libwasio-hosttls.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
+$(W)/bench-hosttls/tls_%.wasm: bench/tls_%.c $(W)/libwasio-hosttls.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --host-tls -o $@ -Wall -Wextra -Werror $<
 # The same client natively over BearSSL built like the component's: no x86

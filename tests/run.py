@@ -71,7 +71,7 @@ stops at its first failure; the driver then re-runs it for the tests after
 the failed one, so every test gets a verdict. A program that dies without a
 verdict for a test (crash, trap, timeout) fails that test with its output.
 
-Usage: tests/run.py [-k PROG[.TEST]] [--hosts native,wasmtime,jco,wasmtime-tls,tlshost] [-v]
+Usage: tests/run.py [-k PROG[.TEST]]... [--hosts native,wasmtime,jco,wasmtime-tls,tlshost] [-v]
 """
 import argparse
 import os
@@ -348,9 +348,10 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("-k", default="",
+    ap.add_argument("-k", action="append", default=[],
                     help="run only programs whose name contains this; PROG.TEST: only the tests "
-                         "whose name contains TEST in the programs whose name contains PROG")
+                         "whose name contains TEST in the programs whose name contains PROG; "
+                         "given again, the programs any of them selects")
     ap.add_argument("--hosts", default=",".join(HOSTS + HOSTTLS_HOSTS))
     ap.add_argument("-v", action="store_true", help="print PASS lines too")
     args = ap.parse_args()
@@ -360,12 +361,20 @@ def main():
             raise SystemExit(f"unknown host {h} (known: {', '.join(HOSTS + HOSTTLS_HOSTS)})")
     res = Results(args.v)
     t0 = time.time()
-    prog_filter, _, test_filter = args.k.partition(".")
+    filters = [k.partition(".")[::2] for k in args.k] or [("", "")]
+
+    def selected(name):
+        """The test filter of the first -k that selects program `name`, or None."""
+        for prog_filter, test_filter in filters:
+            if not prog_filter or prog_filter in name:
+                return test_filter
+        return None
 
     unit = os.path.join(BUILD, "native", "tests", "unit")
-    if "native" in hosts and (not prog_filter or prog_filter in "unit"):
+    unit_filter = next((t for p, t in filters if not p or p in "unit"), None)
+    if "native" in hosts and unit_filter is not None:
         run_suite("unit", "native", [unit], lambda p: [unit] + p, DEFAULT_TIMEOUT, res,
-                  test_filter=test_filter)
+                  test_filter=unit_filter)
 
     programs = []
     for sub, built, ext in (("tools", "tools", ".py"), ("component", "tests", ".c"), ("wasi", "wasi-tests", ".c"),
@@ -375,7 +384,8 @@ def main():
             programs += [(os.path.join(d, fn), built) for fn in sorted(os.listdir(d)) if fn.endswith(ext)]
     for path, built in programs:
         name = os.path.splitext(os.path.basename(path))[0]
-        if prog_filter and prog_filter not in name:
+        test_filter = selected(name)
+        if test_filter is None:
             continue
         spec = parse_spec(path)
         spec["subdir"] = built

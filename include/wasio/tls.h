@@ -111,6 +111,11 @@ typedef struct wasio_tls wasio_tls_t;
 /* Longest host name (DNS limit). */
 #define WASIO_TLS_MAX_HOST 253
 
+/* The TLS library inside the guest's engine and its version, e.g.
+ * "mbedTLS 3.6.6" or "BearSSL 0.6" (a static string; it speaks TLS 1.3 as
+ * well as 1.2 if it is mbedTLS). */
+const char *wasio_tls_library(void);
+
 /* ---- configuration ------------------------------------------------------------ */
 
 typedef enum wasio_tls_role {

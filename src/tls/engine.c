@@ -309,6 +309,9 @@ int wasio_tls_engine_transport_eof(wasio_tls_engine_t *e) {
 
 int wasio_tls_engine_error(const wasio_tls_engine_t *e) { return e->error; }
 
+/* Debian's bearssl 0.6 source package (tools/versions.env). */
+const char *wasio_tls_library(void) { return "BearSSL 0.6"; }
+
 void *wasio__tls_engine_cipher_in_buf(wasio_tls_engine_t *e, size_t *cap) {
   *cap = 0;
   if (e->error) return NULL;

@@ -60,9 +60,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 import pydriver  # noqa: E402
 from pydriver import RUNNER, WASM_TOOLS, Failed, Skipped, check, test  # noqa: E402,F401
 
-NATIVE = os.path.join(ROOT, "build", "native", "apps", "wasio-fetch")
-WASM = os.path.join(ROOT, "build", "wasm32", "apps", "wasio-fetch.wasm")
-HOSTTLS_WASM = os.path.join(ROOT, "build", "wasm32", "apps", "wasio-fetch-hosttls.wasm")
+NATIVE = os.path.join(pydriver.BUILD, "native", "apps", "wasio-fetch")
+WASM = os.path.join(pydriver.BUILD, "wasm32", "apps", "wasio-fetch.wasm")
+HOSTTLS_WASM = os.path.join(pydriver.BUILD, "wasm32", "apps", "wasio-fetch-hosttls.wasm")
 WASI_TLS_IMPORT = "import wasi:tls/"
 RUN_TIMEOUT_S = 240
 BIG_BYTES = 20 * 1024 * 1024

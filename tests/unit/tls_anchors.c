@@ -2,14 +2,22 @@
  * and the sans-I/O engine's first flight (no network).
  *
  * The anchors that tools/mkanchors (Python, its own DER parser) generated
- * are checked one by one against what BearSSL's own X.509 decoder makes of
- * the same bundle at run time: same count, same DN bytes, same key bytes. */
+ * are checked one by one against what the TLS library's own X.509 decoder
+ * makes of the same bundle at run time: same count, same DN bytes, same key
+ * bytes (BearSSL: its decoder's key fields; mbedTLS: the certificate's
+ * SubjectPublicKeyInfo, and every anchor must become a CA certificate
+ * mbedTLS takes as a parent). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
+#ifdef WASIO_TLS_ENGINE_MBEDTLS
+#include "mbedtls/platform.h"
+#include "tls/mbedtls_internal.h"
+#else
 #include "tls/tls_internal.h"
+#endif
 
 extern const size_t wasio__tls_mozilla_anchors_pem_count;
 extern const size_t wasio__tls_mozilla_anchors_skipped;
@@ -32,6 +40,75 @@ static char *read_file(const char *path, size_t *len) {
   return buf;
 }
 
+#ifdef WASIO_TLS_ENGINE_MBEDTLS
+typedef struct {
+  size_t index;     /* next generated anchor to compare with */
+  size_t seen, unsupported;
+} cmp_state_t;
+
+static int compare_one(void *arg, const char *name, const uint8_t *der, size_t len) {
+  cmp_state_t *st = arg;
+  ASSERT_EQ_STR(name, "CERTIFICATE");
+  st->seen++;
+  mbedtls_x509_crt crt;
+  mbedtls_x509_crt_init(&crt);
+  /* mbedTLS parses only keys it can use: RSA, and EC on the curves wasio's
+   * configuration has (P-256, P-384). */
+  if (mbedtls_x509_crt_parse_der(&crt, der, len) != 0) {
+    mbedtls_x509_crt_free(&crt);
+    st->unsupported++;
+    return 0;
+  }
+  ASSERT_LT_INT(st->index, wasio__tls_mozilla_anchors_count);
+  const wasio__tls_anchor_t *ta = &wasio__tls_mozilla_anchors[st->index++];
+  ASSERT_GT_INT(ta->dn_len, 2); /* a non-empty Name SEQUENCE */
+  ASSERT_EQ_INT(ta->dn_len, crt.subject_raw.len);
+  ASSERT_EQ_MEM(ta->dn, crt.subject_raw.p, ta->dn_len);
+  ASSERT_EQ_INT(ta->spki_len, crt.pk_raw.len);
+  ASSERT_EQ_MEM(ta->spki, crt.pk_raw.p, ta->spki_len);
+  mbedtls_x509_crt_free(&crt);
+  return 0;
+}
+
+/* Every built-in anchor, looked up through mbedTLS's CA callback for a
+ * child it issued, comes back as a CA certificate with the anchor's name
+ * and key. */
+TEST(tls_anchors_become_ca_certificates) {
+  wasio_tls_config_t *cfg;
+  ASSERT_OK(wasio_tls_config_new(WASIO_TLS_CLIENT, &cfg));
+  for (size_t i = 0; i < wasio__tls_mozilla_anchors_count; i++) {
+    const wasio__tls_anchor_t *ta = &wasio__tls_mozilla_anchors[i];
+    mbedtls_x509_crt child;
+    mbedtls_x509_crt_init(&child);
+    child.issuer_raw.p = (unsigned char *)ta->dn;
+    child.issuer_raw.len = ta->dn_len;
+    mbedtls_x509_crt *cands = NULL;
+    ASSERT_EQ_INT(wasio__tls_ca_cb(cfg, &child, &cands), 0);
+    ASSERT_TRUE(cands != NULL);
+    bool found = false;
+    for (const mbedtls_x509_crt *c = cands; c != NULL; c = c->next) {
+      ASSERT_EQ_INT(c->subject_raw.len, ta->dn_len);
+      ASSERT_EQ_MEM(c->subject_raw.p, ta->dn, ta->dn_len);
+      ASSERT_TRUE(c->MBEDTLS_PRIVATE(ca_istrue));
+      if (c->pk_raw.len == ta->spki_len && memcmp(c->pk_raw.p, ta->spki, ta->spki_len) == 0) found = true;
+    }
+    ASSERT_TRUE(found);
+    mbedtls_x509_crt_free(cands);
+    mbedtls_free(cands);
+  }
+  /* Without the system roots, nothing is offered. */
+  ASSERT_OK(wasio_tls_config_system_roots(cfg, false));
+  mbedtls_x509_crt child;
+  mbedtls_x509_crt_init(&child);
+  child.issuer_raw.p = (unsigned char *)wasio__tls_mozilla_anchors[0].dn;
+  child.issuer_raw.len = wasio__tls_mozilla_anchors[0].dn_len;
+  mbedtls_x509_crt *cands = NULL;
+  ASSERT_EQ_INT(wasio__tls_ca_cb(cfg, &child, &cands), 0);
+  ASSERT_TRUE(cands == NULL);
+  ASSERT_OK(wasio_tls_config_free(cfg));
+}
+
+#else
 typedef struct {
   size_t index;     /* next generated anchor to compare with */
   size_t seen, unsupported;
@@ -83,7 +160,10 @@ static int compare_one(void *arg, const char *name, const uint8_t *der, size_t l
   return 0;
 }
 
-TEST(tls_anchors_match_bearssl_decoder) {
+#endif
+
+/* The generated anchors are what the TLS library's decoder reads. */
+TEST(tls_anchors_match_library_decoder) {
   size_t len;
   char *pem = read_file(TLS_TEST_CA_BUNDLE, &len);
   /* Count the blocks as text, independently of any decoder. */
