@@ -104,7 +104,8 @@ static bool is_chunk_error(int err) {
  * (wasio/error.h), with curl's finer distinctions inside a class: a
  * network failure is "couldn't connect" (7) unless it broke a connection
  * that was up (reset, aborted: 56; a write after the peer stopped: 55); a
- * certificate is 60 unless a pin refused it (90); a TLS stream cut short
+ * certificate is 60 unless a pin refused it (90); a TLS stream cut short,
+ * or one whose keys the peer updated (which mbedTLS 3.6 cannot follow),
  * is a failed receive (56), as in curl. */
 int fetch_error(fetch_t *f, int err, bool proxy) {
   const hop_t *h = &f->hop;
@@ -132,7 +133,7 @@ int fetch_error(fetch_t *f, int err, bool proxy) {
       return fetch_fail(f, EXIT_SSL_PINNEDPUBKEYNOTMATCH, "SSL public key does not match pinned public key (%s)", what);
     return fetch_fail(f, EXIT_PEER_FAILED_VERIFICATION, "SSL certificate problem: %s (%s)", what, host);
   case WASIO_ERRCLASS_TLS:
-    if (err == WASIO_ETLS_TRUNCATED)
+    if (err == WASIO_ETLS_TRUNCATED || err == WASIO_ETLS_KEY_UPDATE)
       return fetch_fail(f, EXIT_RECV_ERROR, "Failure when receiving data from the peer (%s)", what);
     return fetch_fail(f, EXIT_SSL_CONNECT_ERROR, "SSL connect error with %s port %u: %s", host, port, what);
   case WASIO_ERRCLASS_HTTP:

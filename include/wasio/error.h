@@ -110,7 +110,7 @@ typedef enum wasio_err_class {
   X(EURL_PERCENT, URL, "invalid percent-encoding in URL")                      \
   X(ETLS, TLS, "TLS protocol error")                                           \
   X(ETLS_ALERT, TLS, "the TLS peer sent a fatal alert")                        \
-  X(ETLS_VERSION, TLS, "the TLS peer does not support TLS 1.2")                \
+  X(ETLS_VERSION, TLS, "the TLS peer speaks no TLS version wasio does (1.2, 1.3)") \
   X(ETLS_TRUNCATED, TLS, "TLS stream ended without close_notify (possibly truncated)") \
   X(ETLS_CERT_UNTRUSTED, TLS_CERT, "certificate chain does not lead to a trusted root") \
   X(ETLS_CERT_SELF_SIGNED, TLS_CERT, "self-signed certificate that is not trusted") \
@@ -123,7 +123,8 @@ typedef enum wasio_err_class {
   X(ETLS_PEM, TLS_CERT, "invalid PEM data, certificate or key")                \
   X(ETLS_NOT_TLS, TLS, "the peer does not speak TLS (plain text on a TLS port?)") \
   X(EMFILE, RESOURCE, "too many open sockets or files (a descriptor limit was reached)") \
-  X(EURL_NUL, URL, "percent-encoded NUL (%00) or NUL byte in URL")
+  X(EURL_NUL, URL, "percent-encoded NUL (%00) or NUL byte in URL")            \
+  X(ETLS_KEY_UPDATE, TLS, "the TLS peer updated its keys (TLS 1.3 KeyUpdate), which mbedTLS 3.6 cannot follow")
 
 /* Positions in the map, starting at 1 (internal). */
 enum wasio__errno_index {

@@ -1,4 +1,5 @@
-/* wasio/tls.h: TLS 1.2 in the guest (BearSSL), client and server.
+/* wasio/tls.h: TLS in the guest (TLS 1.3 and 1.2 by mbedTLS, or TLS 1.2 by
+ * BearSSL), client and server.
  *
  * Three layers, each usable on its own:
  *
@@ -25,10 +26,38 @@
  * - A stream is valid until its close callback has returned (like every
  *   wasio handle); it owns its wasio_tcp_t from wasio_tls_new() on.
  *
- * Protocol: TLS 1.2 only (BearSSL 0.6 has no TLS 1.3), ECDHE key exchange,
- * AES-GCM and ChaCha20-Poly1305 preferred, AES-CBC offered last; no
- * renegotiation. A server sends its chain and resumes sessions from a small
- * per-config cache; client certificates are not supported.
+ * The engine is BearSSL 0.6 or mbedTLS 3.6, chosen when wasio is built
+ * (wasio_tls_library() says which); mbedTLS is to become the only one.
+ *
+ * Protocol with BearSSL: TLS 1.2 only (BearSSL 0.6 has no TLS 1.3), ECDHE
+ * key exchange, AES-GCM and ChaCha20-Poly1305 preferred, AES-CBC offered
+ * last; no renegotiation. A server sends its chain and resumes sessions
+ * from a small per-config cache; client certificates are not supported.
+ *
+ * Protocol with mbedTLS: TLS 1.3 preferred, TLS 1.2 otherwise; key exchange
+ * by (EC)DHE only, X25519 then P-256 (a TLS 1.3 peer that wants another
+ * group asks again with a HelloRetryRequest, which both sides handle);
+ * AEAD records only: ChaCha20-Poly1305 first, then AES-128-GCM and
+ * AES-256-GCM, except natively on a CPU with AES instructions, where
+ * AES-GCM goes first. Why ChaCha20 first: WebAssembly has no AES
+ * instructions, so a component runs mbedTLS's portable AES, which looks up
+ * tables indexed by key and data (cache timing can leak them) and is
+ * slower there than ChaCha20, whose additions, rotations and XORs take the
+ * same time whatever the data; the price is paid only against a server
+ * that insists on AES-GCM. The client's order decides unless the server
+ * enforces its own; mbedTLS as a server picks by its own order in TLS 1.2
+ * and takes the client's first in TLS 1.3. SNI (names, never addresses)
+ * and ALPN; resumption from the per-config session cache (client: TLS 1.3
+ * tickets and TLS 1.2 tickets or session IDs; server: tickets, whose keys
+ * rotate, and a session-ID cache for TLS 1.2); close_notify sent on
+ * shutdown and required at the end (else WASIO_ETLS_TRUNCATED). No 0-RTT:
+ * early data can be replayed by anyone on the path and reaches the server
+ * before the handshake authenticates it, which HTTP requests cannot afford
+ * (RFC 8446 8), and it would break the rule that no application byte
+ * leaves before the peer is verified. A TLS 1.3 KeyUpdate from the peer
+ * ends the connection with WASIO_ETLS_KEY_UPDATE: mbedTLS 3.6 cannot
+ * follow one (peers update keys rarely: on request, or after very large
+ * transfers). Client certificates are not supported.
  *
  * Verification (client): BearSSL's X.509 "minimal" engine builds the chain
  * to an anchor and checks signatures, validity against wasio_wall_clock()
@@ -55,6 +84,7 @@
  *                           (e.g. https:// to a plain HTTP port)
  *   ETLS_ALERT              the peer sent another fatal alert
  *   ETLS_TRUNCATED          TCP ended after the handshake without close_notify
+ *   ETLS_KEY_UPDATE         the peer sent a TLS 1.3 KeyUpdate (mbedTLS, above)
  *   ETLS                    any other protocol failure
  * A TCP end before the handshake completes is WASIO_ECONNRESET. A
  * certificate is rejected before any application byte is sent:
@@ -237,7 +267,7 @@ int wasio_tls_engine_error(const wasio_tls_engine_t *e);
 typedef struct wasio_tls_info {
   bool handshake_done;
   bool resumed;          /* client: an earlier session was resumed */
-  uint16_t version;      /* 0x0303 for TLS 1.2 */
+  uint16_t version;      /* 0x0304 for TLS 1.3, 0x0303 for TLS 1.2 */
   uint16_t cipher_suite; /* IANA number, e.g. 0xC02B */
   const char *alpn;      /* negotiated protocol name, or NULL */
 } wasio_tls_info_t;

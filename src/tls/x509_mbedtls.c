@@ -366,6 +366,20 @@ static int wasio__mb_high(int err) { return -((-err) & 0xFF80); }
 
 /* TLS alert descriptions (RFC 8446 6). */
 #define WASIO__TLS_ALERT_PROTOCOL_VERSION 70
+/* Record content type and handshake message type of a TLS 1.3 KeyUpdate
+ * (RFC 8446 5.1, 4). */
+#define WASIO__TLS_CT_HANDSHAKE 22
+#define WASIO__TLS_HS_KEY_UPDATE 24
+
+/* mbedTLS 3.6 has no KeyUpdate (Mbed-TLS/mbedtls issue 10881): it refuses
+ * one as an unexpected message. Told apart here, so that the one refusal
+ * that is the library's and not the peer's fault says so. The message is
+ * still in the record buffer. */
+static bool wasio__tls_was_key_update(const wasio_tls_engine_t *e) {
+  const unsigned char *msg = e->ssl.MBEDTLS_PRIVATE(in_msg);
+  return e->handshake_done && msg != NULL && e->ssl.MBEDTLS_PRIVATE(in_msgtype) == WASIO__TLS_CT_HANDSHAKE &&
+         msg[0] == WASIO__TLS_HS_KEY_UPDATE;
+}
 
 int wasio__tls_map_error(const wasio_tls_engine_t *e, int err) {
   if (err == 0) return 0;
@@ -395,6 +409,7 @@ int wasio__tls_map_error(const wasio_tls_engine_t *e, int err) {
     case MBEDTLS_ERR_MPI_ALLOC_FAILED:
     case MBEDTLS_ERR_ECP_ALLOC_FAILED: return WASIO_ENOMEM;
     case MBEDTLS_ERR_SSL_CONN_EOF: return WASIO_ECONNRESET;
+    case MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE: return wasio__tls_was_key_update(e) ? WASIO_ETLS_KEY_UPDATE : WASIO_ETLS;
     case MBEDTLS_ERR_X509_FATAL_ERROR:
       /* The CA callback found no memory, or the chain is too long. */
       if (e->cfg->ca_nomem) {

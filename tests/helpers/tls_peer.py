@@ -21,6 +21,15 @@ connection (a line ending in "\\n"):
                replies "rc N\n", its output, "END\n".
   pins NAME    "SPKI CERT\n": hex SHA-256 of leaf NAME's SubjectPublicKeyInfo
                and of its whole DER certificate (for pinning tests).
+  s_client13 PORT GROUPS   as s_client, but TLS 1.3 with the key-exchange
+               groups GROUPS (the first gets the key share: one wasio does
+               not take, X448, makes it ask again with a HelloRetryRequest)
+               and every handshake message logged (-msg)
+  hellos PORT  after the hrr scenario: "N\n", the ClientHellos s_server
+               received (2 after a HelloRetryRequest)
+  stdin PORT TEXT   a line to that s_server's standard input: in the
+               keyupdate scenario "k" makes it send a TLS 1.3 KeyUpdate, and
+               any other line is sent as application data; replies "ok\n"
   alert PORT   after an s_server scenario: waits for that s_server to end
                (bounded) and replies the description of the fatal alert it
                received from the client ("unknown ca\\n",
@@ -54,8 +63,17 @@ Scenarios (s_server unless said; one connection each, -naccept 1):
   plainhttp     no TLS: reads, answers "HTTP/1.1 400 Bad Request", closes
   clientcert    good EC chain, TLS 1.2, requires a client certificate
                 (-Verify 1): a client without one gets a fatal alert
-  tls13         good EC chain, TLS 1.3 only, -rev (for the host's TLS;
-                BearSSL has no TLS 1.3)
+  tls13         good EC chain, TLS 1.3 only, -rev, ALPN http/1.1
+  anysuite13    like tls13 with AES-128-GCM and ChaCha20-Poly1305, the
+                client's order deciding
+  resume13      like tls13 (no ALPN) for three connections: resumption by
+                TLS 1.3 ticket
+  resume-id     like resume, without tickets: resumption by session ID
+  hrr           like tls13 with P-256 as the only group: a client whose key
+                share is X25519 gets a HelloRetryRequest (-msg logs it)
+  keyupdate     TLS 1.3, good EC chain, s_server reading its standard
+                input (`stdin`): "k" sends a KeyUpdate
+  clean13, truncate13   as clean and truncate, TLS 1.3 only
   ending, ending13   Python ssl, TLS 1.2 / TLS 1.3 only, good EC chain:
                 each line comes back reversed (as s_server -rev) until the
                 client's sending side ends; then, if that was a
@@ -131,10 +149,16 @@ S_SERVER = {
     "nointer": ("leaf-ec", False, ["-tls1_2"]),
     "sha1": ("leaf-sha1", True, ["-tls1_2", "-cipher", "DEFAULT@SECLEVEL=0"]),
     "tls10": ("leaf-ec", True, ["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"]),
-    "tls13": ("leaf-ec", True, ["-tls1_3", "-rev"]),
+    "tls13": ("leaf-ec", True, ["-tls1_3", "-rev", "-alpn", "http/1.1"]),
+    "anysuite13": ("leaf-ec", True, ["-tls1_3", "-ciphersuites",
+                                     "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256", "-rev"]),
+    "resume13": ("leaf-ec", True, ["-tls1_3", "-rev"]),
+    "resume-id": ("leaf-ec", True, ["-tls1_2", "-rev", "-no_ticket"]),
+    "hrr": ("leaf-ec", True, ["-tls1_3", "-rev", "-groups", "P-256", "-msg"]),
+    "keyupdate": ("leaf-ec", True, ["-tls1_3"]),
     "clientcert": ("leaf-ec", True, ["-tls1_2", "-Verify", "1"]),
 }
-PY_SCENARIOS = ("truncate", "clean", "https", "plainhttp", "ending", "ending13")
+PY_SCENARIOS = ("truncate", "clean", "truncate13", "clean13", "https", "plainhttp", "ending", "ending13")
 HTTPS_BODY_PREFIX = b"wasio https peer: "
 HTTP_REQUEST_MAX = 16384
 
@@ -150,7 +174,7 @@ class SServer:
             extra = [a for a in extra if a != "-rev"]
         d = pki.d
         self.out = f"{d}/s_server-{name}-{time.monotonic_ns()}.out"
-        naccept = "3" if name == "resume" else "1"
+        naccept = "3" if name.startswith("resume") else "1"
         args = [OPENSSL, "s_server", "-accept", "0", "-naccept", naccept, "-cert", f"{d}/{leaf}.pem",
                 "-key", f"{d}/{leaf}.key", *extra]
         if inter:
@@ -172,6 +196,14 @@ class SServer:
 
     def leaked(self):
         return open(self.out, "rb").read().count(MARKER)
+
+    def hellos(self):
+        # -msg logs each message received as "<<< ... ClientHello".
+        return sum(1 for line in open(self.out, "rb") if line.startswith(b"<<< ") and b"ClientHello" in line)
+
+    def stdin(self, text):
+        self.proc.stdin.write(text.encode() + b"\n")
+        self.proc.stdin.flush()
 
     def alert(self):
         # -naccept 1: s_server exits once its one connection has ended, so
@@ -195,8 +227,9 @@ class PyServer:
         self.received = b""
         self.end = "pending"
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ctx.minimum_version = ssl.TLSVersion.TLSv1_3 if name == "ending13" else ssl.TLSVersion.TLSv1_2
-        if name not in ("https", "ending13"):
+        tls13 = name.endswith("13")
+        self.ctx.minimum_version = ssl.TLSVersion.TLSv1_3 if tls13 else ssl.TLSVersion.TLSv1_2
+        if name != "https" and not tls13:
             self.ctx.maximum_version = ssl.TLSVersion.TLSv1_2
         chain = f"{pki.d}/leaf-ec-chain.pem"
         with open(chain, "w") as f:
@@ -228,7 +261,7 @@ class PyServer:
                 self.serve_ending(s)
             elif self.name == "https":
                 self.serve_https(s)
-            elif self.name == "truncate":
+            elif self.name in ("truncate", "truncate13"):
                 s.sendall(b"partial\n")
                 time.sleep(0.2)
                 # Close the TCP connection under TLS: no close_notify.
@@ -345,12 +378,28 @@ def handle(conn):
                                input=b"hello from s_client\n", stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                timeout=IO_TIMEOUT_S)
             f.write(f"rc {p.returncode}\n".encode() + p.stdout + b"END\n")
-        elif len(line) == 2 and line[0] == "alert":
+        elif len(line) == 3 and line[0] == "s_client13":
+            # TLS 1.3 with these key-exchange groups, the first of which
+            # gets the key share (-msg: every handshake message is logged).
+            p = subprocess.run([OPENSSL, "s_client", "-connect", f"127.0.0.1:{int(line[1])}", "-tls1_3",
+                                "-groups", line[2], "-servername", "wasio.test", "-CAfile", f"{pki.d}/root.pem",
+                                "-verify_return_error", "-verify_hostname", "wasio.test", "-msg", "-ign_eof"],
+                               input=b"hello from s_client\n", stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=IO_TIMEOUT_S)
+            f.write(f"rc {p.returncode}\n".encode() + p.stdout + b"END\n")
+        elif len(line) == 2 and line[0] in ("hellos", "alert"):
             with lock:
                 peer = peers.get(int(line[1]))
             if not isinstance(peer, SServer):
                 raise RuntimeError(f"no s_server on port {line[1]}")
-            f.write(f"{peer.alert()}\n".encode())
+            f.write(f"{peer.hellos() if line[0] == 'hellos' else peer.alert()}\n".encode())
+        elif len(line) >= 3 and line[0] == "stdin":
+            with lock:
+                peer = peers.get(int(line[1]))
+            if not isinstance(peer, SServer):
+                raise RuntimeError(f"no s_server on port {line[1]}")
+            peer.stdin(" ".join(line[2:]))
+            f.write(b"ok\n")
         elif len(line) == 2 and line[0] == "end":
             with lock:
                 peer = peers.get(int(line[1]))
