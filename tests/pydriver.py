@@ -427,11 +427,14 @@ commonName = supplied
         return os.path.join(self.d, name)
 
     def key(self, name, kind="ec"):
+        """kind: "ec" (P-256), "rsa" (2048 bits) or "rsa1024" (too weak: for
+        the tests that it is refused)."""
         if kind == "ec":
             openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", f"{name}.key",
                     cwd=self.d)
         else:
-            openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", f"{name}.key",
+            bits = "1024" if kind == "rsa1024" else "2048"
+            openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", f"rsa_keygen_bits:{bits}", "-out", f"{name}.key",
                     cwd=self.d)
 
     def self_signed(self, name, cn, ext=CA_EXT, kind="ec", days=3650):

@@ -259,7 +259,7 @@ def check_imports(name, results):
 def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(), trust_root=False,
               test_filter="", nofile=None):
     """Runs one test program (all its tests, or those whose name contains
-    test_filter), re-running after failures.
+    test_filter, or any of them if it is a list), re-running after failures.
     trust_root: the program's host trusts SSL_CERT_FILE, set to the first
     helper's root (fetched anew for every start of the helpers)."""
     try:
@@ -271,7 +271,8 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
     if listed.returncode != 0:
         results.record("FAIL", f"{prog}@{host}", ": could not list tests:\n" + listed.stdout[-2000:])
         return
-    names = [n for n in listed.stdout.split() if n and test_filter in n]
+    filters = test_filter if isinstance(test_filter, list) else [test_filter]
+    names = [n for n in listed.stdout.split() if n and any(f in n for f in filters)]
     pending = list(names)
     while pending:
         helpers = []
@@ -363,15 +364,14 @@ def main():
     t0 = time.time()
     filters = [k.partition(".")[::2] for k in args.k] or [("", "")]
 
-    def selected(name):
-        """The test filter of the first -k that selects program `name`, or None."""
-        for prog_filter, test_filter in filters:
-            if not prog_filter or prog_filter in name:
-                return test_filter
-        return None
+    def selected(name, matches=lambda p, name: p in name):
+        """The test filters of every -k that selects program `name` (a test
+        runs if its name contains any of them), or None if none does."""
+        tests = [t for p, t in filters if not p or matches(p, name)]
+        return tests or None
 
     unit = os.path.join(BUILD, "native", "tests", "unit")
-    unit_filter = next((t for p, t in filters if not p or p in "unit"), None)
+    unit_filter = selected("unit")
     if "native" in hosts and unit_filter is not None:
         run_suite("unit", "native", [unit], lambda p: [unit] + p, DEFAULT_TIMEOUT, res,
                   test_filter=unit_filter)

@@ -469,7 +469,7 @@ static int apply(fetch_t *f, const opt_def_t *o, const char *name, const char *v
     return 0;
   case O_HELP: fetch_usage(stdout); return -1;
   case O_VERSION:
-    printf("wasio-fetch %s (wasio; HTTP/1.1, TLS 1.2 by BearSSL, zlib)\n", WASIO_VERSION_STRING);
+    printf("wasio-fetch %s (wasio; HTTP/1.1, TLS by %s, zlib)\n", WASIO_VERSION_STRING, wasio_tls_library());
     return -1;
   default: return EXIT_INTERNAL;
   }

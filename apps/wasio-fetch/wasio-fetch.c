@@ -1158,11 +1158,12 @@ static int choose_tls_backend(fetch_t *f) {
     }
     break;
   }
-  if (f->verbose)
-    fprintf(stderr, "* TLS backend: %s (%s)\n",
-            f->tls_used == WASIO_TLS_BACKEND_HOST ? "host (the host's wasi:tls; the host decides trust)"
-                                                  : "guest (BearSSL inside wasio-fetch, TLS 1.2)",
-            why);
+  if (f->verbose) {
+    if (f->tls_used == WASIO_TLS_BACKEND_HOST)
+      fprintf(stderr, "* TLS backend: host (the host's wasi:tls; the host decides trust) (%s)\n", why);
+    else
+      fprintf(stderr, "* TLS backend: guest (%s inside wasio-fetch) (%s)\n", wasio_tls_library(), why);
+  }
   return 0;
 }
 

@@ -124,7 +124,13 @@ typedef enum wasio_err_class {
   X(ETLS_NOT_TLS, TLS, "the peer does not speak TLS (plain text on a TLS port?)") \
   X(EMFILE, RESOURCE, "too many open sockets or files (a descriptor limit was reached)") \
   X(EURL_NUL, URL, "percent-encoded NUL (%00) or NUL byte in URL")            \
-  X(ETLS_KEY_UPDATE, TLS, "the TLS peer updated its keys (TLS 1.3 KeyUpdate), which mbedTLS 3.6 cannot follow")
+  X(ETLS_KEY_UPDATE, TLS, "the TLS peer updated its keys (TLS 1.3 KeyUpdate), which mbedTLS 3.6 cannot follow") \
+  X(ETLS_CERT_NO_SAN, TLS_CERT, "certificate has no subjectAltName (its subject CN is never taken as a name)") \
+  X(ETLS_CERT_WILDCARD, TLS_CERT, "certificate name has a wildcard of a refused form (only a whole left-most label)") \
+  X(ETLS_CERT_IP, TLS_CERT, "an IP address matches only an iPAddress subjectAltName, never a DNS name or the CN") \
+  X(ETLS_CERT_USAGE, TLS_CERT, "certificate may not authenticate a TLS server (extendedKeyUsage or keyUsage)") \
+  X(ETLS_CERT_WEAK_KEY, TLS_CERT, "certificate key too weak (RSA under 2048 bits)") \
+  X(ETLS_CERT_ISSUER, TLS_CERT, "an issuing certificate is no CA or may not sign certificates")
 
 /* Positions in the map, starting at 1 (internal). */
 enum wasio__errno_index {

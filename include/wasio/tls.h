@@ -59,7 +59,31 @@
  * follow one (peers update keys rarely: on request, or after very large
  * transfers). Client certificates are not supported.
  *
- * Verification (client): BearSSL's X.509 "minimal" engine builds the chain
+ * Verification with mbedTLS (client), strict by default, each rule with
+ * its own error (below) and each tested:
+ * - the chain leads to a built-in Mozilla root or a CA the user added
+ *   (wasio_tls_config_add_ca_pem; a non-CA certificate added there is
+ *   trusted as exactly that server certificate); trust anchors are a name
+ *   and a key, so their own dates and extensions do not matter;
+ * - every certificate of the chain is valid now by wasio_wall_clock();
+ * - every issuer is a CA (basicConstraints) whose keyUsage, if present,
+ *   allows keyCertSign;
+ * - signatures SHA-256, SHA-384 or SHA-512 (SHA-1 and MD5 refused), RSA
+ *   keys of 2048 bits or more, EC keys on P-256 or P-384;
+ * - the end-entity's extendedKeyUsage, if present, lists serverAuth, and
+ *   its keyUsage allows the handshake's signature;
+ * - the server's identity only from subjectAltName, never from the subject
+ *   CN (CA/Browser Forum Baseline Requirements, RFC 9525): a host name
+ *   against the dNSName entries, case-insensitively, where "*" may only be
+ *   the whole left-most label of a name with at least two more labels and
+ *   stands for exactly one label; an IP address only against the
+ *   iPAddress entries (no SNI is sent for one);
+ * - pins (wasio_tls_config_pin_sha256) as well, also under
+ *   wasio_tls_config_insecure(), which skips everything else.
+ * The whole verification ends before the handshake does, and no
+ * application byte is sent before it.
+ *
+ * Verification with BearSSL (client): BearSSL's X.509 "minimal" engine builds the chain
  * to an anchor and checks signatures, validity against wasio_wall_clock()
  * (wasi:clocks/wall-clock), basic constraints and key usage, and matches a
  * host name against the dNSName entries (or, without them, the CN), with a
@@ -76,6 +100,16 @@
  *   ETLS_CERT_EXPIRED / ETLS_CERT_NOT_YET_VALID   by the end-entity's dates
  *                           (an intermediate out of its period: EXPIRED)
  *   ETLS_CERT_NAME          host name or address not in the certificate
+ *   ETLS_CERT_NO_SAN        no subjectAltName (the CN names nothing; mbedTLS)
+ *   ETLS_CERT_WILDCARD      the name matches only through a "*" of a refused
+ *                           form ("w*.example.com", "*.com"; mbedTLS)
+ *   ETLS_CERT_IP            the address is only in a DNS name or the CN, or
+ *                           under a wildcard, not in an iPAddress (mbedTLS)
+ *   ETLS_CERT_USAGE         extendedKeyUsage without serverAuth, or a
+ *                           keyUsage that forbids the handshake (mbedTLS)
+ *   ETLS_CERT_WEAK_KEY      an RSA key under 2048 bits in the chain (mbedTLS)
+ *   ETLS_CERT_ISSUER        the issuer the peer sent is no CA, or may not
+ *                           sign certificates (mbedTLS)
  *   ETLS_CERT_ALGORITHM     SHA-1/MD5 signature, unsupported key or curve
  *   ETLS_CERT_PIN           no pin matched
  *   ETLS_CERT_INVALID       malformed, or larger than WASIO_TLS_MAX_EE_CERT

@@ -237,16 +237,16 @@ static int wasio__check_name(const wasio_tls_engine_t *e, const mbedtls_x509_crt
       if (s->buf.tag == WASIO__SAN_TAG(MBEDTLS_X509_SAN_IP_ADDRESS) && s->buf.len == e->ip_len &&
           memcmp(s->buf.p, e->ip, e->ip_len) == 0)
         return 0;
+      /* The address's text as a DNS name, or under a wildcard. */
       if (s->buf.tag == WASIO__SAN_TAG(MBEDTLS_X509_SAN_DNS_NAME) &&
-          wasio__name_eq((const char *)s->buf.p, s->buf.len, e->host, hlen))
+          wasio__dns_match(e->host, hlen, (const char *)s->buf.p, s->buf.len) != WASIO__NAME_NO)
         as_text = true;
     }
     const mbedtls_x509_buf *cn = wasio__cn(crt);
     if (cn != NULL && wasio__name_eq((const char *)cn->p, cn->len, e->host, hlen)) as_text = true;
-    (void)as_text;
-    return WASIO_ETLS_CERT_NAME;
+    return as_text ? WASIO_ETLS_CERT_IP : WASIO_ETLS_CERT_NAME;
   }
-  if (!has_san) return WASIO_ETLS_CERT_NAME; /* the CN alone names nothing */
+  if (!has_san) return WASIO_ETLS_CERT_NO_SAN; /* the CN alone names nothing */
   bool bad_wildcard = false;
   size_t hlen = strlen(e->host);
   for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s != NULL; s = s->next) {
@@ -255,8 +255,7 @@ static int wasio__check_name(const wasio_tls_engine_t *e, const mbedtls_x509_crt
     if (m == WASIO__NAME_MATCH) return 0;
     if (m == WASIO__NAME_BAD_WILDCARD) bad_wildcard = true;
   }
-  (void)bad_wildcard;
-  return WASIO_ETLS_CERT_NAME;
+  return bad_wildcard ? WASIO_ETLS_CERT_WILDCARD : WASIO_ETLS_CERT_NAME;
 }
 
 /* ---- the verify callback ------------------------------------------------------------- */
@@ -287,11 +286,28 @@ static bool wasio__self_issued(const mbedtls_x509_crt *crt) {
          memcmp(crt->issuer_raw.p, crt->subject_raw.p, crt->subject_raw.len) == 0;
 }
 
-/* The chain could not be completed: why, from the certificates the peer sent. */
+/* The chain could not be completed: why, from the certificates the peer
+ * sent. mbedTLS takes as a parent only a CA certificate whose keyUsage (if
+ * any) has keyCertSign; one that names the top of the chain as its subject
+ * and is not so is a bad issuer, not a missing one. */
 static int wasio__untrusted(const wasio__tls_verify_t *v, const mbedtls_x509_crt *ee) {
   const mbedtls_x509_crt *top = v->top ? v->top : ee;
   if (top == ee && ee->next == NULL && wasio__self_issued(ee)) return WASIO_ETLS_CERT_SELF_SIGNED;
+  for (const mbedtls_x509_crt *c = ee->next; c != NULL; c = c->next)
+    if (c->subject_raw.len == top->issuer_raw.len &&
+        memcmp(c->subject_raw.p, top->issuer_raw.p, c->subject_raw.len) == 0 &&
+        (!c->MBEDTLS_PRIVATE(ca_istrue) || mbedtls_x509_crt_check_key_usage(c, MBEDTLS_X509_KU_KEY_CERT_SIGN) != 0))
+      return WASIO_ETLS_CERT_ISSUER;
   return WASIO_ETLS_CERT_UNTRUSTED;
+}
+
+/* An RSA key under the profile's minimum in the EE or the chain the peer sent. */
+static bool wasio__weak_rsa(const mbedtls_x509_crt *crt) {
+  for (; crt != NULL; crt = crt->next)
+    if (mbedtls_pk_get_type(&crt->pk) == MBEDTLS_PK_RSA &&
+        mbedtls_pk_get_bitlen(&crt->pk) < wasio__tls_profile.rsa_min_bitlen)
+      return true;
+  return false;
 }
 
 /* An extendedKeyUsage extension that does not list serverAuth. */
@@ -311,11 +327,12 @@ static int wasio__policy(const wasio_tls_engine_t *e, const mbedtls_x509_crt *ee
     /* The user's own certificate, exactly: trusted as it is. */
     all &= ~(uint32_t)MBEDTLS_X509_BADCERT_NOT_TRUSTED;
   }
+  if ((all & MBEDTLS_X509_BADCERT_BAD_KEY) && wasio__weak_rsa(ee)) return WASIO_ETLS_CERT_WEAK_KEY;
   if (all & (MBEDTLS_X509_BADCERT_BAD_KEY | MBEDTLS_X509_BADCERT_BAD_MD | MBEDTLS_X509_BADCERT_BAD_PK))
     return WASIO_ETLS_CERT_ALGORITHM;
   if (ee_flags & MBEDTLS_X509_BADCERT_FUTURE) return WASIO_ETLS_CERT_NOT_YET_VALID;
   if (all & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) return WASIO_ETLS_CERT_EXPIRED;
-  if (wasio__eku_refuses(ee)) return WASIO_ETLS_CERT_INVALID;
+  if (wasio__eku_refuses(ee)) return WASIO_ETLS_CERT_USAGE;
   int name = wasio__check_name(e, ee);
   if (name) return name;
   return 0;
@@ -328,8 +345,14 @@ static uint32_t wasio__alert_flag(int err) {
     case WASIO_ETLS_CERT_NOT_YET_VALID: return MBEDTLS_X509_BADCERT_EXPIRED;
     case WASIO_ETLS_CERT_UNTRUSTED:
     case WASIO_ETLS_CERT_SELF_SIGNED: return MBEDTLS_X509_BADCERT_NOT_TRUSTED;
-    case WASIO_ETLS_CERT_NAME: return MBEDTLS_X509_BADCERT_CN_MISMATCH;
+    case WASIO_ETLS_CERT_NAME:
+    case WASIO_ETLS_CERT_NO_SAN:
+    case WASIO_ETLS_CERT_WILDCARD:
+    case WASIO_ETLS_CERT_IP: return MBEDTLS_X509_BADCERT_CN_MISMATCH;
     case WASIO_ETLS_CERT_ALGORITHM: return MBEDTLS_X509_BADCERT_BAD_MD;
+    case WASIO_ETLS_CERT_WEAK_KEY: return MBEDTLS_X509_BADCERT_BAD_KEY;
+    case WASIO_ETLS_CERT_USAGE: return MBEDTLS_X509_BADCERT_EXT_KEY_USAGE;
+    case WASIO_ETLS_CERT_ISSUER: return MBEDTLS_X509_BADCERT_NOT_TRUSTED;
     default: return MBEDTLS_X509_BADCERT_OTHER;
   }
 }
@@ -393,7 +416,7 @@ int wasio__tls_map_error(const wasio_tls_engine_t *e, int err) {
       /* mbedTLS's own checks after the callback: the key's usages, or (TLS
        * 1.2) a curve the client did not offer. */
       if (vr != (uint32_t)-1 && (vr & (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE)))
-        return WASIO_ETLS_CERT_INVALID;
+        return WASIO_ETLS_CERT_USAGE;
       return WASIO_ETLS_CERT_ALGORITHM;
     case MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION: return WASIO_ETLS_VERSION;
     case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:

@@ -584,6 +584,37 @@ TEST(pin_cert_matches) { reject("ecdsa", "wasio.test", CFG_PIN_CERT, 0); }
 /* The escape hatch works (and is the only way past a self-signed peer). */
 TEST(insecure_accepts_self_signed) { reject("selfsigned", "wasio.test", CFG_INSECURE, 0); }
 
+/* ---- the verification policy, one rule each (wasio/tls.h, "Verification") --------------
+ * Each refusal has its own code, is decided before any application byte
+ * leaves (reject() checks the peer got none), and -k lets each through.
+ * The policy is the mbedTLS engine's; BearSSL applies its own (above). */
+static void rule(const char *name, const char *host, int want) {
+  if (!speaks_tls13()) harness_skip("the verification rules are the mbedTLS engine's");
+  reject(name, host, CFG_DEFAULT, want);
+  reject(name, host, CFG_INSECURE, 0);
+}
+/* The server's name only from subjectAltName, never from the subject CN
+ * (CA/Browser Forum Baseline Requirements, RFC 9525). */
+TEST(rule_name_only_from_san) { rule("nosan", "wasio.test", WASIO_ETLS_CERT_NO_SAN); }
+/* "*" only as the whole left-most label, of a name with two labels or more
+ * after it. */
+TEST(rule_wildcard_partial_label) { rule("badwild", "www.wasio.test", WASIO_ETLS_CERT_WILDCARD); }
+TEST(rule_wildcard_too_wide) { rule("widewild", "wasio.test", WASIO_ETLS_CERT_WILDCARD); }
+/* An address only from an iPAddress entry: not from a DNS name that reads
+ * like it, nor under a wildcard. */
+TEST(rule_ip_not_from_dns_name) { rule("ipdns", "127.0.0.1", WASIO_ETLS_CERT_IP); }
+TEST(rule_ip_not_from_wildcard) { rule("ipwild", "127.0.0.1", WASIO_ETLS_CERT_IP); }
+/* An extendedKeyUsage without serverAuth. */
+TEST(rule_eku_without_server_auth) { rule("clientauth", "wasio.test", WASIO_ETLS_CERT_USAGE); }
+/* RSA keys under 2048 bits (SHA-1 signatures: reject_sha1_signature). */
+TEST(rule_rsa_under_2048) { rule("rsa1024", "wasio.test", WASIO_ETLS_CERT_WEAK_KEY); }
+/* basicConstraints and keyUsage on every issuer. */
+TEST(rule_issuer_not_ca) { rule("noca", "wasio.test", WASIO_ETLS_CERT_ISSUER); }
+TEST(rule_issuer_without_cert_sign) { rule("nosign", "wasio.test", WASIO_ETLS_CERT_ISSUER); }
+/* Validity of every certificate against the wall clock: an intermediate
+ * out of its period. */
+TEST(rule_intermediate_expired) { rule("interexp", "wasio.test", WASIO_ETLS_CERT_EXPIRED); }
+
 /* ---- wasio as the TLS server -------------------------------------------------------- */
 
 #define BULK_BYTES (1u << 20)

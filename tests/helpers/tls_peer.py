@@ -56,6 +56,12 @@ Scenarios (s_server unless said; one connection each, -naccept 1):
   wildcard      good chain, leaf for DNS:*.wasio.test only, -rev
   expired, notyet, wronghost, selfsigned, unknownca, nointer, sha1
                 one defect each (nointer: the intermediate is not sent)
+  nosan, badwild, widewild, ipdns, ipwild, clientauth, rsa1024, noca,
+  nosign, interexp   one break of a verification rule each: no
+                subjectAltName (CN wasio.test), DNS:w*.wasio.test,
+                DNS:*.test, DNS:127.0.0.1, DNS:*.0.0.1, extendedKeyUsage
+                clientAuth, an RSA-1024 leaf, an intermediate that is no CA,
+                one without keyCertSign, an expired intermediate
   tls10         TLS 1.0 only (-tls1, SECLEVEL=0)
   truncate      Python ssl: handshake, send "partial\\n", then close TCP
                 without close_notify
@@ -129,11 +135,41 @@ def Pki(d):
     p.issue("leaf-unknown", "other-root", leaf)
     p.issue("leaf-sha1", "inter", leaf, kind="rsa", md="sha1")
     p.self_signed("leaf-self", "wasio.test", "subjectAltName = DNS:wasio.test,IP:127.0.0.1\n", days=30)
+    # One defect each for the verification rules (wasio/tls.h).
+    no_san = "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n" \
+             "extendedKeyUsage = serverAuth\n"
+    p.issue("leaf-nosan", "inter", no_san)
+    p.issue("leaf-badwild", "inter", pydriver.leaf_ext("DNS:w*.wasio.test"), cn="w*.wasio.test")
+    p.issue("leaf-widewild", "inter", pydriver.leaf_ext("DNS:*.test"), cn="*.test")
+    p.issue("leaf-ipdns", "inter", pydriver.leaf_ext("DNS:127.0.0.1"), cn="127.0.0.1")
+    p.issue("leaf-ipwild", "inter", pydriver.leaf_ext("DNS:*.0.0.1"), cn="*.0.0.1")
+    p.issue("leaf-clientauth", "inter", pydriver.leaf_ext("DNS:wasio.test, IP:127.0.0.1").replace(
+        "extendedKeyUsage = serverAuth", "extendedKeyUsage = clientAuth"))
+    p.issue("leaf-rsa1024", "inter", leaf, kind="rsa1024")
+    p.issue("inter-noca", "root", "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, keyCertSign\n",
+            cn="wasio test intermediate, no CA")
+    p.issue("leaf-noca", "inter-noca", leaf)
+    p.issue("inter-nosign", "root", "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, digitalSignature\n",
+            cn="wasio test intermediate, no keyCertSign")
+    p.issue("leaf-nosign", "inter-nosign", leaf)
+    p.issue("inter-expired", "root", pydriver.CA_EXT, cn="wasio test intermediate, expired",
+            start="20200101000000Z", end="20210101000000Z")
+    p.issue("leaf-interexp", "inter-expired", leaf)
     return p
 
 
-# scenario -> (leaf, send the intermediate?, extra s_server arguments)
+# scenario -> (leaf, the intermediate to send (True: inter, False: none), extra s_server arguments)
 S_SERVER = {
+    "nosan": ("leaf-nosan", True, ["-tls1_2"]),
+    "badwild": ("leaf-badwild", True, ["-tls1_2"]),
+    "widewild": ("leaf-widewild", True, ["-tls1_2"]),
+    "ipdns": ("leaf-ipdns", True, ["-tls1_2"]),
+    "ipwild": ("leaf-ipwild", True, ["-tls1_2"]),
+    "clientauth": ("leaf-clientauth", True, ["-tls1_2"]),
+    "rsa1024": ("leaf-rsa1024", True, ["-tls1_2", "-cipher", "DEFAULT@SECLEVEL=0"]),
+    "noca": ("leaf-noca", "inter-noca", ["-tls1_2"]),
+    "nosign": ("leaf-nosign", "inter-nosign", ["-tls1_2"]),
+    "interexp": ("leaf-interexp", "inter-expired", ["-tls1_2"]),
     "ecdsa": ("leaf-ec", True, ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256", "-rev", "-alpn", "http/1.1"]),
     "resume": ("leaf-ec", True, ["-tls1_2", "-rev"]),
     "anysuite": ("leaf-ec", True, ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305", "-rev"]),
@@ -178,7 +214,7 @@ class SServer:
         args = [OPENSSL, "s_server", "-accept", "0", "-naccept", naccept, "-cert", f"{d}/{leaf}.pem",
                 "-key", f"{d}/{leaf}.key", *extra]
         if inter:
-            args += ["-cert_chain", f"{d}/inter.pem"]
+            args += ["-cert_chain", f"{d}/{'inter' if inter is True else inter}.pem"]
         self.f = open(self.out, "wb")
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=self.f, stderr=subprocess.STDOUT)
         deadline = time.time() + START_TIMEOUT_S
