@@ -6,7 +6,7 @@
 # so a fresh machine needs nothing else.
 
 include tools/versions.env
-# `make` alone builds everything (the BearSSL rules below come first).
+# `make` alone builds everything (the TLS rules below come first).
 .DEFAULT_GOAL := all
 # Build with every core (the machines here have 2); output lines may interleave.
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
@@ -15,18 +15,7 @@ export WASIO_TOOLS
 TB := $(WASIO_TOOLS)/bin
 
 B := build
-# The in-guest TLS engine: bearssl (the default) or mbedtls (issue 12: the
-# one engine once it passes everything BearSSL passed). The mbedTLS build
-# lives in build/mbedtls, so both can exist side by side:
-#   make WASIO_TLS_ENGINE=mbedtls ...    (make test-mbedtls runs the TLS tests on it)
-WASIO_TLS_ENGINE ?= bearssl
-ifeq ($(WASIO_TLS_ENGINE),mbedtls)
-B := build/mbedtls
-else ifneq ($(WASIO_TLS_ENGINE),bearssl)
-$(error WASIO_TLS_ENGINE is bearssl or mbedtls, not $(WASIO_TLS_ENGINE))
-endif
-# tools/wasio-cc and the test drivers find the libraries there.
-export WASIO_TLS_ENGINE
+# tools/wasio-cc and the test drivers find the libraries here (WASIO_BUILD).
 export WASIO_BUILD := $(CURDIR)/$(B)
 # tools/setup.sh's stamp. Defined before any rule names it: a rule's
 # prerequisites are expanded when make reads the rule, so a rule above this
@@ -53,13 +42,9 @@ NATIVE_LDFLAGS := -fsanitize=address,undefined -pthread
 
 # Portable code (codecs, core), TLS (src/tls), the stream layer
 # (src/stream) and protocols (src/http) go into both libraries; the backend
-# is the only part that differs. Only src/tls sees BearSSL's headers (its
+# is the only part that differs. Only src/tls sees mbedTLS's headers (its
 # -I below): the layers above reach the engine through wasio's interface.
-# The engine glue of src/tls: the files of the engine not chosen are left out.
-TLS_GLUE_BEARSSL := src/tls/engine.c src/tls/config.c src/tls/x509.c src/tls/pem.c
-TLS_GLUE_MBEDTLS := $(wildcard src/tls/*_mbedtls.c)
-TLS_GLUE_OTHER := $(if $(filter mbedtls,$(WASIO_TLS_ENGINE)),$(TLS_GLUE_BEARSSL),$(TLS_GLUE_MBEDTLS))
-PORTABLE_SRC := $(sort $(filter-out $(TLS_GLUE_OTHER),$(wildcard src/codec/*.c src/core/*.c src/tls/*.c src/stream/*.c src/http/*.c)))
+PORTABLE_SRC := $(sort $(wildcard src/codec/*.c src/core/*.c src/tls/*.c src/stream/*.c src/http/*.c))
 WASIP2_SRC := $(sort $(wildcard src/backend/wasip2/*.c))
 POSIX_SRC := $(sort $(wildcard src/backend/posix/*.c))
 HDRS := $(wildcard include/*.h include/wasio/*.h src/core/*.h src/codec/*.h src/tls/*.h src/stream/*.h src/http/*.h)
@@ -72,98 +57,51 @@ R := $(B)/native-release
 RELEASE_CFLAGS := -O2 -DNDEBUG -pthread $(COMMON_CFLAGS) -Isrc/backend/posix
 RELEASE_OBJ := $(patsubst %.c,$(R)/obj/%.o,$(PORTABLE_SRC) $(POSIX_SRC))
 
-# ---- TLS: BearSSL from Debian's source package + trust anchors ----------------
-# tools/setup.sh unpacks the pinned bearssl source into BEARSSL_DIR; the
-# sub-make src/tls/bearssl.mk compiles it unchanged into one libbearssl.a per
-# target. Natively with libwasio's sanitizers (ASan+UBSan) less two UBSan
-# findings that are BearSSL's design, not bugs: -fno-sanitize=function (its
-# OOP-in-C vtables call e.g. br_md5_init(br_md5_context *) through a
-# void (*)(const br_hash_class **) pointer, in every handshake) and
-# BR_LE_UNALIGNED=0/BR_BE_UNALIGNED=0 (on x86 br_dec32le & co. load through
-# misaligned union pointers, which -fsanitize=alignment reports in
-# Poly1305_ctmul; 0 selects the byte-wise code that wasm32 uses anyway).
-# Programs link libbearssl.a after libwasio.a.
-# The Mozilla roots (Debian's ca-certificates) become BearSSL trust anchors
-# at build time: tools/mkanchors writes build/gen/tls_anchors.c.
-BEARSSL_DIR := $(WASIO_TOOLS)/bearssl-$(BEARSSL_VERSION)
+# ---- TLS: the Mozilla roots ----------------------------------------------------------
+# The Mozilla roots (Debian's ca-certificates) become trust anchors at build
+# time: tools/mkanchors writes build/gen/tls_anchors.c (each root's Name and
+# key, as DER constants), part of both libraries.
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
-# For wasm32, BR_64=1 and BR_INT128=0 (BearSSL's own switches; inner.h
-# guesses neither right for wasm32): WebAssembly has native 64-bit integer
-# operations, so the 64-bit constant-time code (aes_ct64, ghash_ctmul64) is
-# used, about 1.8x the AES-GCM throughput of the 32-bit code in a component;
-# but it has no 64x64->128 multiply, so BearSSL's __int128 paths
-# (poly1305_ctmulq, RSA i62) would become compiler-rt __multi3 calls (39% of
-# a ChaCha20-Poly1305 profile): BR_INT128=0 keeps the 32-bit-limb code there.
-# -msimd128 lets clang vectorize the bitsliced AES and ChaCha20 loops (wasm
-# SIMD, on by default in wasmtime and in Node's V8 under jco); no branch or
-# table lookup is added, so the code stays constant-time. Measured in a
-# component on wasmtime, three interleaved pairs: AES-128-GCM 32-35 -> 55-65
-# MB/s, ChaCha20-Poly1305 101-122 -> 150-172 MB/s.
-# Profiles: wasmtime run --profile=guest on build/wasm32/bench/tls_client.wasm.
-BEARSSL_WASM_CFLAGS := --target=wasm32-wasi --sysroot=/usr -O2 -g0 -DBR_64=1 -DBR_INT128=0 -msimd128
-BEARSSL_NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-  -fno-sanitize-recover=all -fno-sanitize=function -DBR_LE_UNALIGNED=0 -DBR_BE_UNALIGNED=0
 WASM_OBJ += $(W)/obj/$(GEN)/tls_anchors.o
 NATIVE_OBJ += $(N)/obj/$(GEN)/tls_anchors.o
 
-# Each library's compiler command is recorded in OUT/bearssl/.cflags (here
-# and by the sub-make, rewritten only when it changes), so new flags or a new
-# BearSSL version rebuild it and nothing else does.
-bearssl_flags = $(shell mkdir -p $(1)/bearssl && f=$(1)/bearssl/.cflags && \
-  { echo '$(2)' | cmp -s - $$f || echo '$(2)' > $$f; } && echo $$f)
-$(W)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk \
-  $(call bearssl_flags,$(W),$(CLANG) $(BEARSSL_WASM_CFLAGS) $(BEARSSL_DIR))
-	@$(MAKE) --no-print-directory -f src/tls/bearssl.mk BEARSSL_DIR=$(BEARSSL_DIR) OUT=$(W) \
-	  CC=$(CLANG) AR=$(AR) CFLAGS="$(BEARSSL_WASM_CFLAGS)"
-$(N)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk \
-  $(call bearssl_flags,$(N),$(CLANG) $(BEARSSL_NATIVE_CFLAGS) $(BEARSSL_DIR))
-	@$(MAKE) --no-print-directory -f src/tls/bearssl.mk BEARSSL_DIR=$(BEARSSL_DIR) OUT=$(N) \
-	  CC=$(CLANG) AR=$(AR) CFLAGS="$(BEARSSL_NATIVE_CFLAGS)"
-# Recreated if a `make clean` in the same run removed it after parsing.
-$(W)/bearssl/.cflags $(N)/bearssl/.cflags:
-	@mkdir -p $(dir $@) && touch $@
-
-# ---- TLS: mbedTLS 3.6 from Debian trixie's source package (issue 12) ----------
+# ---- TLS: mbedTLS 3.6 from Debian trixie's source package -------------------------
 # tools/setup.sh unpacks the pinned mbedtls source into MBEDTLS_DIR (the
 # version's "~" is "_" there); the sub-make src/tls/mbedtls.mk compiles it
 # unchanged with wasio's configuration header (src/tls/wasio_mbedtls_config.h:
 # only what wasio needs, no sockets, threads, files or entropy source of its
 # own) into one libmbedtls.a per target: for wasm32, natively with libwasio's
 # sanitizers (ASan+UBSan, as the native tests run), and -O2 for the release
-# library and the benchmarks.
+# library and the benchmarks. Programs link libmbedtls.a after libwasio.a;
+# only src/tls (the engine glue) and the generated anchors see its headers.
+# docs/TLS.md: the configuration, the policy, and the move to mbedTLS 4.x.
 MBEDTLS_DIR := $(WASIO_TOOLS)/mbedtls-$(subst ~,_,$(MBEDTLS_VERSION))
 MBEDTLS_WASM_CFLAGS := --target=wasm32-wasi --sysroot=/usr -O2 -g0
 MBEDTLS_NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 MBEDTLS_RELEASE_CFLAGS := -O2 -g0
 MBEDTLS_DEPS := $(SETUP_STAMP) src/tls/mbedtls.mk src/tls/wasio_mbedtls_config.h
-# As for BearSSL: OUT/mbedtls/.cflags records the compiler command.
+# Each library's compiler command is recorded in OUT/mbedtls/.cflags (here
+# and by the sub-make, rewritten only when it changes), so new flags or a new
+# mbedTLS version rebuild it and nothing else does.
 mbedtls_flags = $(shell mkdir -p $(1)/mbedtls && f=$(1)/mbedtls/.cflags && \
   { echo '$(2)' | cmp -s - $$f || echo '$(2)' > $$f; } && echo $$f)
-mbedtls_args = --no-print-directory -f src/tls/mbedtls.mk MBEDTLS_DIR=$(MBEDTLS_DIR) OUT=$(1) \
-  CC=$(CLANG) AR=$(AR) CFLAGS="$(2)"
 $(W)/libmbedtls.a: $(MBEDTLS_DEPS) $(call mbedtls_flags,$(W),$(CLANG) $(MBEDTLS_WASM_CFLAGS) $(MBEDTLS_DIR))
-	@$(MAKE) $(call mbedtls_args,$(W),$(MBEDTLS_WASM_CFLAGS))
+	@$(MAKE) --no-print-directory -f src/tls/mbedtls.mk MBEDTLS_DIR=$(MBEDTLS_DIR) OUT=$(W) \
+	  CC=$(CLANG) AR=$(AR) CFLAGS="$(MBEDTLS_WASM_CFLAGS)"
 $(N)/libmbedtls.a: $(MBEDTLS_DEPS) $(call mbedtls_flags,$(N),$(CLANG) $(MBEDTLS_NATIVE_CFLAGS) $(MBEDTLS_DIR))
-	@$(MAKE) $(call mbedtls_args,$(N),$(MBEDTLS_NATIVE_CFLAGS))
+	@$(MAKE) --no-print-directory -f src/tls/mbedtls.mk MBEDTLS_DIR=$(MBEDTLS_DIR) OUT=$(N) \
+	  CC=$(CLANG) AR=$(AR) CFLAGS="$(MBEDTLS_NATIVE_CFLAGS)"
 $(R)/libmbedtls.a: $(MBEDTLS_DEPS) $(call mbedtls_flags,$(R),$(CLANG) $(MBEDTLS_RELEASE_CFLAGS) $(MBEDTLS_DIR))
-	@$(MAKE) $(call mbedtls_args,$(R),$(MBEDTLS_RELEASE_CFLAGS))
+	@$(MAKE) --no-print-directory -f src/tls/mbedtls.mk MBEDTLS_DIR=$(MBEDTLS_DIR) OUT=$(R) \
+	  CC=$(CLANG) AR=$(AR) CFLAGS="$(MBEDTLS_RELEASE_CFLAGS)"
+# Recreated if a `make clean` in the same run removed it after parsing.
 $(W)/mbedtls/.cflags $(N)/mbedtls/.cflags $(R)/mbedtls/.cflags:
 	@mkdir -p $(dir $@) && touch $@
 
-# What the chosen engine adds to a build: the glue's include flags (the
-# glue is compiled with the library's configuration) and the library that
-# programs link after libwasio.a.
-ifeq ($(WASIO_TLS_ENGINE),mbedtls)
-TLS_INC := -I$(MBEDTLS_DIR)/include -DMBEDTLS_CONFIG_FILE='"wasio_mbedtls_config.h"' -Isrc/tls \
-  -DWASIO_TLS_ENGINE_MBEDTLS
+# The glue is compiled with the library's configuration.
+TLS_INC := -I$(MBEDTLS_DIR)/include -DMBEDTLS_CONFIG_FILE='"wasio_mbedtls_config.h"' -Isrc/tls
 TLSLIB := libmbedtls.a
 TLS_LIBS := $(W)/libmbedtls.a $(N)/libmbedtls.a $(R)/libmbedtls.a
-else
-TLS_INC := -I$(BEARSSL_DIR)/inc
-TLSLIB := libbearssl.a
-TLS_LIBS := $(W)/libbearssl.a $(N)/libbearssl.a $(R)/libbearssl.a $(W)/libmbedtls.a $(N)/libmbedtls.a
-endif
-# Only src/tls (and the generated anchors) see the library's headers.
 $(W)/obj/src/tls/%.o $(W)/obj/$(GEN)/%.o: WASM_CFLAGS += $(TLS_INC)
 $(N)/obj/src/tls/%.o $(N)/obj/$(GEN)/%.o: NATIVE_CFLAGS += $(TLS_INC)
 $(B)/native-release/obj/src/tls/%.o: RELEASE_CFLAGS += $(TLS_INC)
@@ -172,7 +110,7 @@ $(B)/native-release/obj/src/tls/%.o: RELEASE_CFLAGS += $(TLS_INC)
 $(CA_BUNDLE): | $(SETUP_STAMP)
 $(GEN)/tls_anchors.c: tools/mkanchors $(CA_BUNDLE)
 	@mkdir -p $(dir $@)
-	@tools/mkanchors --format $(WASIO_TLS_ENGINE) $(CA_BUNDLE) $@
+	@tools/mkanchors $(CA_BUNDLE) $@
 
 # Tools users run (wasio-fetch, wasio-serve): apps/NAME/*.c -> build/wasm32/apps/NAME.wasm
 # and, natively on the posix backend, build/native/apps/NAME.
@@ -219,7 +157,7 @@ $(SETUP_STAMP): tools/setup.sh tools/versions.env tools/jco/package-lock.json \
 # ---- zlib: Debian's source package, for wasio-fetch --compressed -----------------
 # tools/setup.sh unpacks the pinned source (ZLIB_VERSION; the directory name
 # drops the epoch "1:") into ZLIB_DIR. Only the inflate half is compiled,
-# unchanged, into one libz.a per target: for wasm32 like BearSSL, and natively
+# unchanged, into one libz.a per target: for wasm32 like mbedTLS, and natively
 # with libwasio's sanitizers from the same source, so the native tests run
 # the very code the component runs (Debian's zlib1g-dev would be another
 # build of it, uninstrumented). The .o files depend on the setup stamp: the
@@ -292,16 +230,16 @@ $(R)/lib/pkgconfig/wasio-native.pc: tools/wasio-native.pc.in include/wasio.h
 
 # The native release library for users (wasio-native.pc): the -O2 objects
 # of the benchmarks' baseline plus the trust anchors, in one archive, and
-# BearSSL's release build beside it.
+# mbedTLS's release build beside it.
 $(R)/libwasio-full.a: $(RELEASE_OBJ) $(R)/obj/$(GEN)/tls_anchors.o
 	@rm -f $@
 	$(AR) rcs $@ $^
 
 # ---- make install PREFIX=DIR (default /usr/local) ----------------------------------
 # PREFIX/include/wasio.h, wasio/*.h; PREFIX/lib/wasm32-wasi/ (libwasio.a,
-# libbearssl.a, crt1-wasio.o: the component library) and
+# libmbedtls.a, crt1-wasio.o: the component library) and
 # PREFIX/share/wasio/wasi_snapshot_preview1.command.wasm (the adapter);
-# PREFIX/lib/libwasio.a and libwasio-bearssl.a (native, release);
+# PREFIX/lib/libwasio.a and libwasio-mbedtls.a (native, release);
 # PREFIX/lib/pkgconfig/wasio.pc (wasm32) and wasio-native.pc, relative to
 # their own place. See README.md, "Linking natively".
 PREFIX ?= /usr/local
@@ -313,9 +251,9 @@ install: lib
 	install -m 644 $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) $(PREFIX)/lib/wasm32-wasi/
 	install -m 644 $(ADAPTER) $(PREFIX)/share/wasio/
 	install -m 644 $(R)/libwasio-full.a $(PREFIX)/lib/libwasio.a
-	install -m 644 $(R)/$(TLSLIB) $(PREFIX)/lib/libwasio-$(WASIO_TLS_ENGINE).a
+	install -m 644 $(R)/$(TLSLIB) $(PREFIX)/lib/libwasio-mbedtls.a
 	$(call pc_subst,../..,../wasm32-wasi,../../share/wasio/$(notdir $(ADAPTER))) tools/wasio.pc.in > $(PREFIX)/lib/pkgconfig/wasio.pc
-	$(call pc_subst,../..,..,,libwasio.a,libwasio-$(WASIO_TLS_ENGINE).a) tools/wasio-native.pc.in > $(PREFIX)/lib/pkgconfig/wasio-native.pc
+	$(call pc_subst,../..,..,,libwasio.a,libwasio-mbedtls.a) tools/wasio-native.pc.in > $(PREFIX)/lib/pkgconfig/wasio-native.pc
 	@echo "install: wasio $(WASIO_VERSION) in $(PREFIX) (pkg-config: PKG_CONFIG_PATH=$(PREFIX)/lib/pkgconfig)"
 
 # ---- the host-TLS variant: build/wasm32/libwasio-hosttls.a ----------------------
@@ -535,21 +473,17 @@ test: all
 demo: all
 	@bash examples/demo.sh
 
-# The TLS tests on the mbedTLS engine (issue 12), natively and on wasmtime,
-# from build/mbedtls: the TLS unit tests (anchors, PEM, the first flight, the
-# allocation-failure sweeps of TLS and HTTPS), tests/component/tls.c,
+# Only the TLS tests, natively and on wasmtime (a few minutes, not the whole
+# suite's quarter hour): the TLS unit tests (anchors, PEM, the first flight,
+# the allocation-failure sweeps of TLS and HTTPS), tests/component/tls.c,
 # https_client.c, https_server.c, and the apps' TLS cases (wasio-fetch's
 # https, --cacert, -k, the verification rules' exit 60; wasio-serve's
 # --cert/--key).
-MBEDTLS_TESTS := -k unit.tls -k unit.https -k unit.error -k tls. -k https_ -k wasio_fetch.https -k wasio_fetch.tls \
+TLS_TESTS := -k unit.tls -k unit.https -k unit.error -k tls. -k https_ -k wasio_fetch.https -k wasio_fetch.tls \
   -k wasio_fetch.error_codes -k wasio_fetch.proxy_x_https -k wasio_fetch.cert_rules -k wasio_serve.https
-.PHONY: test-mbedtls
-test-mbedtls: $(SETUP_STAMP)
-	@$(MAKE) --no-print-directory WASIO_TLS_ENGINE=mbedtls lib tests-build hosttls \
-	  $(foreach a,$(APPS),build/mbedtls/wasm32/apps/$(a).wasm build/mbedtls/native/apps/$(a)) \
-	  build/mbedtls/wasm32/apps/wasio-fetch-hosttls.wasm
-	@WASIO_TLS_ENGINE=mbedtls WASIO_BUILD=$(CURDIR)/build/mbedtls python3 tests/run.py --hosts native,wasmtime \
-	  $(MBEDTLS_TESTS)
+.PHONY: test-tls
+test-tls: all
+	@python3 tests/run.py --hosts native,wasmtime $(TLS_TESTS)
 
 bench: bench-build
 	@python3 bench/run.py
@@ -578,7 +512,7 @@ $(R)/libwasio.a: $(RELEASE_OBJ)
 	$(AR) rcs $@ $^
 
 # libwasio.a holds the TLS glue (the HTTP library links it for https://), so
-# every native bench links the release libbearssl.a and trust anchors too
+# every native bench links the release libmbedtls.a and trust anchors too
 # (their rules are in the TLS section below), as the native tests do.
 $(R)/bench/%: bench/%.c bench/alloc_count.h $(R)/libwasio.a $(R)/obj/$(GEN)/tls_anchors.o $(R)/$(TLSLIB) $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
@@ -614,15 +548,8 @@ bench-wasi-http: $(W)/bench-http/http_wait.wasm $(R)/bench/http_wait $(W)/bench/
 
 # TLS handshakes/s and bulk MB/s (bench/run_tls.py): bench/tls_client.c,
 # native and as a component, against openssl s_server, next to openssl s_time.
-# The native build links a non-sanitized -O2 libbearssl.a (same sub-make,
-# release flags) and the trust anchors compiled without sanitizers.
-BEARSSL_RELEASE_CFLAGS := -O2 -g0
-$(R)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk \
-  $(call bearssl_flags,$(R),$(CLANG) $(BEARSSL_RELEASE_CFLAGS) $(BEARSSL_DIR))
-	@$(MAKE) --no-print-directory -f src/tls/bearssl.mk BEARSSL_DIR=$(BEARSSL_DIR) OUT=$(R) \
-	  CC=$(CLANG) AR=$(AR) CFLAGS="$(BEARSSL_RELEASE_CFLAGS)"
-$(R)/bearssl/.cflags:
-	@mkdir -p $(dir $@) && touch $@
+# The native build links the -O2 libmbedtls.a (the TLS section above) and
+# the trust anchors compiled without sanitizers.
 $(R)/obj/$(GEN)/tls_anchors.o: $(GEN)/tls_anchors.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(RELEASE_CFLAGS) $(TLS_INC) -c $< -o $@
@@ -637,24 +564,7 @@ $(W)/bench/tls_%.wasm: bench/tls_%.c $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) tools
 $(W)/bench-hosttls/tls_%.wasm: bench/tls_%.c $(W)/libwasio-hosttls.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --host-tls -o $@ -Wall -Wextra -Werror $<
-# The same client natively over BearSSL built like the component's: no x86
-# AES-NI/PCLMUL/SSE2 code, BR_64=1 and BR_INT128=0 (BEARSSL_WASM_CFLAGS'
-# switches), so that row separates what WebAssembly costs from what the
-# CPU's AES instructions give native code.
-RP := $(B)/native-portable
-BEARSSL_PORTABLE_CFLAGS := -O2 -g0 -DBR_AES_X86NI=0 -DBR_SSE2=0 -DBR_POWER8=0 -DBR_64=1 -DBR_INT128=0
-# (Natively x86-64's SSE2 is always there for the compiler to vectorize with,
-# as -msimd128 is for the component.)
-$(RP)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk \
-  $(call bearssl_flags,$(RP),$(CLANG) $(BEARSSL_PORTABLE_CFLAGS) $(BEARSSL_DIR))
-	@$(MAKE) --no-print-directory -f src/tls/bearssl.mk BEARSSL_DIR=$(BEARSSL_DIR) OUT=$(RP) \
-	  CC=$(CLANG) AR=$(AR) CFLAGS="$(BEARSSL_PORTABLE_CFLAGS)"
-$(RP)/bearssl/.cflags:
-	@mkdir -p $(dir $@) && touch $@
-$(RP)/bench/tls_%: bench/tls_%.c $(R)/libwasio.a $(R)/obj/$(GEN)/tls_anchors.o $(RP)/libbearssl.a $(wildcard include/*.h include/wasio/*.h)
-	@mkdir -p $(dir $@)
-	$(CLANG) $(BENCH_CFLAGS) $< $(R)/obj/$(GEN)/tls_anchors.o $(R)/libwasio.a $(RP)/libbearssl.a -pthread -o $@
-TLS_BENCH := $(R)/bench/tls_client $(RP)/bench/tls_client $(W)/bench/tls_client.wasm $(W)/bench-hosttls/tls_client.wasm
+TLS_BENCH := $(R)/bench/tls_client $(W)/bench/tls_client.wasm $(W)/bench-hosttls/tls_client.wasm
 .PHONY: bench-tls
 bench-tls: $(TLS_BENCH)
 	@python3 bench/run_tls.py

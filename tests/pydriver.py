@@ -37,8 +37,7 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The build the tests run: build/, or the one WASIO_BUILD names (the
-# Makefile's WASIO_TLS_ENGINE=mbedtls build is build/mbedtls).
+# The build the tests run: build/, or the one WASIO_BUILD names.
 BUILD = os.environ.get("WASIO_BUILD") or os.path.join(ROOT, "build")
 RUNNER = os.path.join(ROOT, "tools", "wasio-run")
 WASIO_TOOLS = os.environ.get("WASIO_TOOLS", os.path.join(os.path.expanduser("~"), ".cache", "wasio"))

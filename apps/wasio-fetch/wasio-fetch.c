@@ -26,7 +26,7 @@
  *
  * TLS backend (--tls-backend, wasio/tls_host.h), resolved before anything is
  * opened or fetched:
- *   guest  BearSSL in the component (every host); the only backend that can
+ *   guest  mbedTLS in the component (every host); the only backend that can
  *          honour --cacert and -k.
  *   host   the host's wasi:tls: the host decides what it trusts. Only in the
  *          second build, build/wasm32/apps/wasio-fetch-hosttls.wasm

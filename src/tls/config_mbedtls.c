@@ -272,10 +272,10 @@ int wasio_tls_config_cert_pem(wasio_tls_config_t *cfg, const void *chain_pem, si
     mbedtls_ssl_ticket_init(&cfg->tickets);
     mbedtls_ssl_cache_init(&cfg->cache);
     cfg->tickets_ready = true;
-    mbedtls_ssl_cache_set_max_entries(&cfg->cache, WASIO__TLS_SERVER_CACHE_ENTRIES);
-    mbedtls_ssl_cache_set_timeout(&cfg->cache, WASIO__TLS_SESSION_LIFETIME_S);
+    mbedtls_ssl_cache_set_max_entries(&cfg->cache, WASIO_TLS_SERVER_SESSIONS);
+    mbedtls_ssl_cache_set_timeout(&cfg->cache, WASIO_TLS_SESSION_LIFETIME_S);
     int mr = mbedtls_ssl_ticket_setup(&cfg->tickets, wasio__tls_rng, NULL, MBEDTLS_CIPHER_CHACHA20_POLY1305,
-                                      WASIO__TLS_SESSION_LIFETIME_S);
+                                      WASIO_TLS_SESSION_LIFETIME_S);
     if (mr != 0) rc = mr == MBEDTLS_ERR_SSL_ALLOC_FAILED ? WASIO_ENOMEM : WASIO_EIO;
   }
   if (rc < 0) {

@@ -22,8 +22,8 @@
  *   full record per push, and only while `cout` has room for a whole record
  *   and its expansion; so a write never stops halfway inside mbedTLS, and
  *   wasio_tls_engine_flush() has nothing left to seal.
- * - A close_notify from the peer is answered with ours (as BearSSL did, and
- *   as HTTP wants); the engine is CLOSED once both went and ours is pulled.
+ * - A close_notify from the peer is answered with ours (HTTP wants no half
+ *   close); the engine is CLOSED once both went and ours is pulled.
  * - Failures are mapped once (x509_mbedtls.c) to a sticky wasio error.
  */
 #include <string.h>
@@ -87,12 +87,12 @@ int wasio__tls_platform_init(void) {
 
 /* ---- buffers -------------------------------------------------------------------------- */
 
-/* The ciphertext buffers: one whole record each way (with its header and
- * the largest expansion of our suites), the input's as BearSSL's was. */
+/* The ciphertext buffers (wasio/tls.h): one whole record each way, with
+ * its header and the largest expansion of our suites; half duplex, a
+ * smaller input buffer (mbedTLS's own record buffers stay). */
 #define WASIO__TLS_CIN_CAP WASIO_TLS_BUFSIZE_IN
 #define WASIO__TLS_COUT_CAP WASIO_TLS_BUFSIZE_OUT
-/* Half duplex: a smaller input buffer (mbedTLS's own record buffers stay). */
-#define WASIO__TLS_CIN_CAP_HALF 4096
+#define WASIO__TLS_CIN_CAP_HALF WASIO_TLS_BUFSIZE_MONO
 /* Rounds of wasio__tls_step() at most per call: each round either makes
  * progress or returns; the bound is a guard, never reached. */
 #define WASIO__TLS_STEP_MAX 64

@@ -11,7 +11,7 @@
  *   sans-I/O), and decides what a certificate is worth
  *   (x509_mbedtls.c: wasio's verification policy in mbedTLS's verify
  *   callback, one wasio error per refusal).
- * - Trust anchors are a name and a key, as in BearSSL and RFC 5280: the
+ * - Trust anchors are a name and a key, as RFC 5280 has them: the
  *   built-in Mozilla roots (tools/mkanchors --format mbedtls: each root's
  *   subject Name and SubjectPublicKeyInfo, as DER constants) and the user's
  *   (wasio_tls_config_add_ca_pem). mbedTLS looks them up by the child's
@@ -71,12 +71,6 @@ typedef struct wasio__tls_pin {
   uint8_t kind; /* wasio_tls_pin_kind_t */
   uint8_t sha256[32];
 } wasio__tls_pin_t;
-
-/* Server sessions kept for TLS 1.2 resumption by session ID (mbedTLS's
- * cache; tickets need no server state). */
-#define WASIO__TLS_SERVER_CACHE_ENTRIES 64
-/* How long a session may be resumed, by ID or ticket (seconds). */
-#define WASIO__TLS_SESSION_LIFETIME_S 7200
 
 struct wasio_tls_config {
   uint8_t role; /* wasio_tls_role_t */

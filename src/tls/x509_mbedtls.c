@@ -375,6 +375,7 @@ int wasio__tls_verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *
   }
   const wasio_tls_config_t *cfg = e->cfg;
   int err = cfg->insecure ? 0 : wasio__policy(e, crt, *flags, *flags | v->issuer_flags);
+  if (crt->raw.len > WASIO_TLS_MAX_EE_CERT) err = WASIO_ETLS_CERT_INVALID; /* even under -k */
   if (err == 0 && cfg->npins && !wasio__pins_match(cfg, crt)) err = WASIO_ETLS_CERT_PIN;
   v->err = err;
   *flags = err ? wasio__alert_flag(err) : 0;

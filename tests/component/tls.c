@@ -1,4 +1,4 @@
-/* tests/component/tls.c: wasio_tls_t (BearSSL) against real TLS peers.
+/* tests/component/tls.c: wasio_tls_t (mbedTLS) against real TLS peers.
  *
  * tests/helpers/tls_peer.py makes a private PKI with the openssl CLI at test
  * time and starts one openssl s_server (or a Python ssl peer) per scenario
@@ -206,10 +206,10 @@ TEST(no_callback_inside_calls) {
 TEST(ecdsa_aes128gcm_alpn) { good("ecdsa", "wasio.test", 0xC02B, true); }
 TEST(rsa_aes256gcm) { good("rsa-gcm", "wasio.test", 0xC030, false); }
 TEST(rsa_chacha20) { good("rsa-chacha", "wasio.test", 0xCCA8, false); }
-/* An IP address is checked against the iPAddress SAN (BearSSL alone cannot). */
 /* The client's suite order: AES-GCM first only where the CPU has AES
- * instructions (read here from /proc/cpuinfo, independently of BearSSL's
- * own probe); ChaCha20-Poly1305 first in a component, which has none. */
+ * instructions (read here from /proc/cpuinfo, independently of the
+ * engine's own probe); ChaCha20-Poly1305 first in a component, which has
+ * none. */
 static bool cpu_has_aes(void) {
 #ifdef __wasm__
   return false;
@@ -226,6 +226,7 @@ static bool cpu_has_aes(void) {
 }
 TEST(suite_order_follows_aes_hardware) { good("anysuite", "wasio.test", cpu_has_aes() ? 0xC02B : 0xCCA9, false); }
 
+/* An IP address is checked against the iPAddress SAN. */
 TEST(ip_address_san) { good("ecdsa", "127.0.0.1", 0xC02B, false); }
 
 /* Three connections to scenario `name`: the second resumes the first's
@@ -294,38 +295,20 @@ TEST(truncation_without_close_notify) { peer_ending("truncate", "partial\n", WAS
 
 /* ---- TLS 1.3 --------------------------------------------------------------------------- */
 
-/* Whether the guest's engine speaks TLS 1.3 (mbedTLS; BearSSL 0.6 does
- * not: against a TLS 1.3-only peer it fails with WASIO_ETLS_VERSION, which
- * each test below checks instead). */
-static bool speaks_tls13(void) { return strncmp(wasio_tls_library(), "mbedTLS", 7) == 0; }
-typedef enum { CFG_DEFAULT, CFG_NO_CA, CFG_BAD_PIN, CFG_INSECURE, CFG_PIN_SPKI, CFG_PIN_CERT } cfg_kind_t;
-static void reject(const char *name, const char *host, cfg_kind_t kind, int want);
 /* The client's TLS 1.3 suite order, as for 1.2: AES-GCM first only with AES
  * instructions. */
 #define SUITE13_FIRST (cpu_has_aes() ? 0x1301 : 0x1303)
 
 TEST(tls13_only_peer_alpn) {
-  if (!speaks_tls13()) {
-    reject("tls13", "wasio.test", CFG_DEFAULT, WASIO_ETLS_VERSION);
-    return;
-  }
   good_v("tls13", "wasio.test", 0x0304, SUITE13_FIRST, true);
 }
 
 TEST(tls13_suite_order) {
-  if (!speaks_tls13()) {
-    reject("anysuite13", "wasio.test", CFG_DEFAULT, WASIO_ETLS_VERSION);
-    return;
-  }
   good_v("anysuite13", "wasio.test", 0x0304, SUITE13_FIRST, false);
 }
 
 /* Resumption by TLS 1.3 ticket (with a fresh key exchange). */
 TEST(tls13_resumption_by_ticket) {
-  if (!speaks_tls13()) {
-    reject("resume13", "wasio.test", CFG_DEFAULT, WASIO_ETLS_VERSION);
-    return;
-  }
   resumption("resume13", 0x0304);
 }
 
@@ -333,10 +316,6 @@ TEST(tls13_resumption_by_ticket) {
  * asks again (HelloRetryRequest), the client sends a second ClientHello
  * with a P-256 share, and the handshake completes. */
 TEST(tls13_hello_retry_request) {
-  if (!speaks_tls13()) {
-    reject("hrr", "wasio.test", CFG_DEFAULT, WASIO_ETLS_VERSION);
-    return;
-  }
   uint16_t port = good_v("hrr", "wasio.test", 0x0304, SUITE13_FIRST, false);
   wasio_loop_t *loop = new_loop();
   char cmd[64];
@@ -350,17 +329,9 @@ TEST(tls13_hello_retry_request) {
 /* close_notify and truncation as in TLS 1.2 (the tests below). */
 static void peer_ending(const char *name, const char *want_in, int want_end);
 TEST(tls13_close_notify_from_peer) {
-  if (!speaks_tls13()) {
-    reject("clean13", "wasio.test", CFG_DEFAULT, WASIO_ETLS_VERSION);
-    return;
-  }
   peer_ending("clean13", "bye\n", WASIO_EOF);
 }
 TEST(tls13_truncation_without_close_notify) {
-  if (!speaks_tls13()) {
-    reject("truncate13", "wasio.test", CFG_DEFAULT, WASIO_ETLS_VERSION);
-    return;
-  }
   peer_ending("truncate13", "partial\n", WASIO_ETLS_TRUNCATED);
 }
 
@@ -370,10 +341,6 @@ TEST(tls13_truncation_without_close_notify) {
  * the line is taken as plaintext. This test pins that limit down, so that
  * an mbedTLS that learns KeyUpdate shows here (the line then arrives). */
 TEST(tls13_key_update_from_peer) {
-  if (!speaks_tls13()) {
-    reject("keyupdate", "wasio.test", CFG_DEFAULT, WASIO_ETLS_VERSION);
-    return;
-  }
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 60000);
   char *ca;
@@ -516,6 +483,8 @@ static void real_pin(wasio_loop_t *loop, int which, uint8_t out[32]) {
   free(r);
 }
 
+typedef enum { CFG_DEFAULT, CFG_NO_CA, CFG_BAD_PIN, CFG_INSECURE, CFG_PIN_SPKI, CFG_PIN_CERT } cfg_kind_t;
+
 /* Connects to scenario `name` and expects the handshake to end in `want`
  * (0: success), the queued marker never sent. */
 static void reject(const char *name, const char *host, cfg_kind_t kind, int want) {
@@ -566,7 +535,7 @@ TEST(reject_not_yet_valid) { reject("notyet", "wasio.test", CFG_DEFAULT, WASIO_E
 TEST(reject_wrong_host) { reject("wronghost", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_NAME); }
 TEST(reject_wrong_host_name_given) { reject("ecdsa", "other.test", CFG_DEFAULT, WASIO_ETLS_CERT_NAME); }
 TEST(reject_ip_not_in_san) { reject("ip-only-dns", "127.0.0.1", CFG_DEFAULT, WASIO_ETLS_CERT_NAME); }
-/* BearSSL's matcher: "*." covers exactly one whole first label. */
+/* "*." covers exactly one whole first label. */
 TEST(wildcard_one_label) { good("wildcard", "api.wasio.test", cpu_has_aes() ? 0xC02B : 0xCCA9, false); }
 TEST(reject_wildcard_two_labels) { reject("wildcard", "a.b.wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_NAME); }
 TEST(reject_wildcard_bare_domain) { reject("wildcard", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_NAME); }
@@ -586,10 +555,8 @@ TEST(insecure_accepts_self_signed) { reject("selfsigned", "wasio.test", CFG_INSE
 
 /* ---- the verification policy, one rule each (wasio/tls.h, "Verification") --------------
  * Each refusal has its own code, is decided before any application byte
- * leaves (reject() checks the peer got none), and -k lets each through.
- * The policy is the mbedTLS engine's; BearSSL applies its own (above). */
+ * leaves (reject() checks the peer got none), and -k lets each through. */
 static void rule(const char *name, const char *host, int want) {
-  if (!speaks_tls13()) harness_skip("the verification rules are the mbedTLS engine's");
   reject(name, host, CFG_DEFAULT, want);
   reject(name, host, CFG_INSECURE, 0);
 }
@@ -764,8 +731,7 @@ TEST(server_rsa_chacha_to_s_client) { served_to_s_client("leaf-rsa", "ECDHE-RSA-
 
 /* openssl s_client over TLS 1.3 whose key share is X448, which wasio does
  * not take: wasio's server answers with a HelloRetryRequest for X25519, the
- * second ClientHello completes the handshake (s_client logs two). An
- * engine without TLS 1.3 fails the handshake instead. */
+ * second ClientHello completes the handshake (s_client logs two). */
 static void served_to_s_client13(const char *leaf) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 60000);
@@ -777,11 +743,7 @@ static void served_to_s_client13(const char *leaf) {
   char cmd[128];
   snprintf(cmd, sizeof cmd, "s_client13 %u X448:X25519\n", port);
   char *r = helper_ask(loop, cmd);
-  if (!speaks_tls13()) {
-    ASSERT_TRUE(strncmp(r, "rc 0\n", 5) != 0);
-    WAIT_UNTIL(loop, s.conn.hs_done);
-    ASSERT_EQ_INT(wasio_err_class(s.conn.hs_status), WASIO_ERRCLASS_TLS);
-  } else {
+  {
     if (strncmp(r, "rc 0\n", 5) != 0) harness_fail(__FILE__, __LINE__, "s_client: %s", r);
     ASSERT_TRUE(strstr(r, "echo: hello from s_client\n") != NULL);
     int hellos = 0;
@@ -915,7 +877,7 @@ TEST(engine_in_memory) {
   ASSERT_TRUE(info.handshake_done);
   ASSERT_EQ_INT(info.alpn == NULL, 1); /* the client offered none */
   /* A message each way. */
-  const char *ping = "ping over BearSSL\n";
+  const char *ping = "ping over mbedTLS\n";
   ASSERT_EQ_INT(wasio_tls_engine_push_plain(cli, ping, strlen(ping)), strlen(ping));
   ASSERT_EQ_INT(wasio_tls_engine_state(srv) & WASIO_TLS_RECV_PLAIN, 0); /* buffered, not sealed */
   wasio_tls_engine_flush(cli);

@@ -2,22 +2,17 @@
  * and the sans-I/O engine's first flight (no network).
  *
  * The anchors that tools/mkanchors (Python, its own DER parser) generated
- * are checked one by one against what the TLS library's own X.509 decoder
- * makes of the same bundle at run time: same count, same DN bytes, same key
- * bytes (BearSSL: its decoder's key fields; mbedTLS: the certificate's
- * SubjectPublicKeyInfo, and every anchor must become a CA certificate
- * mbedTLS takes as a parent). */
+ * are checked one by one against what mbedTLS's X.509 parser makes of the
+ * same bundle at run time: same count, same Name bytes, same
+ * SubjectPublicKeyInfo bytes; and every anchor must become a CA
+ * certificate that mbedTLS takes as a parent. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
-#ifdef WASIO_TLS_ENGINE_MBEDTLS
 #include "mbedtls/platform.h"
 #include "tls/mbedtls_internal.h"
-#else
-#include "tls/tls_internal.h"
-#endif
 
 extern const size_t wasio__tls_mozilla_anchors_pem_count;
 extern const size_t wasio__tls_mozilla_anchors_skipped;
@@ -40,7 +35,6 @@ static char *read_file(const char *path, size_t *len) {
   return buf;
 }
 
-#ifdef WASIO_TLS_ENGINE_MBEDTLS
 typedef struct {
   size_t index;     /* next generated anchor to compare with */
   size_t seen, unsupported;
@@ -108,61 +102,8 @@ TEST(tls_anchors_become_ca_certificates) {
   ASSERT_OK(wasio_tls_config_free(cfg));
 }
 
-#else
-typedef struct {
-  size_t index;     /* next generated anchor to compare with */
-  size_t seen, unsupported;
-} cmp_state_t;
 
-typedef struct {
-  uint8_t dn[TLS_TEST_DN_MAX];
-  size_t len;
-} dn_buf_t;
-
-static void dn_append(void *ctx, const void *buf, size_t len) {
-  dn_buf_t *d = ctx;
-  ASSERT_TRUE(d->len + len <= sizeof d->dn);
-  memcpy(d->dn + d->len, buf, len);
-  d->len += len;
-}
-
-static int compare_one(void *arg, const char *name, const uint8_t *der, size_t len) {
-  cmp_state_t *st = arg;
-  ASSERT_EQ_STR(name, "CERTIFICATE");
-  st->seen++;
-  br_x509_decoder_context dc;
-  dn_buf_t dn = {.len = 0};
-  br_x509_decoder_init(&dc, dn_append, &dn);
-  br_x509_decoder_push(&dc, der, len);
-  const br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
-  if (pk == NULL) {
-    st->unsupported++;
-    return 0;
-  }
-  ASSERT_LT_INT(st->index, wasio__tls_mozilla_anchors_count);
-  const br_x509_trust_anchor *ta = &wasio__tls_mozilla_anchors[st->index++];
-  ASSERT_GT_INT(ta->dn.len, 2); /* a non-empty Name SEQUENCE */
-  ASSERT_EQ_INT(ta->dn.len, dn.len);
-  ASSERT_EQ_MEM(ta->dn.data, dn.dn, dn.len);
-  ASSERT_EQ_INT(ta->flags, BR_X509_TA_CA);
-  ASSERT_EQ_INT(ta->pkey.key_type, pk->key_type);
-  if (pk->key_type == BR_KEYTYPE_RSA) {
-    ASSERT_EQ_INT(ta->pkey.key.rsa.nlen, pk->key.rsa.nlen);
-    ASSERT_EQ_MEM(ta->pkey.key.rsa.n, pk->key.rsa.n, pk->key.rsa.nlen);
-    ASSERT_EQ_INT(ta->pkey.key.rsa.elen, pk->key.rsa.elen);
-    ASSERT_EQ_MEM(ta->pkey.key.rsa.e, pk->key.rsa.e, pk->key.rsa.elen);
-  } else {
-    ASSERT_EQ_INT(pk->key_type, BR_KEYTYPE_EC);
-    ASSERT_EQ_INT(ta->pkey.key.ec.curve, pk->key.ec.curve);
-    ASSERT_EQ_INT(ta->pkey.key.ec.qlen, pk->key.ec.qlen);
-    ASSERT_EQ_MEM(ta->pkey.key.ec.q, pk->key.ec.q, pk->key.ec.qlen);
-  }
-  return 0;
-}
-
-#endif
-
-/* The generated anchors are what the TLS library's decoder reads. */
+/* The generated anchors are what mbedTLS's parser reads. */
 TEST(tls_anchors_match_library_decoder) {
   size_t len;
   char *pem = read_file(TLS_TEST_CA_BUNDLE, &len);
