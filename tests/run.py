@@ -25,6 +25,19 @@ What runs:
     wit): NAME.imports@wasm32 (the default component imports no wasi:tls)
     and NAME.imports@wasm32-hosttls (the --host-tls one imports
     wasi:tls/types).
+  * each component test that declares `wasio-test: wasihttp` is also built
+    with `wasio-cc --http` (build/wasm32/tests-http/NAME.wasm: libwasio-http.a,
+    it imports wasi:http and its HTTP client's AUTO transport is the host's
+    outgoing-handler) and run on two more hosts:
+      - NAME.TEST@wasmtime-http: `wasmtime run -S http` and no socket
+        permission at all (no --net, whatever the program declares),
+        argument sockets=denied: the program can prove it opens none;
+      - NAME.TEST@jco-http: `jco run` (preview2-shim's wasi:http over
+        Node's http module), argument sockets=granted (jco grants sockets to
+        every component: it has no sandbox flag);
+    plus a counted check of the builds' imports: NAME.imports@wasm32-http
+    (the --http build imports wasi:http/outgoing-handler, the default one
+    does not).
   * each tests/tools/NAME.py: a check of the build and of the tools in
     tools/ (every Makefile rule waits for tools/setup.sh; wasio-run's
     timeouts and signals), a Python driver like those of tests/apps. It runs
@@ -62,6 +75,8 @@ A component test file declares what it needs in comment lines:
     //     wasmtime, node) with at most this many open descriptors
     // wasio-test: hosttls                   also the --host-tls build, on
     //     wasmtime-tls and tlshost (above)
+    // wasio-test: wasihttp                  also the --http build, on
+    //     wasmtime-http and jco-http (above)
     // wasio-test: hosts native wasmtime     run only on these (default: all)
     //     (a host left out is reported as a skip, with the reason given
     //      in a "wasio-test: skip HOST REASON" line, which is required)
@@ -71,7 +86,7 @@ stops at its first failure; the driver then re-runs it for the tests after
 the failed one, so every test gets a verdict. A program that dies without a
 verdict for a test (crash, trap, timeout) fails that test with its output.
 
-Usage: tests/run.py [-k PROG[.TEST]]... [--hosts native,wasmtime,jco,wasmtime-tls,tlshost] [-v]
+Usage: tests/run.py [-k PROG[.TEST]]... [--hosts native,wasmtime,jco,wasmtime-tls,tlshost,wasmtime-http,jco-http] [-v]
 """
 import argparse
 import os
@@ -88,8 +103,11 @@ from pydriver import BUILD, RUNNER, WASM_TOOLS  # noqa: E402
 LSAN_SUPP = os.path.join(ROOT, "tests", "lsan.supp")  # see the file
 HOSTS = ["native", "wasmtime", "jco"]
 HOSTTLS_HOSTS = ["wasmtime-tls", "tlshost"]  # only for `wasio-test: hosttls` programs
-WASM_HOSTS = ["wasmtime", "jco"] + HOSTTLS_HOSTS
+HTTP_HOSTS = ["wasmtime-http", "jco-http"]  # only for `wasio-test: wasihttp` programs
+WASM_HOSTS = ["wasmtime", "jco"] + HOSTTLS_HOSTS + HTTP_HOSTS
+EXTRA_HOSTS = HOSTTLS_HOSTS + HTTP_HOSTS
 WASI_TLS_IMPORT = "import wasi:tls/types@0.2.0-draft"
+WASI_HTTP_IMPORT = "import wasi:http/outgoing-handler@"
 ROOT_FETCH_TIMEOUT = 150  # tls_peer.py makes its PKI after printing its port (up to 120 s)
 PEM_MAX = 65536
 DEFAULT_TIMEOUT = 60
@@ -122,7 +140,7 @@ class Results:
 
 def parse_spec(path):
     spec = {"net": False, "helpers": [], "timeout": DEFAULT_TIMEOUT, "hosts": list(HOSTS), "skip": {},
-            "hosttls": False, "nofile": None, "hosts_given": False}
+            "hosttls": False, "wasihttp": False, "nofile": None, "hosts_given": False}
     with open(path) as f:
         for line in f:
             m = re.search(r"wasio-test:\s*(\S+)\s*(.*)$", line)
@@ -133,6 +151,8 @@ def parse_spec(path):
                 spec["net"] = True
             elif key == "hosttls":
                 spec["hosttls"] = True
+            elif key == "wasihttp":
+                spec["wasihttp"] = True
             elif key == "helper":
                 spec["helpers"].append(shlex.split(rest))
             elif key == "timeout":
@@ -217,6 +237,16 @@ def command_for(host, name, spec, params):
         return [sys.executable, spec["script"], "--host", host] + params
     if host == "native":
         return [os.path.join(BUILD, "native", "tests", name)] + params
+    if host in HTTP_HOSTS:
+        # The --http build; wasmtime grants wasi:http and no socket.
+        wasm = os.path.join(BUILD, "wasm32", "tests-http", name + ".wasm")
+        if host == "wasmtime-http":
+            cmd = [RUNNER, "--host", "wasmtime", "--http", "--timeout", str(spec["timeout"])]
+            sockets = "sockets=denied"
+        else:
+            cmd = [RUNNER, "--host", "jco", "--http", "--timeout", str(spec["timeout"])]
+            sockets = "sockets=granted"
+        return cmd + [wasm] + ([sockets] + params if params else [])
     if host in HOSTTLS_HOSTS:
         wasm = os.path.join(BUILD, "wasm32", "tests-hosttls", name + ".wasm")
         if host == "wasmtime-tls":
@@ -236,24 +266,36 @@ def command_for(host, name, spec, params):
     return cmd + [wasm] + params
 
 
-def check_imports(name, results):
-    """The two builds of a hosttls program: only the --host-tls one imports wasi:tls."""
-    for build, subdir, want in (("wasm32", "tests", False), ("wasm32-hosttls", "tests-hosttls", True)):
+def check_build_imports(name, results, other, want_import, what):
+    """The two builds of a program: only the `other` one (("wasm32-hosttls",
+    "tests-hosttls") or ("wasm32-http", "tests-http")) has `want_import`
+    (a line of wasm-tools component wit); the default one has no import
+    of `what` ("wasi:tls", "wasi:http") at all."""
+    for build, subdir, want in (("wasm32", "tests", False), other + (True,)):
         wasm = os.path.join(BUILD, "wasm32", subdir, name + ".wasm")
         p = subprocess.run([WASM_TOOLS, "component", "wit", wasm], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, errors="replace")
         if p.returncode != 0:
             results.record("FAIL", f"{name}.imports@{build}", f": wasm-tools component wit {wasm}:\n{p.stdout[-1000:]}")
             continue
-        has = WASI_TLS_IMPORT in p.stdout
-        any_tls = "wasi:tls" in p.stdout
-        if want and has:
-            results.record("PASS", f"{name}.imports@{build}", f": {WASI_TLS_IMPORT}")
-        elif not want and not any_tls:
-            results.record("PASS", f"{name}.imports@{build}", ": no wasi:tls import")
+        if want and want_import in p.stdout:
+            results.record("PASS", f"{name}.imports@{build}", f": {want_import}")
+        elif not want and f"import {what}/" not in p.stdout:
+            results.record("PASS", f"{name}.imports@{build}", f": no {what} import")
         else:
             results.record("FAIL", f"{name}.imports@{build}",
-                           f": {wasm} {'lacks' if want else 'has'} a wasi:tls import")
+                           f": {wasm} {'lacks' if want else 'has'} a {what} import")
+
+
+def check_imports(name, results):
+    """The two builds of a hosttls program: only the --host-tls one imports wasi:tls."""
+    check_build_imports(name, results, ("wasm32-hosttls", "tests-hosttls"), WASI_TLS_IMPORT, "wasi:tls")
+
+
+def check_http_imports(name, results):
+    """The two builds of a wasihttp program: only the --http one imports
+    wasi:http/outgoing-handler."""
+    check_build_imports(name, results, ("wasm32-http", "tests-http"), WASI_HTTP_IMPORT, "wasi:http")
 
 
 def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(), trust_root=False,
@@ -353,13 +395,13 @@ def main():
                     help="run only programs whose name contains this; PROG.TEST: only the tests "
                          "whose name contains TEST in the programs whose name contains PROG; "
                          "given again, the programs any of them selects")
-    ap.add_argument("--hosts", default=",".join(HOSTS + HOSTTLS_HOSTS))
+    ap.add_argument("--hosts", default=",".join(HOSTS + EXTRA_HOSTS))
     ap.add_argument("-v", action="store_true", help="print PASS lines too")
     args = ap.parse_args()
     hosts = args.hosts.split(",")
     for h in hosts:
-        if h not in HOSTS + HOSTTLS_HOSTS:
-            raise SystemExit(f"unknown host {h} (known: {', '.join(HOSTS + HOSTTLS_HOSTS)})")
+        if h not in HOSTS + EXTRA_HOSTS:
+            raise SystemExit(f"unknown host {h} (known: {', '.join(HOSTS + EXTRA_HOSTS)})")
     res = Results(args.v)
     t0 = time.time()
     filters = [k.partition(".")[::2] for k in args.k] or [("", "")]
@@ -400,10 +442,18 @@ def main():
             spec["hosts"] += HOSTTLS_HOSTS
             if any(h in WASM_HOSTS for h in hosts):
                 check_imports(name, res)
-        for host in HOSTS + HOSTTLS_HOSTS:
+        if spec["wasihttp"]:
+            if built != "tests":
+                raise SystemExit(f"{path}: 'wasio-test: wasihttp' is for tests/component programs")
+            spec["hosts"] += HTTP_HOSTS
+            if any(h in WASM_HOSTS for h in hosts):
+                check_http_imports(name, res)
+        for host in HOSTS + EXTRA_HOSTS:
             if host not in hosts:
                 continue
             if host in HOSTTLS_HOSTS and not spec["hosttls"]:
+                continue
+            if host in HTTP_HOSTS and not spec["wasihttp"]:
                 continue
             if host not in spec["hosts"]:
                 if built in ("wasi-tests", "tools"):

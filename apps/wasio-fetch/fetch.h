@@ -204,7 +204,9 @@ struct fetch {
   uint64_t max_time_ns, connect_ns;
   const char *cacert;
   wasio_tls_backend_t tls_want;
+  wasio_http_transport_t transport_want; /* --transport */
   /* ---- resolved before the transfer ---- */
+  wasio_http_transport_t transport_used; /* SOCKETS or HOST */
   wasio_tls_backend_t tls_used;
   wasio_tls_config_t *tls;     /* --cacert/-k, or the proxy path's own */
   char *url;                   /* the first URL (scheme added, userinfo taken out) */

@@ -16,7 +16,7 @@
 enum {
   O_REQUEST = 1, O_HEADER, O_DATA, O_DATA_BINARY, O_DATA_RAW, O_DATA_URLENCODE, O_GET, O_OUTPUT,
   O_REMOTE_NAME, O_DUMP_HEADER, O_LOCATION, O_MAX_REDIRS, O_INCLUDE, O_HEAD, O_FAIL, O_FAIL_WITH_BODY,
-  O_SILENT, O_SHOW_ERROR, O_VERBOSE, O_MAX_TIME, O_CONNECT_TIMEOUT, O_CACERT, O_INSECURE, O_TLS_BACKEND,
+  O_SILENT, O_SHOW_ERROR, O_VERBOSE, O_MAX_TIME, O_CONNECT_TIMEOUT, O_CACERT, O_INSECURE, O_TLS_BACKEND, O_TRANSPORT,
   O_USER, O_USER_AGENT, O_REFERER, O_COOKIE, O_UPLOAD, O_CONTINUE_AT, O_PROXY, O_PROXY_USER,
   O_PROXYTUNNEL, O_WRITE_OUT, O_COMPRESSED, O_RETRY, O_RETRY_DELAY, O_RETRY_MAX_TIME, O_RETRY_ALL,
   O_RETRY_CONNREFUSED, O_NO_PROGRESS, O_PROGRESS_BAR, O_URL, O_NOPROXY, O_HELP, O_VERSION
@@ -55,6 +55,7 @@ static const opt_def_t OPTS[] = {
     {0, "cacert", O_CACERT, true},
     {'k', "insecure", O_INSECURE, false},
     {0, "tls-backend", O_TLS_BACKEND, true},
+    {0, "transport", O_TRANSPORT, true},
     {'u', "user", O_USER, true},
     {'A', "user-agent", O_USER_AGENT, true},
     {'e', "referer", O_REFERER, true},
@@ -166,6 +167,9 @@ void fetch_usage(FILE *out) {
       "  -k, --insecure            do not verify the server's certificate\n"
       "      --tls-backend B       who does the TLS of https://: auto (default),\n"
       "                            guest or host (see below)\n"
+      "Transport\n"
+      "      --transport T         how requests travel: auto (default), sockets\n"
+      "                            or host (see below)\n"
       "  -h, --help                this text;  -V, --version  the version\n"
       "\n"
       "TLS backends: guest is TLS 1.3 and 1.2 in the component (mbedTLS), verified\n"
@@ -175,12 +179,21 @@ void fetch_usage(FILE *out) {
       "a host with wasi:tls) has it (else 4). auto is host in the host-TLS build\n"
       "unless --cacert or -k is given, guest otherwise.\n"
       "\n"
+      "Transports: sockets is wasio's HTTP/1.1 over TCP (wasi:sockets in a\n"
+      "component: network access needed). host hands each request to the host's\n"
+      "HTTP client (wasi:http outgoing-handler): no socket permission at all,\n"
+      "the host connects and does the TLS; only the wasi:http build\n"
+      "(wasio-fetch-http.wasm, e.g. wasmtime run -S http) has it (else 4), and\n"
+      "it takes no -x, --cacert, -k, --tls-backend or -H Host (bad usage, 2).\n"
+      "auto is host in the wasi:http build unless one of those is given,\n"
+      "sockets otherwise. -v prints the choice (\"* Transport: ...\").\n"
+      "\n"
       "In a component, files are those of the directory the host grants as\n"
       "\".\" (tools/wasio-run --dir DIR): give paths inside it, relative to it;\n"
       "network access needs tools/wasio-run --net.\n"
       "\n"
       "Exit codes (curl's): 0 ok, 1 unsupported protocol or HTTP version,\n"
-      "  2 bad usage, 3 malformed URL, 4 TLS backend not in this build,\n"
+      "  2 bad usage, 3 malformed URL, 4 TLS backend or transport not in this build,\n"
       "  5 could not resolve proxy, 6 could not resolve host, 7 could not\n"
       "  connect, 8 invalid HTTP reply, 18 body shorter than announced,\n"
       "  22 HTTP >= 400 with -f, 23 write error, 26 read error (-d @FILE, -T),\n"
@@ -401,6 +414,12 @@ static int apply(fetch_t *f, const opt_def_t *o, const char *name, const char *v
     else if (!strcmp(v, "guest")) f->tls_want = WASIO_TLS_BACKEND_GUEST;
     else if (!strcmp(v, "host")) f->tls_want = WASIO_TLS_BACKEND_HOST;
     else return usage_error("bad --tls-backend '%s' (want auto, guest or host)", v);
+    return 0;
+  case O_TRANSPORT:
+    if (!strcmp(v, "auto")) f->transport_want = WASIO_HTTP_TRANSPORT_AUTO;
+    else if (!strcmp(v, "sockets")) f->transport_want = WASIO_HTTP_TRANSPORT_SOCKETS;
+    else if (!strcmp(v, "host")) f->transport_want = WASIO_HTTP_TRANSPORT_HOST;
+    else return usage_error("bad --transport '%s' (want auto, sockets or host)", v);
     return 0;
   case O_USER:
     if (strchr(v, ':') == NULL)

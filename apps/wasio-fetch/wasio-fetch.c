@@ -39,12 +39,31 @@
  *          is given, guest otherwise: the HTTP client's AUTO rule (http.h).
  * -v prints the choice and its reason on stderr ("* TLS backend: ...").
  *
+ * Transport (--transport, wasio/http.h's wasio_http_transport_t), resolved
+ * first:
+ *   sockets  the HTTP client's HTTP/1.1 over wasio TCP (wasi:sockets in a
+ *            component: it needs network access).
+ *   host     every hop handed to the host's HTTP client (wasi:http
+ *            outgoing-handler): no socket permission at all, the host
+ *            connects and does TLS. Only in the third build,
+ *            build/wasm32/apps/wasio-fetch-http.wasm (wasio-cc --http),
+ *            which runs with `wasmtime run -S http`; elsewhere error (4).
+ *            It cannot take -x (the proxy path is TCP), --cacert, -k,
+ *            --tls-backend (the host's TLS decides) or -H Host (the host
+ *            sends the URL's authority): usage error (2).
+ *   auto     (the default) host in the wasi:http build unless one of those
+ *            is given, sockets otherwise.
+ * -v prints it ("* Transport: ..."); the exit codes are the same on both
+ * for the same failure (the HTTP client's error codes are).
+ *
  * Where wasio-fetch differs from curl 7.88, on purpose: -d @FILE with a
  * FILE that cannot be read is error 26 (curl sends an empty body); a
  * response the codec refuses as ambiguous (bare LF, two different
  * Content-Length values, obs-fold: RFC 9112's smuggling vectors) is error 8
- * where curl may accept it; a --compressed body whose compressed stream
- * stops short is error 61 (curl exits 0 after the same bytes); -H with
+ * where curl may accept it; a chunk extension outside RFC 9112's grammar
+ * is error 56, curl's code for malformed chunked encoding (curl skips
+ * extensions unread and exits 0); a --compressed body whose compressed
+ * stream stops short is error 61 (curl exits 0 after the same bytes); -H with
  * CR/LF is refused (2), not sent; HTTP/1.1 only; no prompt for a password
  * (-u USER alone is error 2).
  */
@@ -415,6 +434,10 @@ static ptrdiff_t call_body_read(wasio_http_call_t *call, void *buf, size_t cap) 
 
 /* Errors of wasio_http_call_start: they are about the request. */
 static int start_error(fetch_t *f, int rc) {
+  /* A refusal known at once (a host that grants no socket refuses its
+   * creation): what the same refusal later would be. */
+  wasio_err_class_t cls = wasio_err_class(rc);
+  if (cls == WASIO_ERRCLASS_NETWORK || cls == WASIO_ERRCLASS_DNS) return fetch_error(f, rc, f->proxy_host != NULL);
   if (rc == WASIO_EURL_SCHEME) return fetch_fail(f, EXIT_UNSUPPORTED_PROTOCOL, "Protocol not supported: %s", f->hop.url);
   if (wasio_err_class(rc) == WASIO_ERRCLASS_URL)
     return fetch_fail(f, EXIT_URL_MALFORMAT, "URL using bad/illegal format or missing URL: %s (%s)", f->hop.url,
@@ -429,6 +452,10 @@ static int start_error(fetch_t *f, int rc) {
                       f->hop.method);
   case WASIO_ELIMIT:
     return fetch_fail(f, EXIT_INIT, "the request head is too large (%s)", wasio_strerror(rc));
+  case WASIO_EHTTP_FORBIDDEN_HEADER:
+    return fetch_fail(f, EXIT_INIT,
+                      "a -H field the host reserves over wasi:http (Host, Connection, Keep-Alive, "
+                      "Proxy-Connection, Upgrade, HTTP2-Settings): use --transport sockets to send it");
   case WASIO_ENOMEM:
     return fetch_fail(f, EXIT_OUT_OF_MEMORY, "Out of memory");
   default:
@@ -543,7 +570,10 @@ static int build_fields(fetch_t *f, const wasio_url_t *first, const char *refere
   const char *user_host = NULL;
   for (size_t i = 0; i < f->n_user_headers; i++)
     if (name_is(f->user_headers[i], strcspn(f->user_headers[i], ":;"), "Host")) user_host = f->user_headers[i];
-  if (user_host == NULL) {
+  if (f->transport_used == WASIO_HTTP_TRANSPORT_HOST) {
+    /* The host sends the URL's authority as Host (choose_transport refused
+     * a -H Host for this transport). */
+  } else if (user_host == NULL) {
     ADD("Host", h->u.authority.ptr, h->u.authority.len);
   } else if (user_field(f, "Host") == 1) {
     size_t nl = strcspn(user_host, ":;");
@@ -1120,11 +1150,72 @@ static int make_tls_config(fetch_t *f) {
   return 0;
 }
 
+/* The transport --transport means in this build, with the options that
+ * need sockets: sets f->transport_used and returns 0, or prints why not and
+ * returns an exit code. Runs first, before anything is opened. */
+static int choose_transport(fetch_t *f) {
+  const bool have_host = wasio_http_host_available();
+  bool user_host = false;
+  for (size_t i = 0; i < f->n_user_headers; i++)
+    if (name_is(f->user_headers[i], strcspn(f->user_headers[i], ":;"), "Host")) user_host = true;
+  const char *needs = f->proxy_host != NULL                      ? "-x (the proxy path is TCP)"
+                      : f->cacert != NULL                        ? "--cacert"
+                      : f->insecure                              ? "-k/--insecure"
+                      : f->tls_want != WASIO_TLS_BACKEND_AUTO    ? "--tls-backend"
+                      : user_host                                ? "-H Host"
+                                                                 : NULL;
+  const char *why;
+  char because[96];
+  switch (f->transport_want) {
+  case WASIO_HTTP_TRANSPORT_HOST:
+    if (!have_host)
+      return fetch_fail(f, EXIT_NOT_BUILT_IN,
+                        "--transport host: this build has no wasi:http; use wasio-fetch-http.wasm on a host that "
+                        "offers it (wasmtime run -S http)");
+    if (needs != NULL)
+      return fetch_fail(f, EXIT_INIT,
+                        "--transport host cannot take %s: the host makes the connection, its TLS and its Host "
+                        "field (wasi:http takes no proxy, CA or TLS choice); use --transport sockets",
+                        needs);
+    f->transport_used = WASIO_HTTP_TRANSPORT_HOST;
+    why = "--transport host";
+    break;
+  case WASIO_HTTP_TRANSPORT_SOCKETS:
+    f->transport_used = WASIO_HTTP_TRANSPORT_SOCKETS;
+    why = "--transport sockets";
+    break;
+  default: /* AUTO: the HTTP client's rule, made explicit here */
+    if (have_host && needs == NULL) {
+      f->transport_used = WASIO_HTTP_TRANSPORT_HOST;
+      why = "auto: this is the wasi:http build";
+    } else {
+      f->transport_used = WASIO_HTTP_TRANSPORT_SOCKETS;
+      snprintf(because, sizeof because, "auto: %s needs the socket transport", needs != NULL ? needs : "");
+      why = have_host ? because : "auto: this build has no wasi:http";
+    }
+    break;
+  }
+  if (f->verbose)
+    fprintf(stderr, "* Transport: %s (%s)\n",
+            f->transport_used == WASIO_HTTP_TRANSPORT_HOST
+                ? "host (the host's wasi:http outgoing-handler: it connects and does TLS; no socket is opened)"
+                : "sockets (wasio's HTTP/1.1 over TCP)",
+            why);
+  return 0;
+}
+
 /* The backend --tls-backend means in this build, with --cacert and -k:
  * sets f->tls_used to GUEST or HOST and returns 0, or prints why not and
  * returns an exit code. Runs before -o is opened: a refusal fetches and
  * writes nothing. */
 static int choose_tls_backend(fetch_t *f) {
+  if (f->transport_used == WASIO_HTTP_TRANSPORT_HOST) {
+    /* The host's wasi:http does the TLS (choose_transport refused the
+     * options that would need the guest's). */
+    f->tls_used = WASIO_TLS_BACKEND_AUTO;
+    if (f->verbose) fputs("* TLS backend: the host's, inside wasi:http (the host decides trust)\n", stderr);
+    return 0;
+  }
   const bool guest_only = f->cacert != NULL || f->insecure;
   const char *opt = f->cacert != NULL ? "--cacert" : "-k/--insecure";
   const bool have_host = wasio_tls_host_available();
@@ -1173,13 +1264,14 @@ static int prepare(fetch_t *f) {
   int code;
   if ((code = prepare_url(f)) != 0) return code;
   if ((code = prepare_proxy(f)) != 0) return code;
+  if ((code = choose_transport(f)) != 0) return code;
   if ((code = choose_tls_backend(f)) != 0) return code;
   if ((f->cacert != NULL || f->insecure) && (code = make_tls_config(f)) != 0) return code;
   if ((code = prepare_files(f)) != 0) return code;
   int rc = wasio_loop_new(&f->loop);
   /* Without --cacert or -k the client's default config (the built-in
    * roots) is enough. */
-  wasio_http_client_opts_t copts = {.tls = f->tls, .tls_backend = f->tls_used};
+  wasio_http_client_opts_t copts = {.tls = f->tls, .tls_backend = f->tls_used, .transport = f->transport_used};
   if (rc == 0) rc = wasio_http_client_new(f->loop, &copts, &f->client);
   if (rc == 0) rc = wasio_timer_new(f->loop, &f->timer);
   if (rc != 0) return fetch_fail(f, EXIT_INIT, "cannot start: %s", wasio_strerror(rc));
@@ -1191,6 +1283,13 @@ static int prepare(fetch_t *f) {
  * add trust: say what can. A host whose messages wasio does not recognise
  * (not rustls's) reports a refused certificate as a plain TLS error (35). */
 static void host_tls_hint(const fetch_t *f, int code) {
+  if (f->transport_used == WASIO_HTTP_TRANSPORT_HOST && !f->silent && f->hop.u.https &&
+      (code == EXIT_PEER_FAILED_VERIFICATION || code == EXIT_SSL_CONNECT_ERROR)) {
+    fputs("wasio-fetch: the TLS was the host's (wasi:http): it trusts only what the host trusts; for a "
+          "private CA use --transport sockets --cacert FILE\n",
+          stderr);
+    return;
+  }
   if (f->tls_used != WASIO_TLS_BACKEND_HOST || f->silent || !f->hop.u.https) return;
   if (code == EXIT_PEER_FAILED_VERIFICATION)
     fputs("wasio-fetch: the host's TLS (wasi:tls) refused the certificate: it trusts only what the host "

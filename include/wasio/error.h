@@ -123,7 +123,11 @@ typedef enum wasio_err_class {
   X(ETLS_PEM, TLS_CERT, "invalid PEM data, certificate or key")                \
   X(ETLS_NOT_TLS, TLS, "the peer does not speak TLS (plain text on a TLS port?)") \
   X(EMFILE, RESOURCE, "too many open sockets or files (a descriptor limit was reached)") \
-  X(EURL_NUL, URL, "percent-encoded NUL (%00) or NUL byte in URL")            \
+  X(EURL_NUL, URL, "percent-encoded NUL (%00) or NUL byte in URL")          \
+  X(EHTTP_DENIED, NETWORK, "the host refused to send the HTTP request")       \
+  X(EHTTP_BODY_SIZE, HTTP, "HTTP body length differs from its Content-Length") \
+  X(EHTTP_PROTOCOL, HTTP, "the host reported an HTTP protocol error")         \
+  X(EHTTP_FORBIDDEN_HEADER, HTTP, "HTTP header field that the host reserves (Host, Connection, ...)") \
   X(ETLS_KEY_UPDATE, TLS, "the TLS peer updated its keys (TLS 1.3 KeyUpdate), which mbedTLS 3.6 cannot follow") \
   X(ETLS_CERT_NO_SAN, TLS_CERT, "certificate has no subjectAltName (its subject CN is never taken as a name)") \
   X(ETLS_CERT_WILDCARD, TLS_CERT, "certificate name has a wildcard of a refused form (only a whole left-most label)") \

@@ -37,6 +37,81 @@ extern "C" {
 typedef struct wasio_http_client wasio_http_client_t;
 typedef struct wasio_http_call wasio_http_call_t;
 
+/* How a client's calls travel (wasio_http_client_opts_t.transport).
+ *
+ * SOCKETS: the client's own HTTP/1.1 over wasio TCP (wasi:sockets in a
+ *   component, the OS natively): its connection pool, the guest's TLS
+ *   (mbedTLS) or the host's wasi:tls for https://, every option below.
+ * HOST: each call is handed to the host's HTTP client through
+ *   wasi:http/outgoing-handler (docs/WASI_HTTP_CLIENT.md). The component
+ *   needs no socket permission at all (`wasmtime run -S http`); the host
+ *   owns connections, pooling and the TLS of https:// (its own roots and
+ *   rules: the client's `tls` config and `tls_backend` do not apply, and
+ *   wasio_http_client_new() refuses them with WASIO_EINVAL rather than
+ *   ignore them). Only in a build linked with libwasio-http.a
+ *   (tools/wasio-cc --http); elsewhere wasio_http_client_new() fails with
+ *   WASIO_ENOTSUP.
+ * AUTO (0): HOST in the wasi:http build, SOCKETS in every other one
+ *   (natively too). As for wasio_tls_backend_t, "the host has it" is
+ *   decided when the component is instantiated: the wasi:http build does
+ *   not start on a host without wasi:http, so there is nothing to probe.
+ *
+ * What is the same on both: the callbacks and their order, streaming in
+ * both directions with pause and resume_upload, redirects (the rule of
+ * wasio_http_call_opts_t.max_redirects, applied by the client itself: the
+ * host is never asked to follow one), the total timeout (a timer of the
+ * client), cancel, close, and the error codes for the same failure (a
+ * refused connect is WASIO_ECONNREFUSED, a silent server
+ * WASIO_ETIMEDOUT, a body cut short WASIO_EHTTP_TRUNCATED). What differs
+ * over HOST:
+ * - timeouts: connect_ns, first_byte_ns and between_bytes_ns are also
+ *   given to the host as its request options, and the client keeps its own
+ *   deadline for each (a host may ignore an option: jco does for the last
+ *   two); the client's first-byte deadline runs from the request's start
+ *   (the guest cannot see the connect end) and is connect_ns +
+ *   first_byte_ns when both are set;
+ * - fields the host reserves are refused at wasio_http_call_start() with
+ *   WASIO_EHTTP_FORBIDDEN_HEADER: Host (the URL's authority is sent),
+ *   Connection, Keep-Alive, Proxy-Connection, Upgrade, HTTP2-Settings; the
+ *   host frames the body from the Content-Length the client sets (or
+ *   chunked without one);
+ * - the response head the callbacks see is rebuilt from the host's fields:
+ *   version 1.1, the standard reason phrase (wasio_http_reason), field
+ *   names as the host gives them (lower case on wasmtime); framing says
+ *   LENGTH with a Content-Length, CHUNKED with "Transfer-Encoding:
+ *   chunked" where the host keeps that field, else CLOSE (the host decoded
+ *   the body either way); keep_alive is false;
+ * - codec errors of the response (a malformed chunk, a bad status line)
+ *   are the host's to find: most arrive as WASIO_EHTTP_PROTOCOL;
+ * - wasio_http_call_request_head() shows the request as the socket
+ *   transport would write it (the host writes its own);
+ * - https:// is the host's TLS, with the host's trust: wasi:http's
+ *   TLS-certificate-error is WASIO_ETLS_CERT_INVALID (it does not say
+ *   why); wasmtime reports a certificate it does not trust as a TLS
+ *   protocol error (WASIO_ETLS); jco's messages name the problem
+ *   (WASIO_ETLS_CERT_UNTRUSTED, _EXPIRED, _NAME, ...).
+ * More codes, only over HOST: WASIO_EHTTP_DENIED (the host refused to send
+ * the request: a destination it does not allow), WASIO_EHTTP_BODY_SIZE
+ * (the body sent differs from its Content-Length), WASIO_EHTTP_PROTOCOL
+ * (the host's HTTP client reported a protocol error). */
+typedef enum wasio_http_transport {
+  WASIO_HTTP_TRANSPORT_AUTO = 0,    /* HOST in the wasi:http build, else SOCKETS */
+  WASIO_HTTP_TRANSPORT_SOCKETS = 1, /* wasio's HTTP/1.1 over TCP */
+  WASIO_HTTP_TRANSPORT_HOST = 2     /* wasi:http/outgoing-handler (libwasio-http.a) */
+} wasio_http_transport_t;
+
+/* True in the wasi:http build (libwasio-http.a), false in every other
+ * library and natively. */
+bool wasio_http_host_available(void);
+
+/* The transport `want` means in this build: WASIO_HTTP_TRANSPORT_SOCKETS
+ * or WASIO_HTTP_TRANSPORT_HOST (never AUTO). Returns WASIO_ENOTSUP for HOST
+ * in a build without wasi:http, WASIO_EINVAL for a value not in the enum. */
+int wasio_http_transport_resolve(wasio_http_transport_t want);
+
+/* "auto", "sockets" or "host"; NULL for anything else. */
+const char *wasio_http_transport_name(wasio_http_transport_t transport);
+
 /* Defaults (used where an option is 0). */
 #define WASIO_HTTP_MAX_CONNS_PER_ORIGIN 6    /* open connections per origin */
 #define WASIO_HTTP_MAX_IDLE_PER_ORIGIN 6     /* idle keep-alive connections kept */
@@ -78,10 +153,15 @@ typedef struct wasio_http_client_opts {
    * roots decide, no ALPN is offered, and the connect timeout bounds the
    * TCP connect only. */
   wasio_tls_backend_t tls_backend;
+  /* Sockets or the host's wasi:http (wasio_http_transport_t above). AUTO
+   * (0) over HOST with `tls` set, or `tls_backend` other than AUTO, is
+   * WASIO_EINVAL: those options cannot apply to the host's TLS. */
+  wasio_http_transport_t transport;
 } wasio_http_client_opts_t;
 
 /* Creates a client (a connection pool). opts may be NULL (all defaults).
- * Returns 0, WASIO_ENOMEM or WASIO_EINVAL. */
+ * Returns 0, WASIO_ENOMEM, WASIO_EINVAL, or WASIO_ENOTSUP (the HOST
+ * transport in a build without it). */
 int wasio_http_client_new(wasio_loop_t *loop, const wasio_http_client_opts_t *opts,
                           wasio_http_client_t **out);
 
@@ -90,6 +170,10 @@ int wasio_http_client_new(wasio_loop_t *loop, const wasio_http_client_opts_t *op
  * connection keeps the loop alive (it waits for the server's close, bounded
  * by idle_timeout_ns), so close the client when done with it. */
 void wasio_http_client_close(wasio_http_client_t *client, void (*cb)(wasio_http_client_t *client));
+
+/* The transport the client's calls take: WASIO_HTTP_TRANSPORT_SOCKETS or
+ * WASIO_HTTP_TRANSPORT_HOST (AUTO resolved). */
+wasio_http_transport_t wasio_http_client_transport(const wasio_http_client_t *client);
 
 /* Streaming request body, pulled when the connection can take more:
  * return > 0 (bytes put in buf), 0 (the body is complete), WASIO_EAGAIN
@@ -130,6 +214,14 @@ typedef struct wasio_http_call_opts {
    * the connection's end ended without close_notify (it may have been cut
    * short by an attacker). */
   void (*on_done)(wasio_http_call_t *call, int status);
+  /* Trailer fields sent after a streamed chunked body (body_read with
+   * body_length -1; with any other body WASIO_EINVAL): at most
+   * WASIO_HTTP_MAX_TRAILERS, not Content-Length, Transfer-Encoding or Host
+   * (WASIO_EINVAL), checked like the headers. Copied by the call. Over the
+   * HOST transport they go to the host's outgoing-body.finish; a host that
+   * cannot send trailers (jco) ends the call with WASIO_ENOTSUP. */
+  const wasio_http_header_t *trailers;
+  size_t num_trailers;
 } wasio_http_call_opts_t;
 
 /* Starts a call. Errors (on_done is then not called): WASIO_EINVAL (NULL
@@ -166,12 +258,19 @@ wasio_http_str_t wasio_http_call_request_head(const wasio_http_call_t *call);
 const char *wasio_http_call_url(const wasio_http_call_t *call);
 /* Redirects followed so far. */
 int wasio_http_call_redirects(const wasio_http_call_t *call);
+/* The response's trailer fields (of a chunked body, or the ones the host
+ * received) into *fields and *num (0 and NULL when there were none).
+ * Valid inside on_done with status 0, which is the only time they are
+ * known: WASIO_ESTATE elsewhere (*num 0), WASIO_EINVAL for a NULL
+ * argument. */
+int wasio_http_call_trailers(const wasio_http_call_t *call, const wasio_http_header_t **fields, size_t *num);
 
 /* One blocking call for simple programs, on a loop of its own: GET `url`,
  * follow redirects, collect at most max_body bytes of body (more is
  * WASIO_ELIMIT). On 0, *status_code is the final status and *body (free it
  * with free()) holds *body_len bytes plus a NUL. timeout_ns bounds it all
- * (WASIO_NO_TIMEOUT: none). */
+ * (WASIO_NO_TIMEOUT: none). It uses a client with the AUTO transport: the
+ * host's wasi:http in the wasi:http build, sockets otherwise. */
 int wasio_http_fetch(const char *url, uint64_t timeout_ns, size_t max_body, int *status_code,
                      char **body, size_t *body_len);
 

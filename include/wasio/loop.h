@@ -81,8 +81,9 @@ int wasio_loop_run(wasio_loop_t *loop, wasio_run_mode_t mode);
 void wasio_loop_stop(wasio_loop_t *loop);
 
 /* Frees the loop. Returns 0, or WASIO_EBUSY (and frees nothing) while
- * handles are open or close callbacks are pending; wasio_loop_walk() then
- * lists them. NULL is a no-op returning 0. */
+ * handles are open, close callbacks are pending, or an HTTP call through
+ * the host (wasio/http.h's HOST transport) still waits; wasio_loop_walk()
+ * lists the handles. NULL is a no-op returning 0. */
 int wasio_loop_close(wasio_loop_t *loop);
 
 /* Handles and requests that are open (not yet fully closed). */

@@ -171,8 +171,18 @@ struct wasio_loop {
   wasio_loop_stats_t stats;
   uint8_t *read_buf;                 /* WASIO_READ_BUF_SIZE bytes */
   wasio__pending_t pending;          /* sentinel of the pending list */
+  /* Waits the backend keeps for no handle (HTTP through the host:
+   * src/core/http_host.h): each keeps the loop alive as an active handle
+   * does (wasio__loop_hold). */
+  size_t held;
   wasio__backend_loop_t backend;
 };
+
+/* A wait that belongs to no handle starts (+1) or ends (-1): while any is
+ * held the loop is alive and phase 3 may block for it. */
+static inline void wasio__loop_hold(wasio_loop_t *loop, int delta) {
+  loop->held = (size_t)((ptrdiff_t)loop->held + delta);
+}
 
 void wasio__pending_init(wasio__pending_t *p, wasio__pending_kind_t kind);
 /* Queues p (no-op if queued). */

@@ -8,9 +8,11 @@
  *   closed from a close callback) always waits for the next turn and a
  *   callback can never keep one phase spinning forever.
  * - The loop is "alive" while a handle is active (something pending), a
+ *   wait of no handle is held (wasio__loop_hold: HTTP through the host), a
  *   deferred request is queued, or a close callback is pending. The backend
- *   is asked to wait without a deadline only when a handle is active and no
- *   timer is armed; with nothing alive it is never asked to wait at all.
+ *   is asked to wait without a deadline only when a handle is active (or a
+ *   wait held) and no timer is armed; with nothing alive it is never asked
+ *   to wait at all.
  * - Nothing here allocates after wasio_loop_new: the queues are intrusive
  *   and the read buffer is allocated once with the loop.
  */
@@ -55,7 +57,7 @@ int wasio_loop_new(wasio_loop_t **out) {
 }
 
 static bool wasio__loop_alive(const wasio_loop_t *loop) {
-  return loop->active_handles > 0 || loop->defer_head != NULL || loop->closing_head != NULL;
+  return loop->active_handles > 0 || loop->held > 0 || loop->defer_head != NULL || loop->closing_head != NULL;
 }
 
 /* Phase 2: runs the requests queued before the phase started. Returns true
@@ -124,7 +126,7 @@ static uint64_t wasio__poll_deadline(const wasio_loop_t *loop, wasio_run_mode_t 
       loop->closing_head != NULL)
     return 0;
   if (loop->heap_len > 0) return loop->heap[0]->due;
-  return loop->active_handles > 0 ? UINT64_MAX : 0;
+  return loop->active_handles > 0 || loop->held > 0 ? UINT64_MAX : 0;
 }
 
 int wasio_loop_run(wasio_loop_t *loop, wasio_run_mode_t mode) {
@@ -161,7 +163,7 @@ void wasio_loop_stop(wasio_loop_t *loop) { loop->stop_flag = 1; }
 
 int wasio_loop_close(wasio_loop_t *loop) {
   if (loop == NULL) return 0;
-  if (loop->running || loop->open_handles > 0 || loop->closing_head != NULL ||
+  if (loop->running || loop->open_handles > 0 || loop->held > 0 || loop->closing_head != NULL ||
       loop->defer_head != NULL)
     return WASIO_EBUSY;
   wasio__backend_free(loop);

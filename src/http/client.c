@@ -60,7 +60,15 @@ int wasio_http_client_new(wasio_loop_t *loop, const wasio_http_client_opts_t *op
   c->idle_timeout = opts && opts->idle_timeout_ns ? opts->idle_timeout_ns : WASIO_HTTP_POOL_IDLE_TIMEOUT_NS;
   if (opts != NULL) c->to = opts->timeouts;
   if (opts != NULL) c->tls = opts->tls;
-  if (opts != NULL && opts->tls_backend != WASIO_TLS_BACKEND_AUTO) {
+  int t = wasio__client_transport(opts, &c->host);
+  if (t != 0) {
+    wasio__http_inbufs_free(&c->bufs);
+    wasio__free(c);
+    return t;
+  }
+  if (c->host) {
+    /* The host's TLS: nothing of the guest's is made or used. */
+  } else if (opts != NULL && opts->tls_backend != WASIO_TLS_BACKEND_AUTO) {
     int b = wasio_tls_backend_resolve(opts->tls_backend);
     if (b < 0 || (b == WASIO_TLS_BACKEND_HOST && opts->tls != NULL)) {
       wasio__http_inbufs_free(&c->bufs);
@@ -76,6 +84,10 @@ int wasio_http_client_new(wasio_loop_t *loop, const wasio_http_client_opts_t *op
   wasio__hq_init(&c->origins);
   *out = c;
   return 0;
+}
+
+wasio_http_transport_t wasio_http_client_transport(const wasio_http_client_t *client) {
+  return client->host ? WASIO_HTTP_TRANSPORT_HOST : WASIO_HTTP_TRANSPORT_SOCKETS;
 }
 
 void wasio__client_maybe_free(wasio_http_client_t *client) {

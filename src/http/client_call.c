@@ -29,7 +29,8 @@ void wasio__call_set_phase(wasio_http_call_t *call, wasio__call_phase_t to) {
   /* A call in a queue has no connection; one on the wire has one; an
    * ended one has neither. */
   WASIO_ASSERT(to != WASIO__CALL_QUEUED || call->conn == NULL);
-  WASIO_ASSERT((to != WASIO__CALL_SENT && to != WASIO__CALL_CONNECTING) || call->conn != NULL);
+  WASIO_ASSERT((to != WASIO__CALL_SENT && to != WASIO__CALL_CONNECTING) || call->conn != NULL ||
+               (to == WASIO__CALL_SENT && call->client->host));
   WASIO_ASSERT(to < WASIO__CALL_FINISHED || (call->conn == NULL && call->origin == NULL));
   WASIO__TRACE(call, "http-call", "%s -> %s", wasio__call_state_name(0, from), wasio__call_state_name(0, to));
   (void)wasio__call_state_name;
@@ -42,7 +43,8 @@ void wasio__call_set_upload(wasio_http_call_t *call, wasio__upload_t to) {
                 (from == WASIO__UPLOAD_WAIT || from == WASIO__UPLOAD_WRITE || from == WASIO__UPLOAD_DONE)) ||
                (to == WASIO__UPLOAD_WAIT && from == WASIO__UPLOAD_PULL) ||
                ((to == WASIO__UPLOAD_WRITE || to == WASIO__UPLOAD_WRITE_LAST) && from == WASIO__UPLOAD_PULL) ||
-               (to == WASIO__UPLOAD_DONE && (from == WASIO__UPLOAD_PULL || from == WASIO__UPLOAD_WRITE_LAST)));
+               (to == WASIO__UPLOAD_DONE && (from == WASIO__UPLOAD_PULL || from == WASIO__UPLOAD_WRITE_LAST ||
+                                             (call->client->host && from == WASIO__UPLOAD_WRITE))));
   /* Only a streamed body is pulled; a new request starts from PULL. */
   WASIO_ASSERT(to == WASIO__UPLOAD_DONE || call->body_read != NULL);
   WASIO__TRACE(call, "http-call", "upload %s -> %s", wasio__call_state_name(1, from), wasio__call_state_name(1, to));
@@ -77,15 +79,20 @@ static size_t wasio__head_room_len(size_t method_len, size_t url_len, size_t fie
  * head is no longer in use: the connection that wrote it was released.
  * Validation errors (a field that would inject) come from the codec's
  * writer. */
-int wasio__call_build_head(wasio_http_call_t *call) {
-  wasio_http_header_t fields[WASIO_HTTP_MAX_REQUEST_HEADERS + WASIO__HTTP_OWN_FIELDS];
-  size_t n = 0, est = 0;
-  char dec[WASIO__HTTP_DEC_MAX];
-  if (!call->caller_host) fields[n++] = (wasio_http_header_t){WASIO_HTTP_STR("Host"), call->u.authority};
+/* The fields of the current request into fields[] (room for
+ * WASIO_HTTP_MAX_REQUEST_HEADERS + WASIO__HTTP_OWN_FIELDS), the caller's
+ * in order and the client's own: Host (unless the caller's), and
+ * Content-Length (its digits in dec, WASIO__HTTP_DEC_MAX bytes) or
+ * "Transfer-Encoding: chunked". `wire` false: the fields the host gets
+ * over the HOST transport, which sends Host from the authority and frames
+ * a body of unknown length itself. Returns their count. */
+size_t wasio__call_fields(wasio_http_call_t *call, wasio_http_header_t *fields, char *dec, bool wire) {
+  size_t n = 0;
+  if (!call->caller_host && wire) fields[n++] = (wasio_http_header_t){WASIO_HTTP_STR("Host"), call->u.authority};
   for (size_t i = 0; i < call->num_headers; i++) fields[n++] = call->headers[i];
   bool has_body = call->body != NULL || call->body_len > 0 || call->body_read != NULL;
   if (call->body_read != NULL && call->body_length < 0) {
-    fields[n++] = (wasio_http_header_t){WASIO_HTTP_STR("Transfer-Encoding"), WASIO_HTTP_STR("chunked")};
+    if (wire) fields[n++] = (wasio_http_header_t){WASIO_HTTP_STR("Transfer-Encoding"), WASIO_HTTP_STR("chunked")};
   } else {
     uint64_t len = call->body_read != NULL ? (uint64_t)call->body_length : call->body_len;
     /* RFC 9110 section 8.6: send a length when the method gives content a
@@ -93,10 +100,18 @@ int wasio__call_build_head(wasio_http_call_t *call) {
     bool wants = has_body || strcmp(call->method, "POST") == 0 || strcmp(call->method, "PUT") == 0 ||
                  strcmp(call->method, "PATCH") == 0;
     if (wants) {
-      int dn = wasio_http_write_u64(dec, sizeof dec, len); /* cannot fail: the room is the most digits */
+      int dn = wasio_http_write_u64(dec, WASIO__HTTP_DEC_MAX, len); /* cannot fail: the room is the most digits */
       fields[n++] = (wasio_http_header_t){WASIO_HTTP_STR("Content-Length"), {dec, dn > 0 ? (size_t)dn : 0}};
     }
   }
+  return n;
+}
+
+int wasio__call_build_head(wasio_http_call_t *call) {
+  wasio_http_header_t fields[WASIO_HTTP_MAX_REQUEST_HEADERS + WASIO__HTTP_OWN_FIELDS];
+  size_t est = 0;
+  char dec[WASIO__HTTP_DEC_MAX];
+  size_t n = wasio__call_fields(call, fields, dec, true);
   for (size_t i = 0; i < n; i++) est += fields[i].name.len + fields[i].value.len + 4;
   size_t url_len = strlen(call->url);
   est += strlen(call->method) + url_len + 1 + 16 + 2;
@@ -122,12 +137,42 @@ int wasio__call_build_head(wasio_http_call_t *call) {
   if (call->head != call->head_room) wasio__free(call->head);
   call->head = buf;
   call->head_len = (size_t)rc;
+  call->target = (wasio_http_str_t){target, (size_t)tl};
   return 0;
+}
+
+/* fields[0..n) (n > 0) and their bytes copied into one allocation, or
+ * NULL without memory. */
+static wasio_http_header_t *wasio__fields_dup(const wasio_http_header_t *fields, size_t n) {
+  size_t bytes = n * sizeof *fields;
+  for (size_t i = 0; i < n; i++) bytes += fields[i].name.len + fields[i].value.len;
+  wasio_http_header_t *t = wasio__malloc(bytes);
+  if (t == NULL) return NULL;
+  char *p = (char *)(t + n);
+  for (size_t i = 0; i < n; i++) {
+    memcpy(p, fields[i].name.ptr, fields[i].name.len);
+    t[i].name = (wasio_http_str_t){p, fields[i].name.len};
+    p += fields[i].name.len;
+    if (fields[i].value.len) memcpy(p, fields[i].value.ptr, fields[i].value.len);
+    t[i].value = (wasio_http_str_t){p, fields[i].value.len};
+    p += fields[i].value.len;
+  }
+  return t;
+}
+
+/* Keeps the response's trailers for on_done (a copy: the input they came
+ * from moves on). Returns 0 or WASIO_ENOMEM. */
+int wasio__call_keep_trailers(wasio_http_call_t *call, const wasio_http_header_t *fields, size_t n) {
+  wasio__free(call->trailers);
+  call->trailers = n > 0 ? wasio__fields_dup(fields, n) : NULL;
+  call->num_trailers = call->trailers != NULL ? n : 0;
+  return n > 0 && call->trailers == NULL ? WASIO_ENOMEM : 0;
 }
 
 /* Detaches the call from queue and connection (closing the connection:
  * never reused after an error) and stops its timer. */
 void wasio__call_detach(wasio_http_call_t *call) {
+  if (call->client->host) wasio__call_host_release(call);
   wasio__hq_remove(&call->queue_node);
   wasio__http_conn_t *conn = call->conn;
   call->conn = NULL;
@@ -149,6 +194,8 @@ static void wasio__call_free_memory(wasio_http_call_t *call) {
   if (call->head != call->head_room) wasio__free(call->head);
   wasio__free(call->up_buf);
   wasio__free(call->next_url);
+  wasio__free(call->send_trailers);
+  wasio__free(call->trailers);
   wasio__free(call);
 }
 
@@ -166,7 +213,9 @@ static void wasio__call_free(wasio_http_call_t *call) {
 void wasio__call_finish(wasio_http_call_t *call, int status) {
   wasio__call_detach(call);
   call->work = 0;
+  call->in_on_done = status == 0;
   call->on_done(call, status);
+  call->in_on_done = false;
   wasio__call_set_phase(call, WASIO__CALL_DONE);
   if (call->defer_queued || call->in_defer) return;
   wasio__call_free(call);
@@ -190,6 +239,13 @@ static void wasio__call_defer_work(wasio_http_call_t *call, unsigned work) {
     return;
   }
   if (wasio__call_ended(call)) return;
+  if (call->client->host) {
+    /* The HOST transport's wire (client_host.c). */
+    if ((work & WASIO__WORK_DISPATCH) && call->phase == WASIO__CALL_QUEUED) wasio__call_host_send(call);
+    if (!wasio__call_ended(call) && (work & WASIO__WORK_UPLOAD)) wasio__call_host_upload(call);
+    if (!wasio__call_ended(call) && (work & WASIO__WORK_INPUT)) wasio__call_host_input(call);
+    return;
+  }
   if ((work & WASIO__WORK_DISPATCH) && call->phase == WASIO__CALL_QUEUED && call->origin != NULL) {
     wasio__origin_dispatch(call->origin, call->client);
     if (wasio__call_ended(call)) return;
@@ -291,6 +347,47 @@ static void wasio__call_copy_headers(wasio_http_call_t *call, const wasio_http_c
   call->num_headers = opts->num_headers;
 }
 
+/* Checks the caller's trailers (as fields: wasio__headers_check's rule,
+ * and only behind a streamed chunked body, at most WASIO_HTTP_MAX_TRAILERS,
+ * no framing field nor Host, small enough for the last chunk's buffer)
+ * and copies them into an allocation of the call's. */
+static int wasio__call_copy_trailers(wasio_http_call_t *call, const wasio_http_call_opts_t *opts) {
+  if (opts->num_trailers == 0) return 0;
+  if (opts->trailers == NULL || opts->num_trailers > WASIO_HTTP_MAX_TRAILERS || opts->body_read == NULL ||
+      opts->body_length != -1)
+    return WASIO_EINVAL;
+  size_t wire = sizeof "0\r\n\r\n";
+  for (size_t i = 0; i < opts->num_trailers; i++) {
+    const wasio_http_header_t *h = &opts->trailers[i];
+    if ((h->name.ptr == NULL && h->name.len) || (h->value.ptr == NULL && h->value.len)) return WASIO_EINVAL;
+    if (wasio__name_is(h->name, "content-length") || wasio__name_is(h->name, "transfer-encoding") ||
+        wasio__name_is(h->name, "host"))
+      return WASIO_EINVAL;
+    if (h->name.len > WASIO__HTTP_UPLOAD_CHUNK || h->value.len > WASIO__HTTP_UPLOAD_CHUNK) return WASIO_ELIMIT;
+    wire += h->name.len + h->value.len + 4;
+  }
+  if (wire > WASIO__HTTP_UPLOAD_CHUNK) return WASIO_ELIMIT;
+  /* The writer checks names and values as it does a head's fields. */
+  char *probe = wasio__malloc(wire);
+  if (probe == NULL) return WASIO_ENOMEM;
+  int rc = wasio_http_write_last_chunk(probe, wire, opts->trailers, opts->num_trailers);
+  wasio__free(probe);
+  if (rc < 0) return rc;
+  call->send_trailers = wasio__fields_dup(opts->trailers, opts->num_trailers);
+  if (call->send_trailers == NULL) return WASIO_ENOMEM;
+  call->num_send_trailers = opts->num_trailers;
+  return 0;
+}
+
+/* Over the HOST transport: a field the hosts reserve (wasio/http.h). */
+static int wasio__host_fields_check(const wasio_http_call_opts_t *opts) {
+  static const char *const reserved[] = WASIO__HTTP_HOST_FORBIDDEN;
+  for (size_t i = 0; i < opts->num_headers; i++)
+    for (size_t k = 0; k < sizeof reserved / sizeof reserved[0]; k++)
+      if (wasio__name_is(opts->headers[i].name, reserved[k])) return WASIO_EHTTP_FORBIDDEN_HEADER;
+  return 0;
+}
+
 /* The copied fields follow the struct: its alignment covers theirs. */
 _Static_assert(sizeof(wasio_http_call_t) % _Alignof(wasio_http_header_t) == 0,
                "the fields behind the call would be misaligned");
@@ -344,6 +441,8 @@ int wasio_http_call_start(wasio_http_client_t *client, const wasio_http_call_opt
   int rc = wasio_url_parse(call->url, url_len, &call->u);
   if (rc == 0) rc = fields_rc;
   if (rc == 0 && !method_fits) rc = WASIO_ELIMIT;
+  if (rc == 0 && client->host) rc = wasio__host_fields_check(opts);
+  if (rc == 0) rc = wasio__call_copy_trailers(call, opts);
   if (rc != 0) goto fail;
   wasio__call_copy_headers(call, opts, (wasio_http_header_t *)(call + 1));
   call->head_method = strcmp(method, "HEAD") == 0;
@@ -367,7 +466,8 @@ int wasio_http_call_start(wasio_http_client_t *client, const wasio_http_call_opt
     rc = wasio_timer_start(call->timer, wasio__call_timer_cb, total_ns, 0);
     if (rc != 0) goto fail;
   }
-  rc = wasio__call_enqueue(call, false);
+  if (client->host) wasio__call_set_phase(call, WASIO__CALL_QUEUED); /* no origin: the host pools */
+  else rc = wasio__call_enqueue(call, false);
   if (rc != 0) goto fail;
   wasio__hq_insert_tail(&client->calls, &call->client_node);
   client->calls_live++;
@@ -392,6 +492,10 @@ int wasio_http_call_pause(wasio_http_call_t *call, bool pause) {
   if (call == NULL || wasio__call_ended(call)) return WASIO_EINVAL;
   if (call->paused == pause) return 0;
   call->paused = pause;
+  if (call->client->host) {
+    wasio__call_host_pause(call, pause);
+    return 0;
+  }
   wasio__http_conn_t *conn = call->conn;
   if (conn == NULL || call->phase == WASIO__CALL_CONNECTING) return 0;
   if (pause) {
@@ -427,3 +531,13 @@ wasio_http_str_t wasio_http_call_request_head(const wasio_http_call_t *call) {
 const char *wasio_http_call_url(const wasio_http_call_t *call) { return call->url; }
 
 int wasio_http_call_redirects(const wasio_http_call_t *call) { return call->redirects; }
+
+int wasio_http_call_trailers(const wasio_http_call_t *call, const wasio_http_header_t **fields, size_t *num) {
+  if (call == NULL || fields == NULL || num == NULL) return WASIO_EINVAL;
+  *fields = NULL;
+  *num = 0;
+  if (!call->in_on_done) return WASIO_ESTATE;
+  *fields = call->trailers;
+  *num = call->num_trailers;
+  return 0;
+}

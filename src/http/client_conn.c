@@ -237,6 +237,18 @@ void wasio__call_upload(wasio_http_call_t *call) {
     }
     out = wasio__http_last_chunk;
     out_len = sizeof wasio__http_last_chunk - 1;
+    if (call->num_send_trailers > 0) {
+      /* The trailers follow the last chunk, written into the (free) upload
+       * buffer: wasio_http_call_start checked that they fit. */
+      int tl = wasio_http_write_last_chunk((char *)call->up_buf, WASIO__HTTP_UPLOAD_CHUNK, call->send_trailers,
+                                           call->num_send_trailers);
+      if (tl < 0) {
+        wasio__call_fail(call, tl);
+        return;
+      }
+      out = call->up_buf;
+      out_len = (size_t)tl;
+    }
   } else if (chunked) {
     char line[WASIO__HTTP_CHUNK_PREFIX];
     int hl = wasio_http_write_chunk_header(line, sizeof line, (uint64_t)n);

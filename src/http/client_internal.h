@@ -14,6 +14,10 @@
  *                      head, the body, the end of the exchange
  *   client_redirect.c  following redirects (the method rule is the codec's:
  *                      wasio_http_redirect_method)
+ *   client_host.c      the HOST transport: calls handed to the host's
+ *                      wasi:http/outgoing-handler (src/core/http_host.h),
+ *                      their upload, response head, body, trailers and the
+ *                      guest's own deadlines; the transport choice
  *
  * Implementation notes
  * - Three objects: a client (the pool) holds origins (scheme, host, port);
@@ -64,6 +68,16 @@
  * - A call stays allocated until on_done has returned; a connection until
  *   its stream's on_close; the client until every call and
  *   connection is gone and its close callback has run.
+ * - The HOST transport (client->host) shares everything above the wire:
+ *   the call's allocation, its phases, the request head (built for
+ *   wasio_http_call_request_head and for its checks), the deferred work,
+ *   redirects, the total timeout, cancel and close. It has no origins,
+ *   pool or connections: a call goes NEW -> QUEUED (its first dispatch)
+ *   -> SENT (handed to the host) -> HEAD -> BODY -> FINISHED, and
+ *   client_host.c is its wire (client_internal.h's wasio__call_host_*).
+ * - Trailers: a call's own to send are copied at start (send_trailers);
+ *   the response's are copied when the body ends (trailers), so that
+ *   on_done can read them after the input buffers moved on.
  */
 #ifndef WASIO_HTTP_CLIENT_INTERNAL_H
 #define WASIO_HTTP_CLIENT_INTERNAL_H
@@ -73,6 +87,7 @@
 #include <strings.h>
 
 #include "internal.h"
+#include "core/http_host.h"
 #include "stream/stream.h"
 #include "http/input.h"
 
@@ -107,6 +122,25 @@
 /* Empty input buffers (WASIO__HTTP_CONN_BUF) a client keeps for the next
  * connection that needs one; more are freed. */
 #define WASIO__HTTP_BUF_POOL_MAX 8
+
+/* Fields the HOST transport refuses at wasio_http_call_start (the hosts
+ * reserve them: wasio/http.h). */
+#define WASIO__HTTP_HOST_FORBIDDEN {"host", "connection", "keep-alive", "proxy-connection", "upgrade", "http2-settings"}
+
+#ifdef WASIO__BK_WASI_HTTP
+/* A call's wire over the HOST transport (client_host.c). */
+typedef struct wasio__call_host {
+  wasio__bk_http_request_t req;   /* until the response head */
+  wasio__bk_http_body_out_t out;  /* the request body, until finished */
+  wasio__bk_http_body_in_t in;    /* the response body, then its trailers */
+  const uint8_t *piece;           /* upload bytes being handed to the host */
+  size_t piece_len, piece_off;
+  bool finishing;                 /* every body byte was taken: finish runs */
+  bool wants_out, wants_in;       /* watching for room, for bytes */
+  uint64_t last_active;           /* loop time of the last byte in or out */
+  wasio_timer_t *timer;           /* the guest's first-byte / between-bytes deadline */
+} wasio__call_host_t;
+#endif
 
 typedef struct wasio__hq {
   struct wasio__hq *next, *prev;
@@ -200,7 +234,9 @@ typedef enum wasio__call_phase {
  * PULL -> WRITE (a piece in flight) -> PULL when it was taken; PULL ->
  * WRITE_LAST (the last piece, or the last chunk, in flight) -> DONE; PULL
  * -> DONE (nothing more to write). A buffer body or none is DONE once
- * queued. The connection is reusable only after DONE. */
+ * queued. The connection is reusable only after DONE. Over the HOST
+ * transport WRITE -> DONE too: the host refused the rest of the body, which
+ * is abandoned (client_host.c, wasio__host_upload_failed). */
 typedef enum wasio__upload {
   WASIO__UPLOAD_PULL = 0,
   WASIO__UPLOAD_WAIT,
@@ -232,6 +268,8 @@ struct wasio_http_call {
   bool retried;                   /* sent again once on a fresh connection */
   bool conn_close;                /* the caller's Connection: close */
   bool head_method;               /* the current method is HEAD */
+  bool in_on_done;                /* on_done is running (wasio_http_call_trailers) */
+  bool res_chunked;               /* the response body is chunked (its trailers are kept) */
   int end_pending;                /* resumed on a stream that had ended: its status */
   int final_status;
   int redirects, max_redirects;
@@ -247,6 +285,7 @@ struct wasio_http_call {
   bool caller_host;               /* the caller sent Host (first request only) */
   char *head;                     /* the serialised request head (target behind it) */
   size_t head_len;
+  wasio_http_str_t target;        /* the request-target written behind the head */
   char *head_room;                /* the room for it in the call's allocation */
   size_t head_room_len;
   const void *body;
@@ -257,6 +296,12 @@ struct wasio_http_call {
   uint8_t *up_buf;                /* prefix + chunk + suffix */
   uint64_t up_sent;
   bool up_pulled;                 /* body_read was called (the request cannot be repeated) */
+  /* Trailers: the caller's to send (one allocation with their bytes), and
+   * the response's (kept when its body ended, one allocation). */
+  wasio_http_header_t *send_trailers;
+  size_t num_send_trailers;
+  wasio_http_header_t *trailers;
+  size_t num_trailers;
   /* The response. */
   wasio_http_parser_t parser;
   wasio_http_body_t body_dec;
@@ -272,6 +317,9 @@ struct wasio_http_call {
   void (*on_response)(wasio_http_call_t *, const wasio_http_response_t *);
   void (*on_body)(wasio_http_call_t *, const void *, size_t);
   void (*on_done)(wasio_http_call_t *, int);
+#ifdef WASIO__BK_WASI_HTTP
+  wasio__call_host_t host;        /* the HOST transport's wire */
+#endif
 };
 
 struct wasio_http_client {
@@ -288,12 +336,14 @@ struct wasio_http_client {
    * the built-in roots and ALPN http/1.1) and frees at close. */
   wasio_tls_config_t *tls;
   bool host_tls; /* https:// through the host's wasi:tls (opts.tls_backend) */
+  bool host;     /* the HOST transport: calls go to wasi:http (client_host.c) */
   bool tls_owned;
   /* Stopped timers for the next calls' total timeouts (closed at close). */
   wasio_timer_t *spare_timers[WASIO__HTTP_SPARE_TIMERS];
   size_t num_spare_timers;
   wasio__http_inbufs_t bufs;    /* the landing buffer and the free input buffers */
   wasio_http_response_t res;    /* the head being parsed (inside a read callback only) */
+  wasio_http_trailers_t res_trailers; /* a chunked body's, until copied to its call */
 };
 
 static inline uint64_t wasio__pick(uint64_t call_value, uint64_t client_value) {
@@ -313,6 +363,8 @@ void wasio__call_set_upload(wasio_http_call_t *call, wasio__upload_t to);
 static inline bool wasio__call_ended(const wasio_http_call_t *call) { return call->phase >= WASIO__CALL_FINISHED; }
 void wasio__call_schedule(wasio_http_call_t *call, unsigned work);
 int wasio__call_build_head(wasio_http_call_t *call);
+size_t wasio__call_fields(wasio_http_call_t *call, wasio_http_header_t *fields, char *dec, bool wire);
+int wasio__call_keep_trailers(wasio_http_call_t *call, const wasio_http_header_t *fields, size_t n);
 void wasio__call_detach(wasio_http_call_t *call);
 void wasio__call_finish(wasio_http_call_t *call, int status);
 void wasio__call_fail(wasio_http_call_t *call, int status);
@@ -336,6 +388,15 @@ void wasio__conn_process(wasio__http_conn_t *conn);
 /* client_response.c: responses */
 void wasio__call_complete(wasio_http_call_t *call);
 void wasio__conn_run(wasio__http_conn_t *conn);
+
+/* client_host.c: the HOST transport (every function a no-op or
+ * WASIO_ENOTSUP in a build without it) */
+int wasio__client_transport(const wasio_http_client_opts_t *opts, bool *host);
+void wasio__call_host_send(wasio_http_call_t *call);
+void wasio__call_host_upload(wasio_http_call_t *call);
+void wasio__call_host_input(wasio_http_call_t *call);
+void wasio__call_host_pause(wasio_http_call_t *call, bool pause);
+void wasio__call_host_release(wasio_http_call_t *call);
 
 /* client_redirect.c: redirects */
 int wasio__call_redirect_check(wasio_http_call_t *call, const wasio_http_response_t *res);

@@ -70,6 +70,13 @@ void wasio__call_follow(wasio_http_call_t *call) {
     call->num_headers = k;
   }
   int rc = wasio__call_build_head(call);
+  if (rc == 0 && call->client->host) {
+    /* The HOST transport: the next request starts from the deferred
+     * request, as a new call's does. */
+    wasio__call_set_phase(call, WASIO__CALL_QUEUED);
+    wasio__call_schedule(call, WASIO__WORK_DISPATCH);
+    return;
+  }
   if (rc == 0) rc = wasio__call_enqueue(call, false);
   if (rc != 0) {
     wasio__call_finish(call, rc);

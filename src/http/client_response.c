@@ -49,7 +49,10 @@ void wasio__conn_run(wasio__http_conn_t *conn) {
       }
       call->res_keep_alive = res->framing.keep_alive;
       call->res_close_delimited = res->framing.body == WASIO_HTTP_BODY_CLOSE;
-      wasio_http_body_init(&call->body_dec, &res->framing, NULL);
+      call->res_chunked = res->framing.body == WASIO_HTTP_BODY_CHUNKED;
+      /* A chunked body's trailers land in the client's one record: they are
+       * copied to the call (below) in the callback that completes it. */
+      wasio_http_body_init(&call->body_dec, &res->framing, call->res_chunked ? &call->client->res_trailers : NULL);
       rc = wasio__call_redirect_check(call, res);
       if (rc != 0) {
         wasio__call_fail(call, rc);
@@ -76,6 +79,12 @@ void wasio__conn_run(wasio__http_conn_t *conn) {
       if (conn->call != call || wasio__call_ended(call)) return;
     }
     if (rc == WASIO_HTTP_BODY_DONE) {
+      const wasio_http_trailers_t *t = &call->client->res_trailers;
+      if (call->res_chunked && call->next_url == NULL &&
+          wasio__call_keep_trailers(call, t->fields, t->num_fields) != 0) {
+        wasio__call_fail(call, WASIO_ENOMEM);
+        return;
+      }
       wasio__call_complete(call);
       return;
     }

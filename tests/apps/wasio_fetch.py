@@ -26,6 +26,13 @@ the same exit status and the same stdout (and files). Files are named
 relative to a temporary directory that is the working directory natively
 and the --dir of the component.
 
+--transport: the wasi:http build, build/wasm32/apps/wasio-fetch-http.wasm
+(wasio-cc --http), sends every request through the host's wasi:http
+outgoing-handler. Its tests (http_build_*) run in the wasmtime pass and start
+`wasio-run --http` themselves: wasmtime -S http with no socket permission at
+all (no --net), and require the exit codes of the socket build for the same
+failures.
+
 --tls-backend: the guest backend (mbedTLS) runs on every host; the host
 backend exists only in build/wasm32/apps/wasio-fetch-hosttls.wasm (wasio-cc
 --host-tls), which needs a host with wasi:tls. Its tests (hosttls_*) run in
@@ -63,6 +70,10 @@ from pydriver import RUNNER, WASM_TOOLS, Failed, Skipped, check, test  # noqa: E
 NATIVE = os.path.join(pydriver.BUILD, "native", "apps", "wasio-fetch")
 WASM = os.path.join(pydriver.BUILD, "wasm32", "apps", "wasio-fetch.wasm")
 HOSTTLS_WASM = os.path.join(pydriver.BUILD, "wasm32", "apps", "wasio-fetch-hosttls.wasm")
+HTTP_WASM = os.path.join(pydriver.BUILD, "wasm32", "apps", "wasio-fetch-http.wasm")
+WASI_HTTP_IMPORT = "import wasi:http/outgoing-handler@"
+TRANSPORT_HOST = "* Transport: host "
+TRANSPORT_SOCKETS = "* Transport: sockets "
 WASI_TLS_IMPORT = "import wasi:tls/"
 RUN_TIMEOUT_S = 240
 BIG_BYTES = 20 * 1024 * 1024
@@ -208,6 +219,16 @@ def run_hosttls(wasm_host, args, cwd, env_extra=None, env_drop=()):
     env.update(env_extra or {})
     p = subprocess.run(cmd + [HOSTTLS_WASM] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
                        env=env, timeout=RUN_TIMEOUT_S + 10)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+def run_http(args, cwd, host="wasmtime", env=None):
+    """The wasi:http build on wasmtime -S http, without any socket
+    permission (or on jco, whose Node always has both); the component sees
+    `cwd` as ".". Returns (exit status, stdout, stderr)."""
+    cmd = [RUNNER, "--host", host, "--http", "--timeout", str(RUN_TIMEOUT_S), "--dir", cwd]
+    p = subprocess.run(cmd + [HTTP_WASM] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
+                       env=clean_env(env), timeout=RUN_TIMEOUT_S + 10)
     return p.returncode, p.stdout, p.stderr.decode(errors="replace")
 
 
@@ -553,7 +574,8 @@ def tls_backend_bad_value_2(c):
     _, err = c.expect_code(["--tls-backend"], 2)
     check("option --tls-backend: requires parameter" in err, f"stderr {err!r}")
     out, _ = c.expect_ok(["--help"])
-    check(b"--tls-backend" in out and b"4 TLS backend not in this build" in out, "help lacks --tls-backend")
+    check(b"--tls-backend" in out and b"4 TLS backend or transport not in this build" in out, "help lacks --tls-backend")
+    check(b"--transport T" in out, "help lacks --transport")
 
 
 @test
@@ -771,6 +793,15 @@ def error_codes_where_curl_differs(c):
         check(out == cout and len(out) > 0, f"truncated gzip: {len(out)} bytes, curl {len(cout)}")
         # -d @FILE that cannot be read: curl sends an empty POST; 26 here.
         c.expect_code(["-d", "@missing.txt", c.purl("/echo")], 26, cwd=d, words="missing.txt")
+        # A chunk extension outside RFC 9112's grammar (a quoted string never
+        # closed): curl skips extensions unread and exits 0 with the body;
+        # the codec refuses the line, and wasio-fetch gives curl's code for
+        # malformed chunked encoding, 56, with nothing on stdout.
+        crc, cout, _ = c.curl(["-s", c.purl("/quirk/badchunk-ext")], cwd=d)
+        check(crc == 0 and cout == b"hello", f"curl on a bad chunk extension: exit {crc}, stdout {cout!r}")
+        out, _ = c.expect_code([c.purl("/quirk/badchunk-ext")], 56, cwd=d,
+                               words="Malformed chunked encoding: invalid HTTP chunk extension")
+        check(out == b"", f"bad chunk extension: stdout {out!r}")
 
 
 # ---- the flags curl users type daily --------------------------------------------------
@@ -1107,6 +1138,111 @@ def paths_and_network_under_wasi(c):
             rc, _, err = c.run(["-sS", f"http://localhost:{c.peer}/hello"], net=False)
             check(rc == 6 and "tools/wasio-run --net" in err, f"no --net, a name: exit {rc}: {err!r}")
 
+
+
+@test
+def http_build_no_sockets(c):
+    """The wasi:http build fetches through the host with no socket
+    permission: -v says so, a 20 MiB body arrives whole (by hash), redirects
+    are followed by wasio-fetch, a PUT body reaches nginx."""
+    if c.host != "wasmtime":
+        raise Skipped("runs in the wasmtime pass (starts wasio-run --http itself)")
+    check(WASI_HTTP_IMPORT in wit_of(HTTP_WASM), f"{HTTP_WASM} does not import wasi:http/outgoing-handler")
+    want = urllib.request.urlopen(c.url("/big.bin.sha256"), timeout=10).read().decode().strip()
+    with TempDir() as d:
+        rc, out, err = run_http(["-v", "-s", c.url("/small.txt")], d)
+        check(rc == 0 and out == b"hello from nginx\n", f"exit {rc}, stdout {out!r}: {err.strip()[:300]}")
+        check(TRANSPORT_HOST in err and "auto: this is the wasi:http build" in err, f"-v: {err!r}")
+        check("> GET /small.txt HTTP/1.1" in err and "< HTTP/1.1 200 OK" in err, f"-v heads: {err!r}")
+        rc, out, err = run_http(["-s", "-o", "big.bin", c.url("/big.bin")], d)
+        check(rc == 0, f"big.bin: exit {rc}: {err.strip()[:300]}")
+        check(sha256_file(os.path.join(d, "big.bin")) == want, "big.bin: sha256 differs")
+        rc, out, err = run_http(["-s", "-L", c.url("/redirect/301")], d)
+        check(rc == 0 and out == b"hello from nginx\n", f"-L: exit {rc}, stdout {out!r}")
+        rc, out, err = run_http(["-s", "-L", "-d", "x=1", c.url("/redirect-echo/307")], d)
+        check(rc == 0 and out == b"POST\n", f"307 keeps POST: exit {rc}, stdout {out!r}")
+        data = "through the host " * 200
+        rc, out, err = run_http(["-s", "-X", "PUT", "-d", data, c.url("/upload/http-build.txt")], d)
+        check(rc == 0, f"PUT: exit {rc}: {err.strip()[:300]}")
+        out, _ = c.expect_ok([c.url("/upload/http-build.txt")])
+        check(out == data.encode(), f"read back {len(out)} bytes, want {len(data)}")
+
+
+@test
+def http_build_exit_codes_as_socket_build(c):
+    """The same failure, the same curl exit code on both transports."""
+    if c.host != "wasmtime":
+        raise Skipped("runs in the wasmtime pass (starts wasio-run --http itself)")
+    cases = [
+        (["http://127.0.0.1:1/"], 7),
+        (["-m", "1", c.url("/silent", c.stall)], 28),
+        (["--connect-timeout", "1", "-m", "3", c.url("/silent", c.stall)], 28),
+        ([c.url("/truncated", c.stall)], 18),
+        (["-f", c.url("/no/such")], 22),
+        (["-L", c.url("/redirect/loop")], 47),
+        (["-L", "--max-redirs", "2", c.url("/redirect/loop")], 47),
+        (["ftp://127.0.0.1/"], 1),
+        (["http://127.0.0.1:99999/"], 3),
+    ]
+    with TempDir() as d:
+        for args, code in cases:
+            rc, _, err = run_http(["-sS"] + args, d)
+            check(rc == code and f"wasio-fetch: ({code}) " in err, f"{args} over host: exit {rc}, want {code}: {err!r}")
+            rc, _, err = c.run(["-sS"] + args, cwd=d)
+            check(rc == code, f"{args} over sockets: exit {rc}, want {code}: {err!r}")
+
+
+@test
+def http_build_transport_choice(c):
+    """--transport: sockets in the wasi:http build with no socket permission
+    is refused by the host (7, and the hint); host takes none of the
+    options that need sockets (2); auto picks sockets for them and -v says
+    why; the socket build has no host transport (4)."""
+    if c.host != "wasmtime":
+        raise Skipped("runs in the wasmtime pass (starts wasio-run --http itself)")
+    with TempDir() as d:
+        rc, _, err = run_http(["-v", "--transport", "sockets", c.url("/small.txt")], d)
+        check(rc == 7 and TRANSPORT_SOCKETS in err and "network access denied by the host" in err,
+              f"sockets without permission: exit {rc}: {err[-400:]!r}")
+        for extra in (["--cacert", "ca.pem"], ["-k"], ["--tls-backend", "guest"], ["-H", "Host: other"],
+                      ["-x", c.purl("")]):
+            rc, _, err = run_http(["--transport", "host"] + extra + [c.url("/small.txt")], d)
+            check(rc == 2 and "wasio-fetch: (2) --transport host cannot take" in err, f"{extra}: exit {rc}: {err!r}")
+        rc, _, err = run_http(["-v", "-x", c.purl(""), c.url("/small.txt")], d)
+        check(rc == 7 and TRANSPORT_SOCKETS in err and "auto: -x" in err, f"auto with -x: exit {rc}: {err[-400:]!r}")
+        rc, _, err = run_http(["-H", "Connection: close", c.url("/small.txt")], d)
+        check(rc == 2 and "the host reserves" in err, f"-H Connection over host: exit {rc}: {err!r}")
+        rc, _, err = run_http(["--transport", "bogus", c.url("/small.txt")], d)
+        check(rc == 2 and "bad --transport" in err, f"bad value: exit {rc}: {err!r}")
+    c.expect_code(["--transport", "host", c.url("/small.txt")], 4, words="this build has no wasi:http")
+    out, err = c.expect_ok(["-v", "-s", c.url("/small.txt")])
+    check(TRANSPORT_SOCKETS in err and "auto: this build has no wasi:http" in err, f"-v: {err!r}")
+
+
+@test
+def http_build_https_is_the_hosts_tls(c):
+    """https:// over the host's wasi:http: the host's TLS and trust. wasmtime
+    trusts only its built-in roots and reports the helper's private CA as a
+    TLS protocol error (35); jco's Node names the certificate problem (60)
+    and trusts the CA once Node is told (NODE_EXTRA_CA_CERTS): the host
+    decides, and the hint says how to take the guest's TLS instead."""
+    if c.host != "wasmtime":
+        raise Skipped("runs in the wasmtime pass (starts wasio-run --http itself)")
+    d, ports = tls_setup(c)
+    try:
+        url = f"https://localhost:{ports['ecdsa-gcm']}/small.txt"
+        hint = "for a private CA use --transport sockets --cacert FILE"
+        rc, out, err = run_http(["-o", "out.txt", url], d)
+        check(rc == 35 and "wasio-fetch: (35) " in err and hint in err, f"wasmtime: exit {rc}: {err!r}")
+        check(not os.path.exists(os.path.join(d, "out.txt")), "-o FILE created by a failed transfer")
+        rc, out, err = run_http([url], d, host="jco")
+        check(rc == 60 and "certificate chain does not lead to a trusted root" in err and hint in err,
+              f"jco: exit {rc}: {err!r}")
+        rc, out, err = run_http(["-v", url], d, host="jco", env={"NODE_EXTRA_CA_CERTS": os.path.join(d, "ca.pem")})
+        check(rc == 0 and out == b"hello from nginx\n" and TRANSPORT_HOST in err,
+              f"jco trusting the CA: exit {rc}, stdout {out!r}: {err[-300:]!r}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -196,6 +196,65 @@ TEST(pool_idle_limit_and_timeout) {
   ASSERT_LOOP_CLOSED(loop);
 }
 
+/* Memory per pooled idle connection (issue 9, defect 5: each one held an
+ * input buffer, 86,060 bytes in all natively; BENCHMARKS.md has 952 bytes
+ * now). A warm call makes what the client keeps for all connections (its
+ * landing buffer, the response head views); then IDLE_CALLS calls at once
+ * open IDLE_CALLS - 1 new connections (nginx's connection numbers prove
+ * it), and once all are done every connection is idle in the pool. The
+ * heap the test program holds (tl_heap_bytes) must grow by at most
+ * TL_IDLE_CONN_BYTES_MAX per new connection. Natively only: the measure is
+ * (under ASan, ASan's count of bytes allocated; glibc's mallinfo2 reads 0
+ * there), and a component skips (testlib.h says why). */
+#define IDLE_CALLS 201
+static int results_done(const result_t *r, int n) {
+  int done = 0;
+  for (int i = 0; i < n; i++) done += r[i].dones;
+  return done;
+}
+
+TEST(idle_pooled_memory) {
+#if !TL_HEAP_MEASURED
+  harness_skip("the heap in use is measured natively only (tests/testlib.h: tl_heap_bytes)");
+#else
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 120000);
+  wasio_http_client_t *client = NULL;
+  wasio_http_client_opts_t co = {.max_conns_per_origin = IDLE_CALLS, .max_idle_per_origin = IDLE_CALLS,
+                                 .idle_timeout_ns = 120 * WASIO_NS_PER_S};
+  ASSERT_OK(wasio_http_client_new(loop, &co, &client));
+  char url[128];
+  url_of(url, sizeof url, NGINX_PORT, "/small.txt");
+  static result_t warm, rs[IDLE_CALLS];
+  wasio_http_call_opts_t o = opts_for(url, &warm);
+  run_call(loop, client, &o, &warm);
+  ASSERT_WASIO(0, warm.done_status);
+  uint64_t m0 = tl_heap_bytes();
+  for (int i = 0; i < IDLE_CALLS; i++) {
+    o = opts_for(url, &rs[i]);
+    ASSERT_OK(wasio_http_call_start(client, &o, NULL));
+  }
+  WAIT_UNTIL(loop, results_done(rs, IDLE_CALLS) == IDLE_CALLS);
+  uint64_t m1 = tl_heap_bytes();
+  int fresh = 0, reused = 0;
+  for (int i = 0; i < IDLE_CALLS; i++) {
+    ASSERT_WASIO(0, rs[i].done_status);
+    ASSERT_EQ_INT(rs[i].status, 200);
+    fresh += rs[i].conn_requests == 1;
+    reused += rs[i].conn_id == warm.conn_id;
+  }
+  ASSERT_EQ_INT(fresh, IDLE_CALLS - 1);
+  ASSERT_EQ_INT(reused, 1);
+  int64_t per_conn = ((int64_t)m1 - (int64_t)m0) / (IDLE_CALLS - 1);
+  printf("# %d pooled idle connections: %lld bytes each (%s)\n", IDLE_CALLS - 1, (long long)per_conn, tl_heap_kind);
+  ASSERT_GT_INT(per_conn, 0); /* the measure sees them: one that cannot move would pass any bound */
+  ASSERT_LE_INT(per_conn, TL_IDLE_CONN_BYTES_MAX);
+  http_client_close_wait(loop, client);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+#endif
+}
+
 TEST(chunked) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 20000);
@@ -508,72 +567,13 @@ TEST(redirect_to_longer_urls) {
 
 /* ---- uploads ---------------------------------------------------------------- */
 
-typedef struct upload {
-  tl_rng_t rng;
-  uint64_t total, sent;
-  uint32_t crc;
-  int pulls, eagain_every, eagains;
-  bool waiting;
-} upload_t;
-
-static upload_t up;
-
-static ptrdiff_t body_read(wasio_http_call_t *call, void *buf, size_t cap) {
-  (void)call;
-  ASSERT_TRUE(!up.waiting);
-  up.pulls++;
-  if (up.eagain_every && up.pulls % up.eagain_every == 0) {
-    up.waiting = true;
-    up.eagains++;
-    return WASIO_EAGAIN;
-  }
-  uint64_t left = up.total - up.sent;
-  size_t n = left < cap ? (size_t)left : cap;
-  if (n > 7777) n = 7777; /* odd sizes: many chunks */
-  tl_rng_fill(&up.rng, buf, n);
-  up.crc = tl_crc32(up.crc, buf, n);
-  up.sent += n;
-  return (ptrdiff_t)n;
-}
-
-static wasio_http_call_t *resume_call;
-static void resume_cb(wasio_timer_t *t) {
-  (void)t;
-  if (up.waiting) {
-    up.waiting = false;
-    ASSERT_OK(wasio_http_call_resume_upload(resume_call));
-  }
-}
-
+/* PUTs a streamed body to nginx and reads it back (tests/testlib.h). */
 static void upload_and_check(wasio_loop_t *loop, wasio_http_client_t *client, const char *path,
                              int64_t body_length, uint64_t total, int eagain_every) {
-  memset(&up, 0, sizeof up);
-  up.rng.s = 0x9e3779b97f4a7c15ull ^ total;
-  up.total = total;
-  up.eagain_every = eagain_every;
   char url[128];
-  result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, path), &r);
-  o.method = "PUT";
-  o.body_read = body_read;
-  o.body_length = body_length;
-  wasio_timer_t *resumer = NULL;
-  ASSERT_OK(wasio_timer_new(loop, &resumer));
-  ASSERT_OK(wasio_http_call_start(client, &o, &resume_call));
-  ASSERT_OK(wasio_timer_start(resumer, resume_cb, 1 * MS, 1 * MS));
-  WAIT_UNTIL(loop, r.dones == 1);
-  wasio_timer_close(resumer, NULL);
-  ASSERT_WASIO(0, r.done_status);
-  ASSERT_TRUE(r.status == 201 || r.status == 204);
-  ASSERT_EQ_U64(up.sent, total);
-  if (eagain_every) ASSERT_GT_INT(up.eagains, 0);
-  /* Read it back: nginx stored exactly what was streamed. */
-  o = opts_for(url, &r);
-  run_call(loop, client, &o, &r);
-  ASSERT_WASIO(0, r.done_status);
-  ASSERT_EQ_INT(r.status, 200);
-  ASSERT_EQ_U64(r.body_total, total);
-  ASSERT_EQ_U64(r.crc, up.crc);
+  tl_upload_t u = {.url = url_of(url, sizeof url, NGINX_PORT, path), .body_length = body_length, .total = total,
+                   .eagain_every = eagain_every};
+  tl_upload_and_check(loop, client, &u);
 }
 
 TEST(upload_streamed) {
@@ -619,57 +619,21 @@ TEST(upload_buffer) {
   ASSERT_LOOP_CLOSED(loop);
 }
 
-/* ---- timeouts --------------------------------------------------------------- */
+/* ---- misbehaving peers: the expectations both transports share ---------------------
+ * tests/testlib.c's table (tl_http_cases), also run over the host's wasi:http
+ * by tests/component/http_transport.c. */
 
-static void expect_timeout(wasio_http_call_opts_t o, result_t *r, uint64_t min_ms) {
-  wasio_loop_t *loop = new_loop();
-  wasio_timer_t *wd = watchdog_start(loop, 20000);
-  wasio_http_client_t *client = new_client(loop, 0);
-  uint64_t t0 = wasio_monotonic_ns();
-  run_call(loop, client, &o, r);
-  uint64_t ms = elapsed_ms_since(t0);
-  ASSERT_WASIO(WASIO_ETIMEDOUT, r->done_status);
-  ASSERT_GE_U64(ms, min_ms - 5);
-  ASSERT_LT_INT(ms, 10000);
-  http_client_close_wait(loop, client);
-  watchdog_stop(wd);
-  ASSERT_LOOP_CLOSED(loop);
-}
-
-TEST(timeout_first_byte) {
-  char url[128];
-  result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, STALL_PORT, "/silent"), &r);
-  o.timeouts.first_byte_ns = 300 * MS;
-  expect_timeout(o, &r, 300);
-  ASSERT_EQ_INT(r.responses, 0);
-}
+TEST(timeout_first_byte) { tl_http_case_run(tl_http_case("timeout_first_byte"), WASIO_HTTP_TRANSPORT_SOCKETS, false); }
 
 TEST(timeout_between_bytes) {
-  char url[128];
-  result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, STALL_PORT, "/stall-body"), &r);
-  o.timeouts.between_bytes_ns = 300 * MS;
-  expect_timeout(o, &r, 300);
-  ASSERT_EQ_INT(r.responses, 1);
-  ASSERT_EQ_U64(r.body_total, 10);
+  tl_http_case_run(tl_http_case("timeout_between_bytes"), WASIO_HTTP_TRANSPORT_SOCKETS, false);
 }
 
-TEST(timeout_total) {
-  char url[128];
-  result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, STALL_PORT, "/stall-body"), &r);
-  o.timeouts.total_ns = 400 * MS;
-  expect_timeout(o, &r, 400);
-}
+TEST(timeout_total) { tl_http_case_run(tl_http_case("timeout_total"), WASIO_HTTP_TRANSPORT_SOCKETS, false); }
 
-TEST(timeout_connect) {
-  char url[128];
-  result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, BLACKHOLE_PORT, "/"), &r);
-  o.timeouts.connect_ns = 300 * MS;
-  expect_timeout(o, &r, 300);
-}
+TEST(timeout_connect) { tl_http_case_run(tl_http_case("timeout_connect"), WASIO_HTTP_TRANSPORT_SOCKETS, false); }
+
+TEST(connect_refused) { tl_http_case_run(tl_http_case("connect_refused"), WASIO_HTTP_TRANSPORT_SOCKETS, false); }
 
 /* The server closes a kept-alive connection just as it is reused (the
  * helper reads the next request and closes): an idempotent request is sent
@@ -708,57 +672,29 @@ TEST(stale_connection_retry) {
 }
 
 /* Bodies that end at the server's close, and answers that break off or are
- * not HTTP: each ends the call with the codec's verdict, never hangs. */
+ * not HTTP (the shared table's cases), one after the other on one client:
+ * each ends the call with the codec's verdict, never hangs, and the pool
+ * still serves the origin after them. */
 TEST(close_delimited_and_broken_answers) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 20000);
   wasio_http_client_t *client = new_client(loop, 0);
+  static const char *const cases[] = {"close_delimited", "truncated", "reset_mid_body", "garbage", "chunk_ext_noname"};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) tl_http_case_check(loop, client, tl_http_case(cases[i]), false);
+  /* The other broken extension (a quoted string never closed) fails the
+   * same way, after the head, before any body byte. */
   char url[128];
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, STALL_PORT, "/close-body"), &r);
+  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, STALL_PORT, "/chunk-ext-unclosed"), &r);
   run_call(loop, client, &o, &r);
-  ASSERT_WASIO(0, r.done_status);
-  ASSERT_EQ_INT(r.framing, WASIO_HTTP_BODY_CLOSE);
-  ASSERT_EQ_U64(r.body_total, 16000);
-  ASSERT_EQ_INT(memcmp(r.body, "close-delimited\n", 16), 0);
-  o = opts_for(url_of(url, sizeof url, STALL_PORT, "/truncated"), &r);
-  run_call(loop, client, &o, &r);
-  ASSERT_WASIO(WASIO_EHTTP_TRUNCATED, r.done_status);
+  ASSERT_WASIO(WASIO_EHTTP_BAD_CHUNK_EXT, r.done_status);
   ASSERT_EQ_INT(r.responses, 1);
-  ASSERT_EQ_U64(r.body_total, 10);
-  o = opts_for(url_of(url, sizeof url, STALL_PORT, "/garbage"), &r);
-  run_call(loop, client, &o, &r);
-  ASSERT_TRUE(r.done_status < 0);
-  ASSERT_EQ_INT(r.responses, 0);
-  /* Chunk extensions outside RFC 9112's grammar fail the call (a response
-   * fault), after the head, before any body byte. */
-  static const char *const bad_ext[] = {"/chunk-ext-noname", "/chunk-ext-unclosed"};
-  for (size_t i = 0; i < 2; i++) {
-    o = opts_for(url_of(url, sizeof url, STALL_PORT, bad_ext[i]), &r);
-    run_call(loop, client, &o, &r);
-    ASSERT_WASIO(WASIO_EHTTP_BAD_CHUNK_EXT, r.done_status);
-    ASSERT_EQ_INT(r.responses, 1);
-    ASSERT_EQ_U64(r.body_total, 0);
-  }
+  ASSERT_EQ_U64(r.body_total, 0);
   /* The pool still serves the origin. */
   o = opts_for(url_of(url, sizeof url, STALL_PORT, "/fine"), &r);
   run_call(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_STR(r.body, "ok\n");
-  http_client_close_wait(loop, client);
-  watchdog_stop(wd);
-  ASSERT_LOOP_CLOSED(loop);
-}
-
-TEST(connect_refused) {
-  wasio_loop_t *loop = new_loop();
-  wasio_timer_t *wd = watchdog_start(loop, 20000);
-  wasio_http_client_t *client = new_client(loop, 0);
-  result_t r;
-  wasio_http_call_opts_t o = opts_for("http://127.0.0.1:1/", &r);
-  run_call(loop, client, &o, &r);
-  ASSERT_WASIO(WASIO_ECONNREFUSED, r.done_status);
-  ASSERT_EQ_INT(r.responses, 0);
   http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
@@ -812,19 +748,8 @@ TEST(pause_resume) {
   wasio_http_client_t *client = new_client(loop, 0);
   char url[128];
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/big.bin"), &r);
-  r.pause_after = 1;
-  wasio_http_call_t *call = NULL;
-  ASSERT_OK(wasio_http_call_start(client, &o, &call));
-  WAIT_UNTIL(loop, r.paused);
-  uint64_t at_pause = r.body_total;
-  /* 200 ms of turns: nothing is delivered while paused. */
-  uint64_t t0 = wasio_monotonic_ns();
-  while (elapsed_ms_since(t0) < 200) ASSERT_TRUE(wasio_loop_run(loop, WASIO_RUN_NOWAIT) >= 0);
-  ASSERT_EQ_INT(r.bodies_while_paused, 0);
-  ASSERT_EQ_U64(r.body_total, at_pause);
-  r.paused = false;
-  ASSERT_OK(wasio_http_call_pause(call, false));
+  uint64_t at_pause = 0;
+  (void)tl_http_pause_resume(loop, client, url_of(url, sizeof url, NGINX_PORT, "/big.bin"), &r, &at_pause);
   r.cancel_after = at_pause + 4 * 1024 * 1024;
   WAIT_UNTIL(loop, r.dones == 1);
   ASSERT_WASIO(WASIO_ECANCELED, r.done_status);

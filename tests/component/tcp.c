@@ -279,6 +279,77 @@ TEST(peer_reset) {
   ASSERT_LOOP_CLOSED(loop);
 }
 
+/* A write the test expects never to be queued: its callback must not run. */
+static int late_calls;
+static void late_write_cb(wasio_write_t *req, int status) { late_calls++; }
+
+static int probe_calls, probe_status;
+static void probe_write_cb(wasio_write_t *req, int status) {
+  probe_calls++;
+  probe_status = status;
+}
+
+/* Writes after the peer's reset before one fails: on wasip2 the host may
+ * take a write or two before it reports the reset (natively the first
+ * fails). */
+#define PROBE_WRITES_MAX 200
+
+/* A write on a stream that already failed (tcp.h): wasio_tcp_write returns
+ * that same error at once and queues nothing, so its callback never runs,
+ * not even when the handle closes. The peer resets the connection; the test
+ * writes until the stream fails (through a write's callback, or, when the
+ * failure came from bytes the backend held back, already in wasio_tcp_write),
+ * then writes again. */
+TEST(write_after_failure_returns_its_error) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  tconn_t c;
+  tconn_new(loop, &c, 100);
+  wasio_addr_t to = loopback(WASIO_AF_INET, CTL_PORT);
+  tconn_connect_ok(loop, &c, &to);
+  tconn_read_start(&c);
+  tconn_write_str(&c, "reset 10\n");
+  WAIT_UNTIL(loop, c.in_total >= 10 || c.read_status != 0);
+  tconn_write_str(&c, "ack\n");
+  WAIT_UNTIL(loop, c.read_status != 0);
+  ASSERT_WASIO(WASIO_ECONNRESET, c.read_status);
+  WAIT_UNTIL(loop, c.writes_pending == 0);
+  int failed = c.write_errors ? c.last_write_status : 0, n = 0;
+  const char *how = "in a write callback";
+  static uint8_t probe[1024];
+  wasio_write_t req;
+  probe_calls = 0;
+  while (failed == 0 && n < PROBE_WRITES_MAX) {
+    int calls = probe_calls;
+    int rc = wasio_tcp_write(c.tcp, &req, probe, sizeof probe, probe_write_cb);
+    n++;
+    ASSERT_EQ_INT(probe_calls, calls); /* never from inside the call */
+    if (rc < 0) {
+      failed = rc;
+      how = "from wasio_tcp_write";
+      break;
+    }
+    WAIT_UNTIL(loop, probe_calls == calls + 1);
+    failed = probe_status;
+    if (failed == 0) sleep_ms(loop, 10);
+  }
+  printf("# write %d after the reset: %s %s\n", n, how, harness_err_name(failed));
+  ASSERT_LT_INT(failed, 0);
+  int probe_calls_at_failure = probe_calls;
+  late_calls = 0;
+  wasio_write_t late;
+  ASSERT_WASIO(failed, wasio_tcp_write(c.tcp, &late, "x", 1, late_write_cb));
+  ASSERT_WASIO(failed, wasio_tcp_write(c.tcp, &late, "", 0, late_write_cb));
+  ASSERT_EQ_U64(wasio_tcp_write_queue_size(c.tcp), 0);
+  sleep_ms(loop, 50);
+  ASSERT_EQ_INT(late_calls, 0);
+  tconn_close(loop, &c);
+  ASSERT_EQ_INT(late_calls, 0);
+  ASSERT_EQ_INT(probe_calls, probe_calls_at_failure);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
 /* Half-close: after our shutdown the peer reads EOF, still answers, and we
  * read its answer, then EOF. */
 TEST(half_close) {
@@ -898,6 +969,80 @@ TEST(close_inside_read_callback) {
   ASSERT_LOOP_CLOSED(loop);
 }
 
+/* wasio.h's rule for close: the callbacks it owes (a pending connect,
+ * writes) run in phase 4, before the close callback, never from inside
+ * wasio_tcp_close. Writes the stream took before the close complete with
+ * 0, the rest with WASIO_ECANCELED. The peer is a listener of the same loop
+ * that never reads, so a large write cannot complete. */
+static int cc_order, cc_connect_at, cc_close_at, cc_write_at[3], cc_write_status[3];
+static bool cc_connected;
+static void cc_connect_cb(wasio_tcp_t *tcp, int status) {
+  ASSERT_WASIO(WASIO_ECANCELED, status);
+  cc_connect_at = ++cc_order;
+}
+static void cc_connected_cb(wasio_tcp_t *tcp, int status) {
+  ASSERT_OK(status);
+  cc_connected = true;
+}
+static void cc_close_cb(wasio_tcp_t *tcp) { cc_close_at = ++cc_order; }
+static void cc_write_cb(wasio_write_t *req, int status) {
+  int i = (int)(intptr_t)req->data;
+  cc_write_at[i] = ++cc_order;
+  cc_write_status[i] = status;
+}
+
+TEST(close_runs_cancellations_in_phase_4) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 20000);
+  wasio_addr_t bound;
+  accept_in_max = 0;
+  wasio_tcp_t *srv = listen_on(loop, WASIO_AF_INET, &bound);
+  /* A connect in flight. */
+  wasio_tcp_t *a;
+  ASSERT_OK(wasio_tcp_new(loop, &a));
+  ASSERT_OK(wasio_tcp_connect(a, &bound, CONNECT_TIMEOUT, cc_connect_cb));
+  cc_order = cc_connect_at = cc_close_at = 0;
+  wasio_tcp_close(a, cc_close_cb);
+  ASSERT_EQ_INT(cc_order, 0);
+  WAIT_UNTIL(loop, cc_close_at != 0);
+  ASSERT_EQ_INT(cc_connect_at, 1);
+  ASSERT_EQ_INT(cc_close_at, 2);
+  /* Writes queued, then the close: a small one the stream takes, one too
+   * large for what it buffers, one after it. */
+  wasio_tcp_t *b;
+  ASSERT_OK(wasio_tcp_new(loop, &b));
+  cc_connected = false;
+  ASSERT_OK(wasio_tcp_connect(b, &bound, CONNECT_TIMEOUT, cc_connected_cb));
+  WAIT_UNTIL(loop, cc_connected);
+  enum { BIG_CC = 32 << 20 };
+  uint8_t *big = calloc(1, BIG_CC);
+  ASSERT_TRUE(big != NULL);
+  static wasio_write_t reqs[3];
+  const size_t lens[3] = {1, BIG_CC, 1};
+  for (int i = 0; i < 3; i++) {
+    reqs[i].data = (void *)(intptr_t)i;
+    ASSERT_OK(wasio_tcp_write(b, &reqs[i], big, lens[i], cc_write_cb));
+  }
+  cc_order = cc_close_at = 0;
+  wasio_tcp_close(b, cc_close_cb);
+  ASSERT_EQ_INT(cc_order, 0);
+  WAIT_UNTIL(loop, cc_close_at != 0);
+  ASSERT_EQ_INT(cc_write_at[0], 1);
+  ASSERT_EQ_INT(cc_write_at[1], 2);
+  ASSERT_EQ_INT(cc_write_at[2], 3);
+  ASSERT_EQ_INT(cc_close_at, 4);
+  ASSERT_OK(cc_write_status[0]);
+  ASSERT_WASIO(WASIO_ECANCELED, cc_write_status[1]);
+  ASSERT_WASIO(WASIO_ECANCELED, cc_write_status[2]);
+  free(big);
+  for (int i = 0; i < naccepted; i++) tconn_close(loop, &accepted[i]);
+  listener_closed = 0;
+  wasio_tcp_close(srv, listener_close_cb);
+  WAIT_UNTIL(loop, listener_closed == 1);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
 /* Writes complete in order, a 0-byte write after the ones before it. */
 static int order_log[8], order_len;
 static void order_write_cb(wasio_write_t *req, int status) {
@@ -1017,7 +1162,9 @@ TEST(connect_host_unknown) {
 }
 
 /* The idle timeout covers writes too: with the peer not reading, the queued
- * write fails with ETIMEDOUT (and so does the pending read). */
+ * write fails with ETIMEDOUT, and so does the pending read, first (tcp.h's
+ * order: the read callback, then each queued write). The stream has then
+ * failed: a later write returns ETIMEDOUT at once and queues nothing. */
 TEST(idle_timeout_write) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 60000);
@@ -1032,9 +1179,16 @@ TEST(idle_timeout_write) {
   WAIT_UNTIL(loop, c.writes_pending == 0);
   ASSERT_GE_U64(elapsed_ms_since(t0), 150); /* the timer may have started before the stall ended */
   ASSERT_WASIO(WASIO_ETIMEDOUT, c.last_write_status);
-  WAIT_UNTIL(loop, c.read_status != 0);
   ASSERT_WASIO(WASIO_ETIMEDOUT, c.read_status);
+  ASSERT_GT_INT(c.read_end_at, 0);
+  ASSERT_LT_INT(c.read_end_at, c.first_write_error_at);
+  ASSERT_EQ_INT(c.events, c.writes_done + 1); /* one read end, every write */
+  wasio_write_t late;
+  late_calls = 0;
+  ASSERT_WASIO(WASIO_ETIMEDOUT, wasio_tcp_write(c.tcp, &late, "x", 1, late_write_cb));
+  ASSERT_EQ_U64(wasio_tcp_write_queue_size(c.tcp), 0);
   tconn_close(loop, &c);
+  ASSERT_EQ_INT(late_calls, 0);
   free(big);
   tconn_new(loop, &r, 100);
   wasio_addr_t to = loopback(WASIO_AF_INET, CTL_PORT);

@@ -48,6 +48,7 @@ then answers by path (the query is ignored unless named):
       truncated          Content-Length: 100, then 10 bytes and close
       truncated-chunked  a 16-byte chunk cut after 5 bytes, then close
       badchunk           chunk size "zz"
+      badchunk-ext       a chunk extension whose quoted string never closes
       cl-mismatch        two different Content-Length values
       close-delimited    HTTP/1.0, no length: body until close
       continue           "100 Continue", then 200 "after 100\\n"
@@ -184,6 +185,7 @@ def quirk(name):
         "truncated": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"y" * 10,
         "truncated-chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabcde",
         "badchunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+        "badchunk-ext": b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a="abc";b="def; ghi\r\nhello\r\n0\r\n\r\n',
         "cl-mismatch": b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nok\n",
         "close-delimited": b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + b"until close\n" * 50,
         "continue": b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nafter 100\n",

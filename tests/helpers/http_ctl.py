@@ -19,6 +19,13 @@ command per connection (a single line ending in "\\n"):
         silence. With "stall_ms" it reads nothing for T ms first (a small
         receive buffer makes the server's writes back up: a slow reader).
 
+  {"idle": PORT, "conns": N, "path": P, "hold_ms": T}
+        keep-alive connections left idle: opens N (at most IDLE_CONNS_MAX)
+        to 127.0.0.1:PORT one at a time, each sends one "GET P HTTP/1.1"
+        and reads its whole response (Content-Length framing) and stays
+        open; then holds them all until a line arrives on this command
+        connection (or T ms pass, at most 60000), closes them and replies.
+
 The reply, then the helper closes the connection:
   "<rc> <out_len> <err_len> <info>\\n" <out bytes> <err bytes>
   run: rc = exit status (124 on timeout), out/err = its stdout/stderr,
@@ -26,6 +33,9 @@ The reply, then the helper closes the connection:
   raw: rc = 0 (EOF), 1 (silence, still open), 2 (reset), 3 (connect
        failed); out = the bytes received; err = empty; info = milliseconds
        from the last byte sent to the end.
+  idle: rc = 0 (all N were open when the line came), 1 (T ms passed
+       first), 3 (a connection or its response failed; err says which);
+       info = the number of connections whose exchange succeeded.
 
 Every program and socket is bounded in time; the process exits after
 --lifetime seconds, or --idle seconds without a command.
@@ -155,6 +165,57 @@ def do_raw(conn, cmd):
     reply(conn, rc, out, b"", str(ms))
 
 
+IDLE_CONNS_MAX = 1000
+IDLE_HOLD_MAX_MS = 60000
+
+
+def read_response(s):
+    """Reads one whole response framed by Content-Length; returns its status."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        data = s.recv(65536)
+        if not data:
+            raise ConnectionError("closed before the head")
+        buf += data
+    head, _, body = buf.partition(b"\r\n\r\n")
+    m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+    if not m:
+        raise ConnectionError(f"no Content-Length: {head[:200]!r}")
+    while len(body) < int(m.group(1)):
+        data = s.recv(65536)
+        if not data:
+            raise ConnectionError("body cut short")
+        body += data
+    return int(head.split(b" ", 2)[1])
+
+
+def do_idle(conn, cmd):
+    n = min(int(cmd.get("conns", 1)), IDLE_CONNS_MAX)
+    hold = min(float(cmd.get("hold_ms", 10000)), IDLE_HOLD_MAX_MS) / 1000.0
+    req = f"GET {cmd.get('path', '/')} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    socks, done, rc, err = [], 0, 0, b""
+    try:
+        for _ in range(n):
+            s = socket.create_connection(("127.0.0.1", int(cmd["idle"])), timeout=IO_TIMEOUT)
+            socks.append(s)
+            s.sendall(req)
+            status = read_response(s)
+            if status != 200:
+                raise ConnectionError(f"status {status}")
+            done += 1
+        conn.settimeout(hold)
+        try:
+            conn.recv(1)
+        except socket.timeout:
+            rc = 1
+    except OSError as e:
+        rc, err = 3, f"connection {done + 1}: {e}".encode()
+    finally:
+        for s in socks:
+            s.close()
+    reply(conn, rc, b"", err, str(done))
+
+
 def serve_commands(conn, handlers, name):
     """Reads one JSON command line from conn and runs the handler of the
     first key of `handlers` present in it (a dict, in order); then closes."""
@@ -196,7 +257,7 @@ def serve_forever(handlers, name, argv=None, before_accept=None):
 
 
 def main():
-    return serve_forever({"run": do_run, "raw": do_raw}, "http_ctl")
+    return serve_forever({"run": do_run, "raw": do_raw, "idle": do_idle}, "http_ctl")
 
 
 if __name__ == "__main__":

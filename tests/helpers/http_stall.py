@@ -9,6 +9,10 @@ each connection by the path of its first request:
   /close-body    an HTTP/1.0 answer without Content-Length: the body
                  ("close-delimited\\n" x 1000) ends when the server closes
   /truncated     Content-Length: 100, then 10 bytes and a close
+  /reset         Content-Length: 100, then 10 bytes and a reset (RST: the
+                 socket closes with a zero linger time)
+  /trailers      a chunked body "hello" with two trailer fields,
+                 X-Checksum: 5 and X-Note: end, keep-alive
   /garbage       "HTTP/9 oops" and a close (not a status line)
   /chunk-ext-noname, /chunk-ext-unclosed
                  a chunked response whose first chunk line breaks RFC 9112
@@ -28,7 +32,10 @@ pass. The process exits after --lifetime seconds.
 """
 import argparse
 import os
+import socket
+import struct
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import pydriver  # noqa: E402
@@ -56,6 +63,15 @@ def serve(conn, hold):
             if path == b"/truncated":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"y" * 10)
                 return
+            if path == b"/reset":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"r" * 10)
+                time.sleep(0.1)  # the bytes first, then the reset
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return
+            if path == b"/trailers":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum, X-Note\r\n\r\n"
+                             b"5\r\nhello\r\n0\r\nX-Checksum: 5\r\nX-Note: end\r\n\r\n")
+                continue
             if path == b"/chunk-ext-noname":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;\r\nhi\r\n0\r\n\r\n")
                 return

@@ -71,6 +71,12 @@ TEST(error_class_spot_checks) {
   ASSERT_EQ_INT(wasio_err_class(WASIO_EHTTP_TRUNCATED), WASIO_ERRCLASS_HTTP);
   ASSERT_EQ_INT(wasio_err_class(WASIO_EURL_SCHEME), WASIO_ERRCLASS_URL);
   ASSERT_EQ_INT(wasio_err_class(WASIO_EURL_NUL), WASIO_ERRCLASS_URL);
+  /* The codes of HTTP through the host (wasio/http.h's HOST transport). */
+  ASSERT_EQ_INT(wasio_err_class(WASIO_EHTTP_DENIED), WASIO_ERRCLASS_NETWORK);
+  ASSERT_EQ_INT(wasio_err_class(WASIO_EHTTP_BODY_SIZE), WASIO_ERRCLASS_HTTP);
+  ASSERT_EQ_INT(wasio_err_class(WASIO_EHTTP_PROTOCOL), WASIO_ERRCLASS_HTTP);
+  ASSERT_EQ_INT(wasio_err_class(WASIO_EHTTP_FORBIDDEN_HEADER), WASIO_ERRCLASS_HTTP);
+  ASSERT_EQ_STR(wasio_err_name(WASIO_EHTTP_FORBIDDEN_HEADER), "WASIO_EHTTP_FORBIDDEN_HEADER");
   ASSERT_EQ_STR(wasio_err_class_name(wasio_err_class(WASIO_ECONNREFUSED)), "network");
   ASSERT_EQ_STR(wasio_err_class_name(WASIO_ERRCLASS_TLS_CERT), "tls_cert");
   ASSERT_EQ_STR(wasio_err_class_name(WASIO_ERRCLASS_DNS), "dns");

@@ -43,7 +43,12 @@ typedef enum wasio__src_kind {
   WASIO__SRC_UDP_IN,     /* incoming datagram stream */
   WASIO__SRC_UDP_OUT,    /* outgoing datagram stream */
   WASIO__SRC_DNS,        /* resolve-address-stream */
-  WASIO__SRC_HOST_TLS    /* a wasi:tls handshake (tls_host.c, hosttls variant only) */
+  WASIO__SRC_HOST_TLS,   /* a wasi:tls handshake (tls_host.c, hosttls variant only) */
+  /* wasi:http (http_host.c, wasi:http variant only): */
+  WASIO__SRC_HTTP_RESPONSE, /* an outgoing request's future-incoming-response */
+  WASIO__SRC_HTTP_BODY_IN,  /* an incoming body's input stream */
+  WASIO__SRC_HTTP_TRAILERS, /* an incoming body's future-trailers */
+  WASIO__SRC_HTTP_BODY_OUT  /* an outgoing body's output stream */
 } wasio__src_kind_t;
 
 /* Index of a source that is not in the dense array. */
@@ -123,5 +128,8 @@ typedef struct wasio__backend_loop {
    * (learned at run time; tcp.c's reads use it). */
   bool sticky_read_ready;
 } wasio__backend_loop_t;
+
+/* HTTP through the host (the wasi:http variant): its objects. */
+#include "http_host.h"
 
 #endif

@@ -262,6 +262,16 @@ static void wasio__dispatch(wasio__src_t *src) {
       wasio__tcp_tls_on_ready(src);
       break;
 #endif
+#ifdef WASIO_WASI_HTTP
+    case WASIO__SRC_HTTP_RESPONSE:
+    case WASIO__SRC_HTTP_BODY_IN:
+    case WASIO__SRC_HTTP_TRAILERS:
+    case WASIO__SRC_HTTP_BODY_OUT:
+      wasio__http_host_on_ready(src);
+      break;
+#endif
+    default:
+      break;
   }
 }
 

@@ -1,5 +1,5 @@
 /* src/backend/wasip2/wasip2.h: what the files of the wasip2 backend share
- * (reactor.c, tcp.c, udp.c, dns.c, tls_host.c). Not seen by the core. */
+ * (reactor.c, tcp.c, udp.c, dns.c, tls_host.c, http_host.c). Not seen by the core. */
 #ifndef WASIO_WASIP2_H
 #define WASIO_WASIP2_H
 
@@ -74,6 +74,10 @@ void wasio__tcp_linger_ready(wasio__src_t *src);
 void wasio__tcp_linger_abandon(wasio_loop_t *loop);
 void wasio__udp_on_ready(wasio__src_t *src);
 void wasio__dns_on_ready(wasio__src_t *src);
+#ifdef WASIO_WASI_HTTP
+/* http_host.c: a wasi:http pollable is ready (the object's upcall runs). */
+void wasio__http_host_on_ready(wasio__src_t *src);
+#endif
 #ifdef WASIO_HOST_TLS
 /* tls_host.c: the handshake's readiness; the end of the plaintext sending
  * side (close_notify) for tcp.c's shutdown; dropping the TLS resources of
