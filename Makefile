@@ -446,8 +446,9 @@ $(N)/tests/unit: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(TESTLIB) $(N)/libwasio
 .PHONY: tests-build
 tests-build: $(N)/tests/unit $(CTEST_WASM) $(CTEST_NATIVE) $(WTEST_WASM)
 
-# ---- fuzzing: libFuzzer targets of the HTTP codec (not part of `make test`) ----
-# `make fuzz` builds fuzz/fuzz_NAME.c against the codec alone and runs each
+# ---- fuzzing: libFuzzer targets of the HTTP codec and the TLS glue (not part of `make test`) ----
+# `make fuzz` builds fuzz/fuzz_NAME.c against the codec alone (the TLS glue's
+# targets: below) and runs each
 # for FUZZ_SECONDS (default 30) with fuzz/corpus/NAME as read-only seeds;
 # new inputs go to build/fuzz/corpus/NAME, crashes to build/fuzz/crash-NAME-*.
 # `make fuzz-smoke` is the bounded CI run: 1 s per target.
@@ -460,6 +461,16 @@ FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefine
 $(B)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_SRC) $(HDRS) | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRC) -o $@
+
+# The TLS glue's targets (fuzz/fuzz_tls_*.c: PEM and certificate loading,
+# the engine's record path) compile the glue with the fuzzer's coverage and
+# link the rest of libwasio and mbedTLS (not ours: not fuzzed for itself)
+# from the native test build.
+TLS_FUZZ_GLUE := $(wildcard src/tls/*_mbedtls.c)
+$(B)/fuzz/fuzz_tls_%: fuzz/fuzz_tls_%.c $(TLS_FUZZ_GLUE) $(HDRS) $(N)/libwasio.a $(N)/libmbedtls.a | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -DWASIO_DEBUG -Isrc/backend/posix $(TLS_INC) $< $(TLS_FUZZ_GLUE) \
+	  $(N)/libwasio.a $(N)/libmbedtls.a -pthread -o $@
 
 .PHONY: fuzz fuzz-smoke fuzz-build
 fuzz-build: $(foreach t,$(FUZZ_TARGETS),$(B)/fuzz/$(t))
