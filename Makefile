@@ -375,8 +375,24 @@ $(W)/tests-http/%.wasm: tests/component/%.c $(TESTLIB) \
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --http -o $@ -Itests $< $(TESTLIB_SRC)
 
+# The test servers (tests/servers/NAME.c, run by the drivers of tests/apps):
+# each is built natively (a socket server, ASan+UBSan) and with --http (a
+# wasi:http handler). They count their live heap themselves, so every
+# allocator entry of the statically linked code is wrapped.
+TEST_SERVERS := $(basename $(notdir $(wildcard tests/servers/*.c)))
+TEST_SERVER_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
+TEST_SERVER_HTTP := $(foreach t,$(TEST_SERVERS),$(W)/test-servers-http/$(t).wasm)
+$(W)/test-servers-http/%.wasm: tests/servers/%.c $(W)/libwasio-http.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --http -o $@ $(TEST_SERVER_WRAP) $<
+
+# The examples that are wasi:http handlers, in their --http build too
+# (build/wasm32/examples-http: tools/wasio-run --serve runs them).
+HTTP_EXAMPLES := http-handler http-proxy
+HTTP_EXAMPLE_WASM := $(foreach e,$(HTTP_EXAMPLES),$(W)/examples-http/$(e).wasm)
+
 .PHONY: wasihttp
-wasihttp: $(W)/libwasio-http.a $(WASIHTTP_CTEST_WASM)
+wasihttp: $(W)/libwasio-http.a $(WASIHTTP_CTEST_WASM) $(TEST_SERVER_HTTP) $(HTTP_EXAMPLE_WASM)
 
 # ---- native library (posix backend, sanitizers) ---------------------------------
 $(N)/obj/%.o: %.c $(HDRS) $(wildcard src/backend/posix/*.h) | $(SETUP_STAMP)
@@ -392,6 +408,10 @@ $(N)/libwasio.a: $(NATIVE_OBJ)
 $(W)/examples/%.wasm: $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --size -o $@ $(wildcard examples/$*/*.c)
+
+$(W)/examples-http/%.wasm: $(W)/libwasio-http.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --http --size -o $@ $(wildcard examples/$*/*.c)
 
 $(W)/apps/%.wasm: $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)
@@ -439,12 +459,16 @@ $(N)/tests/%: tests/component/%.c $(TESTLIB) $(N)/libwasio.a $(N)/$(TLSLIB)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(NATIVE_CFLAGS) -Itests $< $(TESTLIB_SRC) $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -o $@
 
+$(N)/test-servers/%: tests/servers/%.c $(N)/libwasio.a $(N)/$(TLSLIB)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(NATIVE_CFLAGS) $< $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) $(TEST_SERVER_WRAP) -o $@
+
 $(N)/tests/unit: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(TESTLIB) $(N)/libwasio.a $(N)/$(TLSLIB)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(NATIVE_CFLAGS) $(TLS_INC) -Itests $(UNIT_SRC) $(TESTLIB_SRC) $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -o $@
 
 .PHONY: tests-build
-tests-build: $(N)/tests/unit $(CTEST_WASM) $(CTEST_NATIVE) $(WTEST_WASM)
+tests-build: $(N)/tests/unit $(CTEST_WASM) $(CTEST_NATIVE) $(WTEST_WASM) $(foreach t,$(TEST_SERVERS),$(N)/test-servers/$(t))
 
 # ---- fuzzing: libFuzzer targets of the HTTP codec and the TLS glue (not part of `make test`) ----
 # `make fuzz` builds fuzz/fuzz_NAME.c against the codec alone (the TLS glue's
@@ -552,8 +576,10 @@ $(R)/bench/helpers/peer: bench/helpers/peer.c | $(SETUP_STAMP)
 bench-build: $(BENCH_NATIVE) $(BENCH_WASM) $(R)/bench/helpers/peer
 
 # HTTP requests/s (bench/run_http.py): bench/http_serve.c and bench/http_get.c,
-# native and as components, against wrk, nginx (one worker) and curl --parallel.
-HTTP_BENCH := $(R)/bench/http_serve $(R)/bench/http_get $(W)/bench/http_serve.wasm $(W)/bench/http_get.wasm
+# native and as components (http_serve also as a wasi:http handler for wasmtime
+# serve), against wrk, nginx (one worker) and curl --parallel.
+HTTP_BENCH := $(R)/bench/http_serve $(R)/bench/http_get $(W)/bench/http_serve.wasm $(W)/bench/http_get.wasm \
+  $(W)/bench-http/http_serve.wasm $(W)/bench-http/http_floor.wasm
 .PHONY: bench-http
 bench-http: $(HTTP_BENCH)
 	@python3 bench/run_http.py
@@ -564,6 +590,10 @@ bench-http: $(HTTP_BENCH)
 $(W)/bench-http/%.wasm: bench/%.c $(W)/libwasio-http.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --http -o $@ -Wall -Wextra -Werror $<
+# The host's floor: a handler on the raw bindings, without wasio (bench/http_floor.c).
+$(W)/bench-http/http_floor.wasm: bench/http_floor.c $(W)/libwasio-http.a $(CRT) tools/wasio-cc
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --http -I$(HTGEN) -o $@ -Wall -Wextra -Werror $<
 .PHONY: bench-wasi-http
 bench-wasi-http: $(W)/bench-http/http_wait.wasm $(R)/bench/http_wait $(W)/bench/http_wait.wasm
 	@python3 bench/run_wasi_http.py

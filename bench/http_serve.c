@@ -192,6 +192,12 @@ int main(int argc, char **argv) {
   if (rc == 0) rc = wasio_loop_new(&loop);
   if (rc == 0) rc = wasio_http_server_new(loop, &so, handler, NULL, &server);
   if (rc == 0) rc = wasio_http_server_listen(server, &addr, 1024);
+  /* Built with `wasio-cc --http` (bench/run_http.py's wasmtime-serve hosts),
+   * the server is bound to the host's incoming-handler: the host owns the
+   * port and the instance's life, so there is no port to print, no lifetime
+   * timer, and main returns at once, leaving the loop and the server to
+   * serve each request the host hands over (docs/WASI_HTTP.md). */
+  if (rc == 0 && wasio_http_server_on_host(server)) return wasio_loop_run(loop, WASIO_RUN_DEFAULT) < 0 ? 1 : 0;
   if (rc == 0) rc = wasio_http_server_local_addr(server, &bound);
   if (rc == 0) rc = wasio_timer_new(loop, &life);
   if (rc == 0) rc = wasio_timer_start(life, on_life, (uint64_t)lifetime * WASIO_NS_PER_S, 0);

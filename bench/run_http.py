@@ -9,7 +9,20 @@ only. Two tables:
        wasmtime  build/wasm32/bench/http_serve.wasm      through tools/wasio-run
        nginx     worker_processes 1, access_log off, GET / answered from memory by
                  `return 200 "hello from nginx\\n"` (a config of its own, below)
-     (jco too with --server-hosts ...,jco). --server-path /chunks asks
+     wasmtime-serve  the same bench/http_serve.c built with `wasio-cc --http`
+                 (build/wasm32/bench-http/http_serve.wasm) as a wasi:http
+                 handler under `wasmtime serve -S cli`: a fresh instance
+                 per request
+     wasmtime-reuse  the same under `wasmtime serve --max-instance-reuse-count
+                 REUSE` (one instance serves up to REUSE requests, one at a
+                 time; the host runs as many instances at once as requests)
+     wasmtime-floor  bench/http_floor.c, a handler on the raw wasi:http
+                 bindings without wasio (the fewest host calls a p2 handler
+                 makes), reused as wasmtime-reuse: what the host costs per
+                 request; the gap to wasmtime-reuse is what wasio adds
+     (jco too with --server-hosts ...,jco). The table gives each ratio to
+     native wasio and to the socket server component (wasmtime): issue 11's
+     goal is wasmtime-reuse >= 0.8x the latter. --server-path /chunks asks
      http_serve for a chunked response streamed as 8 small writes instead
      (nginx is then left out: it has no such path). Each run starts a fresh server,
      runs a warm-up wrk (--warmup s), then the measured wrk (--duration s).
@@ -48,7 +61,7 @@ ratio to the native wasio median from this same invocation.
 Usage: bench/run_http.py [--only server|client|mem] [--reps N] [--client-reps N] [--server-path /|/chunks]
                          [--jco-reps N] [--duration S]
                          [--warmup S] [--requests N] [--conns N] [--quick]
-                         [--server-hosts native,wasmtime,nginx]
+                         [--server-hosts native,wasmtime,wasmtime-serve,wasmtime-reuse,wasmtime-floor,nginx]
                          [--client-hosts native,wasmtime,jco,curl]
                          [--mem-hosts native,wasmtime] [--mem-conns N] [--pipe-conns N]
                          [--pipe-reqs N]
@@ -72,6 +85,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 NATIVE_DIR = os.path.join(BUILD, "native-release", "bench")
 WASM_DIR = os.path.join(BUILD, "wasm32", "bench")
+HANDLER_DIR = os.path.join(BUILD, "wasm32", "bench-http")
+SERVE_HOSTS = ("wasmtime-serve", "wasmtime-reuse", "wasmtime-floor")  # the wasi:http handler builds
+SERVE_REUSE = 1000       # --max-instance-reuse-count of wasmtime-reuse
+SERVE_START_S = 60       # wasmtime serve compiles the component before its first answer
 RUNNER = os.path.join(ROOT, "tools", "wasio-run")
 NGINX_HELPER = os.path.join(ROOT, "tests", "helpers", "nginx_server.py")
 TOOLS = os.environ.get("WASIO_TOOLS", os.path.expanduser("~/.cache/wasio"))
@@ -216,6 +233,9 @@ def server_run(host, a):
     if host == "nginx":
         proc, port, prefix = start_bench_nginx()
         path = "/"
+    elif host in SERVE_HOSTS:
+        proc, port = start_serve(host)
+        path = a.server_path
     else:
         cmd = wasio_cmd(host, "http_serve", [life], life + 30)
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -232,10 +252,13 @@ def server_run(host, a):
             raise RuntimeError(f"first GET failed (curl exit {rc}): {raw[:80]!r}")
         res = {"bytes": len(raw)}
         wrk(base + path, a.conns_server, a.warmup)
-        if host != "nginx":
+        own = host not in ("nginx",) + SERVE_HOSTS  # a process of http_serve's own, with /mark and /stop
+        if own:
             get(base + "/mark")
         res.update(wrk(base + path, a.conns_server, a.duration))
-        if host != "nginx":
+        if host in SERVE_HOSTS:
+            res["threads"] = threads_of(proc.pid)
+        if own:
             get(base + "/stop")
             try:
                 out, err = proc.communicate(timeout=30)
@@ -256,6 +279,39 @@ def server_run(host, a):
             shutil.rmtree(prefix, ignore_errors=True)
 
 
+def start_serve(host):
+    """wasmtime serve with the wasi:http build of http_serve on a free port,
+    once it answers. Returns (process, port)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    cmd = [os.path.join(TOOLS, "bin", "wasmtime"), "serve", "-S", "cli", "--addr", f"127.0.0.1:{port}"]
+    if host in ("wasmtime-reuse", "wasmtime-floor"):
+        cmd += ["--max-instance-reuse-count", str(SERVE_REUSE)]
+    prog = "http_floor.wasm" if host == "wasmtime-floor" else "http_serve.wasm"
+    proc = subprocess.Popen(cmd + [os.path.join(HANDLER_DIR, prog)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + SERVE_START_S
+    while True:
+        rc, raw = get(f"http://127.0.0.1:{port}/", timeout=5)
+        if rc == 0 and raw.startswith(b"HTTP/1.1 200"):
+            return proc, port
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop(proc)
+            raise RuntimeError(f"{host} did not answer within {SERVE_START_S} s: "
+                               + proc.stderr.read().decode()[:300])
+        time.sleep(0.2)
+
+
+def threads_of(pid):
+    """The threads the process has now (wasmtime serve's runtime threads)."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return 0
+
+
 def bench_server(a):
     hosts = a.server_hosts
     what = "small response" if a.server_path == "/" else \
@@ -265,6 +321,8 @@ def bench_server(a):
     print(f"wrk -t1 -c{a.conns_server} -d{a.duration}s --latency against a fresh server per run, "
           f"after a {a.warmup} s wrk warm-up on the same server.\n"
           "native/wasmtime/jco: bench/http_serve.c (wasio_http_respond, 17-byte body, keep-alive);\n"
+          "wasmtime-serve/-reuse: the same file built with `wasio-cc --http`, a wasi:http handler under "
+          f"`wasmtime serve -S cli` (-reuse: --max-instance-reuse-count {SERVE_REUSE});\n"
           "nginx: worker_processes 1, access_log off, GET / answered by `return 200 "
           "\"hello from nginx\\n\"` (17 bytes, from memory).\n"
           "resp bytes: one whole response (head + body) as received by curl.\n"
@@ -305,18 +363,26 @@ def bench_server(a):
         return sorted(rs, key=lambda r: r["rps"])[(len(rs) - 1) // 2]
 
     base = median(runs["native"])["rps"] if runs.get("native") else None
-    headers = ["server", "req/s (median)", "range", "vs native wasio", "p50 / p99 latency",
-               "resp bytes", "reqs/turn", "allocs in span"]
+    comp = median(runs["wasmtime"])["rps"] if runs.get("wasmtime") else None
+    headers = ["server", "req/s (median)", "range", "vs native wasio", "vs socket component",
+               "p50 / p99 latency", "resp bytes", "reqs/turn", "allocs in span"]
     rows = []
     for host in hosts:
         name = {"native": "wasio native", "wasmtime": "wasio wasmtime", "jco": "wasio jco",
-                "nginx": "nginx (1 worker)"}[host]
+                "nginx": "nginx (1 worker)", "wasmtime-serve": "wasi:http wasmtime serve (fresh)",
+                "wasmtime-reuse": f"wasi:http wasmtime serve (reuse {SERVE_REUSE})",
+                "wasmtime-floor": f"host floor: raw handler, no wasio (reuse {SERVE_REUSE})"}[host]
         if not runs[host]:
             rows.append([name, errors.get(host, "no run")] + [""] * (len(headers) - 2))
             continue
         r = median(runs[host])
         speeds = [x["rps"] for x in runs[host]]
         ratio = f"{r['rps'] / base:.2f}x" if base else "n/a"
+        ratio_comp = f"{r['rps'] / comp:.2f}x" if comp else "n/a"
+        if "threads" in r:
+            note_threads = f", {r['threads']} host threads"
+        else:
+            note_threads = ""
         s = r.get("server")
         if s:
             n = max(int(s["requests"]), 1)
@@ -325,8 +391,8 @@ def bench_server(a):
         else:
             per_turn = al = "-"
         note = f" ({errors[host]})" if host in errors else ""
-        rows.append([name + note, f"{r['rps']:,.0f}", f"{min(speeds):,.0f}-{max(speeds):,.0f}",
-                     ratio, f"{r['p50']} / {r['p99']}", r["bytes"], per_turn, al])
+        rows.append([name + note + note_threads, f"{r['rps']:,.0f}", f"{min(speeds):,.0f}-{max(speeds):,.0f}",
+                     ratio, ratio_comp, f"{r['p50']} / {r['p99']}", r["bytes"], per_turn, al])
     table(headers, rows)
 
 
@@ -713,7 +779,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=1, help="warm-up wrk seconds")
     ap.add_argument("--requests", type=int, default=10000)
     ap.add_argument("--conns", type=int, default=32, help="client connections")
-    ap.add_argument("--server-hosts", default="native,wasmtime,nginx")
+    ap.add_argument("--server-hosts", default="native,wasmtime,wasmtime-serve,wasmtime-reuse,wasmtime-floor,nginx")
     ap.add_argument("--client-hosts", default="native,wasmtime,jco,curl")
     ap.add_argument("--jco-reps", type=int, default=1, help="client runs on jco (slow)")
     ap.add_argument("--server-path", default="/", choices=["/", "/chunks"],
@@ -731,7 +797,7 @@ def main():
     if a.server_path != "/":
         a.server_hosts = [h for h in a.server_hosts if h != "nginx"]
     for h in a.server_hosts:
-        if h not in ("native", "wasmtime", "jco", "nginx"):
+        if h not in ("native", "wasmtime", "jco", "nginx") + SERVE_HOSTS:
             ap.error(f"unknown server host {h}")
     for h in a.client_hosts:
         if h not in ("native", "wasmtime", "jco", "curl"):
@@ -742,6 +808,8 @@ def main():
     a.client_timeout, a.jco_extra = 60, 60
     need = [os.path.join(NATIVE_DIR, p) for p in ("http_serve", "http_get")] + \
            [os.path.join(WASM_DIR, p + ".wasm") for p in ("http_serve", "http_get")] + [WRK, CURL]
+    if any(h in SERVE_HOSTS for h in a.server_hosts):
+        need += [os.path.join(HANDLER_DIR, p) for p in ("http_serve.wasm", "http_floor.wasm")]
     missing = [p for p in need if not os.path.exists(p)]
     if missing:
         print("bench/run_http.py: missing " + ", ".join(missing) + " (run: make bench-http)",

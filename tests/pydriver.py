@@ -158,6 +158,16 @@ def command(host, native, wasm, args=(), net=False, dirs=(), timeout=None, runne
     return cmd + list(runner) + [wasm, *args]
 
 
+def free_port():
+    """A loopback TCP port that nothing listens on now (for a server that
+    must be told its port, or for a connection that must be refused)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def proc_parents():
     """{pid: parent pid} of every process."""
     parent = {}

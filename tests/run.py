@@ -47,11 +47,14 @@ What runs:
     native build and its component) and speaks the same protocol as a test
     program: `NAME.py --host HOST --list`, `NAME.py --host HOST [k=v...]
     [TEST...]` (tests/pydriver.py); it declares helpers and hosts with the
-    same comment lines. tests/helpers/NAME.py are the helper servers.
+    same comment lines. tests/helpers/NAME.py are the helper servers;
+    tests/servers/NAME.c are C servers a driver runs (not test programs
+    themselves: the Makefile builds each natively and as a wasi:http
+    handler, and tests/apps/NAME.py drives it).
 
 Naming (checked by tests/tools/naming.py):
-  * tests/KIND/SUBJECT.EXT: KIND is unit, component, wasi (C, .c), apps,
-    tools or helpers (Python, .py); SUBJECT is lower_case_with_underscores
+  * tests/KIND/SUBJECT.EXT: KIND is unit, component, wasi, servers (C, .c),
+    apps, tools or helpers (Python, .py); SUBJECT is lower_case_with_underscores
     and names what is tested or served (tests/unit/http_parse.c,
     tests/helpers/tls_peer.py), never "test" (the directory says it);
   * the driver of the tool apps/NAME is tests/apps/NAME.py with '-' as '_'

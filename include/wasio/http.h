@@ -4,6 +4,10 @@
  * plugs in underneath (https:// URLs, a TLS listener) without changing this
  * API. Everything runs on one loop thread, like the rest of wasio.
  *
+ * The server has two transports behind one handler API (a listening
+ * socket, or the host's wasi:http/incoming-handler in a component built
+ * with `wasio-cc --http`): see "server" below and docs/WASI_HTTP.md.
+ *
  * Lifetimes (one sentence each):
  * - A client is valid until its close callback has returned.
  * - A call is valid from wasio_http_call_start() until its on_done callback
@@ -274,7 +278,62 @@ int wasio_http_call_trailers(const wasio_http_call_t *call, const wasio_http_hea
 int wasio_http_fetch(const char *url, uint64_t timeout_ns, size_t max_body, int *status_code,
                      char **body, size_t *body_len);
 
-/* ---- server ---------------------------------------------------------------- */
+/* ---- server ----------------------------------------------------------------
+ *
+ * Two transports, one handler API (wasio_http_server_opts_t.transport,
+ * the client's wasio_http_transport_t):
+ * - SOCKETS: the server listens on a TCP socket and speaks HTTP/1.1 itself
+ *   (natively, and in a component run as a command: wasmtime run, jco run).
+ * - HOST: a component linked with libwasio-http.a (`wasio-cc --http`)
+ *   serves the requests its host hands to the wasi:http/incoming-handler
+ *   export (`wasmtime serve`, `jco serve`, the proxy-world platforms). The
+ *   host owns the listener, the connections, the wire format and TLS.
+ * AUTO (0) is HOST in the --http build, SOCKETS in every other one; so the
+ * same C file builds as a socket server (wasio-cc, or natively) and as a
+ * wasi:http handler (wasio-cc --http) without a change.
+ *
+ * The HOST transport, as the program sees it (docs/WASI_HTTP.md):
+ * - main() runs once per instance, inside the first request the instance
+ *   gets, with the arguments the host gives (none on wasmtime serve; jco
+ *   serve passes the arguments after the component on its command line),
+ *   through the same program entry
+ *   as a command's main, but main's return ends nothing: no exit(), no
+ *   atexit handlers, the instance lives on.
+ * - wasio_http_server_listen() binds the server to the host instead of a
+ *   socket: the address and the backlog are ignored (the host's command
+ *   line chooses where it listens). One server per instance: a second
+ *   bind is WASIO_EBUSY. wasio_http_server_local_addr() is WASIO_ENOTSUP.
+ * - While a server is bound to the host, wasio_loop_run() called outside a
+ *   request (from main) returns 0 as soon as it would wait: everything
+ *   main left open (the loop, the server, clients, their pools, timers,
+ *   calls in flight) stays and carries on during the requests. So main
+ *   ends with `return wasio_loop_run(loop, WASIO_RUN_DEFAULT);` in both
+ *   builds.
+ * - Each request is an exchange of that server on the same loop. The
+ *   export runs the loop until the response is finished (its body ended,
+ *   or aborted) and the request body is dropped, then returns to the host;
+ *   on_complete has run by then. Whatever a handler left running (timers,
+ *   calls, sockets) stays on the loop and runs on during the next request
+ *   of the same instance (the host may reuse instances: `wasmtime serve
+ *   --max-instance-reuse-count`, jco serve's one instance), never between
+ *   requests (the instance does not run then).
+ * - A request that reaches an instance whose main returned without binding
+ *   a server, or whose server was shut down, gets 500 with a body that
+ *   says why; so does a request whose handler returned with no response
+ *   and left nothing on the loop that could make one (the export sees the
+ *   loop has no work left): the host never waits forever.
+ * - The same rules hold on both transports (limits, timeouts, the
+ *   errors of bad calls); what differs: the host frames the response
+ *   (Content-Length when known, else its choice, e.g. chunked) and adds
+ *   Date; Connection and Keep-Alive fields of a response are dropped (the
+ *   host owns the connections), other fields the host reserves are
+ *   WASIO_EHTTP_FORBIDDEN_HEADER; the request has no Host field from the
+ *   wire (the host's authority is given as Host, first) and
+ *   req->version_minor is 1; a request without Content-Length may have a
+ *   body (the host does not say: req->framing.body is CHUNKED then, and
+ *   reading it may give nothing); "100 Continue" is the host's to send
+ *   (wasmtime sends it when the body is first read, as the socket server
+ *   does; jco at once); wasio_http_exchange_peer_addr() is WASIO_ENOTSUP. */
 
 typedef struct wasio_http_server wasio_http_server_t;
 typedef struct wasio_http_exchange wasio_http_exchange_t;
@@ -286,9 +345,12 @@ typedef struct wasio_http_exchange wasio_http_exchange_t;
 #define WASIO_HTTP_SERVER_BODY_TIMEOUT_NS (30ull * WASIO_NS_PER_S)  /* between body bytes */
 
 typedef struct wasio_http_server_opts {
-  size_t max_connections;  /* 0: default; more are accepted and closed at once */
+  size_t max_connections;  /* 0: default; more are accepted and closed at once (SOCKETS) */
   uint64_t max_body;       /* 0: default */
-  uint64_t idle_timeout_ns, head_timeout_ns, body_timeout_ns; /* 0: defaults */
+  /* 0: defaults. Through the host: idle_timeout_ns bounds a response the
+   * client does not take (no progress), body_timeout_ns the silence while
+   * reading a request body; head_timeout_ns is the host's business. */
+  uint64_t idle_timeout_ns, head_timeout_ns, body_timeout_ns;
   /* HTTPS: a server-role config (wasio/tls.h) with its certificate chain
    * and key, or NULL for plain HTTP. Every connection does the TLS
    * handshake first (within head_timeout_ns; a failed one closes the
@@ -296,8 +358,14 @@ typedef struct wasio_http_server_opts {
    * handshake (graceful, idle, shutdown, error) sends close_notify first,
    * waiting at most 2 s without progress. wasio_http_server_new() sets the
    * config's ALPN to "http/1.1", the only protocol this server speaks. The
-   * config is the caller's: free it after the server's shutdown callback. */
+   * config is the caller's: free it after the server's shutdown callback.
+   * SOCKETS only. */
   struct wasio_tls_config *tls;
+  /* Where requests come from (see above): SOCKETS, HOST, or AUTO (0): HOST
+   * in the wasi:http build, SOCKETS elsewhere. HOST (also through AUTO)
+   * with `tls` set is WASIO_EINVAL: the host does TLS; ask for SOCKETS
+   * for an HTTPS socket server in the wasi:http build. */
+  wasio_http_transport_t transport;
 } wasio_http_server_opts_t;
 
 /* Called once per request when its head has arrived (the body may still be
@@ -331,16 +399,27 @@ typedef void (*wasio_http_handler)(wasio_http_exchange_t *ex, const wasio_http_r
 
 /* Creates a server (not yet listening). opts may be NULL. Errors:
  * WASIO_EINVAL (also: opts->tls is a client config or has no
- * certificate), WASIO_EBUSY (opts->tls already in use by connections),
- * WASIO_ENOMEM. */
+ * certificate, or is given with the HOST transport, or a transport not in
+ * the enum), WASIO_ENOTSUP (HOST in a build without wasi:http),
+ * WASIO_EBUSY (opts->tls already in use by connections), WASIO_ENOMEM. */
 int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *opts,
                           wasio_http_handler handler, void *data, wasio_http_server_t **out);
-/* Binds and listens (port 0 picks one; wasio_http_server_local_addr tells). */
+/* SOCKETS: binds and listens (port 0 picks one; wasio_http_server_local_addr
+ * tells). HOST: binds the server to the host's incoming-handler; addr (may
+ * then be NULL) and backlog are ignored; WASIO_EBUSY when another server
+ * of the instance is bound (one per instance). Both: WASIO_ESTATE when
+ * already listening, WASIO_ECLOSING after shutdown. */
 int wasio_http_server_listen(wasio_http_server_t *server, const wasio_addr_t *addr, int backlog);
+/* The listening socket's address: 0, WASIO_ESTATE (not listening),
+ * WASIO_ENOTSUP (HOST: the host's command line chooses the address). */
 int wasio_http_server_local_addr(const wasio_http_server_t *server, wasio_addr_t *out);
+/* Whether the server's transport is the host's incoming-handler (HOST,
+ * also through AUTO), for a program that prints where it listens. */
+bool wasio_http_server_on_host(const wasio_http_server_t *server);
 /* The `data` given to wasio_http_server_new(). */
 void *wasio_http_server_data(const wasio_http_server_t *server);
-/* Graceful: stops accepting, lets in-flight exchanges finish (closing each
+/* Graceful: stops accepting (HOST: unbinds from the host; later requests
+ * get 500), lets in-flight exchanges finish (closing each
  * connection after its current response), closes idle connections; after
  * timeout_ns (0: no limit) the rest are closed (at once when no memory is
  * left for the timer: the wait stays bounded); then cb (may be NULL) runs
@@ -350,9 +429,12 @@ void wasio_http_server_shutdown(wasio_http_server_t *server, uint64_t timeout_ns
 
 /* Request body: on_data gets decoded bytes in order, then on_end once with
  * 0 (complete), WASIO_ELIMIT (past max_body: the server answers 413 if no
- * response started), a WASIO_EHTTP_* code, WASIO_ETIMEDOUT or
- * WASIO_ECONNRESET. Sends "100 Continue" first when the client expects it.
- * Call at most once per exchange; a body that is never read is discarded. */
+ * response started), a WASIO_EHTTP_* code (WASIO_EHTTP_TRUNCATED: the
+ * client ended before the body did), WASIO_ETIMEDOUT (no byte for
+ * body_timeout_ns: 408 if no response started) or WASIO_ECONNRESET.
+ * Sends "100 Continue" first when the client expects it (through the
+ * host: the host does, see above). Call at most once per exchange; a
+ * body that is never read is discarded (through the host: dropped). */
 int wasio_http_exchange_read_body(wasio_http_exchange_t *ex,
                                   void (*on_data)(wasio_http_exchange_t *ex, const void *data, size_t len),
                                   void (*on_end)(wasio_http_exchange_t *ex, int status));
@@ -361,6 +443,13 @@ int wasio_http_exchange_read_body(wasio_http_exchange_t *ex,
  * handler that streams the body somewhere slower (an echo, a proxy). While
  * paused the connection is not read and the body timeout does not run. */
 int wasio_http_exchange_pause(wasio_http_exchange_t *ex, bool pause);
+
+/* The trailer fields of the request body (a chunked body's trailer
+ * section; through the host, what the host gives: jco gives none), or
+ * NULL: valid only inside on_end(ex, 0), and NULL there when the body had
+ * none. At most WASIO_HTTP_MAX_TRAILERS fields (more: on_end gets
+ * WASIO_EHTTP_TOO_MANY_HEADERS). */
+const wasio_http_trailers_t *wasio_http_exchange_trailers(const wasio_http_exchange_t *ex);
 
 /* A whole response. The server adds Content-Length (and Date, Connection
  * when closing). `body` (may be NULL when len is 0) must stay valid until
@@ -377,21 +466,34 @@ int wasio_http_exchange_pause(wasio_http_exchange_t *ex, bool pause);
  * WASIO_EINVAL). Any Transfer-Encoding field is WASIO_EINVAL: the server
  * chooses the transfer coding. Other errors: WASIO_EINVAL (bad status,
  * NULL body with len > 0, a body with a 204/304), WASIO_EBUSY (already
- * responded), WASIO_ESTATE / WASIO_ECLOSING (exchange over, connection
- * closing), WASIO_ENOBUFS (the head over 8 KiB), WASIO_EHTTP_BAD_HEADER_*
- * (a field that would inject). Nothing is sent on error. */
+ * responded: one response per exchange), WASIO_ESTATE / WASIO_ECLOSING
+ * (exchange over, connection closing), WASIO_ENOBUFS (the head over 8
+ * KiB), WASIO_EHTTP_BAD_HEADER_* (a field that would inject),
+ * WASIO_EHTTP_FORBIDDEN_HEADER (HOST: a field the host reserves). Nothing
+ * is sent on error, and the exchange can still be answered. */
 int wasio_http_respond(wasio_http_exchange_t *ex, int status, const wasio_http_header_t *headers,
                        size_t num_headers, const void *body, size_t len);
 
 /* A streamed response: content_length >= 0 sends Content-Length, -1 sends a
- * chunked body (close-delimited to an HTTP/1.0 client). A Content-Length
+ * chunked body (close-delimited to an HTTP/1.0 client; through the host,
+ * the host's framing). A Content-Length
  * field in `headers` follows wasio_http_respond()'s rule against
  * content_length: equal, it is sent instead of the server's; different,
  * or with -1, WASIO_EHTTP_CONTENT_LENGTH_MISMATCH. Then respond_write (one
- * write outstanding at a time: the next after its callback) and
- * respond_end. respond_end before all of a Content-Length body was written
- * returns WASIO_EINVAL and closes the connection (the client sees a
- * truncated body, never a wrong one). */
+ * write outstanding at a time: the next after its callback, which runs
+ * once the transport took every byte: no response is buffered whole, and
+ * a client that does not read holds the writer back) and respond_end
+ * (or respond_end_trailers).
+ *
+ * Bad calls, each refused with nothing sent and the response intact:
+ * respond_write beyond the declared Content-Length is
+ * WASIO_EHTTP_CONTENT_LENGTH_MISMATCH (write what is still owed, or
+ * abort); a write or end after respond_end, or before respond_start, is
+ * WASIO_ESTATE; a second respond/respond_start is WASIO_EBUSY; a write
+ * while one is outstanding is WASIO_EBUSY; any call once the exchange is
+ * over (after on_complete) is WASIO_ESTATE. respond_end before all of a
+ * Content-Length body was written returns WASIO_EINVAL and aborts the
+ * response (the client sees a truncated body, never a wrong one). */
 int wasio_http_respond_start(wasio_http_exchange_t *ex, int status,
                              const wasio_http_header_t *headers, size_t num_headers,
                              int64_t content_length);
@@ -399,12 +501,39 @@ int wasio_http_respond_write(wasio_http_exchange_t *ex, const void *data, size_t
                              void (*cb)(wasio_http_exchange_t *ex, int status));
 int wasio_http_respond_end(wasio_http_exchange_t *ex);
 
+/* Ends a streamed response of unknown length (content_length -1) with
+ * trailer fields after the body (a chunked trailer section; through the
+ * host, the host's trailers). The fields are copied. Errors as
+ * respond_end, plus WASIO_ESTATE (a response with a Content-Length: HTTP/1.1
+ * cannot carry trailers after it), WASIO_EINVAL (more than
+ * WASIO_HTTP_MAX_TRAILERS, or a Content-Length or Transfer-Encoding
+ * field), WASIO_EHTTP_BAD_HEADER_* (a field that would inject). Where
+ * the client cannot take trailers (an HTTP/1.0 client, a HEAD request)
+ * they are dropped and the body ends as with respond_end. A host that
+ * cannot send trailers (jco) aborts the response, and on_complete gets
+ * WASIO_ENOTSUP. */
+int wasio_http_respond_end_trailers(wasio_http_exchange_t *ex, const wasio_http_header_t *trailers,
+                                    size_t num_trailers);
+
+/* Gives up on the response, because of `err` (a WASIO_E* code, < 0). If no
+ * response was started, the client gets a 500 (SOCKETS: the server's own,
+ * naming err in its body, then the connection closes; HOST: the
+ * response-outparam is set to a wasi:http error-code, which wasmtime
+ * answers with 500; jco's shim exits the whole process on it: see
+ * docs/WASI_HTTP.md). After respond or respond_start the response is cut
+ * short: SOCKETS closes the connection, HOST drops the body unfinished, so
+ * the client sees an incomplete response, never a complete-looking one.
+ * A write outstanding gets its callback with err; on_complete gets err.
+ * Returns 0, WASIO_EINVAL (err >= 0, NULL ex) or WASIO_ESTATE (over). */
+int wasio_http_respond_abort(wasio_http_exchange_t *ex, int err);
+
 /* Called once when the exchange is over: 0 when the response was handed
- * to the connection whole (every byte accepted by the transport; a body
+ * to the transport whole (every byte accepted by the transport; a body
  * the handler asked for has ended; one it never asked for is discarded
  * after), or why not (WASIO_ECONNRESET,
  * WASIO_ECANCELED at shutdown, WASIO_ETIMEDOUT when the client took
- * nothing for idle_timeout_ns, ...). Set it any time before that. The next
+ * nothing for idle_timeout_ns, the code given to
+ * wasio_http_respond_abort, ...). Set it any time before that. The next
  * request of the connection reaches the handler only after it returns. */
 void wasio_http_exchange_on_complete(wasio_http_exchange_t *ex,
                                      void (*cb)(wasio_http_exchange_t *ex, int status));
@@ -419,7 +548,8 @@ wasio_http_server_t *wasio_http_exchange_server(const wasio_http_exchange_t *ex)
 /* The client's address into *out. Returns 0, WASIO_ESTATE (the exchange
  * is complete: inside on_complete too, so ask from the handler), or
  * WASIO_ECLOSING (the connection is closing), WASIO_EINVAL (NULL), or the
- * TCP error (wasio_tcp_peer_addr()). */
+ * TCP error (wasio_tcp_peer_addr()); WASIO_ENOTSUP through the host
+ * (wasi:http does not tell). */
 int wasio_http_exchange_peer_addr(const wasio_http_exchange_t *ex, wasio_addr_t *out);
 
 #ifdef __cplusplus

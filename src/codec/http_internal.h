@@ -49,6 +49,14 @@ bool wasio__url_ipv6(const char *s, size_t n);
  * is given) and port_given. Returns 0, WASIO_EURL_HOST or WASIO_EURL_PORT. */
 int wasio__url_authority(const char *s, size_t n, wasio_url_t *out);
 
+/* The framing of a request whose fields did not come from a parsed head
+ * (a host's wasi:http request): Content-Length, Transfer-Encoding,
+ * Connection and Expect read by wasio_http_parse_request()'s rules, with
+ * its errors (a bad or conflicting Content-Length, both framings, a
+ * Transfer-Encoding other than chunked); Host is not looked at. */
+int wasio__http_request_framing(const wasio_http_header_t *headers, size_t n, int version_minor,
+                                wasio_http_framing_t *out);
+
 /* Parser kinds (wasio_http_parser_t.wasio__kind). */
 enum { WASIO__HTTP_REQUEST = 1, WASIO__HTTP_RESPONSE = 2, WASIO__HTTP_TRAILERS = 3 };
 

@@ -415,6 +415,17 @@ static int wasio__http_framing(const wasio__http_fields_t *f, int minor, bool is
   return 0;
 }
 
+int wasio__http_request_framing(const wasio_http_header_t *headers, size_t n, int version_minor,
+                                wasio_http_framing_t *out) {
+  wasio__http_fields_t f;
+  int err = wasio__http_scan_fields(headers, n, &f);
+  if (!err) err = wasio__http_framing(&f, version_minor, true, false, out);
+  if (err) return err;
+  out->expect_continue = f.expect_continue && version_minor >= 1;
+  out->upgrade = f.conn_upgrade && f.has_upgrade;
+  return 0;
+}
+
 /* ---- the public parsers ---------------------------------------------------------- */
 
 /* Runs the lexer for a head of `kind`; > 0 when complete. */

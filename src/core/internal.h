@@ -168,6 +168,10 @@ struct wasio_loop {
   wasio__handle_t *closing_head, *closing_tail;
   int stop_flag;
   int running;
+  /* A protocol bound to the host serves requests on this loop and no
+   * request is in progress (src/http/server_host.c): a run hands control
+   * back to the host instead of waiting (wasio__loop_set_yield). */
+  bool yield_idle;
   wasio_loop_stats_t stats;
   uint8_t *read_buf;                 /* WASIO_READ_BUF_SIZE bytes */
   wasio__pending_t pending;          /* sentinel of the pending list */
@@ -177,6 +181,12 @@ struct wasio_loop {
   size_t held;
   wasio__backend_loop_t backend;
 };
+
+/* While `on`, wasio_loop_run returns 0 instead of waiting for I/O: the
+ * host, not the loop, decides when the component runs again (a server
+ * bound to the host's incoming-handler, between its requests; wasio/http.h
+ * documents what a program sees). */
+void wasio__loop_set_yield(wasio_loop_t *loop, bool on);
 
 /* A wait that belongs to no handle starts (+1) or ends (-1): while any is
  * held the loop is alive and phase 3 may block for it. */

@@ -133,6 +133,7 @@ int wasio_loop_run(wasio_loop_t *loop, wasio_run_mode_t mode) {
   if (loop->running) return WASIO_EBUSY;
   loop->running = 1;
   bool alive = wasio__loop_alive(loop);
+  bool yielded = false;
   if (!alive) wasio_loop_update_time(loop);
   while (alive && !loop->stop_flag) {
     wasio_loop_update_time(loop);
@@ -146,18 +147,27 @@ int wasio_loop_run(wasio_loop_t *loop, wasio_run_mode_t mode) {
      * deadline is stale (they may have completed what the caller waits for,
      * stopped the loop, closed handles): do not block. */
     if (wasio__pending_drain(loop)) deadline = 0;
+    /* Between the requests of a server bound to the host: this turn looks
+     * at what is ready without waiting, then the run ends (the host runs
+     * the component again with its next request). */
+    if (loop->yield_idle && deadline != 0) {
+      deadline = 0;
+      yielded = true;
+    }
     if (wasio__backend_wait(loop, deadline)) wasio_loop_update_time(loop);
     wasio__backend_dispatch(loop);
     wasio__pending_drain(loop);
     wasio__closing_run(loop);
     loop->stats.turns++;
     alive = wasio__loop_alive(loop);
-    if (mode != WASIO_RUN_DEFAULT) break;
+    if (mode != WASIO_RUN_DEFAULT || yielded) break;
   }
   loop->stop_flag = 0;
   loop->running = 0;
-  return alive ? 1 : 0;
+  return alive && !yielded ? 1 : 0;
 }
+
+void wasio__loop_set_yield(wasio_loop_t *loop, bool on) { loop->yield_idle = on; }
 
 void wasio_loop_stop(wasio_loop_t *loop) { loop->stop_flag = 1; }
 

@@ -1,7 +1,9 @@
 /* src/http/server.c: the HTTP server object of wasio/http.h: creation
- * (a TLS config is tried once), listening, and the graceful shutdown (stop
- * accepting, let exchanges in flight finish within the timeout, then call
- * back once from a deferred callback). The design is in server_internal.h. */
+ * (the transport chosen once; a TLS config is tried once), listening (a
+ * socket, or the binding to the host: server_host.c), and the graceful
+ * shutdown (stop accepting, let exchanges in flight finish within the
+ * timeout, then call back once from a deferred callback). The design is in
+ * server_internal.h. */
 #include "server_internal.h"
 
 static void srv_timer_closed(wasio_timer_t *t);
@@ -9,6 +11,10 @@ static void srv_timer_closed(wasio_timer_t *t);
 int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *opts,
                           wasio_http_handler handler, void *data, wasio_http_server_t **out) {
   if (loop == NULL || handler == NULL || out == NULL) return WASIO_EINVAL;
+  int transport = wasio_http_transport_resolve(opts != NULL ? opts->transport : WASIO_HTTP_TRANSPORT_AUTO);
+  if (transport < 0) return transport;
+  /* The host does the TLS of what it serves: a config cannot apply. */
+  if (transport == WASIO_HTTP_TRANSPORT_HOST && opts != NULL && opts->tls != NULL) return WASIO_EINVAL;
   wasio_http_server_t *s = wasio__calloc(1, sizeof *s);
   if (s == NULL) return WASIO_ENOMEM;
   s->loop = loop;
@@ -50,14 +56,21 @@ int wasio_http_server_new(wasio_loop_t *loop, const wasio_http_server_opts_t *op
       s->tls = opts->tls;
     }
   }
+  s->on_host = transport == WASIO_HTTP_TRANSPORT_HOST;
   s->finish.data = s;
   *out = s;
   return 0;
 }
 
 int wasio_http_server_listen(wasio_http_server_t *s, const wasio_addr_t *addr, int backlog) {
-  if (s == NULL || addr == NULL) return WASIO_EINVAL;
+  if (s == NULL) return WASIO_EINVAL;
   if (s->shutting_down) return WASIO_ECLOSING;
+  if (s->on_host) {
+    /* The host listens; addr and backlog are its command line's business. */
+    if (s->host != NULL) return WASIO_ESTATE;
+    return wasio__srvh_bind(s);
+  }
+  if (addr == NULL) return WASIO_EINVAL;
   if (s->listener != NULL) return WASIO_ESTATE;
   wasio_tcp_t *l = NULL;
   int rc = wasio_tcp_new(s->loop, &l);
@@ -76,9 +89,12 @@ int wasio_http_server_listen(wasio_http_server_t *s, const wasio_addr_t *addr, i
 
 int wasio_http_server_local_addr(const wasio_http_server_t *s, wasio_addr_t *out) {
   if (s == NULL || out == NULL) return WASIO_EINVAL;
+  if (s->on_host) return WASIO_ENOTSUP;
   if (s->listener == NULL || !s->listener_open) return WASIO_ESTATE;
   return wasio_tcp_local_addr(s->listener, out);
 }
+
+bool wasio_http_server_on_host(const wasio_http_server_t *s) { return s != NULL && s->on_host; }
 
 void *wasio_http_server_data(const wasio_http_server_t *s) { return s->data; }
 
@@ -87,6 +103,7 @@ static void srv_finish_cb(wasio_defer_t *d, int status) {
   wasio_http_server_t *s = d->data;
   void (*cb)(wasio_http_server_t *) = s->shutdown_cb;
   if (cb != NULL) cb(s);
+  wasio__srvh_free(s);
   while (s->pool != NULL) {
     wasio_http_exchange_t *ex = s->pool;
     s->pool = ex->next;
@@ -98,6 +115,7 @@ static void srv_finish_cb(wasio_defer_t *d, int status) {
 
 void wasio__srv_maybe_finish(wasio_http_server_t *s) {
   if (!s->shutting_down || s->finish_queued || s->n_conns != 0) return;
+  if (wasio__srvh_busy(s)) return; /* a host request in flight: serve() asks again after it */
   if (s->timer_open && !s->timer_closing) {
     s->timer_closing = true; /* every connection finished in time */
     wasio_timer_close(s->shutdown_timer, srv_timer_closed);
@@ -128,6 +146,7 @@ static void srv_shutdown_timeout(wasio_timer_t *t) {
     c->close_status = WASIO_ECANCELED;
     wasio__srv_conn_abort(c, WASIO_ECANCELED);
   }
+  wasio__srvh_cancel(s);
   if (!s->timer_closing) {
     s->timer_closing = true;
     wasio_timer_close(t, srv_timer_closed);
@@ -141,6 +160,7 @@ void wasio_http_server_shutdown(wasio_http_server_t *s, uint64_t timeout_ns,
   s->bufs.keep = 0; /* input buffers given back from now on are freed */
   s->shutdown_cb = cb;
   if (s->listener != NULL && s->listener_open) wasio_tcp_close(s->listener, srv_listener_closed);
+  wasio__srvh_unbind(s); /* later requests get the export's 500 */
   /* Without memory for the timer nothing would bound the wait: then what
    * is in flight is closed now, as the timeout would have later. */
   bool now = false;
@@ -151,6 +171,7 @@ void wasio_http_server_shutdown(wasio_http_server_t *s, uint64_t timeout_ns,
       srv_shutdown_timeout(s->shutdown_timer);
   } else if (timeout_ns != 0) {
     now = true;
+    wasio__srvh_cancel(s);
   }
   for (wasio__srv_conn_t *c = s->conns; c != NULL; c = c->next) {
     if (wasio__srv_conn_closing(c)) continue;

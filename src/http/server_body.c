@@ -2,7 +2,8 @@
  * (wasio_http_exchange_read_body) or pauses it; buffered bytes are decoded
  * for on_data, its end goes to on_end once; a body the handler never asks
  * for is discarded after the response, or the connection closes when that
- * is not worth it. */
+ * is not worth it. The checks of the two calls are both transports'; the
+ * HOST half of each is server_host.c's. */
 #include "server_internal.h"
 
 /* Stops reading the request body of the exchange in flight: after its
@@ -27,7 +28,7 @@ void wasio__srv_conn_finish_body(wasio__srv_conn_t *c, int status) {
   if (status != 0) wasio__srv_conn_last(c); /* the framing of what follows is unknown */
   if (ex == NULL) return;              /* discarded */
   if (ex->req_state == REQ_READING) {
-    wasio__srv_ex_deliver_end(ex, status);
+    wasio__srv_ex_deliver_end(ex, status, &c->trailers);
     if (wasio__srv_conn_closing(c)) return;
   } else if (ex->req_state == REQ_UNREAD) {
     wasio__srv_ex_set_req(ex, REQ_ENDED); /* never asked for: nobody to tell */
@@ -109,9 +110,13 @@ int wasio_http_exchange_read_body(wasio_http_exchange_t *ex,
   if (on_data == NULL || on_end == NULL) return WASIO_EINVAL;
   if (ex->on_end != NULL || ex->req_state == REQ_READING || ex->req_state == REQ_END_QUEUED) return WASIO_EBUSY;
   if (ex->req_state == REQ_ENDED) return WASIO_ESTATE; /* dropped after a closing response */
-  wasio__srv_conn_t *c = ex->conn;
   ex->on_data = on_data;
   ex->on_end = on_end;
+  if (ex->host != NULL) {
+    wasio__srvh_read_body(ex);
+    return 0;
+  }
+  wasio__srv_conn_t *c = ex->conn;
   if (ex->req_state == REQ_NONE || c->body_ex != ex) {
     /* No body (or it was detached): on_end(0) from phase 2, never from
      * inside this call. */
@@ -133,6 +138,10 @@ int wasio_http_exchange_pause(wasio_http_exchange_t *ex, bool pause) {
   if (rc < 0) return rc;
   if (ex->paused == pause) return 0;
   ex->paused = pause;
+  if (ex->host != NULL) {
+    wasio__srvh_pause(ex);
+    return 0;
+  }
   wasio__srv_conn_t *c = ex->conn;
   if (pause)
     wasio__srv_conn_update(c); /* stops reading */

@@ -237,15 +237,13 @@ static void conn_on_close(wasio__stream_t *st) {
   wasio_http_exchange_t *ex = c->ex;
   if (ex != NULL) {
     c->ex = NULL;
-    if (ex->req_state == REQ_READING || ex->req_state == REQ_END_QUEUED) wasio__srv_ex_deliver_end(ex, err);
+    if (ex->req_state == REQ_READING || ex->req_state == REQ_END_QUEUED) wasio__srv_ex_deliver_end(ex, err, NULL);
     if (ex->write_cb != NULL) {
       void (*cb)(wasio_http_exchange_t *, int) = ex->write_cb;
       ex->write_cb = NULL;
       cb(ex, ex->write_status != 0 ? ex->write_status : err);
     }
-    wasio__srv_ex_set_resp(ex, RESP_COMPLETE);
-    if (ex->on_complete != NULL) ex->on_complete(ex, err);
-    wasio__srv_ex_release(c->server, ex);
+    wasio__srv_ex_complete(ex, err);
   }
   conn_free(c);
 }
@@ -322,7 +320,7 @@ static int srv_error_status(int err) {
 static void conn_reject(wasio__srv_conn_t *c, int http_status, int err, const wasio_http_request_t *req) {
   wasio__srv_conn_last(c);
   wasio__srv_conn_set_input(c, INPUT_IDLE);
-  wasio_http_exchange_t *ex = wasio__srv_ex_new(c);
+  wasio_http_exchange_t *ex = wasio__srv_ex_new(c->server, c);
   if (ex == NULL) {
     wasio__srv_conn_abort(c, WASIO_ENOMEM);
     return;
@@ -340,7 +338,7 @@ static void conn_reject(wasio__srv_conn_t *c, int http_status, int err, const wa
 static void conn_deliver_end(wasio__srv_conn_t *c) {
   wasio_http_exchange_t *ex = c->ex;
   if (wasio__srv_conn_closing(c) || ex == NULL || ex->req_state != REQ_END_QUEUED) return;
-  wasio__srv_ex_deliver_end(ex, ex->end_status);
+  wasio__srv_ex_deliver_end(ex, ex->end_status, NULL);
   if (wasio__srv_conn_closing(c)) return;
   wasio__srv_ex_check_complete(ex);
 }
@@ -407,7 +405,7 @@ void wasio__srv_conn_process(wasio__srv_conn_t *c) {
         conn_reject(c, 413, WASIO_ELIMIT, &req);
         break;
       }
-      wasio_http_exchange_t *ex = wasio__srv_ex_new(c);
+      wasio_http_exchange_t *ex = wasio__srv_ex_new(c->server, c);
       if (ex == NULL) {
         wasio__srv_conn_abort(c, WASIO_ENOMEM);
         break;
@@ -420,7 +418,7 @@ void wasio__srv_conn_process(wasio__srv_conn_t *c) {
       conn_attach(c, ex);
       if (req.framing.body != WASIO_HTTP_BODY_NONE) {
         wasio__srv_ex_set_req(ex, REQ_UNREAD);
-        wasio_http_body_init(&c->body, &req.framing, NULL);
+        wasio_http_body_init(&c->body, &req.framing, &c->trailers);
         c->body_ex = ex;
         c->body_bytes = 0;
         c->body_since = wasio_loop_now(s->loop);

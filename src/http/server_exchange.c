@@ -3,7 +3,9 @@
  * against the framing, then Date, Content-Length or chunked, Connection),
  * writing head and body in wire order (small bodies in one write with the
  * head), the server's own error responses, completion (on_complete once,
- * then the next request), and the wasio_http_respond* API. */
+ * then the next request), and the wasio_http_respond* API: its checks,
+ * shared by both transports, then the SOCKETS half here and the HOST half
+ * in server_host.c. */
 #include "server_internal.h"
 
 static void ex_write_cb(wasio_write_t *w, int status);
@@ -32,10 +34,6 @@ static size_t srv_put_u64(char *buf, size_t pos, size_t cap, uint64_t v) {
   if (pos > cap) return (size_t)-1;
   int n = wasio_http_write_u64(buf + pos, cap - pos, v);
   return n < 0 ? (size_t)-1 : pos + (size_t)n;
-}
-
-static bool srv_bodiless_status(int status) {
-  return (status >= 100 && status < 200) || status == 204 || status == 304;
 }
 
 /* ---- the exchange's state (server_internal.h draws the moves) ------------------ */
@@ -100,8 +98,7 @@ void wasio__srv_ex_set_cont(wasio_http_exchange_t *ex, srv_cont_state_t to) {
 
 /* ---- exchanges --------------------------------------------------------------- */
 
-wasio_http_exchange_t *wasio__srv_ex_new(wasio__srv_conn_t *c) {
-  wasio_http_server_t *s = c->server;
+wasio_http_exchange_t *wasio__srv_ex_new(wasio_http_server_t *s, wasio__srv_conn_t *c) {
   wasio_http_exchange_t *ex = s->pool;
   if (ex != NULL) {
     s->pool = ex->next;
@@ -112,6 +109,7 @@ wasio_http_exchange_t *wasio__srv_ex_new(wasio__srv_conn_t *c) {
   }
   /* Everything but the head buffer starts zeroed. */
   memset(ex, 0, offsetof(wasio_http_exchange_t, head));
+  ex->server = s;
   ex->conn = c;
   ex->w_cont.data = ex->w_head.data = ex->w_frame.data = ex->w_out.data = ex->w_end.data = ex;
   ex->keep_alive = true;
@@ -120,6 +118,8 @@ wasio_http_exchange_t *wasio__srv_ex_new(wasio__srv_conn_t *c) {
 }
 
 void wasio__srv_ex_release(wasio_http_server_t *s, wasio_http_exchange_t *ex) {
+  wasio__free(ex->trailers_out);
+  ex->trailers_out = NULL;
   if (s->pool_len < WASIO__SRV_POOL_MAX && !s->shutting_down) {
     ex->next = s->pool;
     s->pool = ex;
@@ -129,13 +129,10 @@ void wasio__srv_ex_release(wasio_http_server_t *s, wasio_http_exchange_t *ex) {
   }
 }
 
-/* Builds the response head into ex->head: the codec writes the status line
- * and the caller's fields (and refuses injection), then our fields replace
- * its final empty line. */
 /* The caller's Content-Length field against the length the server frames
  * the response with (UINT64_MAX: none, a streamed body of unknown length).
  * Sets *keep when the caller's field goes out in place of the server's
- * own. Errors as http.h documents them for wasio_http_respond(). */
+ * own. */
 static int srv_check_content_length(int status, const wasio_http_header_t *headers, size_t num_headers,
                                     uint64_t length, bool *keep) {
   *keep = false;
@@ -164,14 +161,23 @@ static int srv_check_content_length(int status, const wasio_http_header_t *heade
   return 0;
 }
 
+int wasio__srv_check_framing(int status, const wasio_http_header_t *headers, size_t num_headers, uint64_t length,
+                             bool *keep) {
+  size_t pos = 0;
+  *keep = false;
+  if (wasio_http_find_header(headers, num_headers, "Transfer-Encoding", &pos) >= 0) return WASIO_EINVAL;
+  return srv_check_content_length(status, headers, num_headers, length, keep);
+}
+
+/* Builds the response head into ex->head: the codec writes the status line
+ * and the caller's fields (and refuses injection), then our fields replace
+ * its final empty line. */
 static int ex_build_head(wasio_http_exchange_t *ex, int status, const wasio_http_header_t *headers,
                          size_t num_headers, srv_resp_mode_t mode, uint64_t length) {
   wasio__srv_conn_t *c = ex->conn;
   wasio_http_server_t *s = c->server;
-  size_t pos_find = 0;
-  if (wasio_http_find_header(headers, num_headers, "Transfer-Encoding", &pos_find) >= 0) return WASIO_EINVAL;
   bool user_length = false;
-  int lrc = srv_check_content_length(status, headers, num_headers, length, &user_length);
+  int lrc = wasio__srv_check_framing(status, headers, num_headers, length, &user_length);
   if (lrc < 0) return lrc;
   const char *reason = wasio_http_reason(status);
   wasio_http_str_t rs = {reason, strlen(reason)};
@@ -216,7 +222,7 @@ static int ex_build_head(wasio_http_exchange_t *ex, int status, const wasio_http
       break;
     case MODE_NOBODY:
       /* HEAD answers carry the framing a GET would have had. */
-      if (ex->is_head && !srv_bodiless_status(status) && !user_length) {
+      if (ex->is_head && !wasio__srv_bodiless_status(status) && !user_length) {
         if (length != UINT64_MAX) {
           pos = srv_put_str(ex->head, pos, cap, "Content-Length: ", 16);
           pos = srv_put_u64(ex->head, pos, cap, length);
@@ -318,7 +324,14 @@ void wasio__srv_ex_flush(wasio_http_exchange_t *ex) {
     ex->end_pending = false;
     const char *end = "";
     size_t n = 0;
-    if (ex->resp_mode == MODE_CHUNKED) {
+    if (ex->resp_mode == MODE_CHUNKED && ex->trailers_out != NULL) {
+      end = ex->trailers_out; /* "\r\n" (after a chunk), "0\r\n", the trailers, "\r\n" */
+      n = ex->trailers_out_len;
+      if (!ex->chunk_started) {
+        end += 2;
+        n -= 2;
+      }
+    } else if (ex->resp_mode == MODE_CHUNKED) {
       end = ex->chunk_started ? "\r\n0\r\n\r\n" : "0\r\n\r\n";
       n = strlen(end);
     }
@@ -328,13 +341,42 @@ void wasio__srv_ex_flush(wasio_http_exchange_t *ex) {
   }
 }
 
-/* Delivers on_end once. */
-void wasio__srv_ex_deliver_end(wasio_http_exchange_t *ex, int status) {
+/* Delivers on_end once; `trailers` (those of a body that ended whole, or
+ * NULL) are wasio_http_exchange_trailers()'s answer during the call. */
+void wasio__srv_ex_deliver_end(wasio_http_exchange_t *ex, int status, const wasio_http_trailers_t *trailers) {
   wasio__srv_ex_set_req(ex, REQ_ENDED);
   void (*cb)(wasio_http_exchange_t *, int) = ex->on_end;
   ex->on_end = NULL;
   ex->on_data = NULL;
+  ex->trailers_in = status == 0 && trailers != NULL && trailers->num_fields > 0 ? trailers : NULL;
   if (cb != NULL) cb(ex, status);
+  ex->trailers_in = NULL;
+}
+
+void wasio__srv_ex_complete(wasio_http_exchange_t *ex, int status) {
+  wasio__srv_ex_set_resp(ex, RESP_COMPLETE);
+  void (*cb)(wasio_http_exchange_t *, int) = ex->on_complete;
+  if (cb != NULL) cb(ex, ex->abort_status != 0 ? ex->abort_status : status);
+  wasio__srv_ex_release(ex->server, ex); /* ex is gone from here on */
+}
+
+int wasio__srv_error_text(char *buf, size_t cap, int status, int err, size_t *len) {
+  size_t n = 0;
+  const char *reason = wasio_http_reason(status);
+  n = srv_put_u64(buf, n, cap, (uint64_t)status);
+  n = srv_put_str(buf, n, cap, " ", 1);
+  n = srv_put_str(buf, n, cap, reason, strlen(reason));
+  if (err < 0 && cap > 48) {
+    const char *msg = wasio_strerror(err);
+    size_t ml = strlen(msg);
+    if (ml > cap - 48) ml = cap - 48;
+    n = srv_put_str(buf, n, cap, ": ", 2);
+    n = srv_put_str(buf, n, cap, msg, ml);
+  }
+  n = srv_put_str(buf, n, cap, "\n", 1);
+  if (n == (size_t)-1) return WASIO_ENOBUFS;
+  *len = n;
+  return 0;
 }
 
 /* The response the server writes itself for a failed request (on a fresh
@@ -342,19 +384,7 @@ void wasio__srv_ex_deliver_end(wasio_http_exchange_t *ex, int status) {
 int wasio__srv_ex_respond_error(wasio_http_exchange_t *ex, int status, int err) {
   char body[WASIO__SRV_ERROR_BODY_CAP];
   size_t n = 0;
-  const char *reason = wasio_http_reason(status);
-  n = srv_put_u64(body, n, sizeof body, (uint64_t)status);
-  n = srv_put_str(body, n, sizeof body, " ", 1);
-  n = srv_put_str(body, n, sizeof body, reason, strlen(reason));
-  if (err < 0) {
-    const char *msg = wasio_strerror(err);
-    size_t ml = strlen(msg);
-    if (ml > sizeof body - 48) ml = sizeof body - 48;
-    n = srv_put_str(body, n, sizeof body, ": ", 2);
-    n = srv_put_str(body, n, sizeof body, msg, ml);
-  }
-  n = srv_put_str(body, n, sizeof body, "\n", 1);
-  if (n == (size_t)-1) n = 0;
+  if (wasio__srv_error_text(body, sizeof body, status, err, &n) < 0) n = 0;
   ex->internal = true; /* forces Connection: close */
   static const wasio_http_header_t ct[] = {
       {{"Content-Type", 12}, {"text/plain; charset=utf-8", 25}}};
@@ -383,13 +413,10 @@ void wasio__srv_ex_check_complete(wasio_http_exchange_t *ex) {
   if (ex->req_state == REQ_UNREAD) wasio__srv_conn_detach_body(c, ex);
   /* Complete: nothing of it waits to be written or delivered. */
   WASIO_ASSERT(c->ex == ex && c->body_ex != ex);
-  wasio__srv_ex_set_resp(ex, RESP_COMPLETE);
   c->ex = NULL;
   /* Nothing may follow a "Connection: close" response. */
   if (ex->close_after) wasio__srv_conn_last(c);
-  void (*cb)(wasio_http_exchange_t *, int) = ex->on_complete;
-  if (cb != NULL) cb(ex, 0);
-  wasio__srv_ex_release(c->server, ex); /* ex is gone from here on */
+  wasio__srv_ex_complete(ex, 0); /* ex is gone from here on */
   if (wasio__srv_conn_closing(c)) return;
   /* Only now may the next request (read ahead, or still to come) reach
    * the handler. */
@@ -422,20 +449,35 @@ static void ex_write_cb(wasio_write_t *w, int status) {
 int wasio__srv_ex_usable(const wasio_http_exchange_t *ex) {
   if (ex == NULL) return WASIO_EINVAL;
   if (wasio__srv_ex_done(ex)) return WASIO_ESTATE;
-  if (wasio__srv_conn_closing(ex->conn)) return WASIO_ECLOSING;
+  if (wasio__srv_ex_gone(ex)) return WASIO_ECLOSING;
+  return 0;
+}
+
+/* The response's framing from a respond call: the checks both transports
+ * share. */
+static int ex_check_response(const wasio_http_exchange_t *ex, int status, const wasio_http_header_t *headers,
+                             size_t num_headers) {
+  int rc = wasio__srv_ex_usable(ex);
+  if (rc < 0) return rc;
+  if (headers == NULL && num_headers > 0) return WASIO_EINVAL;
+  if (status < 200 || status > 999) return WASIO_EINVAL;
+  if (ex->resp_state != RESP_NONE) return WASIO_EBUSY;
   return 0;
 }
 
 int wasio_http_respond(wasio_http_exchange_t *ex, int status, const wasio_http_header_t *headers,
                        size_t num_headers, const void *body, size_t len) {
-  int rc = wasio__srv_ex_usable(ex);
+  int rc = ex_check_response(ex, status, headers, num_headers);
   if (rc < 0) return rc;
   if (body == NULL && len > 0) return WASIO_EINVAL;
-  if (headers == NULL && num_headers > 0) return WASIO_EINVAL;
-  if (status < 200 || status > 999) return WASIO_EINVAL;
-  if (ex->resp_state != RESP_NONE) return WASIO_EBUSY;
-  bool nobody = srv_bodiless_status(status);
+  bool nobody = wasio__srv_bodiless_status(status);
   if (nobody && len > 0) return WASIO_EINVAL;
+  if (ex->host != NULL) {
+    bool keep = false;
+    rc = wasio__srv_check_framing(status, headers, num_headers, nobody ? UINT64_MAX : (uint64_t)len, &keep);
+    if (rc < 0) return rc;
+    return wasio__srvh_respond(ex, status, headers, num_headers, keep, nobody, body, len);
+  }
   srv_resp_mode_t mode = (nobody || ex->is_head) ? MODE_NOBODY : MODE_LENGTH;
   rc = ex_build_head(ex, status, headers, num_headers, mode, nobody ? UINT64_MAX : (uint64_t)len);
   if (rc < 0) return rc;
@@ -463,15 +505,19 @@ int wasio_http_respond(wasio_http_exchange_t *ex, int status, const wasio_http_h
 int wasio_http_respond_start(wasio_http_exchange_t *ex, int status,
                              const wasio_http_header_t *headers, size_t num_headers,
                              int64_t content_length) {
-  int rc = wasio__srv_ex_usable(ex);
+  int rc = ex_check_response(ex, status, headers, num_headers);
   if (rc < 0) return rc;
-  if (headers == NULL && num_headers > 0) return WASIO_EINVAL;
-  if (status < 200 || status > 999 || content_length < -1) return WASIO_EINVAL;
-  if (ex->resp_state != RESP_NONE) return WASIO_EBUSY;
-  bool nobody = srv_bodiless_status(status);
+  if (content_length < -1) return WASIO_EINVAL;
+  bool nobody = wasio__srv_bodiless_status(status);
   if (nobody && content_length > 0) return WASIO_EINVAL;
-  srv_resp_mode_t mode;
   uint64_t length = content_length < 0 ? UINT64_MAX : (uint64_t)content_length;
+  if (ex->host != NULL) {
+    bool keep = false;
+    rc = wasio__srv_check_framing(status, headers, num_headers, nobody ? UINT64_MAX : length, &keep);
+    if (rc < 0) return rc;
+    return wasio__srvh_start(ex, status, headers, num_headers, keep, nobody, content_length);
+  }
+  srv_resp_mode_t mode;
   if (nobody || ex->is_head)
     mode = MODE_NOBODY;
   else if (content_length >= 0)
@@ -499,32 +545,120 @@ int wasio_http_respond_write(wasio_http_exchange_t *ex, const void *data, size_t
   if (ex->resp_state != RESP_STARTED) return WASIO_ESTATE;
   if (ex->write_cb != NULL) return WASIO_EBUSY;
   if (ex->resp_mode == MODE_LENGTH) {
-    if (len > ex->remaining) return WASIO_EINVAL; /* would break the framing */
+    /* Past the declared length the framing would break: refused, and the
+     * response stays as it was (the handler may still write what is
+     * owed, or abort). */
+    if (len > ex->remaining) return WASIO_EHTTP_CONTENT_LENGTH_MISMATCH;
     ex->remaining -= len;
   }
   ex->out = data;
   ex->out_len = len;
   ex->out_pending = true;
   ex->write_cb = cb;
+  if (ex->host != NULL) {
+    wasio__srvh_write(ex);
+    return 0;
+  }
   wasio__srv_ex_flush(ex);
   if (!wasio__srv_conn_closing(ex->conn)) wasio__srv_conn_update(ex->conn);
   return 0;
 }
 
-int wasio_http_respond_end(wasio_http_exchange_t *ex) {
+/* The checks of respond_end and respond_end_trailers; > 0: the response
+ * was short of its Content-Length and is aborted. */
+static int ex_check_end(wasio_http_exchange_t *ex) {
   int rc = wasio__srv_ex_usable(ex);
   if (rc < 0) return rc;
   if (ex->resp_state != RESP_STARTED) return WASIO_ESTATE;
   if (ex->resp_mode == MODE_LENGTH && ex->remaining != 0) {
-    /* Short of the promised Content-Length: the only honest end is a
-     * closed connection (the client sees a truncated body). */
-    wasio__srv_conn_abort(ex->conn, WASIO_ECANCELED);
+    /* Short of the promised Content-Length: the only honest end is an
+     * aborted response (the client sees a truncated body). */
+    if (ex->host != NULL)
+      wasio__srvh_abort(ex, WASIO_ECANCELED);
+    else
+      wasio__srv_conn_abort(ex->conn, WASIO_ECANCELED);
     return WASIO_EINVAL;
+  }
+  return 0;
+}
+
+/* The socket's end of a chunked body with trailers, in ex->trailers_out:
+ * "\r\n" (used after a chunk only), the last chunk, the fields. */
+static int ex_build_trailers(wasio_http_exchange_t *ex, const wasio_http_header_t *t, size_t n) {
+  size_t need = 2 + 3 + 2;
+  for (size_t i = 0; i < n; i++) need += t[i].name.len + 2 + t[i].value.len + 2;
+  char *buf = wasio__malloc(need);
+  if (buf == NULL) return WASIO_ENOMEM;
+  buf[0] = '\r';
+  buf[1] = '\n';
+  int rc = wasio_http_write_last_chunk(buf + 2, need - 2, t, n);
+  if (rc < 0) {
+    wasio__free(buf);
+    return rc;
+  }
+  ex->trailers_out = buf;
+  ex->trailers_out_len = 2 + (size_t)rc;
+  return 0;
+}
+
+static int ex_end(wasio_http_exchange_t *ex, const wasio_http_header_t *trailers, size_t n) {
+  int rc = ex_check_end(ex);
+  if (rc < 0) return rc;
+  if (ex->host != NULL) return wasio__srvh_end(ex, trailers, n);
+  if (n > 0 && ex->resp_mode == MODE_CHUNKED) {
+    rc = ex_build_trailers(ex, trailers, n);
+    if (rc < 0) return rc;
   }
   wasio__srv_ex_set_resp(ex, RESP_ENDED);
   ex->end_pending = true;
   wasio__srv_ex_flush(ex);
   if (!wasio__srv_conn_closing(ex->conn)) wasio__srv_conn_update(ex->conn);
+  return 0;
+}
+
+int wasio_http_respond_end(wasio_http_exchange_t *ex) { return ex_end(ex, NULL, 0); }
+
+int wasio_http_respond_end_trailers(wasio_http_exchange_t *ex, const wasio_http_header_t *trailers,
+                                    size_t num_trailers) {
+  int rc = wasio__srv_ex_usable(ex);
+  if (rc < 0) return rc;
+  if (trailers == NULL && num_trailers > 0) return WASIO_EINVAL;
+  if (num_trailers > WASIO_HTTP_MAX_TRAILERS) return WASIO_EINVAL;
+  size_t pos = 0;
+  if (wasio_http_find_header(trailers, num_trailers, "Content-Length", &pos) >= 0) return WASIO_EINVAL;
+  pos = 0;
+  if (wasio_http_find_header(trailers, num_trailers, "Transfer-Encoding", &pos) >= 0) return WASIO_EINVAL;
+  /* Trailers follow a body of unknown length only; a HEAD request's or a
+   * bodiless status's response has no body to follow. */
+  if (ex->resp_state == RESP_STARTED && ex->resp_mode == MODE_LENGTH) return WASIO_ESTATE;
+  /* A field that would inject is refused wherever the trailers go (also
+   * where they are dropped): the codec checks them without writing. */
+  rc = wasio_http_write_last_chunk(NULL, 0, trailers, num_trailers);
+  if (rc < 0 && rc != WASIO_ENOBUFS) return rc;
+  return ex_end(ex, trailers, num_trailers);
+}
+
+int wasio_http_respond_abort(wasio_http_exchange_t *ex, int err) {
+  if (ex == NULL || err >= 0) return WASIO_EINVAL;
+  if (wasio__srv_ex_done(ex)) return WASIO_ESTATE;
+  if (wasio__srv_ex_gone(ex)) return 0; /* already going: on_complete reports it */
+  if (ex->abort_status == 0) ex->abort_status = err;
+  if (ex->host != NULL) {
+    wasio__srvh_abort(ex, err);
+    return 0;
+  }
+  wasio__srv_conn_t *c = ex->conn;
+  if (ex->resp_state == RESP_NONE) {
+    /* Nothing of a response yet: the server's own 500 says why, and the
+     * connection closes after it (ex->internal). */
+    if (c->body_ex == ex && ex->req_state == REQ_UNREAD) wasio__srv_conn_detach_body(c, ex);
+    if (wasio__srv_ex_respond_error(ex, 500, err) == 0) {
+      if (!wasio__srv_conn_closing(c)) wasio__srv_conn_update(c);
+      return 0;
+    }
+  }
+  if (c->close_status == 0) c->close_status = err;
+  wasio__srv_conn_abort(c, err);
   return 0;
 }
 
@@ -539,12 +673,17 @@ void wasio_http_exchange_set_data(wasio_http_exchange_t *ex, void *data) {
 void *wasio_http_exchange_data(const wasio_http_exchange_t *ex) { return ex != NULL ? ex->data : NULL; }
 
 wasio_http_server_t *wasio_http_exchange_server(const wasio_http_exchange_t *ex) {
-  return ex != NULL ? ex->conn->server : NULL;
+  return ex != NULL ? ex->server : NULL;
 }
 
 int wasio_http_exchange_peer_addr(const wasio_http_exchange_t *ex, wasio_addr_t *out) {
   int rc = wasio__srv_ex_usable(ex);
   if (rc < 0) return rc;
   if (out == NULL) return WASIO_EINVAL;
+  if (ex->host != NULL) return WASIO_ENOTSUP; /* wasi:http does not tell */
   return wasio__stream_peer_addr(&ex->conn->s, out);
+}
+
+const wasio_http_trailers_t *wasio_http_exchange_trailers(const wasio_http_exchange_t *ex) {
+  return ex != NULL ? ex->trailers_in : NULL;
 }

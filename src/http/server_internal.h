@@ -10,7 +10,12 @@
  *   server_exchange.c  exchanges and responses: the response head (Date,
  *                      framing, Connection), writing it and the body in
  *                      wire order, error responses, completion, the
- *                      wasio_http_respond* API
+ *                      wasio_http_respond* API (its checks, for both
+ *                      transports)
+ *   server_host.c      the HOST transport (wasio/http.h): the server bound
+ *                      to the host's incoming-handler, one exchange per
+ *                      request the host hands in, its body and response
+ *                      over the host's streams (src/core/http_serve.h)
  *
  * Implementation notes
  * - Layers: listener -> connection (buffering, parsing, ordering,
@@ -221,8 +226,16 @@ typedef enum srv_deadline {
   DL_LINGER  /* lingering close */
 } srv_deadline_t;
 
+typedef struct wasio__srv_host wasio__srv_host_t;
+
 struct wasio_http_exchange {
+  wasio_http_server_t *server;
+  /* Its transport: the connection (SOCKET) or the host binding (HOST);
+   * exactly one is set. The state axes above are both transports'; the
+   * head axis reads SENT through the host once the response-outparam is
+   * set. */
   wasio__srv_conn_t *conn;
+  wasio__srv_host_t *host;
   wasio_http_exchange_t *next; /* the server's free list */
   void *data;
   void (*on_complete)(wasio_http_exchange_t *ex, int status);
@@ -233,6 +246,10 @@ struct wasio_http_exchange {
   size_t out_len;
   uint64_t remaining;     /* MODE_LENGTH: body bytes still owed */
   int end_status;         /* on_end status waiting to be delivered */
+  int abort_status;       /* wasio_http_respond_abort's code, for on_complete */
+  const wasio_http_trailers_t *trailers_in; /* the request's trailers, during on_end(0) */
+  char *trailers_out;     /* SOCKET: the last chunk with the response's trailers (heap) */
+  size_t trailers_out_len;
   int write_status;       /* first failed write */
   uint32_t writes_out;    /* stream writes in flight */
   uint32_t head_len;
@@ -268,6 +285,7 @@ struct wasio__srv_conn {
   wasio_http_exchange_t *ex;       /* the exchange in flight, or NULL */
   wasio_http_parser_t parser;
   wasio_http_body_t body;          /* the request body being decoded */
+  wasio_http_trailers_t trailers;  /* its trailer fields (views into the input) */
   wasio_http_exchange_t *body_ex;  /* its exchange; NULL while discarding */
   uint64_t body_bytes;             /* decoded so far (max_body) */
   uint64_t head_since, idle_since, body_since, write_since, linger_since;
@@ -287,6 +305,8 @@ struct wasio__srv_conn {
 struct wasio_http_server {
   wasio_loop_t *loop;
   wasio_tcp_t *listener;
+  wasio__srv_host_t *host;         /* HOST: the binding (server_host.c), once listening */
+  bool on_host;                    /* the transport is HOST */
   wasio_tls_config_t *tls;         /* HTTPS when set (the caller's) */
   wasio_http_handler handler;
   void *data;
@@ -332,16 +352,60 @@ void wasio__srv_conn_detach_body(wasio__srv_conn_t *c, wasio_http_exchange_t *ex
 void wasio__srv_conn_finish_body(wasio__srv_conn_t *c, int status);
 bool wasio__srv_conn_pump_body(wasio__srv_conn_t *c);
 
+/* server_host.c: the HOST transport. _bind: wasio_http_server_listen's;
+ * _unbind: at shutdown (later requests get 500); _free: with the server.
+ * The rest are the wasio_http_* functions' HOST halves, called after the
+ * checks both transports share. */
+int wasio__srvh_bind(wasio_http_server_t *s);
+void wasio__srvh_unbind(wasio_http_server_t *s);
+void wasio__srvh_free(wasio_http_server_t *s);
+bool wasio__srvh_busy(const wasio_http_server_t *s);
+/* The shutdown's timeout: the exchange in flight, if any, is aborted. */
+void wasio__srvh_cancel(wasio_http_server_t *s);
+bool wasio__srvh_aborted(const wasio_http_exchange_t *ex);
+int wasio__srvh_respond(wasio_http_exchange_t *ex, int status, const wasio_http_header_t *headers, size_t n,
+                        bool keep_cl, bool nobody, const void *body, size_t len);
+int wasio__srvh_start(wasio_http_exchange_t *ex, int status, const wasio_http_header_t *headers, size_t n,
+                      bool keep_cl, bool nobody, int64_t content_length);
+void wasio__srvh_write(wasio_http_exchange_t *ex);
+int wasio__srvh_end(wasio_http_exchange_t *ex, const wasio_http_header_t *trailers, size_t n);
+void wasio__srvh_abort(wasio_http_exchange_t *ex, int err);
+void wasio__srvh_read_body(wasio_http_exchange_t *ex);
+void wasio__srvh_pause(wasio_http_exchange_t *ex);
+
 /* server_exchange.c: exchanges and responses; the exchange's transitions */
+/* The caller's framing fields against the server's framing (both
+ * transports): no Transfer-Encoding, a Content-Length equal to `length`
+ * (UINT64_MAX: none known) or a 304's; *keep when the caller's goes out in
+ * place of the server's own. Errors as http.h documents for
+ * wasio_http_respond(). */
+int wasio__srv_check_framing(int status, const wasio_http_header_t *headers, size_t num_headers, uint64_t length,
+                             bool *keep);
+/* The text of the server's own error responses ("413 Payload Too Large:
+ * <wasio's message for err>\n") into buf[0..cap): 0 with *len, or
+ * WASIO_ENOBUFS. */
+int wasio__srv_error_text(char *buf, size_t cap, int status, int err, size_t *len);
+/* 1xx, 204, 304: never a body. */
+static inline bool wasio__srv_bodiless_status(int status) {
+  return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
+/* Whether the exchange's transport is going (connection closing, or the
+ * host response aborted): only teardown is left. */
+static inline bool wasio__srv_ex_gone(const wasio_http_exchange_t *ex) {
+  return ex->host != NULL ? wasio__srvh_aborted(ex) : ex->conn->life == CONN_CLOSING;
+}
+/* Delivers on_complete once (with the abort's code, if any) and gives the
+ * exchange back; the caller then forgets it. */
+void wasio__srv_ex_complete(wasio_http_exchange_t *ex, int status);
 void wasio__srv_ex_set_req(wasio_http_exchange_t *ex, srv_req_state_t to);
 void wasio__srv_ex_set_resp(wasio_http_exchange_t *ex, srv_resp_state_t to);
 void wasio__srv_ex_set_head(wasio_http_exchange_t *ex, srv_head_state_t to);
 void wasio__srv_ex_set_cont(wasio_http_exchange_t *ex, srv_cont_state_t to);
 static inline bool wasio__srv_ex_done(const wasio_http_exchange_t *ex) { return ex->resp_state == RESP_COMPLETE; }
-wasio_http_exchange_t *wasio__srv_ex_new(wasio__srv_conn_t *c);
+wasio_http_exchange_t *wasio__srv_ex_new(wasio_http_server_t *s, wasio__srv_conn_t *c);
 void wasio__srv_ex_release(wasio_http_server_t *s, wasio_http_exchange_t *ex);
 void wasio__srv_ex_flush(wasio_http_exchange_t *ex);
-void wasio__srv_ex_deliver_end(wasio_http_exchange_t *ex, int status);
+void wasio__srv_ex_deliver_end(wasio_http_exchange_t *ex, int status, const wasio_http_trailers_t *trailers);
 int wasio__srv_ex_respond_error(wasio_http_exchange_t *ex, int status, int err);
 void wasio__srv_ex_check_complete(wasio_http_exchange_t *ex);
 int wasio__srv_ex_usable(const wasio_http_exchange_t *ex);

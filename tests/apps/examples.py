@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # wasio-test: timeout 240
 """tests/apps/examples.py: the HTTP examples, as a reader of the README runs
-them (examples/http-server and examples/http-client).
+them (examples/http-server, examples/http-client, examples/http-handler and
+examples/http-proxy).
 
 A test program in the harness protocol (tests/pydriver.py):
     examples.py --host HOST --list
@@ -10,6 +11,12 @@ HOST native runs build/native/examples/NAME (ASan+UBSan); wasmtime and jco
 run build/wasm32/examples/NAME.wasm through tools/wasio-run --net. The
 server prints "listening on http://IP:PORT/" first; it is stopped at the
 end of each test (wasio-run passes the signal on to its host).
+
+http-handler and http-proxy are also wasi:http handlers: on wasmtime and
+jco their --http builds (build/wasm32/examples-http/NAME.wasm) are served
+with the one command their comments document, tools/wasio-run --serve
+(wasmtime serve, jco serve), beside the socket component; every check runs
+on both deployments. The proxy's upstream is http-handler, natively.
 """
 import os
 import re
@@ -21,7 +28,7 @@ import zlib
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import pydriver  # noqa: E402
-from pydriver import check  # noqa: E402
+from pydriver import RUNNER, check  # noqa: E402
 
 START_TIMEOUT_S = 30   # jco transpiles before it starts
 RUN_TIMEOUT_S = 60
@@ -105,6 +112,101 @@ def test_client_reports_failures(host):
     check("error: URL scheme is not http or https ftp://x/" in p.stdout, p.stdout)
     check("error: connection refused http://127.0.0.1:1/" in p.stdout, p.stdout)
     check("0 of 2 ok in" in p.stdout, p.stdout)
+
+
+# ---- http-handler and http-proxy: one file, two deployments ----------------------------
+
+SERVE_READY = r"(?:Serving HTTP on http://127\.0\.0\.1:|Server listening @ 127\.0\.0\.1:)(\d+)"
+
+
+class Deployed(pydriver.Process):
+    """An example served one way: "native" (the socket build natively),
+    "socket" (the socket component through wasio-run --net) or "serve"
+    (the --http build through wasio-run --serve). self.base: its URL."""
+
+    def __init__(self, host, name, how, env=(), args=()):
+        if how == "serve":
+            cmd = [RUNNER, "--serve", "127.0.0.1:0", "--host", host, "--timeout", str(RUN_TIMEOUT_S)]
+            for e in env:
+                cmd += ["--env", e]
+            cmd.append(os.path.join(ROOT, "build", "wasm32", "examples-http", name + ".wasm"))
+            ready = SERVE_READY
+        else:
+            cmd = command("native" if how == "native" else host, name, ["0", *args])
+            ready = r"listening on http://127\.0\.0\.1:(\d+)/"
+        super().__init__(cmd, ready=ready, timeout=START_TIMEOUT_S * 2, merge_stderr=True, what=f"{name} ({how})")
+        self.how = how
+        self.base = f"http://127.0.0.1:{self.port}/"
+
+
+def deployments(host):
+    return ["native"] if host == "native" else ["socket", "serve"]
+
+
+def check_handler(base, how):
+    rc, out = curl(base)
+    check(rc == 0 and b"GET /hello\n" in out and b"POST /echo\n" in out, f"[{how}] /: {rc} {out!r}")
+    rc, out = curl(base + "hello?name=wasio+user%21")
+    check(rc == 0 and out == b"hello, wasio user!\n", f"[{how}] /hello: {rc} {out!r}")
+    rc, out = curl("-i", base + "count?to=5")
+    head, _, body = out.partition(b"\r\n\r\n")
+    check(rc == 0 and body == b"1\n2\n3\n4\n5\n" and b"chunked" in head.lower(), f"[{how}] /count: {out!r}")
+    body = os.urandom(300_000)
+    p = subprocess.run(["curl", "-sS", "-m", str(CURL_TIMEOUT_S), "--data-binary", "@-", base + "echo"],
+                       input=body, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=CURL_TIMEOUT_S + 5)
+    check(p.returncode == 0 and p.stdout == body, f"[{how}] /echo: exit {p.returncode}, {len(p.stdout)} bytes back")
+    rc, out = curl("-i", "-X", "DELETE", base + "echo")
+    check(b" 405 " in out.split(b"\r\n")[0] and re.search(rb"(?i)\r\nallow: POST\r\n", out), f"[{how}] DELETE /echo: {out[:300]!r}")
+    rc, out = curl("-o", "/dev/null", "-w", "%{http_code}", base + "nope")
+    check(out == b"404", f"[{how}] /nope: {out!r}")
+    rc, out = curl(base + "wait?ms=100")
+    check(out == b"waited 100 ms\n", f"[{how}] /wait: {out!r}")
+
+
+def test_handler_routes(host):
+    """examples/http-handler natively, as a socket component and served
+    as a wasi:http handler: the same answers."""
+    for how in deployments(host):
+        s = Deployed(host, "http-handler", how)
+        try:
+            check_handler(s.base, how)
+        finally:
+            s.stop()
+
+
+def test_proxy_streams(host):
+    """examples/http-proxy in front of http-handler: answers passed on
+    (with Via), a chunked answer and a 1 MiB echo streamed through both
+    ways at once, and 502 with the reason when the upstream is down."""
+    up = Deployed("native", "http-handler", "native")
+    try:
+        upstream = up.base.rstrip("/")
+        for how in deployments(host):
+            s = Deployed(host, "http-proxy", how, env=[f"UPSTREAM={upstream}"], args=[upstream])
+            try:
+                rc, out = curl("-i", s.base + "hello?name=proxy")
+                check(rc == 0 and out.endswith(b"\r\n\r\nhello, proxy\n") and re.search(rb"(?i)\r\nvia: 1.1 wasio-proxy\r\n", out),
+                      f"[{how}] /hello through the proxy: {out!r}")
+                rc, out = curl(s.base + "count?to=1000")
+                check(rc == 0 and out == b"".join(b"%d\n" % i for i in range(1, 1001)), f"[{how}] /count: {out[:100]!r}")
+                body = os.urandom(1024 * 1024)
+                p = subprocess.run(["curl", "-sS", "-m", str(CURL_TIMEOUT_S), "--data-binary", "@-", s.base + "echo"],
+                                   input=body, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=CURL_TIMEOUT_S + 5)
+                check(p.returncode == 0 and p.stdout == body,
+                      f"[{how}] /echo through the proxy: exit {p.returncode}, {len(p.stdout)} bytes back {p.stderr[-200:]!r}")
+            finally:
+                s.stop()
+        down = f"http://127.0.0.1:{pydriver.free_port()}"
+        for how in deployments(host):
+            s = Deployed(host, "http-proxy", how, env=[f"UPSTREAM={down}"], args=[down])
+            try:
+                rc, out = curl("-i", s.base + "hello")
+                check(b" 502 " in out.split(b"\r\n")[0] and b"http-proxy: " + down.encode() + b"/hello: " in out,
+                      f"[{how}] an upstream that is down: {out!r}")
+            finally:
+                s.stop()
+    finally:
+        up.stop()
 
 
 if __name__ == "__main__":

@@ -26,6 +26,10 @@
  *   /big            BIG_RESPONSE bytes in one whole response
  *   /api            checks the API's refusals, then answers "ok\n"
  *   /short          promises 10 bytes, writes 3, ends: the server closes
+ *   /trailers       reads the body; answers chunked "LEN\n" and ends with
+ *                   trailers: X-Len, and X-Echo-NAME for each request trailer
+ *   /abort          wasio_http_respond_abort(WASIO_EIO) before any response
+ *   /abort-midway   a chunked response aborted after its first write
  *   anything else   404
  */
 
@@ -216,7 +220,9 @@ static void handle_api(wasio_http_exchange_t *ex) {
   ASSERT_OK(wasio_http_respond_start(ex, 200, NULL, 0, 3));
   ASSERT_WASIO(WASIO_EBUSY, wasio_http_respond(ex, 200, NULL, 0, NULL, 0)); /* one response */
   ASSERT_WASIO(WASIO_EBUSY, wasio_http_respond_start(ex, 200, NULL, 0, 3));
-  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond_write(ex, "toolong", 7, never_called)); /* > Content-Length */
+  ASSERT_WASIO(WASIO_EHTTP_CONTENT_LENGTH_MISMATCH, wasio_http_respond_write(ex, "toolong", 7, never_called));
+  static const wasio_http_header_t tr[] = {{{"X-T", 3}, {"1", 1}}};
+  ASSERT_WASIO(WASIO_ESTATE, wasio_http_respond_end_trailers(ex, tr, 1)); /* Content-Length: no trailers */
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond_write(ex, "ok\n", 3, NULL));
   ASSERT_OK(wasio_http_respond_write(ex, "ok\n", 3, api_written));
   ASSERT_WASIO(WASIO_EBUSY, wasio_http_respond_write(ex, "", 0, never_called)); /* one at a time */
@@ -232,6 +238,69 @@ static void short_written(wasio_http_exchange_t *ex, int status) {
   ASSERT_WASIO(0, status);
   /* 7 bytes short of the promise: refused, and the connection closes. */
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond_end(ex));
+}
+
+/* /trailers: the request's trailers are views valid inside on_end only:
+ * copied into the state before the response (which copies them again at
+ * respond_end_trailers). */
+typedef struct trailer_state {
+  uint64_t len;
+  size_t n;
+  wasio_http_header_t out[1 + WASIO_HTTP_MAX_TRAILERS];
+  char store[2048], text[32];
+  size_t used;
+} trailer_state_t;
+
+static wasio_http_str_t trailer_keep(trailer_state_t *st, const char *p, size_t n) {
+  ASSERT_TRUE(st->used + n <= sizeof st->store);
+  memcpy(st->store + st->used, p, n);
+  st->used += n;
+  return (wasio_http_str_t){st->store + st->used - n, n};
+}
+
+static void trailers_on_data(wasio_http_exchange_t *ex, const void *data, size_t len) {
+  (void)data;
+  ((trailer_state_t *)wasio_http_exchange_data(ex))->len += len;
+}
+
+static void trailers_written(wasio_http_exchange_t *ex, int status) {
+  trailer_state_t *st = wasio_http_exchange_data(ex);
+  ASSERT_WASIO(0, status);
+  static const wasio_http_header_t bad[] = {{{"X Bad", 5}, {"1", 1}}};
+  static const wasio_http_header_t cl[] = {{{"Content-Length", 14}, {"1", 1}}};
+  ASSERT_WASIO(WASIO_EHTTP_BAD_HEADER_NAME, wasio_http_respond_end_trailers(ex, bad, 1));
+  ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond_end_trailers(ex, cl, 1));
+  ASSERT_OK(wasio_http_respond_end_trailers(ex, st->out, st->n));
+  ASSERT_WASIO(WASIO_ESTATE, wasio_http_respond_end_trailers(ex, st->out, st->n)); /* ended */
+}
+
+static void trailers_on_end(wasio_http_exchange_t *ex, int status) {
+  trailer_state_t *st = wasio_http_exchange_data(ex);
+  ASSERT_WASIO(0, status);
+  const wasio_http_trailers_t *t = wasio_http_exchange_trailers(ex);
+  char num[24];
+  int k = snprintf(num, sizeof num, "%llu", (unsigned long long)st->len);
+  st->out[st->n++] = (wasio_http_header_t){{"X-Len", 5}, trailer_keep(st, num, (size_t)k)};
+  for (size_t i = 0; t != NULL && i < t->num_fields && st->n < 1 + WASIO_HTTP_MAX_TRAILERS; i++) {
+    wasio_http_str_t name = trailer_keep(st, "X-Echo-", 7);
+    name.len += trailer_keep(st, t->fields[i].name.ptr, t->fields[i].name.len).len;
+    st->out[st->n++] = (wasio_http_header_t){name, trailer_keep(st, t->fields[i].value.ptr, t->fields[i].value.len)};
+  }
+  k = snprintf(st->text, sizeof st->text, "%llu\n", (unsigned long long)st->len);
+  ASSERT_OK(wasio_http_respond_start(ex, 200, NULL, 0, -1));
+  ASSERT_OK(wasio_http_respond_write(ex, st->text, (size_t)k, trailers_written));
+}
+
+static void free_complete(wasio_http_exchange_t *ex, int status) {
+  count_complete(ex, status);
+  free(wasio_http_exchange_data(ex));
+}
+
+static void midway_written(wasio_http_exchange_t *ex, int status) {
+  ASSERT_WASIO(0, status);
+  ASSERT_OK(wasio_http_respond_abort(ex, WASIO_ECANCELED));
+  ASSERT_OK(wasio_http_respond_abort(ex, WASIO_EIO)); /* going already: no-op */
+  ASSERT_WASIO(WASIO_ECLOSING, wasio_http_respond_end(ex));
 }
 
 static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) {
@@ -293,6 +362,20 @@ static void handler(wasio_http_exchange_t *ex, const wasio_http_request_t *req) 
     ASSERT_OK(wasio_http_request_authority(req, &a));
     int an = snprintf(S.authority, sizeof S.authority, "%.*s\n", (int)a.len, a.ptr);
     ASSERT_OK(wasio_http_respond(ex, 200, NULL, 0, S.authority, (size_t)an));
+  } else if (str_is(t, "/trailers")) {
+    trailer_state_t *st = calloc(1, sizeof *st);
+    ASSERT_TRUE(st != NULL);
+    wasio_http_exchange_set_data(ex, st);
+    wasio_http_exchange_on_complete(ex, free_complete);
+    ASSERT_TRUE(wasio_http_exchange_trailers(ex) == NULL); /* only inside on_end */
+    ASSERT_OK(wasio_http_exchange_read_body(ex, trailers_on_data, trailers_on_end));
+  } else if (str_is(t, "/abort")) {
+    ASSERT_WASIO(WASIO_EINVAL, wasio_http_respond_abort(ex, 0));
+    ASSERT_OK(wasio_http_respond_abort(ex, WASIO_EIO));
+    ASSERT_WASIO(WASIO_EBUSY, wasio_http_respond(ex, 200, NULL, 0, NULL, 0)); /* the 500 is the response */
+  } else if (str_is(t, "/abort-midway")) {
+    ASSERT_OK(wasio_http_respond_start(ex, 200, NULL, 0, -1));
+    ASSERT_OK(wasio_http_respond_write(ex, "part\n", 5, midway_written));
   } else if (str_is(t, "/chunked")) {
     wasio_http_exchange_set_data(ex, (void *)(uintptr_t)0);
     ASSERT_OK(wasio_http_respond_start(ex, 200, NULL, 0, -1));
@@ -1181,5 +1264,56 @@ TEST(api_refusals) {
   ctl_free(&x);
   WAIT_UNTIL(S.loop, S.completed_ok + S.completed_err == 2);
   ASSERT_EQ_INT(S.completed_err, 1);
+  server_stop(wd);
+}
+
+/* Trailers both ways on a chunked request and response: the request's
+ * reach the handler in on_end, its own follow the last chunk; an HTTP/1.0
+ * client (close-delimited body) gets the body without them. */
+TEST(trailers_both_ways) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  ctl_t x;
+  ctl_raw(&x,
+          "POST /trailers HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+          "5\r\nhello\r\n3\r\nabc\r\n0\r\nX-Sum: 7\r\nX-Note: a b\r\n\r\n",
+          5000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_CONTAINS(x.out, "Transfer-Encoding: chunked\r\n");
+  ASSERT_CONTAINS(x.out, "\r\n\r\n2\r\n8\n\r\n0\r\nX-Len: 8\r\nX-Echo-X-Sum: 7\r\nX-Echo-X-Note: a b\r\n\r\n");
+  ctl_free(&x);
+  ctl_raw(&x, "POST /trailers HTTP/1.0\r\nContent-Length: 3\r\n\r\nxyz", 5000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_NOT_CONTAINS(x.out, "X-Len");
+  ASSERT_CONTAINS(x.out, "\r\n\r\n3\n");
+  ctl_free(&x);
+  WAIT_UNTIL(S.loop, S.completed_ok == 2);
+  server_stop(wd);
+}
+
+/* wasio_http_respond_abort: before a response, the client gets the
+ * server's 500 (naming the code) and the connection closes; after the
+ * first bytes of a chunked body, the connection closes without its last
+ * chunk (curl: partial file). on_complete gets the abort's code. */
+TEST(respond_abort) {
+  server_start(NULL);
+  wasio_timer_t *wd = watchdog_start(S.loop, 60000);
+  ctl_t x;
+  ctl_raw(&x, "GET /abort HTTP/1.1\r\nHost: t\r\n\r\n", 5000);
+  ASSERT_EQ_INT(x.rc, 0);
+  ASSERT_CONTAINS(x.out, "HTTP/1.1 500 Internal Server Error\r\n");
+  ASSERT_CONTAINS(x.out, "Connection: close\r\n");
+  ASSERT_CONTAINS(x.out, "\r\n\r\n500 Internal Server Error: I/O error\n");
+  ctl_free(&x);
+  WAIT_UNTIL(S.loop, S.completed_err == 1);
+  ASSERT_WASIO(WASIO_EIO, S.last_complete_status);
+  char u[128];
+  url(u, sizeof u, "/abort-midway");
+  CTL_RUN(&x, "curl", 0, "-sS", "-m", "20", u);
+  ASSERT_EQ_INT(x.rc, 18); /* curl: partial file */
+  ASSERT_EQ_STR(x.out, "part\n");
+  ctl_free(&x);
+  WAIT_UNTIL(S.loop, S.completed_err == 2);
+  ASSERT_WASIO(WASIO_ECANCELED, S.last_complete_status);
   server_stop(wd);
 }

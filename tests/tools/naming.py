@@ -27,7 +27,8 @@ from pydriver import check  # noqa: E402
 
 TESTS = os.path.join(ROOT, "tests")
 # What each directory of tests/ holds, by extension.
-KINDS = {"unit": ".c", "component": ".c", "wasi": ".c", "apps": ".py", "tools": ".py", "helpers": ".py"}
+KINDS = {"unit": ".c", "component": ".c", "wasi": ".c", "servers": ".c", "apps": ".py", "tools": ".py",
+         "helpers": ".py"}
 SHARED = {"harness.c", "harness.h", "testlib.c", "testlib.h", "pydriver.py", "run.py", "lsan.supp"}
 SUBJECT = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 TEST_NAME = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -15,7 +15,8 @@ Issue 9 found that wasio-run killed the README's own server command after
 running and holding the port. Here: a signal to wasio-run (SIGTERM, SIGINT,
 SIGHUP) stops the host too, the port is free at once, and the exit status
 says which signal (128+N); --timeout still bounds a run (exit 124); a bad
---timeout value is a usage error (2).
+--timeout value is a usage error (2), as are --serve's misuses (serving
+itself runs in tests/apps/examples.py and tests/apps/http_handler.py).
 """
 import os
 import signal
@@ -119,6 +120,24 @@ def test_bad_timeout_is_usage_error(host):
                            stderr=subprocess.STDOUT, text=True, timeout=30)
         check(p.returncode == 2, f"--timeout {bad!r}: exit {p.returncode}, want 2")
         check("--timeout takes whole seconds" in p.stdout, f"--timeout {bad!r}: message {p.stdout!r}")
+
+
+def test_serve_usage_errors(host):
+    """--serve's misuses are usage errors (2) that say what is wrong, before
+    any host starts."""
+    handler = os.path.join(ROOT, "build", "wasm32", "examples-http", "http-handler.wasm")
+    cases = [(["--serve", "8080"], "--serve takes IP:PORT"),
+             (["--serve", "127.0.0.1:0", handler, "extra"], "--serve passes no arguments"),
+             (["--serve", "127.0.0.1:0", "--dir", ".", handler], "--serve takes neither --tls nor --dir"),
+             (["--reuse", "2", handler], "--reuse is for --serve"),
+             (["--serve", "127.0.0.1:0", "--reuse", "0", handler], "--reuse takes a count"),
+             (["--env", "NOEQUALS", handler], "--env takes NAME=VALUE")]
+    if host == "jco":
+        cases.append((["--serve", "127.0.0.1:0", "--reuse", "2", handler], "jco serve always reuses"))
+    for args, want in cases:
+        p = subprocess.run([RUNNER, "--host", host, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=30)
+        check(p.returncode == 2 and want in p.stdout, f"{args}: exit {p.returncode}, {p.stdout!r}; want 2, {want!r}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
  * error, and the limits. Every input is parsed whole, split in two at every
  * position and byte by byte (tests/testlib.h). */
 #include "testlib.h"
+#include "codec/http_internal.h" /* wasio__http_request_framing */
 
 static wasio_http_request_t g_req;
 static wasio_http_response_t g_res;
@@ -660,3 +661,27 @@ TEST(http_resp_status_line_limit) {
  * every parse after the first size-limit test tried only every 61st, then
  * every 331st split position). */
 TEST(http_split_stride_left_at_one) { ASSERT_EQ_INT(g_split_stride, 1); }
+
+/* The framing of fields that came from no parsed head (a host's wasi:http
+ * request): the same rules and errors as a parsed request's. */
+TEST(http_request_framing_of_fields) {
+  wasio_http_framing_t f;
+  const wasio_http_header_t cl[] = {{{"content-length", 14}, {"12", 2}}, {{"Expect", 6}, {"100-continue", 12}}};
+  ASSERT_OK(wasio__http_request_framing(cl, 2, 1, &f));
+  ASSERT_TRUE(f.has_content_length && f.content_length == 12 && f.body == WASIO_HTTP_BODY_LENGTH);
+  ASSERT_TRUE(f.expect_continue && f.keep_alive);
+  const wasio_http_header_t none[] = {{{"Accept", 6}, {"*/*", 3}}};
+  ASSERT_OK(wasio__http_request_framing(none, 1, 1, &f));
+  ASSERT_TRUE(!f.has_content_length && f.body == WASIO_HTTP_BODY_NONE && !f.expect_continue);
+  const wasio_http_header_t te[] = {{{"Transfer-Encoding", 17}, {"chunked", 7}}};
+  ASSERT_OK(wasio__http_request_framing(te, 1, 1, &f));
+  ASSERT_TRUE(f.body == WASIO_HTTP_BODY_CHUNKED);
+  const wasio_http_header_t two[] = {{{"Content-Length", 14}, {"1", 1}}, {{"Content-Length", 14}, {"2", 1}}};
+  ASSERT_WASIO(WASIO_EHTTP_CONTENT_LENGTH_MISMATCH, wasio__http_request_framing(two, 2, 1, &f));
+  const wasio_http_header_t bad[] = {{{"Content-Length", 14}, {"1x", 2}}};
+  ASSERT_WASIO(WASIO_EHTTP_BAD_CONTENT_LENGTH, wasio__http_request_framing(bad, 1, 1, &f));
+  const wasio_http_header_t both[] = {{{"Content-Length", 14}, {"1", 1}}, {{"Transfer-Encoding", 17}, {"chunked", 7}}};
+  ASSERT_WASIO(WASIO_EHTTP_CL_AND_TE, wasio__http_request_framing(both, 2, 1, &f));
+  const wasio_http_header_t gz[] = {{{"Transfer-Encoding", 17}, {"gzip", 4}}};
+  ASSERT_WASIO(WASIO_EHTTP_BAD_TRANSFER_ENCODING, wasio__http_request_framing(gz, 1, 1, &f));
+}

@@ -2,6 +2,7 @@
  * handle bookkeeping and the zero-allocation steady state. */
 #include "harness.h"
 #include "wasio.h"
+#include "internal.h" /* wasio__loop_set_yield: the host-bound server's loop rule */
 
 /* ---- timers ---------------------------------------------------------------- */
 
@@ -276,6 +277,36 @@ TEST(loop_stop_and_modes) {
   ASSERT_GE_U64(st.polls, 2);
   wasio_timer_close(stopper, NULL);
   wasio_timer_close(longer, NULL);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* A server bound to the host's incoming-handler sets the loop's yield
+ * (src/http/server_host.c): a run then returns 0 as soon as it would wait,
+ * without waiting, while due work still runs; unset, the same run waits
+ * for its timer again. */
+static int yield_ticks;
+static void yield_tick(wasio_timer_t *t) { yield_ticks++; }
+
+TEST(loop_yield_returns_instead_of_waiting) {
+  wasio_loop_t *loop;
+  ASSERT_OK(wasio_loop_new(&loop));
+  wasio_timer_t *now, *later;
+  ASSERT_OK(wasio_timer_new(loop, &now));
+  ASSERT_OK(wasio_timer_new(loop, &later));
+  ASSERT_OK(wasio_timer_start(now, yield_tick, 0, 0));
+  ASSERT_OK(wasio_timer_start(later, yield_tick, 60 * WASIO_NS_PER_S, 60 * WASIO_NS_PER_S));
+  yield_ticks = 0;
+  wasio__loop_set_yield(loop, true);
+  uint64_t t0 = wasio_monotonic_ns();
+  ASSERT_EQ_INT(wasio_loop_run(loop, WASIO_RUN_DEFAULT), 0); /* a repeating timer is left, yet it returns */
+  ASSERT_EQ_INT(wasio_loop_run(loop, WASIO_RUN_ONCE), 0);
+  ASSERT_LT_U64(wasio_monotonic_ns() - t0, 30 * WASIO_NS_PER_S); /* it did not wait for the 60 s timer */
+  ASSERT_EQ_INT(yield_ticks, 1);                              /* the due timer ran */
+  ASSERT_TRUE(wasio_timer_active(later));
+  wasio__loop_set_yield(loop, false);
+  ASSERT_EQ_INT(wasio_loop_run(loop, WASIO_RUN_NOWAIT), 1);   /* work remains */
+  wasio_timer_close(now, NULL);
+  wasio_timer_close(later, NULL);
   ASSERT_LOOP_CLOSED(loop);
 }
 

@@ -1,43 +1,239 @@
 /* src/backend/wasip2/http_incoming.c: the wasi:http/incoming-handler
  * export of the wasi:http variant (-DWASIO_WASI_HTTP, libwasio-http.a,
- * wit/wasio-http.wit).
+ * wit/wasio-http.wit), and the incoming request's calls of
+ * src/core/http_serve.h (wasio__bk_http_serve_bind, _incoming_*).
  *
- * The generated bindings of that variant carry the export's glue, so every
- * component linked with libwasio-http.a exports the handler and needs this
- * function, also a program that only makes outgoing calls. Until a server
- * is registered for the host (the wasi:http server work of issue 11), a
- * request is answered here with 500 and a body that says why, so that a
- * host serving such a component shows the cause instead of a trap.
+ * Implementation notes
+ * - Every component linked with libwasio-http.a exports the handler (the
+ *   generated bindings carry its glue), also a program that only makes
+ *   outgoing calls, so this file defines it in every such program.
+ * - The program entry: the first request of an instance runs main through
+ *   crt/start.c's wasio__program_main_once (constructors, then main, and
+ *   no exit() after it), as the run export would; a server main binds
+ *   (wasio_http_server_listen, src/http/server_host.c) is then given this
+ *   request and every later one.
+ * - With nothing bound the request is answered here: 500 and a text body
+ *   that says why (main returned without binding, the server was shut
+ *   down, main is still running), so a host shows the cause instead of a
+ *   trap or a request that never ends.
+ * - A request is wrapped in a wasio__bk_http_incoming_t on this function's
+ *   stack for the time of the bound function's call. What is left after
+ *   it (a response-outparam never set: the client went away, or the
+ *   server gave up on a stuck handler; the request itself) is dropped
+ *   here, children first: the server has released the request's body by
+ *   then. A response-outparam dropped unset is answered by the host (500
+ *   on wasmtime).
+ * - The error-code of a failure set on the outparam
+ *   (wasio__bk_http_incoming_fail) is the reverse of http_host.c's
+ *   wasio__bk_http_error: a timeout is HTTP-response-timeout, anything
+ *   else internal-error with wasio's message for the code.
  */
 #ifdef WASIO_WASI_HTTP
+#include <stdio.h>
 #include <string.h>
 
-#include "imports.h"
+#include "wasip2.h"
+#include "core/http_serve.h"
 
-#define NO_SERVER_BODY "wasio: this component has no HTTP server registered for wasi:http\n"
+/* crt/start.c (compiled into crt1-wasio.o, linked into every component). */
+int wasio__program_main_once(int *status);
+
+struct wasio__bk_http_incoming {
+  wasi_http_types_own_incoming_request_t req;
+  wasi_http_types_own_response_outparam_t out; /* __handle 0 once set */
+};
+
+/* What is bound to the export (one function: one server per instance). */
+static wasio__http_serve_fn wasio__serve_fn;
+static void *wasio__serve_arg;
+static bool wasio__serve_ever_bound;
+static bool wasio__serving;
+
+/* The longest text of the export's own 500. */
+#define WASIO__INCOMING_TEXT_CAP 256
+
+int wasio__bk_http_serve_bind(wasio__http_serve_fn fn, void *arg) {
+  if (wasio__serve_fn != NULL) return WASIO_EBUSY;
+  wasio__serve_fn = fn;
+  wasio__serve_arg = arg;
+  wasio__serve_ever_bound = true;
+  return 0;
+}
+
+void wasio__bk_http_serve_unbind(void *arg) {
+  if (wasio__serve_fn == NULL || wasio__serve_arg != arg) return;
+  wasio__serve_fn = NULL;
+  wasio__serve_arg = NULL;
+}
+
+static inline wasi_http_types_borrow_incoming_request_t wasio__req(const wasio__bk_http_incoming_t *r) {
+  return wasi_http_types_borrow_incoming_request(r->req);
+}
+
+/* ---- the head ------------------------------------------------------------------------- */
+
+/* A string result lands in the field buffer's free bytes through the
+ * arena; one that did not fit came from the heap: the head is too large. */
+static int wasio__incoming_str(wasio__http_fieldbuf_t *out, bool (*get)(wasi_http_types_borrow_incoming_request_t,
+                                                                        imports_string_t *),
+                               wasi_http_types_borrow_incoming_request_t rb, wasio_http_str_t *view) {
+  imports_string_t s;
+  *view = (wasio_http_str_t){"", 0};
+  wasio__arena_set(out->bytes + out->used, out->cap - out->used);
+  bool some = get(rb, &s);
+  wasio__arena_clear();
+  if (!some || s.len == 0) return 0;
+  const char *p = (const char *)s.ptr;
+  if (p < out->bytes + out->used || p + s.len > out->bytes + out->cap) {
+    wasio__abi_free(s.ptr, s.len);
+    return WASIO_EHTTP_HEADERS_TOO_LARGE;
+  }
+  *view = (wasio_http_str_t){p, s.len};
+  out->used = (size_t)(p + s.len - out->bytes);
+  return 0;
+}
+
+/* The methods wasi:http names, by their tag (RFC 9110 spelling). */
+static const char *const wasio__methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE",
+                                             "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+
+int wasio__bk_http_incoming_head(wasio__bk_http_incoming_t *r, wasio__http_incoming_head_t *head,
+                                 wasio__http_fieldbuf_t *fields) {
+  wasi_http_types_borrow_incoming_request_t rb = wasio__req(r);
+  wasi_http_types_method_t m;
+  wasio__arena_set(fields->bytes + fields->used, fields->cap - fields->used);
+  wasi_http_types_method_incoming_request_method(rb, &m);
+  wasio__arena_clear();
+  int rc = 0;
+  if (m.tag < sizeof wasio__methods / sizeof wasio__methods[0]) {
+    head->method = (wasio_http_str_t){wasio__methods[m.tag], strlen(wasio__methods[m.tag])};
+  } else {
+    const char *p = (const char *)m.val.other.ptr;
+    size_t n = m.val.other.len;
+    if (n > 0 && (p < fields->bytes + fields->used || p + n > fields->bytes + fields->cap)) {
+      wasio__abi_free(m.val.other.ptr, n);
+      return WASIO_EHTTP_HEADERS_TOO_LARGE;
+    }
+    head->method = (wasio_http_str_t){p, n};
+    if (n > 0) fields->used = (size_t)(p + n - fields->bytes);
+  }
+  rc = wasio__incoming_str(fields, wasi_http_types_method_incoming_request_path_with_query, rb,
+                           &head->path_with_query);
+  if (rc == 0)
+    rc = wasio__incoming_str(fields, wasi_http_types_method_incoming_request_authority, rb, &head->authority);
+  if (rc != 0) return rc;
+  /* The request's headers are its child: read and dropped at once. */
+  wasio__bk_http_fields_t f = {wasi_http_types_method_incoming_request_headers(rb)};
+  return wasio__bk_http_fields_read(&f, fields);
+}
+
+int wasio__bk_http_incoming_body(wasio__bk_http_incoming_t *r, wasio__bk_http_body_in_t *body) {
+  wasi_http_types_own_incoming_body_t ib;
+  if (!wasi_http_types_method_incoming_request_consume(wasio__req(r), &ib)) return WASIO_EIO;
+  return wasio__bk_http_body_in_open(body, ib);
+}
+
+/* ---- the response ---------------------------------------------------------------------- */
+
+int wasio__bk_http_incoming_respond(wasio__bk_http_incoming_t *r, int status, wasio__bk_http_fields_t *headers,
+                                    wasio__bk_http_body_out_t *body) {
+  if (r->out.__handle == 0) {
+    wasio__bk_http_fields_drop(headers);
+    return WASIO_ESTATE;
+  }
+  wasi_http_types_own_outgoing_response_t res =
+      wasi_http_types_constructor_outgoing_response(wasio__bk_http_fields_take(headers));
+  wasi_http_types_borrow_outgoing_response_t rb = wasi_http_types_borrow_outgoing_response(res);
+  wasi_http_types_own_outgoing_body_t ob;
+  int rc = 0;
+  if (!wasi_http_types_method_outgoing_response_set_status_code(rb, (wasi_http_types_status_code_t)status))
+    rc = WASIO_EINVAL;
+  else if (!wasi_http_types_method_outgoing_response_body(rb, &ob))
+    rc = WASIO_EIO;
+  else
+    rc = wasio__bk_http_body_out_open(body, ob); /* releases the body on error */
+  if (rc != 0) {
+    wasi_http_types_outgoing_response_drop_own(res);
+    return rc;
+  }
+  wasi_http_types_result_own_outgoing_response_error_code_t ok = {.is_err = false, .val.ok = res};
+  wasi_http_types_own_response_outparam_t out = r->out;
+  r->out.__handle = 0;
+  wasi_http_types_static_response_outparam_set(out, &ok);
+  return 0;
+}
+
+void wasio__bk_http_incoming_fail(wasio__bk_http_incoming_t *r, int err) {
+  if (r->out.__handle == 0) return;
+  wasi_http_types_result_own_outgoing_response_error_code_t res = {.is_err = true};
+  wasi_http_types_error_code_t *e = &res.val.err;
+  if (err == WASIO_ETIMEDOUT) {
+    e->tag = WASI_HTTP_TYPES_ERROR_CODE_HTTP_RESPONSE_TIMEOUT;
+  } else {
+    const char *msg = wasio_strerror(err);
+    e->tag = WASI_HTTP_TYPES_ERROR_CODE_INTERNAL_ERROR;
+    e->val.internal_error.is_some = true;
+    e->val.internal_error.val = (imports_string_t){(uint8_t *)(uintptr_t)msg, strlen(msg)};
+  }
+  wasi_http_types_own_response_outparam_t out = r->out;
+  r->out.__handle = 0;
+  wasi_http_types_static_response_outparam_set(out, &res);
+}
+
+/* The export's own answer when nothing serves the request: 500 and `text`. */
+static void wasio__incoming_text(wasio__bk_http_incoming_t *r, const char *text) {
+  static const wasio_http_header_t ct[] = {{{"content-type", 12}, {"text/plain; charset=utf-8", 25}}};
+  wasio__bk_http_fields_t f;
+  if (wasio__bk_http_fields_new(ct, 1, &f) != 0) return;
+  wasio__bk_http_body_out_t body;
+  wasio__bk_http_body_out_init(&body, NULL, NULL, NULL);
+  if (wasio__bk_http_incoming_respond(r, 500, &f, &body) != 0) return;
+  wasi_io_streams_stream_error_t err;
+  imports_list_u8_t bytes = {(uint8_t *)(uintptr_t)text, strlen(text)};
+  /* A few dozen bytes into a fresh body (blocking-write takes up to 4096):
+   * no loop runs here to wait for room. The body object has no loop, so
+   * it is taken apart by hand, stream first. */
+  bool wrote = wasi_io_streams_method_output_stream_blocking_write_and_flush(
+      wasi_io_streams_borrow_output_stream(body.out), &bytes, &err);
+  if (!wrote) (void)wasio__stream_error(&err, true);
+  wasi_io_streams_output_stream_drop_own(body.out);
+  body.out.__handle = 0;
+  wasi_http_types_own_outgoing_body_t ob = body.body;
+  body.body.__handle = 0;
+  if (!wrote) {
+    wasi_http_types_outgoing_body_drop_own(ob);
+    return;
+  }
+  wasi_http_types_error_code_t ferr;
+  if (!wasi_http_types_static_outgoing_body_finish(ob, NULL, &ferr)) wasi_http_types_error_code_free(&ferr);
+}
 
 void exports_wasi_http_incoming_handler_handle(exports_wasi_http_incoming_handler_own_incoming_request_t request,
                                                exports_wasi_http_incoming_handler_own_response_outparam_t response_out) {
-  wasi_http_types_incoming_request_drop_own(request);
-  wasi_http_types_own_outgoing_response_t res =
-      wasi_http_types_constructor_outgoing_response(wasi_http_types_constructor_fields());
-  wasi_http_types_borrow_outgoing_response_t rb = wasi_http_types_borrow_outgoing_response(res);
-  wasi_http_types_method_outgoing_response_set_status_code(rb, 500);
-  wasi_http_types_own_outgoing_body_t body;
-  bool have_body = wasi_http_types_method_outgoing_response_body(rb, &body);
-  wasi_http_types_result_own_outgoing_response_error_code_t r = {.is_err = false, .val.ok = res};
-  wasi_http_types_static_response_outparam_set(response_out, &r);
-  if (!have_body) return;
-  wasi_io_streams_own_output_stream_t out;
-  if (wasi_http_types_method_outgoing_body_write(wasi_http_types_borrow_outgoing_body(body), &out)) {
-    imports_list_u8_t text = {(uint8_t *)NO_SERVER_BODY, strlen(NO_SERVER_BODY)};
-    wasi_io_streams_stream_error_t err;
-    if (!wasi_io_streams_method_output_stream_blocking_write_and_flush(wasi_io_streams_borrow_output_stream(out), &text, &err) &&
-        err.tag == WASI_IO_STREAMS_STREAM_ERROR_LAST_OPERATION_FAILED)
-      wasi_io_error_error_drop_own(err.val.last_operation_failed);
-    wasi_io_streams_output_stream_drop_own(out);
+  wasio__bk_http_incoming_t r = {request, response_out};
+  int status = 0;
+  int ran = wasio__program_main_once(&status);
+  char text[WASIO__INCOMING_TEXT_CAP];
+  if (ran < 0) {
+    wasio__incoming_text(&r, "wasio: a request arrived while main was still running\n");
+  } else if (wasio__serving) {
+    wasio__incoming_text(&r, "wasio: a request arrived while another one was being served\n");
+  } else if (wasio__serve_fn != NULL) {
+    wasio__serving = true;
+    wasio__serve_fn(wasio__serve_arg, &r);
+    wasio__serving = false;
+  } else if (wasio__serve_ever_bound) {
+    wasio__incoming_text(&r, "wasio: the HTTP server of this instance was shut down\n");
+  } else {
+    snprintf(text, sizeof text,
+             "wasio: main returned %d without binding an HTTP server to the host "
+             "(wasio_http_server_listen in a component built with wasio-cc --http)\n",
+             status);
+    wasio__incoming_text(&r, text);
   }
-  wasi_http_types_error_code_t ferr;
-  if (!wasi_http_types_static_outgoing_body_finish(body, NULL, &ferr)) wasi_http_types_error_code_free(&ferr);
+  /* The host answers an outparam dropped unset (the client left, or the
+   * server gave up); the request goes last, after its body. */
+  if (r.out.__handle != 0) wasi_http_types_response_outparam_drop_own(r.out);
+  wasi_http_types_incoming_request_drop_own(r.req);
 }
 #endif

@@ -26,6 +26,10 @@
  * wasmtime-wasi). A host without it could not instantiate any wasio
  * component (a missing import); docs/ARCHITECTURE.md says so.
  *
+ * The same code runs main for the --http build's incoming-handler export
+ * (wasio__program_main_once below): once per instance, in the first
+ * request, without exit() after it.
+ *
  * Compiled on its own into build/wasm32/crt1-wasio.o, not into libwasio.a.
  */
 #include <stdint.h>
@@ -36,14 +40,45 @@
 extern void __wasm_call_ctors(void);
 extern int __original_main(void);
 
-void _start(void) {
-  /* A command runs once per instance: a second call is a host bug. */
-  static volatile int started = 0;
-  if (started) __builtin_trap();
-  started = 1;
+/* Where the program's main is in its instance's life: it runs at most
+ * once per instance, whichever export gets there first. */
+enum { MAIN_NOT_RUN = 0, MAIN_RUNNING, MAIN_RETURNED };
+static volatile int main_state = MAIN_NOT_RUN;
+static int main_status;
+
+/* Constructors, then main; the one body of both entries below. */
+static int run_main(void) {
+  main_state = MAIN_RUNNING;
   __wasm_call_ctors();
+  main_status = __original_main();
+  main_state = MAIN_RETURNED;
+  return main_status;
+}
+
+void _start(void) {
+  /* A command runs once per instance: a second call is a host bug, as is
+   * a run after another export already ran main. */
+  if (main_state != MAIN_NOT_RUN) __builtin_trap();
   /* exit() runs the atexit handlers and destructors, then proc_exit. */
-  exit(__original_main());
+  exit(run_main());
+}
+
+/* The entry of the other exports (the --http build's incoming-handler,
+ * src/backend/wasip2/http_incoming.c): the first call runs constructors
+ * and main as _start does, but main's return ends nothing (no exit(), no
+ * atexit handlers, no destructors): the instance lives on and serves what
+ * main set up. Returns 1 when this call ran main, 0 when an earlier call
+ * did, -1 while main is still running (an export re-entered from inside
+ * main: a p2 host never does that); *status is main's return value (0
+ * while it runs). */
+int wasio__program_main_once(int *status) {
+  int state = main_state;
+  if (state == MAIN_NOT_RUN) {
+    *status = run_main();
+    return 1;
+  }
+  *status = main_status;
+  return state == MAIN_RETURNED ? 0 : -1;
 }
 
 _Noreturn void _Exit(int status) {
