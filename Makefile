@@ -6,7 +6,7 @@
 # so a fresh machine needs nothing else.
 
 include tools/versions.env
-# `make` alone builds everything (the BearSSL rules below come first).
+# `make` alone builds everything (the TLS rules below come first).
 .DEFAULT_GOAL := all
 # Build with every core (the machines here have 2); output lines may interleave.
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
@@ -15,6 +15,8 @@ export WASIO_TOOLS
 TB := $(WASIO_TOOLS)/bin
 
 B := build
+# tools/wasio-cc and the test drivers find the libraries here (WASIO_BUILD).
+export WASIO_BUILD := $(CURDIR)/$(B)
 # tools/setup.sh's stamp. Defined before any rule names it: a rule's
 # prerequisites are expanded when make reads the rule, so a rule above this
 # line would see it empty and could run before setup on a fresh machine
@@ -40,7 +42,7 @@ NATIVE_LDFLAGS := -fsanitize=address,undefined -pthread
 
 # Portable code (codecs, core), TLS (src/tls), the stream layer
 # (src/stream) and protocols (src/http) go into both libraries; the backend
-# is the only part that differs. Only src/tls sees BearSSL's headers (its
+# is the only part that differs. Only src/tls sees mbedTLS's headers (its
 # -I below): the layers above reach the engine through wasio's interface.
 PORTABLE_SRC := $(sort $(wildcard src/codec/*.c src/core/*.c src/tls/*.c src/stream/*.c src/http/*.c))
 WASIP2_SRC := $(sort $(wildcard src/backend/wasip2/*.c))
@@ -55,59 +57,55 @@ R := $(B)/native-release
 RELEASE_CFLAGS := -O2 -DNDEBUG -pthread $(COMMON_CFLAGS) -Isrc/backend/posix
 RELEASE_OBJ := $(patsubst %.c,$(R)/obj/%.o,$(PORTABLE_SRC) $(POSIX_SRC))
 
-# ---- TLS: BearSSL from Debian's source package + trust anchors ----------------
-# tools/setup.sh unpacks the pinned bearssl source into BEARSSL_DIR; the
-# sub-make src/tls/bearssl.mk compiles it unchanged into one libbearssl.a per
-# target. Natively with libwasio's sanitizers (ASan+UBSan) less two UBSan
-# findings that are BearSSL's design, not bugs: -fno-sanitize=function (its
-# OOP-in-C vtables call e.g. br_md5_init(br_md5_context *) through a
-# void (*)(const br_hash_class **) pointer, in every handshake) and
-# BR_LE_UNALIGNED=0/BR_BE_UNALIGNED=0 (on x86 br_dec32le & co. load through
-# misaligned union pointers, which -fsanitize=alignment reports in
-# Poly1305_ctmul; 0 selects the byte-wise code that wasm32 uses anyway).
-# Programs link libbearssl.a after libwasio.a.
-# The Mozilla roots (Debian's ca-certificates) become BearSSL trust anchors
-# at build time: tools/mkanchors writes build/gen/tls_anchors.c.
-BEARSSL_DIR := $(WASIO_TOOLS)/bearssl-$(BEARSSL_VERSION)
+# ---- TLS: the Mozilla roots ----------------------------------------------------------
+# The Mozilla roots (Debian's ca-certificates) become trust anchors at build
+# time: tools/mkanchors writes build/gen/tls_anchors.c (each root's Name and
+# key, as DER constants), part of both libraries.
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
-# For wasm32, BR_64=1 and BR_INT128=0 (BearSSL's own switches; inner.h
-# guesses neither right for wasm32): WebAssembly has native 64-bit integer
-# operations, so the 64-bit constant-time code (aes_ct64, ghash_ctmul64) is
-# used, about 1.8x the AES-GCM throughput of the 32-bit code in a component;
-# but it has no 64x64->128 multiply, so BearSSL's __int128 paths
-# (poly1305_ctmulq, RSA i62) would become compiler-rt __multi3 calls (39% of
-# a ChaCha20-Poly1305 profile): BR_INT128=0 keeps the 32-bit-limb code there.
-# -msimd128 lets clang vectorize the bitsliced AES and ChaCha20 loops (wasm
-# SIMD, on by default in wasmtime and in Node's V8 under jco); no branch or
-# table lookup is added, so the code stays constant-time. Measured in a
-# component on wasmtime, three interleaved pairs: AES-128-GCM 32-35 -> 55-65
-# MB/s, ChaCha20-Poly1305 101-122 -> 150-172 MB/s.
-# Profiles: wasmtime run --profile=guest on build/wasm32/bench/tls_client.wasm.
-BEARSSL_WASM_CFLAGS := --target=wasm32-wasi --sysroot=/usr -O2 -g0 -DBR_64=1 -DBR_INT128=0 -msimd128
-BEARSSL_NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-  -fno-sanitize-recover=all -fno-sanitize=function -DBR_LE_UNALIGNED=0 -DBR_BE_UNALIGNED=0
 WASM_OBJ += $(W)/obj/$(GEN)/tls_anchors.o
 NATIVE_OBJ += $(N)/obj/$(GEN)/tls_anchors.o
-$(W)/obj/src/tls/%.o $(W)/obj/$(GEN)/%.o: WASM_CFLAGS += -I$(BEARSSL_DIR)/inc
-$(N)/obj/src/tls/%.o $(N)/obj/$(GEN)/%.o: NATIVE_CFLAGS += -I$(BEARSSL_DIR)/inc
-$(B)/native-release/obj/src/tls/%.o: RELEASE_CFLAGS += -I$(BEARSSL_DIR)/inc
 
-# Each library's compiler command is recorded in OUT/bearssl/.cflags (here
+# ---- TLS: mbedTLS 3.6 from Debian trixie's source package -------------------------
+# tools/setup.sh unpacks the pinned mbedtls source into MBEDTLS_DIR (the
+# version's "~" is "_" there); the sub-make src/tls/mbedtls.mk compiles it
+# unchanged with wasio's configuration header (src/tls/wasio_mbedtls_config.h:
+# only what wasio needs, no sockets, threads, files or entropy source of its
+# own) into one libmbedtls.a per target: for wasm32, natively with libwasio's
+# sanitizers (ASan+UBSan, as the native tests run), and -O2 for the release
+# library and the benchmarks. Programs link libmbedtls.a after libwasio.a;
+# only src/tls (the engine glue) and the generated anchors see its headers.
+# docs/TLS.md: the configuration, the policy, and the move to mbedTLS 4.x.
+MBEDTLS_DIR := $(WASIO_TOOLS)/mbedtls-$(subst ~,_,$(MBEDTLS_VERSION))
+MBEDTLS_WASM_CFLAGS := --target=wasm32-wasi --sysroot=/usr -O2 -g0
+MBEDTLS_NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+MBEDTLS_RELEASE_CFLAGS := -O2 -g0
+MBEDTLS_DEPS := $(SETUP_STAMP) src/tls/mbedtls.mk src/tls/wasio_mbedtls_config.h
+# Each library's compiler command is recorded in OUT/mbedtls/.cflags (here
 # and by the sub-make, rewritten only when it changes), so new flags or a new
-# BearSSL version rebuild it and nothing else does.
-bearssl_flags = $(shell mkdir -p $(1)/bearssl && f=$(1)/bearssl/.cflags && \
+# mbedTLS version rebuild it and nothing else does.
+mbedtls_flags = $(shell mkdir -p $(1)/mbedtls && f=$(1)/mbedtls/.cflags && \
   { echo '$(2)' | cmp -s - $$f || echo '$(2)' > $$f; } && echo $$f)
-$(W)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk \
-  $(call bearssl_flags,$(W),$(CLANG) $(BEARSSL_WASM_CFLAGS) $(BEARSSL_DIR))
-	@$(MAKE) --no-print-directory -f src/tls/bearssl.mk BEARSSL_DIR=$(BEARSSL_DIR) OUT=$(W) \
-	  CC=$(CLANG) AR=$(AR) CFLAGS="$(BEARSSL_WASM_CFLAGS)"
-$(N)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk \
-  $(call bearssl_flags,$(N),$(CLANG) $(BEARSSL_NATIVE_CFLAGS) $(BEARSSL_DIR))
-	@$(MAKE) --no-print-directory -f src/tls/bearssl.mk BEARSSL_DIR=$(BEARSSL_DIR) OUT=$(N) \
-	  CC=$(CLANG) AR=$(AR) CFLAGS="$(BEARSSL_NATIVE_CFLAGS)"
+$(W)/libmbedtls.a: $(MBEDTLS_DEPS) $(call mbedtls_flags,$(W),$(CLANG) $(MBEDTLS_WASM_CFLAGS) $(MBEDTLS_DIR))
+	@$(MAKE) --no-print-directory -f src/tls/mbedtls.mk MBEDTLS_DIR=$(MBEDTLS_DIR) OUT=$(W) \
+	  CC=$(CLANG) AR=$(AR) CFLAGS="$(MBEDTLS_WASM_CFLAGS)"
+$(N)/libmbedtls.a: $(MBEDTLS_DEPS) $(call mbedtls_flags,$(N),$(CLANG) $(MBEDTLS_NATIVE_CFLAGS) $(MBEDTLS_DIR))
+	@$(MAKE) --no-print-directory -f src/tls/mbedtls.mk MBEDTLS_DIR=$(MBEDTLS_DIR) OUT=$(N) \
+	  CC=$(CLANG) AR=$(AR) CFLAGS="$(MBEDTLS_NATIVE_CFLAGS)"
+$(R)/libmbedtls.a: $(MBEDTLS_DEPS) $(call mbedtls_flags,$(R),$(CLANG) $(MBEDTLS_RELEASE_CFLAGS) $(MBEDTLS_DIR))
+	@$(MAKE) --no-print-directory -f src/tls/mbedtls.mk MBEDTLS_DIR=$(MBEDTLS_DIR) OUT=$(R) \
+	  CC=$(CLANG) AR=$(AR) CFLAGS="$(MBEDTLS_RELEASE_CFLAGS)"
 # Recreated if a `make clean` in the same run removed it after parsing.
-$(W)/bearssl/.cflags $(N)/bearssl/.cflags:
+$(W)/mbedtls/.cflags $(N)/mbedtls/.cflags $(R)/mbedtls/.cflags:
 	@mkdir -p $(dir $@) && touch $@
+
+# The glue is compiled with the library's configuration.
+TLS_INC := -I$(MBEDTLS_DIR)/include -DMBEDTLS_CONFIG_FILE='"wasio_mbedtls_config.h"' -Isrc/tls
+TLSLIB := libmbedtls.a
+TLS_LIBS := $(W)/libmbedtls.a $(N)/libmbedtls.a $(R)/libmbedtls.a
+$(W)/obj/src/tls/%.o $(W)/obj/$(GEN)/%.o: WASM_CFLAGS += $(TLS_INC)
+$(N)/obj/src/tls/%.o $(N)/obj/$(GEN)/%.o: NATIVE_CFLAGS += $(TLS_INC)
+$(B)/native-release/obj/src/tls/%.o: RELEASE_CFLAGS += $(TLS_INC)
+
 # Debian's ca-certificates (installed by setup) provides the bundle.
 $(CA_BUNDLE): | $(SETUP_STAMP)
 $(GEN)/tls_anchors.c: tools/mkanchors $(CA_BUNDLE)
@@ -152,8 +150,8 @@ all: lib $(EXAMPLE_WASM) $(EXAMPLE_NATIVE) $(APP_WASM) $(APP_NATIVE) tests-build
 	  printf 'size: %s %s bytes (stripped)\n' $$f $$(stat -c %s $$f); done
 
 CRT := $(W)/crt1-wasio.o
-lib: $(W)/libwasio.a $(CRT) $(N)/libwasio.a $(W)/lib/pkgconfig/wasio.pc $(W)/libbearssl.a $(N)/libbearssl.a \
-  $(R)/libwasio-full.a $(R)/libbearssl.a $(R)/lib/pkgconfig/wasio-native.pc
+lib: $(W)/libwasio.a $(CRT) $(N)/libwasio.a $(W)/lib/pkgconfig/wasio.pc $(TLS_LIBS) \
+  $(R)/libwasio-full.a $(R)/lib/pkgconfig/wasio-native.pc
 
 # ---- setup ----------------------------------------------------------------
 setup: $(SETUP_STAMP)
@@ -165,7 +163,7 @@ $(SETUP_STAMP): tools/setup.sh tools/versions.env tools/jco/package-lock.json \
 # ---- zlib: Debian's source package, for wasio-fetch --compressed -----------------
 # tools/setup.sh unpacks the pinned source (ZLIB_VERSION; the directory name
 # drops the epoch "1:") into ZLIB_DIR. Only the inflate half is compiled,
-# unchanged, into one libz.a per target: for wasm32 like BearSSL, and natively
+# unchanged, into one libz.a per target: for wasm32 like mbedTLS, and natively
 # with libwasio's sanitizers from the same source, so the native tests run
 # the very code the component runs (Debian's zlib1g-dev would be another
 # build of it, uninstrumented). The .o files depend on the setup stamp: the
@@ -234,20 +232,20 @@ $(W)/lib/pkgconfig/wasio.pc: tools/wasio.pc.in include/wasio.h $(W)/libwasio.a
 	$(call pc_subst,../../../..,../..,../../../../$(ADAPTER)) $< > $@
 $(R)/lib/pkgconfig/wasio-native.pc: tools/wasio-native.pc.in include/wasio.h
 	@mkdir -p $(dir $@)
-	$(call pc_subst,../../../..,../..,,libwasio-full.a,libbearssl.a) $< > $@
+	$(call pc_subst,../../../..,../..,,libwasio-full.a,$(TLSLIB)) $< > $@
 
 # The native release library for users (wasio-native.pc): the -O2 objects
 # of the benchmarks' baseline plus the trust anchors, in one archive, and
-# BearSSL's release build beside it.
+# mbedTLS's release build beside it.
 $(R)/libwasio-full.a: $(RELEASE_OBJ) $(R)/obj/$(GEN)/tls_anchors.o
 	@rm -f $@
 	$(AR) rcs $@ $^
 
 # ---- make install PREFIX=DIR (default /usr/local) ----------------------------------
 # PREFIX/include/wasio.h, wasio/*.h; PREFIX/lib/wasm32-wasi/ (libwasio.a,
-# libbearssl.a, crt1-wasio.o: the component library) and
+# libmbedtls.a, crt1-wasio.o: the component library) and
 # PREFIX/share/wasio/wasi_snapshot_preview1.command.wasm (the adapter);
-# PREFIX/lib/libwasio.a and libwasio-bearssl.a (native, release);
+# PREFIX/lib/libwasio.a and libwasio-mbedtls.a (native, release);
 # PREFIX/lib/pkgconfig/wasio.pc (wasm32) and wasio-native.pc, relative to
 # their own place. See README.md, "Linking natively".
 PREFIX ?= /usr/local
@@ -256,12 +254,12 @@ install: lib
 	install -d $(PREFIX)/include/wasio $(PREFIX)/lib/wasm32-wasi $(PREFIX)/lib/pkgconfig $(PREFIX)/share/wasio
 	install -m 644 include/wasio.h $(PREFIX)/include/
 	install -m 644 include/wasio/*.h $(PREFIX)/include/wasio/
-	install -m 644 $(W)/libwasio.a $(W)/libbearssl.a $(CRT) $(PREFIX)/lib/wasm32-wasi/
+	install -m 644 $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) $(PREFIX)/lib/wasm32-wasi/
 	install -m 644 $(ADAPTER) $(PREFIX)/share/wasio/
 	install -m 644 $(R)/libwasio-full.a $(PREFIX)/lib/libwasio.a
-	install -m 644 $(R)/libbearssl.a $(PREFIX)/lib/libwasio-bearssl.a
+	install -m 644 $(R)/$(TLSLIB) $(PREFIX)/lib/libwasio-mbedtls.a
 	$(call pc_subst,../..,../wasm32-wasi,../../share/wasio/$(notdir $(ADAPTER))) tools/wasio.pc.in > $(PREFIX)/lib/pkgconfig/wasio.pc
-	$(call pc_subst,../..,..,,libwasio.a,libwasio-bearssl.a) tools/wasio-native.pc.in > $(PREFIX)/lib/pkgconfig/wasio-native.pc
+	$(call pc_subst,../..,..,,libwasio.a,libwasio-mbedtls.a) tools/wasio-native.pc.in > $(PREFIX)/lib/pkgconfig/wasio-native.pc
 	@echo "install: wasio $(WASIO_VERSION) in $(PREFIX) (pkg-config: PKG_CONFIG_PATH=$(PREFIX)/lib/pkgconfig)"
 
 # ---- the host-TLS variant: build/wasm32/libwasio-hosttls.a ----------------------
@@ -279,7 +277,7 @@ install: lib
 HW := $(B)/wasm32-hosttls
 HGEN := $(B)/gen-hosttls
 TLS_WIT := $(WASIO_TOOLS)/wasi-tls-wit-$(WASMTIME_VERSION)
-HOSTTLS_CFLAGS := $(subst -I$(GEN),-I$(HGEN),$(WASM_CFLAGS)) -DWASIO_HOST_TLS -I$(BEARSSL_DIR)/inc
+HOSTTLS_CFLAGS := $(subst -I$(GEN),-I$(HGEN),$(WASM_CFLAGS)) -DWASIO_HOST_TLS $(TLS_INC)
 HOSTTLS_OBJ := $(patsubst %.c,$(HW)/obj/%.o,$(PORTABLE_SRC) $(WASIP2_SRC) $(GEN)/tls_anchors.c) \
   $(HW)/obj/gen/imports.o
 
@@ -315,7 +313,7 @@ $(W)/libwasio-hosttls.a: $(HOSTTLS_OBJ) $(HGEN)/imports_component_type.o
 HOSTTLS_CTESTS := $(basename $(notdir $(shell grep -l 'wasio-test: hosttls' tests/component/*.c)))
 HOSTTLS_CTEST_WASM := $(foreach t,$(HOSTTLS_CTESTS),$(W)/tests-hosttls/$(t).wasm)
 $(W)/tests-hosttls/%.wasm: tests/component/%.c $(TESTLIB) \
-  $(W)/libwasio-hosttls.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
+  $(W)/libwasio-hosttls.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --host-tls -o $@ -Itests $< $(TESTLIB_SRC)
 
@@ -340,7 +338,7 @@ test-hosttls: hosttls $(foreach t,$(HOSTTLS_CTESTS),$(W)/tests/$(t).wasm)
 # and apps.
 HTW := $(B)/wasm32-http
 HTGEN := $(B)/gen-http
-WASIHTTP_CFLAGS := $(subst -I$(GEN),-I$(HTGEN),$(WASM_CFLAGS)) -DWASIO_WASI_HTTP -I$(BEARSSL_DIR)/inc
+WASIHTTP_CFLAGS := $(subst -I$(GEN),-I$(HTGEN),$(WASM_CFLAGS)) -DWASIO_WASI_HTTP $(TLS_INC)
 WASIHTTP_OBJ := $(patsubst %.c,$(HTW)/obj/%.o,$(PORTABLE_SRC) $(WASIP2_SRC) $(GEN)/tls_anchors.c) \
   $(HTW)/obj/gen/imports.o
 
@@ -373,7 +371,7 @@ $(W)/libwasio-http.a: $(WASIHTTP_OBJ) $(HTGEN)/imports_component_type.o
 WASIHTTP_CTESTS := $(basename $(notdir $(shell grep -l 'wasio-test: wasihttp' tests/component/*.c)))
 WASIHTTP_CTEST_WASM := $(foreach t,$(WASIHTTP_CTESTS),$(W)/tests-http/$(t).wasm)
 $(W)/tests-http/%.wasm: tests/component/%.c $(TESTLIB) \
-  $(W)/libwasio-http.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
+  $(W)/libwasio-http.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --http -o $@ -Itests $< $(TESTLIB_SRC)
 
@@ -384,7 +382,7 @@ $(W)/tests-http/%.wasm: tests/component/%.c $(TESTLIB) \
 TEST_SERVERS := $(basename $(notdir $(wildcard tests/servers/*.c)))
 TEST_SERVER_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
 TEST_SERVER_HTTP := $(foreach t,$(TEST_SERVERS),$(W)/test-servers-http/$(t).wasm)
-$(W)/test-servers-http/%.wasm: tests/servers/%.c $(W)/libwasio-http.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
+$(W)/test-servers-http/%.wasm: tests/servers/%.c $(W)/libwasio-http.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --http -o $@ $(TEST_SERVER_WRAP) $<
 
@@ -407,37 +405,37 @@ $(N)/libwasio.a: $(NATIVE_OBJ)
 
 # ---- components: examples and tests, through the user-facing wasio-cc -------------
 .SECONDEXPANSION:
-$(W)/examples/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
+$(W)/examples/%.wasm: $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --size -o $@ $(wildcard examples/$*/*.c)
 
-$(W)/examples-http/%.wasm: $(W)/libwasio-http.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
+$(W)/examples-http/%.wasm: $(W)/libwasio-http.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --http --size -o $@ $(wildcard examples/$*/*.c)
 
-$(W)/apps/%.wasm: $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $$(wildcard apps/%/*.c apps/%/*.h)
+$(W)/apps/%.wasm: $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --size -o $@ $(wildcard apps/$*/*.c) $(APP_LIBS)
 
-$(FETCH_HOSTTLS): $(W)/libwasio-hosttls.a $(W)/libbearssl.a $(CRT) tools/wasio-cc \
+$(FETCH_HOSTTLS): $(W)/libwasio-hosttls.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc \
   $(wildcard apps/wasio-fetch/*.c apps/wasio-fetch/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --host-tls --size -o $@ $(wildcard apps/wasio-fetch/*.c) $(APP_LIBS)
 
-$(FETCH_HTTP): $(W)/libwasio-http.a $(W)/libbearssl.a $(CRT) tools/wasio-cc \
+$(FETCH_HTTP): $(W)/libwasio-http.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc \
   $(wildcard apps/wasio-fetch/*.c apps/wasio-fetch/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --http --size -o $@ $(wildcard apps/wasio-fetch/*.c) $(APP_LIBS)
 
 # The examples natively too (posix backend, sanitizers), so that their
 # tests (tests/apps/examples.py) run on every host.
-$(N)/examples/%: $(N)/libwasio.a $(N)/libbearssl.a $$(wildcard examples/%/*.c)
+$(N)/examples/%: $(N)/libwasio.a $(N)/$(TLSLIB) $$(wildcard examples/%/*.c)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(NATIVE_CFLAGS) $(wildcard examples/$*/*.c) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
+	$(CLANG) $(NATIVE_CFLAGS) $(wildcard examples/$*/*.c) $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -o $@
 
-$(N)/apps/%: $(N)/libwasio.a $(N)/libbearssl.a $$(wildcard apps/%/*.c apps/%/*.h)
+$(N)/apps/%: $(N)/libwasio.a $(N)/$(TLSLIB) $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(NATIVE_CFLAGS) $(wildcard apps/$*/*.c) $(APP_LIBS) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
+	$(CLANG) $(NATIVE_CFLAGS) $(wildcard apps/$*/*.c) $(APP_LIBS) $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -o $@
 
 # wasio-fetch --compressed inflates with zlib (above): its builds add it.
 $(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS) $(FETCH_HTTP): $(W)/libz.a
@@ -445,7 +443,7 @@ $(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS) $(FETCH_HTTP): APP_LIBS = -I$(ZLIB_D
 $(N)/apps/wasio-fetch: $(N)/libz.a
 $(N)/apps/wasio-fetch: APP_LIBS = -I$(ZLIB_DIR) $(N)/libz.a
 
-$(W)/tests/%.wasm: tests/component/%.c $(TESTLIB) $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc
+$(W)/tests/%.wasm: tests/component/%.c $(TESTLIB) $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc
 	@mkdir -p $(dir $@)
 	tools/wasio-cc -o $@ -Itests $< $(TESTLIB_SRC)
 
@@ -457,23 +455,24 @@ $(W)/wasi-tests/%.wasm: tests/wasi/%.c tests/harness.c tests/harness.h $(W)/obj/
 	$(TB)/wasm-tools component new $@.core --adapt wasi_snapshot_preview1=$(ADAPTER) -o $@
 	@rm -f $@.core
 
-$(N)/tests/%: tests/component/%.c $(TESTLIB) $(N)/libwasio.a $(N)/libbearssl.a
+$(N)/tests/%: tests/component/%.c $(TESTLIB) $(N)/libwasio.a $(N)/$(TLSLIB)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(NATIVE_CFLAGS) -Itests $< $(TESTLIB_SRC) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
+	$(CLANG) $(NATIVE_CFLAGS) -Itests $< $(TESTLIB_SRC) $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -o $@
 
-$(N)/test-servers/%: tests/servers/%.c $(N)/libwasio.a $(N)/libbearssl.a
+$(N)/test-servers/%: tests/servers/%.c $(N)/libwasio.a $(N)/$(TLSLIB)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(NATIVE_CFLAGS) $< $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) $(TEST_SERVER_WRAP) -o $@
+	$(CLANG) $(NATIVE_CFLAGS) $< $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) $(TEST_SERVER_WRAP) -o $@
 
-$(N)/tests/unit: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(TESTLIB) $(N)/libwasio.a $(N)/libbearssl.a
+$(N)/tests/unit: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(TESTLIB) $(N)/libwasio.a $(N)/$(TLSLIB)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(NATIVE_CFLAGS) -I$(BEARSSL_DIR)/inc -Itests $(UNIT_SRC) $(TESTLIB_SRC) $(N)/libwasio.a $(N)/libbearssl.a $(NATIVE_LDFLAGS) -o $@
+	$(CLANG) $(NATIVE_CFLAGS) $(TLS_INC) -Itests $(UNIT_SRC) $(TESTLIB_SRC) $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -o $@
 
 .PHONY: tests-build
 tests-build: $(N)/tests/unit $(CTEST_WASM) $(CTEST_NATIVE) $(WTEST_WASM) $(foreach t,$(TEST_SERVERS),$(N)/test-servers/$(t))
 
-# ---- fuzzing: libFuzzer targets of the HTTP codec (not part of `make test`) ----
-# `make fuzz` builds fuzz/fuzz_NAME.c against the codec alone and runs each
+# ---- fuzzing: libFuzzer targets of the HTTP codec and the TLS glue (not part of `make test`) ----
+# `make fuzz` builds fuzz/fuzz_NAME.c against the codec alone (the TLS glue's
+# targets: below) and runs each
 # for FUZZ_SECONDS (default 30) with fuzz/corpus/NAME as read-only seeds;
 # new inputs go to build/fuzz/corpus/NAME, crashes to build/fuzz/crash-NAME-*.
 # `make fuzz-smoke` is the bounded CI run: 1 s per target.
@@ -486,6 +485,16 @@ FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefine
 $(B)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_SRC) $(HDRS) | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRC) -o $@
+
+# The TLS glue's targets (fuzz/fuzz_tls_*.c: PEM and certificate loading,
+# the engine's record path) compile the glue with the fuzzer's coverage and
+# link the rest of libwasio and mbedTLS (not ours: not fuzzed for itself)
+# from the native test build.
+TLS_FUZZ_GLUE := $(wildcard src/tls/*_mbedtls.c)
+$(B)/fuzz/fuzz_tls_%: fuzz/fuzz_tls_%.c $(TLS_FUZZ_GLUE) $(HDRS) $(N)/libwasio.a $(N)/libmbedtls.a | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -DWASIO_DEBUG -Isrc/backend/posix $(TLS_INC) $< $(TLS_FUZZ_GLUE) \
+	  $(N)/libwasio.a $(N)/libmbedtls.a -pthread -o $@
 
 .PHONY: fuzz fuzz-smoke fuzz-build
 fuzz-build: $(foreach t,$(FUZZ_TARGETS),$(B)/fuzz/$(t))
@@ -509,6 +518,18 @@ test: all
 
 demo: all
 	@bash examples/demo.sh
+
+# Only the TLS tests, natively and on wasmtime (a few minutes, not the whole
+# suite's quarter hour): the TLS unit tests (anchors, PEM, the first flight,
+# the allocation-failure sweeps of TLS and HTTPS), tests/component/tls.c,
+# https_client.c, https_server.c, and the apps' TLS cases (wasio-fetch's
+# https, --cacert, -k, the verification rules' exit 60; wasio-serve's
+# --cert/--key).
+TLS_TESTS := -k unit.tls -k unit.https -k unit.error -k tls. -k https_ -k wasio_fetch.https -k wasio_fetch.tls \
+  -k wasio_fetch.error_codes -k wasio_fetch.proxy_x_https -k wasio_fetch.cert_rules -k wasio_serve.https
+.PHONY: test-tls
+test-tls: all
+	@python3 tests/run.py --hosts native,wasmtime $(TLS_TESTS)
 
 bench: bench-build
 	@python3 bench/run.py
@@ -537,13 +558,13 @@ $(R)/libwasio.a: $(RELEASE_OBJ)
 	$(AR) rcs $@ $^
 
 # libwasio.a holds the TLS glue (the HTTP library links it for https://), so
-# every native bench links the release libbearssl.a and trust anchors too
+# every native bench links the release libmbedtls.a and trust anchors too
 # (their rules are in the TLS section below), as the native tests do.
-$(R)/bench/%: bench/%.c bench/alloc_count.h $(R)/libwasio.a $(R)/obj/$(GEN)/tls_anchors.o $(R)/libbearssl.a $(wildcard include/*.h include/wasio/*.h)
+$(R)/bench/%: bench/%.c bench/alloc_count.h $(R)/libwasio.a $(R)/obj/$(GEN)/tls_anchors.o $(R)/$(TLSLIB) $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BENCH_CFLAGS) $< $(R)/obj/$(GEN)/tls_anchors.o $(R)/libwasio.a $(R)/libbearssl.a -pthread $(BENCH_WRAP) -o $@
+	$(CLANG) $(BENCH_CFLAGS) $< $(R)/obj/$(GEN)/tls_anchors.o $(R)/libwasio.a $(R)/$(TLSLIB) -pthread $(BENCH_WRAP) -o $@
 
-$(W)/bench/%.wasm: bench/%.c bench/alloc_count.h $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
+$(W)/bench/%.wasm: bench/%.c bench/alloc_count.h $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc -o $@ -Wall -Wextra -Werror $(BENCH_WRAP) $<
 
@@ -566,7 +587,7 @@ bench-http: $(HTTP_BENCH)
 # Does a guest that waits block the host's threads? (bench/run_wasi_http.py,
 # issue 11): bench/http_wait.c as a wasi:http handler under wasmtime serve
 # and jco serve, against its socket builds (natively and on wasmtime run).
-$(W)/bench-http/%.wasm: bench/%.c $(W)/libwasio-http.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
+$(W)/bench-http/%.wasm: bench/%.c $(W)/libwasio-http.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --http -o $@ -Wall -Wextra -Werror $<
 # The host's floor: a handler on the raw bindings, without wasio (bench/http_floor.c).
@@ -579,47 +600,23 @@ bench-wasi-http: $(W)/bench-http/http_wait.wasm $(R)/bench/http_wait $(W)/bench/
 
 # TLS handshakes/s and bulk MB/s (bench/run_tls.py): bench/tls_client.c,
 # native and as a component, against openssl s_server, next to openssl s_time.
-# The native build links a non-sanitized -O2 libbearssl.a (same sub-make,
-# release flags) and the trust anchors compiled without sanitizers.
-BEARSSL_RELEASE_CFLAGS := -O2 -g0
-$(R)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk \
-  $(call bearssl_flags,$(R),$(CLANG) $(BEARSSL_RELEASE_CFLAGS) $(BEARSSL_DIR))
-	@$(MAKE) --no-print-directory -f src/tls/bearssl.mk BEARSSL_DIR=$(BEARSSL_DIR) OUT=$(R) \
-	  CC=$(CLANG) AR=$(AR) CFLAGS="$(BEARSSL_RELEASE_CFLAGS)"
-$(R)/bearssl/.cflags:
-	@mkdir -p $(dir $@) && touch $@
+# The native build links the -O2 libmbedtls.a (the TLS section above) and
+# the trust anchors compiled without sanitizers.
 $(R)/obj/$(GEN)/tls_anchors.o: $(GEN)/tls_anchors.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(RELEASE_CFLAGS) -I$(BEARSSL_DIR)/inc -c $< -o $@
-$(R)/bench/tls_%: bench/tls_%.c $(R)/libwasio.a $(R)/obj/$(GEN)/tls_anchors.o $(R)/libbearssl.a $(wildcard include/*.h include/wasio/*.h)
+	$(CLANG) $(RELEASE_CFLAGS) $(TLS_INC) -c $< -o $@
+$(R)/bench/tls_%: bench/tls_%.c $(R)/libwasio.a $(R)/obj/$(GEN)/tls_anchors.o $(R)/$(TLSLIB) $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BENCH_CFLAGS) $< $(R)/obj/$(GEN)/tls_anchors.o $(R)/libwasio.a $(R)/libbearssl.a -pthread -o $@
-$(W)/bench/tls_%.wasm: bench/tls_%.c $(W)/libwasio.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
+	$(CLANG) $(BENCH_CFLAGS) $< $(R)/obj/$(GEN)/tls_anchors.o $(R)/libwasio.a $(R)/$(TLSLIB) -pthread -o $@
+$(W)/bench/tls_%.wasm: bench/tls_%.c $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc -o $@ -Wall -Wextra -Werror $<
 # The same client in the host-TLS build (bench/run_tls.py runs it with
 # "host" under tools/wasio-run --host tlshost).
-$(W)/bench-hosttls/tls_%.wasm: bench/tls_%.c $(W)/libwasio-hosttls.a $(W)/libbearssl.a $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
+$(W)/bench-hosttls/tls_%.wasm: bench/tls_%.c $(W)/libwasio-hosttls.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --host-tls -o $@ -Wall -Wextra -Werror $<
-# The same client natively over BearSSL built like the component's: no x86
-# AES-NI/PCLMUL/SSE2 code, BR_64=1 and BR_INT128=0 (BEARSSL_WASM_CFLAGS'
-# switches), so that row separates what WebAssembly costs from what the
-# CPU's AES instructions give native code.
-RP := $(B)/native-portable
-BEARSSL_PORTABLE_CFLAGS := -O2 -g0 -DBR_AES_X86NI=0 -DBR_SSE2=0 -DBR_POWER8=0 -DBR_64=1 -DBR_INT128=0
-# (Natively x86-64's SSE2 is always there for the compiler to vectorize with,
-# as -msimd128 is for the component.)
-$(RP)/libbearssl.a: $(SETUP_STAMP) src/tls/bearssl.mk \
-  $(call bearssl_flags,$(RP),$(CLANG) $(BEARSSL_PORTABLE_CFLAGS) $(BEARSSL_DIR))
-	@$(MAKE) --no-print-directory -f src/tls/bearssl.mk BEARSSL_DIR=$(BEARSSL_DIR) OUT=$(RP) \
-	  CC=$(CLANG) AR=$(AR) CFLAGS="$(BEARSSL_PORTABLE_CFLAGS)"
-$(RP)/bearssl/.cflags:
-	@mkdir -p $(dir $@) && touch $@
-$(RP)/bench/tls_%: bench/tls_%.c $(R)/libwasio.a $(R)/obj/$(GEN)/tls_anchors.o $(RP)/libbearssl.a $(wildcard include/*.h include/wasio/*.h)
-	@mkdir -p $(dir $@)
-	$(CLANG) $(BENCH_CFLAGS) $< $(R)/obj/$(GEN)/tls_anchors.o $(R)/libwasio.a $(RP)/libbearssl.a -pthread -o $@
-TLS_BENCH := $(R)/bench/tls_client $(RP)/bench/tls_client $(W)/bench/tls_client.wasm $(W)/bench-hosttls/tls_client.wasm
+TLS_BENCH := $(R)/bench/tls_client $(W)/bench/tls_client.wasm $(W)/bench-hosttls/tls_client.wasm
 .PHONY: bench-tls
 bench-tls: $(TLS_BENCH)
 	@python3 bench/run_tls.py

@@ -697,8 +697,8 @@ def bench_mem(a):
           f"client idle: http_get --idle {a.mem_client_conns + 1}: a warm call, then "
           f"{a.mem_client_conns + 1} calls at once against nginx;\n"
           f"per pooled idle connection = the difference / {a.mem_client_conns} new connections.\n"
-          "TLS: http_serve with a self-signed EC P-256 certificate, Python ssl clients (TLS 1.3 when "
-          "offered: BearSSL\nspeaks 1.2); the client against nginx_server.py --tls (ecdsa-gcm, "
+          "TLS: http_serve with a self-signed EC P-256 certificate, Python ssl clients (TLS 1.3, which "
+          "mbedTLS\nprefers); the client against nginx_server.py --tls (ecdsa-gcm, "
           "TLS 1.2, its private CA).\n")
     rows = []
     tmp = tempfile.mkdtemp(prefix="wasio-bench-mem-")

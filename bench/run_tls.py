@@ -1,16 +1,13 @@
 #!/usr/bin/env python3
 """bench/run_tls.py: TLS handshakes/s and bulk MB/s, one run, with ratios.
 
-Two local `openssl s_server -WWW` (loopback, TLS 1.2, an EC P-256 leaf made
-here with the openssl CLI in a temp dir), one allowing only ECDHE-ECDSA-
-AES128-GCM-SHA256, one only ECDHE-ECDSA-CHACHA20-POLY1305, serve every
-client in turn, interleaved per round:
-  native    build/native-release/bench/tls_client (BearSSL -O2, no sanitizers;
-            AES-NI, PCLMUL and SSE2 code where the CPU has them)
-  portable  build/native-portable/bench/tls_client: the same, natively, over
-            BearSSL built with the component's switches (no x86 AES-NI/
-            PCLMUL/SSE2 code, BR_64=1, BR_INT128=0): the component's C code
-            without WebAssembly
+Three local `openssl s_server -WWW` (loopback, an EC P-256 leaf made here
+with the openssl CLI in a temp dir): two TLS 1.2 ones, one allowing only
+ECDHE-ECDSA-AES128-GCM-SHA256, one only ECDHE-ECDSA-CHACHA20-POLY1305, and a
+TLS 1.3 one (its default suites; the client's order decides). They serve
+every client in turn, interleaved per round:
+  native    build/native-release/bench/tls_client (mbedTLS -O2, no sanitizers;
+            AES-NI where the CPU has it)
   wasmtime  build/wasm32/bench/tls_client.wasm via tools/wasio-run --net
   s_time    native `openssl s_time -new` (OpenSSL, the same server)
   host TLS  build/wasm32/bench-hosttls/tls_client.wasm ("host": the host's
@@ -19,7 +16,7 @@ client in turn, interleaved per round:
             wasmtime -S tls (rustls, webpki roots only) cannot trust a local
             server, so it has no row (docs/HOST_TLS.md)
 Handshakes: full handshakes (no resumption), connect + handshake + close,
-against the AES-GCM server.
+against the TLS 1.2 AES-GCM server and against the TLS 1.3 one.
 Bulk: each connection GETs a BULK_MIB file; MB/s = 10^6 plaintext bytes/s
 (handshakes included, amortised over the file, the same for every client).
 """
@@ -29,8 +26,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 CIPHER = "ECDHE-ECDSA-AES128-GCM-SHA256"
 CIPHER_CC = "ECDHE-ECDSA-CHACHA20-POLY1305"
+# The TLS 1.3 server's key in `ports` (its suites are s_server's defaults).
+TLS13 = "TLS 1.3"
 NATIVE = os.path.join(ROOT, "build/native-release/bench/tls_client")
-PORTABLE = os.path.join(ROOT, "build/native-portable/bench/tls_client")
 WASM = os.path.join(ROOT, "build/wasm32/bench/tls_client.wasm")
 WASM_HOST = os.path.join(ROOT, "build/wasm32/bench-hosttls/tls_client.wasm")
 RUN = os.path.join(ROOT, "tools/wasio-run")
@@ -54,8 +52,9 @@ def run_ours(cmd, secs, path, size, env=None):
 
 
 def run_stime(port, cipher, secs, path, size):
-    cmd = [OPENSSL, "s_time", "-connect", "127.0.0.1:%d" % port, "-new", "-time", str(int(secs)),
-           "-cipher", cipher]
+    cmd = [OPENSSL, "s_time", "-connect", "127.0.0.1:%d" % port, "-new", "-time", str(int(secs))]
+    if cipher != TLS13:
+        cmd += ["-cipher", cipher]
     if path:
         cmd += ["-www", "/" + path]
     t0 = time.monotonic()
@@ -94,11 +93,12 @@ def main():
         with open(os.path.join(tmp, "bulk.bin"), "wb") as f:
             f.write(os.urandom(size))
         ports = {}
-        for cipher in (CIPHER, CIPHER_CC):
+        for cipher in (CIPHER, CIPHER_CC, TLS13):
             port = ports[cipher] = free_port()
+            version = ["-tls1_3"] if cipher == TLS13 else ["-tls1_2", "-cipher", cipher]
             srvs.append(subprocess.Popen([OPENSSL, "s_server", "-accept", "127.0.0.1:%d" % port,
-                                          "-cert", "cert.pem", "-key", "key.pem", "-tls1_2",
-                                          "-cipher", cipher, "-WWW", "-quiet"], cwd=tmp,
+                                          "-cert", "cert.pem", "-key", "key.pem", *version,
+                                          "-WWW", "-quiet"], cwd=tmp,
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL))
             for _ in range(100):
@@ -127,16 +127,16 @@ def main():
         print()
         env_host = dict(os.environ, SSL_CERT_FILE=os.path.join(tmp, "cert.pem"))
         clients = {  # name -> f(seconds, path, size, cipher)
-            "BearSSL native": lambda s, p, z, c: run_ours([NATIVE, str(ports[c])], s, p, z),
-            "BearSSL native, portable code": lambda s, p, z, c: run_ours([PORTABLE, str(ports[c])], s, p, z),
-            "BearSSL wasmtime": lambda s, p, z, c: run_ours(
+            "mbedTLS native": lambda s, p, z, c: run_ours([NATIVE, str(ports[c])], s, p, z),
+            "mbedTLS wasmtime": lambda s, p, z, c: run_ours(
                 [RUN, "--net", "--timeout", str(int(s) + 30), WASM, str(ports[c])], s, p, z),
             "openssl s_time": lambda s, p, z, c: run_stime(ports[c], c, s, p, z),
             "host wasi:tls (tlshost)": lambda s, p, z, c: run_ours(
                 [RUN, "--host", "tlshost", "--timeout", str(int(s) + 30), WASM_HOST, "host", str(ports[c])],
                 s, p, z, env=env_host),
         }
-        kinds = (("hs", None, CIPHER), ("bulk", "bulk.bin", CIPHER), ("bulk_cc", "bulk.bin", CIPHER_CC))
+        kinds = (("hs", None, CIPHER), ("hs13", None, TLS13), ("bulk", "bulk.bin", CIPHER),
+                 ("bulk_cc", "bulk.bin", CIPHER_CC))
         res = {(c, k[0]): [] for c in clients for k in kinds}
         for r in range(a.rounds):
             names = list(clients)
@@ -144,18 +144,18 @@ def main():
             for kind, path, cipher in kinds:
                 for c in names:
                     n, t, b = clients[c](a.seconds, path, size, cipher)
-                    v = n / t if kind == "hs" else b / t / 1e6
+                    v = n / t if kind.startswith("hs") else b / t / 1e6
                     res[(c, kind)].append(v)
                     print("  [%s %s round %d: conns=%d seconds=%.3f bytes=%d -> %.1f]" % (
                         c, kind, r + 1, n, t, b, v), file=sys.stderr, flush=True)
         med = lambda xs: sorted(xs)[len(xs) // 2]
-        print("### TLS 1.2, EC P-256 server key, loopback, openssl s_server -WWW")
+        print("### EC P-256 server key, loopback, openssl s_server -WWW")
         print()
         print("%ds per measurement, %d rounds interleaved (client order rotates); median with range." % (a.seconds, a.rounds))
         print("Handshakes: full (no resumption): TCP connect + handshake + close, one at a time.")
         print("Bulk: one %d MiB GET per connection (handshake included); MB/s = 10^6 plaintext bytes/s." % a.bulk_mib)
-        print("Ratios: against BearSSL native's median of this same invocation. The one-threaded s_server")
-        print("shares the machine with each client, and its cost is in every row alike. BearSSL clients:")
+        print("Ratios: against mbedTLS native's median of this same invocation. The one-threaded s_server")
+        print("shares the machine with each client, and its cost is in every row alike. mbedTLS clients:")
         print("`insecure` config (no chain/name check; s_time does not verify either); a fresh config per")
         print("connection, so nothing is resumed. wasmtime: timed inside the component (start-up excluded).")
         print("s_time: its process wall time (its own 'real seconds' are whole seconds).")
@@ -165,16 +165,17 @@ def main():
         print("the draft's close-output, as the guest's do; the plaintext crosses the component boundary")
         print("via wasi:io streams.")
         print()
-        print("Each cell: median (min-max), then the ratio to BearSSL native's median.")
+        print("Each cell: median (min-max), then the ratio to mbedTLS native's median. Bulk: TLS 1.2.")
         print()
-        print("| client | handshakes/s | AES-128-GCM bulk MB/s | ChaCha20-Poly1305 bulk MB/s |")
-        print("|---|---:|---:|---:|")
-        base = {k[0]: med(res[("BearSSL native", k[0])]) for k in kinds}
+        print("| client | TLS 1.2 handshakes/s | TLS 1.3 handshakes/s | AES-128-GCM bulk MB/s | "
+              "ChaCha20-Poly1305 bulk MB/s |")
+        print("|---|---:|---:|---:|---:|")
+        base = {k[0]: med(res[("mbedTLS native", k[0])]) for k in kinds}
         for c in clients:
             cells = []
             for kind, _, _ in kinds:
                 xs = res[(c, kind)]
-                fmt = "%.0f (%.0f-%.0f) %.2fx" if kind == "hs" else "%.1f (%.1f-%.1f) %.2fx"
+                fmt = "%.0f (%.0f-%.0f) %.2fx" if kind.startswith("hs") else "%.1f (%.1f-%.1f) %.2fx"
                 cells.append(fmt % (med(xs), min(xs), max(xs), med(xs) / base[kind]))
             print("| %s | %s |" % (c, " | ".join(cells)))
         print()

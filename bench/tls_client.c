@@ -1,4 +1,4 @@
-/* bench/tls_client.c: TLS client throughput, BearSSL in the guest
+/* bench/tls_client.c: TLS client throughput, mbedTLS in the guest
  * (wasio_tls_t) or the host's wasi:tls (wasio_tls_host_t).
  *
  *   tls_client [guest|host] PORT SECONDS [PATH EXPECT_BYTES]
@@ -181,7 +181,7 @@ static void host_hs_cb(wasio_tls_host_t *t, int status) {
   if (rc < 0) fail("wasio_tcp_write (host TLS)", rc);
 }
 
-/* ---- BearSSL in the guest ------------------------------------------------------ */
+/* ---- mbedTLS in the guest ------------------------------------------------------ */
 
 static void connect_cb(wasio_tcp_t *tcp, int status) {
   if (status < 0) fail("connect", status);

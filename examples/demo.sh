@@ -4,7 +4,7 @@
 #  2. a local nginx serving HTTPS (tests/helpers/nginx_server.py --tls,
 #     loopback only, a private prefix; it generates a CA and server
 #     certificates with the openssl CLI) and wasio-fetch, the curl-like
-#     component (TLS by BearSSL inside it, the Mozilla roots built in),
+#     component (TLS by mbedTLS inside it, the Mozilla roots built in),
 #     fetching from it over HTTPS: on wasmtime with --cacert (the CA's
 #     directory is granted with --dir), the same on jco, then without the
 #     CA, which must fail like curl: (60);

@@ -37,7 +37,8 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "build")
+# The build the tests run: build/, or the one WASIO_BUILD names.
+BUILD = os.environ.get("WASIO_BUILD") or os.path.join(ROOT, "build")
 RUNNER = os.path.join(ROOT, "tools", "wasio-run")
 WASIO_TOOLS = os.environ.get("WASIO_TOOLS", os.path.join(os.path.expanduser("~"), ".cache", "wasio"))
 WASM_TOOLS = os.path.join(WASIO_TOOLS, "bin", "wasm-tools")
@@ -435,11 +436,14 @@ commonName = supplied
         return os.path.join(self.d, name)
 
     def key(self, name, kind="ec"):
+        """kind: "ec" (P-256), "rsa" (2048 bits) or "rsa1024" (too weak: for
+        the tests that it is refused)."""
         if kind == "ec":
             openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", f"{name}.key",
                     cwd=self.d)
         else:
-            openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", f"{name}.key",
+            bits = "1024" if kind == "rsa1024" else "2048"
+            openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", f"rsa_keygen_bits:{bits}", "-out", f"{name}.key",
                     cwd=self.d)
 
     def self_signed(self, name, cn, ext=CA_EXT, kind="ec", days=3650):

@@ -89,7 +89,7 @@ stops at its first failure; the driver then re-runs it for the tests after
 the failed one, so every test gets a verdict. A program that dies without a
 verdict for a test (crash, trap, timeout) fails that test with its output.
 
-Usage: tests/run.py [-k PROG[.TEST]] [--hosts native,wasmtime,jco,wasmtime-tls,tlshost,wasmtime-http,jco-http] [-v]
+Usage: tests/run.py [-k PROG[.TEST]]... [--hosts native,wasmtime,jco,wasmtime-tls,tlshost,wasmtime-http,jco-http] [-v]
 """
 import argparse
 import os
@@ -304,7 +304,7 @@ def check_http_imports(name, results):
 def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(), trust_root=False,
               test_filter="", nofile=None):
     """Runs one test program (all its tests, or those whose name contains
-    test_filter), re-running after failures.
+    test_filter, or any of them if it is a list), re-running after failures.
     trust_root: the program's host trusts SSL_CERT_FILE, set to the first
     helper's root (fetched anew for every start of the helpers)."""
     try:
@@ -316,7 +316,8 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
     if listed.returncode != 0:
         results.record("FAIL", f"{prog}@{host}", ": could not list tests:\n" + listed.stdout[-2000:])
         return
-    names = [n for n in listed.stdout.split() if n and test_filter in n]
+    filters = test_filter if isinstance(test_filter, list) else [test_filter]
+    names = [n for n in listed.stdout.split() if n and any(f in n for f in filters)]
     pending = list(names)
     while pending:
         helpers = []
@@ -393,9 +394,10 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("-k", default="",
+    ap.add_argument("-k", action="append", default=[],
                     help="run only programs whose name contains this; PROG.TEST: only the tests "
-                         "whose name contains TEST in the programs whose name contains PROG")
+                         "whose name contains TEST in the programs whose name contains PROG; "
+                         "given again, the programs any of them selects")
     ap.add_argument("--hosts", default=",".join(HOSTS + EXTRA_HOSTS))
     ap.add_argument("-v", action="store_true", help="print PASS lines too")
     args = ap.parse_args()
@@ -405,12 +407,19 @@ def main():
             raise SystemExit(f"unknown host {h} (known: {', '.join(HOSTS + EXTRA_HOSTS)})")
     res = Results(args.v)
     t0 = time.time()
-    prog_filter, _, test_filter = args.k.partition(".")
+    filters = [k.partition(".")[::2] for k in args.k] or [("", "")]
+
+    def selected(name, matches=lambda p, name: p in name):
+        """The test filters of every -k that selects program `name` (a test
+        runs if its name contains any of them), or None if none does."""
+        tests = [t for p, t in filters if not p or matches(p, name)]
+        return tests or None
 
     unit = os.path.join(BUILD, "native", "tests", "unit")
-    if "native" in hosts and (not prog_filter or prog_filter in "unit"):
+    unit_filter = selected("unit")
+    if "native" in hosts and unit_filter is not None:
         run_suite("unit", "native", [unit], lambda p: [unit] + p, DEFAULT_TIMEOUT, res,
-                  test_filter=test_filter)
+                  test_filter=unit_filter)
 
     programs = []
     for sub, built, ext in (("tools", "tools", ".py"), ("component", "tests", ".c"), ("wasi", "wasi-tests", ".c"),
@@ -420,7 +429,8 @@ def main():
             programs += [(os.path.join(d, fn), built) for fn in sorted(os.listdir(d)) if fn.endswith(ext)]
     for path, built in programs:
         name = os.path.splitext(os.path.basename(path))[0]
-        if prog_filter and prog_filter not in name:
+        test_filter = selected(name)
+        if test_filter is None:
             continue
         spec = parse_spec(path)
         spec["subdir"] = built

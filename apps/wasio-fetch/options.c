@@ -84,7 +84,7 @@ void fetch_usage(FILE *out) {
   fputs(
       "Usage: wasio-fetch [options...] <url>\n"
       "A curl-like HTTP(S) client on wasio: the same options, output and exit codes\n"
-      "as curl for what it does (HTTP/1.1; TLS 1.2 by BearSSL, or the host's).\n"
+      "as curl for what it does (HTTP/1.1; TLS 1.3/1.2 by mbedTLS, or the host's).\n"
       "Short options combine (-fsSL) and take attached arguments (-XPOST, -ofile).\n"
       "\n"
       "Request\n"
@@ -172,7 +172,7 @@ void fetch_usage(FILE *out) {
       "                            or host (see below)\n"
       "  -h, --help                this text;  -V, --version  the version\n"
       "\n"
-      "TLS backends: guest is TLS 1.2 in the component (BearSSL), verified\n"
+      "TLS backends: guest is TLS 1.3 and 1.2 in the component (mbedTLS), verified\n"
       "against the built-in Mozilla roots (and --cacert). host is the host's TLS\n"
       "(wasi:tls), which decides what it trusts: it takes no --cacert or -k\n"
       "(bad usage, 2), and only the host-TLS build (wasio-fetch-hosttls.wasm, on\n"
@@ -488,7 +488,7 @@ static int apply(fetch_t *f, const opt_def_t *o, const char *name, const char *v
     return 0;
   case O_HELP: fetch_usage(stdout); return -1;
   case O_VERSION:
-    printf("wasio-fetch %s (wasio; HTTP/1.1, TLS 1.2 by BearSSL, zlib)\n", WASIO_VERSION_STRING);
+    printf("wasio-fetch %s (wasio; HTTP/1.1, TLS by %s, zlib)\n", WASIO_VERSION_STRING, wasio_tls_library());
     return -1;
   default: return EXIT_INTERNAL;
   }

@@ -26,7 +26,7 @@
  *
  * TLS backend (--tls-backend, wasio/tls_host.h), resolved before anything is
  * opened or fetched:
- *   guest  BearSSL in the component (every host); the only backend that can
+ *   guest  mbedTLS in the component (every host); the only backend that can
  *          honour --cacert and -k.
  *   host   the host's wasi:tls: the host decides what it trusts. Only in the
  *          second build, build/wasm32/apps/wasio-fetch-hosttls.wasm
@@ -123,7 +123,8 @@ static bool is_chunk_error(int err) {
  * (wasio/error.h), with curl's finer distinctions inside a class: a
  * network failure is "couldn't connect" (7) unless it broke a connection
  * that was up (reset, aborted: 56; a write after the peer stopped: 55); a
- * certificate is 60 unless a pin refused it (90); a TLS stream cut short
+ * certificate is 60 unless a pin refused it (90); a TLS stream cut short,
+ * or one whose keys the peer updated (which mbedTLS 3.6 cannot follow),
  * is a failed receive (56), as in curl. */
 int fetch_error(fetch_t *f, int err, bool proxy) {
   const hop_t *h = &f->hop;
@@ -151,7 +152,7 @@ int fetch_error(fetch_t *f, int err, bool proxy) {
       return fetch_fail(f, EXIT_SSL_PINNEDPUBKEYNOTMATCH, "SSL public key does not match pinned public key (%s)", what);
     return fetch_fail(f, EXIT_PEER_FAILED_VERIFICATION, "SSL certificate problem: %s (%s)", what, host);
   case WASIO_ERRCLASS_TLS:
-    if (err == WASIO_ETLS_TRUNCATED)
+    if (err == WASIO_ETLS_TRUNCATED || err == WASIO_ETLS_KEY_UPDATE)
       return fetch_fail(f, EXIT_RECV_ERROR, "Failure when receiving data from the peer (%s)", what);
     return fetch_fail(f, EXIT_SSL_CONNECT_ERROR, "SSL connect error with %s port %u: %s", host, port, what);
   case WASIO_ERRCLASS_HTTP:
@@ -1248,11 +1249,12 @@ static int choose_tls_backend(fetch_t *f) {
     }
     break;
   }
-  if (f->verbose)
-    fprintf(stderr, "* TLS backend: %s (%s)\n",
-            f->tls_used == WASIO_TLS_BACKEND_HOST ? "host (the host's wasi:tls; the host decides trust)"
-                                                  : "guest (BearSSL inside wasio-fetch, TLS 1.2)",
-            why);
+  if (f->verbose) {
+    if (f->tls_used == WASIO_TLS_BACKEND_HOST)
+      fprintf(stderr, "* TLS backend: host (the host's wasi:tls; the host decides trust) (%s)\n", why);
+    else
+      fprintf(stderr, "* TLS backend: guest (%s inside wasio-fetch) (%s)\n", wasio_tls_library(), why);
+  }
   return 0;
 }
 

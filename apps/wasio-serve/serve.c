@@ -53,7 +53,7 @@
  * for "-". Requests the HTTP server refuses before the handler (a malformed
  * head, a head timeout) are not logged.
  * With --cert and --key (PEM: the chain, end-entity first, and its private
- * key, RSA or EC) it serves HTTPS instead (TLS 1.2, ALPN http/1.1). On
+ * key, RSA or EC) it serves HTTPS instead (TLS 1.3 and 1.2, ALPN http/1.1). On
  * wasmtime/jco the files are read through the preopened directory, like the
  * root. Runs as a component (build/wasm32/apps/wasio-serve.wasm) and
  * natively (build/native/apps/wasio-serve).

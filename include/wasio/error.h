@@ -110,7 +110,7 @@ typedef enum wasio_err_class {
   X(EURL_PERCENT, URL, "invalid percent-encoding in URL")                      \
   X(ETLS, TLS, "TLS protocol error")                                           \
   X(ETLS_ALERT, TLS, "the TLS peer sent a fatal alert")                        \
-  X(ETLS_VERSION, TLS, "the TLS peer does not support TLS 1.2")                \
+  X(ETLS_VERSION, TLS, "the TLS peer speaks no TLS version wasio does (1.2, 1.3)") \
   X(ETLS_TRUNCATED, TLS, "TLS stream ended without close_notify (possibly truncated)") \
   X(ETLS_CERT_UNTRUSTED, TLS_CERT, "certificate chain does not lead to a trusted root") \
   X(ETLS_CERT_SELF_SIGNED, TLS_CERT, "self-signed certificate that is not trusted") \
@@ -127,7 +127,14 @@ typedef enum wasio_err_class {
   X(EHTTP_DENIED, NETWORK, "the host refused to send the HTTP request")       \
   X(EHTTP_BODY_SIZE, HTTP, "HTTP body length differs from its Content-Length") \
   X(EHTTP_PROTOCOL, HTTP, "the host reported an HTTP protocol error")         \
-  X(EHTTP_FORBIDDEN_HEADER, HTTP, "HTTP header field that the host reserves (Host, Connection, ...)")
+  X(EHTTP_FORBIDDEN_HEADER, HTTP, "HTTP header field that the host reserves (Host, Connection, ...)") \
+  X(ETLS_KEY_UPDATE, TLS, "the TLS peer updated its keys (TLS 1.3 KeyUpdate), which mbedTLS 3.6 cannot follow") \
+  X(ETLS_CERT_NO_SAN, TLS_CERT, "certificate has no subjectAltName (its subject CN is never taken as a name)") \
+  X(ETLS_CERT_WILDCARD, TLS_CERT, "certificate name has a wildcard of a refused form (only a whole left-most label)") \
+  X(ETLS_CERT_IP, TLS_CERT, "an IP address matches only an iPAddress subjectAltName, never a DNS name or the CN") \
+  X(ETLS_CERT_USAGE, TLS_CERT, "certificate may not authenticate a TLS server (extendedKeyUsage or keyUsage)") \
+  X(ETLS_CERT_WEAK_KEY, TLS_CERT, "certificate key too weak (RSA under 2048 bits)") \
+  X(ETLS_CERT_ISSUER, TLS_CERT, "an issuing certificate is no CA or may not sign certificates")
 
 /* Positions in the map, starting at 1 (internal). */
 enum wasio__errno_index {

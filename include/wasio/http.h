@@ -45,7 +45,7 @@ typedef struct wasio_http_call wasio_http_call_t;
  *
  * SOCKETS: the client's own HTTP/1.1 over wasio TCP (wasi:sockets in a
  *   component, the OS natively): its connection pool, the guest's TLS
- *   (BearSSL) or the host's wasi:tls for https://, every option below.
+ *   (mbedTLS) or the host's wasi:tls for https://, every option below.
  * HOST: each call is handed to the host's HTTP client through
  *   wasi:http/outgoing-handler (docs/WASI_HTTP_CLIENT.md). The component
  *   needs no socket permission at all (`wasmtime run -S http`); the host
@@ -139,7 +139,7 @@ typedef struct wasio_http_client_opts {
   size_t max_idle_per_origin;   /* 0: WASIO_HTTP_MAX_IDLE_PER_ORIGIN */
   uint64_t idle_timeout_ns;     /* 0: WASIO_HTTP_POOL_IDLE_TIMEOUT_NS */
   wasio_http_timeouts_t timeouts;
-  /* https:// (wasio/tls.h, BearSSL in the guest). NULL: on the first https
+  /* https:// (wasio/tls.h, mbedTLS in the guest). NULL: on the first https
    * connection the client makes a default client config (the built-in
    * Mozilla roots, full verification, ALPN http/1.1) and frees it when the
    * client has closed. A config of yours (e.g. with wasio_tls_config_add_ca_pem
@@ -151,7 +151,7 @@ typedef struct wasio_http_client_opts {
   /* Who does the TLS of https:// (wasio/tls_host.h). AUTO (0): the host's
    * wasi:tls in a build linked with libwasio-hosttls.a (wasio-cc --host-tls)
    * when `tls` is NULL, since the host cannot honour a config of yours;
-   * BearSSL otherwise. GUEST: always BearSSL. HOST: always the host;
+   * the guest's mbedTLS otherwise. GUEST: always the guest. HOST: always the host;
    * wasio_http_client_new() fails with WASIO_ENOTSUP in a build without it
    * and with WASIO_EINVAL when `tls` is set. Through the host the host's
    * roots decide, no ALPN is offered, and the connect timeout bounds the

@@ -1,13 +1,13 @@
-/* wasio/tls.h: TLS 1.2 in the guest (BearSSL), client and server.
+/* wasio/tls.h: TLS 1.3 and 1.2 in the guest (mbedTLS 3.6), client and
+ * server.
  *
  * Three layers, each usable on its own:
  *
  * 1. wasio_tls_config_t: what to trust and offer, shared by many
  *    connections. Client defaults: the Mozilla roots (Debian's
  *    ca-certificates, turned into trust anchors at build time), full
- *    verification (chain, validity against the wall clock, host name),
- *    TLS 1.2 only, SHA-1 and MD5 certificate signatures refused, full-duplex
- *    buffers, a small session cache for resumption.
+ *    verification (the policy below), TLS 1.3 preferred and TLS 1.2,
+ *    full-duplex buffers, a small session cache for resumption.
  * 2. wasio_tls_engine_t: the sans-I/O engine (no socket, no loop): push
  *    ciphertext in, pull ciphertext out, push plaintext in, pull plaintext
  *    out, steered by wasio_tls_engine_state() bits. Tests and fuzzers drive it
@@ -25,28 +25,78 @@
  * - A stream is valid until its close callback has returned (like every
  *   wasio handle); it owns its wasio_tcp_t from wasio_tls_new() on.
  *
- * Protocol: TLS 1.2 only (BearSSL 0.6 has no TLS 1.3), ECDHE key exchange,
- * AES-GCM and ChaCha20-Poly1305 preferred, AES-CBC offered last; no
- * renegotiation. A server sends its chain and resumes sessions from a small
- * per-config cache; client certificates are not supported.
+ * The engine is mbedTLS 3.6 (Debian's source package, compiled unchanged
+ * with wasio's own configuration; docs/TLS.md says what it holds and how
+ * wasio moves to mbedTLS 4.x); wasio_tls_library() names it.
  *
- * Verification (client): BearSSL's X.509 "minimal" engine builds the chain
- * to an anchor and checks signatures, validity against wasio_wall_clock()
- * (wasi:clocks/wall-clock), basic constraints and key usage, and matches a
- * host name against the dNSName entries (or, without them, the CN), with a
- * "*." wildcard only as the whole first label. BearSSL 0.6 ignores iPAddress
- * entries and would compare an address as text, so for a numeric host wasio
- * sends no SNI, keeps BearSSL's matcher out, and requires an iPAddress entry
- * with the same bytes. SHA-1 and MD5 certificate signatures are refused.
+ * Protocol: TLS 1.3 preferred, TLS 1.2 otherwise; key exchange
+ * by (EC)DHE only, X25519 then P-256 (a TLS 1.3 peer that wants another
+ * group asks again with a HelloRetryRequest, which both sides handle);
+ * AEAD records only: ChaCha20-Poly1305 first, then AES-128-GCM and
+ * AES-256-GCM, except natively on a CPU with AES instructions, where
+ * AES-GCM goes first. Why ChaCha20 first: WebAssembly has no AES
+ * instructions, so a component runs mbedTLS's portable AES, which looks up
+ * tables indexed by key and data (cache timing can leak them) and is
+ * slower there than ChaCha20, whose additions, rotations and XORs take the
+ * same time whatever the data; the price is paid only against a server
+ * that insists on AES-GCM. The client's order decides unless the server
+ * enforces its own; mbedTLS as a server picks by its own order in TLS 1.2
+ * and takes the client's first in TLS 1.3. SNI (names, never addresses)
+ * and ALPN; resumption from the per-config session cache (client: TLS 1.3
+ * tickets and TLS 1.2 tickets or session IDs; server: tickets, whose keys
+ * rotate, and a session-ID cache for TLS 1.2); close_notify sent on
+ * shutdown and required at the end (else WASIO_ETLS_TRUNCATED). No 0-RTT:
+ * early data can be replayed by anyone on the path and reaches the server
+ * before the handshake authenticates it, which HTTP requests cannot afford
+ * (RFC 8446 8), and it would break the rule that no application byte
+ * leaves before the peer is verified. A TLS 1.3 KeyUpdate from the peer
+ * ends the connection with WASIO_ETLS_KEY_UPDATE: mbedTLS 3.6 cannot
+ * follow one (peers update keys rarely: on request, or after very large
+ * transfers). No renegotiation (TLS 1.2). Client certificates are not
+ * supported.
+ *
+ * Verification (client), strict by default, each rule with
+ * its own error (below) and each tested:
+ * - the chain leads to a built-in Mozilla root or a CA the user added
+ *   (wasio_tls_config_add_ca_pem; a non-CA certificate added there is
+ *   trusted as exactly that server certificate); trust anchors are a name
+ *   and a key, so their own dates and extensions do not matter;
+ * - every certificate of the chain is valid now by wasio_wall_clock();
+ * - every issuer is a CA (basicConstraints) whose keyUsage, if present,
+ *   allows keyCertSign;
+ * - signatures SHA-256, SHA-384 or SHA-512 (SHA-1 and MD5 refused), RSA
+ *   keys of 2048 bits or more, EC keys on P-256 or P-384;
+ * - the end-entity's extendedKeyUsage, if present, lists serverAuth, and
+ *   its keyUsage allows the handshake's signature;
+ * - the server's identity only from subjectAltName, never from the subject
+ *   CN (CA/Browser Forum Baseline Requirements, RFC 9525): a host name
+ *   against the dNSName entries, case-insensitively, where "*" may only be
+ *   the whole left-most label of a name with at least two more labels and
+ *   stands for exactly one label; an IP address only against the
+ *   iPAddress entries (no SNI is sent for one);
+ * - pins (wasio_tls_config_pin_sha256) as well, also under
+ *   wasio_tls_config_insecure(), which skips everything else.
+ * The whole verification ends before the handshake does, and no
+ * application byte is sent before it.
  *
  * Errors are the WASIO_ETLS_* codes of wasio/error.h:
  *   ETLS_CERT_UNTRUSTED     no path to an anchor (unknown CA, or the server
- *                           left out an intermediate: BearSSL cannot tell
- *                           these apart, and neither can OpenSSL's code 20)
+ *                           left out an intermediate: these look the same,
+ *                           as they do to OpenSSL, whose code is 20)
  *   ETLS_CERT_SELF_SIGNED   a lone self-signed certificate, not trusted
  *   ETLS_CERT_EXPIRED / ETLS_CERT_NOT_YET_VALID   by the end-entity's dates
  *                           (an intermediate out of its period: EXPIRED)
  *   ETLS_CERT_NAME          host name or address not in the certificate
+ *   ETLS_CERT_NO_SAN        no subjectAltName (the CN names nothing)
+ *   ETLS_CERT_WILDCARD      the name matches only through a "*" of a refused
+ *                           form ("w*.example.com", "*.com")
+ *   ETLS_CERT_IP            the address is only in a DNS name or the CN, or
+ *                           under a wildcard, not in an iPAddress
+ *   ETLS_CERT_USAGE         extendedKeyUsage without serverAuth, or a
+ *                           keyUsage that forbids the handshake
+ *   ETLS_CERT_WEAK_KEY      an RSA key under 2048 bits in the chain
+ *   ETLS_CERT_ISSUER        the issuer the peer sent is no CA, or may not
+ *                           sign certificates
  *   ETLS_CERT_ALGORITHM     SHA-1/MD5 signature, unsupported key or curve
  *   ETLS_CERT_PIN           no pin matched
  *   ETLS_CERT_INVALID       malformed, or larger than WASIO_TLS_MAX_EE_CERT
@@ -55,6 +105,7 @@
  *                           (e.g. https:// to a plain HTTP port)
  *   ETLS_ALERT              the peer sent another fatal alert
  *   ETLS_TRUNCATED          TCP ended after the handshake without close_notify
+ *   ETLS_KEY_UPDATE         the peer sent a TLS 1.3 KeyUpdate (above)
  *   ETLS                    any other protocol failure
  * A TCP end before the handshake completes is WASIO_ECONNRESET. A
  * certificate is rejected before any application byte is sent:
@@ -80,29 +131,33 @@ typedef struct wasio_tls wasio_tls_t;
 
 /* ---- limits and buffer sizes ------------------------------------------------ */
 
-/* BearSSL's record buffers, per connection. Full duplex (the default) can
- * receive a whole record while one is being sent: BR_SSL_BUFSIZE_BIDI. Half
- * duplex (wasio_tls_config_half_duplex) shares one buffer, BR_SSL_BUFSIZE_MONO:
- * half the memory, and fine for strict request/response protocols (HTTP/1.1
- * without pipelining), but a peer that sends while we send stalls until our
- * record is out. Checked against BearSSL's constants at compile time. */
+/* The engine's ciphertext buffers, per connection (one allocation with the
+ * engine): received ciphertext not yet taken by mbedTLS, up to
+ * WASIO_TLS_BUFSIZE_IN (a whole record with its header and expansion), and
+ * one whole record to send, WASIO_TLS_BUFSIZE_OUT; WASIO_TLS_BUFSIZE_BIDI
+ * both. mbedTLS keeps two record buffers of its own, each of about
+ * WASIO_TLS_BUFSIZE_OUT. Half duplex (wasio_tls_config_half_duplex) makes the
+ * input buffer WASIO_TLS_BUFSIZE_MONO: less memory, more pushes per record. */
 #define WASIO_TLS_BUFSIZE_IN (16384 + 325)
 #define WASIO_TLS_BUFSIZE_OUT (16384 + 85)
 #define WASIO_TLS_BUFSIZE_BIDI (WASIO_TLS_BUFSIZE_IN + WASIO_TLS_BUFSIZE_OUT)
-#define WASIO_TLS_BUFSIZE_MONO WASIO_TLS_BUFSIZE_IN
+#define WASIO_TLS_BUFSIZE_MONO 4096
 /* Client sessions remembered for resumption (per config; least recently
  * used is replaced). Keyed by host and port. */
 #define WASIO_TLS_CLIENT_SESSIONS 8
-/* Server session cache (BearSSL's LRU), bytes per config: about 100 bytes a
- * session. */
-#define WASIO_TLS_SERVER_SESSION_CACHE_BYTES 8192
+/* Server: sessions kept per config for TLS 1.2 resumption by session ID
+ * (mbedTLS's cache, oldest replaced; tickets need no server state). */
+#define WASIO_TLS_SERVER_SESSIONS 64
+/* How long a session may be resumed, by ticket (whose keys the server
+ * rotates as often) or by session ID, in seconds. */
+#define WASIO_TLS_SESSION_LIFETIME_S 7200
 /* Pins per config (wasio_tls_config_pin_sha256). */
 #define WASIO_TLS_MAX_PINS 8
 /* ALPN protocol names per config, and the longest name (RFC 7301: 255). */
 #define WASIO_TLS_MAX_ALPN 4
 #define WASIO_TLS_MAX_ALPN_LEN 255
-/* Largest end-entity certificate kept for the checks BearSSL does not do
- * (IP addresses in subjectAltName, pinning, expired vs not yet valid). */
+/* Largest end-entity certificate accepted (DER bytes); a larger one is
+ * WASIO_ETLS_CERT_INVALID. */
 #define WASIO_TLS_MAX_EE_CERT 16384
 /* Extra trust anchors from PEM per config, and certificates in a server
  * chain. */
@@ -110,6 +165,10 @@ typedef struct wasio_tls wasio_tls_t;
 #define WASIO_TLS_MAX_CHAIN 8
 /* Longest host name (DNS limit). */
 #define WASIO_TLS_MAX_HOST 253
+
+/* The TLS library inside the guest's engine and its version, e.g.
+ * "mbedTLS 3.6.6" (a static string). */
+const char *wasio_tls_library(void);
 
 /* ---- configuration ------------------------------------------------------------ */
 
@@ -140,7 +199,7 @@ int wasio_tls_config_system_roots(wasio_tls_config_t *cfg, bool use);
  * self-signed server certificate) is trusted as that exact server
  * certificate. The bytes are copied. Changing what is trusted (this, roots,
  * pins, insecure) forgets the cached sessions. Returns the number of anchors added (>= 1), or
- * WASIO_ETLS_PEM (no certificate, or one BearSSL cannot decode: nothing is
+ * WASIO_ETLS_PEM (no certificate, or one mbedTLS cannot parse: nothing is
  * added then), WASIO_ELIMIT (past WASIO_TLS_MAX_ANCHORS), WASIO_ENOMEM. */
 int wasio_tls_config_add_ca_pem(wasio_tls_config_t *cfg, const void *pem, size_t len);
 
@@ -159,13 +218,15 @@ int wasio_tls_config_insecure(wasio_tls_config_t *cfg, bool insecure);
  * copied. Errors: WASIO_ELIMIT, WASIO_EINVAL (empty or too long). */
 int wasio_tls_config_alpn(wasio_tls_config_t *cfg, const char *const *names, size_t n);
 
-/* Use one shared record buffer (WASIO_TLS_BUFSIZE_MONO) instead of two (see
+/* Use the smaller ciphertext input buffer (WASIO_TLS_BUFSIZE_MONO, see
  * above). Default false. */
 int wasio_tls_config_half_duplex(wasio_tls_config_t *cfg, bool half);
 
 /* Server: the certificate chain (PEM, end-entity first, at most
  * WASIO_TLS_MAX_CHAIN) and its private key (PEM: PKCS#8, or traditional RSA
- * or EC). RSA keys serve ECDHE_RSA suites, EC keys ECDHE_ECDSA. Copied.
+ * or EC; the key must be the certificate's). An RSA key signs with PSS in
+ * TLS 1.3 and PKCS#1 v1.5 in TLS 1.2 (ECDHE_RSA suites), an EC key with
+ * ECDSA (ECDHE_ECDSA). Copied.
  * Errors: WASIO_ETLS_PEM, WASIO_ELIMIT, WASIO_ENOMEM. */
 int wasio_tls_config_cert_pem(wasio_tls_config_t *cfg, const void *chain_pem, size_t chain_len,
                               const void *key_pem, size_t key_len);
@@ -232,7 +293,7 @@ int wasio_tls_engine_error(const wasio_tls_engine_t *e);
 typedef struct wasio_tls_info {
   bool handshake_done;
   bool resumed;          /* client: an earlier session was resumed */
-  uint16_t version;      /* 0x0303 for TLS 1.2 */
+  uint16_t version;      /* 0x0304 for TLS 1.3, 0x0303 for TLS 1.2 */
   uint16_t cipher_suite; /* IANA number, e.g. 0xC02B */
   const char *alpn;      /* negotiated protocol name, or NULL */
 } wasio_tls_info_t;

@@ -1,9 +1,10 @@
 /* wasio/tls_host.h: TLS done by the host (wasi:tls), and the explicit choice
- * between it and the guest's own TLS (wasio/tls.h, BearSSL).
+ * between it and the guest's own TLS (wasio/tls.h, mbedTLS).
  *
  * Two TLS backends:
- * - GUEST: BearSSL inside the component (wasio_tls_t). Runs on every host
- *   (wasmtime, jco, native), TLS 1.2, trusts what wasio_tls_config_t says.
+ * - GUEST: mbedTLS inside the component (wasio_tls_t). Runs on every host
+ *   (wasmtime, jco, native), TLS 1.3 and 1.2, trusts what
+ *   wasio_tls_config_t says.
  * - HOST: the host's TLS through the draft wasi:tls interface
  *   (wasi:tls/types@0.2.0-draft). Today only wasmtime's host code
  *   (wasmtime-wasi-tls) implements it. The wasmtime CLI offers it behind
@@ -24,7 +25,7 @@
  * one program source builds against both.
  *
  * Choosing (wasio_tls_backend_t):
- *   GUEST  always BearSSL.
+ *   GUEST  always mbedTLS in the guest.
  *   HOST   the host's TLS; WASIO_ENOTSUP in a build without it.
  *   AUTO   HOST in the hosttls build, GUEST otherwise. "The host accepts"
  *          is decided at instantiation: the hosttls component does not start
@@ -87,7 +88,7 @@ extern "C" {
 
 typedef enum wasio_tls_backend {
   WASIO_TLS_BACKEND_AUTO = 0,  /* HOST when this build has it, else GUEST */
-  WASIO_TLS_BACKEND_GUEST = 1, /* BearSSL in the component (wasio/tls.h) */
+  WASIO_TLS_BACKEND_GUEST = 1, /* mbedTLS in the component (wasio/tls.h) */
   WASIO_TLS_BACKEND_HOST = 2   /* the host's wasi:tls (libwasio-hosttls.a) */
 } wasio_tls_backend_t;
 

@@ -3,12 +3,13 @@
  * ciphertext and three questions about the engine's progress. Nothing here
  * names the TLS library.
  *
- * The engine glue: src/tls/engine.c, config.c, x509.c, pem.c and
- * tls_internal.h (with src/tls/bearssl.mk, which builds the library, and
- * tools/mkanchors, which writes the trust anchors in its structures) are
- * the only files that know the library (BearSSL today). Everything else
+ * The engine glue is the only code that knows the library (mbedTLS):
+ * src/tls/engine_mbedtls.c, config_mbedtls.c, x509_mbedtls.c,
+ * pem_mbedtls.c and mbedtls_internal.h, with src/tls/mbedtls.mk and
+ * src/tls/wasio_mbedtls_config.h, which build it, and tools/mkanchors,
+ * which writes the trust anchors in the glue's structure. Everything else
  * reaches the engine through wasio/tls.h and this header, so swapping the
- * library touches those files only.
+ * library (docs/TLS.md: mbedTLS 4.x) touches those files only.
  */
 #ifndef WASIO_TLS_ENGINE_H
 #define WASIO_TLS_ENGINE_H

@@ -36,8 +36,8 @@ CURL_TIMEOUT_S = 20
 
 
 def command(host, name, args):
-    return pydriver.command(host, os.path.join(ROOT, "build", "native", "examples", name),
-                            os.path.join(ROOT, "build", "wasm32", "examples", name + ".wasm"), args, net=True,
+    return pydriver.command(host, os.path.join(pydriver.BUILD, "native", "examples", name),
+                            os.path.join(pydriver.BUILD, "wasm32", "examples", name + ".wasm"), args, net=True,
                             timeout=RUN_TIMEOUT_S)
 
 

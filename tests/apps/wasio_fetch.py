@@ -33,7 +33,7 @@ outgoing-handler. Its tests (http_build_*) run in the wasmtime pass and start
 all (no --net), and require the exit codes of the socket build for the same
 failures.
 
---tls-backend: the guest backend (BearSSL) runs on every host; the host
+--tls-backend: the guest backend (mbedTLS) runs on every host; the host
 backend exists only in build/wasm32/apps/wasio-fetch-hosttls.wasm (wasio-cc
 --host-tls), which needs a host with wasi:tls. Its tests (hosttls_*) run in
 the wasmtime pass and start their hosts themselves: `wasio-run --host
@@ -67,10 +67,10 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 import pydriver  # noqa: E402
 from pydriver import RUNNER, WASM_TOOLS, Failed, Skipped, check, test  # noqa: E402,F401
 
-NATIVE = os.path.join(ROOT, "build", "native", "apps", "wasio-fetch")
-WASM = os.path.join(ROOT, "build", "wasm32", "apps", "wasio-fetch.wasm")
-HOSTTLS_WASM = os.path.join(ROOT, "build", "wasm32", "apps", "wasio-fetch-hosttls.wasm")
-HTTP_WASM = os.path.join(ROOT, "build", "wasm32", "apps", "wasio-fetch-http.wasm")
+NATIVE = os.path.join(pydriver.BUILD, "native", "apps", "wasio-fetch")
+WASM = os.path.join(pydriver.BUILD, "wasm32", "apps", "wasio-fetch.wasm")
+HOSTTLS_WASM = os.path.join(pydriver.BUILD, "wasm32", "apps", "wasio-fetch-hosttls.wasm")
+HTTP_WASM = os.path.join(pydriver.BUILD, "wasm32", "apps", "wasio-fetch-http.wasm")
 WASI_HTTP_IMPORT = "import wasi:http/outgoing-handler@"
 TRANSPORT_HOST = "* Transport: host "
 TRANSPORT_SOCKETS = "* Transport: sockets "
@@ -423,6 +423,90 @@ def https_bad_cacert_77(c):
             rc, _, err = c.run(["--cacert", name, url], cwd=d)
             check(rc == 77, f"{name}: exit {rc}; {err!r}")
             check("wasio-fetch: (77) " in err, f"{name}: stderr {err!r}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+# ---- the guest's verification rules (wasio/tls.h): curl's 60 for each ----
+
+# (leaf, issuer, extensions, key kind, host, words of the message); the
+# issuer "inter-noca" is an intermediate that is no CA.
+CERT_RULES = [
+    ("nosan", "inter", "nosan", "ec", "localhost", "no subjectAltName"),
+    ("badwild", "inter", "DNS:local*", "ec", "localhost", "wildcard"),
+    ("ipdns", "inter", "DNS:127.0.0.1", "ec", "127.0.0.1", "iPAddress"),
+    ("clientauth", "inter", "clientauth", "ec", "localhost", "may not authenticate a TLS server"),
+    ("rsa1024", "inter", "DNS:localhost", "rsa1024", "localhost", "too weak"),
+    ("noca", "inter-noca", "DNS:localhost", "ec", "localhost", "no CA"),
+    ("wronghost", "inter", "DNS:other.test", "ec", "localhost", "does not match"),
+    ("sha1", "inter", "DNS:localhost", "rsa", "localhost", "refused algorithm"),
+]
+
+
+def cert_pki(d):
+    """A root, an intermediate, an intermediate that is no CA, a good leaf
+    for localhost, and a leaf for each of CERT_RULES."""
+    p = pydriver.Pki(d)
+    p.self_signed("root", "wasio-fetch test root")
+    p.issue("inter", "root", pydriver.CA_EXT, cn="wasio-fetch test intermediate")
+    p.issue("inter-noca", "root", "basicConstraints = critical, CA:FALSE\n", cn="wasio-fetch no CA")
+    p.issue("good", "inter", pydriver.leaf_ext("DNS:localhost"))
+    for name, issuer, ext, kind, _, _ in CERT_RULES:
+        if ext == "nosan":
+            ext = "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n" \
+                  "extendedKeyUsage = serverAuth\n"
+        elif ext == "clientauth":
+            ext = pydriver.leaf_ext("DNS:localhost").replace("serverAuth", "clientAuth")
+        else:
+            ext = pydriver.leaf_ext(ext)
+        p.issue(name, issuer, ext, kind=kind, cn="localhost", md="sha1" if name == "sha1" else "sha256")
+    return p
+
+
+def s_server(d, leaf, issuer):
+    """openssl s_server -www for one connection with `leaf` and `issuer`;
+    returns (process, port)."""
+    log = open(os.path.join(d, f"{leaf}.log"), "w+b")
+    proc = subprocess.Popen([pydriver.OPENSSL, "s_server", "-accept", "0", "-naccept", "1", "-www", "-tls1_2",
+                             "-cipher", "DEFAULT@SECLEVEL=0", "-cert", f"{leaf}.pem", "-key", f"{leaf}.key",
+                             "-cert_chain", f"{issuer}.pem"], cwd=d, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        log.seek(0)
+        for line in log.read().splitlines():
+            if line.startswith(b"ACCEPT") and b":" in line:
+                return proc, int(line.rsplit(b":", 1)[1])
+        if proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    proc.kill()
+    raise pydriver.Failure(f"s_server {leaf} did not start")
+
+
+@test
+def cert_rules_60(c):
+    """Each rule of the guest's verification policy refuses its broken
+    certificate with curl's code 60 and the rule's own message (wasio's
+    error text); a good chain from the same root goes through (the rest of
+    wasio/tls.h's rules: tests/component/tls.c)."""
+    d = tempfile.mkdtemp(prefix="wasio-fetch-rules-")
+    try:
+        cert_pki(d)
+        proc, port = s_server(d, "good", "inter")
+        try:
+            c.expect_ok(["--cacert", "root.pem", f"https://localhost:{port}/"], cwd=d)
+        finally:
+            proc.kill()
+            proc.wait()
+        for name, issuer, _, _, host, words in CERT_RULES:
+            proc, port = s_server(d, name, issuer)
+            try:
+                _, err = c.expect_code(["--cacert", "root.pem", f"https://{host}:{port}/"], 60, cwd=d,
+                                       words="SSL certificate problem: ")
+                check(words in err, f"{name}: stderr lacks {words!r}: {err.strip()[:300]}")
+            finally:
+                proc.kill()
+                proc.wait()
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

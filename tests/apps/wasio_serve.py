@@ -39,8 +39,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 import pydriver  # noqa: E402
 from pydriver import RUNNER, Failed, Skipped, check, test  # noqa: E402,F401
 
-NATIVE = os.path.join(ROOT, "build", "native", "apps", "wasio-serve")
-WASM = os.path.join(ROOT, "build", "wasm32", "apps", "wasio-serve.wasm")
+NATIVE = os.path.join(pydriver.BUILD, "native", "apps", "wasio-serve")
+WASM = os.path.join(pydriver.BUILD, "wasm32", "apps", "wasio-serve.wasm")
 START_TIMEOUT_S = 30     # jco needs seconds to transpile and start
 SERVE_TIMEOUT_S = 280    # the server's own time limit (wasio-run --timeout)
 CURL_TIMEOUT_S = 30

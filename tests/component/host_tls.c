@@ -269,7 +269,7 @@ static void echo(const char *name, verdict_t rustls) {
 TEST(echo_ecdsa) { echo("ecdsa", RUSTLS_UNKNOWN_ISSUER); }
 TEST(echo_rsa_gcm) { echo("rsa-gcm", RUSTLS_UNKNOWN_ISSUER); }
 TEST(echo_rsa_chacha) { echo("rsa-chacha", RUSTLS_UNKNOWN_ISSUER); }
-/* TLS 1.3: the host's TLS has it (BearSSL does not). Under TLS 1.3 the
+/* TLS 1.3 through the host's TLS. Under TLS 1.3 the
  * alert rustls queues on refusing never reaches the peer (wasmtime drops
  * the connection first): the peer reads end of input. */
 TEST(echo_tls13) { echo("tls13", (verdict_t){WASIO_ETLS_CERT_UNTRUSTED, "UnknownIssuer", "none"}); }
@@ -566,7 +566,7 @@ static void assert_fetched(wasio_loop_t *loop, uint16_t port, const fetch_t *f) 
 }
 
 /* One GET through `backend` on a fresh loop: the body when `fetches`, else
- * BearSSL's or rustls's refusal of the private root before any request
+ * the guest's (mbedTLS) or rustls's refusal of the private root before any request
  * byte (nothing reached the peer). */
 static void https_client_case(wasio_tls_backend_t backend, bool fetches) {
   wasio_loop_t *loop = new_loop();
@@ -587,7 +587,7 @@ static void https_client_case(wasio_tls_backend_t backend, bool fetches) {
 }
 
 /* AUTO with no config of the caller's: the host in the --host-tls build,
- * BearSSL otherwise. BearSSL (Mozilla roots only, no config) and rustls
+ * the guest's (mbedTLS) otherwise. The guest (Mozilla roots only, no config) and rustls
  * refuse the private root before any request byte; the OpenSSL host trusts
  * it, so a body here can only have come through the host. */
 TEST(https_client_auto) {
@@ -610,7 +610,7 @@ TEST(https_client_host) {
   https_client_case(WASIO_TLS_BACKEND_HOST, t == TRUST_PRIVATE);
 }
 
-/* GUEST explicitly in every build: BearSSL, which does not trust the
+/* GUEST explicitly in every build: mbedTLS, which does not trust the
  * private root without a config, whatever the host trusts. */
 TEST(https_client_guest_refuses_private_ca) {
   trust();

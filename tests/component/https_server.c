@@ -276,7 +276,7 @@ TEST(curl_keepalive_head) {
   ASSERT_EQ_INT(x.rc, 0);
   ASSERT_EQ_STR(x.out, "hello\n200 1\nhello\n200 0\nhello\n200 0\n");
   ASSERT_CONTAINS(x.err, "ALPN: server accepted http/1.1");
-  ASSERT_CONTAINS(x.err, "TLSv1.2");
+  ASSERT_CONTAINS(x.err, "TLSv1.3");
   ASSERT_EQ_INT(S.handled, 3);
   ctl_free(&x);
   CTL_RUN(&x, "curl", 0, NULL, "-sS", "-m", "20", "--cacert", "{CA}", "-I", u);

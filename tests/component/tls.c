@@ -1,4 +1,4 @@
-/* tests/component/tls.c: wasio_tls_t (BearSSL) against real TLS peers.
+/* tests/component/tls.c: wasio_tls_t (mbedTLS) against real TLS peers.
  *
  * tests/helpers/tls_peer.py makes a private PKI with the openssl CLI at test
  * time and starts one openssl s_server (or a Python ssl peer) per scenario
@@ -123,8 +123,8 @@ static wasio_tls_config_t *client_cfg(const char *ca) {
 /* ---- good handshakes ----------------------------------------------------------------- */
 
 /* Handshake, one echoed line (s_server -rev reverses it), close_notify both
- * ways. */
-static void good(const char *name, const char *host, uint16_t want_suite, bool alpn) {
+ * ways; the peer's port is returned (for questions to the helper about it). */
+static uint16_t good_v(const char *name, const char *host, uint16_t want_version, uint16_t want_suite, bool alpn) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 60000);
   char *ca;
@@ -139,7 +139,7 @@ static void good(const char *name, const char *host, uint16_t want_suite, bool a
   wasio_tls_info_t info;
   wasio_tls_info(c.tls, &info);
   ASSERT_TRUE(info.handshake_done);
-  ASSERT_EQ_INT(info.version, 0x0303);
+  ASSERT_EQ_INT(info.version, want_version);
   ASSERT_EQ_INT(info.cipher_suite, want_suite);
   if (alpn) ASSERT_EQ_STR(info.alpn, "http/1.1");
   WAIT_UNTIL(loop, strchr(c.in, '\n') != NULL);
@@ -155,6 +155,12 @@ static void good(const char *name, const char *host, uint16_t want_suite, bool a
   free(ca);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
+  return port;
+}
+
+/* The same over TLS 1.2. */
+static void good(const char *name, const char *host, uint16_t want_suite, bool alpn) {
+  good_v(name, host, 0x0303, want_suite, alpn);
 }
 
 /* No callback runs from inside the call that asked for it (as with
@@ -200,10 +206,10 @@ TEST(no_callback_inside_calls) {
 TEST(ecdsa_aes128gcm_alpn) { good("ecdsa", "wasio.test", 0xC02B, true); }
 TEST(rsa_aes256gcm) { good("rsa-gcm", "wasio.test", 0xC030, false); }
 TEST(rsa_chacha20) { good("rsa-chacha", "wasio.test", 0xCCA8, false); }
-/* An IP address is checked against the iPAddress SAN (BearSSL alone cannot). */
 /* The client's suite order: AES-GCM first only where the CPU has AES
- * instructions (read here from /proc/cpuinfo, independently of BearSSL's
- * own probe); ChaCha20-Poly1305 first in a component, which has none. */
+ * instructions (read here from /proc/cpuinfo, independently of the
+ * engine's own probe); ChaCha20-Poly1305 first in a component, which has
+ * none. */
 static bool cpu_has_aes(void) {
 #ifdef __wasm__
   return false;
@@ -220,13 +226,16 @@ static bool cpu_has_aes(void) {
 }
 TEST(suite_order_follows_aes_hardware) { good("anysuite", "wasio.test", cpu_has_aes() ? 0xC02B : 0xCCA9, false); }
 
+/* An IP address is checked against the iPAddress SAN. */
 TEST(ip_address_san) { good("ecdsa", "127.0.0.1", 0xC02B, false); }
 
-TEST(resumption) {
+/* Three connections to scenario `name`: the second resumes the first's
+ * session, the third not (its trust changed). */
+static void resumption(const char *name, uint16_t want_version) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 60000);
   char *ca;
-  uint16_t port = tls_peer_start(loop, "resume", false, &ca);
+  uint16_t port = tls_peer_start(loop, name, false, &ca);
   wasio_tls_config_t *cfg = client_cfg(ca);
   for (int round = 0; round < 3; round++) {
     /* Round 2: changing what is trusted forgets the sessions (a resumed
@@ -238,6 +247,7 @@ TEST(resumption) {
     ASSERT_WASIO(0, c.hs_status);
     wasio_tls_info_t info;
     wasio_tls_info(c.tls, &info);
+    ASSERT_EQ_INT(info.version, want_version);
     ASSERT_EQ_INT(info.resumed, round == 1);
     WAIT_UNTIL(loop, strchr(c.in, '\n') != NULL);
     ASSERT_OK(wasio_tls_shutdown(c.tls, tlsc_sd_cb));
@@ -250,6 +260,10 @@ TEST(resumption) {
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
+
+/* TLS 1.2 with a session ticket (RFC 5077), and by session ID alone. */
+TEST(resumption) { resumption("resume", 0x0303); }
+TEST(resumption_by_session_id) { resumption("resume-id", 0x0303); }
 
 /* A peer that sends one line and ends the connection its own way: the line
  * arrives, then the read ends with `want_end`. */
@@ -278,6 +292,81 @@ TEST(close_notify_from_peer) { peer_ending("clean", "bye\n", WASIO_EOF); }
 /* TCP ends without close_notify: the data before it arrives, then the
  * truncation is an error, never a clean EOF. */
 TEST(truncation_without_close_notify) { peer_ending("truncate", "partial\n", WASIO_ETLS_TRUNCATED); }
+
+/* ---- TLS 1.3 --------------------------------------------------------------------------- */
+
+/* The client's TLS 1.3 suite order, as for 1.2: AES-GCM first only with AES
+ * instructions. */
+#define SUITE13_FIRST (cpu_has_aes() ? 0x1301 : 0x1303)
+
+TEST(tls13_only_peer_alpn) {
+  good_v("tls13", "wasio.test", 0x0304, SUITE13_FIRST, true);
+}
+
+TEST(tls13_suite_order) {
+  good_v("anysuite13", "wasio.test", 0x0304, SUITE13_FIRST, false);
+}
+
+/* Resumption by TLS 1.3 ticket (with a fresh key exchange). */
+TEST(tls13_resumption_by_ticket) {
+  resumption("resume13", 0x0304);
+}
+
+/* The peer takes only P-256; the client's key share is X25519: the server
+ * asks again (HelloRetryRequest), the client sends a second ClientHello
+ * with a P-256 share, and the handshake completes. */
+TEST(tls13_hello_retry_request) {
+  uint16_t port = good_v("hrr", "wasio.test", 0x0304, SUITE13_FIRST, false);
+  wasio_loop_t *loop = new_loop();
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "hellos %u\n", port);
+  char *r = helper_ask(loop, cmd);
+  ASSERT_EQ_STR(r, "2\n");
+  free(r);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* close_notify and truncation as in TLS 1.2 (the tests below). */
+static void peer_ending(const char *name, const char *want_in, int want_end);
+TEST(tls13_close_notify_from_peer) {
+  peer_ending("clean13", "bye\n", WASIO_EOF);
+}
+TEST(tls13_truncation_without_close_notify) {
+  peer_ending("truncate13", "partial\n", WASIO_ETLS_TRUNCATED);
+}
+
+/* The peer updates its keys (TLS 1.3 KeyUpdate, RFC 8446 4.6.3) and then
+ * sends a line. mbedTLS 3.6 cannot follow (it has no KeyUpdate): the
+ * connection ends with WASIO_ETLS_KEY_UPDATE, its own code, and no byte of
+ * the line is taken as plaintext. This test pins that limit down, so that
+ * an mbedTLS that learns KeyUpdate shows here (the line then arrives). */
+TEST(tls13_key_update_from_peer) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  char *ca;
+  uint16_t port = tls_peer_start(loop, "keyupdate", true, &ca);
+  wasio_tls_config_t *cfg = client_cfg(ca);
+  tlsc_t c;
+  tlsc_open(loop, &c, cfg, port, "wasio.test");
+  WAIT_UNTIL(loop, c.hs_done && c.writes_done == 1);
+  ASSERT_WASIO(0, c.hs_status);
+  ASSERT_WASIO(0, c.write_status);
+  /* The peer has our line, so its handshake is over too: now the update. */
+  WAIT_UNTIL(loop, tls_peer_leaked(loop, port) == 1);
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "stdin %u k\n", port);
+  free(helper_ask(loop, cmd));
+  snprintf(cmd, sizeof cmd, "stdin %u after-update\n", port);
+  free(helper_ask(loop, cmd));
+  WAIT_UNTIL(loop, c.read_status != 0);
+  ASSERT_WASIO(WASIO_ETLS_KEY_UPDATE, c.read_status);
+  ASSERT_EQ_INT(c.in_len, 0);
+  tlsc_close(loop, &c);
+  ASSERT_OK(wasio_tls_config_free(cfg));
+  free(ca);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
 
 /* ---- close: what it owes, when (wasio.h, wasio/tls.h) ------------------------------------ */
 
@@ -380,7 +469,6 @@ TEST(close_completes_taken_writes) {
 
 /* ---- rejections ----------------------------------------------------------------------- */
 
-typedef enum { CFG_DEFAULT, CFG_NO_CA, CFG_BAD_PIN, CFG_INSECURE, CFG_PIN_SPKI, CFG_PIN_CERT } cfg_kind_t;
 
 /* The leaf's real pins from the helper: kind 0 SPKI, 1 certificate. */
 static void real_pin(wasio_loop_t *loop, int which, uint8_t out[32]) {
@@ -394,6 +482,8 @@ static void real_pin(wasio_loop_t *loop, int which, uint8_t out[32]) {
   }
   free(r);
 }
+
+typedef enum { CFG_DEFAULT, CFG_NO_CA, CFG_BAD_PIN, CFG_INSECURE, CFG_PIN_SPKI, CFG_PIN_CERT } cfg_kind_t;
 
 /* Connects to scenario `name` and expects the handshake to end in `want`
  * (0: success), the queued marker never sent. */
@@ -445,7 +535,7 @@ TEST(reject_not_yet_valid) { reject("notyet", "wasio.test", CFG_DEFAULT, WASIO_E
 TEST(reject_wrong_host) { reject("wronghost", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_NAME); }
 TEST(reject_wrong_host_name_given) { reject("ecdsa", "other.test", CFG_DEFAULT, WASIO_ETLS_CERT_NAME); }
 TEST(reject_ip_not_in_san) { reject("ip-only-dns", "127.0.0.1", CFG_DEFAULT, WASIO_ETLS_CERT_NAME); }
-/* BearSSL's matcher: "*." covers exactly one whole first label. */
+/* "*." covers exactly one whole first label. */
 TEST(wildcard_one_label) { good("wildcard", "api.wasio.test", cpu_has_aes() ? 0xC02B : 0xCCA9, false); }
 TEST(reject_wildcard_two_labels) { reject("wildcard", "a.b.wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_NAME); }
 TEST(reject_wildcard_bare_domain) { reject("wildcard", "wasio.test", CFG_DEFAULT, WASIO_ETLS_CERT_NAME); }
@@ -462,6 +552,35 @@ TEST(pin_spki_matches) { reject("ecdsa", "wasio.test", CFG_PIN_SPKI, 0); }
 TEST(pin_cert_matches) { reject("ecdsa", "wasio.test", CFG_PIN_CERT, 0); }
 /* The escape hatch works (and is the only way past a self-signed peer). */
 TEST(insecure_accepts_self_signed) { reject("selfsigned", "wasio.test", CFG_INSECURE, 0); }
+
+/* ---- the verification policy, one rule each (wasio/tls.h, "Verification") --------------
+ * Each refusal has its own code, is decided before any application byte
+ * leaves (reject() checks the peer got none), and -k lets each through. */
+static void rule(const char *name, const char *host, int want) {
+  reject(name, host, CFG_DEFAULT, want);
+  reject(name, host, CFG_INSECURE, 0);
+}
+/* The server's name only from subjectAltName, never from the subject CN
+ * (CA/Browser Forum Baseline Requirements, RFC 9525). */
+TEST(rule_name_only_from_san) { rule("nosan", "wasio.test", WASIO_ETLS_CERT_NO_SAN); }
+/* "*" only as the whole left-most label, of a name with two labels or more
+ * after it. */
+TEST(rule_wildcard_partial_label) { rule("badwild", "www.wasio.test", WASIO_ETLS_CERT_WILDCARD); }
+TEST(rule_wildcard_too_wide) { rule("widewild", "wasio.test", WASIO_ETLS_CERT_WILDCARD); }
+/* An address only from an iPAddress entry: not from a DNS name that reads
+ * like it, nor under a wildcard. */
+TEST(rule_ip_not_from_dns_name) { rule("ipdns", "127.0.0.1", WASIO_ETLS_CERT_IP); }
+TEST(rule_ip_not_from_wildcard) { rule("ipwild", "127.0.0.1", WASIO_ETLS_CERT_IP); }
+/* An extendedKeyUsage without serverAuth. */
+TEST(rule_eku_without_server_auth) { rule("clientauth", "wasio.test", WASIO_ETLS_CERT_USAGE); }
+/* RSA keys under 2048 bits (SHA-1 signatures: reject_sha1_signature). */
+TEST(rule_rsa_under_2048) { rule("rsa1024", "wasio.test", WASIO_ETLS_CERT_WEAK_KEY); }
+/* basicConstraints and keyUsage on every issuer. */
+TEST(rule_issuer_not_ca) { rule("noca", "wasio.test", WASIO_ETLS_CERT_ISSUER); }
+TEST(rule_issuer_without_cert_sign) { rule("nosign", "wasio.test", WASIO_ETLS_CERT_ISSUER); }
+/* Validity of every certificate against the wall clock: an intermediate
+ * out of its period. */
+TEST(rule_intermediate_expired) { rule("interexp", "wasio.test", WASIO_ETLS_CERT_EXPIRED); }
 
 /* ---- wasio as the TLS server -------------------------------------------------------- */
 
@@ -610,6 +729,48 @@ TEST(server_plain_http_client) {
 }
 TEST(server_rsa_chacha_to_s_client) { served_to_s_client("leaf-rsa", "ECDHE-RSA-CHACHA20-POLY1305", 0xCCA8); }
 
+/* openssl s_client over TLS 1.3 whose key share is X448, which wasio does
+ * not take: wasio's server answers with a HelloRetryRequest for X25519, the
+ * second ClientHello completes the handshake (s_client logs two). */
+static void served_to_s_client13(const char *leaf) {
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 60000);
+  srv_t s;
+  memset(&s, 0, sizeof s);
+  s.cfg = server_cfg(loop, leaf);
+  s.echo = true;
+  uint16_t port = srv_listen(loop, &s);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "s_client13 %u X448:X25519\n", port);
+  char *r = helper_ask(loop, cmd);
+  {
+    if (strncmp(r, "rc 0\n", 5) != 0) harness_fail(__FILE__, __LINE__, "s_client: %s", r);
+    ASSERT_TRUE(strstr(r, "echo: hello from s_client\n") != NULL);
+    int hellos = 0;
+    for (const char *p = r; (p = strstr(p, "\n>>> ")) != NULL; p++) {
+      const char *eol = strchr(p + 1, '\n');
+      const char *ch = strstr(p + 1, "ClientHello");
+      if (ch != NULL && (eol == NULL || ch < eol)) hellos++;
+    }
+    ASSERT_EQ_INT(hellos, 2);
+    ASSERT_WASIO(0, s.conn.hs_status);
+    wasio_tls_info_t info;
+    wasio_tls_info(s.conn.tls, &info);
+    ASSERT_EQ_INT(info.version, 0x0304);
+    /* mbedTLS's TLS 1.3 server takes the client's first suite it has
+     * (s_client's first is AES-256-GCM), unlike its TLS 1.2 server. */
+    ASSERT_EQ_INT(info.cipher_suite, 0x1302);
+    WAIT_UNTIL(loop, s.conn.sd_done && s.conn.writes_done == 1);
+    ASSERT_WASIO(0, s.conn.write_status);
+  }
+  free(r);
+  srv_close(loop, &s);
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+TEST(server_tls13_ecdsa_hello_retry_to_s_client) { served_to_s_client13("leaf-ec"); }
+TEST(server_tls13_rsa_pss_to_s_client) { served_to_s_client13("leaf-rsa"); }
+
 /* wasio client and wasio server in one loop: ALPN, a 1 MiB body from the
  * server (backpressure through both engines), close_notify both ways; the
  * client in half-duplex mode. */
@@ -716,7 +877,7 @@ TEST(engine_in_memory) {
   ASSERT_TRUE(info.handshake_done);
   ASSERT_EQ_INT(info.alpn == NULL, 1); /* the client offered none */
   /* A message each way. */
-  const char *ping = "ping over BearSSL\n";
+  const char *ping = "ping over mbedTLS\n";
   ASSERT_EQ_INT(wasio_tls_engine_push_plain(cli, ping, strlen(ping)), strlen(ping));
   ASSERT_EQ_INT(wasio_tls_engine_state(srv) & WASIO_TLS_RECV_PLAIN, 0); /* buffered, not sealed */
   wasio_tls_engine_flush(cli);

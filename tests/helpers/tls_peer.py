@@ -21,6 +21,15 @@ connection (a line ending in "\\n"):
                replies "rc N\n", its output, "END\n".
   pins NAME    "SPKI CERT\n": hex SHA-256 of leaf NAME's SubjectPublicKeyInfo
                and of its whole DER certificate (for pinning tests).
+  s_client13 PORT GROUPS   as s_client, but TLS 1.3 with the key-exchange
+               groups GROUPS (the first gets the key share: one wasio does
+               not take, X448, makes it ask again with a HelloRetryRequest)
+               and every handshake message logged (-msg)
+  hellos PORT  after the hrr scenario: "N\n", the ClientHellos s_server
+               received (2 after a HelloRetryRequest)
+  stdin PORT TEXT   a line to that s_server's standard input: in the
+               keyupdate scenario "k" makes it send a TLS 1.3 KeyUpdate, and
+               any other line is sent as application data; replies "ok\n"
   alert PORT   after an s_server scenario: waits for that s_server to end
                (bounded) and replies the description of the fatal alert it
                received from the client ("unknown ca\\n",
@@ -47,6 +56,12 @@ Scenarios (s_server unless said; one connection each, -naccept 1):
   wildcard      good chain, leaf for DNS:*.wasio.test only, -rev
   expired, notyet, wronghost, selfsigned, unknownca, nointer, sha1
                 one defect each (nointer: the intermediate is not sent)
+  nosan, badwild, widewild, ipdns, ipwild, clientauth, rsa1024, noca,
+  nosign, interexp   one break of a verification rule each: no
+                subjectAltName (CN wasio.test), DNS:w*.wasio.test,
+                DNS:*.test, DNS:127.0.0.1, DNS:*.0.0.1, extendedKeyUsage
+                clientAuth, an RSA-1024 leaf, an intermediate that is no CA,
+                one without keyCertSign, an expired intermediate
   tls10         TLS 1.0 only (-tls1, SECLEVEL=0)
   truncate      Python ssl: handshake, send "partial\\n", then close TCP
                 without close_notify
@@ -54,8 +69,17 @@ Scenarios (s_server unless said; one connection each, -naccept 1):
   plainhttp     no TLS: reads, answers "HTTP/1.1 400 Bad Request", closes
   clientcert    good EC chain, TLS 1.2, requires a client certificate
                 (-Verify 1): a client without one gets a fatal alert
-  tls13         good EC chain, TLS 1.3 only, -rev (for the host's TLS;
-                BearSSL has no TLS 1.3)
+  tls13         good EC chain, TLS 1.3 only, -rev, ALPN http/1.1
+  anysuite13    like tls13 with AES-128-GCM and ChaCha20-Poly1305, the
+                client's order deciding
+  resume13      like tls13 (no ALPN) for three connections: resumption by
+                TLS 1.3 ticket
+  resume-id     like resume, without tickets: resumption by session ID
+  hrr           like tls13 with P-256 as the only group: a client whose key
+                share is X25519 gets a HelloRetryRequest (-msg logs it)
+  keyupdate     TLS 1.3, good EC chain, s_server reading its standard
+                input (`stdin`): "k" sends a KeyUpdate
+  clean13, truncate13   as clean and truncate, TLS 1.3 only
   ending, ending13   Python ssl, TLS 1.2 / TLS 1.3 only, good EC chain:
                 each line comes back reversed (as s_server -rev) until the
                 client's sending side ends; then, if that was a
@@ -111,11 +135,41 @@ def Pki(d):
     p.issue("leaf-unknown", "other-root", leaf)
     p.issue("leaf-sha1", "inter", leaf, kind="rsa", md="sha1")
     p.self_signed("leaf-self", "wasio.test", "subjectAltName = DNS:wasio.test,IP:127.0.0.1\n", days=30)
+    # One defect each for the verification rules (wasio/tls.h).
+    no_san = "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n" \
+             "extendedKeyUsage = serverAuth\n"
+    p.issue("leaf-nosan", "inter", no_san)
+    p.issue("leaf-badwild", "inter", pydriver.leaf_ext("DNS:w*.wasio.test"), cn="w*.wasio.test")
+    p.issue("leaf-widewild", "inter", pydriver.leaf_ext("DNS:*.test"), cn="*.test")
+    p.issue("leaf-ipdns", "inter", pydriver.leaf_ext("DNS:127.0.0.1"), cn="127.0.0.1")
+    p.issue("leaf-ipwild", "inter", pydriver.leaf_ext("DNS:*.0.0.1"), cn="*.0.0.1")
+    p.issue("leaf-clientauth", "inter", pydriver.leaf_ext("DNS:wasio.test, IP:127.0.0.1").replace(
+        "extendedKeyUsage = serverAuth", "extendedKeyUsage = clientAuth"))
+    p.issue("leaf-rsa1024", "inter", leaf, kind="rsa1024")
+    p.issue("inter-noca", "root", "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, keyCertSign\n",
+            cn="wasio test intermediate, no CA")
+    p.issue("leaf-noca", "inter-noca", leaf)
+    p.issue("inter-nosign", "root", "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, digitalSignature\n",
+            cn="wasio test intermediate, no keyCertSign")
+    p.issue("leaf-nosign", "inter-nosign", leaf)
+    p.issue("inter-expired", "root", pydriver.CA_EXT, cn="wasio test intermediate, expired",
+            start="20200101000000Z", end="20210101000000Z")
+    p.issue("leaf-interexp", "inter-expired", leaf)
     return p
 
 
-# scenario -> (leaf, send the intermediate?, extra s_server arguments)
+# scenario -> (leaf, the intermediate to send (True: inter, False: none), extra s_server arguments)
 S_SERVER = {
+    "nosan": ("leaf-nosan", True, ["-tls1_2"]),
+    "badwild": ("leaf-badwild", True, ["-tls1_2"]),
+    "widewild": ("leaf-widewild", True, ["-tls1_2"]),
+    "ipdns": ("leaf-ipdns", True, ["-tls1_2"]),
+    "ipwild": ("leaf-ipwild", True, ["-tls1_2"]),
+    "clientauth": ("leaf-clientauth", True, ["-tls1_2"]),
+    "rsa1024": ("leaf-rsa1024", True, ["-tls1_2", "-cipher", "DEFAULT@SECLEVEL=0"]),
+    "noca": ("leaf-noca", "inter-noca", ["-tls1_2"]),
+    "nosign": ("leaf-nosign", "inter-nosign", ["-tls1_2"]),
+    "interexp": ("leaf-interexp", "inter-expired", ["-tls1_2"]),
     "ecdsa": ("leaf-ec", True, ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256", "-rev", "-alpn", "http/1.1"]),
     "resume": ("leaf-ec", True, ["-tls1_2", "-rev"]),
     "anysuite": ("leaf-ec", True, ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305", "-rev"]),
@@ -131,10 +185,16 @@ S_SERVER = {
     "nointer": ("leaf-ec", False, ["-tls1_2"]),
     "sha1": ("leaf-sha1", True, ["-tls1_2", "-cipher", "DEFAULT@SECLEVEL=0"]),
     "tls10": ("leaf-ec", True, ["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"]),
-    "tls13": ("leaf-ec", True, ["-tls1_3", "-rev"]),
+    "tls13": ("leaf-ec", True, ["-tls1_3", "-rev", "-alpn", "http/1.1"]),
+    "anysuite13": ("leaf-ec", True, ["-tls1_3", "-ciphersuites",
+                                     "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256", "-rev"]),
+    "resume13": ("leaf-ec", True, ["-tls1_3", "-rev"]),
+    "resume-id": ("leaf-ec", True, ["-tls1_2", "-rev", "-no_ticket"]),
+    "hrr": ("leaf-ec", True, ["-tls1_3", "-rev", "-groups", "P-256", "-msg"]),
+    "keyupdate": ("leaf-ec", True, ["-tls1_3"]),
     "clientcert": ("leaf-ec", True, ["-tls1_2", "-Verify", "1"]),
 }
-PY_SCENARIOS = ("truncate", "clean", "https", "plainhttp", "ending", "ending13")
+PY_SCENARIOS = ("truncate", "clean", "truncate13", "clean13", "https", "plainhttp", "ending", "ending13")
 HTTPS_BODY_PREFIX = b"wasio https peer: "
 HTTP_REQUEST_MAX = 16384
 
@@ -150,11 +210,11 @@ class SServer:
             extra = [a for a in extra if a != "-rev"]
         d = pki.d
         self.out = f"{d}/s_server-{name}-{time.monotonic_ns()}.out"
-        naccept = "3" if name == "resume" else "1"
+        naccept = "3" if name.startswith("resume") else "1"
         args = [OPENSSL, "s_server", "-accept", "0", "-naccept", naccept, "-cert", f"{d}/{leaf}.pem",
                 "-key", f"{d}/{leaf}.key", *extra]
         if inter:
-            args += ["-cert_chain", f"{d}/inter.pem"]
+            args += ["-cert_chain", f"{d}/{'inter' if inter is True else inter}.pem"]
         self.f = open(self.out, "wb")
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=self.f, stderr=subprocess.STDOUT)
         deadline = time.time() + START_TIMEOUT_S
@@ -172,6 +232,14 @@ class SServer:
 
     def leaked(self):
         return open(self.out, "rb").read().count(MARKER)
+
+    def hellos(self):
+        # -msg logs each message received as "<<< ... ClientHello".
+        return sum(1 for line in open(self.out, "rb") if line.startswith(b"<<< ") and b"ClientHello" in line)
+
+    def stdin(self, text):
+        self.proc.stdin.write(text.encode() + b"\n")
+        self.proc.stdin.flush()
 
     def alert(self):
         # -naccept 1: s_server exits once its one connection has ended, so
@@ -195,8 +263,9 @@ class PyServer:
         self.received = b""
         self.end = "pending"
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ctx.minimum_version = ssl.TLSVersion.TLSv1_3 if name == "ending13" else ssl.TLSVersion.TLSv1_2
-        if name not in ("https", "ending13"):
+        tls13 = name.endswith("13")
+        self.ctx.minimum_version = ssl.TLSVersion.TLSv1_3 if tls13 else ssl.TLSVersion.TLSv1_2
+        if name != "https" and not tls13:
             self.ctx.maximum_version = ssl.TLSVersion.TLSv1_2
         chain = f"{pki.d}/leaf-ec-chain.pem"
         with open(chain, "w") as f:
@@ -228,7 +297,7 @@ class PyServer:
                 self.serve_ending(s)
             elif self.name == "https":
                 self.serve_https(s)
-            elif self.name == "truncate":
+            elif self.name in ("truncate", "truncate13"):
                 s.sendall(b"partial\n")
                 time.sleep(0.2)
                 # Close the TCP connection under TLS: no close_notify.
@@ -345,12 +414,28 @@ def handle(conn):
                                input=b"hello from s_client\n", stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                timeout=IO_TIMEOUT_S)
             f.write(f"rc {p.returncode}\n".encode() + p.stdout + b"END\n")
-        elif len(line) == 2 and line[0] == "alert":
+        elif len(line) == 3 and line[0] == "s_client13":
+            # TLS 1.3 with these key-exchange groups, the first of which
+            # gets the key share (-msg: every handshake message is logged).
+            p = subprocess.run([OPENSSL, "s_client", "-connect", f"127.0.0.1:{int(line[1])}", "-tls1_3",
+                                "-groups", line[2], "-servername", "wasio.test", "-CAfile", f"{pki.d}/root.pem",
+                                "-verify_return_error", "-verify_hostname", "wasio.test", "-msg", "-ign_eof"],
+                               input=b"hello from s_client\n", stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=IO_TIMEOUT_S)
+            f.write(f"rc {p.returncode}\n".encode() + p.stdout + b"END\n")
+        elif len(line) == 2 and line[0] in ("hellos", "alert"):
             with lock:
                 peer = peers.get(int(line[1]))
             if not isinstance(peer, SServer):
                 raise RuntimeError(f"no s_server on port {line[1]}")
-            f.write(f"{peer.alert()}\n".encode())
+            f.write(f"{peer.hellos() if line[0] == 'hellos' else peer.alert()}\n".encode())
+        elif len(line) >= 3 and line[0] == "stdin":
+            with lock:
+                peer = peers.get(int(line[1]))
+            if not isinstance(peer, SServer):
+                raise RuntimeError(f"no s_server on port {line[1]}")
+            peer.stdin(" ".join(line[2:]))
+            f.write(b"ok\n")
         elif len(line) == 2 and line[0] == "end":
             with lock:
                 peer = peers.get(int(line[1]))

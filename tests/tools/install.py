@@ -62,7 +62,7 @@ def test_installed_tree_moves_and_links(host):
         prefix = os.path.join(d, "first")
         out = run(["make", "--no-print-directory", "-C", ROOT, "install", f"PREFIX={prefix}"], timeout=900)
         check(f"in {prefix}" in out, f"make install said: {out[-500:]}")
-        for f in ("include/wasio.h", "include/wasio/http.h", "lib/libwasio.a", "lib/libwasio-bearssl.a",
+        for f in ("include/wasio.h", "include/wasio/http.h", "lib/libwasio.a", "lib/libwasio-mbedtls.a",
                   "lib/wasm32-wasi/libwasio.a", "lib/wasm32-wasi/crt1-wasio.o",
                   "lib/pkgconfig/wasio.pc", "lib/pkgconfig/wasio-native.pc"):
             check(os.path.isfile(os.path.join(prefix, f)), f"make install did not write {f}")

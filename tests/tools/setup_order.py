@@ -6,7 +6,7 @@ tests/run.py (reported as setup_order.TEST@native; it builds nothing):
     setup_order.py --host native --list
     setup_order.py --host native [NAME...]
 
-On a fresh machine `make demo` failed because the BearSSL rules used the
+On a fresh machine `make demo` failed because the TLS library's rules used the
 setup stamp before the Makefile defined it (issue 9); any machine that had
 run setup once hid it. tools/check-setup-order reads make's database with
 an empty WASIO_TOOLS and checks that every rule running a setup-installed
@@ -57,7 +57,7 @@ def test_check_catches_late_stamp(host):
         problems = load_checker().check(path)
     finally:
         os.unlink(path)
-    flagged = [p for p in problems if "libbearssl.a" in p]
+    flagged = [p for p in problems if "libmbedtls.a" in p]
     check(flagged, f"the check missed the late stamp; it said: {problems}")
 
 

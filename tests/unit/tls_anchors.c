@@ -2,14 +2,17 @@
  * and the sans-I/O engine's first flight (no network).
  *
  * The anchors that tools/mkanchors (Python, its own DER parser) generated
- * are checked one by one against what BearSSL's own X.509 decoder makes of
- * the same bundle at run time: same count, same DN bytes, same key bytes. */
+ * are checked one by one against what mbedTLS's X.509 parser makes of the
+ * same bundle at run time: same count, same Name bytes, same
+ * SubjectPublicKeyInfo bytes; and every anchor must become a CA
+ * certificate that mbedTLS takes as a parent. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
-#include "tls/tls_internal.h"
+#include "mbedtls/platform.h"
+#include "tls/mbedtls_internal.h"
 
 extern const size_t wasio__tls_mozilla_anchors_pem_count;
 extern const size_t wasio__tls_mozilla_anchors_skipped;
@@ -37,53 +40,71 @@ typedef struct {
   size_t seen, unsupported;
 } cmp_state_t;
 
-typedef struct {
-  uint8_t dn[TLS_TEST_DN_MAX];
-  size_t len;
-} dn_buf_t;
-
-static void dn_append(void *ctx, const void *buf, size_t len) {
-  dn_buf_t *d = ctx;
-  ASSERT_TRUE(d->len + len <= sizeof d->dn);
-  memcpy(d->dn + d->len, buf, len);
-  d->len += len;
-}
-
 static int compare_one(void *arg, const char *name, const uint8_t *der, size_t len) {
   cmp_state_t *st = arg;
   ASSERT_EQ_STR(name, "CERTIFICATE");
   st->seen++;
-  br_x509_decoder_context dc;
-  dn_buf_t dn = {.len = 0};
-  br_x509_decoder_init(&dc, dn_append, &dn);
-  br_x509_decoder_push(&dc, der, len);
-  const br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
-  if (pk == NULL) {
+  mbedtls_x509_crt crt;
+  mbedtls_x509_crt_init(&crt);
+  /* mbedTLS parses only keys it can use: RSA, and EC on the curves wasio's
+   * configuration has (P-256, P-384). */
+  if (mbedtls_x509_crt_parse_der(&crt, der, len) != 0) {
+    mbedtls_x509_crt_free(&crt);
     st->unsupported++;
     return 0;
   }
   ASSERT_LT_INT(st->index, wasio__tls_mozilla_anchors_count);
-  const br_x509_trust_anchor *ta = &wasio__tls_mozilla_anchors[st->index++];
-  ASSERT_GT_INT(ta->dn.len, 2); /* a non-empty Name SEQUENCE */
-  ASSERT_EQ_INT(ta->dn.len, dn.len);
-  ASSERT_EQ_MEM(ta->dn.data, dn.dn, dn.len);
-  ASSERT_EQ_INT(ta->flags, BR_X509_TA_CA);
-  ASSERT_EQ_INT(ta->pkey.key_type, pk->key_type);
-  if (pk->key_type == BR_KEYTYPE_RSA) {
-    ASSERT_EQ_INT(ta->pkey.key.rsa.nlen, pk->key.rsa.nlen);
-    ASSERT_EQ_MEM(ta->pkey.key.rsa.n, pk->key.rsa.n, pk->key.rsa.nlen);
-    ASSERT_EQ_INT(ta->pkey.key.rsa.elen, pk->key.rsa.elen);
-    ASSERT_EQ_MEM(ta->pkey.key.rsa.e, pk->key.rsa.e, pk->key.rsa.elen);
-  } else {
-    ASSERT_EQ_INT(pk->key_type, BR_KEYTYPE_EC);
-    ASSERT_EQ_INT(ta->pkey.key.ec.curve, pk->key.ec.curve);
-    ASSERT_EQ_INT(ta->pkey.key.ec.qlen, pk->key.ec.qlen);
-    ASSERT_EQ_MEM(ta->pkey.key.ec.q, pk->key.ec.q, pk->key.ec.qlen);
-  }
+  const wasio__tls_anchor_t *ta = &wasio__tls_mozilla_anchors[st->index++];
+  ASSERT_GT_INT(ta->dn_len, 2); /* a non-empty Name SEQUENCE */
+  ASSERT_EQ_INT(ta->dn_len, crt.subject_raw.len);
+  ASSERT_EQ_MEM(ta->dn, crt.subject_raw.p, ta->dn_len);
+  ASSERT_EQ_INT(ta->spki_len, crt.pk_raw.len);
+  ASSERT_EQ_MEM(ta->spki, crt.pk_raw.p, ta->spki_len);
+  mbedtls_x509_crt_free(&crt);
   return 0;
 }
 
-TEST(tls_anchors_match_bearssl_decoder) {
+/* Every built-in anchor, looked up through mbedTLS's CA callback for a
+ * child it issued, comes back as a CA certificate with the anchor's name
+ * and key. */
+TEST(tls_anchors_become_ca_certificates) {
+  wasio_tls_config_t *cfg;
+  ASSERT_OK(wasio_tls_config_new(WASIO_TLS_CLIENT, &cfg));
+  for (size_t i = 0; i < wasio__tls_mozilla_anchors_count; i++) {
+    const wasio__tls_anchor_t *ta = &wasio__tls_mozilla_anchors[i];
+    mbedtls_x509_crt child;
+    mbedtls_x509_crt_init(&child);
+    child.issuer_raw.p = (unsigned char *)ta->dn;
+    child.issuer_raw.len = ta->dn_len;
+    mbedtls_x509_crt *cands = NULL;
+    ASSERT_EQ_INT(wasio__tls_ca_cb(cfg, &child, &cands), 0);
+    ASSERT_TRUE(cands != NULL);
+    bool found = false;
+    for (const mbedtls_x509_crt *c = cands; c != NULL; c = c->next) {
+      ASSERT_EQ_INT(c->subject_raw.len, ta->dn_len);
+      ASSERT_EQ_MEM(c->subject_raw.p, ta->dn, ta->dn_len);
+      ASSERT_TRUE(c->MBEDTLS_PRIVATE(ca_istrue));
+      if (c->pk_raw.len == ta->spki_len && memcmp(c->pk_raw.p, ta->spki, ta->spki_len) == 0) found = true;
+    }
+    ASSERT_TRUE(found);
+    mbedtls_x509_crt_free(cands);
+    mbedtls_free(cands);
+  }
+  /* Without the system roots, nothing is offered. */
+  ASSERT_OK(wasio_tls_config_system_roots(cfg, false));
+  mbedtls_x509_crt child;
+  mbedtls_x509_crt_init(&child);
+  child.issuer_raw.p = (unsigned char *)wasio__tls_mozilla_anchors[0].dn;
+  child.issuer_raw.len = wasio__tls_mozilla_anchors[0].dn_len;
+  mbedtls_x509_crt *cands = NULL;
+  ASSERT_EQ_INT(wasio__tls_ca_cb(cfg, &child, &cands), 0);
+  ASSERT_TRUE(cands == NULL);
+  ASSERT_OK(wasio_tls_config_free(cfg));
+}
+
+
+/* The generated anchors are what mbedTLS's parser reads. */
+TEST(tls_anchors_match_library_decoder) {
   size_t len;
   char *pem = read_file(TLS_TEST_CA_BUNDLE, &len);
   /* Count the blocks as text, independently of any decoder. */
