@@ -477,6 +477,7 @@ void result_on_response(wasio_http_call_t *call, const wasio_http_response_t *re
   r->conn_requests = tl_header_long(res, "x-connection-requests");
   tl_header_copy(res, "x-session-reused", r->reused, sizeof r->reused);
   tl_header_copy(res, "x-cipher", r->cipher, sizeof r->cipher);
+  tl_header_copy(res, "x-protocol", r->protocol, sizeof r->protocol);
   tl_header_copy(res, "location", r->location, sizeof r->location);
 }
 

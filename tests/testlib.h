@@ -282,6 +282,7 @@ typedef struct result {
   long conn_id, conn_requests;   /* X-Connection, X-Connection-Requests */
   char reused[8];                /* X-Session-Reused: "r" (resumed) or "." */
   char cipher[64];               /* X-Cipher: OpenSSL's name of the suite */
+  char protocol[16];             /* X-Protocol: "TLSv1.3" or "TLSv1.2" */
   char location[256];
   char final_url[256];           /* wasio_http_call_url at on_done */
   uint64_t body_total;

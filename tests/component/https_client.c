@@ -5,12 +5,16 @@
  * over wasio/tls.h) against a real nginx, over loopback only.
  *
  * tests/helpers/nginx_server.py --tls makes a private CA with the openssl
- * CLI and serves HTTPS (TLS 1.2) on one port per suite. A component has no
+ * CLI and serves HTTPS on one TLS 1.2 port per suite, and on ports that
+ * offer TLS 1.3 only, TLS 1.2 only or both, each with an ECDSA P-256 or an
+ * RSA-2048 certificate. A component has no
  * files, so the test learns the CA (/tls/ca.pem) and the ports
  * (/tls/ports.txt) over the plain HTTP port first, with the blocking
  * wasio_http_fetch. nginx adds X-Connection, X-Connection-Requests,
- * X-Session-Reused ("r" or ".") and X-Cipher (OpenSSL's suite name) to every
- * response, which is how the test sees reuse, resumption and the suite.
+ * X-Session-Reused ("r" or "."), X-Cipher (OpenSSL's suite name) and
+ * X-Protocol ("TLSv1.3" or "TLSv1.2") to every response, which is how the
+ * test sees reuse, resumption, the suite and the version, as the server saw
+ * them (the HTTP client does not expose its connection's wasio_tls_info).
  * The helper's "py" port is a Python ssl peer that ends a connection-
  * delimited body with or without close_notify, and counts every request it
  * received in /tls/py-requests.txt.
@@ -41,7 +45,8 @@ static char *plain_get(const char *path, size_t *len_out) {
   return body;
 }
 
-/* The HTTPS port of suite `name` (ecdsa-gcm, ecdsa-chacha, rsa-gcm, rsa-chacha). */
+/* The HTTPS port named `name` in the helper's /tls/ports.txt (ecdsa-gcm,
+ * tls13-rsa, py, ...). */
 static uint16_t tls_port(const char *name) {
   char *ports = plain_get("/tls/ports.txt", NULL);
   char key[32];
@@ -108,9 +113,15 @@ static wasio_http_client_t *new_client(wasio_loop_t *loop, wasio_tls_config_t *c
   return c;
 }
 
-/* ---- suites ------------------------------------------------------------------------ */
+/* ---- versions and suites: TLS 1.3 and 1.2, ECDSA and RSA ----------------------------- */
 
-static void suite(const char *name, const char *openssl_cipher) {
+/* Each version port offers one version only, with nginx's default suites; the
+ * client's order picks the suite (docs/TLS.md): ChaCha20-Poly1305 first in
+ * a component, AES-128-GCM first natively on a CPU with AES instructions.
+ * A client that negotiated the other version fails the X-Protocol assert;
+ * one that cannot speak the port's version fails the handshake. The TLS 1.2
+ * suite names the key type (ECDSA or RSA) the server signed with. */
+static void version_key(const char *name, const char *protocol, const char *chacha, const char *aes) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, WATCHDOG_MS);
   wasio_tls_config_t *cfg = config_with_ca("/tls/ca.pem");
@@ -119,17 +130,42 @@ static void suite(const char *name, const char *openssl_cipher) {
   ASSERT_WASIO(0, r->done_status);
   ASSERT_EQ_INT(r->status, 200);
   ASSERT_EQ_STR(r->body, "hello from nginx\n");
-  ASSERT_EQ_STR(r->cipher, openssl_cipher);
+  ASSERT_EQ_STR(r->protocol, protocol);
+#ifdef __wasm__
+  (void)aes;
+  ASSERT_EQ_STR(r->cipher, chacha);
+#else
+  if (strcmp(r->cipher, aes) != 0) ASSERT_EQ_STR(r->cipher, chacha);
+#endif
   http_client_close_wait(loop, client);
   ASSERT_OK(wasio_tls_config_free(cfg));
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
 
+/* The TLS 1.2 ports of one suite each (nginx's X-Cipher is exact there). */
+static void suite(const char *name, const char *openssl_cipher) {
+  version_key(name, "TLSv1.2", openssl_cipher, openssl_cipher);
+}
+
 TEST(ecdhe_ecdsa_aes_gcm) { suite("ecdsa-gcm", "ECDHE-ECDSA-AES128-GCM-SHA256"); }
 TEST(ecdhe_ecdsa_chacha20) { suite("ecdsa-chacha", "ECDHE-ECDSA-CHACHA20-POLY1305"); }
 TEST(ecdhe_rsa_aes_gcm) { suite("rsa-gcm", "ECDHE-RSA-AES256-GCM-SHA384"); }
 TEST(ecdhe_rsa_chacha20) { suite("rsa-chacha", "ECDHE-RSA-CHACHA20-POLY1305"); }
+
+#define TLS13_CHACHA "TLS_CHACHA20_POLY1305_SHA256"
+#define TLS13_AES "TLS_AES_128_GCM_SHA256"
+
+TEST(tls13_ecdsa) { version_key("tls13-ecdsa", "TLSv1.3", TLS13_CHACHA, TLS13_AES); }
+TEST(tls13_rsa) { version_key("tls13-rsa", "TLSv1.3", TLS13_CHACHA, TLS13_AES); }
+TEST(tls12_ecdsa) {
+  version_key("tls12-ecdsa", "TLSv1.2", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-ECDSA-AES128-GCM-SHA256");
+}
+TEST(tls12_rsa) { version_key("tls12-rsa", "TLSv1.2", "ECDHE-RSA-CHACHA20-POLY1305", "ECDHE-RSA-AES128-GCM-SHA256"); }
+
+/* Offered both, the client chooses TLS 1.3. */
+TEST(tls13_preferred_ecdsa) { version_key("both-ecdsa", "TLSv1.3", TLS13_CHACHA, TLS13_AES); }
+TEST(tls13_preferred_rsa) { version_key("both-rsa", "TLSv1.3", TLS13_CHACHA, TLS13_AES); }
 
 /* ---- pooling and resumption ------------------------------------------------------- */
 

@@ -23,16 +23,24 @@ client test can count the connections it really opened.
 Prints the port on the first stdout line, then the document root on the
 second, and exits (stopping nginx) after --lifetime seconds or on SIGTERM.
 
---tls adds HTTPS (TLS 1.2 only, the same document root, static files only): it
-makes a private CA and two server certificates (EC P-256 and RSA 2048, for
+--tls adds HTTPS (the same document root, static files only): it makes a
+private CA and two server certificates (EC P-256 and RSA 2048, for
 DNS:localhost, IP:127.0.0.1 and IP:::1, signed by the CA) with the openssl
-CLI in the prefix, and serves one HTTPS port per suite, so a client cannot
-pick another:
+CLI in the prefix, and serves one HTTPS port per TLS 1.2 suite, so a client
+cannot pick another:
   ecdsa-gcm     ECDHE-ECDSA-AES128-GCM-SHA256
   ecdsa-chacha  ECDHE-ECDSA-CHACHA20-POLY1305
   rsa-gcm       ECDHE-RSA-AES256-GCM-SHA384
   rsa-chacha    ECDHE-RSA-CHACHA20-POLY1305
   short         as ecdsa-gcm, but nginx closes an idle connection after 1 s
+and one per protocol version and key type (nginx's default TLS 1.2 suites,
+OpenSSL's default TLS 1.3 suites; the client's order decides the suite):
+  tls13-ecdsa, tls13-rsa    TLS 1.3 only
+  tls12-ecdsa, tls12-rsa    TLS 1.2 only
+  both-ecdsa, both-rsa      TLS 1.2 and 1.3 (the client's choice)
+Every HTTPS response also carries X-Protocol ($ssl_protocol: "TLSv1.3" or
+"TLSv1.2"), so a test sees the negotiated version independently of the
+client.
 plus "py", a small Python ssl HTTPS peer (EC certificate) for what nginx
 will not do: GET /truncate answers HTTP/1.0 with a body delimited by the
 connection's end and then closes TCP without close_notify; GET /clean does
@@ -140,7 +148,7 @@ TLS_SERVER = """
     listen [::1]:{port} ssl;
     ssl_certificate {cert};
     ssl_certificate_key {key};
-    ssl_protocols TLSv1.2;
+    ssl_protocols {protocols};
     ssl_ciphers {ciphers};
     ssl_session_cache shared:wasio:1m;
     {extra}
@@ -149,17 +157,28 @@ TLS_SERVER = """
     add_header X-Connection-Requests $connection_requests always;
     add_header X-Session-Reused $ssl_session_reused always;
     add_header X-Cipher $ssl_cipher always;
+    add_header X-Protocol $ssl_protocol always;
   }}
 """
 
 
 SHORT_KEEPALIVE = "1s"
-TLS_SUITES = [  # (name, key type, nginx ssl_ciphers, extra directives)
-    ("ecdsa-gcm", "ec", "ECDHE-ECDSA-AES128-GCM-SHA256", ""),
-    ("ecdsa-chacha", "ec", "ECDHE-ECDSA-CHACHA20-POLY1305", ""),
-    ("rsa-gcm", "rsa", "ECDHE-RSA-AES256-GCM-SHA384", ""),
-    ("rsa-chacha", "rsa", "ECDHE-RSA-CHACHA20-POLY1305", ""),
-    ("short", "ec", "ECDHE-ECDSA-AES128-GCM-SHA256", f"keepalive_timeout {SHORT_KEEPALIVE};"),
+TLS12 = "TLSv1.2"
+TLS13 = "TLSv1.3"
+BOTH = "TLSv1.2 TLSv1.3"
+NGINX_CIPHERS = "HIGH:!aNULL:!MD5"  # nginx's default ssl_ciphers (TLS 1.2 only; 1.3 has its own)
+TLS_SUITES = [  # (name, key type, nginx ssl_protocols, nginx ssl_ciphers, extra directives)
+    ("ecdsa-gcm", "ec", TLS12, "ECDHE-ECDSA-AES128-GCM-SHA256", ""),
+    ("ecdsa-chacha", "ec", TLS12, "ECDHE-ECDSA-CHACHA20-POLY1305", ""),
+    ("rsa-gcm", "rsa", TLS12, "ECDHE-RSA-AES256-GCM-SHA384", ""),
+    ("rsa-chacha", "rsa", TLS12, "ECDHE-RSA-CHACHA20-POLY1305", ""),
+    ("short", "ec", TLS12, "ECDHE-ECDSA-AES128-GCM-SHA256", f"keepalive_timeout {SHORT_KEEPALIVE};"),
+    ("tls13-ecdsa", "ec", TLS13, NGINX_CIPHERS, ""),
+    ("tls13-rsa", "rsa", TLS13, NGINX_CIPHERS, ""),
+    ("tls12-ecdsa", "ec", TLS12, NGINX_CIPHERS, ""),
+    ("tls12-rsa", "rsa", TLS12, NGINX_CIPHERS, ""),
+    ("both-ecdsa", "ec", BOTH, NGINX_CIPHERS, ""),
+    ("both-rsa", "rsa", BOTH, NGINX_CIPHERS, ""),
 ]
 CERT_DAYS = 30
 
@@ -249,11 +268,13 @@ def make_tls(prefix, root):
     d = os.path.join(prefix, "pki")
     leaves = make_pki(d)
     ports, blocks = {}, []
-    for name, kind, ciphers, extra in TLS_SUITES:
+    for name, kind, protocols, ciphers, extra in TLS_SUITES:
         port = free_port()
+        while port in ports.values():  # closed probe sockets: the kernel may hand a port out twice
+            port = free_port()
         ports[name] = port
         blocks.append(TLS_SERVER.format(port=port, root=root, cert=leaves[kind][0], key=leaves[kind][1],
-                                        ciphers=ciphers, extra=extra))
+                                        protocols=protocols, ciphers=ciphers, extra=extra))
     pub = os.path.join(root, "tls")
     os.makedirs(pub)
     py = PyPeer(leaves["ec"][0], leaves["ec"][1], os.path.join(pub, "py-requests.txt"))
