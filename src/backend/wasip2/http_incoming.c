@@ -49,6 +49,10 @@ static void *wasio__serve_arg;
 static bool wasio__serve_ever_bound;
 static bool wasio__serving;
 
+/* The status of an outgoing-response nobody set (wasi:http 0.2's
+ * constructor documents 200). */
+#define WASIO__HTTP_STATUS_DEFAULT 200
+
 /* The longest text of the export's own 500. */
 #define WASIO__INCOMING_TEXT_CAP 256
 
@@ -146,7 +150,10 @@ int wasio__bk_http_incoming_respond(wasio__bk_http_incoming_t *r, int status, wa
   wasi_http_types_borrow_outgoing_response_t rb = wasi_http_types_borrow_outgoing_response(res);
   wasi_http_types_own_outgoing_body_t ob;
   int rc = 0;
-  if (!wasi_http_types_method_outgoing_response_set_status_code(rb, (wasi_http_types_status_code_t)status))
+  /* A new outgoing-response is 200 (wasi:http's constructor): a 200 costs
+   * no set-status-code call (each host call is a round trip). */
+  if (status != WASIO__HTTP_STATUS_DEFAULT &&
+      !wasi_http_types_method_outgoing_response_set_status_code(rb, (wasi_http_types_status_code_t)status))
     rc = WASIO_EINVAL;
   else if (!wasi_http_types_method_outgoing_response_body(rb, &ob))
     rc = WASIO_EIO;
