@@ -491,7 +491,7 @@ $(B)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_SRC) $(HDRS) | $(SETUP_STAMP)
 # link the rest of libwasio and mbedTLS (not ours: not fuzzed for itself)
 # from the native test build.
 TLS_FUZZ_GLUE := $(wildcard src/tls/*_mbedtls.c)
-$(B)/fuzz/fuzz_tls_%: fuzz/fuzz_tls_%.c $(TLS_FUZZ_GLUE) $(HDRS) $(N)/libwasio.a $(N)/libmbedtls.a | $(SETUP_STAMP)
+$(B)/fuzz/fuzz_tls_%: fuzz/fuzz_tls_%.c fuzz/fuzz_common.h $(TLS_FUZZ_GLUE) $(HDRS) $(N)/libwasio.a $(N)/libmbedtls.a | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -DWASIO_DEBUG -Isrc/backend/posix $(TLS_INC) $< $(TLS_FUZZ_GLUE) \
 	  $(N)/libwasio.a $(N)/libmbedtls.a -pthread -o $@

@@ -14,15 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h" /* FUZZ_CHECK */
 #include "tls/mbedtls_internal.h"
-
-#define FUZZ_CHECK(c)                                                                     \
-  do {                                                                                    \
-    if (!(c)) {                                                                           \
-      fprintf(stderr, "fuzz check failed: %s:%d: %s\n", __FILE__, __LINE__, #c);          \
-      abort();                                                                            \
-    }                                                                                     \
-  } while (0)
 
 #define FUZZ_OUT_BUF 20000
 
