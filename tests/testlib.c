@@ -632,6 +632,164 @@ void tl_upload_and_check(wasio_loop_t *loop, wasio_http_client_t *client, const 
   ASSERT_EQ_U64(r.crc, tl_up.crc);
 }
 
+/* ---- HTTP: test bodies both client programs run ------------------------------------ */
+
+char *tl_http_url(char *buf, size_t cap, uint16_t port, const char *path) {
+  snprintf(buf, cap, "http://127.0.0.1:%u%s", (unsigned)port, path);
+  return buf;
+}
+
+wasio_http_call_opts_t tl_http_opts(const char *url, result_t *r) {
+  memset(r, 0, sizeof *r);
+  return (wasio_http_call_opts_t){
+      .url = url, .data = r, .on_response = result_on_response, .on_body = result_on_body, .on_done = result_on_done};
+}
+
+wasio_http_call_t *tl_http_run(wasio_loop_t *loop, wasio_http_client_t *client, const wasio_http_call_opts_t *o,
+                               result_t *r) {
+  wasio_http_call_t *call = NULL;
+  ASSERT_OK(wasio_http_call_start(client, o, &call));
+  WAIT_UNTIL(loop, r->dones == 1);
+  ASSERT_EQ_INT(r->bodies_after_done, 0);
+  return call;
+}
+
+void tl_http_big_sha256(wasio_loop_t *loop, wasio_http_client_t *client, uint16_t port, uint64_t bytes,
+                        const char *label) {
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = tl_http_opts(tl_http_url(url, sizeof url, port, "/big.bin.sha256"), &r);
+  tl_http_run(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_INT(r.status, 200);
+  ASSERT_TRUE(strlen(r.body) >= 64);
+  char want[65];
+  memcpy(want, r.body, 64);
+  want[64] = 0;
+  o = tl_http_opts(tl_http_url(url, sizeof url, port, "/big.bin"), &r);
+  r.hash = true;
+  sha256_init(&r.sha);
+  uint64_t t0 = wasio_monotonic_ns();
+  tl_http_run(loop, client, &o, &r);
+  uint64_t ms = elapsed_ms_since(t0);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_INT(r.status, 200);
+  ASSERT_EQ_U64(r.body_total, bytes);
+  ASSERT_EQ_U64(r.content_length, bytes);
+  char got[65];
+  sha256_hex(&r.sha, got);
+  ASSERT_EQ_STR(got, want);
+  fprintf(stderr, "%s: %llu bytes in %llu ms (%.1f MiB/s, hashing included)\n", label,
+          (unsigned long long)r.body_total, (unsigned long long)ms,
+          ms ? (double)r.body_total / (1024.0 * 1024.0) / ((double)ms / 1000.0) : 0.0);
+}
+
+void tl_http_redirect_kinds(wasio_loop_t *loop, wasio_http_client_t *client, uint16_t port) {
+  static const int kinds[] = {301, 302, 303, 307, 308};
+  char path[64], url[128], small[128], echo[128];
+  tl_http_url(small, sizeof small, port, "/small.txt");
+  tl_http_url(echo, sizeof echo, port, "/echo-method");
+  result_t r;
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    /* GET follows every kind. */
+    snprintf(path, sizeof path, "/redirect/%d", kinds[k]);
+    wasio_http_call_opts_t o = tl_http_opts(tl_http_url(url, sizeof url, port, path), &r);
+    o.max_redirects = -1;
+    tl_http_run(loop, client, &o, &r);
+    ASSERT_WASIO(0, r.done_status);
+    ASSERT_EQ_INT(r.responses, 1); /* the 3xx is not reported */
+    ASSERT_EQ_INT(r.status, 200);
+    ASSERT_EQ_STR(r.body, "hello from nginx\n");
+    ASSERT_EQ_STR(r.final_url, small);
+    /* POST: 301/302/303 turn it into GET, 307/308 repeat method and body. */
+    snprintf(path, sizeof path, "/redirect-echo/%d", kinds[k]);
+    o = tl_http_opts(tl_http_url(url, sizeof url, port, path), &r);
+    o.method = "POST";
+    o.body = "payload";
+    o.body_len = 7;
+    o.max_redirects = 5;
+    tl_http_run(loop, client, &o, &r);
+    ASSERT_WASIO(0, r.done_status);
+    ASSERT_EQ_INT(r.status, 200);
+    ASSERT_EQ_STR(r.body, kinds[k] >= 307 ? "POST\n" : "GET\n");
+    /* max_redirects 0: the 3xx itself is the answer. */
+    o = tl_http_opts(url, &r);
+    tl_http_run(loop, client, &o, &r);
+    ASSERT_WASIO(0, r.done_status);
+    ASSERT_EQ_INT(r.status, kinds[k]);
+    ASSERT_EQ_STR(r.location, echo);
+  }
+}
+
+void tl_http_upload_buffer(wasio_loop_t *loop, wasio_http_client_t *client, uint16_t port, size_t n) {
+  uint8_t *data = malloc(n);
+  ASSERT_TRUE(data != NULL);
+  tl_rng_t rng = {42};
+  tl_rng_fill(&rng, data, n);
+  char url[128];
+  result_t r;
+  wasio_http_call_opts_t o = tl_http_opts(tl_http_url(url, sizeof url, port, "/upload/buffer.bin"), &r);
+  o.method = "PUT";
+  o.body = data;
+  o.body_len = n;
+  tl_http_run(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_TRUE(r.status == 201 || r.status == 204);
+  o = tl_http_opts(url, &r);
+  tl_http_run(loop, client, &o, &r);
+  ASSERT_WASIO(0, r.done_status);
+  ASSERT_EQ_INT(r.status, 200);
+  ASSERT_EQ_U64(r.body_total, n);
+  ASSERT_EQ_U64(r.crc, tl_crc32(0, data, n));
+  free(data);
+}
+
+void tl_http_cancel_early(wasio_loop_t *loop, wasio_http_client_t *client, const char *url, uint64_t size) {
+  /* mid-body, from inside on_body */
+  result_t r;
+  wasio_http_call_opts_t o = tl_http_opts(url, &r);
+  r.cancel_after = 1;
+  tl_http_run(loop, client, &o, &r);
+  ASSERT_WASIO(WASIO_ECANCELED, r.done_status);
+  ASSERT_LT_U64(r.body_total, size);
+  /* before it ever ran */
+  wasio_http_call_t *call = NULL;
+  o = tl_http_opts(url, &r);
+  ASSERT_OK(wasio_http_call_start(client, &o, &call));
+  ASSERT_OK(wasio_http_call_cancel(call));
+  ASSERT_EQ_INT(r.dones, 0);
+  WAIT_UNTIL(loop, r.dones == 1);
+  ASSERT_WASIO(WASIO_ECANCELED, r.done_status);
+  ASSERT_EQ_INT(r.responses, 0);
+}
+
+void tl_http_fetch_checks(uint16_t port, uint16_t stall_port) {
+  char url[128];
+  int code = 0;
+  char *body = NULL;
+  size_t len = 0;
+  ASSERT_OK(wasio_http_fetch(tl_http_url(url, sizeof url, port, "/redirect/302"), 10 * WASIO_NS_PER_S, 1 << 20,
+                             &code, &body, &len));
+  ASSERT_EQ_INT(code, 200);
+  ASSERT_EQ_U64(len, 17);
+  ASSERT_EQ_STR(body, "hello from nginx\n");
+  free(body);
+  body = NULL;
+  /* No limit at all (SIZE_MAX) must not wrap around. */
+  ASSERT_OK(wasio_http_fetch(tl_http_url(url, sizeof url, port, "/small.txt"), 10 * WASIO_NS_PER_S, SIZE_MAX, &code,
+                             &body, &len));
+  ASSERT_EQ_STR(body, "hello from nginx\n");
+  free(body);
+  body = NULL;
+  ASSERT_WASIO(WASIO_ELIMIT, wasio_http_fetch(tl_http_url(url, sizeof url, port, "/big.bin"), 10 * WASIO_NS_PER_S,
+                                              1000, &code, &body, &len));
+  ASSERT_TRUE(body == NULL);
+  ASSERT_WASIO(WASIO_ETIMEDOUT, wasio_http_fetch(tl_http_url(url, sizeof url, stall_port, "/silent"), 300 * MS,
+                                                 1 << 20, &code, &body, &len));
+  ASSERT_WASIO(WASIO_ECONNREFUSED, wasio_http_fetch("http://127.0.0.1:1/", 10 * WASIO_NS_PER_S, 10, &code, &body, &len));
+  ASSERT_WASIO(WASIO_EURL_SYNTAX, wasio_http_fetch("http:/x", 0, 10, &code, &body, &len));
+}
+
 /* ---- HTTP: what both transports answer to misbehaving peers ------------------------ */
 
 #define TL_MS(n) ((uint64_t)(n) * WASIO_NS_PER_MS)

@@ -338,6 +338,43 @@ void tl_upload_and_check(wasio_loop_t *loop, wasio_http_client_t *client, const 
  * test starts itself. */
 ptrdiff_t tl_upload_body_read(wasio_http_call_t *call, void *buf, size_t cap);
 
+/* ---- HTTP: test bodies both client programs run -----------------------------------
+ * tests/component/http_client.c (the socket transport) and
+ * tests/component/http_transport.c (the AUTO transport) call these with
+ * their own loop, client and helper ports: `port` is
+ * tests/helpers/nginx_server.py's, `stall_port` tests/helpers/http_stall.py's. */
+
+/* Writes "http://127.0.0.1:PORT" followed by `path` into buf; returns buf. */
+char *tl_http_url(char *buf, size_t cap, uint16_t port, const char *path);
+/* Options of a GET of `url` whose callbacks record into *r (reset first);
+ * max_redirects stays 0 (the 3xx is the answer) unless the caller sets it. */
+wasio_http_call_opts_t tl_http_opts(const char *url, result_t *r);
+/* Starts the call, waits for its on_done, checks that no body came after
+ * it; returns the call (finished: only its address is of use). */
+wasio_http_call_t *tl_http_run(wasio_loop_t *loop, wasio_http_client_t *client, const wasio_http_call_opts_t *o,
+                               result_t *r);
+/* Fetches /big.bin.sha256, then /big.bin (`bytes` long) hashing it: the
+ * hashes, the length and Content-Length must match; prints the time under
+ * `label`. */
+void tl_http_big_sha256(wasio_loop_t *loop, wasio_http_client_t *client, uint16_t port, uint64_t bytes,
+                        const char *label);
+/* For each of 301, 302, 303, 307, 308: a GET follows it to /small.txt (the
+ * 3xx not shown), a POST comes back as GET (301-303) or POST (307, 308),
+ * and with max_redirects 0 the 3xx itself is the answer, with its Location. */
+void tl_http_redirect_kinds(wasio_loop_t *loop, wasio_http_client_t *client, uint16_t port);
+/* PUTs an `n`-byte buffer body (tl_rng_t seeded 42) to /upload/buffer.bin
+ * and reads it back: length and CRC-32 must match. */
+void tl_http_upload_buffer(wasio_loop_t *loop, wasio_http_client_t *client, uint16_t port, size_t n);
+/* A GET of `url` (a body of `size` bytes, more than one piece) canceled
+ * from its first on_body, then one canceled before it ever ran: both end
+ * with WASIO_ECANCELED, the second's on_done in a later turn, never inside
+ * the cancel. */
+void tl_http_cancel_early(wasio_loop_t *loop, wasio_http_client_t *client, const char *url, uint64_t size);
+/* wasio_http_fetch: a redirect followed, no limit (SIZE_MAX) without a
+ * wrap-around, a body over the limit, a silent peer's timeout, a refused
+ * connect and a bad URL, each with its own error. */
+void tl_http_fetch_checks(uint16_t port, uint16_t stall_port);
+
 /* ---- HTTP: what both transports answer to misbehaving peers ----------------------
  * One table of expectations, run by tests/component/http_client.c (the
  * socket transport, on every host) and tests/component/http_transport.c

@@ -23,26 +23,9 @@
 
 /* result_t and its callbacks: tests/testlib.h. */
 
-static char *url_of(char *buf, size_t cap, uint16_t port, const char *path) {
-  snprintf(buf, cap, "http://127.0.0.1:%u%s", (unsigned)port, path);
-  return buf;
-}
-
-static wasio_http_call_opts_t opts_for(const char *url, result_t *r) {
-  memset(r, 0, sizeof *r);
-  return (wasio_http_call_opts_t){
-      .url = url, .data = r, .on_response = result_on_response, .on_body = result_on_body, .on_done = result_on_done};
-}
-
-/* Runs one call to completion. */
-static wasio_http_call_t *run_call(wasio_loop_t *loop, wasio_http_client_t *client,
-                                   const wasio_http_call_opts_t *o, result_t *r) {
-  wasio_http_call_t *call = NULL;
-  ASSERT_OK(wasio_http_call_start(client, o, &call));
-  WAIT_UNTIL(loop, r->dones == 1);
-  ASSERT_EQ_INT(r->bodies_after_done, 0);
-  return call;
-}
+/* The calls' URLs, options and runs: tl_http_url, tl_http_opts (no
+ * redirect followed unless a test sets max_redirects), tl_http_run
+ * (tests/testlib.h). */
 
 static wasio_http_client_t *new_client(wasio_loop_t *loop, size_t max_conns) {
   wasio_http_client_t *c = NULL;
@@ -59,8 +42,8 @@ TEST(get_small) {
   wasio_http_client_t *client = new_client(loop, 0);
   char url[128];
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
-  run_call(loop, client, &o, &r);
+  wasio_http_call_opts_t o = tl_http_opts(tl_http_url(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_INT(r.responses, 1);
   ASSERT_EQ_INT(r.status, 200);
@@ -78,15 +61,15 @@ TEST(get_by_name_localhost) {
   char url[128];
   snprintf(url, sizeof url, "http://localhost:%u/small.txt", (unsigned)NGINX_PORT);
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url, &r);
-  run_call(loop, client, &o, &r);
+  wasio_http_call_opts_t o = tl_http_opts(url, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_INT(r.status, 200);
   ASSERT_EQ_STR(r.body, "hello from nginx\n");
   /* and an IPv6 literal */
   snprintf(url, sizeof url, "http://[::1]:%u/small.txt", (unsigned)NGINX_PORT);
-  o = opts_for(url, &r);
-  run_call(loop, client, &o, &r);
+  o = tl_http_opts(url, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_STR(r.body, "hello from nginx\n");
   http_client_close_wait(loop, client);
@@ -99,12 +82,12 @@ TEST(keepalive_reuse) {
   wasio_timer_t *wd = watchdog_start(loop, 20000);
   wasio_http_client_t *client = new_client(loop, 0);
   char url[128];
-  url_of(url, sizeof url, NGINX_PORT, "/small.txt");
+  tl_http_url(url, sizeof url, NGINX_PORT, "/small.txt");
   long first = -1;
   for (int i = 1; i <= 5; i++) {
     result_t r;
-    wasio_http_call_opts_t o = opts_for(url, &r);
-    run_call(loop, client, &o, &r);
+    wasio_http_call_opts_t o = tl_http_opts(url, &r);
+    tl_http_run(loop, client, &o, &r);
     ASSERT_WASIO(0, r.done_status);
     ASSERT_EQ_INT(r.status, 200);
     if (i == 1) first = r.conn_id;
@@ -121,11 +104,11 @@ TEST(keepalive_reuse) {
   for (int i = 0; i <= 10; i++) {
     if (i == 1) wasio_loop_stats(loop, &st0);
     result_t rr;
-    wasio_http_call_opts_t oo = opts_for(url, &rr);
+    wasio_http_call_opts_t oo = tl_http_opts(url, &rr);
     oo.headers = &accept_h;
     oo.num_headers = 1;
     oo.timeouts.total_ns = 10 * WASIO_NS_PER_S;
-    run_call(loop, client, &oo, &rr);
+    tl_http_run(loop, client, &oo, &rr);
     ASSERT_WASIO(0, rr.done_status);
     ASSERT_EQ_INT(rr.conn_id, first);
   }
@@ -137,14 +120,14 @@ TEST(keepalive_reuse) {
   /* "Connection: close" from the caller: the connection is not kept. */
   wasio_http_header_t close_h = {WASIO_HTTP_STR("Connection"), WASIO_HTTP_STR("close")};
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url, &r);
+  wasio_http_call_opts_t o = tl_http_opts(url, &r);
   o.headers = &close_h;
   o.num_headers = 1;
-  run_call(loop, client, &o, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_INT(r.conn_requests, 17);
-  o = opts_for(url, &r);
-  run_call(loop, client, &o, &r);
+  o = tl_http_opts(url, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_NE_INT(r.conn_id, first);
   ASSERT_EQ_INT(r.conn_requests, 1);
@@ -164,11 +147,11 @@ TEST(pool_idle_limit_and_timeout) {
                                  .idle_timeout_ns = 300 * MS};
   ASSERT_OK(wasio_http_client_new(loop, &co, &client));
   char url[128];
-  url_of(url, sizeof url, NGINX_PORT, "/small.txt");
+  tl_http_url(url, sizeof url, NGINX_PORT, "/small.txt");
   /* Three at once over three connections... */
   static result_t rs[3];
   for (int i = 0; i < 3; i++) {
-    wasio_http_call_opts_t o = opts_for(url, &rs[i]);
+    wasio_http_call_opts_t o = tl_http_opts(url, &rs[i]);
     ASSERT_OK(wasio_http_call_start(client, &o, NULL));
   }
   WAIT_UNTIL(loop, rs[0].dones + rs[1].dones + rs[2].dones == 3);
@@ -176,18 +159,18 @@ TEST(pool_idle_limit_and_timeout) {
               rs[0].conn_id != rs[2].conn_id);
   /* ...then one at a time: only one of them was kept. */
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url, &r);
-  run_call(loop, client, &o, &r);
+  wasio_http_call_opts_t o = tl_http_opts(url, &r);
+  tl_http_run(loop, client, &o, &r);
   long kept = r.conn_id;
   ASSERT_TRUE(kept == rs[0].conn_id || kept == rs[1].conn_id || kept == rs[2].conn_id);
-  o = opts_for(url, &r);
-  run_call(loop, client, &o, &r);
+  o = tl_http_opts(url, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_EQ_INT(r.conn_id, kept);
   /* After the idle timeout the kept one is gone too (its socket's idle
    * timeout retires it: the loop then has only our timers left). */
   sleep_ms(loop, 600);
-  o = opts_for(url, &r);
-  run_call(loop, client, &o, &r);
+  o = tl_http_opts(url, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_NE_INT(r.conn_id, kept);
   ASSERT_EQ_INT(r.conn_requests, 1);
@@ -224,14 +207,14 @@ TEST(idle_pooled_memory) {
                                  .idle_timeout_ns = 120 * WASIO_NS_PER_S};
   ASSERT_OK(wasio_http_client_new(loop, &co, &client));
   char url[128];
-  url_of(url, sizeof url, NGINX_PORT, "/small.txt");
+  tl_http_url(url, sizeof url, NGINX_PORT, "/small.txt");
   static result_t warm, rs[IDLE_CALLS];
-  wasio_http_call_opts_t o = opts_for(url, &warm);
-  run_call(loop, client, &o, &warm);
+  wasio_http_call_opts_t o = tl_http_opts(url, &warm);
+  tl_http_run(loop, client, &o, &warm);
   ASSERT_WASIO(0, warm.done_status);
   uint64_t m0 = tl_heap_bytes();
   for (int i = 0; i < IDLE_CALLS; i++) {
-    o = opts_for(url, &rs[i]);
+    o = tl_http_opts(url, &rs[i]);
     ASSERT_OK(wasio_http_call_start(client, &o, NULL));
   }
   WAIT_UNTIL(loop, results_done(rs, IDLE_CALLS) == IDLE_CALLS);
@@ -260,12 +243,12 @@ TEST(chunked) {
   wasio_timer_t *wd = watchdog_start(loop, 20000);
   wasio_http_client_t *client = new_client(loop, 0);
   char url[128];
-  url_of(url, sizeof url, NGINX_PORT, "/chunked.txt");
+  tl_http_url(url, sizeof url, NGINX_PORT, "/chunked.txt");
   long conn = -1;
   for (int i = 0; i < 3; i++) {
     result_t r;
-    wasio_http_call_opts_t o = opts_for(url, &r);
-    run_call(loop, client, &o, &r);
+    wasio_http_call_opts_t o = tl_http_opts(url, &r);
+    tl_http_run(loop, client, &o, &r);
     ASSERT_WASIO(0, r.done_status);
     ASSERT_EQ_INT(r.status, 200);
     ASSERT_EQ_INT(r.framing, WASIO_HTTP_BODY_CHUNKED);
@@ -279,43 +262,11 @@ TEST(chunked) {
   ASSERT_LOOP_CLOSED(loop);
 }
 
-/* The published hash of /big.bin, fetched with the client itself. */
-static void fetch_text(wasio_loop_t *loop, wasio_http_client_t *client, const char *path, char *out, size_t cap) {
-  char url[128];
-  result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, path), &r);
-  run_call(loop, client, &o, &r);
-  ASSERT_WASIO(0, r.done_status);
-  ASSERT_EQ_INT(r.status, 200);
-  snprintf(out, cap, "%s", r.body);
-}
-
 TEST(big_100mib_sha256) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 600000);
   wasio_http_client_t *client = new_client(loop, 0);
-  char want[80];
-  fetch_text(loop, client, "/big.bin.sha256", want, sizeof want);
-  ASSERT_TRUE(strlen(want) >= 64);
-  want[64] = 0;
-  char url[128];
-  result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/big.bin"), &r);
-  r.hash = true;
-  sha256_init(&r.sha);
-  uint64_t t0 = wasio_monotonic_ns();
-  run_call(loop, client, &o, &r);
-  uint64_t ms = elapsed_ms_since(t0);
-  ASSERT_WASIO(0, r.done_status);
-  ASSERT_EQ_INT(r.status, 200);
-  ASSERT_EQ_U64(r.body_total, BIG_BYTES);
-  ASSERT_EQ_U64(r.content_length, BIG_BYTES);
-  char got[65];
-  sha256_hex(&r.sha, got);
-  ASSERT_EQ_STR(got, want);
-  fprintf(stderr, "big_100mib_sha256: %llu bytes in %llu ms (%.1f MiB/s, hashing included)\n",
-          (unsigned long long)r.body_total, (unsigned long long)ms,
-          ms ? (double)r.body_total / (1024.0 * 1024.0) / ((double)ms / 1000.0) : 0.0);
+  tl_http_big_sha256(loop, client, NGINX_PORT, BIG_BYTES, "big_100mib_sha256");
   http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
@@ -345,15 +296,15 @@ TEST(not_found) {
   wasio_http_client_t *client = new_client(loop, 0);
   char url[128];
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/no/such/file"), &r);
-  run_call(loop, client, &o, &r);
+  wasio_http_call_opts_t o = tl_http_opts(tl_http_url(url, sizeof url, NGINX_PORT, "/no/such/file"), &r);
+  tl_http_run(loop, client, &o, &r);
   /* An HTTP error status is a whole response: on_done gets 0. */
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_INT(r.status, 404);
   ASSERT_TRUE(strstr(r.body, "404") != NULL);
   long conn = r.conn_id;
-  o = opts_for(url, &r);
-  run_call(loop, client, &o, &r);
+  o = tl_http_opts(url, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_EQ_INT(r.status, 404);
   ASSERT_EQ_INT(r.conn_id, conn); /* kept alive after a 404 */
   http_client_close_wait(loop, client);
@@ -367,9 +318,9 @@ TEST(head) {
   wasio_http_client_t *client = new_client(loop, 0);
   char url[128];
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/big.bin"), &r);
+  wasio_http_call_opts_t o = tl_http_opts(tl_http_url(url, sizeof url, NGINX_PORT, "/big.bin"), &r);
   o.method = "HEAD";
-  run_call(loop, client, &o, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_INT(r.status, 200);
   ASSERT_TRUE(r.has_content_length);
@@ -377,8 +328,8 @@ TEST(head) {
   ASSERT_EQ_U64(r.body_total, 0);
   long conn = r.conn_id;
   /* The 100 MiB Content-Length framed nothing: the connection is reused. */
-  o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
-  run_call(loop, client, &o, &r);
+  o = tl_http_opts(tl_http_url(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_EQ_STR(r.body, "hello from nginx\n");
   ASSERT_EQ_INT(r.conn_id, conn);
   http_client_close_wait(loop, client);
@@ -389,49 +340,14 @@ TEST(head) {
 /* ---- redirects ---------------------------------------------------------------- */
 
 TEST(redirects_each_kind) {
-  static const int kinds[] = {301, 302, 303, 307, 308};
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 30000);
   wasio_http_client_t *client = new_client(loop, 0);
-  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-    char path[64], url[128], want_url[128];
-    /* GET follows every kind. */
-    snprintf(path, sizeof path, "/redirect/%d", kinds[k]);
-    result_t r;
-    wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, path), &r);
-    o.max_redirects = -1;
-    wasio_http_call_t *call = NULL;
-    ASSERT_OK(wasio_http_call_start(client, &o, &call));
-    WAIT_UNTIL(loop, r.dones == 1);
-    ASSERT_WASIO(0, r.done_status);
-    ASSERT_EQ_INT(r.responses, 1); /* the 3xx is not reported */
-    ASSERT_EQ_INT(r.status, 200);
-    ASSERT_EQ_STR(r.body, "hello from nginx\n");
-
-    /* POST: 301/302/303 turn it into GET, 307/308 repeat method and body. */
-    snprintf(path, sizeof path, "/redirect-echo/%d", kinds[k]);
-    o = opts_for(url_of(url, sizeof url, NGINX_PORT, path), &r);
-    o.method = "POST";
-    o.body = "payload";
-    o.body_len = 7;
-    o.max_redirects = 5;
-    run_call(loop, client, &o, &r);
-    ASSERT_WASIO(0, r.done_status);
-    ASSERT_EQ_INT(r.status, 200);
-    ASSERT_EQ_STR(r.body, kinds[k] >= 307 ? "POST\n" : "GET\n");
-
-    /* max_redirects 0: the 3xx itself is the answer. */
-    o = opts_for(url, &r);
-    run_call(loop, client, &o, &r);
-    ASSERT_WASIO(0, r.done_status);
-    ASSERT_EQ_INT(r.status, kinds[k]);
-    url_of(want_url, sizeof want_url, NGINX_PORT, "/echo-method");
-    ASSERT_EQ_STR(r.location, want_url);
-  }
+  tl_http_redirect_kinds(loop, client, NGINX_PORT);
   /* HEAD stays HEAD through a 303. */
   char url[128];
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/redirect-echo/303"), &r);
+  wasio_http_call_opts_t o = tl_http_opts(tl_http_url(url, sizeof url, NGINX_PORT, "/redirect-echo/303"), &r);
   o.method = "HEAD";
   o.max_redirects = -1;
   wasio_http_call_t *call = NULL;
@@ -462,12 +378,12 @@ TEST(redirect_url_and_count) {
   wasio_http_client_t *client = new_client(loop, 0);
   char url[128], want[128];
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/redirect/308"), &r);
+  wasio_http_call_opts_t o = tl_http_opts(tl_http_url(url, sizeof url, NGINX_PORT, "/redirect/308"), &r);
   o.max_redirects = -1;
   o.on_done = on_done_note_url;
-  run_call(loop, client, &o, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
-  ASSERT_EQ_STR(url_seen, url_of(want, sizeof want, NGINX_PORT, "/small.txt"));
+  ASSERT_EQ_STR(url_seen, tl_http_url(want, sizeof want, NGINX_PORT, "/small.txt"));
   ASSERT_EQ_INT(redirects_seen, 1);
   http_client_close_wait(loop, client);
   watchdog_stop(wd);
@@ -482,23 +398,23 @@ TEST(redirect_relative_and_other_origin) {
   result_t r;
   /* "../a/./b/../../small.txt?x=1" against /redirect/relative (RFC 3986
    * section 5.2: merge, then remove dot segments). */
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/redirect/relative"), &r);
+  wasio_http_call_opts_t o = tl_http_opts(tl_http_url(url, sizeof url, NGINX_PORT, "/redirect/relative"), &r);
   o.max_redirects = -1;
   o.on_done = on_done_note_url;
-  run_call(loop, client, &o, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
-  ASSERT_EQ_STR(url_seen, url_of(want, sizeof want, NGINX_PORT, "/small.txt?x=1"));
+  ASSERT_EQ_STR(url_seen, tl_http_url(want, sizeof want, NGINX_PORT, "/small.txt?x=1"));
   ASSERT_EQ_STR(r.body, "hello from nginx\n");
   /* To http://localhost:PORT/: a new origin of the pool, resolved by name;
    * an Authorization header is not carried over (not visible to nginx, but
    * the call must still succeed without it). */
   wasio_http_header_t auth = {WASIO_HTTP_STR("Authorization"), WASIO_HTTP_STR("Bearer secret")};
-  o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/redirect/other-origin"), &r);
+  o = tl_http_opts(tl_http_url(url, sizeof url, NGINX_PORT, "/redirect/other-origin"), &r);
   o.max_redirects = -1;
   o.headers = &auth;
   o.num_headers = 1;
   o.on_done = on_done_note_url;
-  run_call(loop, client, &o, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   snprintf(want, sizeof want, "http://localhost:%u/small.txt", (unsigned)NGINX_PORT);
   ASSERT_EQ_STR(url_seen, want);
@@ -514,17 +430,17 @@ TEST(redirect_loop_limit) {
   wasio_http_client_t *client = new_client(loop, 0);
   char url[128];
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/redirect/loop"), &r);
+  wasio_http_call_opts_t o = tl_http_opts(tl_http_url(url, sizeof url, NGINX_PORT, "/redirect/loop"), &r);
   o.max_redirects = -1;
   o.on_done = on_done_note_url;
-  run_call(loop, client, &o, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(WASIO_ELIMIT, r.done_status);
   ASSERT_EQ_INT(r.responses, 0);
   ASSERT_EQ_INT(redirects_seen, WASIO_HTTP_MAX_REDIRECTS);
-  o = opts_for(url, &r);
+  o = tl_http_opts(url, &r);
   o.max_redirects = 3;
   o.on_done = on_done_note_url;
-  run_call(loop, client, &o, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(WASIO_ELIMIT, r.done_status);
   ASSERT_EQ_INT(redirects_seen, 3);
   http_client_close_wait(loop, client);
@@ -542,22 +458,22 @@ TEST(redirect_to_longer_urls) {
   wasio_http_client_t *client = new_client(loop, 0);
   char url[128];
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, STALL_PORT, "/grow/2?q"), &r);
+  wasio_http_call_opts_t o = tl_http_opts(tl_http_url(url, sizeof url, STALL_PORT, "/grow/2?q"), &r);
   o.method = "POST";
   o.body = "abc";
   o.body_len = 3;
   o.max_redirects = -1;
   o.on_done = on_done_note_url;
-  run_call(loop, client, &o, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_INT(redirects_seen, 2);
   ASSERT_EQ_U64(url_len_seen, strlen(url) + 3000);
   ASSERT_EQ_STR(r.body, "GET\n");
   /* With a fixed limit of one redirect the second hop ends the call. */
-  o = opts_for(url, &r);
+  o = tl_http_opts(url, &r);
   o.max_redirects = 1;
   o.on_done = on_done_note_url;
-  run_call(loop, client, &o, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(WASIO_ELIMIT, r.done_status);
   ASSERT_EQ_INT(redirects_seen, 1);
   http_client_close_wait(loop, client);
@@ -571,7 +487,7 @@ TEST(redirect_to_longer_urls) {
 static void upload_and_check(wasio_loop_t *loop, wasio_http_client_t *client, const char *path,
                              int64_t body_length, uint64_t total, int eagain_every) {
   char url[128];
-  tl_upload_t u = {.url = url_of(url, sizeof url, NGINX_PORT, path), .body_length = body_length, .total = total,
+  tl_upload_t u = {.url = tl_http_url(url, sizeof url, NGINX_PORT, path), .body_length = body_length, .total = total,
                    .eagain_every = eagain_every};
   tl_upload_and_check(loop, client, &u);
 }
@@ -595,25 +511,7 @@ TEST(upload_buffer) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 30000);
   wasio_http_client_t *client = new_client(loop, 0);
-  size_t n = 2 * 1024 * 1024 + 5;
-  uint8_t *data = malloc(n);
-  ASSERT_TRUE(data != NULL);
-  tl_rng_t rng = {42};
-  tl_rng_fill(&rng, data, n);
-  char url[128];
-  result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/upload/buffer.bin"), &r);
-  o.method = "PUT";
-  o.body = data;
-  o.body_len = n;
-  run_call(loop, client, &o, &r);
-  ASSERT_WASIO(0, r.done_status);
-  ASSERT_TRUE(r.status == 201 || r.status == 204);
-  o = opts_for(url, &r);
-  run_call(loop, client, &o, &r);
-  ASSERT_EQ_U64(r.body_total, n);
-  ASSERT_EQ_U64(r.crc, tl_crc32(0, data, n));
-  free(data);
+  tl_http_upload_buffer(loop, client, NGINX_PORT, 2 * 1024 * 1024 + 5);
   http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
@@ -643,27 +541,27 @@ TEST(stale_connection_retry) {
   wasio_timer_t *wd = watchdog_start(loop, 20000);
   wasio_http_client_t *client = new_client(loop, 0);
   char url[128], other[128];
-  url_of(url, sizeof url, STALL_PORT, "/drop-next");
-  url_of(other, sizeof other, STALL_PORT, "/other");
+  tl_http_url(url, sizeof url, STALL_PORT, "/drop-next");
+  tl_http_url(other, sizeof other, STALL_PORT, "/other");
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url, &r);
-  run_call(loop, client, &o, &r);
+  wasio_http_call_opts_t o = tl_http_opts(url, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_STR(r.body, "ok\n");
-  o = opts_for(other, &r);
-  run_call(loop, client, &o, &r);
+  o = tl_http_opts(other, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_INT(r.responses, 1);
   ASSERT_EQ_STR(r.body, "ok\n");
   /* The same race with a POST: reported, not repeated. */
-  o = opts_for(url, &r);
-  run_call(loop, client, &o, &r);
+  o = tl_http_opts(url, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
-  o = opts_for(other, &r);
+  o = tl_http_opts(other, &r);
   o.method = "POST";
   o.body = "x";
   o.body_len = 1;
-  run_call(loop, client, &o, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_TRUE(r.done_status == WASIO_EHTTP_TRUNCATED || r.done_status == WASIO_ECONNRESET);
   ASSERT_EQ_INT(r.responses, 0);
   http_client_close_wait(loop, client);
@@ -685,14 +583,14 @@ TEST(close_delimited_and_broken_answers) {
    * same way, after the head, before any body byte. */
   char url[128];
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, STALL_PORT, "/chunk-ext-unclosed"), &r);
-  run_call(loop, client, &o, &r);
+  wasio_http_call_opts_t o = tl_http_opts(tl_http_url(url, sizeof url, STALL_PORT, "/chunk-ext-unclosed"), &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(WASIO_EHTTP_BAD_CHUNK_EXT, r.done_status);
   ASSERT_EQ_INT(r.responses, 1);
   ASSERT_EQ_U64(r.body_total, 0);
   /* The pool still serves the origin. */
-  o = opts_for(url_of(url, sizeof url, STALL_PORT, "/fine"), &r);
-  run_call(loop, client, &o, &r);
+  o = tl_http_opts(tl_http_url(url, sizeof url, STALL_PORT, "/fine"), &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_STR(r.body, "ok\n");
   http_client_close_wait(loop, client);
@@ -707,34 +605,21 @@ TEST(cancel) {
   wasio_timer_t *wd = watchdog_start(loop, 30000);
   wasio_http_client_t *client = new_client(loop, 0);
   char url[128];
-  url_of(url, sizeof url, NGINX_PORT, "/big.bin");
-  /* mid-body, from inside on_body */
-  result_t r;
-  wasio_http_call_opts_t o = opts_for(url, &r);
-  r.cancel_after = 1;
-  run_call(loop, client, &o, &r);
-  ASSERT_WASIO(WASIO_ECANCELED, r.done_status);
-  ASSERT_LT_INT(r.body_total, BIG_BYTES);
-  /* before it ever ran: on_done comes in a later turn, never inside cancel */
-  wasio_http_call_t *call = NULL;
-  o = opts_for(url, &r);
-  ASSERT_OK(wasio_http_call_start(client, &o, &call));
-  ASSERT_OK(wasio_http_call_cancel(call));
-  ASSERT_EQ_INT(r.dones, 0);
-  WAIT_UNTIL(loop, r.dones == 1);
-  ASSERT_WASIO(WASIO_ECANCELED, r.done_status);
-  ASSERT_EQ_INT(r.responses, 0);
+  tl_http_url(url, sizeof url, NGINX_PORT, "/big.bin");
+  tl_http_cancel_early(loop, client, url, BIG_BYTES);
   /* while connecting (the blackhole never answers) */
   char hole[128];
-  o = opts_for(url_of(hole, sizeof hole, BLACKHOLE_PORT, "/"), &r);
+  result_t r;
+  wasio_http_call_t *call = NULL;
+  wasio_http_call_opts_t o = tl_http_opts(tl_http_url(hole, sizeof hole, BLACKHOLE_PORT, "/"), &r);
   ASSERT_OK(wasio_http_call_start(client, &o, &call));
   for (int i = 0; i < 3; i++) ASSERT_TRUE(wasio_loop_run(loop, WASIO_RUN_NOWAIT) >= 0);
   ASSERT_OK(wasio_http_call_cancel(call));
   WAIT_UNTIL(loop, r.dones == 1);
   ASSERT_WASIO(WASIO_ECANCELED, r.done_status);
   /* The pool still works after all that. */
-  o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
-  run_call(loop, client, &o, &r);
+  o = tl_http_opts(tl_http_url(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_STR(r.body, "hello from nginx\n");
   http_client_close_wait(loop, client);
@@ -749,7 +634,7 @@ TEST(pause_resume) {
   char url[128];
   result_t r;
   uint64_t at_pause = 0;
-  (void)tl_http_pause_resume(loop, client, url_of(url, sizeof url, NGINX_PORT, "/big.bin"), &r, &at_pause);
+  (void)tl_http_pause_resume(loop, client, tl_http_url(url, sizeof url, NGINX_PORT, "/big.bin"), &r, &at_pause);
   r.cancel_after = at_pause + 4 * 1024 * 1024;
   WAIT_UNTIL(loop, r.dones == 1);
   ASSERT_WASIO(WASIO_ECANCELED, r.done_status);
@@ -768,7 +653,7 @@ TEST(pause_then_finish_from_buffer) {
   wasio_http_client_t *client = new_client(loop, 0);
   char url[128];
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/chunked.txt"), &r);
+  wasio_http_call_opts_t o = tl_http_opts(tl_http_url(url, sizeof url, NGINX_PORT, "/chunked.txt"), &r);
   r.pause_after = 1;
   wasio_http_call_t *call = NULL;
   ASSERT_OK(wasio_http_call_start(client, &o, &call));
@@ -804,24 +689,24 @@ TEST(upload_error_ends_call) {
   wasio_http_client_t *client = new_client(loop, 0);
   char url[128];
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/upload/broken.bin"), &r);
+  wasio_http_call_opts_t o = tl_http_opts(tl_http_url(url, sizeof url, NGINX_PORT, "/upload/broken.bin"), &r);
   o.method = "PUT";
   o.body_read = body_read_fails;
   o.body_length = -1;
   failing_reads = 0;
-  run_call(loop, client, &o, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(WASIO_EIO, r.done_status);
   ASSERT_EQ_INT(failing_reads, 2);
   /* and a fixed length that the producer does not meet */
-  o = opts_for(url, &r);
+  o = tl_http_opts(url, &r);
   o.method = "PUT";
   o.body_read = body_read_fails;
   o.body_length = 1000;
   failing_reads = 0;
-  run_call(loop, client, &o, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(WASIO_EIO, r.done_status);
-  o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
-  run_call(loop, client, &o, &r);
+  o = tl_http_opts(tl_http_url(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   http_client_close_wait(loop, client);
   watchdog_stop(wd);
@@ -840,17 +725,17 @@ TEST(client_close_cancels_calls) {
   wasio_timer_t *wd = watchdog_start(loop, 20000);
   wasio_http_client_t *client = new_client(loop, 2);
   char url[128];
-  url_of(url, sizeof url, NGINX_PORT, "/big.bin");
+  tl_http_url(url, sizeof url, NGINX_PORT, "/big.bin");
   static result_t rs[4];
   for (int i = 0; i < 4; i++) {
-    wasio_http_call_opts_t o = opts_for(url, &rs[i]);
+    wasio_http_call_opts_t o = tl_http_opts(url, &rs[i]);
     ASSERT_OK(wasio_http_call_start(client, &o, NULL));
   }
   WAIT_UNTIL(loop, rs[0].body_total > 0);
   closed_flag = false;
   wasio_http_client_close(client, client_closed);
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url, &r);
+  wasio_http_call_opts_t o = tl_http_opts(url, &r);
   ASSERT_WASIO(WASIO_ECLOSING, wasio_http_call_start(client, &o, NULL));
   WAIT_UNTIL(loop, closed_flag);
   for (int i = 0; i < 4; i++) {
@@ -869,12 +754,12 @@ TEST(concurrent_60_calls_4_connections) {
   wasio_http_client_t *client = new_client(loop, 4);
   static result_t rs[60];
   char small[128], chunked[128], missing[128];
-  url_of(small, sizeof small, NGINX_PORT, "/small.txt");
-  url_of(chunked, sizeof chunked, NGINX_PORT, "/chunked.txt");
-  url_of(missing, sizeof missing, NGINX_PORT, "/missing");
+  tl_http_url(small, sizeof small, NGINX_PORT, "/small.txt");
+  tl_http_url(chunked, sizeof chunked, NGINX_PORT, "/chunked.txt");
+  tl_http_url(missing, sizeof missing, NGINX_PORT, "/missing");
   for (int i = 0; i < 60; i++) {
     const char *u = i % 3 == 0 ? small : i % 3 == 1 ? chunked : missing;
-    wasio_http_call_opts_t o = opts_for(u, &rs[i]);
+    wasio_http_call_opts_t o = tl_http_opts(u, &rs[i]);
     ASSERT_OK(wasio_http_call_start(client, &o, NULL));
   }
   int done = 0;
@@ -911,9 +796,9 @@ TEST(start_errors_never_call_back) {
   wasio_loop_t *loop = new_loop();
   wasio_http_client_t *client = new_client(loop, 0);
   char url[128];
-  url_of(url, sizeof url, NGINX_PORT, "/small.txt");
+  tl_http_url(url, sizeof url, NGINX_PORT, "/small.txt");
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url, &r);
+  wasio_http_call_opts_t o = tl_http_opts(url, &r);
   wasio_http_header_t inject[] = {{WASIO_HTTP_STR("X-A"), WASIO_HTTP_STR("1\r\nX-Evil: 2")}};
   o.headers = inject;
   o.num_headers = 1;
@@ -927,40 +812,40 @@ TEST(start_errors_never_call_back) {
   wasio_http_header_t framing[] = {{WASIO_HTTP_STR("Content-Length"), WASIO_HTTP_STR("5")}};
   o.headers = framing;
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_call_start(client, &o, NULL));
-  o = opts_for(url, &r);
+  o = tl_http_opts(url, &r);
   o.num_headers = WASIO_HTTP_MAX_REQUEST_HEADERS + 1;
   o.headers = inject;
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_call_start(client, &o, NULL));
-  o = opts_for(url, &r);
+  o = tl_http_opts(url, &r);
   o.method = "GE T";
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_call_start(client, &o, NULL));
-  o = opts_for("ftp://127.0.0.1/", &r);
+  o = tl_http_opts("ftp://127.0.0.1/", &r);
   ASSERT_WASIO(WASIO_EURL_SCHEME, wasio_http_call_start(client, &o, NULL));
-  o = opts_for("http://user@127.0.0.1/", &r);
+  o = tl_http_opts("http://user@127.0.0.1/", &r);
   ASSERT_WASIO(WASIO_EURL_USERINFO, wasio_http_call_start(client, &o, NULL));
-  o = opts_for("http://127.0.0.1:99999/", &r);
+  o = tl_http_opts("http://127.0.0.1:99999/", &r);
   ASSERT_WASIO(WASIO_EURL_PORT, wasio_http_call_start(client, &o, NULL));
   /* A head over 32 KiB, from a method or a field; a method that long is
    * reported after the URL's and the fields' errors, as before. */
   static char big[40000];
   memset(big, 'A', sizeof big - 1);
-  o = opts_for(url, &r);
+  o = tl_http_opts(url, &r);
   o.method = big;
   ASSERT_WASIO(WASIO_ELIMIT, wasio_http_call_start(client, &o, NULL));
-  o = opts_for("ftp://127.0.0.1/", &r);
+  o = tl_http_opts("ftp://127.0.0.1/", &r);
   o.method = big;
   ASSERT_WASIO(WASIO_EURL_SCHEME, wasio_http_call_start(client, &o, NULL));
-  o = opts_for(url, &r);
+  o = tl_http_opts(url, &r);
   o.method = big;
   o.headers = framing;
   o.num_headers = 1;
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_call_start(client, &o, NULL));
   wasio_http_header_t huge[] = {{WASIO_HTTP_STR("X-Big"), {big, sizeof big - 1}}};
-  o = opts_for(url, &r);
+  o = tl_http_opts(url, &r);
   o.headers = huge;
   o.num_headers = 1;
   ASSERT_WASIO(WASIO_ELIMIT, wasio_http_call_start(client, &o, NULL));
-  o = opts_for(url, &r);
+  o = tl_http_opts(url, &r);
   o.on_done = NULL;
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_call_start(client, &o, NULL));
   ASSERT_WASIO(WASIO_EINVAL, wasio_http_client_new(NULL, NULL, &client));
@@ -973,28 +858,4 @@ TEST(start_errors_never_call_back) {
 
 /* ---- the blocking convenience ---------------------------------------------------- */
 
-TEST(fetch_blocking) {
-  char url[128];
-  int code = 0;
-  char *body = NULL;
-  size_t len = 0;
-  ASSERT_OK(wasio_http_fetch(url_of(url, sizeof url, NGINX_PORT, "/redirect/302"), 10 * WASIO_NS_PER_S,
-                             1 << 20, &code, &body, &len));
-  ASSERT_EQ_INT(code, 200);
-  ASSERT_EQ_U64(len, 17);
-  ASSERT_EQ_STR(body, "hello from nginx\n");
-  free(body);
-  body = NULL;
-  /* No limit at all (SIZE_MAX) must not wrap around. */
-  ASSERT_OK(wasio_http_fetch(url_of(url, sizeof url, NGINX_PORT, "/small.txt"), 10 * WASIO_NS_PER_S,
-                             SIZE_MAX, &code, &body, &len));
-  ASSERT_EQ_STR(body, "hello from nginx\n");
-  free(body);
-  body = NULL;
-  ASSERT_WASIO(WASIO_ELIMIT, wasio_http_fetch(url_of(url, sizeof url, NGINX_PORT, "/big.bin"),
-                                              10 * WASIO_NS_PER_S, 1 << 20, &code, &body, &len));
-  ASSERT_TRUE(body == NULL);
-  ASSERT_WASIO(WASIO_ETIMEDOUT, wasio_http_fetch(url_of(url, sizeof url, STALL_PORT, "/silent"),
-                                                 300 * MS, 1 << 20, &code, &body, &len));
-  ASSERT_WASIO(WASIO_EURL_SYNTAX, wasio_http_fetch("http:/x", 0, 10, &code, &body, &len));
-}
+TEST(fetch_blocking) { tl_http_fetch_checks(NGINX_PORT, STALL_PORT); }

@@ -34,21 +34,11 @@ static bool over_host(void) { return wasio_http_transport_resolve(WASIO_HTTP_TRA
  * the --http build). */
 static bool on_jco_http(void) { return over_host() && strcmp(harness_param("sockets", ""), "granted") == 0; }
 
-static char *url_of(char *buf, size_t cap, uint16_t port, const char *path) {
-  snprintf(buf, cap, "http://127.0.0.1:%u%s", (unsigned)port, path);
-  return buf;
-}
-
+/* tl_http_opts (tests/testlib.h) with the client's default redirect limit. */
 static wasio_http_call_opts_t opts_for(const char *url, result_t *r) {
-  memset(r, 0, sizeof *r);
-  return (wasio_http_call_opts_t){.url = url, .max_redirects = -1, .data = r, .on_response = result_on_response,
-                                  .on_body = result_on_body, .on_done = result_on_done};
-}
-
-static void run_call(wasio_loop_t *loop, wasio_http_client_t *client, const wasio_http_call_opts_t *o, result_t *r) {
-  ASSERT_OK(wasio_http_call_start(client, o, NULL));
-  WAIT_UNTIL(loop, r->dones == 1);
-  ASSERT_EQ_INT(r->bodies_after_done, 0);
+  wasio_http_call_opts_t o = tl_http_opts(url, r);
+  o.max_redirects = -1;
+  return o;
 }
 
 static wasio_http_client_t *new_client(wasio_loop_t *loop) {
@@ -133,13 +123,13 @@ TEST(sockets_denied) {
   ASSERT_OK(wasio_http_client_new(loop, &o, &c));
   char url[128];
   result_t r;
-  wasio_http_call_opts_t co = opts_for(url_of(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
-  run_call(loop, c, &co, &r);
+  wasio_http_call_opts_t co = opts_for(tl_http_url(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
+  tl_http_run(loop, c, &co, &r);
   ASSERT_WASIO(WASIO_EACCES, r.done_status);
   http_client_close_wait(loop, c);
   c = new_client(loop);
   co = opts_for(url, &r);
-  run_call(loop, c, &co, &r);
+  tl_http_run(loop, c, &co, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_STR(r.body, "hello from nginx\n");
   http_client_close_wait(loop, c);
@@ -155,8 +145,8 @@ TEST(get_small_and_head) {
   wasio_http_client_t *client = new_client(loop);
   char url[128];
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
-  run_call(loop, client, &o, &r);
+  wasio_http_call_opts_t o = opts_for(tl_http_url(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_INT(r.status, 200);
   ASSERT_EQ_INT(r.framing, WASIO_HTTP_BODY_LENGTH);
@@ -165,9 +155,9 @@ TEST(get_small_and_head) {
   ASSERT_EQ_STR(r.body, "hello from nginx\n");
   ASSERT_TRUE(r.conn_id > 0); /* nginx's own fields come through */
   /* The request head shows what the socket transport writes. */
-  o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/big.bin"), &r);
+  o = opts_for(tl_http_url(url, sizeof url, NGINX_PORT, "/big.bin"), &r);
   o.method = "HEAD";
-  run_call(loop, client, &o, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_INT(r.status, 200);
   ASSERT_EQ_INT(r.framing, WASIO_HTTP_BODY_NONE);
@@ -189,8 +179,8 @@ TEST(chunked) {
   wasio_http_client_t *client = new_client(loop);
   char url[128];
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/chunked.txt"), &r);
-  run_call(loop, client, &o, &r);
+  wasio_http_call_opts_t o = opts_for(tl_http_url(url, sizeof url, NGINX_PORT, "/chunked.txt"), &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_STR(r.body, "line one\nGET\nline three\n");
   ASSERT_TRUE(r.framing == WASIO_HTTP_BODY_CHUNKED || (over_host() && r.framing == WASIO_HTTP_BODY_CLOSE));
@@ -204,27 +194,8 @@ TEST(big_1mib_sha256) {
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 60000);
   wasio_http_client_t *client = new_client(loop);
-  char url[128];
-  result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/big.bin.sha256"), &r);
-  run_call(loop, client, &o, &r);
-  ASSERT_WASIO(0, r.done_status);
-  char want[65];
-  ASSERT_TRUE(strlen(r.body) >= 64);
-  memcpy(want, r.body, 64);
-  want[64] = 0;
-  o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/big.bin"), &r);
-  r.hash = true;
-  sha256_init(&r.sha);
-  uint64_t t0 = wasio_monotonic_ns();
-  run_call(loop, client, &o, &r);
-  uint64_t ms = elapsed_ms_since(t0);
-  ASSERT_WASIO(0, r.done_status);
-  ASSERT_EQ_U64(r.body_total, BIG_BYTES);
-  char got[65];
-  sha256_hex(&r.sha, got);
-  ASSERT_EQ_STR(got, want);
-  fprintf(stderr, "big_1mib_sha256 over %s: %llu ms\n", over_host() ? "host" : "sockets", (unsigned long long)ms);
+  tl_http_big_sha256(loop, client, NGINX_PORT, BIG_BYTES,
+                     over_host() ? "big_1mib_sha256 over host" : "big_1mib_sha256 over sockets");
   http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
@@ -239,44 +210,25 @@ TEST(misbehaving_peers) {
 /* ---- redirects: the client's one rule, never the host's ---------------------------- */
 
 TEST(redirects) {
-  static const int kinds[] = {301, 302, 303, 307, 308};
   wasio_loop_t *loop = new_loop();
   wasio_timer_t *wd = watchdog_start(loop, 30000);
   wasio_http_client_t *client = new_client(loop);
-  char url[128], path[64], want_url[128];
+  tl_http_redirect_kinds(loop, client, NGINX_PORT);
+  char url[128], want_url[128];
   result_t r;
-  url_of(want_url, sizeof want_url, NGINX_PORT, "/small.txt");
-  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-    snprintf(path, sizeof path, "/redirect/%d", kinds[k]);
-    wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, path), &r);
-    run_call(loop, client, &o, &r);
-    ASSERT_WASIO(0, r.done_status);
-    ASSERT_EQ_INT(r.responses, 1); /* the 3xx is not shown */
-    ASSERT_EQ_STR(r.body, "hello from nginx\n");
-    ASSERT_EQ_STR(r.final_url, want_url);
-    /* POST: 303 (and 301/302) turn it into GET, 307/308 keep it. */
-    snprintf(path, sizeof path, "/redirect-echo/%d", kinds[k]);
-    o = opts_for(url_of(url, sizeof url, NGINX_PORT, path), &r);
-    o.method = "POST";
-    o.body = "x=1";
-    o.body_len = 3;
-    run_call(loop, client, &o, &r);
-    ASSERT_WASIO(0, r.done_status);
-    ASSERT_EQ_STR(r.body, kinds[k] >= 307 ? "POST\n" : "GET\n");
-  }
   /* max_redirects 0: the 3xx itself is the answer. */
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/redirect/302"), &r);
+  wasio_http_call_opts_t o = opts_for(tl_http_url(url, sizeof url, NGINX_PORT, "/redirect/302"), &r);
   o.max_redirects = 0;
-  run_call(loop, client, &o, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_INT(r.status, 302);
   /* A relative Location, then another origin (localhost: a new name). */
-  o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/redirect/relative"), &r);
-  run_call(loop, client, &o, &r);
+  o = opts_for(tl_http_url(url, sizeof url, NGINX_PORT, "/redirect/relative"), &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_STR(r.body, "hello from nginx\n");
-  o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/redirect/other-origin"), &r);
-  run_call(loop, client, &o, &r);
+  o = opts_for(tl_http_url(url, sizeof url, NGINX_PORT, "/redirect/other-origin"), &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   snprintf(want_url, sizeof want_url, "http://localhost:%u/small.txt", (unsigned)NGINX_PORT);
   ASSERT_EQ_STR(r.final_url, want_url);
@@ -292,7 +244,7 @@ static void upload_and_check(wasio_loop_t *loop, wasio_http_client_t *client, co
                              uint64_t total, int eagain_every, const wasio_http_header_t *trailers, size_t ntr,
                              int want) {
   char url[128];
-  tl_upload_t u = {.url = url_of(url, sizeof url, NGINX_PORT, path), .body_length = body_length, .total = total,
+  tl_upload_t u = {.url = tl_http_url(url, sizeof url, NGINX_PORT, path), .body_length = body_length, .total = total,
                    .eagain_every = eagain_every, .trailers = trailers, .num_trailers = ntr, .want = want};
   tl_upload_and_check(loop, client, &u);
 }
@@ -307,28 +259,8 @@ TEST(uploads) {
   upload_and_check(loop, client, "/upload/sized.bin", BIG_BYTES + 3, BIG_BYTES + 3, 0, NULL, 0, 0);
   /* empty chunked body */
   upload_and_check(loop, client, "/upload/empty.bin", -1, 0, 0, NULL, 0, 0);
-  /* a buffer body, 1 MiB, read back by hash */
-  size_t n = BIG_BYTES;
-  uint8_t *data = malloc(n);
-  ASSERT_TRUE(data != NULL);
-  tl_rng_t rng = {42};
-  tl_rng_fill(&rng, data, n);
-  char url[128];
-  result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/upload/buffer.bin"), &r);
-  o.method = "PUT";
-  o.body = data;
-  o.body_len = n;
-  run_call(loop, client, &o, &r);
-  ASSERT_WASIO(0, r.done_status);
-  ASSERT_TRUE(r.status == 201 || r.status == 204);
-  o = opts_for(url, &r);
-  r.hash = true;
-  sha256_init(&r.sha);
-  run_call(loop, client, &o, &r);
-  ASSERT_EQ_U64(r.body_total, n);
-  ASSERT_EQ_U64(r.crc, tl_crc32(0, data, n));
-  free(data);
+  /* a buffer body, 1 MiB, read back by CRC */
+  tl_http_upload_buffer(loop, client, NGINX_PORT, BIG_BYTES);
   /* A producer that stops short of its announced length: the call fails
    * with the client's own verdict, before the host could. */
   upload_and_check(loop, client, "/upload/short.bin", 5000, 1000, 0, NULL, 0, WASIO_EINVAL);
@@ -348,8 +280,8 @@ TEST(trailers_received) {
   wasio_http_client_t *client = new_client(loop);
   char url[128];
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, STALL_PORT, "/trailers"), &r);
-  run_call(loop, client, &o, &r);
+  wasio_http_call_opts_t o = opts_for(tl_http_url(url, sizeof url, STALL_PORT, "/trailers"), &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_STR(r.body, "hello");
   ASSERT_EQ_INT(r.num_trailers, 2);
@@ -372,7 +304,7 @@ TEST(trailers_sent) {
   /* Trailers need a streamed chunked body, and no framing field. */
   char url[128];
   result_t r;
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/upload/x.bin"), &r);
+  wasio_http_call_opts_t o = opts_for(tl_http_url(url, sizeof url, NGINX_PORT, "/upload/x.bin"), &r);
   o.method = "PUT";
   o.body = "x";
   o.body_len = 1;
@@ -407,7 +339,7 @@ TEST(reserved_fields) {
                                       "HTTP2-Settings"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     wasio_http_header_t h = {{names[i], strlen(names[i])}, WASIO_HTTP_STR("x")};
-    wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
+    wasio_http_call_opts_t o = opts_for(tl_http_url(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
     o.headers = &h;
     o.num_headers = 1;
     wasio_http_call_t *call = NULL;
@@ -423,10 +355,10 @@ TEST(reserved_fields) {
   }
   /* Other fields reach the server, on both. */
   wasio_http_header_t h = {WASIO_HTTP_STR("X-Anything"), WASIO_HTTP_STR("yes")};
-  wasio_http_call_opts_t o = opts_for(url_of(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
+  wasio_http_call_opts_t o = opts_for(tl_http_url(url, sizeof url, NGINX_PORT, "/small.txt"), &r);
   o.headers = &h;
   o.num_headers = 1;
-  run_call(loop, client, &o, &r);
+  tl_http_run(loop, client, &o, &r);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_CONTAINS(r.body, "hello");
   http_client_close_wait(loop, client);
@@ -443,23 +375,12 @@ TEST(pause_resume_cancel) {
   char url[128];
   result_t r;
   uint64_t at_pause = 0;
-  wasio_http_call_t *call =
-      tl_http_pause_resume(loop, client, url_of(url, sizeof url, NGINX_PORT, "/big.bin"), &r, &at_pause);
+  (void)tl_http_pause_resume(loop, client, tl_http_url(url, sizeof url, NGINX_PORT, "/big.bin"), &r, &at_pause);
   WAIT_UNTIL(loop, r.dones == 1);
   ASSERT_WASIO(0, r.done_status);
   ASSERT_EQ_U64(r.body_total, BIG_BYTES);
   /* Canceled mid-body from on_body, and before it ever ran. */
-  wasio_http_call_opts_t o = opts_for(url, &r);
-  r.cancel_after = 1;
-  run_call(loop, client, &o, &r);
-  ASSERT_WASIO(WASIO_ECANCELED, r.done_status);
-  o = opts_for(url, &r);
-  ASSERT_OK(wasio_http_call_start(client, &o, &call));
-  ASSERT_OK(wasio_http_call_cancel(call));
-  ASSERT_EQ_INT(r.dones, 0);
-  WAIT_UNTIL(loop, r.dones == 1);
-  ASSERT_WASIO(WASIO_ECANCELED, r.done_status);
-  ASSERT_EQ_INT(r.responses, 0);
+  tl_http_cancel_early(loop, client, url, BIG_BYTES);
   http_client_close_wait(loop, client);
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
@@ -471,8 +392,8 @@ TEST(concurrent_and_close) {
   wasio_http_client_t *client = new_client(loop);
   static result_t rs[24];
   char small[128], chunked[128];
-  url_of(small, sizeof small, NGINX_PORT, "/small.txt");
-  url_of(chunked, sizeof chunked, NGINX_PORT, "/chunked.txt");
+  tl_http_url(small, sizeof small, NGINX_PORT, "/small.txt");
+  tl_http_url(chunked, sizeof chunked, NGINX_PORT, "/chunked.txt");
   for (int i = 0; i < 24; i++) {
     wasio_http_call_opts_t o = opts_for(i % 2 ? chunked : small, &rs[i]);
     ASSERT_OK(wasio_http_call_start(client, &o, NULL));
@@ -489,7 +410,7 @@ TEST(concurrent_and_close) {
   }
   /* Closing the client cancels what runs (the silent peer never answers). */
   char silent[128];
-  url_of(silent, sizeof silent, STALL_PORT, "/silent");
+  tl_http_url(silent, sizeof silent, STALL_PORT, "/silent");
   for (int i = 0; i < 3; i++) {
     wasio_http_call_opts_t o = opts_for(silent, &rs[i]);
     ASSERT_OK(wasio_http_call_start(client, &o, NULL));
@@ -502,20 +423,4 @@ TEST(concurrent_and_close) {
 }
 
 /* wasio_http_fetch takes the AUTO transport too. */
-TEST(fetch_blocking) {
-  char url[128];
-  int code = 0;
-  char *body = NULL;
-  size_t len = 0;
-  ASSERT_OK(wasio_http_fetch(url_of(url, sizeof url, NGINX_PORT, "/redirect/302"), 10 * WASIO_NS_PER_S, 1 << 20,
-                             &code, &body, &len));
-  ASSERT_EQ_INT(code, 200);
-  ASSERT_EQ_STR(body, "hello from nginx\n");
-  free(body);
-  body = NULL;
-  ASSERT_WASIO(WASIO_ELIMIT, wasio_http_fetch(url_of(url, sizeof url, NGINX_PORT, "/big.bin"), 10 * WASIO_NS_PER_S,
-                                              1000, &code, &body, &len));
-  ASSERT_WASIO(WASIO_ETIMEDOUT, wasio_http_fetch(url_of(url, sizeof url, STALL_PORT, "/silent"), 300 * MS, 1 << 20,
-                                                 &code, &body, &len));
-  ASSERT_WASIO(WASIO_ECONNREFUSED, wasio_http_fetch("http://127.0.0.1:1/", 10 * WASIO_NS_PER_S, 10, &code, &body, &len));
-}
+TEST(fetch_blocking) { tl_http_fetch_checks(NGINX_PORT, STALL_PORT); }
