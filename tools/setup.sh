@@ -36,6 +36,7 @@ apt_pkgs=(
   "libclang-rt-$CLANG_MAJOR-dev" "libclang-rt-$CLANG_MAJOR-dev-wasm32"
   wasi-libc make pkg-config python3 dpkg-dev
   nginx openssl curl wrk nghttp2-client netcat-openbsd ca-certificates
+  cmake   # builds curl's source (issue 13)
 )
 # Node.js and npm may come from elsewhere than Debian (the base image has
 # them); ask Debian for them only when the commands are missing.
@@ -182,7 +183,7 @@ debian_source_suite() {
   have=$(apt-cache "${opts[@]}" showsrc "$name" 2>/dev/null | sed -n 's/^Version: //p' | sort -u | tr '\n' ' ' || true)
   if [[ " $have" != *" $ver "* ]]; then
     die "Debian $suite no longer has $name $ver (it has: ${have:-no $name at all})" \
-      "pin one of those in tools/versions.env (MBEDTLS_VERSION), then run the TLS tests on it"
+      "pin one of those in tools/versions.env (the ${name^^}_VERSION line), then run its tests (make test)"
   fi
   say "fetching Debian source package $name=$ver ($suite) into $dir"
   rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
@@ -197,6 +198,10 @@ debian_source_suite() {
 # treat "~" specially).
 debian_source_suite "$MBEDTLS_SUITE" mbedtls "$MBEDTLS_VERSION" "$WASIO_TOOLS/mbedtls-${MBEDTLS_VERSION//\~/_}" \
   include/mbedtls/ssl.h
+
+# curl (libcurl and the curl tool, issue 13) from trixie the same way; the
+# Makefile builds it with CMake (the cmake package), never edits its files.
+debian_source_suite "$CURL_SUITE" curl "$CURL_VERSION" "$WASIO_TOOLS/curl-$CURL_VERSION" include/curl/multi.h
 
 # ---- crates.io: the draft wasi:tls WIT of the pinned wasmtime (host TLS variant) ----
 # wasi:tls is a draft that changed between wasmtime releases, so the WIT must
