@@ -202,6 +202,7 @@ const char *wasio_kind_name(wasio_handle_kind_t kind) {
     case WASIO_KIND_TCP: return "tcp";
     case WASIO_KIND_UDP: return "udp";
     case WASIO_KIND_DNS: return "dns";
+    case WASIO_KIND_POLL: return "poll";
   }
   return "unknown";
 }
