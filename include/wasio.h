@@ -30,6 +30,7 @@
 #include "wasio/tcp.h"
 #include "wasio/udp.h"
 #include "wasio/dns.h"
+#include "wasio/poll.h"
 #include "wasio/http_codec.h"
 #include "wasio/http.h"
 #include "wasio/tls.h"

@@ -56,7 +56,8 @@ typedef enum wasio_handle_kind {
   WASIO_KIND_TIMER = 1,
   WASIO_KIND_TCP,
   WASIO_KIND_UDP,
-  WASIO_KIND_DNS
+  WASIO_KIND_DNS,
+  WASIO_KIND_POLL          /* a watcher on a descriptor (wasio/poll.h) */
 } wasio_handle_kind_t;
 
 /* Counters since wasio_loop_new(), for tests and benchmarks. */

@@ -533,6 +533,38 @@ void wasio__bk_dns_stop(wasio_dns_t *dns);
  * addresses appended to dns->addrs (at most WASIO_DNS_MAX_ADDRS). */
 void wasio__dns_done(wasio_dns_t *dns, int status);
 
+/* ---- watchers on the C library's descriptors (src/core/poll.c) --------------
+ * src/core/poll.c implements wasio/poll.h once: argument and state checks,
+ * one open watcher per descriptor, the active count, the callback with the
+ * ready subset and close. A backend only waits: the posix backend puts the
+ * descriptor in its epoll set; the wasip2 backend asks the wasip2 libc for
+ * the descriptor's pollables each turn and adds them to the loop's one
+ * wasi:io/poll call. Either reports with wasio__poll_ready() from phase 3,
+ * at most once per watcher and turn. */
+struct wasio_poll {
+  wasio__handle_t h;          /* must be first */
+  int fd;
+  uint8_t events;             /* WASIO_POLL_* started for; 0 when stopped */
+  wasio_poll_cb cb;
+  wasio__backend_poll_t b;
+};
+
+/* Whether `fd` is an open socket descriptor a watcher can wait on: 0,
+ * WASIO_EINVAL (not open) or WASIO_ENOTSUP (not a socket, or one the
+ * backend cannot wait on). */
+int wasio__bk_poll_check(wasio_loop_t *loop, int fd);
+/* Initializes p->b of fresh memory (p->fd and p->h are set). */
+void wasio__bk_poll_init(wasio_poll_t *p);
+/* Makes the backend wait for exactly `events` (WASIO_POLL_* bits; 0: for
+ * nothing, which never fails, and after which the backend no longer
+ * touches the descriptor). Returns 0 or the failure (the old interest then
+ * stays). */
+int wasio__bk_poll_want(wasio_poll_t *p, unsigned events);
+/* Called by the backend in phase 3: the descriptor is ready for `events`
+ * (WASIO_POLL_* bits; an error or a hang-up already turned into the
+ * started events), or waiting on it failed (status < 0: the watcher stops). */
+void wasio__poll_ready(wasio_poll_t *p, int status, unsigned events);
+
 /* ---- accepting under resource exhaustion -------------------------------------- */
 /* An accept that fails for lack of descriptors or memory fails again at
  * once: a listener that stayed ready would spin a core (issue 9). Every

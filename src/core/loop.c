@@ -105,6 +105,11 @@ static void wasio__closing_run(wasio_loop_t *loop) {
         if (h->close_cb != NULL) ((wasio_udp_close_cb)h->close_cb)((wasio_udp_t *)h);
         wasio__udp_free((wasio_udp_t *)h);
         break;
+      case WASIO_KIND_POLL:
+        /* The backend let go of the descriptor when the close was called
+         * (wasio/poll.h: the caller may close it at once). */
+        if (h->close_cb != NULL) ((wasio_poll_close_cb)h->close_cb)((wasio_poll_t *)h);
+        break;
       case WASIO_KIND_DNS:
         /* A lookup has no close callback of its own: its result callback is
          * its last word. */
@@ -202,6 +207,7 @@ const char *wasio_kind_name(wasio_handle_kind_t kind) {
     case WASIO_KIND_TCP: return "tcp";
     case WASIO_KIND_UDP: return "udp";
     case WASIO_KIND_DNS: return "dns";
+    case WASIO_KIND_POLL: return "poll";
   }
   return "unknown";
 }

@@ -181,6 +181,7 @@ static void wasio__posix_dispatch(wasio__posix_io_t *io, uint32_t events) {
   switch ((wasio_handle_kind_t)h->kind) {
     case WASIO_KIND_TCP: wasio__posix_tcp_io((wasio_tcp_t *)h, events); break;
     case WASIO_KIND_UDP: wasio__posix_udp_io((wasio_udp_t *)h, events); break;
+    case WASIO_KIND_POLL: wasio__posix_poll_io((wasio_poll_t *)h, events); break;
     case WASIO_KIND_DNS:
     case WASIO_KIND_TIMER: break;
   }

@@ -44,6 +44,12 @@ typedef struct wasio__backend_udp {
   wasio__posix_io_t io;
 } wasio__backend_udp_t;
 
+/* A watcher (wasio/poll.h): the caller's descriptor in the epoll set.
+ * io.fd is the caller's: never closed here. */
+typedef struct wasio__backend_poll {
+  wasio__posix_io_t io;
+} wasio__backend_poll_t;
+
 /* DNS: the worker's job while it runs. */
 struct wasio_dns;
 typedef struct wasio__backend_dns {

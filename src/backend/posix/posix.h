@@ -23,6 +23,7 @@ void wasio__posix_io_close(wasio__posix_io_t *io);
 /* Phase 3 work per kind, from epoll's events. */
 void wasio__posix_tcp_io(wasio_tcp_t *tcp, uint32_t events);
 void wasio__posix_udp_io(wasio_udp_t *udp, uint32_t events);
+void wasio__posix_poll_io(wasio_poll_t *p, uint32_t events);
 /* Drains the workers' finished lookups (the eventfd fired). */
 void wasio__posix_dns_collect(wasio_loop_t *loop);
 /* Frees the jobs left in the finished list when the loop goes away. */

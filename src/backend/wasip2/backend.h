@@ -48,7 +48,9 @@ typedef enum wasio__src_kind {
   WASIO__SRC_HTTP_RESPONSE, /* an outgoing request's future-incoming-response */
   WASIO__SRC_HTTP_BODY_IN,  /* an incoming body's input stream */
   WASIO__SRC_HTTP_TRAILERS, /* an incoming body's future-trailers */
-  WASIO__SRC_HTTP_BODY_OUT  /* an outgoing body's output stream */
+  WASIO__SRC_HTTP_BODY_OUT, /* an outgoing body's output stream */
+  WASIO__SRC_LIBC           /* a pollable of the wasip2 libc's descriptor,
+                               borrowed for one turn (poll.c): never dropped */
 } wasio__src_kind_t;
 
 /* Index of a source that is not in the dense array. */
@@ -94,6 +96,46 @@ typedef struct wasio__backend_dns {
   wasio__src_t src;
 } wasio__backend_dns_t;
 
+/* A watcher (wasio/poll.h, poll.c): each turn the wasip2 libc lists the
+ * pollables of the watched descriptor (its own, borrowed for the turn:
+ * the libc creates and drops them) into `state`'s arrays, which are
+ * embedded here so that no turn allocates; each becomes a source. */
+#define WASIO__POLL_LIBC_SLOTS 4
+struct wasio_poll;
+typedef struct wasio__poll_slot {
+  wasio__src_t src;
+  struct wasio_poll *p;
+} wasio__poll_slot_t;
+/* The libc's record of one pollable it listed (see poll.c). */
+typedef struct wasio__libc_poll_entry {
+  void *pollfd;
+  short events;
+} wasio__libc_poll_entry_t;
+typedef struct wasio__backend_poll {
+  struct wasio_poll *prev, *next;  /* the loop's started watchers */
+  struct wasio_poll *ready_next;   /* the turn's ready list */
+  bool listed, ready;
+  int fail;                        /* a failure found before the wait */
+  /* The libc's struct pollfd (poll.c checks the layout) that its
+   * registration and finish functions write revents into. */
+  struct { int fd; short events; short revents; } pfd;
+  wasio__libc_poll_entry_t entries[WASIO__POLL_LIBC_SLOTS];
+  int32_t handles[WASIO__POLL_LIBC_SLOTS];
+  wasio__poll_slot_t slots[WASIO__POLL_LIBC_SLOTS];
+  uint8_t nslots;
+} wasio__backend_poll_t;
+/* What the reactor calls once a program has a watcher (poll.c sets it, so
+ * that programs without one never link the libc's internals). */
+typedef struct wasio__poll_ops {
+  /* Before the wait: lists the watchers' pollables; true if one is ready
+   * already (the wait must not block). */
+  bool (*prepare)(struct wasio_loop *loop);
+  /* A pollable of a watcher fired. */
+  void (*fired)(wasio__src_t *src);
+  /* After the dispatch: the watchers' callbacks. */
+  void (*report)(struct wasio_loop *loop);
+} wasio__poll_ops_t;
+
 /* ---- the loop ---------------------------------------------------------------- */
 
 typedef struct wasio__backend_loop {
@@ -124,6 +166,11 @@ typedef struct wasio__backend_loop {
   /* Output streams of closed connections that the host still writes
    * (struct wasio__tcp_linger, tcp.c). */
   struct wasio__tcp_linger *linger;
+  /* Watchers: the started ones, those found ready this turn, and the
+   * reactor's entry points into poll.c (NULL until the first watcher). */
+  struct wasio_poll *watchers;
+  struct wasio_poll *poll_ready;
+  const wasio__poll_ops_t *poll_ops;
   /* The host keeps an input stream ready until a read returns nothing
    * (learned at run time; tcp.c's reads use it). */
   bool sticky_read_ready;

@@ -237,7 +237,7 @@ static int wasio__zero_arm(wasio_loop_t *loop) {
   return wasio__src_watch(loop, z);
 }
 
-static void wasio__dispatch(wasio__src_t *src) {
+static void wasio__dispatch(wasio_loop_t *loop, wasio__src_t *src) {
   switch (src->kind) {
     case WASIO__SRC_CLOCK:
       /* Timers run in phase 1 of the next turn. */
@@ -256,6 +256,9 @@ static void wasio__dispatch(wasio__src_t *src) {
       break;
     case WASIO__SRC_DNS:
       wasio__dns_on_ready(src);
+      break;
+    case WASIO__SRC_LIBC:
+      loop->backend.poll_ops->fired(src);
       break;
 #ifdef WASIO_HOST_TLS
     case WASIO__SRC_HOST_TLS:
@@ -279,6 +282,9 @@ bool wasio__backend_wait(wasio_loop_t *loop, uint64_t deadline) {
   wasio__backend_loop_t *be = &loop->backend;
 
   be->nready = 0;
+  /* Watchers list their descriptors' pollables now (poll.c); one that is
+   * ready already makes this wait a check. */
+  if (be->poll_ops != NULL && be->poll_ops->prepare(loop)) deadline = 0;
 
   /* Only sources with a waiter besides the clocks? */
   uint32_t io = be->npolls - wasio__src_watched(&be->clock) - wasio__src_watched(&be->zero);
@@ -330,8 +336,9 @@ void wasio__backend_dispatch(wasio_loop_t *loop) {
   for (size_t i = 0; i < n; i++) {
     wasio__src_t *src = be->ready[i];
     if (!wasio__src_watched(src)) continue;
-    wasio__dispatch(src);
+    wasio__dispatch(loop, src);
   }
+  if (be->poll_ops != NULL) be->poll_ops->report(loop);
 }
 
 uint64_t wasio__backend_monotonic_ns(void) { return wasi_clocks_monotonic_clock_now(); }
