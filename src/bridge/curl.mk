@@ -73,3 +73,60 @@ $(CURL_B)/wasm32/.built: $(CURL_DEPS) $(W)/libmbedtls.a
 	@echo "curl: building libcurl and the curl tool for wasm32"
 	@$(CMAKE) --build $(CURL_B)/wasm32 -j2 > $(CURL_B)/wasm32/build.log 2>&1 || { grep -B2 -A8 -m5 'error' $(CURL_B)/wasm32/build.log; exit 1; }
 	@touch $@
+
+# Natively: the same source and options, compiled like libwasio's native
+# test build (ASan+UBSan, build/native/libmbedtls.a), so the bridge's native
+# tests run curl instrumented too. Only the library (no tool).
+CURL_NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(CURL_INC_FLAGS)
+CURL_CMAKE_NATIVE := -DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_C_FLAGS='$(CURL_NATIVE_CFLAGS)' -DCMAKE_C_FLAGS_RELEASE= \
+  -DCMAKE_EXE_LINKER_FLAGS='-fsanitize=address,undefined' -DBUILD_CURL_EXE=OFF \
+  $(call curl_mbedtls,$(N)/libmbedtls.a)
+$(CURL_B)/native/.built: $(CURL_DEPS) $(N)/libmbedtls.a
+	@rm -rf $(CURL_B)/native && mkdir -p $(CURL_B)/native
+	@echo "curl: configuring $(CURL_VERSION) natively, ASan+UBSan ($(CURL_B)/native/cmake.log)"
+	@cd $(CURL_B)/native && $(CMAKE) -S $(CURL_DIR) -B . $(CURL_CMAKE_COMMON) $(CURL_CMAKE_NATIVE) > cmake.log 2>&1 \
+	  || { tail -30 cmake.log; exit 1; }
+	@echo "curl: building libcurl natively"
+	@$(CMAKE) --build $(CURL_B)/native -j2 > $(CURL_B)/native/build.log 2>&1 || { grep -B2 -A8 -m5 'error' $(CURL_B)/native/build.log; exit 1; }
+	@touch $@
+
+# ---- what users link -------------------------------------------------------------
+# curl's public headers (the same on every target) beside each library.
+CURL_HDRS := curl.h curlver.h easy.h header.h mprintf.h multi.h options.h stdcheaders.h system.h typecheck-gcc.h urlapi.h websockets.h
+$(W)/libcurl.a: $(CURL_B)/wasm32/.built
+	@mkdir -p $(W)/include/curl
+	cp $(CURL_B)/wasm32/lib/libcurl.a $@
+	@for h in $(CURL_HDRS); do cp $(CURL_DIR)/include/curl/$$h $(W)/include/curl/; done
+$(N)/libcurl.a: $(CURL_B)/native/.built
+	@mkdir -p $(N)/include/curl
+	cp $(CURL_B)/native/lib/libcurl.a $@
+	@for h in $(CURL_HDRS); do cp $(CURL_DIR)/include/curl/$$h $(N)/include/curl/; done
+
+# The curl tool as a component: the core module CMake linked, made a
+# component (no adapter: the wasip2 libc imports only WASI 0.2) and stripped.
+$(W)/apps/curl.wasm: $(CURL_B)/wasm32/.built
+	@mkdir -p $(dir $@)
+	$(TB)/wasm-tools component new $(CURL_B)/wasm32/src/curl -o $@.full
+	$(TB)/wasm-tools strip --all $@.full -o $@
+	@printf 'size: %s %s bytes (stripped; %s with debug info and names)\n' $@ $$(stat -c %s $@) $$(stat -c %s $@.full)
+	@rm -f $@.full
+
+$(W)/lib/pkgconfig/libcurl.pc: tools/libcurl.pc.in $(W)/libcurl.a
+	@mkdir -p $(dir $@)
+	sed -e 's|@CURL_VERSION@|$(CURL_VERSION)|g' -e 's|@CLANG_MAJOR@|$(CLANG_MAJOR)|g' \
+	  -e 's|@SYSROOT@|$(WASI_LIBC_SYSROOT)|g' -e 's|@BUILTINS@|$(WASM_BUILTINS)|g' $< > $@
+
+CURL_LIBS_W := $(W)/libcurl.a $(W)/$(TLSLIB) $(W)/libwasio.a $(CRT)
+CURL_LIBS_N := $(N)/libcurl.a $(N)/$(TLSLIB)
+.PHONY: curl
+curl: $(W)/libcurl.a $(N)/libcurl.a $(W)/apps/curl.wasm $(W)/lib/pkgconfig/libcurl.pc \
+  $(W)/examples/curl-get.wasm $(N)/examples/curl-get
+all: curl
+
+# examples/curl-get: plain libcurl (no wasio API), so wasio-cc -lcurl.
+$(W)/examples/curl-get.wasm: examples/curl-get/curl-get.c $(CURL_LIBS_W) tools/wasio-cc
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --size -o $@ $< -lcurl
+$(N)/examples/curl-get: examples/curl-get/curl-get.c $(CURL_LIBS_N)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(NATIVE_CFLAGS) -I$(N)/include $< $(CURL_LIBS_N) $(NATIVE_LDFLAGS) -o $@
