@@ -1,16 +1,11 @@
 /* examples/curl-get: the C counterpart of "a reqwest GET run by wasmtime":
- * libcurl's easy interface fetches a URL and prints the body.
- *
- *   make curl
+ * libcurl's easy interface fetches a URL and prints the body. Built by
+ * `tools/wasio-cc -o curl-get.wasm curl-get.c -lcurl` (`make curl`); run:
  *   tools/wasio-run --net --certs build/wasm32/examples/curl-get.wasm https://example.org/
- *
- * Built with `tools/wasio-cc -o curl-get.wasm curl-get.c -lcurl`. HTTPS
- * checks the server against the Mozilla roots: libcurl's default bundle,
- * /etc/ssl/certs/ca-certificates.crt (Debian's ca-certificates), which
- * wasio-run --certs preopens at that path; an argument after the URL names
- * another CA file (of a preopened directory). Exit status 0, or curl's
- * error code with its message on stderr.
- */
+ * HTTPS trusts the Mozilla roots: libcurl's default bundle,
+ * /etc/ssl/certs/ca-certificates.crt, which --certs preopens; a second
+ * argument names another CA file. On failure curl's message and code go to
+ * stderr and the exit status is non-zero. */
 #include <stdio.h>
 #include <curl/curl.h>
 

@@ -3,7 +3,7 @@
 # unchanged with CMake: for wasm32 against the wasip2 libc
 # (WASI_LIBC_SYSROOT) and wasio's mbedTLS, and natively. Included by the
 # Makefile (after its own variables). Every workaround is a CMake cache
-# variable, a compiler flag, or a header of tools/curl/ (docs/CURL.md lists
+# variable, a compiler flag, or a header of tools/curl/ (docs/BRIDGES.md lists
 # them with their reasons); curl's files are never edited.
 #
 # Outputs:
@@ -48,7 +48,8 @@ CURL_INC_FLAGS := -include $(CURL_SELECT) -I$(CURDIR)/src/tls
 # - HAVE_GETSOCKNAME off: the pinned libc aborts in getsockname() on a
 #   still-connecting socket (fixed upstream after the snapshot);
 # - -D_WASI_EMULATED_SIGNAL, -lwasi-emulated-signal: lib/hostip.c includes
-#   <signal.h>, which wasi-libc only offers in that emulation;
+#   the C library's signal header, which wasi-libc only offers in that
+#   emulation;
 # - tools/curl/include/setjmp.h: an empty <setjmp.h> (see the file);
 # - -Wl,--wrap=mbedtls_ssl_config_defaults: the signature algorithms
 #   mbedTLS 3.6.6 offers by default break TLS 1.2 with RSA servers
@@ -161,7 +162,7 @@ $(N)/libwasio-curl.a: $(N)/obj/src/bridge/curl.o
 	$(AR) rcs $@ $^
 curl: $(W)/libwasio-curl.a $(N)/libwasio-curl.a
 
-# tests/component/curl*.c: libcurl's easy interface and the bridge, linked
+# tests/component/curl.c (and any curl_*.c): libcurl's easy interface and the bridge, linked
 # with -lcurl (explicit rules: the generic test rules link no libcurl).
 CURL_CTESTS := $(basename $(notdir $(wildcard tests/component/curl.c tests/component/curl_*.c)))
 $(foreach t,$(CURL_CTESTS),$(W)/tests/$(t).wasm): $(W)/tests/%.wasm: tests/component/%.c $(TESTLIB) $(CURL_LIBS_W) \
