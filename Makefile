@@ -13,6 +13,11 @@ MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 WASIO_TOOLS ?= $(HOME)/.cache/wasio
 export WASIO_TOOLS
 TB := $(WASIO_TOOLS)/bin
+# The components' libc: Debian sid's wasi-libc, unpacked by tools/setup.sh
+# (WASI_LIBC_VERSION, the "~" is "_" in the directory name). The sysroot
+# holds include/wasm32-wasip2 and lib/wasm32-wasip2 (docs/POSIX.md).
+WASI_LIBC_SYSROOT := $(WASIO_TOOLS)/wasi-libc-$(subst ~,_,$(WASI_LIBC_VERSION))/usr
+export WASI_LIBC_SYSROOT
 
 B := build
 # tools/wasio-cc and the test drivers find the libraries here (WASIO_BUILD).

