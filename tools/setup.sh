@@ -38,6 +38,7 @@ apt_pkgs=(
   "clang-$CLANG_MAJOR" "lld-$CLANG_MAJOR" "llvm-$CLANG_MAJOR"
   "libclang-rt-$CLANG_MAJOR-dev" "libclang-rt-$CLANG_MAJOR-dev-wasm32"
   wasi-libc make pkg-config python3 dpkg-dev
+  redis-server   # the hiredis bridge's tests start their own (issue 13)
   nginx openssl curl wrk nghttp2-client netcat-openbsd ca-certificates
 )
 # Node.js and npm may come from elsewhere than Debian (the base image has
@@ -199,7 +200,9 @@ debian_source_suite() {
   private_apt "$suite" deb-src
   local opts=("${apt_opts[@]}") have
   have=$(apt-cache "${opts[@]}" showsrc "$name" 2>/dev/null | sed -n 's/^Version: //p' | sort -u | tr '\n' ' ' || true)
-  pin_still_there "$suite" "$name" "$ver" "$have" MBEDTLS_VERSION "the TLS tests (make test-tls)"
+  local tests="make test"
+  [ "$name" = mbedtls ] && tests="the TLS tests (make test-tls)"
+  pin_still_there "$suite" "$name" "$ver" "$have" "${name^^}_VERSION" "$tests"
   say "fetching Debian source package $name=$ver ($suite) into $dir"
   rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
   (cd "$dir.tmp" && apt-get -qq "${opts[@]}" source "$name=$ver" 2>&1 | { grep -v unsandboxed >&2 || true; }; exit "${PIPESTATUS[0]}") \
@@ -247,6 +250,10 @@ debian_binary_suite() {
 }
 debian_binary_suite "$WASI_LIBC_SUITE" wasi-libc "$WASI_LIBC_VERSION" "$WASIO_TOOLS/wasi-libc-${WASI_LIBC_VERSION//\~/_}" \
   usr/lib/wasm32-wasip2/libc.a
+
+# hiredis (the hiredis bridge, src/bridge/hiredis.c) from trixie's source
+# package, built unchanged by the Makefile (hiredis.mk) for wasm32 and natively.
+debian_source_suite "$HIREDIS_SUITE" hiredis "$HIREDIS_VERSION" "$WASIO_TOOLS/hiredis-$HIREDIS_VERSION" async.h
 
 # ---- crates.io: the draft wasi:tls WIT of the pinned wasmtime (host TLS variant) ----
 # wasi:tls is a draft that changed between wasmtime releases, so the WIT must
