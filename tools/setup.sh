@@ -40,6 +40,7 @@ apt_pkgs=(
   wasi-libc make pkg-config python3 dpkg-dev
   redis-server   # the hiredis bridge's tests start their own (issue 13)
   nginx openssl curl wrk nghttp2-client netcat-openbsd ca-certificates
+  cmake   # builds curl's source (issue 13)
 )
 # Node.js and npm may come from elsewhere than Debian (the base image has
 # them); ask Debian for them only when the commands are missing.
@@ -216,6 +217,10 @@ debian_source_suite() {
 # treat "~" specially).
 debian_source_suite "$MBEDTLS_SUITE" mbedtls "$MBEDTLS_VERSION" "$WASIO_TOOLS/mbedtls-${MBEDTLS_VERSION//\~/_}" \
   include/mbedtls/ssl.h
+
+# curl (libcurl and the curl tool, issue 13) from trixie the same way; the
+# Makefile builds it with CMake (the cmake package), never edits its files.
+debian_source_suite "$CURL_SUITE" curl "$CURL_VERSION" "$WASIO_TOOLS/curl-$CURL_VERSION" include/curl/multi.h
 
 # ---- a Debian binary package of another suite: wasi-libc from sid ---------------
 # The libc of every wasio component: sid's wasi-libc has a wasm32-wasip2

@@ -36,25 +36,10 @@
 
 /* ---- process-wide hooks (wasio_mbedtls_config.h) ------------------------------------- */
 
-/* MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG: every random byte mbedTLS uses comes
- * from here: wasi:random in a component, getrandom(2) natively. */
-psa_status_t mbedtls_psa_external_get_random(mbedtls_psa_external_random_context_t *context, uint8_t *output,
-                                             size_t output_size, size_t *output_length) {
-  (void)context;
-  *output_length = 0;
-  if (wasio_random_bytes(output, output_size) != 0) return PSA_ERROR_INSUFFICIENT_ENTROPY;
-  *output_length = output_size;
-  return PSA_SUCCESS;
-}
-
-/* MBEDTLS_PLATFORM_MS_TIME_ALT: milliseconds of the wall clock (TLS 1.3
- * ticket ages, compared between client and server). */
-mbedtls_ms_time_t mbedtls_ms_time(void) {
-  uint64_t s;
-  uint32_t ns;
-  wasio_wall_clock(&s, &ns);
-  return (mbedtls_ms_time_t)(s * 1000u + ns / 1000000u);
-}
+/* The other two hooks of the configuration (the external RNG and the
+ * millisecond clock) live in libmbedtls.a itself
+ * (src/tls/mbedtls/platform_hooks.c): libcurl's mbedTLS backend needs them
+ * in programs that do not use wasio's TLS. */
 
 /* MBEDTLS_PLATFORM_TIME_ALT: seconds of the wall clock (certificate
  * validity, ticket key rotation, the session cache). */

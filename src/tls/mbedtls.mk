@@ -18,6 +18,11 @@ ifeq ($(MBEDTLS_SRC),)
 $(error no mbedTLS sources in $(MBEDTLS_DIR)/library: run tools/setup.sh)
 endif
 MBEDTLS_OBJ := $(patsubst $(MBEDTLS_DIR)/library/%.c,$(OUT)/mbedtls/%.o,$(MBEDTLS_SRC))
+# The platform functions the configuration asks for (getentropy, the wall
+# clock) travel in the same archive: every program that links mbedTLS
+# (wasio's TLS, libcurl) gets them, once.
+HOOKS := src/tls/mbedtls/platform_hooks.c
+MBEDTLS_OBJ += $(OUT)/mbedtls/wasio_platform_hooks.o
 # The compiler command is recorded; a change (new flags, another mbedTLS
 # version) rebuilds every object, as does a change of the configuration.
 FLAGS_FILE := $(OUT)/mbedtls/.cflags
@@ -30,6 +35,11 @@ $(OUT)/libmbedtls.a: $(MBEDTLS_OBJ)
 	@printf 'mbedtls: %s (%s objects, %s bytes)\n' $@ $(words $^) $$(stat -c %s $@)
 
 $(OUT)/mbedtls/%.o: $(MBEDTLS_DIR)/library/%.c $(FLAGS_FILE) $(CONFIG)
+	@mkdir -p $(dir $@)
+	@$(CC) $(CFLAGS) -DMBEDTLS_CONFIG_FILE='"wasio_mbedtls_config.h"' -I$(dir $(CONFIG)) \
+	  -I$(MBEDTLS_DIR)/include -I$(MBEDTLS_DIR)/library -c $< -o $@
+
+$(OUT)/mbedtls/wasio_platform_hooks.o: $(HOOKS) $(FLAGS_FILE) $(CONFIG)
 	@mkdir -p $(dir $@)
 	@$(CC) $(CFLAGS) -DMBEDTLS_CONFIG_FILE='"wasio_mbedtls_config.h"' -I$(dir $(CONFIG)) \
 	  -I$(MBEDTLS_DIR)/include -I$(MBEDTLS_DIR)/library -c $< -o $@

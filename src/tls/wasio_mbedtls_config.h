@@ -13,12 +13,18 @@
  * transport callbacks move bytes in memory), no threads, no file system
  * (certificates and keys come as PEM bytes), no entropy source of its own
  * (MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG: every random byte comes from
- * wasio_random_bytes, i.e. wasi:random in a component, getrandom(2)
- * natively), and the time from wasio_wall_clock (the wall clock:
- * wasi:clocks/wall-clock in a component) through the two time hooks below.
- * The engine glue defines the two functions the options below ask for
- * (mbedtls_psa_external_get_random, mbedtls_ms_time) and sets the time()
- * replacement at run time.
+ * getentropy(), i.e. wasi:random in a component, getrandom(2)
+ * natively), and the time from the wall clock (wasi:clocks/wall-clock in a
+ * component) through the two time hooks below. src/tls/mbedtls/platform_hooks.c,
+ * compiled into libmbedtls.a, defines the functions the options below ask
+ * for (mbedtls_psa_external_get_random, mbedtls_ms_time,
+ * mbedtls_hardware_poll); wasio's engine glue sets the time() replacement
+ * to wasio_wall_clock at run time.
+ *
+ * libcurl (-lcurl, the curl tool: issue 13) links this same library, so
+ * the few modules its mbedTLS backend needs are here too, at the end. They
+ * cost wasio's own components nothing: wasm-ld keeps only what a program
+ * calls (wasio-fetch.wasm is the same size with and without them).
  *
  * Not here, on purpose: 0-RTT (MBEDTLS_SSL_EARLY_DATA: replayable data, see
  * wasio/tls.h), renegotiation, CBC and other legacy suites, static RSA key
@@ -128,5 +134,19 @@
 #define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE
 #define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
 #define MBEDTLS_SSL_ALL_ALERT_MESSAGES
+
+/* ---- for libcurl's mbedTLS backend (lib/vtls/mbedtls.c) --------------------------------- */
+/* curl seeds a CTR_DRBG from the entropy module for its handshakes and
+ * random numbers; the entropy module's one source is the hook above
+ * (MBEDTLS_ENTROPY_HARDWARE_ALT: getentropy()). wasio's glue uses neither. */
+#define MBEDTLS_ENTROPY_C
+#define MBEDTLS_ENTROPY_HARDWARE_ALT
+#define MBEDTLS_CTR_DRBG_C
+/* curl reads its CA bundle (--cacert, CURLOPT_CAINFO: a file of a preopened
+ * directory in a component) with mbedtls_x509_crt_parse_file. */
+#define MBEDTLS_FS_IO
+/* curl's MD5 (HTTP Digest authentication) calls mbedTLS's when built with
+ * it. (NTLM, which would want DES too, is left out of curl instead.) */
+#define MBEDTLS_MD5_C
 
 #endif

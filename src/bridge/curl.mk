@@ -1,0 +1,132 @@
+# src/bridge/curl.mk: libcurl and the curl tool from Debian's curl source
+# package (CURL_VERSION, unpacked by tools/setup.sh into CURL_DIR), built
+# unchanged with CMake: for wasm32 against the wasip2 libc
+# (WASI_LIBC_SYSROOT) and wasio's mbedTLS, and natively. Included by the
+# Makefile (after its own variables). Every workaround is a CMake cache
+# variable, a compiler flag, or a header of tools/curl/ (docs/CURL.md lists
+# them with their reasons); curl's files are never edited.
+#
+# Outputs:
+#   build/wasm32/libcurl.a           libcurl for components (-lcurl in wasio-cc)
+#   build/wasm32/apps/curl.wasm      the curl tool as a component
+#   build/wasm32/lib/pkgconfig/libcurl.pc
+#   build/native/libcurl.a           native, ASan+UBSan like the native tests
+#   build/native-release/curl/...    native -O2 tool (curl's test suite, make curl-tests)
+
+CURL_DIR := $(WASIO_TOOLS)/curl-$(CURL_VERSION)
+CURL_B := $(B)/curl
+CMAKE := cmake
+CURL_TOOLS_INC := $(CURDIR)/tools/curl/include
+CURL_SELECT := $(CURDIR)/tools/curl/mbedtls_config_select.h
+# clang's compiler-rt for wasm32 (Debian's libclang-rt-N-dev-wasm32).
+WASM_BUILTINS := $(firstword $(wildcard /usr/lib/llvm-$(CLANG_MAJOR)/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a))
+
+# What curl is built with, on every target: HTTP and HTTPS only (HTTP_ONLY;
+# the issue's scope, and a smaller tool), mbedTLS as the one TLS backend,
+# no optional compression, IDN, PSL, SSH, HTTP/2 or c-ares libraries
+# (none exist for wasm32 here; the native build matches so that the
+# component and native results compare like for like), no NTLM (it needs
+# DES, which wasio's mbedTLS leaves out; a legacy scheme), static libraries.
+CURL_CMAKE_COMMON := -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS_RELEASE='-O2 -DNDEBUG' \
+  -DBUILD_SHARED_LIBS=OFF -DBUILD_STATIC_LIBS=ON -DBUILD_STATIC_CURL=ON -DBUILD_TESTING=OFF \
+  -DBUILD_LIBCURL_DOCS=OFF -DBUILD_MISC_DOCS=OFF -DENABLE_CURL_MANUAL=OFF -DCURL_DISABLE_INSTALL=ON \
+  -DHTTP_ONLY=ON -DCURL_USE_MBEDTLS=ON -DCURL_USE_OPENSSL=OFF -DCURL_USE_PKGCONFIG=OFF \
+  -DCURL_ZLIB=OFF -DCURL_BROTLI=OFF -DCURL_ZSTD=OFF -DUSE_NGHTTP2=OFF -DUSE_LIBIDN2=OFF \
+  -DCURL_USE_LIBPSL=OFF -DCURL_USE_LIBSSH2=OFF -DCURL_USE_GSSAPI=OFF -DENABLE_ARES=OFF -DCURL_DISABLE_NTLM=ON \
+  -DCURL_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt -DCURL_CA_PATH=none -DCURL_CA_FALLBACK=OFF
+curl_mbedtls = -DMBEDTLS_INCLUDE_DIR=$(MBEDTLS_DIR)/include -DMBEDTLS_LIBRARY=$(CURDIR)/$(1) \
+  -DMBEDX509_LIBRARY=$(CURDIR)/$(1) -DMBEDCRYPTO_LIBRARY=$(CURDIR)/$(1)
+CURL_INC_FLAGS := -include $(CURL_SELECT) -I$(CURDIR)/src/tls
+
+# wasm32: compiled for wasm32-wasip2 (the libc's sockets), linked as
+# wasm32-wasi with the sysroot's wasip2 crt1 and libc (clang-19 would pick
+# wasm-component-ld and a compiler-rt path Debian does not ship for the
+# wasip2 triple); wasm-tools then makes the component. Workarounds:
+# - no threads (no threaded resolver: the synchronous one; wasio's bridge
+#   resolves with wasio's DNS first and hands curl the addresses);
+# - CURL_DISABLE_SOCKETPAIR: curl_multi_poll's wakeup pipe (no socketpair);
+# - HAVE_GETSOCKNAME off: the pinned libc aborts in getsockname() on a
+#   still-connecting socket (fixed upstream after the snapshot);
+# - -D_WASI_EMULATED_SIGNAL, -lwasi-emulated-signal: lib/hostip.c includes
+#   <signal.h>, which wasi-libc only offers in that emulation;
+# - tools/curl/include/setjmp.h: an empty <setjmp.h> (see the file);
+# - ENABLE_UNIX_SOCKETS and HAVE_SYS_UN_H off: WASI has no Unix-domain
+#   sockets (the libc's <sys/un.h> has a sockaddr_un without sun_path).
+CURL_WASM_CFLAGS := -D_WASI_EMULATED_SIGNAL -I$(CURL_TOOLS_INC) $(CURL_INC_FLAGS) -g0
+CURL_WASM_LDFLAGS := -fuse-ld=lld -nodefaultlibs -lc -lwasi-emulated-signal $(WASM_BUILTINS)
+CURL_CMAKE_WASM := -DCMAKE_SYSTEM_NAME=WASI -DCMAKE_SYSTEM_PROCESSOR=wasm32 \
+  -DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_C_COMPILER_TARGET=wasm32-wasip2 -DCMAKE_SYSROOT=$(WASI_LIBC_SYSROOT) \
+  -DCMAKE_AR=$(shell command -v $(AR)) -DCMAKE_RANLIB=$(shell command -v llvm-ranlib-$(CLANG_MAJOR)) \
+  -DCMAKE_C_FLAGS='$(CURL_WASM_CFLAGS)' -DCMAKE_EXE_LINKER_FLAGS='$(CURL_WASM_LDFLAGS)' \
+  -DENABLE_THREADED_RESOLVER=OFF -DCURL_DISABLE_SOCKETPAIR=ON -DHAVE_GETSOCKNAME=OFF \
+  -DENABLE_UNIX_SOCKETS=OFF -DHAVE_SYS_UN_H=OFF -DENABLE_IPV6=ON $(call curl_mbedtls,$(W)/libmbedtls.a)
+
+CURL_DEPS := $(SETUP_STAMP) src/bridge/curl.mk tools/curl/mbedtls_config_select.h tools/curl/include/setjmp.h
+
+# One configure+build per target; the stamp records the cmake command so a
+# change of flags reconfigures from scratch.
+$(CURL_B)/wasm32/.built: $(CURL_DEPS) $(W)/libmbedtls.a
+	@rm -rf $(CURL_B)/wasm32 && mkdir -p $(CURL_B)/wasm32
+	@echo "curl: configuring $(CURL_VERSION) for wasm32 ($(CURL_B)/wasm32/cmake.log)"
+	@cd $(CURL_B)/wasm32 && $(CMAKE) -S $(CURL_DIR) -B . $(CURL_CMAKE_COMMON) $(CURL_CMAKE_WASM) > cmake.log 2>&1 \
+	  || { tail -30 cmake.log; exit 1; }
+	@echo "curl: building libcurl and the curl tool for wasm32"
+	@$(CMAKE) --build $(CURL_B)/wasm32 -j2 > $(CURL_B)/wasm32/build.log 2>&1 || { grep -B2 -A8 -m5 'error' $(CURL_B)/wasm32/build.log; exit 1; }
+	@touch $@
+
+# Natively: the same source and options, compiled like libwasio's native
+# test build (ASan+UBSan, build/native/libmbedtls.a), so the bridge's native
+# tests run curl instrumented too. Only the library (no tool).
+CURL_NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(CURL_INC_FLAGS)
+CURL_CMAKE_NATIVE := -DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_C_FLAGS='$(CURL_NATIVE_CFLAGS)' -DCMAKE_C_FLAGS_RELEASE= \
+  -DCMAKE_EXE_LINKER_FLAGS='-fsanitize=address,undefined' -DBUILD_CURL_EXE=OFF \
+  $(call curl_mbedtls,$(N)/libmbedtls.a)
+$(CURL_B)/native/.built: $(CURL_DEPS) $(N)/libmbedtls.a
+	@rm -rf $(CURL_B)/native && mkdir -p $(CURL_B)/native
+	@echo "curl: configuring $(CURL_VERSION) natively, ASan+UBSan ($(CURL_B)/native/cmake.log)"
+	@cd $(CURL_B)/native && $(CMAKE) -S $(CURL_DIR) -B . $(CURL_CMAKE_COMMON) $(CURL_CMAKE_NATIVE) > cmake.log 2>&1 \
+	  || { tail -30 cmake.log; exit 1; }
+	@echo "curl: building libcurl natively"
+	@$(CMAKE) --build $(CURL_B)/native -j2 > $(CURL_B)/native/build.log 2>&1 || { grep -B2 -A8 -m5 'error' $(CURL_B)/native/build.log; exit 1; }
+	@touch $@
+
+# ---- what users link -------------------------------------------------------------
+# curl's public headers (the same on every target) beside each library.
+CURL_HDRS := curl.h curlver.h easy.h header.h mprintf.h multi.h options.h stdcheaders.h system.h typecheck-gcc.h urlapi.h websockets.h
+$(W)/libcurl.a: $(CURL_B)/wasm32/.built
+	@mkdir -p $(W)/include/curl
+	cp $(CURL_B)/wasm32/lib/libcurl.a $@
+	@for h in $(CURL_HDRS); do cp $(CURL_DIR)/include/curl/$$h $(W)/include/curl/; done
+$(N)/libcurl.a: $(CURL_B)/native/.built
+	@mkdir -p $(N)/include/curl
+	cp $(CURL_B)/native/lib/libcurl.a $@
+	@for h in $(CURL_HDRS); do cp $(CURL_DIR)/include/curl/$$h $(N)/include/curl/; done
+
+# The curl tool as a component: the core module CMake linked, made a
+# component (no adapter: the wasip2 libc imports only WASI 0.2) and stripped.
+$(W)/apps/curl.wasm: $(CURL_B)/wasm32/.built
+	@mkdir -p $(dir $@)
+	$(TB)/wasm-tools component new $(CURL_B)/wasm32/src/curl -o $@.full
+	$(TB)/wasm-tools strip --all $@.full -o $@
+	@printf 'size: %s %s bytes (stripped; %s with debug info and names)\n' $@ $$(stat -c %s $@) $$(stat -c %s $@.full)
+	@rm -f $@.full
+
+$(W)/lib/pkgconfig/libcurl.pc: tools/libcurl.pc.in $(W)/libcurl.a
+	@mkdir -p $(dir $@)
+	sed -e 's|@CURL_VERSION@|$(CURL_VERSION)|g' -e 's|@CLANG_MAJOR@|$(CLANG_MAJOR)|g' \
+	  -e 's|@SYSROOT@|$(WASI_LIBC_SYSROOT)|g' -e 's|@BUILTINS@|$(WASM_BUILTINS)|g' $< > $@
+
+CURL_LIBS_W := $(W)/libcurl.a $(W)/$(TLSLIB) $(W)/libwasio.a $(CRT)
+CURL_LIBS_N := $(N)/libcurl.a $(N)/$(TLSLIB)
+.PHONY: curl
+curl: $(W)/libcurl.a $(N)/libcurl.a $(W)/apps/curl.wasm $(W)/lib/pkgconfig/libcurl.pc \
+  $(W)/examples/curl-get.wasm $(N)/examples/curl-get
+all: curl
+
+# examples/curl-get: plain libcurl (no wasio API), so wasio-cc -lcurl.
+$(W)/examples/curl-get.wasm: examples/curl-get/curl-get.c $(CURL_LIBS_W) tools/wasio-cc
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --size -o $@ $< -lcurl
+$(N)/examples/curl-get: examples/curl-get/curl-get.c $(CURL_LIBS_N)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(NATIVE_CFLAGS) -I$(N)/include $< $(CURL_LIBS_N) $(NATIVE_LDFLAGS) -o $@
