@@ -1,5 +1,6 @@
 // wasio-test: net
 // wasio-test: timeout 120
+// wasio-test: cc --posix
 /* tests/component/poll_watch.c: wasio/poll.h, a watcher on a plain socket
  * of the C library (socket(2), connect(2), recv(2), send(2)) in one loop
  * with a wasio timer and a wasio TCP server, over loopback.
@@ -18,13 +19,6 @@
 #include <unistd.h>
 
 #include "testlib.h"
-
-#if defined(__wasi__) && !defined(__wasip2__)
-/* The wasip1 libc has no sockets: nothing to watch. */
-#define NO_LIBC_SOCKETS 1
-#endif
-
-#ifndef NO_LIBC_SOCKETS
 
 /* ---- a wasio TCP server in the same loop: echoes, or greets ---------------- */
 typedef struct server {
@@ -93,14 +87,16 @@ static struct sockaddr_in sin_loopback(uint16_t port) {
   return sin;
 }
 
-/* Starts a non-blocking connect to 127.0.0.1:port. */
-static int plain_connect(uint16_t port) {
+/* Starts a non-blocking connect to 127.0.0.1:port. `refusal_ok`: the host
+ * may refuse at once (jco does) instead of later. */
+static int plain_connect_to(uint16_t port, bool refusal_ok) {
   int fd = plain_socket();
   struct sockaddr_in sin = sin_loopback(port);
   int rc = connect(fd, (struct sockaddr *)&sin, sizeof sin);
-  ASSERT_TRUE(rc == 0 || errno == EINPROGRESS);
+  ASSERT_TRUE(rc == 0 || errno == EINPROGRESS || (refusal_ok && errno == ECONNREFUSED));
   return fd;
 }
+static int plain_connect(uint16_t port) { return plain_connect_to(port, false); }
 
 static int so_error(int fd) {
   int err = -1;
@@ -226,11 +222,22 @@ TEST(connect_ok) {
   ASSERT_EQ_MEM(got, msg, sizeof msg);
   ASSERT_EQ_INT(srv.accepted, 1);
 
-  /* Both events at once: writable now, readable not (nothing sent). */
+  /* Both events at once: writable now, readable not (nothing sent). A
+   * host may report an input stream ready until a read comes back empty
+   * (wasmtime does; the libc's own poll() says the same): such a readable
+   * is spurious, and the read finds nothing, as with poll(2). */
   memset(&s, 0, sizeof s);
   ASSERT_OK(wasio_poll_start(p, WASIO_POLL_EVENTS_ALL, on_poll));
   WAIT_UNTIL(loop, s.calls > 0);
-  ASSERT_EQ_INT(s.events, WASIO_POLL_WRITABLE);
+  ASSERT_TRUE((s.events & WASIO_POLL_WRITABLE) != 0);
+  if (s.events & WASIO_POLL_READABLE) {
+#ifdef __wasi__
+    ASSERT_EQ_INT(recv(fd, got, sizeof got, 0), -1);
+    ASSERT_EQ_INT(errno, EAGAIN);
+#else
+    harness_fail(__FILE__, __LINE__, "readable with nothing sent");
+#endif
+  }
 
   /* One wait per turn, watcher, timer and server together. */
   wasio_loop_stats_t a, b;
@@ -261,7 +268,7 @@ TEST(refused) {
   server_stop(loop, &srv);
   ASSERT_EQ_INT(wasio_loop_run(loop, WASIO_RUN_NOWAIT), 1);
 
-  int fd = plain_connect(port);
+  int fd = plain_connect_to(port, true);
   wasio_poll_t *p;
   seen_t s = {0};
   ASSERT_OK(wasio_poll_new(loop, fd, &p));
@@ -421,15 +428,3 @@ TEST(fd_closed_under_watcher) {
   watchdog_stop(wd);
   ASSERT_LOOP_CLOSED(loop);
 }
-
-#else
-
-TEST(new_errors) {
-  /* Without libc sockets every descriptor is refused. */
-  wasio_loop_t *loop = new_loop();
-  wasio_poll_t *p;
-  ASSERT_WASIO(WASIO_ENOTSUP, wasio_poll_new(loop, 1, &p));
-  ASSERT_LOOP_CLOSED(loop);
-}
-
-#endif
