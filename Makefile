@@ -653,3 +653,6 @@ clean:
 
 # ---- libcurl, the curl tool and the curl bridge (issue 13) ------------------------------
 include src/bridge/curl.mk
+
+# ---- hiredis and the hiredis bridge (issue 13) ---------------------------------------------
+include src/bridge/hiredis.mk
