@@ -20,7 +20,7 @@
  *   socket's true state. Both write the result into the watcher's struct
  *   pollfd; its revents become the callback's events.
  * - What is declared below is the layout of the PINNED libc, Debian's
- *   wasi-libc 0.0~git20260423.161b319-2 (upstream commit 161b319,
+ *   wasi-libc 0.0~git20260423.161b319-2 (the upstream snapshot that version names,
  *   libc-bottom-half/headers/private/wasi/descriptor_table.h and
  *   cloudlibc/src/libc/poll/poll.c): the descriptor table's entry (data,
  *   vtable), the vtable's slots up to poll_register and poll_finish, and the
