@@ -27,6 +27,7 @@
  *   from a deferred callback (next turn), never inside hiredis's call.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,33 +68,18 @@ static void wasio_hiredis_apply(wasio_hiredis_ev_t *e) {
   }
 }
 
-static void wasio_hiredis_add_read(void *privdata) {
+/* hiredis's four interest hooks: one event on or off (idempotent). */
+static void wasio_hiredis_want(void *privdata, int event, bool on) {
   wasio_hiredis_ev_t *e = privdata;
-  if (e->events & WASIO_POLL_READABLE) return;
-  e->events |= WASIO_POLL_READABLE;
+  int events = on ? e->events | event : e->events & ~event;
+  if (events == e->events) return;
+  e->events = events;
   wasio_hiredis_apply(e);
 }
-
-static void wasio_hiredis_del_read(void *privdata) {
-  wasio_hiredis_ev_t *e = privdata;
-  if (!(e->events & WASIO_POLL_READABLE)) return;
-  e->events &= ~WASIO_POLL_READABLE;
-  wasio_hiredis_apply(e);
-}
-
-static void wasio_hiredis_add_write(void *privdata) {
-  wasio_hiredis_ev_t *e = privdata;
-  if (e->events & WASIO_POLL_WRITABLE) return;
-  e->events |= WASIO_POLL_WRITABLE;
-  wasio_hiredis_apply(e);
-}
-
-static void wasio_hiredis_del_write(void *privdata) {
-  wasio_hiredis_ev_t *e = privdata;
-  if (!(e->events & WASIO_POLL_WRITABLE)) return;
-  e->events &= ~WASIO_POLL_WRITABLE;
-  wasio_hiredis_apply(e);
-}
+static void wasio_hiredis_add_read(void *privdata) { wasio_hiredis_want(privdata, WASIO_POLL_READABLE, true); }
+static void wasio_hiredis_del_read(void *privdata) { wasio_hiredis_want(privdata, WASIO_POLL_READABLE, false); }
+static void wasio_hiredis_add_write(void *privdata) { wasio_hiredis_want(privdata, WASIO_POLL_WRITABLE, true); }
+static void wasio_hiredis_del_write(void *privdata) { wasio_hiredis_want(privdata, WASIO_POLL_WRITABLE, false); }
 
 static void wasio_hiredis_on_timer(wasio_timer_t *t) {
   wasio_hiredis_ev_t *e = wasio_timer_data(t);
