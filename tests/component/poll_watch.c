@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -204,6 +205,10 @@ TEST(connect_ok) {
   ASSERT_WASIO(0, s.status);
   ASSERT_EQ_INT(s.events, WASIO_POLL_WRITABLE);
   ASSERT_EQ_INT(so_error(fd), 0);
+  /* The libc's own poll() agrees: the socket is connected and writable. */
+  struct pollfd pf = {.fd = fd, .events = POLLOUT};
+  ASSERT_EQ_INT(poll(&pf, 1, 0), 1);
+  ASSERT_TRUE((pf.revents & POLLOUT) != 0);
 
   static const char msg[] = "hello through a watched socket";
   ASSERT_EQ_INT(send(fd, msg, sizeof msg, 0), (long)sizeof msg);
