@@ -84,7 +84,7 @@ MBEDTLS_DIR := $(WASIO_TOOLS)/mbedtls-$(subst ~,_,$(MBEDTLS_VERSION))
 MBEDTLS_WASM_CFLAGS := --target=wasm32-wasi --sysroot=/usr -O2 -g0
 MBEDTLS_NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 MBEDTLS_RELEASE_CFLAGS := -O2 -g0
-MBEDTLS_DEPS := $(SETUP_STAMP) src/tls/mbedtls.mk src/tls/wasio_mbedtls_config.h src/tls/mbedtls/platform_hooks.c
+MBEDTLS_DEPS := $(SETUP_STAMP) src/tls/mbedtls.mk src/tls/wasio_mbedtls_config.h $(wildcard src/tls/mbedtls/*.c)
 # Each library's compiler command is recorded in OUT/mbedtls/.cflags (here
 # and by the sub-make, rewritten only when it changes), so new flags or a new
 # mbedTLS version rebuild it and nothing else does.

@@ -50,10 +50,18 @@ CURL_INC_FLAGS := -include $(CURL_SELECT) -I$(CURDIR)/src/tls
 # - -D_WASI_EMULATED_SIGNAL, -lwasi-emulated-signal: lib/hostip.c includes
 #   <signal.h>, which wasi-libc only offers in that emulation;
 # - tools/curl/include/setjmp.h: an empty <setjmp.h> (see the file);
+# - -Wl,--wrap=mbedtls_ssl_config_defaults: the signature algorithms
+#   mbedTLS 3.6.6 offers by default break TLS 1.2 with RSA servers
+#   (src/tls/mbedtls/sig_algs_wrap.c); every -lcurl link passes it;
+# - -Wl,--wrap=poll and tools/curl/liveness_poll.c: curl's check that an
+#   idle connection is clean before reusing it sees a stale "readable" on
+#   wasmtime (see the file); the object also goes into libcurl.a, and every
+#   -lcurl link for wasm32 passes the flag;
 # - ENABLE_UNIX_SOCKETS and HAVE_SYS_UN_H off: WASI has no Unix-domain
 #   sockets (the libc's <sys/un.h> has a sockaddr_un without sun_path).
 CURL_WASM_CFLAGS := -D_WASI_EMULATED_SIGNAL -I$(CURL_TOOLS_INC) $(CURL_INC_FLAGS) -g0
-CURL_WASM_LDFLAGS := -fuse-ld=lld -nodefaultlibs -lc -lwasi-emulated-signal $(WASM_BUILTINS)
+CURL_LIVENESS := $(CURDIR)/$(CURL_B)/liveness_poll.o
+CURL_WASM_LDFLAGS := -fuse-ld=lld -Wl,--wrap=mbedtls_ssl_config_defaults -Wl,--wrap=poll $(CURL_LIVENESS) -nodefaultlibs -lc -lwasi-emulated-signal $(WASM_BUILTINS)
 CURL_CMAKE_WASM := -DCMAKE_SYSTEM_NAME=WASI -DCMAKE_SYSTEM_PROCESSOR=wasm32 \
   -DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_C_COMPILER_TARGET=wasm32-wasip2 -DCMAKE_SYSROOT=$(WASI_LIBC_SYSROOT) \
   -DCMAKE_AR=$(shell command -v $(AR)) -DCMAKE_RANLIB=$(shell command -v llvm-ranlib-$(CLANG_MAJOR)) \
@@ -65,7 +73,10 @@ CURL_DEPS := $(SETUP_STAMP) src/bridge/curl.mk tools/curl/mbedtls_config_select.
 
 # One configure+build per target; the stamp records the cmake command so a
 # change of flags reconfigures from scratch.
-$(CURL_B)/wasm32/.built: $(CURL_DEPS) $(W)/libmbedtls.a
+$(CURL_B)/liveness_poll.o: tools/curl/liveness_poll.c $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CLANG) --target=wasm32-wasip2 --sysroot=$(WASI_LIBC_SYSROOT) -O2 -g0 $(COMMON_CFLAGS) -c $< -o $@
+$(CURL_B)/wasm32/.built: $(CURL_DEPS) $(W)/libmbedtls.a $(CURL_B)/liveness_poll.o
 	@rm -rf $(CURL_B)/wasm32 && mkdir -p $(CURL_B)/wasm32
 	@echo "curl: configuring $(CURL_VERSION) for wasm32 ($(CURL_B)/wasm32/cmake.log)"
 	@cd $(CURL_B)/wasm32 && $(CMAKE) -S $(CURL_DIR) -B . $(CURL_CMAKE_COMMON) $(CURL_CMAKE_WASM) > cmake.log 2>&1 \
@@ -79,7 +90,7 @@ $(CURL_B)/wasm32/.built: $(CURL_DEPS) $(W)/libmbedtls.a
 # tests run curl instrumented too. Only the library (no tool).
 CURL_NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(CURL_INC_FLAGS)
 CURL_CMAKE_NATIVE := -DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_C_FLAGS='$(CURL_NATIVE_CFLAGS)' -DCMAKE_C_FLAGS_RELEASE= \
-  -DCMAKE_EXE_LINKER_FLAGS='-fsanitize=address,undefined' -DBUILD_CURL_EXE=OFF \
+  -DCMAKE_EXE_LINKER_FLAGS='-fsanitize=address,undefined -Wl,--wrap=mbedtls_ssl_config_defaults' -DBUILD_CURL_EXE=OFF \
   $(call curl_mbedtls,$(N)/libmbedtls.a)
 $(CURL_B)/native/.built: $(CURL_DEPS) $(N)/libmbedtls.a
 	@rm -rf $(CURL_B)/native && mkdir -p $(CURL_B)/native
@@ -96,6 +107,7 @@ CURL_HDRS := curl.h curlver.h easy.h header.h mprintf.h multi.h options.h stdche
 $(W)/libcurl.a: $(CURL_B)/wasm32/.built
 	@mkdir -p $(W)/include/curl
 	cp $(CURL_B)/wasm32/lib/libcurl.a $@
+	$(AR) rs $@ $(CURL_LIVENESS)
 	@for h in $(CURL_HDRS); do cp $(CURL_DIR)/include/curl/$$h $(W)/include/curl/; done
 $(N)/libcurl.a: $(CURL_B)/native/.built
 	@mkdir -p $(N)/include/curl
@@ -129,4 +141,35 @@ $(W)/examples/curl-get.wasm: examples/curl-get/curl-get.c $(CURL_LIBS_W) tools/w
 	tools/wasio-cc --size -o $@ $< -lcurl
 $(N)/examples/curl-get: examples/curl-get/curl-get.c $(CURL_LIBS_N)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(NATIVE_CFLAGS) -I$(N)/include $< $(CURL_LIBS_N) $(NATIVE_LDFLAGS) -o $@
+	$(CLANG) $(NATIVE_CFLAGS) -I$(N)/include $< $(CURL_LIBS_N) $(NATIVE_LDFLAGS) -Wl,--wrap=mbedtls_ssl_config_defaults -o $@
+
+# ---- the bridge: libwasio-curl.a (wasio/curl.h) ------------------------------------
+# Its own small archive above libwasio (it needs curl's headers), for
+# wasm32 (compiled for wasm32-wasip2 like libcurl) and natively.
+BRIDGE_CURL_HDRS := include/wasio/curl.h include/wasio/poll.h include/wasio/dns.h include/wasio/loop.h
+$(W)/obj/src/bridge/curl.o: src/bridge/curl.c $(BRIDGE_CURL_HDRS) $(W)/libcurl.a
+	@mkdir -p $(dir $@)
+	$(CLANG) --target=wasm32-wasip2 --sysroot=$(WASI_LIBC_SYSROOT) -O2 -g0 $(COMMON_CFLAGS) -I$(W)/include -c $< -o $@
+$(N)/obj/src/bridge/curl.o: src/bridge/curl.c $(BRIDGE_CURL_HDRS) $(N)/libcurl.a
+	@mkdir -p $(dir $@)
+	$(CLANG) $(NATIVE_CFLAGS) -I$(N)/include -c $< -o $@
+$(W)/libwasio-curl.a: $(W)/obj/src/bridge/curl.o
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(N)/libwasio-curl.a: $(N)/obj/src/bridge/curl.o
+	@rm -f $@
+	$(AR) rcs $@ $^
+curl: $(W)/libwasio-curl.a $(N)/libwasio-curl.a
+
+# tests/component/curl*.c: libcurl's easy interface and the bridge, linked
+# with -lcurl (explicit rules: the generic test rules link no libcurl).
+CURL_CTESTS := $(basename $(notdir $(wildcard tests/component/curl.c tests/component/curl_*.c)))
+$(foreach t,$(CURL_CTESTS),$(W)/tests/$(t).wasm): $(W)/tests/%.wasm: tests/component/%.c $(TESTLIB) $(CURL_LIBS_W) \
+  $(W)/libwasio-curl.a tools/wasio-cc
+	@mkdir -p $(dir $@)
+	tools/wasio-cc -o $@ -Itests $< $(TESTLIB_SRC) -lcurl
+$(foreach t,$(CURL_CTESTS),$(N)/tests/$(t)): $(N)/tests/%: tests/component/%.c $(TESTLIB) $(CURL_LIBS_N) \
+  $(N)/libwasio.a $(N)/libwasio-curl.a
+	@mkdir -p $(dir $@)
+	$(CLANG) $(NATIVE_CFLAGS) -Itests -I$(N)/include $< $(TESTLIB_SRC) $(N)/libwasio-curl.a $(N)/libcurl.a \
+	  $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -Wl,--wrap=mbedtls_ssl_config_defaults -o $@

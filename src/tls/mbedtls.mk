@@ -21,8 +21,10 @@ MBEDTLS_OBJ := $(patsubst $(MBEDTLS_DIR)/library/%.c,$(OUT)/mbedtls/%.o,$(MBEDTL
 # The platform functions the configuration asks for (getentropy, the wall
 # clock) travel in the same archive: every program that links mbedTLS
 # (wasio's TLS, libcurl) gets them, once.
-HOOKS := src/tls/mbedtls/platform_hooks.c
-MBEDTLS_OBJ += $(OUT)/mbedtls/wasio_platform_hooks.o
+# So does the signature-algorithm order for libcurl's links
+# (src/tls/mbedtls/sig_algs_wrap.c: only linked where --wrap asks for it).
+HOOKS := src/tls/mbedtls/platform_hooks.c src/tls/mbedtls/sig_algs_wrap.c
+MBEDTLS_OBJ += $(OUT)/mbedtls/wasio_platform_hooks.o $(OUT)/mbedtls/wasio_sig_algs_wrap.o
 # The compiler command is recorded; a change (new flags, another mbedTLS
 # version) rebuilds every object, as does a change of the configuration.
 FLAGS_FILE := $(OUT)/mbedtls/.cflags
@@ -39,7 +41,7 @@ $(OUT)/mbedtls/%.o: $(MBEDTLS_DIR)/library/%.c $(FLAGS_FILE) $(CONFIG)
 	@$(CC) $(CFLAGS) -DMBEDTLS_CONFIG_FILE='"wasio_mbedtls_config.h"' -I$(dir $(CONFIG)) \
 	  -I$(MBEDTLS_DIR)/include -I$(MBEDTLS_DIR)/library -c $< -o $@
 
-$(OUT)/mbedtls/wasio_platform_hooks.o: $(HOOKS) $(FLAGS_FILE) $(CONFIG)
+$(OUT)/mbedtls/wasio_%.o: src/tls/mbedtls/%.c $(FLAGS_FILE) $(CONFIG)
 	@mkdir -p $(dir $@)
 	@$(CC) $(CFLAGS) -DMBEDTLS_CONFIG_FILE='"wasio_mbedtls_config.h"' -I$(dir $(CONFIG)) \
 	  -I$(MBEDTLS_DIR)/include -I$(MBEDTLS_DIR)/library -c $< -o $@
