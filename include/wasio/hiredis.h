@@ -50,7 +50,9 @@ typedef struct wasio_hiredis_opts {
 typedef void (*wasio_hiredis_connect_cb)(redisAsyncContext *ac, int status, void *data);
 
 /* Attaches a context that hiredis has just created (redisAsyncConnect*,
- * before any command; no other event library attached) to `loop`. Returns
+ * before any command; no other event library attached) to `loop`. (Given
+ * a host name, redisAsyncConnect resolves it itself, blocking for the
+ * lookup: pass it a numeric address, or use wasio_hiredis_connect.) Returns
  * 0, WASIO_EINVAL (NULL, or a context that failed already: ac->err), WASIO_EBUSY
  * (attached already), WASIO_ENOMEM, or wasio_poll_new()'s error for its
  * socket. On failure the context is left as it was. */
