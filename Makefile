@@ -448,9 +448,14 @@ $(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS) $(FETCH_HTTP): APP_LIBS = -I$(ZLIB_D
 $(N)/apps/wasio-fetch: $(N)/libz.a
 $(N)/apps/wasio-fetch: APP_LIBS = -I$(ZLIB_DIR) $(N)/libz.a
 
+# A component test's `wasio-test: cc FLAGS` line (tests/run.py): wasio-cc
+# gets FLAGS (--posix, -lhiredis); the native build the same libraries
+# (-lhiredis: the bridge's and hiredis's archives, src/bridge/hiredis.mk).
+ctest_cc = $(shell sed -n 's|^// wasio-test: cc ||p' tests/component/$(1).c)
+ctest_native = $(patsubst -lhiredis,$(N)/libwasio-hiredis.a $(N)/libhiredis.a -I$(N)/include,$(filter-out --posix,$(call ctest_cc,$(1))))
 $(W)/tests/%.wasm: tests/component/%.c $(TESTLIB) $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc
 	@mkdir -p $(dir $@)
-	tools/wasio-cc -o $@ -Itests $< $(TESTLIB_SRC)
+	tools/wasio-cc $(call ctest_cc,$*) -o $@ -Itests $< $(TESTLIB_SRC)
 
 # Host tests: raw bindings and the harness, no libwasio (tests/wasi).
 $(W)/wasi-tests/%.wasm: tests/wasi/%.c tests/harness.c tests/harness.h $(W)/obj/gen/imports.o $(GEN)/imports_component_type.o $(CRT)
@@ -462,7 +467,7 @@ $(W)/wasi-tests/%.wasm: tests/wasi/%.c tests/harness.c tests/harness.h $(W)/obj/
 
 $(N)/tests/%: tests/component/%.c $(TESTLIB) $(N)/libwasio.a $(N)/$(TLSLIB)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(NATIVE_CFLAGS) -Itests $< $(TESTLIB_SRC) $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -o $@
+	$(CLANG) $(NATIVE_CFLAGS) -Itests $< $(TESTLIB_SRC) $(call ctest_native,$*) $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -o $@
 
 $(N)/test-servers/%: tests/servers/%.c $(N)/libwasio.a $(N)/$(TLSLIB)
 	@mkdir -p $(dir $@)
@@ -648,3 +653,6 @@ clean:
 
 # ---- libcurl, the curl tool and the curl bridge (issue 13) ------------------------------
 include src/bridge/curl.mk
+
+# ---- hiredis and the hiredis bridge (issue 13) ---------------------------------------------
+include src/bridge/hiredis.mk

@@ -80,6 +80,9 @@ A component test file declares what it needs in comment lines:
     //     wasmtime-tls and tlshost (above)
     // wasio-test: wasihttp                  also the --http build, on
     //     wasmtime-http and jco-http (above)
+    // wasio-test: cc FLAGS                  build flags for the Makefile: the
+    //     component gets them from tools/wasio-cc (--posix: the wasip2 libc's
+    //     sockets; -lhiredis), the native build the matching libraries
     // wasio-test: hosts native wasmtime     run only on these (default: all)
     //     (a host left out is reported as a skip, with the reason given
     //      in a "wasio-test: skip HOST REASON" line, which is required)
@@ -156,6 +159,8 @@ def parse_spec(path):
                 spec["hosttls"] = True
             elif key == "wasihttp":
                 spec["wasihttp"] = True
+            elif key == "cc":
+                pass  # read by the Makefile (ctest_cc)
             elif key == "helper":
                 spec["helpers"].append(shlex.split(rest))
             elif key == "timeout":

@@ -38,6 +38,7 @@ apt_pkgs=(
   "clang-$CLANG_MAJOR" "lld-$CLANG_MAJOR" "llvm-$CLANG_MAJOR"
   "libclang-rt-$CLANG_MAJOR-dev" "libclang-rt-$CLANG_MAJOR-dev-wasm32"
   wasi-libc make pkg-config python3 dpkg-dev
+  redis-server   # the hiredis bridge's tests start their own (issue 13)
   nginx openssl curl wrk nghttp2-client netcat-openbsd ca-certificates
   cmake   # builds curl's source (issue 13)
 )
@@ -254,6 +255,10 @@ debian_binary_suite() {
 }
 debian_binary_suite "$WASI_LIBC_SUITE" wasi-libc "$WASI_LIBC_VERSION" "$WASIO_TOOLS/wasi-libc-${WASI_LIBC_VERSION//\~/_}" \
   usr/lib/wasm32-wasip2/libc.a
+
+# hiredis (the hiredis bridge, src/bridge/hiredis.c) from trixie's source
+# package, built unchanged by the Makefile (hiredis.mk) for wasm32 and natively.
+debian_source_suite "$HIREDIS_SUITE" hiredis "$HIREDIS_VERSION" "$WASIO_TOOLS/hiredis-$HIREDIS_VERSION" async.h
 
 # ---- crates.io: the draft wasi:tls WIT of the pinned wasmtime (host TLS variant) ----
 # wasi:tls is a draft that changed between wasmtime releases, so the WIT must

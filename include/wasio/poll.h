@@ -30,8 +30,13 @@
  * the watcher BEFORE closing the descriptor: once wasio_poll_stop() or
  * wasio_poll_close() has returned, wasio no longer touches the descriptor,
  * so it may be closed (or its number reused) right away. A descriptor closed
- * while its watcher is still started is detected where the host allows it:
- * the callback gets WASIO_EINVAL once and the watcher stops.
+ * while its watcher is still started (a bug of the caller) is detected on
+ * wasip2, where the next turn finds it gone from the libc's table: the
+ * callback gets WASIO_EINVAL once and the watcher stops. Natively epoll
+ * forgets such a descriptor without a word: the watcher never fires again.
+ *
+ * On wasip2 only programs linked with the wasip2 libc have such sockets
+ * (tools/wasio-cc --posix, -lcurl, -lhiredis).
  */
 #ifndef WASIO_POLL_H
 #define WASIO_POLL_H

@@ -48,6 +48,12 @@ def test_check_catches_an_upward_include(host):
             f.write('\n#include "http/server_internal.h"\n')
         with open(os.path.join(src, "http", "client.c"), "a") as f:
             f.write('\n#include "imports.h"\n')
+        with open(os.path.join(src, "http", "server.c"), "a") as f:
+            f.write('\n#include "bridge/bridge_internal.h"\n')
+        with open(os.path.join(src, "bridge", "bridge_internal.h"), "w") as f:
+            f.write('/* a bridge header */\n')
+        with open(os.path.join(src, "bridge", "hiredis.c"), "a") as f:
+            f.write('\n#include "internal.h"\n')
         problems = checker().check(src)
     check(any("codec/addr.c" in p and "codec -> core" in p for p in problems), f"missed codec -> core: {problems}")
     check(any("core/loop.c" in p and "core -> stream" in p for p in problems), f"missed core -> stream: {problems}")
@@ -55,6 +61,9 @@ def test_check_catches_an_upward_include(host):
     check(any("stream/stream.c" in p and "stream -> http" in p for p in problems), f"missed stream -> http: {problems}")
     check(any("http/client.c" in p and "imports.h" in p for p in problems),
           f"missed the wasip2 bindings included outside the backend: {problems}")
+    check(any("http/server.c" in p and "http -> bridge" in p for p in problems), f"missed http -> bridge: {problems}")
+    check(any("bridge/hiredis.c" in p and "only public headers" in p for p in problems),
+          f"missed a bridge including a private header of a lower layer: {problems}")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -498,6 +499,57 @@ static void udp_start(void) {
 static const af_scenario_t SC_UDP = {"udp", udp_start, udp_close_all, udp_succeeded, af_nothing};
 
 TEST(alloc_fail_udp) { af_sweep(&SC_UDP); }
+
+/* ---- a watcher on a C library's socket (wasio/poll.h) ------------------------------ */
+
+static struct {
+  int fds[2];
+  wasio_poll_t *p;
+  char got[AF_BUF];
+} PW;
+
+static void pw_closed(wasio_poll_t *p) {
+  (void)p;
+  af_paid();
+}
+
+static void pw_close_all(void) {
+  if (PW.p == NULL) return;
+  wasio_poll_close(PW.p, pw_closed);
+  PW.p = NULL;
+  af_owe();
+}
+
+static bool pw_succeeded(void) { return strcmp(PW.got, "ping") == 0; }
+
+static void pw_ready(wasio_poll_t *p, int status, int events) {
+  (void)p;
+  if (status < 0) {
+    af_fail(status, "poll_cb");
+    return;
+  }
+  if (R.closing || !(events & WASIO_POLL_READABLE)) return;
+  if (read(PW.fds[0], PW.got, 4) == 4) af_succeed();
+}
+
+/* A socket pair stands for the library's connection: one end watched, the
+ * other written. */
+static void pw_start(void) {
+  memset(&PW, 0, sizeof PW);
+  ASSERT_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, PW.fds), 0);
+  if (!af_ok(wasio_poll_new(R.loop, PW.fds[0], &PW.p), "poll_new")) return;
+  if (!af_ok(wasio_poll_start(PW.p, WASIO_POLL_READABLE, pw_ready), "poll_start")) return;
+  ASSERT_EQ_INT(write(PW.fds[1], "ping", 4), 4);
+}
+
+static void pw_after(void) {
+  close(PW.fds[0]);
+  close(PW.fds[1]);
+}
+
+static const af_scenario_t SC_POLL = {"poll", pw_start, pw_close_all, pw_succeeded, pw_after};
+
+TEST(alloc_fail_poll) { af_sweep(&SC_POLL); }
 
 /* ---- DNS: a numeric address and a name ------------------------------------------- */
 

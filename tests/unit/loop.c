@@ -231,6 +231,7 @@ TEST(loop_close_reports_open_handles) {
   ASSERT_EQ_STR(wasio_kind_name(WASIO_KIND_TCP), "tcp");
   ASSERT_EQ_STR(wasio_kind_name(WASIO_KIND_UDP), "udp");
   ASSERT_EQ_STR(wasio_kind_name(WASIO_KIND_DNS), "dns");
+  ASSERT_EQ_STR(wasio_kind_name(WASIO_KIND_POLL), "poll");
   wasio_timer_close(t1, NULL);
   wasio_timer_close(t2, NULL);
   wasio_tcp_close(tcp, NULL);

@@ -20,7 +20,7 @@
  *   socket's true state. Both write the result into the watcher's struct
  *   pollfd; its revents become the callback's events.
  * - What is declared below is the layout of the PINNED libc, Debian's
- *   wasi-libc 0.0~git20260423.161b319-2 (upstream commit 161b319,
+ *   wasi-libc 0.0~git20260423.161b319-2 (the upstream snapshot that version names,
  *   libc-bottom-half/headers/private/wasi/descriptor_table.h and
  *   cloudlibc/src/libc/poll/poll.c): the descriptor table's entry (data,
  *   vtable), the vtable's slots up to poll_register and poll_finish, and the
@@ -31,23 +31,35 @@
  *   one that is refused, reading, a listener) fail if they moved.
  * - Programs without a watcher never link this file: the reactor reaches it
  *   through loop->backend.poll_ops, set when the first watcher is created.
+ *   So only programs that use wasio/poll.h need the wasip2 libc (wasio-cc
+ *   --posix, -lcurl, -lhiredis): its descriptor table is what they watch.
  */
 #include <errno.h>
-#include <poll.h>
-#include <sys/stat.h>
 
 #include "wasip2.h"
 
-#ifdef __wasip2__
-
 /* ---- the pinned libc's internals (see the notes above) ---------------------- */
+/* This file may be compiled against the headers of another libc (libwasio
+ * is built once for all components), so what it needs of the pinned one is
+ * spelled out here, not taken from a header: its struct pollfd, poll bits
+ * and errno values (those of WASI, the same in every wasi-libc). */
+struct wasio__libc_pollfd {
+  int fd;
+  short events;
+  short revents;
+};
+#define WASIO__LIBC_POLLRDNORM 0x1
+#define WASIO__LIBC_POLLWRNORM 0x2
+#define WASIO__LIBC_POLLERR 0x1000
+#define WASIO__LIBC_POLLHUP 0x2000
+#define WASIO__LIBC_POLLNVAL 0x4000
 struct wasio__libc_poll_state {
   wasio__libc_poll_entry_t *states;
   int32_t *pollables;          /* poll_borrow_pollable_t: a handle */
   size_t len;
   size_t cap;
   int event_count;
-  struct pollfd *pollfd;
+  struct wasio__libc_pollfd *pollfd;
 };
 typedef int (*wasio__libc_poll_fn)(void *data, struct wasio__libc_poll_state *state, short events);
 struct wasio__libc_vtable {
@@ -66,10 +78,8 @@ typedef struct {
 wasio__libc_entry_t *descriptor_table_get_ref(int fd);
 void __wasilibc_poll_ready(struct wasio__libc_poll_state *state, short events);
 
-_Static_assert(sizeof(((wasio__backend_poll_t *)0)->pfd) == sizeof(struct pollfd) &&
-                   offsetof(struct pollfd, revents) == 6,
-               "wasio's copy of struct pollfd matches the libc's");
-_Static_assert(POLLRDNORM == 1 && POLLWRNORM == 2, "the pinned libc's poll bits");
+_Static_assert(sizeof(((wasio__backend_poll_t *)0)->pfd) == sizeof(struct wasio__libc_pollfd),
+               "the watcher's pollfd is the libc's struct pollfd");
 
 /* The errno of the libc turned into a watcher's status. */
 static int wasio__libc_err(int e) {
@@ -84,7 +94,7 @@ static int wasio__libc_err(int e) {
 static struct wasio__libc_poll_state wasio__poll_state(wasio_poll_t *p) {
   return (struct wasio__libc_poll_state){
     .states = p->b.entries, .pollables = p->b.handles, .len = 0,
-    .cap = WASIO__POLL_LIBC_SLOTS, .event_count = 0, .pollfd = (struct pollfd *)(void *)&p->b.pfd,
+    .cap = WASIO__POLL_LIBC_SLOTS, .event_count = 0, .pollfd = (struct wasio__libc_pollfd *)(void *)&p->b.pfd,
   };
 }
 
@@ -108,8 +118,8 @@ static void wasio__poll_unwatch_slots(wasio_poll_t *p) {
 static void wasio__poll_register(wasio_loop_t *loop, wasio_poll_t *p) {
   wasio__poll_unwatch_slots(p);
   p->b.pfd.fd = p->fd;
-  p->b.pfd.events = (short)((p->events & WASIO_POLL_READABLE ? POLLRDNORM : 0) |
-                            (p->events & WASIO_POLL_WRITABLE ? POLLWRNORM : 0));
+  p->b.pfd.events = (short)((p->events & WASIO_POLL_READABLE ? WASIO__LIBC_POLLRDNORM : 0) |
+                            (p->events & WASIO_POLL_WRITABLE ? WASIO__LIBC_POLLWRNORM : 0));
   p->b.pfd.revents = 0;
   wasio__libc_entry_t *e = descriptor_table_get_ref(p->fd);
   if (e == NULL || e->vtable->poll_register == NULL) {
@@ -176,9 +186,9 @@ static void wasio__poll_report(wasio_loop_t *loop) {
     short rev = p->b.pfd.revents;
     p->b.pfd.revents = 0;
     unsigned ev = 0;
-    if (rev & POLLRDNORM) ev |= WASIO_POLL_READABLE;
-    if (rev & POLLWRNORM) ev |= WASIO_POLL_WRITABLE;
-    if (rev & (POLLERR | POLLHUP | POLLNVAL)) ev |= p->events;
+    if (rev & WASIO__LIBC_POLLRDNORM) ev |= WASIO_POLL_READABLE;
+    if (rev & WASIO__LIBC_POLLWRNORM) ev |= WASIO_POLL_WRITABLE;
+    if (rev & (WASIO__LIBC_POLLERR | WASIO__LIBC_POLLHUP | WASIO__LIBC_POLLNVAL)) ev |= p->events;
     wasio__poll_ready(p, fail, fail != 0 ? 0 : ev);
     p = next;
   }
@@ -191,11 +201,10 @@ static const wasio__poll_ops_t wasio__poll_ops = {
 };
 
 int wasio__bk_poll_check(wasio_loop_t *loop, int fd) {
-  struct stat st;
-  if (fstat(fd, &st) != 0) return errno == EBADF ? WASIO_EINVAL : WASIO_EIO;
-  if (!S_ISSOCK(st.st_mode)) return WASIO_ENOTSUP;
   wasio__libc_entry_t *e = descriptor_table_get_ref(fd);
-  if (e == NULL || e->vtable->poll_register == NULL) return WASIO_ENOTSUP;
+  if (e == NULL) return WASIO_EINVAL;
+  /* In the pinned libc only its sockets (TCP, UDP) register with poll. */
+  if (e->vtable->poll_register == NULL) return WASIO_ENOTSUP;
   loop->backend.poll_ops = &wasio__poll_ops;
   return 0;
 }
@@ -227,11 +236,3 @@ int wasio__bk_poll_want(wasio_poll_t *p, unsigned events) {
   }
   return 0;
 }
-
-#else /* a libc without sockets (wasip1): nothing to watch */
-
-int wasio__bk_poll_check(wasio_loop_t *loop, int fd) { return WASIO_ENOTSUP; }
-void wasio__bk_poll_init(wasio_poll_t *p) {}
-int wasio__bk_poll_want(wasio_poll_t *p, unsigned events) { return events == 0 ? 0 : WASIO_ENOTSUP; }
-
-#endif
