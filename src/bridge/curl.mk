@@ -129,7 +129,7 @@ $(W)/lib/pkgconfig/libcurl.pc: tools/libcurl.pc.in $(W)/libcurl.a
 	sed -e 's|@CURL_VERSION@|$(CURL_VERSION)|g' -e 's|@CLANG_MAJOR@|$(CLANG_MAJOR)|g' \
 	  -e 's|@SYSROOT@|$(WASI_LIBC_SYSROOT)|g' -e 's|@BUILTINS@|$(WASM_BUILTINS)|g' $< > $@
 
-CURL_LIBS_W := $(W)/libcurl.a $(W)/$(TLSLIB) $(W)/libwasio.a $(W)/libwasio-p2.a $(CRT)
+CURL_LIBS_W := $(W)/libcurl.a $(W)/$(TLSLIB) $(W)/libwasio.a $(CRT)
 CURL_LIBS_N := $(N)/libcurl.a $(N)/$(TLSLIB)
 .PHONY: curl
 curl: $(W)/libcurl.a $(N)/libcurl.a $(W)/apps/curl.wasm $(W)/lib/pkgconfig/libcurl.pc \
@@ -174,25 +174,3 @@ $(foreach t,$(CURL_CTESTS),$(N)/tests/$(t)): $(N)/tests/%: tests/component/%.c $
 	@mkdir -p $(dir $@)
 	$(CLANG) $(NATIVE_CFLAGS) -Itests -I$(N)/include $< $(TESTLIB_SRC) $(N)/libwasio-curl.a $(N)/libcurl.a \
 	  $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -Wl,--wrap=mbedtls_ssl_config_defaults -o $@
-
-# ---- libwasio for the wasip2 libc, for -lcurl programs -------------------------------
-# The bridge's watchers (wasio/poll.h) reach the libc's descriptors only in
-# a libwasio compiled for the wasip2 libc (src/backend/wasip2/poll.c, under
-# __wasip2__), while build/wasm32/libwasio.a is still compiled against
-# bookworm's preview1 libc. So -lcurl links (tools/wasio-cc) take this
-# build of the same sources: wasm32-wasip2, the pinned sysroot, and
-# <wasi/version.h> forced in, the header where that libc defines
-# __wasip2__ (clang 19 does not). Remove it once libwasio.a itself is
-# built this way.
-P2W := $(B)/wasm32-p2
-P2_CFLAGS := $(filter-out --target=% --sysroot=%,$(WASM_CFLAGS)) --target=wasm32-wasip2 \
-  --sysroot=$(WASI_LIBC_SYSROOT) -include wasi/version.h
-P2_OBJ := $(patsubst %.c,$(P2W)/obj/%.o,$(PORTABLE_SRC) $(WASIP2_SRC) $(GEN)/tls_anchors.c $(GEN)/imports.c)
-$(P2W)/obj/src/tls/%.o $(P2W)/obj/$(GEN)/tls_anchors.o: P2_CFLAGS += $(TLS_INC)
-$(P2W)/obj/%.o: %.c $(HDRS) $(GEN)/imports.h $(wildcard src/backend/wasip2/*.h) | $(SETUP_STAMP)
-	@mkdir -p $(dir $@)
-	$(CLANG) $(P2_CFLAGS) -c $< -o $@
-$(W)/libwasio-p2.a: $(P2_OBJ) $(GEN)/imports_component_type.o
-	@rm -f $@
-	$(AR) rcs $@ $^
-curl: $(W)/libwasio-p2.a
