@@ -70,14 +70,16 @@ CURL_CMAKE_WASM := -DCMAKE_SYSTEM_NAME=WASI -DCMAKE_SYSTEM_PROCESSOR=wasm32 \
   -DENABLE_THREADED_RESOLVER=OFF -DCURL_DISABLE_SOCKETPAIR=ON -DHAVE_GETSOCKNAME=OFF \
   -DENABLE_UNIX_SOCKETS=OFF -DHAVE_SYS_UN_H=OFF -DENABLE_IPV6=ON $(call curl_mbedtls,$(W)/libmbedtls.a)
 
-CURL_DEPS := $(SETUP_STAMP) src/bridge/curl.mk tools/curl/mbedtls_config_select.h tools/curl/include/setjmp.h
+# A new curl pin comes with tools/versions.env; setup itself re-running
+# (any change of tools/setup.sh) does not rebuild curl (order-only).
+CURL_DEPS := tools/versions.env src/bridge/curl.mk tools/curl/mbedtls_config_select.h tools/curl/include/setjmp.h
 
 # One configure+build per target; the stamp records the cmake command so a
 # change of flags reconfigures from scratch.
-$(CURL_B)/liveness_poll.o: tools/curl/liveness_poll.c $(SETUP_STAMP)
+$(CURL_B)/liveness_poll.o: tools/curl/liveness_poll.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) --target=wasm32-wasip2 --sysroot=$(WASI_LIBC_SYSROOT) -O2 -g0 $(COMMON_CFLAGS) -c $< -o $@
-$(CURL_B)/wasm32/.built: $(CURL_DEPS) $(W)/libmbedtls.a $(CURL_B)/liveness_poll.o
+$(CURL_B)/wasm32/.built: $(CURL_DEPS) $(W)/libmbedtls.a $(CURL_B)/liveness_poll.o | $(SETUP_STAMP)
 	@rm -rf $(CURL_B)/wasm32 && mkdir -p $(CURL_B)/wasm32
 	@echo "curl: configuring $(CURL_VERSION) for wasm32 ($(CURL_B)/wasm32/cmake.log)"
 	@cd $(CURL_B)/wasm32 && $(CMAKE) -S $(CURL_DIR) -B . $(CURL_CMAKE_COMMON) $(CURL_CMAKE_WASM) > cmake.log 2>&1 \
@@ -93,7 +95,7 @@ CURL_NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefine
 CURL_CMAKE_NATIVE := -DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_C_FLAGS='$(CURL_NATIVE_CFLAGS)' -DCMAKE_C_FLAGS_RELEASE= \
   -DCMAKE_EXE_LINKER_FLAGS='-fsanitize=address,undefined -Wl,--wrap=mbedtls_ssl_config_defaults' -DBUILD_CURL_EXE=OFF \
   $(call curl_mbedtls,$(N)/libmbedtls.a)
-$(CURL_B)/native/.built: $(CURL_DEPS) $(N)/libmbedtls.a
+$(CURL_B)/native/.built: $(CURL_DEPS) $(N)/libmbedtls.a | $(SETUP_STAMP)
 	@rm -rf $(CURL_B)/native && mkdir -p $(CURL_B)/native
 	@echo "curl: configuring $(CURL_VERSION) natively, ASan+UBSan ($(CURL_B)/native/cmake.log)"
 	@cd $(CURL_B)/native && $(CMAKE) -S $(CURL_DIR) -B . $(CURL_CMAKE_COMMON) $(CURL_CMAKE_NATIVE) > cmake.log 2>&1 \
@@ -174,3 +176,54 @@ $(foreach t,$(CURL_CTESTS),$(N)/tests/$(t)): $(N)/tests/%: tests/component/%.c $
 	@mkdir -p $(dir $@)
 	$(CLANG) $(NATIVE_CFLAGS) -Itests -I$(N)/include $< $(TESTLIB_SRC) $(N)/libwasio-curl.a $(N)/libcurl.a \
 	  $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -Wl,--wrap=mbedtls_ssl_config_defaults -o $@
+
+# ---- natively at -O2: the benchmarks' baseline and the curl tool -------------------
+# No sanitizers, build/native-release/libmbedtls.a; the curl tool too (a
+# native reference for the component's).
+CURL_CMAKE_RELEASE := -DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_C_FLAGS='$(CURL_INC_FLAGS)' \
+  -DCMAKE_EXE_LINKER_FLAGS='-Wl,--wrap=mbedtls_ssl_config_defaults' \
+  $(call curl_mbedtls,$(R)/libmbedtls.a)
+$(CURL_B)/native-release/.built: $(CURL_DEPS) $(R)/libmbedtls.a | $(SETUP_STAMP)
+	@rm -rf $(CURL_B)/native-release && mkdir -p $(CURL_B)/native-release
+	@echo "curl: configuring $(CURL_VERSION) natively, -O2 ($(CURL_B)/native-release/cmake.log)"
+	@cd $(CURL_B)/native-release && $(CMAKE) -S $(CURL_DIR) -B . $(CURL_CMAKE_COMMON) $(CURL_CMAKE_RELEASE) > cmake.log 2>&1 \
+	  || { tail -30 cmake.log; exit 1; }
+	@echo "curl: building libcurl and the curl tool natively, -O2"
+	@$(CMAKE) --build $(CURL_B)/native-release -j2 > $(CURL_B)/native-release/build.log 2>&1 \
+	  || { grep -B2 -A8 -m5 'error' $(CURL_B)/native-release/build.log; exit 1; }
+	@touch $@
+$(R)/libcurl.a: $(CURL_B)/native-release/.built
+	@mkdir -p $(R)/include/curl
+	cp $(CURL_B)/native-release/lib/libcurl.a $@
+	@for h in $(CURL_HDRS); do cp $(CURL_DIR)/include/curl/$$h $(R)/include/curl/; done
+$(R)/obj/src/bridge/curl.o: src/bridge/curl.c $(BRIDGE_CURL_HDRS) $(R)/libcurl.a
+	@mkdir -p $(dir $@)
+	$(CLANG) $(RELEASE_CFLAGS) -I$(R)/include -c $< -o $@
+$(R)/libwasio-curl.a: $(R)/obj/src/bridge/curl.o
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# ---- make bench-curl: bench/curl_get.c against bench/http_get.c (bench/run_curl.py) ----
+$(R)/bench/curl_get: bench/curl_get.c $(R)/libwasio-curl.a $(R)/libcurl.a $(R)/libwasio.a $(R)/$(TLSLIB)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BENCH_CFLAGS) -I$(R)/include $< $(R)/libwasio-curl.a $(R)/libcurl.a $(R)/libwasio.a $(R)/$(TLSLIB) \
+	  -pthread -Wl,--wrap=mbedtls_ssl_config_defaults -o $@
+$(W)/bench/curl_get.wasm: bench/curl_get.c $(CURL_LIBS_W) $(W)/libwasio-curl.a tools/wasio-cc
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --size -o $@ -Wall -Wextra -Werror $< -lcurl
+CURL_BENCH := $(R)/bench/curl_get $(W)/bench/curl_get.wasm $(R)/bench/http_get $(W)/bench/http_get.wasm
+.PHONY: bench-curl
+bench-curl: $(CURL_BENCH)
+	@python3 bench/run_curl.py
+
+# examples/gateway (issue 13's combined example): a wasio HTTP server, hiredis
+# and libcurl in one loop, so it links both bridges.
+$(W)/examples/gateway.wasm: examples/gateway/gateway.c $(CURL_LIBS_W) $(W)/libwasio-curl.a $(W)/libhiredis.a \
+  $(W)/libwasio-hiredis.a tools/wasio-cc
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --size -o $@ $< -lcurl -lhiredis
+$(N)/examples/gateway: examples/gateway/gateway.c $(CURL_LIBS_N) $(N)/libwasio-curl.a $(N)/libhiredis.a \
+  $(N)/libwasio-hiredis.a $(N)/libwasio.a
+	@mkdir -p $(dir $@)
+	$(CLANG) $(NATIVE_CFLAGS) -I$(N)/include $< $(N)/libwasio-curl.a $(N)/libcurl.a $(N)/libwasio-hiredis.a \
+	  $(N)/libhiredis.a $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -Wl,--wrap=mbedtls_ssl_config_defaults -o $@

@@ -17,6 +17,11 @@ jco their --http builds (build/wasm32/examples-http/NAME.wasm) are served
 with the one command their comments document, tools/wasio-run --serve
 (wasmtime serve, jco serve), beside the socket component; every check runs
 on both deployments. The proxy's upstream is http-handler, natively.
+
+examples/gateway (a wasio server answering from redis through hiredis and
+from an upstream through libcurl, in one loop) runs against a
+redis-server (Debian's) and tests/helpers/nginx_server.py that the test
+starts on loopback.
 """
 import os
 import re
@@ -207,6 +212,46 @@ def test_proxy_streams(host):
                 s.stop()
     finally:
         up.stop()
+
+
+GATEWAY_REQUESTS = 24  # at once, through one gateway
+
+
+def test_gateway_redis_and_upstream_at_once(host):
+    """examples/gateway (issue 13's combined example): its wasio server
+    answers each request from redis (hiredis) and an upstream (libcurl
+    multi) in one loop with a ticking timer; GATEWAY_REQUESTS requests at
+    once all get the value, the upstream's answer and a tick count."""
+    redis_port = pydriver.free_port()
+    redis = pydriver.Process(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no"], ready=r".*(Ready to accept connections)", what="redis-server")
+    nginx = pydriver.Process([sys.executable, os.path.join(ROOT, "tests", "helpers", "nginx_server.py"),
+                              "--lifetime", "120"], first_line=True, what="nginx_server.py")
+    gw = None
+    try:
+        p = subprocess.run(["redis-cli", "-p", str(redis_port), "set", "greeting", "hello gateway"],
+                           stdout=subprocess.PIPE, timeout=10)
+        check(p.stdout.strip() == b"OK", f"redis-cli set: {p.stdout!r}")
+        upstream = f"http://127.0.0.1:{nginx.port}/small.txt"
+        gw = pydriver.Process(command(host, "gateway", ["0", "localhost", str(redis_port), upstream]),
+                              ready=r"listening on (http://\S+/)$", timeout=START_TIMEOUT_S, merge_stderr=True,
+                              what="gateway")
+        base = gw.match.group(1)
+        time.sleep(0.3)  # a few ticks
+        procs = [subprocess.Popen(["curl", "-sS", "-m", str(CURL_TIMEOUT_S), base + ("greeting" if i % 2 else "nothing")],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for i in range(GATEWAY_REQUESTS)]
+        for i, pr in enumerate(procs):
+            out, _ = pr.communicate(timeout=CURL_TIMEOUT_S + 5)
+            want = b"redis: hello gateway\n" if i % 2 else b"redis: (nil)\n"
+            check(pr.returncode == 0 and want in out and b"upstream: 200 17 bytes\n" in out
+                  and re.search(rb"ticks: [1-9][0-9]*\n", out), f"request {i}: {out!r}")
+        rc, out = curl("-o", "/dev/null", "-w", "%{http_code}", base)
+        check(out == b"404", f"GET /: {out!r}")
+    finally:
+        if gw is not None:
+            gw.stop()
+        nginx.stop()
+        redis.stop()
 
 
 if __name__ == "__main__":
