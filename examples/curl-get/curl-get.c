@@ -4,8 +4,8 @@
  *   tools/wasio-run --net --certs build/wasm32/examples/curl-get.wasm https://example.org/
  * HTTPS trusts the Mozilla roots: libcurl's default bundle,
  * /etc/ssl/certs/ca-certificates.crt, which --certs preopens; a second
- * argument names another CA file. On failure curl's message and code go to
- * stderr and the exit status is non-zero. */
+ * argument names another CA file. On failure curl's message goes to stderr
+ * and the exit status is curl's error code. */
 #include <stdio.h>
 #include <curl/curl.h>
 

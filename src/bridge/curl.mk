@@ -58,11 +58,16 @@ CURL_INC_FLAGS := -include $(CURL_SELECT) -I$(CURDIR)/src/tls
 #   idle connection is clean before reusing it sees a stale "readable" on
 #   wasmtime (see the file); the object also goes into libcurl.a, and every
 #   -lcurl link for wasm32 passes the flag;
+# - tools/curl/exit_code.c and -Wl,--wrap=__main_void (in libcurl.a too,
+#   with libwasio.a for its bindings): the exit status reaches the host
+#   (the libc carries only success or failure);
 # - ENABLE_UNIX_SOCKETS and HAVE_SYS_UN_H off: WASI has no Unix-domain
 #   sockets (the libc's <sys/un.h> has a sockaddr_un without sun_path).
 CURL_WASM_CFLAGS := -D_WASI_EMULATED_SIGNAL -I$(CURL_TOOLS_INC) $(CURL_INC_FLAGS) -g0
 CURL_LIVENESS := $(CURDIR)/$(CURL_B)/liveness_poll.o
-CURL_WASM_LDFLAGS := -fuse-ld=lld -Wl,--wrap=mbedtls_ssl_config_defaults -Wl,--wrap=poll,--wrap=recv,--wrap=close $(CURL_LIVENESS) -nodefaultlibs -lc -lwasi-emulated-signal $(WASM_BUILTINS)
+CURL_EXIT := $(CURDIR)/$(CURL_B)/exit_code.o
+CURL_WASM_LDFLAGS := -fuse-ld=lld -Wl,--wrap=mbedtls_ssl_config_defaults -Wl,--wrap=poll,--wrap=recv,--wrap=close,--wrap=__main_void \
+  $(CURL_LIVENESS) $(CURL_EXIT) $(CURDIR)/$(W)/libwasio.a -nodefaultlibs -lc -lwasi-emulated-signal $(WASM_BUILTINS)
 CURL_CMAKE_WASM := -DCMAKE_SYSTEM_NAME=WASI -DCMAKE_SYSTEM_PROCESSOR=wasm32 \
   -DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_C_COMPILER_TARGET=wasm32-wasip2 -DCMAKE_SYSROOT=$(WASI_LIBC_SYSROOT) \
   -DCMAKE_AR=$(shell command -v $(AR)) -DCMAKE_RANLIB=$(shell command -v llvm-ranlib-$(CLANG_MAJOR)) \
@@ -79,7 +84,10 @@ CURL_DEPS := tools/versions.env src/bridge/curl.mk tools/curl/mbedtls_config_sel
 $(CURL_B)/liveness_poll.o: tools/curl/liveness_poll.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) --target=wasm32-wasip2 --sysroot=$(WASI_LIBC_SYSROOT) -O2 -g0 $(COMMON_CFLAGS) -c $< -o $@
-$(CURL_B)/wasm32/.built: $(CURL_DEPS) $(W)/libmbedtls.a $(CURL_B)/liveness_poll.o | $(SETUP_STAMP)
+$(CURL_B)/exit_code.o: tools/curl/exit_code.c $(GEN)/imports.h | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CLANG) --target=wasm32-wasip2 --sysroot=$(WASI_LIBC_SYSROOT) -O2 -g0 $(COMMON_CFLAGS) -I$(GEN) -c $< -o $@
+$(CURL_B)/wasm32/.built: $(CURL_DEPS) $(W)/libmbedtls.a $(CURL_B)/liveness_poll.o $(CURL_B)/exit_code.o $(W)/libwasio.a | $(SETUP_STAMP)
 	@rm -rf $(CURL_B)/wasm32 && mkdir -p $(CURL_B)/wasm32
 	@echo "curl: configuring $(CURL_VERSION) for wasm32 ($(CURL_B)/wasm32/cmake.log)"
 	@cd $(CURL_B)/wasm32 && $(CMAKE) -S $(CURL_DIR) -B . $(CURL_CMAKE_COMMON) $(CURL_CMAKE_WASM) > cmake.log 2>&1 \
@@ -110,7 +118,7 @@ CURL_HDRS := curl.h curlver.h easy.h header.h mprintf.h multi.h options.h stdche
 $(W)/libcurl.a: $(CURL_B)/wasm32/.built
 	@mkdir -p $(W)/include/curl
 	cp $(CURL_B)/wasm32/lib/libcurl.a $@
-	$(AR) rs $@ $(CURL_LIVENESS)
+	$(AR) rs $@ $(CURL_LIVENESS) $(CURL_EXIT)
 	@for h in $(CURL_HDRS); do cp $(CURL_DIR)/include/curl/$$h $(W)/include/curl/; done
 $(N)/libcurl.a: $(CURL_B)/native/.built
 	@mkdir -p $(N)/include/curl
