@@ -235,3 +235,23 @@ $(N)/examples/gateway: examples/gateway/gateway.c $(CURL_LIBS_N) $(N)/libwasio-c
 	@mkdir -p $(dir $@)
 	$(CLANG) $(NATIVE_CFLAGS) -I$(N)/include $< $(N)/libwasio-curl.a $(N)/libcurl.a $(N)/libwasio-hiredis.a \
 	  $(N)/libhiredis.a $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -Wl,--wrap=mbedtls_ssl_config_defaults -o $@
+
+# ---- make curl-tests: curl's own test suite (not in make test; about 2 min) ----------
+# curl's tests/runtests.pl with its test servers (sws, sockfilt, resolve)
+# and curlinfo, built natively from the same source with the same options
+# plus BUILD_TESTING, runs the HTTP tests against that native curl and
+# against the tool's component (tools/curl/curl-component, on a
+# precompiled build/curl/curl.cwasm); docs/CURL_TESTS.md has the counts.
+$(CURL_B)/native-tests/.built: $(CURL_DEPS) $(R)/libmbedtls.a | $(SETUP_STAMP)
+	@rm -rf $(CURL_B)/native-tests && mkdir -p $(CURL_B)/native-tests
+	@echo "curl: configuring $(CURL_VERSION) natively with its tests ($(CURL_B)/native-tests/cmake.log)"
+	@cd $(CURL_B)/native-tests && $(CMAKE) -S $(CURL_DIR) -B . $(CURL_CMAKE_COMMON) $(CURL_CMAKE_RELEASE) -DBUILD_TESTING=ON \
+	  > cmake.log 2>&1 || { tail -30 cmake.log; exit 1; }
+	@$(CMAKE) --build $(CURL_B)/native-tests -j2 --target curl sws sockfilt resolve curlinfo \
+	  > $(CURL_B)/native-tests/build.log 2>&1 || { grep -B2 -A8 -m5 'error' $(CURL_B)/native-tests/build.log; exit 1; }
+	@touch $@
+$(CURL_B)/curl.cwasm: $(W)/apps/curl.wasm
+	$(TB)/wasmtime compile $< -o $@
+.PHONY: curl-tests
+curl-tests: $(CURL_B)/native-tests/.built $(CURL_B)/curl.cwasm
+	@CURL_TESTS_BUILD=$(CURDIR)/$(CURL_B)/native-tests CURL_TESTS_SRC=$(CURL_DIR)/tests tools/curl/run-curl-tests $(CURL_TESTS)
