@@ -237,7 +237,7 @@ $(N)/examples/gateway: examples/gateway/gateway.c $(CURL_LIBS_N) $(N)/libwasio-c
 	  $(N)/libhiredis.a $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -Wl,--wrap=mbedtls_ssl_config_defaults -o $@
 
 # ---- make curl-tests: curl's own test suite (not in make test; about 2 min) ----------
-# curl's tests/runtests.pl with its test servers (sws, sockfilt, resolve)
+# runtests.pl of curl's test directory, with its test servers (sws, sockfilt, resolve)
 # and curlinfo, built natively from the same source with the same options
 # plus BUILD_TESTING, runs the HTTP tests against that native curl and
 # against the tool's component (tools/curl/curl-component, on a
