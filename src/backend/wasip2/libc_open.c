@@ -14,9 +14,9 @@
  * How: tools/wasio-cc links with --wrap=filesystem_method_descriptor_open_at
  * (the libc's own binding, declared in its public <wasi/wasip2.h>; only the
  * libc's openat calls it, from another object than its own), so the libc's
- * call lands here, and this calls the libc's binding (__real_...). The
- * jco runs of tests/apps/wasio_fetch.py (-o, -O, -D) and wasio_serve.py
- * (access_log) write files through it.
+ * call lands here, and this calls the libc's binding (__real_...). On
+ * jco, the apps' tests that write files (wasio-fetch -o, -O, -D;
+ * wasio-serve --log FILE) go through it.
  */
 #include <wasi/wasip2.h>
 
