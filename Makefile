@@ -39,6 +39,9 @@ COMMON_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow -Wstrict-prot
 # Every wasm32 object is compiled for wasm32-wasip2 against the pinned libc
 # (WASI_LIBC_SYSROOT above); tools/wasio-cc links the components with it.
 WASM_TARGET := --target=wasm32-wasip2 --sysroot=$(WASI_LIBC_SYSROOT)
+# The wasm32 compiler-rt, for links outside wasio-cc: a shell command
+# (clang 19 looks for it under a wasip2 directory Debian does not ship).
+WASM_RT = $$($(CLANG) --target=wasm32-wasi -print-libgcc-file-name)
 WASM_CFLAGS := $(WASM_TARGET) -O2 -g0 $(COMMON_CFLAGS) \
   -Isrc/backend/wasip2 -I$(GEN)
 # The native test build also checks invariants (WASIO_ASSERT, internal.h).
@@ -195,7 +198,8 @@ $(N)/libz.a: $(foreach f,$(ZLIB_SRC),$(N)/zlib/$(f).o)
 
 # ---- WASI bindings: generated at build time from the pinned WIT -------------
 # wit/wasio.wit names the imports; the WASI packages come from jco's
-# lib/wit/builtin/$(WASI_VERSION) (the same version the adapter imports).
+# lib/wit/builtin/$(WASI_VERSION) (the pinned libc's 0.2.0 imports merge into it:
+# docs/POSIX.md).
 # wasi:cli (and wasi:filesystem, which its worlds include) is there for
 # wasi:cli/exit's exit-with-code, which the program entry uses (crt/start.c).
 $(B)/wit/.stamp: wit/wasio.wit $(SETUP_STAMP)
@@ -240,7 +244,7 @@ $(W)/libwasio.a: $(WASM_OBJ) $(GEN)/imports_component_type.o $(CMD_TYPE)
 WASIO_VERSION := $(shell sed -n 's/^\#define WASIO_VERSION_STRING "\(.*\)"/\1/p' include/wasio.h)
 pc_subst = sed -e 's|@VERSION@|$(WASIO_VERSION)|g' -e 's|@CLANG_MAJOR@|$(CLANG_MAJOR)|g' \
   -e 's|@WASI_VERSION@|$(WASI_VERSION)|g' -e 's|@TO_PREFIX@|$(1)|g' -e 's|@TO_LIBDIR@|$(2)|g' -e 's|@SYSROOT@|$(3)|g' \
-  -e "s|@BUILTINS@|$$($(CLANG) --target=wasm32-wasi -print-libgcc-file-name)|g" -e 's|@WASI_LIBC_VERSION@|$(WASI_LIBC_VERSION)|g' \
+  -e "s|@BUILTINS@|$(WASM_RT)|g" -e 's|@WASI_LIBC_VERSION@|$(WASI_LIBC_VERSION)|g' \
   -e 's|@NATIVE_LIB@|$(4)|g' -e 's|@NATIVE_TLS_LIB@|$(5)|g'
 $(W)/lib/pkgconfig/wasio.pc: tools/wasio.pc.in include/wasio.h $(W)/libwasio.a
 	@mkdir -p $(dir $@)
@@ -472,7 +476,7 @@ $(W)/wasi-tests/%.wasm: tests/wasi/%.c tests/harness.c tests/harness.h $(W)/obj/
   $(CMD_TYPE) $(CRT)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WASM_CFLAGS) -DHARNESS_NO_WASIO -Itests -fuse-ld=lld -nostartfiles -nodefaultlibs $(CRT) $< tests/harness.c \
-	  $(W)/obj/gen/imports.o $(GEN)/imports_component_type.o $(CMD_TYPE) -lc $$($(CLANG) --target=wasm32-wasi -print-libgcc-file-name) -o $@.core
+	  $(W)/obj/gen/imports.o $(GEN)/imports_component_type.o $(CMD_TYPE) -lc $(WASM_RT) -o $@.core
 	$(TB)/wasm-tools component new $@.core -o $@
 	@rm -f $@.core
 
