@@ -33,11 +33,16 @@ GEN := $(B)/gen
 CLANG := clang-$(CLANG_MAJOR)
 AR := llvm-ar-$(CLANG_MAJOR)
 JCO_LIB := tools/jco/node_modules/@bytecodealliance/jco/lib
-ADAPTER := $(JCO_LIB)/wasi_snapshot_preview1.command.wasm
 
 COMMON_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
   -Wno-unused-parameter -Werror -Iinclude -Isrc/core -Isrc
-WASM_CFLAGS := --target=wasm32-wasi --sysroot=/usr -O2 -g0 $(COMMON_CFLAGS) \
+# Every wasm32 object is compiled for wasm32-wasip2 against the pinned libc
+# (WASI_LIBC_SYSROOT above); tools/wasio-cc links the components with it.
+WASM_TARGET := --target=wasm32-wasip2 --sysroot=$(WASI_LIBC_SYSROOT)
+# The wasm32 compiler-rt, for links outside wasio-cc: a shell command
+# (clang 19 looks for it under a wasip2 directory Debian does not ship).
+WASM_RT = $$($(CLANG) --target=wasm32-wasi -print-libgcc-file-name)
+WASM_CFLAGS := $(WASM_TARGET) -O2 -g0 $(COMMON_CFLAGS) \
   -Isrc/backend/wasip2 -I$(GEN)
 # The native test build also checks invariants (WASIO_ASSERT, internal.h).
 # `make WASIO_CFLAGS_EXTRA=-DWASIO_TRACE ...` adds a trace of state changes.
@@ -81,7 +86,7 @@ NATIVE_OBJ += $(N)/obj/$(GEN)/tls_anchors.o
 # only src/tls (the engine glue) and the generated anchors see its headers.
 # docs/TLS.md: the configuration, the policy, and the move to mbedTLS 4.x.
 MBEDTLS_DIR := $(WASIO_TOOLS)/mbedtls-$(subst ~,_,$(MBEDTLS_VERSION))
-MBEDTLS_WASM_CFLAGS := --target=wasm32-wasi --sysroot=/usr -O2 -g0
+MBEDTLS_WASM_CFLAGS := $(WASM_TARGET) -O2 -g0
 MBEDTLS_NATIVE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 MBEDTLS_RELEASE_CFLAGS := -O2 -g0
 MBEDTLS_DEPS := $(SETUP_STAMP) src/tls/mbedtls.mk src/tls/wasio_mbedtls_config.h $(wildcard src/tls/mbedtls/*.c)
@@ -179,7 +184,7 @@ ZLIB_SRC := adler32 crc32 inffast inflate inftrees zutil
 ZLIB_FLAGS := -Wno-deprecated-non-prototype
 $(W)/zlib/%.o: $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
-	$(CLANG) --target=wasm32-wasi --sysroot=/usr -O2 -g0 $(ZLIB_FLAGS) -c $(ZLIB_DIR)/$*.c -o $@
+	$(CLANG) $(WASM_TARGET) -O2 -g0 $(ZLIB_FLAGS) -c $(ZLIB_DIR)/$*.c -o $@
 $(N)/zlib/%.o: $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -193,7 +198,8 @@ $(N)/libz.a: $(foreach f,$(ZLIB_SRC),$(N)/zlib/$(f).o)
 
 # ---- WASI bindings: generated at build time from the pinned WIT -------------
 # wit/wasio.wit names the imports; the WASI packages come from jco's
-# lib/wit/builtin/$(WASI_VERSION) (the same version the adapter imports).
+# lib/wit/builtin/$(WASI_VERSION) (the pinned libc's 0.2.0 imports merge into it:
+# docs/POSIX.md).
 # wasi:cli (and wasi:filesystem, which its worlds include) is there for
 # wasi:cli/exit's exit-with-code, which the program entry uses (crt/start.c).
 $(B)/wit/.stamp: wit/wasio.wit $(SETUP_STAMP)
@@ -217,11 +223,18 @@ $(W)/obj/%.o: %.c $(HDRS) $(GEN)/imports.h $(wildcard src/backend/wasip2/*.h) | 
 	$(CLANG) $(WASM_CFLAGS) -c $< -o $@
 
 # The program entry that replaces wasi-libc's crt1-command.o (see the file).
+# Its _start is the wasi:cli/run export: the component type of wit/wasio.wit's
+# `command` world declares it, in each libwasio*.a beside the imports' type
+# (crt1-wasio.o references it; `wasm-ld -r` would drop _start's export name).
+CMD_TYPE := $(GEN)/command/command_component_type.o
+$(CMD_TYPE): $(B)/wit/.stamp
+	@mkdir -p $(dir $@)
+	$(TB)/wit-bindgen c $(B)/wit --world command --out-dir $(GEN)/command >/dev/null
 $(CRT): src/backend/wasip2/crt/start.c $(GEN)/imports.h | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WASM_CFLAGS) -c $< -o $@
 
-$(W)/libwasio.a: $(WASM_OBJ) $(GEN)/imports_component_type.o
+$(W)/libwasio.a: $(WASM_OBJ) $(GEN)/imports_component_type.o $(CMD_TYPE)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
@@ -230,11 +243,12 @@ $(W)/libwasio.a: $(WASM_OBJ) $(GEN)/imports_component_type.o
 # writes its own for the installed layout.
 WASIO_VERSION := $(shell sed -n 's/^\#define WASIO_VERSION_STRING "\(.*\)"/\1/p' include/wasio.h)
 pc_subst = sed -e 's|@VERSION@|$(WASIO_VERSION)|g' -e 's|@CLANG_MAJOR@|$(CLANG_MAJOR)|g' \
-  -e 's|@WASI_VERSION@|$(WASI_VERSION)|g' -e 's|@TO_PREFIX@|$(1)|g' -e 's|@TO_LIBDIR@|$(2)|g' -e 's|@TO_ADAPTER@|$(3)|g' \
+  -e 's|@WASI_VERSION@|$(WASI_VERSION)|g' -e 's|@TO_PREFIX@|$(1)|g' -e 's|@TO_LIBDIR@|$(2)|g' -e 's|@SYSROOT@|$(3)|g' \
+  -e "s|@BUILTINS@|$(WASM_RT)|g" -e 's|@WASI_LIBC_VERSION@|$(WASI_LIBC_VERSION)|g' \
   -e 's|@NATIVE_LIB@|$(4)|g' -e 's|@NATIVE_TLS_LIB@|$(5)|g'
 $(W)/lib/pkgconfig/wasio.pc: tools/wasio.pc.in include/wasio.h $(W)/libwasio.a
 	@mkdir -p $(dir $@)
-	$(call pc_subst,../../../..,../..,../../../../$(ADAPTER)) $< > $@
+	$(call pc_subst,../../../..,../..,$(WASI_LIBC_SYSROOT)) $< > $@
 $(R)/lib/pkgconfig/wasio-native.pc: tools/wasio-native.pc.in include/wasio.h
 	@mkdir -p $(dir $@)
 	$(call pc_subst,../../../..,../..,,libwasio-full.a,$(TLSLIB)) $< > $@
@@ -247,23 +261,28 @@ $(R)/libwasio-full.a: $(RELEASE_OBJ) $(R)/obj/$(GEN)/tls_anchors.o
 	$(AR) rcs $@ $^
 
 # ---- make install PREFIX=DIR (default /usr/local) ----------------------------------
-# PREFIX/include/wasio.h, wasio/*.h; PREFIX/lib/wasm32-wasi/ (libwasio.a,
+# PREFIX/include/wasio.h, wasio/*.h; PREFIX/lib/wasm32-wasip2/ (libwasio.a,
 # libmbedtls.a, crt1-wasio.o: the component library) and
-# PREFIX/share/wasio/wasi_snapshot_preview1.command.wasm (the adapter);
+# PREFIX/lib/wasio/wasi-libc (the libc it was built with: its wasm32-wasip2
+# headers, libraries and Debian copyright file, docs/POSIX.md);
 # PREFIX/lib/libwasio.a and libwasio-mbedtls.a (native, release);
 # PREFIX/lib/pkgconfig/wasio.pc (wasm32) and wasio-native.pc, relative to
 # their own place. See README.md, "Linking natively".
 PREFIX ?= /usr/local
 .PHONY: install
 install: lib
-	install -d $(PREFIX)/include/wasio $(PREFIX)/lib/wasm32-wasi $(PREFIX)/lib/pkgconfig $(PREFIX)/share/wasio
+	install -d $(PREFIX)/include/wasio $(PREFIX)/lib/wasm32-wasip2 $(PREFIX)/lib/pkgconfig \
+	  $(PREFIX)/lib/wasio/wasi-libc/include $(PREFIX)/lib/wasio/wasi-libc/lib
 	install -m 644 include/wasio.h $(PREFIX)/include/
 	install -m 644 include/wasio/*.h $(PREFIX)/include/wasio/
-	install -m 644 $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) $(PREFIX)/lib/wasm32-wasi/
-	install -m 644 $(ADAPTER) $(PREFIX)/share/wasio/
+	install -m 644 $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) $(PREFIX)/lib/wasm32-wasip2/
+	rm -rf $(PREFIX)/lib/wasio/wasi-libc/include/wasm32-wasip2 $(PREFIX)/lib/wasio/wasi-libc/lib/wasm32-wasip2
+	cp -r $(WASI_LIBC_SYSROOT)/include/wasm32-wasip2 $(PREFIX)/lib/wasio/wasi-libc/include/
+	cp -r $(WASI_LIBC_SYSROOT)/lib/wasm32-wasip2 $(PREFIX)/lib/wasio/wasi-libc/lib/
+	install -m 644 $(WASI_LIBC_SYSROOT)/share/doc/wasi-libc/copyright $(PREFIX)/lib/wasio/wasi-libc/
 	install -m 644 $(R)/libwasio-full.a $(PREFIX)/lib/libwasio.a
 	install -m 644 $(R)/$(TLSLIB) $(PREFIX)/lib/libwasio-mbedtls.a
-	$(call pc_subst,../..,../wasm32-wasi,../../share/wasio/$(notdir $(ADAPTER))) tools/wasio.pc.in > $(PREFIX)/lib/pkgconfig/wasio.pc
+	$(call pc_subst,../..,../wasm32-wasip2,$${pcfiledir}/../wasio/wasi-libc) tools/wasio.pc.in > $(PREFIX)/lib/pkgconfig/wasio.pc
 	$(call pc_subst,../..,..,,libwasio.a,libwasio-mbedtls.a) tools/wasio-native.pc.in > $(PREFIX)/lib/pkgconfig/wasio-native.pc
 	@echo "install: wasio $(WASIO_VERSION) in $(PREFIX) (pkg-config: PKG_CONFIG_PATH=$(PREFIX)/lib/pkgconfig)"
 
@@ -308,7 +327,7 @@ $(HW)/obj/%.o: %.c $(HDRS) $(HGEN)/imports.h $(wildcard src/backend/wasip2/*.h) 
 	@mkdir -p $(dir $@)
 	$(CLANG) $(HOSTTLS_CFLAGS) -c $< -o $@
 
-$(W)/libwasio-hosttls.a: $(HOSTTLS_OBJ) $(HGEN)/imports_component_type.o
+$(W)/libwasio-hosttls.a: $(HOSTTLS_OBJ) $(HGEN)/imports_component_type.o $(CMD_TYPE)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
@@ -367,7 +386,7 @@ $(HTW)/obj/%.o: %.c $(HDRS) $(HTGEN)/imports.h $(wildcard src/backend/wasip2/*.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WASIHTTP_CFLAGS) -c $< -o $@
 
-$(W)/libwasio-http.a: $(WASIHTTP_OBJ) $(HTGEN)/imports_component_type.o
+$(W)/libwasio-http.a: $(WASIHTTP_OBJ) $(HTGEN)/imports_component_type.o $(CMD_TYPE)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
@@ -458,11 +477,12 @@ $(W)/tests/%.wasm: tests/component/%.c $(TESTLIB) $(W)/libwasio.a $(W)/$(TLSLIB)
 	tools/wasio-cc $(call ctest_cc,$*) -o $@ -Itests $< $(TESTLIB_SRC)
 
 # Host tests: raw bindings and the harness, no libwasio (tests/wasi).
-$(W)/wasi-tests/%.wasm: tests/wasi/%.c tests/harness.c tests/harness.h $(W)/obj/gen/imports.o $(GEN)/imports_component_type.o $(CRT)
+$(W)/wasi-tests/%.wasm: tests/wasi/%.c tests/harness.c tests/harness.h $(W)/obj/gen/imports.o $(GEN)/imports_component_type.o \
+  $(CMD_TYPE) $(CRT)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(WASM_CFLAGS) -DHARNESS_NO_WASIO -Itests -nostartfiles $(CRT) $< tests/harness.c $(W)/obj/gen/imports.o \
-	  $(GEN)/imports_component_type.o -o $@.core
-	$(TB)/wasm-tools component new $@.core --adapt wasi_snapshot_preview1=$(ADAPTER) -o $@
+	$(CLANG) $(WASM_CFLAGS) -DHARNESS_NO_WASIO -Itests -fuse-ld=lld -nostartfiles -nodefaultlibs $(CRT) $< tests/harness.c \
+	  $(W)/obj/gen/imports.o $(GEN)/imports_component_type.o $(CMD_TYPE) -lc $(WASM_RT) -o $@.core
+	$(TB)/wasm-tools component new $@.core -o $@
 	@rm -f $@.core
 
 $(N)/tests/%: tests/component/%.c $(TESTLIB) $(N)/libwasio.a $(N)/$(TLSLIB)

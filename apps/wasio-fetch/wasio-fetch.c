@@ -73,6 +73,9 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#ifdef __wasi__
+#include <wasi/libc-find-relpath.h> /* (after stdlib.h: it needs size_t) */
+#endif
 
 #include "fetch.h"
 
@@ -89,10 +92,23 @@ int fetch_fail(fetch_t *f, int code, const char *fmt, ...) {
   return code;
 }
 
+#ifdef __wasi__
+/* Whether a directory the host preopened holds `path`: wasi-libc answers
+ * ENOENT both for a missing file and for a path no preopen holds. */
+static bool path_preopened(const char *path) {
+  const char *prefix;
+  char buf[256], *rel = buf;
+  int saved = errno;
+  bool held = __wasilibc_find_relpath(path, &prefix, &rel, sizeof buf) >= 0 || errno == ERANGE;
+  errno = saved;
+  return held;
+}
+#endif
+
 const char *fetch_path_hint(const char *path, int err) {
 #ifdef __wasi__
   /* A path outside the preopened directory, or no directory at all. */
-  if (err == ENOTCAPABLE || (path[0] == '/' && err == ENOENT))
+  if (err == ENOTCAPABLE || (err == ENOENT && (path[0] == '/' || !path_preopened(path))))
     return " (the component sees only the directory the host preopened, as \".\": run with "
            "tools/wasio-run --dir DIR (wasmtime --dir DIR::.) and give a path inside DIR, relative to it)";
 #endif

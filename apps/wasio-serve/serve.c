@@ -40,8 +40,8 @@
  *   (--follow-symlinks natively follows links anywhere, like nginx's
  *   default; in a component the host decides). 404 when missing, 403 when
  *   unreadable, and 503 with Retry-After when the process or host runs out
- *   of a resource (descriptors: EMFILE/ENFILE natively, ENOMEM, errno 48,
- *   from the preview1 adapter's table in a component; memory; buffers).
+ *   of a resource (descriptors: EMFILE/ENFILE natively, EIO from wasmtime;
+ *   memory; buffers).
  * With --test-routes (off by default: they shadow files of those names and
  * reflect the request's Cookie and Authorization fields back):
  *   POST/PUT /echo     the request body back, streamed as it arrives;
@@ -70,6 +70,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __wasi__
+#include <wasi/libc-find-relpath.h> /* (after stdlib.h: it needs size_t) */
+#endif
 
 #include "wasio.h"
 
@@ -467,12 +470,12 @@ static bool has_symlink(char *path, size_t root_len) {
 
 /* The answer to a failed open/stat/opendir. Every shortage of a resource
  * is 503 with Retry-After:
- * - descriptors: EMFILE/ENFILE natively; in a component the preview1
- *   adapter's table (about 124 open files), whose exhaustion open reports
- *   as ENOMEM (WASI errno 48), and the host's own descriptors, which
- *   wasmtime reports as EIO (WASI errno 29: it has no WASI code for
- *   EMFILE). A real disk error on open is EIO too and also gets 503 (and a
- *   line on stderr): a retry is the right advice for both;
+ * - descriptors: EMFILE/ENFILE natively; in a component the host's own
+ *   descriptors, which wasmtime reports as EIO (it has no WASI code for
+ *   EMFILE), and any table of the libc's that fills (ENOMEM: the preview1
+ *   adapter's held about 124 open files; the wasip2 libc grows its own).
+ *   A real disk error on open is EIO too and also gets 503 (and a line on
+ *   stderr): a retry is the right advice for both;
  * - memory, buffers, a busy or full host (ENOMEM, ENOBUFS, EAGAIN, EBUSY,
  *   ENOSPC, EDQUOT, EINTR).
  * jco's host throws on EMFILE (its shim has no WASI code for it either),
@@ -1085,6 +1088,15 @@ static int check_root(void) {
     return 0;
   }
   int err = errno;
+#ifdef __wasi__
+  /* wasi-libc answers ENOENT for a missing directory and for a path that
+   * no preopened directory holds: the second is the sandbox's refusal. */
+  const char *prefix;
+  char buf[256], *rel = buf;
+  if (err == ENOENT && __wasilibc_find_relpath(root[0] != 0 ? root : "/", &prefix, &rel, sizeof buf) < 0 &&
+      errno != ERANGE)
+    err = ENOTCAPABLE;
+#endif
   fprintf(stderr, "wasio-serve: cannot serve --root %s: %s\n", root, strerror(err));
 #ifdef __wasi__
   if ((err == ENOTCAPABLE || err == ENOENT) && root[0] == '/') {

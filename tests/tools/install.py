@@ -8,7 +8,8 @@ the installed tree is then moved elsewhere (every path in the .pc files is
 relative to the file), and examples/hello is built from it:
   - natively: cc $(pkg-config --cflags --libs wasio-native) -> runs;
   - as a component: clang-19 with wasio.pc's cflags, libs and compiler,
-    then wasm-tools component new with its adapter -> runs on wasmtime.
+    then wasm-tools component new (the libc speaks WASI 0.2: no adapter)
+    -> runs on wasmtime.
 The in-tree .pc files (build/*/lib/pkgconfig) are used the same way.
 """
 import os
@@ -48,11 +49,12 @@ def build_and_run(pcdir, work):
     check("hello from wasio" in out and "tick 3" in out, f"native hello printed {out!r}")
     # as a component
     cc = pkg(pcdir, "--variable=cc", "wasio")[0]
-    adapter = pkg(pcdir, "--variable=adapter", "wasio")[0]
-    check(os.path.isfile(adapter), f"wasio.pc's adapter {adapter} is not a file")
+    sysroot = pkg(pcdir, "--variable=sysroot", "wasio")[0]
+    check(os.path.isfile(os.path.join(sysroot, "lib", "wasm32-wasip2", "libc.a")),
+          f"wasio.pc's sysroot {sysroot} has no lib/wasm32-wasip2/libc.a")
     core, comp = os.path.join(work, "hello.core.wasm"), os.path.join(work, "hello.wasm")
     run([cc, *pkg(pcdir, "--cflags", "wasio"), "-O2", HELLO, *pkg(pcdir, "--libs", "wasio"), "-o", core])
-    run([WASM_TOOLS, "component", "new", core, "--adapt", f"wasi_snapshot_preview1={adapter}", "-o", comp])
+    run([WASM_TOOLS, "component", "new", core, "-o", comp])
     out = run([WASMTIME, "run", comp], timeout=60)
     check("hello from wasio" in out and "tick 3" in out, f"component hello printed {out!r}")
 
@@ -63,7 +65,8 @@ def test_installed_tree_moves_and_links(host):
         out = run(["make", "--no-print-directory", "-C", ROOT, "install", f"PREFIX={prefix}"], timeout=900)
         check(f"in {prefix}" in out, f"make install said: {out[-500:]}")
         for f in ("include/wasio.h", "include/wasio/http.h", "lib/libwasio.a", "lib/libwasio-mbedtls.a",
-                  "lib/wasm32-wasi/libwasio.a", "lib/wasm32-wasi/crt1-wasio.o",
+                  "lib/wasm32-wasip2/libwasio.a", "lib/wasm32-wasip2/crt1-wasio.o",
+                  "lib/wasio/wasi-libc/lib/wasm32-wasip2/libc.a", "lib/wasio/wasi-libc/copyright",
                   "lib/pkgconfig/wasio.pc", "lib/pkgconfig/wasio-native.pc"):
             check(os.path.isfile(os.path.join(prefix, f)), f"make install did not write {f}")
         moved = os.path.join(d, "elsewhere")
