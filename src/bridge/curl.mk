@@ -139,7 +139,7 @@ $(W)/lib/pkgconfig/libcurl.pc: tools/libcurl.pc.in $(W)/libcurl.a
 	sed -e 's|@CURL_VERSION@|$(CURL_VERSION)|g' -e 's|@CLANG_MAJOR@|$(CLANG_MAJOR)|g' \
 	  -e 's|@SYSROOT@|$(WASI_LIBC_SYSROOT)|g' -e 's|@BUILTINS@|$(WASM_BUILTINS)|g' $< > $@
 
-CURL_LIBS_W := $(W)/libcurl.a $(W)/$(TLSLIB) $(W)/libwasio.a $(CRT)
+CURL_LIBS_W := $(W)/libcurl.a $(W)/$(TLSLIB) $(W)/libwasio.a $(W)/libwasio-curl.a $(CRT)
 CURL_LIBS_N := $(N)/libcurl.a $(N)/$(TLSLIB)
 .PHONY: curl
 curl: $(W)/libcurl.a $(N)/libcurl.a $(W)/apps/curl.wasm $(W)/lib/pkgconfig/libcurl.pc \
