@@ -38,7 +38,12 @@ COMMON_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow -Wstrict-prot
   -Wno-unused-parameter -Werror -Iinclude -Isrc/core -Isrc
 # Every wasm32 object is compiled for wasm32-wasip2 against the pinned libc
 # (WASI_LIBC_SYSROOT above); tools/wasio-cc links the components with it.
-WASM_TARGET := --target=wasm32-wasip2 --sysroot=$(WASI_LIBC_SYSROOT)
+# -mbulk-memory: a feature every host wasio runs on has (wasmtime, Node's
+# V8 for jco) and clang 19 leaves off: memcpy/memset become one
+# memory.copy/memory.fill (the host's own memmove) instead of a call into
+# the libc's portable loop (docs/TLS.md has what it did for TLS bulk
+# throughput). tools/wasio-cc passes the same to programs.
+WASM_TARGET := --target=wasm32-wasip2 --sysroot=$(WASI_LIBC_SYSROOT) -mbulk-memory
 # The wasm32 compiler-rt, for links outside wasio-cc: a shell command
 # (clang 19 looks for it under a wasip2 directory Debian does not ship).
 WASM_RT = $$($(CLANG) --target=wasm32-wasi -print-libgcc-file-name)
