@@ -63,7 +63,7 @@ CURL_INC_FLAGS := -include $(CURL_SELECT) -I$(CURDIR)/src/tls
 #   (the libc carries only success or failure);
 # - ENABLE_UNIX_SOCKETS and HAVE_SYS_UN_H off: WASI has no Unix-domain
 #   sockets (the libc's <sys/un.h> has a sockaddr_un without sun_path).
-CURL_WASM_CFLAGS := -D_WASI_EMULATED_SIGNAL -I$(CURL_TOOLS_INC) $(CURL_INC_FLAGS) -g0
+CURL_WASM_CFLAGS := -mbulk-memory -D_WASI_EMULATED_SIGNAL -I$(CURL_TOOLS_INC) $(CURL_INC_FLAGS) -g0
 CURL_LIVENESS := $(CURDIR)/$(CURL_B)/liveness_poll.o
 CURL_EXIT := $(CURDIR)/$(CURL_B)/exit_code.o
 CURL_WASM_LDFLAGS := -fuse-ld=lld -Wl,--wrap=mbedtls_ssl_config_defaults -Wl,--wrap=poll,--wrap=recv,--wrap=close,--wrap=__main_void \
@@ -81,20 +81,26 @@ CURL_DEPS := tools/versions.env src/bridge/curl.mk tools/curl/mbedtls_config_sel
 
 # One configure+build per target; the stamp records the cmake command so a
 # change of flags reconfigures from scratch.
+# curl_cmake_build DIR,WHAT,OPTIONS: configures curl afresh in $(CURL_B)/DIR
+# with the common and the target's options, builds it, and marks it built
+# ($@, DIR/.built); on failure it shows the end of the log.
+define curl_cmake_build
+@rm -rf $(CURL_B)/$(1) && mkdir -p $(CURL_B)/$(1)
+@echo "curl: configuring $(CURL_VERSION) $(2) ($(CURL_B)/$(1)/cmake.log)"
+@cd $(CURL_B)/$(1) && $(CMAKE) -S $(CURL_DIR) -B . $(CURL_CMAKE_COMMON) $(3) > cmake.log 2>&1 \
+  || { tail -30 cmake.log; exit 1; }
+@echo "curl: building curl $(2)"
+@$(CMAKE) --build $(CURL_B)/$(1) -j2 > $(CURL_B)/$(1)/build.log 2>&1 || { grep -B2 -A8 -m5 'error' $(CURL_B)/$(1)/build.log; exit 1; }
+@touch $@
+endef
 $(CURL_B)/liveness_poll.o: tools/curl/liveness_poll.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
-	$(CLANG) --target=wasm32-wasip2 --sysroot=$(WASI_LIBC_SYSROOT) -O2 -g0 $(COMMON_CFLAGS) -c $< -o $@
+	$(CLANG) $(WASM_TARGET) -O2 -g0 $(COMMON_CFLAGS) -c $< -o $@
 $(CURL_B)/exit_code.o: tools/curl/exit_code.c $(GEN)/imports.h | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
-	$(CLANG) --target=wasm32-wasip2 --sysroot=$(WASI_LIBC_SYSROOT) -O2 -g0 $(COMMON_CFLAGS) -I$(GEN) -c $< -o $@
+	$(CLANG) $(WASM_TARGET) -O2 -g0 $(COMMON_CFLAGS) -I$(GEN) -c $< -o $@
 $(CURL_B)/wasm32/.built: $(CURL_DEPS) $(W)/libmbedtls.a $(CURL_B)/liveness_poll.o $(CURL_B)/exit_code.o $(W)/libwasio.a | $(SETUP_STAMP)
-	@rm -rf $(CURL_B)/wasm32 && mkdir -p $(CURL_B)/wasm32
-	@echo "curl: configuring $(CURL_VERSION) for wasm32 ($(CURL_B)/wasm32/cmake.log)"
-	@cd $(CURL_B)/wasm32 && $(CMAKE) -S $(CURL_DIR) -B . $(CURL_CMAKE_COMMON) $(CURL_CMAKE_WASM) > cmake.log 2>&1 \
-	  || { tail -30 cmake.log; exit 1; }
-	@echo "curl: building libcurl and the curl tool for wasm32"
-	@$(CMAKE) --build $(CURL_B)/wasm32 -j2 > $(CURL_B)/wasm32/build.log 2>&1 || { grep -B2 -A8 -m5 'error' $(CURL_B)/wasm32/build.log; exit 1; }
-	@touch $@
+	$(call curl_cmake_build,wasm32,for wasm32,$(CURL_CMAKE_WASM))
 
 # Natively: the same source and options, compiled like libwasio's native
 # test build (ASan+UBSan, build/native/libmbedtls.a), so the bridge's native
@@ -104,13 +110,7 @@ CURL_CMAKE_NATIVE := -DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_C_FLAGS='$(CURL_NATIVE_
   -DCMAKE_EXE_LINKER_FLAGS='-fsanitize=address,undefined -Wl,--wrap=mbedtls_ssl_config_defaults' -DBUILD_CURL_EXE=OFF \
   $(call curl_mbedtls,$(N)/libmbedtls.a)
 $(CURL_B)/native/.built: $(CURL_DEPS) $(N)/libmbedtls.a | $(SETUP_STAMP)
-	@rm -rf $(CURL_B)/native && mkdir -p $(CURL_B)/native
-	@echo "curl: configuring $(CURL_VERSION) natively, ASan+UBSan ($(CURL_B)/native/cmake.log)"
-	@cd $(CURL_B)/native && $(CMAKE) -S $(CURL_DIR) -B . $(CURL_CMAKE_COMMON) $(CURL_CMAKE_NATIVE) > cmake.log 2>&1 \
-	  || { tail -30 cmake.log; exit 1; }
-	@echo "curl: building libcurl natively"
-	@$(CMAKE) --build $(CURL_B)/native -j2 > $(CURL_B)/native/build.log 2>&1 || { grep -B2 -A8 -m5 'error' $(CURL_B)/native/build.log; exit 1; }
-	@touch $@
+	$(call curl_cmake_build,native,natively (ASan+UBSan),$(CURL_CMAKE_NATIVE))
 
 # ---- what users link -------------------------------------------------------------
 # curl's public headers (the same on every target) beside each library.
@@ -160,7 +160,7 @@ $(N)/examples/curl-get: examples/curl-get/curl-get.c $(CURL_LIBS_N)
 BRIDGE_CURL_HDRS := include/wasio/curl.h include/wasio/poll.h include/wasio/dns.h include/wasio/loop.h
 $(W)/obj/src/bridge/curl.o: src/bridge/curl.c $(BRIDGE_CURL_HDRS) $(W)/libcurl.a
 	@mkdir -p $(dir $@)
-	$(CLANG) --target=wasm32-wasip2 --sysroot=$(WASI_LIBC_SYSROOT) -O2 -g0 $(COMMON_CFLAGS) -I$(W)/include -c $< -o $@
+	$(CLANG) $(WASM_TARGET) -O2 -g0 $(COMMON_CFLAGS) -I$(W)/include -c $< -o $@
 $(N)/obj/src/bridge/curl.o: src/bridge/curl.c $(BRIDGE_CURL_HDRS) $(N)/libcurl.a
 	@mkdir -p $(dir $@)
 	$(CLANG) $(NATIVE_CFLAGS) -I$(N)/include -c $< -o $@

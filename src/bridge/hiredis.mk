@@ -20,7 +20,7 @@
 HIREDIS_DIR := $(WASIO_TOOLS)/hiredis-$(HIREDIS_VERSION)
 HIREDIS_SRC := alloc async hiredis net read sds sockcompat
 HIREDIS_HDRS := hiredis.h async.h read.h sds.h alloc.h
-HIREDIS_WASM_CC := $(CLANG) --target=wasm32-wasip2 --sysroot=$(WASI_LIBC_SYSROOT) -O2 -g0
+HIREDIS_WASM_CC := $(CLANG) $(WASM_TARGET) -O2 -g0
 HIREDIS_WASM_CFLAGS := -Itools/hiredis/include
 HIREDIS_NATIVE_CC := $(CLANG) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 HIREDIS_DEPS := $(SETUP_STAMP) src/bridge/hiredis.mk tools/hiredis/include/sys/un.h
