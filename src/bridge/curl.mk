@@ -68,9 +68,12 @@ CURL_LIVENESS := $(CURDIR)/$(CURL_B)/liveness_poll.o
 CURL_EXIT := $(CURDIR)/$(CURL_B)/exit_code.o
 CURL_WASM_LDFLAGS := -fuse-ld=lld -Wl,--wrap=mbedtls_ssl_config_defaults -Wl,--wrap=poll,--wrap=recv,--wrap=close,--wrap=__main_void \
   $(CURL_LIVENESS) $(CURL_EXIT) $(CURDIR)/$(W)/libwasio.a -nodefaultlibs -lc -lwasi-emulated-signal $(WASM_BUILTINS)
+# CMAKE_AR and CMAKE_RANLIB by their Debian paths: a $(shell command -v ...)
+# here ran when make read this file, before setup installed LLVM on a fresh
+# machine, and left them empty (every configure check then failed to link).
 CURL_CMAKE_WASM := -DCMAKE_SYSTEM_NAME=WASI -DCMAKE_SYSTEM_PROCESSOR=wasm32 \
   -DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_C_COMPILER_TARGET=wasm32-wasip2 -DCMAKE_SYSROOT=$(WASI_LIBC_SYSROOT) \
-  -DCMAKE_AR=$(shell command -v $(AR)) -DCMAKE_RANLIB=$(shell command -v llvm-ranlib-$(CLANG_MAJOR)) \
+  -DCMAKE_AR=/usr/bin/$(AR) -DCMAKE_RANLIB=/usr/bin/llvm-ranlib-$(CLANG_MAJOR) \
   -DCMAKE_C_FLAGS='$(CURL_WASM_CFLAGS)' -DCMAKE_EXE_LINKER_FLAGS='$(CURL_WASM_LDFLAGS)' \
   -DENABLE_THREADED_RESOLVER=OFF -DCURL_DISABLE_SOCKETPAIR=ON -DHAVE_GETSOCKNAME=OFF \
   -DENABLE_UNIX_SOCKETS=OFF -DHAVE_SYS_UN_H=OFF -DENABLE_IPV6=ON $(call curl_mbedtls,$(W)/libmbedtls.a)
