@@ -159,7 +159,7 @@ TESTLIB := $(TESTLIB_SRC) tests/harness.h tests/testlib.h
 .PHONY: all setup lib test demo bench clean check-bindings
 # Components are stripped of debug info and names (tools/wasio-cc; --debug
 # keeps them); each is printed with both sizes when it is built.
-all: lib $(EXAMPLE_WASM) $(EXAMPLE_NATIVE) $(APP_WASM) $(APP_NATIVE) tests-build hosttls wasihttp $(FETCH_HOSTTLS) \
+all: lib $(EXAMPLE_WASM) $(EXAMPLE_NATIVE) $(APP_WASM) $(APP_NATIVE) tests-build hosttls wasihttp p3 $(FETCH_HOSTTLS) \
   $(FETCH_HTTP)
 	@for f in $(W)/examples/hello.wasm $(APP_WASM) $(FETCH_HOSTTLS) $(FETCH_HTTP); do \
 	  printf 'size: %s %s bytes (stripped)\n' $$f $$(stat -c %s $$f); done
@@ -423,6 +423,71 @@ HTTP_EXAMPLE_WASM := $(foreach e,$(HTTP_EXAMPLES),$(W)/examples-http/$(e).wasm)
 .PHONY: wasihttp
 wasihttp: $(W)/libwasio-http.a $(WASIHTTP_CTEST_WASM) $(TEST_SERVER_HTTP) $(HTTP_EXAMPLE_WASM)
 
+# ---- the WASI 0.3 variant: build/wasm32/libwasio-p3.a ----------------------------------
+# The same library over the wasip3 backend (src/backend/wasip3: one
+# waitable set per loop; docs/ARCHITECTURE.md), with bindings of its own
+# (build/gen-p3, from wit/wasio-p3.wit and the 0.3.0 packages the pinned
+# jco ships) and its own program entry (crt1-wasio-p3.o: the
+# wasi:cli/run@0.3.0 export). The libc stays the wasip2 one (its stdio and
+# arguments). `tools/wasio-cc --p3` links a program with it; `make p3`
+# builds the library, the p3 build of every example and app
+# (build/wasm32/examples-p3, apps-p3) and of every component test
+# (build/wasm32/tests-p3, run by tests/run.py on the host wasmtime-p3).
+P3W := $(B)/wasm32-p3
+P3GEN := $(B)/gen-p3
+WASI_P3_VERSION := 0.3.0
+WASIP3_SRC := $(sort $(wildcard src/backend/wasip3/*.c))
+P3_CFLAGS := $(subst -Isrc/backend/wasip2,-Isrc/backend/wasip3,$(subst -I$(GEN),-I$(P3GEN),$(WASM_CFLAGS))) $(TLS_INC)
+P3_OBJ := $(patsubst %.c,$(P3W)/obj/%.o,$(PORTABLE_SRC) $(WASIP3_SRC) $(GEN)/tls_anchors.c) $(P3W)/obj/gen/imports.o
+P3_CRT := $(W)/crt1-wasio-p3.o
+P3_CMD_TYPE := $(P3GEN)/command/command_component_type.o
+
+$(B)/wit-p3/.stamp: wit/wasio-p3.wit $(SETUP_STAMP)
+	@rm -rf $(B)/wit-p3 && mkdir -p $(B)/wit-p3/deps
+	cp wit/wasio-p3.wit $(B)/wit-p3/
+	for p in clocks random sockets cli filesystem; do \
+	  cp -r $(JCO_LIB)/wit/builtin/$(WASI_P3_VERSION)/wasi-$$p $(B)/wit-p3/deps/; done
+	@touch $@
+
+$(P3GEN)/imports.c $(P3GEN)/imports.h $(P3GEN)/imports_component_type.o &: $(B)/wit-p3/.stamp
+	@mkdir -p $(P3GEN)
+	$(TB)/wit-bindgen c $(B)/wit-p3 --world imports --out-dir $(P3GEN) >/dev/null
+$(P3_CMD_TYPE): $(B)/wit-p3/.stamp
+	@mkdir -p $(dir $@)
+	$(TB)/wit-bindgen c $(B)/wit-p3 --world command --out-dir $(P3GEN)/command >/dev/null
+
+$(P3W)/obj/gen/imports.o: $(P3GEN)/imports.c $(P3GEN)/imports.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(P3_CFLAGS) -Wno-unused-parameter -Wno-strict-prototypes -c $< -o $@
+
+$(P3W)/obj/%.o: %.c $(HDRS) $(P3GEN)/imports.h $(wildcard src/backend/wasip3/*.h) | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(P3_CFLAGS) -c $< -o $@
+
+$(P3_CRT): src/backend/wasip3/crt/start.c $(P3GEN)/imports.h | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(P3_CFLAGS) -c $< -o $@
+
+$(W)/libwasio-p3.a: $(P3_OBJ) $(P3GEN)/imports_component_type.o $(P3_CMD_TYPE)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# The p3 builds of the component tests: all but those linking the
+# wasip2 libc's sockets into the loop (`wasio-test: cc` lines, and curl's:
+# their watchers cannot join a WASI 0.3 waitable set, see
+# src/backend/wasip3/poll.c; tests/run.py prints that as their skip).
+P3_CTESTS := $(filter-out $(basename $(notdir $(wildcard tests/component/curl.c tests/component/curl_*.c))) $(basename $(notdir $(shell grep -l 'wasio-test: cc' tests/component/*.c))),$(CTESTS))
+P3_CTEST_WASM := $(foreach t,$(P3_CTESTS),$(W)/tests-p3/$(t).wasm)
+$(W)/tests-p3/%.wasm: tests/component/%.c $(TESTLIB) $(W)/libwasio-p3.a $(W)/$(TLSLIB) $(P3_CRT) tools/wasio-cc
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --p3 -o $@ -Itests $< $(TESTLIB_SRC)
+P3_EXAMPLES := $(filter-out curl-get gateway,$(EXAMPLES))
+P3_EXAMPLE_WASM := $(foreach e,$(P3_EXAMPLES),$(W)/examples-p3/$(e).wasm)
+P3_APP_WASM := $(foreach a,$(APPS),$(W)/apps-p3/$(a).wasm)
+
+.PHONY: p3
+p3: $(W)/libwasio-p3.a $(P3_CRT) $(P3_CTEST_WASM) $(P3_EXAMPLE_WASM) $(P3_APP_WASM)
+
 # ---- native library (posix backend, sanitizers) ---------------------------------
 $(N)/obj/%.o: %.c $(HDRS) $(wildcard src/backend/posix/*.h) | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
@@ -441,6 +506,14 @@ $(W)/examples/%.wasm: $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $$(wi
 $(W)/examples-http/%.wasm: $(W)/libwasio-http.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --http --size -o $@ $(wildcard examples/$*/*.c)
+
+$(W)/examples-p3/%.wasm: $(W)/libwasio-p3.a $(W)/$(TLSLIB) $(P3_CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --p3 --size -o $@ $(wildcard examples/$*/*.c)
+
+$(W)/apps-p3/%.wasm: $(W)/libwasio-p3.a $(W)/$(TLSLIB) $(P3_CRT) tools/wasio-cc $$(wildcard apps/%/*.c apps/%/*.h)
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --p3 --size -o $@ $(wildcard apps/$*/*.c) $(APP_LIBS)
 
 $(W)/apps/%.wasm: $(W)/libwasio.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $$(wildcard apps/%/*.c apps/%/*.h)
 	@mkdir -p $(dir $@)
@@ -467,8 +540,8 @@ $(N)/apps/%: $(N)/libwasio.a $(N)/$(TLSLIB) $$(wildcard apps/%/*.c apps/%/*.h)
 	$(CLANG) $(NATIVE_CFLAGS) $(wildcard apps/$*/*.c) $(APP_LIBS) $(N)/libwasio.a $(N)/$(TLSLIB) $(NATIVE_LDFLAGS) -o $@
 
 # wasio-fetch --compressed inflates with zlib (above): its builds add it.
-$(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS) $(FETCH_HTTP): $(W)/libz.a
-$(W)/apps/wasio-fetch.wasm $(FETCH_HOSTTLS) $(FETCH_HTTP): APP_LIBS = -I$(ZLIB_DIR) $(W)/libz.a
+$(W)/apps/wasio-fetch.wasm $(W)/apps-p3/wasio-fetch.wasm $(FETCH_HOSTTLS) $(FETCH_HTTP): $(W)/libz.a
+$(W)/apps/wasio-fetch.wasm $(W)/apps-p3/wasio-fetch.wasm $(FETCH_HOSTTLS) $(FETCH_HTTP): APP_LIBS = -I$(ZLIB_DIR) $(W)/libz.a
 $(N)/apps/wasio-fetch: $(N)/libz.a
 $(N)/apps/wasio-fetch: APP_LIBS = -I$(ZLIB_DIR) $(N)/libz.a
 

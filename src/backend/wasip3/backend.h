@@ -1,0 +1,123 @@
+/* src/backend/wasip3/backend.h: the wasip3 backend's per-loop and
+ * per-handle state (included by src/core/internal.h).
+ *
+ * Implementation notes
+ * - WASI 0.3 has no pollables: a component starts an operation (an async
+ *   call, which becomes a subtask; a read or write on a stream or future
+ *   end) and, when it cannot finish at once, the operation's waitable
+ *   delivers one event when it does. Every waitable the backend owns is
+ *   a "waiter" (wasio__w3_t) embedded in its handle: the waitable's
+ *   handle number, whether an operation is in flight on it, and the
+ *   status the operation ended with.
+ * - One waitable set per loop. A waiter joins it when its waitable is
+ *   created and leaves it just before the waitable is dropped; a waiter
+ *   with nothing in flight costs nothing (no event can come), so nothing
+ *   is rebuilt per turn. The loop maps waitable numbers to waiters with a
+ *   table indexed by number (O(1), grown by doubling).
+ * - An operation that finishes at once and one whose event arrives are
+ *   handled alike: the waiter goes on the loop's ready list (doubly
+ *   linked, so release can unlink it in O(1)), which the dispatch runs.
+ * - Types from the generated bindings (build/gen-p3/imports.h).
+ */
+#ifndef WASIO_BACKEND_WASIP3_H
+#define WASIO_BACKEND_WASIP3_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "imports.h"
+
+/* What a waiter stands for (the dispatch's switch, reactor.c). */
+typedef enum wasio__w3_kind {
+  WASIO__W3_CLOCK = 1,  /* the loop's deadline: a wait-until subtask */
+  WASIO__W3_TCP_CONN,   /* a connect subtask */
+  WASIO__W3_TCP_ACCEPT, /* a listener's stream<tcp-socket>: a read of one */
+  WASIO__W3_TCP_IN,     /* a connection's stream<u8> from the peer */
+  WASIO__W3_TCP_OUT,    /* the writable end of the stream handed to send */
+  WASIO__W3_TCP_LINGER, /* a closed connection's last write (tcp.c) */
+  WASIO__W3_UDP_IN,     /* a receive subtask */
+  WASIO__W3_UDP_OUT,    /* a send subtask */
+  WASIO__W3_DNS         /* a resolve-addresses subtask */
+} wasio__w3_kind_t;
+
+typedef struct wasio__w3 {
+  struct wasio__w3 *prev, *next; /* the ready list, while `listed` */
+  uint32_t handle;               /* the waitable's number; 0: none */
+  uint32_t code;                 /* the finished operation's status */
+  uint8_t kind;                  /* wasio__w3_kind_t */
+  bool busy;                     /* an operation is in flight */
+  bool done;                     /* it finished; `code` says how */
+  bool listed;                   /* on the ready list */
+  bool joined;                   /* in the loop's waitable set */
+} wasio__w3_t;
+
+/* ---- per-handle state (the core's handles embed it as ->b) ------------------ */
+
+/* TCP. A connection has its socket, the stream it reads (with the future
+ * that tells how it ended) and the stream it writes (handed to `send`,
+ * whose future tells how sending ended). A listener has the stream of
+ * accepted sockets and a slot for the one read from it. */
+typedef struct wasio__backend_tcp {
+  int32_t sock;          /* own<tcp-socket>; 0: none */
+  uint32_t rx, rx_fut;   /* stream<u8>, future<result<_, error-code>> */
+  uint32_t tx, tx_fut;   /* the writable end; send's future */
+  uint32_t lst;          /* listen's stream<tcp-socket> */
+  int32_t acc;           /* an accepted socket not yet taken; 0: none */
+  wasio__w3_t conn, in, out;
+  uint8_t want;          /* WASIO__IO_* the core waits for */
+  bool rx_end;           /* the peer's stream ended (rx dropped) */
+  int rx_err;            /* ... with this failure (0: a clean end) */
+  /* connect: the call's arguments and result live here while it runs */
+  wasi_sockets_types_method_tcp_socket_connect_args_t cargs;
+  wasi_sockets_types_result_void_error_code_t cres;
+  /* Bytes the stream took but the host has not read yet: a write the
+   * host could not take at once is copied here (tcp.c's notes). */
+  uint8_t *obuf;
+  size_t olen, ooff;
+} wasio__backend_tcp_t;
+
+/* UDP: one receive and one send in flight at most, each a subtask whose
+ * arguments and result live here. */
+typedef struct wasio__backend_udp {
+  int32_t sock;
+  wasio__w3_t in, out;
+  uint8_t want;
+  bool connected;
+  wasi_sockets_types_result_tuple2_list_u8_ip_socket_address_error_code_t rres;
+  wasi_sockets_types_method_udp_socket_send_args_t sargs;
+  wasi_sockets_types_result_void_error_code_t sres;
+} wasio__backend_udp_t;
+
+/* DNS: the resolve-addresses subtask and its result. */
+typedef struct wasio__backend_dns {
+  wasio__w3_t w;
+  wasi_sockets_ip_name_lookup_result_list_ip_address_error_code_t res;
+} wasio__backend_dns_t;
+
+/* Watchers (wasio/poll.h): the libc's descriptors are WASI 0.2 resources,
+ * which a WASI 0.3 waitable set cannot wait on (poll.c says so). */
+typedef struct wasio__backend_poll {
+  int unused;
+} wasio__backend_poll_t;
+
+/* ---- the loop ---------------------------------------------------------------- */
+
+typedef struct wasio__backend_loop {
+  uint32_t set;            /* the waitable set */
+  wasio__w3_t **table;     /* waitable number -> waiter */
+  uint32_t table_cap;
+  wasio__w3_t ready;       /* sentinel of the ready list */
+  size_t busy;             /* waiters with an operation in flight */
+  /* The deadline: a wait-until subtask while one is armed, for `clock_at`
+   * (loop time; the monotonic clock itself). */
+  wasio__w3_t clock;
+  uint64_t clock_at;
+  /* The staging buffer of small writes (tcp.c), its owner and length. */
+  uint8_t *stage;
+  size_t stage_len;
+  struct wasio_tcp *stage_tcp;
+  /* Closed connections whose last bytes are still being written (tcp.c). */
+  struct wasio__tcp_linger *linger;
+} wasio__backend_loop_t;
+
+#endif

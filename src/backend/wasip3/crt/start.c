@@ -1,0 +1,55 @@
+/* src/backend/wasip3/crt/start.c: the program entry of a wasio command
+ * component on WASI 0.3 (tools/wasio-cc --p3 links with -nostartfiles and
+ * this object, build/wasm32/crt1-wasio-p3.o).
+ *
+ * The export is wasi:cli/run@0.3.0's `run`, an `async func`, lifted
+ * synchronously: the core function runs main to its end and may block
+ * meanwhile, which the component model allows a task of an async function
+ * type (wasmtime 49 with its defaults). So the loop waits in
+ * waitable-set.wait (src/backend/wasip3/reactor.c) exactly where the
+ * wasip2 loop waits in wasi:io/poll.poll, and a command keeps its shape:
+ * main runs once, wasio_loop_run returns when no handle is left. The
+ * callback form of the export would make every wait a return to the host,
+ * which C's main, with its stack, cannot do.
+ *
+ * As on wasip2 (src/backend/wasip2/crt/start.c has the why): constructors
+ * once, main, exit(); _Exit hands the status to the host with
+ * wasi:cli/exit@0.3.0's exit-with-code, so `$?` is the program's code. The
+ * libc (wasip2, docs/POSIX.md) keeps its WASI 0.2 stdio and arguments.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "imports.h"
+
+extern void __wasi_init_tp(void);
+extern void __wasm_call_ctors(void);
+extern int __main_void(void);
+
+#define WASI_CLI_RUN "wasi:cli/run@0.3.0#run"
+
+/* The `command` world of wit/wasio-p3.wit (in libwasio-p3.a). */
+extern void __component_type_object_force_link_command(void);
+__attribute__((used)) void wasio__command_type(void) { __component_type_object_force_link_command(); }
+
+static volatile int ran;
+
+__attribute__((export_name(WASI_CLI_RUN))) int32_t _start(void) {
+  if (ran) __builtin_trap(); /* a command runs once per instance */
+  ran = 1;
+  __wasi_init_tp();
+  __wasm_call_ctors();
+  exit(__main_void());
+}
+
+_Noreturn void _Exit(int status) {
+  if (status == 0) {
+    wasi_cli_exit_result_void_void_t ok = {.is_err = false};
+    wasi_cli_exit_exit(&ok);
+  } else {
+    wasi_cli_exit_exit_with_code((uint8_t)status);
+  }
+  __builtin_trap();
+}
+
+_Noreturn void _exit(int status) { _Exit(status); }

@@ -1,0 +1,605 @@
+/* src/backend/wasip3/tcp.c: the wasip3 backend's part of TCP (internal.h's
+ * wasio__bk_tcp_*) on wasi:sockets/types@0.3.0. The policy (queues,
+ * callbacks, deadlines, budget) is src/core/tcp.c's.
+ *
+ * Implementation notes
+ * - A connection reads the stream<u8> `receive` gave and writes a
+ *   stream<u8> of its own, whose readable end it handed to `send`.
+ * - Reads. Waiting to read is a zero-length read: wasmtime completes it
+ *   when the socket is readable (a readiness check, nothing consumed).
+ *   The read the core then makes goes straight into the caller's buffer
+ *   and completes at once with what is there; one that would block is
+ *   canceled synchronously, and the count the cancel reports is kept (the
+ *   host may have written bytes meanwhile). A read that finds the stream
+ *   dropped is the end: the stream's future says whether it ended cleanly
+ *   (WASIO_EOF) or how it failed. A dropped stream is never read again
+ *   (wasmtime traps).
+ * - Writes go in place: the host takes what the socket accepts at once. A
+ *   write that would block (the socket's buffer is full) is canceled
+ *   synchronously (the count it reports was taken) and at most
+ *   WASIO__P3_TCP_OUT_CAP bytes of the rest are copied into a buffer of
+ *   the handle's own and written from there, in flight until the host
+ *   takes them; meanwhile the core is told nothing more is taken. So the
+ *   core's buffers are never lent to the host past a call, and only a
+ *   connection under backpressure holds memory for its output.
+ * - Small writes are staged in one buffer per loop, as on wasip2 (its
+ *   tcp.c tells why: Nagle and delayed ACKs), and leave in one write at
+ *   the core's push.
+ * - Shutdown: once nothing is in flight, the writable end is dropped: the
+ *   host ends the stream it sends, which shuts the socket's sending side.
+ * - Close: a connection whose copied output is still in flight moves it
+ *   to a linger record, which drops the stream and the socket when the
+ *   host has taken the bytes (the same promise as wasip2's close).
+ */
+#include <string.h>
+
+#include "wasip3.h"
+
+/* Output the host could not take at once: at most this many bytes are
+ * copied per write call (the core offers the rest later). */
+#define WASIO__P3_TCP_OUT_CAP 65536
+/* The staging of small writes (see wasip2's tcp.c for the figures). */
+#define WASIO__TCP_STAGE_CAP 16384
+#define WASIO__TCP_STAGE_SMALL 1024
+
+static inline wasi_sockets_types_borrow_tcp_socket_t wasio__tcp_sock(const wasio_tcp_t *tcp) {
+  return wasi_sockets_types_borrow_tcp_socket((wasi_sockets_types_own_tcp_socket_t){tcp->b.sock});
+}
+
+/* The target of zero-length reads (a valid address for the ABI's checks). */
+static uint8_t wasio__zero_buf[1];
+
+void wasio__bk_tcp_init(wasio_tcp_t *tcp) {
+  memset(&tcp->b, 0, sizeof tcp->b);
+  wasio__w3_init(&tcp->b.conn, WASIO__W3_TCP_CONN);
+  wasio__w3_init(&tcp->b.in, WASIO__W3_TCP_IN);
+  wasio__w3_init(&tcp->b.out, WASIO__W3_TCP_OUT);
+}
+
+/* ---- the socket ----------------------------------------------------------------- */
+
+int wasio__bk_tcp_keepalive(wasio_tcp_t *tcp) {
+  wasi_sockets_types_error_code_t e;
+  if (!(tcp->flags & WASIO__TCPF_KA_SET) || tcp->b.sock == 0) return 0;
+  bool on = (tcp->flags & WASIO__TCPF_KA_ON) != 0;
+  if (!wasi_sockets_types_method_tcp_socket_set_keep_alive_enabled(wasio__tcp_sock(tcp), on, &e))
+    return wasio__wasi_error(&e);
+  if (on && tcp->keepalive_idle_ns != 0 &&
+      !wasi_sockets_types_method_tcp_socket_set_keep_alive_idle_time(wasio__tcp_sock(tcp), tcp->keepalive_idle_ns, &e))
+    return wasio__wasi_error(&e);
+  return 0;
+}
+
+int wasio__bk_tcp_socket(wasio_tcp_t *tcp, uint8_t family) {
+  wasi_sockets_types_own_tcp_socket_t s;
+  wasi_sockets_types_error_code_t e;
+  if (!wasi_sockets_types_static_tcp_socket_create(wasio__wasi_family(family), &s, &e)) return wasio__wasi_error(&e);
+  tcp->b.sock = s.__handle;
+  (void)wasio__bk_tcp_keepalive(tcp);
+  return 0;
+}
+
+int wasio__bk_tcp_bind(wasio_tcp_t *tcp, const wasio_addr_t *addr) {
+  wasi_sockets_types_ip_socket_address_t wa;
+  wasi_sockets_types_error_code_t e;
+  if (wasio__addr_to_wasi(addr, &wa) != 0) return WASIO_EINVAL;
+  if (!wasi_sockets_types_method_tcp_socket_bind(wasio__tcp_sock(tcp), &wa, &e)) return wasio__wasi_error(&e);
+  return 0;
+}
+
+int wasio__bk_tcp_listen(wasio_tcp_t *tcp, int backlog) {
+  wasi_sockets_types_error_code_t e;
+  /* Advisory: a host may not support it. */
+  if (!wasi_sockets_types_method_tcp_socket_set_listen_backlog_size(wasio__tcp_sock(tcp), (uint64_t)backlog, &e))
+    (void)wasio__wasi_error(&e);
+  wasi_sockets_types_stream_own_tcp_socket_t lst;
+  if (!wasi_sockets_types_method_tcp_socket_listen(wasio__tcp_sock(tcp), &lst, &e)) return wasio__wasi_error(&e);
+  tcp->b.conn.kind = WASIO__W3_TCP_ACCEPT;
+  if (wasio__w3_track(tcp->h.loop, &tcp->b.conn, lst) != 0) {
+    wasi_sockets_types_stream_own_tcp_socket_drop_readable(lst);
+    return WASIO_ENOMEM;
+  }
+  tcp->b.lst = lst;
+  return 0;
+}
+
+/* The streams of a connected socket: `receive`'s, and one of ours for
+ * `send`. On failure nothing of them is left. */
+static int wasio__tcp_open_streams(wasio_tcp_t *tcp) {
+  wasio_loop_t *loop = tcp->h.loop;
+  wasi_sockets_types_tuple2_stream_u8_future_result_void_error_code_t rx;
+  wasi_sockets_types_method_tcp_socket_receive(wasio__tcp_sock(tcp), &rx);
+  wasi_sockets_types_stream_u8_writer_t tx;
+  wasi_sockets_types_stream_u8_t rd = wasi_sockets_types_stream_u8_new(&tx);
+  uint32_t tx_fut = wasi_sockets_types_method_tcp_socket_send(wasio__tcp_sock(tcp), rd);
+  if (wasio__w3_track(loop, &tcp->b.in, rx.f0) != 0 || wasio__w3_track(loop, &tcp->b.out, tx) != 0) {
+    wasio__w3_untrack(loop, &tcp->b.in);
+    wasi_sockets_types_stream_u8_drop_readable(rx.f0);
+    wasi_sockets_types_future_result_void_error_code_drop_readable(rx.f1);
+    wasi_sockets_types_stream_u8_drop_writable(tx);
+    wasi_sockets_types_future_result_void_error_code_drop_readable(tx_fut);
+    return WASIO_ENOMEM;
+  }
+  tcp->b.rx = rx.f0;
+  tcp->b.rx_fut = rx.f1;
+  tcp->b.tx = tx;
+  tcp->b.tx_fut = tx_fut;
+  return 0;
+}
+
+int wasio__bk_tcp_connect(wasio_tcp_t *tcp, const wasio_addr_t *addr) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  if (wasio__addr_to_wasi(addr, &b->cargs.remote_address) != 0) return WASIO_EINVAL;
+  b->cargs.self = wasio__tcp_sock(tcp);
+  b->conn.kind = WASIO__W3_TCP_CONN;
+  int rc = wasio__w3_call(tcp->h.loop, &b->conn, wasi_sockets_types_method_tcp_socket_connect(&b->cargs, &b->cres));
+  if (rc < 0) return rc;
+  if (rc == 1) return 0;
+  rc = wasio__bk_tcp_connect_result(tcp);
+  return rc == 0 ? 1 : rc;
+}
+
+int wasio__bk_tcp_connect_result(wasio_tcp_t *tcp) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  if (b->conn.busy) return WASIO_EAGAIN;
+  if (!wasio__w3_subtask_end(tcp->h.loop, &b->conn)) return WASIO_ECANCELED;
+  if (b->cres.is_err) return wasio__wasi_error(&b->cres.val.err);
+  return wasio__tcp_open_streams(tcp);
+}
+
+/* Reads one socket from the listener's stream into b.acc: true when there
+ * is one; false while none is waiting (the read is in flight) or the
+ * stream ended (*err). */
+static bool wasio__tcp_accept_read(wasio_tcp_t *server, int *err) {
+  wasio__backend_tcp_t *b = &server->b;
+  *err = 0;
+  if (b->acc != 0) return true;
+  if (b->conn.busy) return false;
+  if (b->lst == 0) {
+    *err = WASIO_ECONNABORTED;
+    return false;
+  }
+  wasio__w3_consume(&b->conn);
+  uint32_t st = wasi_sockets_types_stream_own_tcp_socket_read(b->lst, (wasi_sockets_types_own_tcp_socket_t *)&b->acc, 1);
+  if (wasio__w3_blocked(st)) {
+    wasio__w3_block(server->h.loop, &b->conn);
+    return false;
+  }
+  if (b->acc != 0) return true;
+  if (wasio__w3_dropped(st)) *err = WASIO_ECONNABORTED;
+  return false;
+}
+
+int wasio__bk_tcp_accept(wasio_tcp_t *server, wasio_tcp_t *client) {
+  int err;
+  if (!wasio__tcp_accept_read(server, &err)) return err != 0 ? err : WASIO_EAGAIN;
+  client->b.sock = server->b.acc;
+  server->b.acc = 0;
+  int rc = wasio__tcp_open_streams(client);
+  if (rc != 0) {
+    wasi_sockets_types_tcp_socket_drop_own((wasi_sockets_types_own_tcp_socket_t){client->b.sock});
+    client->b.sock = 0;
+  }
+  return rc;
+}
+
+int wasio__bk_tcp_addr(const wasio_tcp_t *tcp, bool peer, wasio_addr_t *out) {
+  if (tcp->b.sock == 0) return WASIO_ENOTCONN;
+  wasi_sockets_types_ip_socket_address_t a;
+  wasi_sockets_types_error_code_t e;
+  bool ok = peer ? wasi_sockets_types_method_tcp_socket_get_remote_address(wasio__tcp_sock(tcp), &a, &e)
+                 : wasi_sockets_types_method_tcp_socket_get_local_address(wasio__tcp_sock(tcp), &a, &e);
+  if (!ok) return wasio__wasi_error(&e);
+  wasio__addr_from_wasi(&a, out);
+  return 0;
+}
+
+/* ---- the end of the peer's stream ---------------------------------------------- */
+
+/* The stream from the peer was dropped: its future says how it ended. */
+static void wasio__tcp_rx_ended(wasio_tcp_t *tcp) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  if (b->rx_end) return;
+  b->rx_end = true;
+  b->rx_err = 0;
+  if (b->rx_fut == 0) return;
+  wasi_sockets_types_result_void_error_code_t res;
+  uint32_t st = wasi_sockets_types_future_result_void_error_code_read(b->rx_fut, &res);
+  if (wasio__w3_blocked(st)) {
+    /* Not resolved yet: the stream's end is all there is to know. */
+    (void)wasi_sockets_types_future_result_void_error_code_cancel_read(b->rx_fut);
+    return;
+  }
+  if (IMPORTS_WAITABLE_STATE(st) == IMPORTS_WAITABLE_COMPLETED && res.is_err) b->rx_err = wasio__wasi_error(&res.val.err);
+}
+
+static int wasio__tcp_end_status(const wasio_tcp_t *tcp) { return tcp->b.rx_err != 0 ? tcp->b.rx_err : WASIO_EOF; }
+
+/* ---- waiting ---------------------------------------------------------------------- */
+
+/* A zero-length read: done when the peer's stream has bytes or ended. */
+static void wasio__tcp_read_wait(wasio_tcp_t *tcp) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  wasio_loop_t *loop = tcp->h.loop;
+  if (b->in.busy || b->in.done) return;
+  if (b->rx_end || b->rx == 0) {
+    wasio__w3_done_now(loop, &b->in, 0);
+    return;
+  }
+  uint32_t st = wasi_sockets_types_stream_u8_read(b->rx, wasio__zero_buf, 0);
+  if (wasio__w3_blocked(st)) wasio__w3_block(loop, &b->in);
+  else wasio__w3_done_now(loop, &b->in, st);
+}
+
+int wasio__bk_tcp_want(wasio_tcp_t *tcp, unsigned what) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  b->want = (uint8_t)what;
+  if (what & WASIO__IO_CONN) {
+    if (b->lst != 0 || b->acc != 0) {
+      int err;
+      if (wasio__tcp_accept_read(tcp, &err) || err != 0) wasio__w3_done_now(tcp->h.loop, &b->conn, 0);
+    }
+    /* A connect's subtask is in flight already. */
+  }
+  if (what & WASIO__IO_READ) wasio__tcp_read_wait(tcp);
+  /* Writing waits only for copied output in flight; else it can go now. */
+  if ((what & WASIO__IO_WRITE) && !b->out.busy) wasio__w3_done_now(tcp->h.loop, &b->out, 0);
+  return 0;
+}
+
+static void wasio__tcp_out_progress(wasio_tcp_t *tcp, uint32_t st);
+
+void wasio__tcp_on_ready(wasio__w3_t *w) {
+  switch (w->kind) {
+    case WASIO__W3_TCP_CONN: {
+      wasio_tcp_t *tcp = WASIO__CONTAINER_OF(w, wasio_tcp_t, b.conn);
+      /* connect_result consumes the subtask. */
+      if (tcp->b.want & WASIO__IO_CONN) wasio__tcp_ready(tcp, WASIO__IO_CONN);
+      break;
+    }
+    case WASIO__W3_TCP_ACCEPT: {
+      wasio_tcp_t *tcp = WASIO__CONTAINER_OF(w, wasio_tcp_t, b.conn);
+      wasio__w3_consume(w);
+      if (tcp->b.acc == 0 && wasio__w3_dropped(w->code)) {
+        /* The listener's stream ended: the next accept reports it. */
+        wasio__w3_untrack(tcp->h.loop, w);
+        wasi_sockets_types_stream_own_tcp_socket_drop_readable(tcp->b.lst);
+        tcp->b.lst = 0;
+      }
+      if (tcp->b.want & WASIO__IO_CONN) wasio__tcp_ready(tcp, WASIO__IO_CONN);
+      break;
+    }
+    case WASIO__W3_TCP_IN: {
+      wasio_tcp_t *tcp = WASIO__CONTAINER_OF(w, wasio_tcp_t, b.in);
+      wasio__w3_consume(w);
+      if (w->code != 0 && wasio__w3_dropped(w->code)) wasio__tcp_rx_ended(tcp);
+      if (tcp->b.want & WASIO__IO_READ) wasio__tcp_ready(tcp, WASIO__IO_READ);
+      break;
+    }
+    case WASIO__W3_TCP_OUT: {
+      wasio_tcp_t *tcp = WASIO__CONTAINER_OF(w, wasio_tcp_t, b.out);
+      wasio__w3_consume(w);
+      if (tcp->b.obuf != NULL) wasio__tcp_out_progress(tcp, w->code);
+      if (!tcp->b.out.busy && (tcp->b.want & WASIO__IO_WRITE)) wasio__tcp_ready(tcp, WASIO__IO_WRITE);
+      break;
+    }
+  }
+}
+
+/* ---- reading ---------------------------------------------------------------------- */
+
+ptrdiff_t wasio__bk_tcp_read(wasio_tcp_t *tcp, void *buf, size_t len) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  if (b->rx == 0) return WASIO_ENOTCONN;
+  if (b->rx_end) return wasio__tcp_end_status(tcp);
+  if (b->in.busy) {
+    /* The readiness read is still waiting: take it back first. */
+    wasio__w3_leave(&b->in);
+    uint32_t c = wasi_sockets_types_stream_u8_cancel_read(b->rx);
+    wasio__w3_idle(tcp->h.loop, &b->in);
+    if (wasio__w3_dropped(c)) {
+      wasio__tcp_rx_ended(tcp);
+      return wasio__tcp_end_status(tcp);
+    }
+  }
+  wasio__w3_consume(&b->in);
+  uint32_t st = wasi_sockets_types_stream_u8_read(b->rx, buf, len);
+  if (wasio__w3_blocked(st)) st = wasi_sockets_types_stream_u8_cancel_read(b->rx);
+  uint32_t n = wasio__w3_count(st);
+  if (wasio__w3_dropped(st)) wasio__tcp_rx_ended(tcp);
+  if (n > 0) return (ptrdiff_t)n;
+  return b->rx_end ? wasio__tcp_end_status(tcp) : 0;
+}
+
+bool wasio__bk_tcp_read_on(const wasio_tcp_t *tcp) { return false; }
+
+/* ---- writing ------------------------------------------------------------------------- */
+
+/* The sending side failed (the host dropped the stream's other end): the
+ * error `send`'s future gives, or a broken pipe. */
+static int wasio__tcp_send_error(wasio_tcp_t *tcp) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  int err = WASIO_EPIPE;
+  if (b->tx_fut != 0) {
+    wasi_sockets_types_result_void_error_code_t res;
+    uint32_t st = wasi_sockets_types_future_result_void_error_code_read(b->tx_fut, &res);
+    if (wasio__w3_blocked(st)) (void)wasi_sockets_types_future_result_void_error_code_cancel_read(b->tx_fut);
+    else if (IMPORTS_WAITABLE_STATE(st) == IMPORTS_WAITABLE_COMPLETED && res.is_err) err = wasio__wasi_error(&res.val.err);
+    wasi_sockets_types_future_result_void_error_code_drop_readable(b->tx_fut);
+    b->tx_fut = 0;
+  }
+  if (tcp->write_err == 0) tcp->write_err = err;
+  return err;
+}
+
+/* Writes the handle's copied output from ooff on, until it is all taken
+ * (the buffer is freed), the write is in flight, or the stream failed. */
+static void wasio__tcp_out_write(wasio_tcp_t *tcp) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  while (b->ooff < b->olen) {
+    uint32_t st = wasi_sockets_types_stream_u8_write(b->tx, b->obuf + b->ooff, b->olen - b->ooff);
+    if (wasio__w3_blocked(st)) {
+      wasio__w3_block(tcp->h.loop, &b->out);
+      return;
+    }
+    wasio__tcp_out_progress(tcp, st);
+    if (b->obuf == NULL) return;
+  }
+}
+
+/* A write of the copied output ended with status `st`. */
+static void wasio__tcp_out_progress(wasio_tcp_t *tcp, uint32_t st) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  b->ooff += wasio__w3_count(st);
+  bool failed = wasio__w3_dropped(st);
+  if (failed) (void)wasio__tcp_send_error(tcp);
+  if (failed || b->ooff >= b->olen) {
+    wasio__free(b->obuf);
+    b->obuf = NULL;
+    b->olen = b->ooff = 0;
+    return;
+  }
+  if (!b->out.busy) wasio__tcp_out_write(tcp);
+}
+
+/* Hands p[0..len) to the stream: what the host takes at once, then (when
+ * it cannot take it all) a copy of up to WASIO__P3_TCP_OUT_CAP bytes of
+ * the rest, written from the handle's buffer. Returns the bytes taken, or
+ * the failure when none were. */
+static ptrdiff_t wasio__tcp_write(wasio_tcp_t *tcp, const uint8_t *p, size_t len) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  uint32_t st = wasi_sockets_types_stream_u8_write(b->tx, p, len);
+  if (wasio__w3_blocked(st)) st = wasi_sockets_types_stream_u8_cancel_write(b->tx);
+  size_t n = wasio__w3_count(st);
+  if (wasio__w3_dropped(st)) {
+    int err = wasio__tcp_send_error(tcp);
+    return n > 0 ? (ptrdiff_t)n : err;
+  }
+  if (n == len) return (ptrdiff_t)n;
+  size_t c = len - n < WASIO__P3_TCP_OUT_CAP ? len - n : WASIO__P3_TCP_OUT_CAP;
+  b->obuf = wasio__malloc(c);
+  if (b->obuf == NULL) return (ptrdiff_t)n; /* the rest waits for memory */
+  memcpy(b->obuf, p + n, c);
+  b->olen = c;
+  b->ooff = 0;
+  wasio__tcp_out_write(tcp);
+  return (ptrdiff_t)(n + c);
+}
+
+static uint8_t *wasio__tcp_stage_buf(wasio_loop_t *loop) {
+  if (loop->backend.stage == NULL) loop->backend.stage = wasio__malloc(WASIO__TCP_STAGE_CAP);
+  return loop->backend.stage;
+}
+
+/* Writes what `tcp` has staged. Returns 0 or the failure (the bytes are
+ * lost, as if the host had failed after taking them). */
+static int wasio__tcp_stage_flush(wasio_tcp_t *tcp) {
+  wasio__backend_loop_t *be = &tcp->h.loop->backend;
+  if (be->stage_tcp != tcp) return 0;
+  size_t len = be->stage_len;
+  be->stage_tcp = NULL;
+  be->stage_len = 0;
+  ptrdiff_t n = wasio__tcp_write(tcp, be->stage, len);
+  if (n < 0) return (int)n;
+  return (size_t)n == len ? 0 : WASIO_ENOMEM;
+}
+
+int wasio__bk_tcp_push(wasio_tcp_t *tcp) {
+  if (tcp->b.tx == 0) return 0;
+  return wasio__tcp_stage_flush(tcp);
+}
+
+ptrdiff_t wasio__bk_tcp_send(wasio_tcp_t *tcp, const wasio__iov_t *iov, size_t n, bool more) {
+  (void)more; /* staged bytes wait for the push in any case */
+  wasio_loop_t *loop = tcp->h.loop;
+  wasio__backend_loop_t *be = &loop->backend;
+  wasio__backend_tcp_t *b = &tcp->b;
+  if (b->tx == 0) return WASIO_EPIPE;
+  if (tcp->write_err != 0) return tcp->write_err;
+  if (be->stage_tcp != NULL && be->stage_tcp != tcp) (void)wasio__bk_tcp_push(be->stage_tcp);
+  size_t taken = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (b->obuf != NULL) break; /* output in flight: the rest waits */
+    size_t left = iov[i].len;
+    uint8_t *stage = left <= WASIO__TCP_STAGE_SMALL ? wasio__tcp_stage_buf(loop) : NULL;
+    if (stage != NULL) {
+      if (be->stage_len + left > WASIO__TCP_STAGE_CAP) {
+        int rc = wasio__tcp_stage_flush(tcp);
+        if (rc < 0) return taken > 0 ? (ptrdiff_t)taken : rc;
+        if (b->obuf != NULL) break;
+      }
+      memcpy(stage + be->stage_len, iov[i].base, left);
+      be->stage_len += left;
+      be->stage_tcp = tcp;
+      taken += left;
+      continue;
+    }
+    int rc = wasio__tcp_stage_flush(tcp);
+    if (rc < 0) return taken > 0 ? (ptrdiff_t)taken : rc;
+    if (b->obuf != NULL) break;
+    ptrdiff_t w = wasio__tcp_write(tcp, iov[i].base, left);
+    if (w < 0) return taken > 0 ? (ptrdiff_t)taken : w;
+    taken += (size_t)w;
+    if ((size_t)w < left) break;
+  }
+  return (ptrdiff_t)taken;
+}
+
+int wasio__bk_tcp_shutdown(wasio_tcp_t *tcp) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  if (b->tx == 0) return WASIO_EPIPE;
+  int rc = wasio__bk_tcp_push(tcp);
+  if (rc < 0) return rc;
+  if (b->obuf != NULL) return WASIO_EAGAIN;
+  if (tcp->write_err != 0) return tcp->write_err;
+  wasio__w3_untrack(tcp->h.loop, &b->out);
+  wasi_sockets_types_stream_u8_drop_writable(b->tx);
+  b->tx = 0;
+  return 0;
+}
+
+/* ---- release --------------------------------------------------------------------------- */
+
+/* A closed connection's copied output still in flight (see the notes):
+ * the record owns the writable end, send's future, the socket and the
+ * buffer until the host has taken the bytes or failed. Records left when
+ * the loop is freed are canceled. */
+typedef struct wasio__tcp_linger {
+  struct wasio__tcp_linger *next;
+  wasio_loop_t *loop;
+  wasio__w3_t w;
+  uint32_t tx, tx_fut;
+  int32_t sock;
+  uint8_t *obuf;
+  size_t olen, ooff;
+} wasio__tcp_linger_t;
+
+static void wasio__tcp_linger_drop(wasio__tcp_linger_t *l) {
+  if (l->w.busy) {
+    wasio__w3_leave(&l->w);
+    (void)wasi_sockets_types_stream_u8_cancel_write(l->tx);
+  }
+  wasio__w3_untrack(l->loop, &l->w);
+  wasi_sockets_types_stream_u8_drop_writable(l->tx);
+  if (l->tx_fut != 0) wasi_sockets_types_future_result_void_error_code_drop_readable(l->tx_fut);
+  wasi_sockets_types_tcp_socket_drop_own((wasi_sockets_types_own_tcp_socket_t){l->sock});
+  wasio__free(l->obuf);
+}
+
+static void wasio__tcp_linger_unlist(wasio__tcp_linger_t *l) {
+  wasio__tcp_linger_t **pp = &l->loop->backend.linger;
+  while (*pp != l) pp = &(*pp)->next;
+  *pp = l->next;
+}
+
+void wasio__tcp_linger_ready(wasio__w3_t *w) {
+  wasio__tcp_linger_t *l = WASIO__CONTAINER_OF(w, wasio__tcp_linger_t, w);
+  wasio__w3_consume(w);
+  uint32_t st = w->code;
+  for (;;) {
+    l->ooff += wasio__w3_count(st);
+    if (wasio__w3_dropped(st) || l->ooff >= l->olen) break;
+    st = wasi_sockets_types_stream_u8_write(l->tx, l->obuf + l->ooff, l->olen - l->ooff);
+    if (wasio__w3_blocked(st)) {
+      wasio__w3_block(l->loop, w);
+      return;
+    }
+  }
+  wasio__tcp_linger_unlist(l);
+  wasio__tcp_linger_drop(l);
+  wasio__free(l);
+}
+
+void wasio__tcp_linger_abandon(wasio_loop_t *loop) {
+  while (loop->backend.linger != NULL) {
+    wasio__tcp_linger_t *l = loop->backend.linger;
+    loop->backend.linger = l->next;
+    wasio__tcp_linger_drop(l);
+    wasio__free(l);
+  }
+}
+
+/* Moves the handle's output in flight to a linger record; leaves the
+ * handle's fields zero if it did. */
+static void wasio__tcp_linger_output(wasio_tcp_t *tcp) {
+  wasio_loop_t *loop = tcp->h.loop;
+  wasio__backend_tcp_t *b = &tcp->b;
+  if (!b->out.busy || b->obuf == NULL || b->sock == 0) return;
+  wasio__tcp_linger_t *l = wasio__malloc(sizeof *l);
+  if (l == NULL) return; /* the output is canceled instead */
+  wasio__w3_init(&l->w, WASIO__W3_TCP_LINGER);
+  l->loop = loop;
+  /* The write in flight moves to the record's waiter. */
+  wasio__w3_leave(&b->out);
+  wasio__w3_untrack(loop, &b->out);
+  if (wasio__w3_track(loop, &l->w, b->tx) != 0) {
+    (void)wasi_sockets_types_stream_u8_cancel_write(b->tx);
+    wasio__free(l);
+    return;
+  }
+  wasio__w3_block(loop, &l->w);
+  l->tx = b->tx;
+  l->tx_fut = b->tx_fut;
+  l->sock = b->sock;
+  l->obuf = b->obuf;
+  l->olen = b->olen;
+  l->ooff = b->ooff;
+  b->tx = b->tx_fut = 0;
+  b->sock = 0;
+  b->obuf = NULL;
+  b->olen = b->ooff = 0;
+  l->next = loop->backend.linger;
+  loop->backend.linger = l;
+}
+
+void wasio__bk_tcp_release(wasio_tcp_t *tcp, bool linger) {
+  wasio_loop_t *loop = tcp->h.loop;
+  wasio__backend_loop_t *be = &loop->backend;
+  wasio__backend_tcp_t *b = &tcp->b;
+  if (be->stage_tcp == tcp) {
+    be->stage_tcp = NULL;
+    be->stage_len = 0;
+  }
+  if (linger) wasio__tcp_linger_output(tcp);
+  /* The peer's stream: a readiness read in flight is taken back first. */
+  if (b->rx != 0) {
+    if (b->in.busy) {
+      wasio__w3_leave(&b->in);
+      (void)wasi_sockets_types_stream_u8_cancel_read(b->rx);
+    }
+    wasio__w3_untrack(loop, &b->in);
+    wasi_sockets_types_stream_u8_drop_readable(b->rx);
+  }
+  if (b->rx_fut != 0) wasi_sockets_types_future_result_void_error_code_drop_readable(b->rx_fut);
+  /* Our stream to the peer. */
+  if (b->tx != 0) {
+    if (b->out.busy) {
+      wasio__w3_leave(&b->out);
+      (void)wasi_sockets_types_stream_u8_cancel_write(b->tx);
+    }
+    wasio__w3_untrack(loop, &b->out);
+    wasi_sockets_types_stream_u8_drop_writable(b->tx);
+  }
+  wasio__w3_untrack(loop, &b->out);
+  if (b->tx_fut != 0) wasi_sockets_types_future_result_void_error_code_drop_readable(b->tx_fut);
+  wasio__free(b->obuf);
+  /* A connect in flight, or the listener's stream and its read. */
+  if (b->lst != 0) {
+    if (b->conn.busy) {
+      wasio__w3_leave(&b->conn);
+      (void)wasi_sockets_types_stream_own_tcp_socket_cancel_read(b->lst);
+    }
+    wasio__w3_untrack(loop, &b->conn);
+    wasi_sockets_types_stream_own_tcp_socket_drop_readable(b->lst);
+  } else if (b->conn.kind == WASIO__W3_TCP_CONN) {
+    (void)wasio__w3_subtask_end(loop, &b->conn);
+  }
+  wasio__w3_untrack(loop, &b->conn);
+  if (b->acc != 0) wasi_sockets_types_tcp_socket_drop_own((wasi_sockets_types_own_tcp_socket_t){b->acc});
+  if (b->sock != 0) wasi_sockets_types_tcp_socket_drop_own((wasi_sockets_types_own_tcp_socket_t){b->sock});
+  uint8_t kind = b->conn.kind;
+  memset(b, 0, sizeof *b);
+  wasio__w3_init(&b->conn, (wasio__w3_kind_t)kind);
+  wasio__w3_init(&b->in, WASIO__W3_TCP_IN);
+  wasio__w3_init(&b->out, WASIO__W3_TCP_OUT);
+}

@@ -1,0 +1,76 @@
+/* src/backend/wasip3/wasip3.h: what the files of the wasip3 backend share
+ * (reactor.c, tcp.c, udp.c, dns.c). Not seen by the core. */
+#ifndef WASIO_WASIP3_H
+#define WASIO_WASIP3_H
+
+#include "internal.h"
+
+/* ---- waiters (reactor.c) --------------------------------------------------------
+ * A waiter is born with its waitable (track) and dies before it (untrack).
+ * An operation on it either finishes at once (wasio__w3_done_now, with its
+ * status) or is in flight (wasio__w3_block): the waiter joins the loop's
+ * waitable set and the event, when it comes, marks it done. A done waiter
+ * is on the ready list until the dispatch (or its owner) consumes it. */
+void wasio__w3_init(wasio__w3_t *w, wasio__w3_kind_t kind);
+/* Records `handle` as w's waitable. Returns 0 or WASIO_ENOMEM. */
+int wasio__w3_track(wasio_loop_t *loop, wasio__w3_t *w, uint32_t handle);
+/* Forgets w's waitable (before it is dropped); unlinks w. */
+void wasio__w3_untrack(wasio_loop_t *loop, wasio__w3_t *w);
+/* An operation on w is in flight: its event will mark w done. */
+void wasio__w3_block(wasio_loop_t *loop, wasio__w3_t *w);
+/* An operation on w finished with `code` (at once, or by its event). */
+void wasio__w3_done_now(wasio_loop_t *loop, wasio__w3_t *w, uint32_t code);
+/* Takes w off the ready list and clears `done` (its owner consumed it). */
+void wasio__w3_consume(wasio__w3_t *w);
+/* Before a synchronous cancel of w's operation: wasmtime traps on one
+ * made while the waitable is in a set. */
+void wasio__w3_leave(wasio__w3_t *w);
+/* w's operation was canceled synchronously: nothing is in flight. */
+void wasio__w3_idle(wasio_loop_t *loop, wasio__w3_t *w);
+
+/* The status words of stream and future operations (the canonical ABI):
+ * BLOCKED, or count << 4 | COMPLETED / DROPPED / CANCELLED. */
+static inline bool wasio__w3_blocked(uint32_t st) { return st == IMPORTS_WAITABLE_STATUS_BLOCKED; }
+static inline uint32_t wasio__w3_count(uint32_t st) { return IMPORTS_WAITABLE_COUNT(st); }
+static inline bool wasio__w3_dropped(uint32_t st) { return IMPORTS_WAITABLE_STATE(st) == IMPORTS_WAITABLE_DROPPED; }
+
+/* Starts an async call's bookkeeping from its status word: 0 when it
+ * returned at once (w done), 1 in flight (w blocked), or WASIO_ENOMEM
+ * (the subtask was canceled and dropped). A call that has not even
+ * started (STARTING: the host holds on to its arguments) is waited for
+ * like one in flight; every argument lives in the handle until it ends. */
+int wasio__w3_call(wasio_loop_t *loop, wasio__w3_t *w, uint32_t status);
+/* Ends a subtask early: cancels it if still in flight (synchronously),
+ * then drops it. Returns true if it returned (its result was written)
+ * before the cancel. */
+bool wasio__w3_subtask_end(wasio_loop_t *loop, wasio__w3_t *w);
+
+/* ---- canonical ABI results ----------------------------------------------------
+ * Between arena_set and arena_clear, the host's cabi_realloc calls are
+ * served from [base, base + cap); else from the counted heap.
+ * wasio__abi_free releases a result (arena memory is ignored). */
+void wasio__arena_set(void *base, size_t cap);
+void wasio__arena_clear(void);
+void wasio__abi_free(void *ptr, size_t size);
+
+/* ---- WASI values ------------------------------------------------------------ */
+/* The one translation of wasi:sockets@0.3.0 errors into WASIO_E* (an
+ * `other` error's string is released). */
+int wasio__wasi_error(wasi_sockets_types_error_code_t *e);
+int wasio__dns_error(wasi_sockets_ip_name_lookup_error_code_t *e);
+int wasio__addr_to_wasi(const wasio_addr_t *a, wasi_sockets_types_ip_socket_address_t *out);
+void wasio__addr_from_wasi(const wasi_sockets_types_ip_socket_address_t *in, wasio_addr_t *out);
+void wasio__ip_from_wasi(const wasi_sockets_types_ip_address_t *in, wasio_addr_t *out);
+static inline uint8_t wasio__wasi_family(uint8_t family) {
+  return family == WASIO_AF_INET6 ? WASI_SOCKETS_TYPES_IP_ADDRESS_FAMILY_IPV6
+                                  : WASI_SOCKETS_TYPES_IP_ADDRESS_FAMILY_IPV4;
+}
+
+/* ---- dispatch targets (tcp.c, udp.c, dns.c) ------------------------------------ */
+void wasio__tcp_on_ready(wasio__w3_t *w);
+void wasio__tcp_linger_ready(wasio__w3_t *w);
+void wasio__tcp_linger_abandon(wasio_loop_t *loop);
+void wasio__udp_on_ready(wasio__w3_t *w);
+void wasio__dns_on_ready(wasio__w3_t *w);
+
+#endif
