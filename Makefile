@@ -485,8 +485,12 @@ P3_EXAMPLES := $(filter-out curl-get gateway,$(EXAMPLES))
 P3_EXAMPLE_WASM := $(foreach e,$(P3_EXAMPLES),$(W)/examples-p3/$(e).wasm)
 P3_APP_WASM := $(foreach a,$(APPS),$(W)/apps-p3/$(a).wasm)
 
-.PHONY: p3
+.PHONY: p3 test-p3
 p3: $(W)/libwasio-p3.a $(P3_CRT) $(P3_CTEST_WASM) $(P3_EXAMPLE_WASM) $(P3_APP_WASM)
+# The component suite on the host wasmtime-p3 (not yet part of `make test`:
+# docs/ARCHITECTURE.md lists the cases that still fail there).
+test-p3: p3
+	@python3 tests/run.py --hosts wasmtime-p3
 
 # ---- native library (posix backend, sanitizers) ---------------------------------
 $(N)/obj/%.o: %.c $(HDRS) $(wildcard src/backend/posix/*.h) | $(SETUP_STAMP)
