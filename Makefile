@@ -432,7 +432,8 @@ wasihttp: $(W)/libwasio-http.a $(WASIHTTP_CTEST_WASM) $(TEST_SERVER_HTTP) $(HTTP
 # arguments). `tools/wasio-cc --p3` links a program with it; `make p3`
 # builds the library, the p3 build of every example and app
 # (build/wasm32/examples-p3, apps-p3) and of every component test
-# (build/wasm32/tests-p3, run by tests/run.py on the host wasmtime-p3).
+# (build/wasm32/tests-p3, run by tests/run.py on the host wasmtime-p3 in
+# `make test`).
 P3W := $(B)/wasm32-p3
 P3GEN := $(B)/gen-p3
 WASI_P3_VERSION := 0.3.0
@@ -487,8 +488,7 @@ P3_APP_WASM := $(foreach a,$(APPS),$(W)/apps-p3/$(a).wasm)
 
 .PHONY: p3 test-p3
 p3: $(W)/libwasio-p3.a $(P3_CRT) $(P3_CTEST_WASM) $(P3_EXAMPLE_WASM) $(P3_APP_WASM)
-# The component suite on the host wasmtime-p3 (not yet part of `make test`:
-# docs/ARCHITECTURE.md lists the cases that still fail there).
+# The component suite on the host wasmtime-p3 alone (`make test` runs it too).
 test-p3: p3
 	@python3 tests/run.py --hosts wasmtime-p3
 

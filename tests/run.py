@@ -38,6 +38,12 @@ What runs:
     plus a counted check of the builds' imports: NAME.imports@wasm32-http
     (the --http build imports wasi:http/outgoing-handler, the default one
     does not).
+  * each tests/component/NAME.c is also built with `wasio-cc --p3`
+    (build/wasm32/tests-p3/NAME.wasm: the wasip3 backend, WASI 0.3) and
+    run on the host wasmtime-p3 (`wasmtime run`, the same flags as
+    wasmtime), with the same expectations as on wasmtime (its skip, if
+    any); programs that link the wasip2 libc's sockets into the loop
+    (a `wasio-test: cc` line, libcurl's) have no p3 build and print why;
   * each tests/tools/NAME.py: a check of the build and of the tools in
     tools/ (every Makefile rule waits for tools/setup.sh; wasio-run's
     timeouts and signals), a Python driver like those of tests/apps. It runs
@@ -92,7 +98,7 @@ stops at its first failure; the driver then re-runs it for the tests after
 the failed one, so every test gets a verdict. A program that dies without a
 verdict for a test (crash, trap, timeout) fails that test with its output.
 
-Usage: tests/run.py [-k PROG[.TEST]]... [--hosts native,wasmtime,jco,wasmtime-tls,tlshost,wasmtime-http,jco-http] [-v]
+Usage: tests/run.py [-k PROG[.TEST]]... [--hosts native,wasmtime,jco,wasmtime-tls,tlshost,wasmtime-http,jco-http,wasmtime-p3] [-v]
 """
 import argparse
 import os
@@ -413,9 +419,7 @@ def main():
                     help="run only programs whose name contains this; PROG.TEST: only the tests "
                          "whose name contains TEST in the programs whose name contains PROG; "
                          "given again, the programs any of them selects")
-    # wasmtime-p3 is not in the default run yet: `make test-p3` runs it (the
-    # wasip3 backend's open failures are listed in docs/ARCHITECTURE.md).
-    ap.add_argument("--hosts", default=",".join(h for h in HOSTS + EXTRA_HOSTS if h not in P3_HOSTS))
+    ap.add_argument("--hosts", default=",".join(HOSTS + EXTRA_HOSTS))
     ap.add_argument("-v", action="store_true", help="print PASS lines too")
     args = ap.parse_args()
     hosts = args.hosts.split(",")

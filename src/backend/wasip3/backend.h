@@ -34,6 +34,7 @@ typedef enum wasio__w3_kind {
   WASIO__W3_TCP_ACCEPT, /* a listener's stream<tcp-socket>: a read of one */
   WASIO__W3_TCP_IN,     /* a connection's stream<u8> from the peer */
   WASIO__W3_TCP_OUT,    /* the writable end of the stream handed to send */
+  WASIO__W3_TCP_FIN,    /* the future that says how the peer's stream ended */
   WASIO__W3_TCP_LINGER, /* a closed connection's last write (tcp.c) */
   WASIO__W3_UDP_IN,     /* a receive subtask */
   WASIO__W3_UDP_OUT,    /* a send subtask */
@@ -63,10 +64,12 @@ typedef struct wasio__backend_tcp {
   uint32_t tx, tx_fut;   /* the writable end; send's future */
   uint32_t lst;          /* listen's stream<tcp-socket> */
   int32_t acc;           /* an accepted socket not yet taken; 0: none */
-  wasio__w3_t conn, in, out;
+  wasio__w3_t conn, in, out, fin;
   uint8_t want;          /* WASIO__IO_* the core waits for */
   bool rx_end;           /* the peer's stream ended (rx dropped) */
-  int rx_err;            /* ... with this failure (0: a clean end) */
+  int rx_err;            /* ... with this failure (0: a clean end), known
+                            once `fin` is not busy */
+  wasi_sockets_types_result_void_error_code_t fres; /* rx_fut's value */
   /* connect: the call's arguments and result live here while it runs */
   wasi_sockets_types_method_tcp_socket_connect_args_t cargs;
   wasi_sockets_types_result_void_error_code_t cres;

@@ -277,6 +277,7 @@ static void wasio__dispatch(wasio__w3_t *w) {
     case WASIO__W3_TCP_ACCEPT:
     case WASIO__W3_TCP_IN:
     case WASIO__W3_TCP_OUT:
+    case WASIO__W3_TCP_FIN:
       wasio__tcp_on_ready(w);
       break;
     case WASIO__W3_TCP_LINGER:

@@ -54,6 +54,7 @@ void wasio__bk_tcp_init(wasio_tcp_t *tcp) {
   wasio__w3_init(&tcp->b.conn, WASIO__W3_TCP_CONN);
   wasio__w3_init(&tcp->b.in, WASIO__W3_TCP_IN);
   wasio__w3_init(&tcp->b.out, WASIO__W3_TCP_OUT);
+  wasio__w3_init(&tcp->b.fin, WASIO__W3_TCP_FIN);
 }
 
 /* ---- the socket ----------------------------------------------------------------- */
@@ -104,9 +105,9 @@ int wasio__bk_tcp_listen(wasio_tcp_t *tcp, int backlog) {
 }
 
 /* The streams of a connected socket: `receive`'s, and one of ours for
- * `send`. On failure nothing of them is left. */
-static int wasio__tcp_open_streams(wasio_tcp_t *tcp) {
-  wasio_loop_t *loop = tcp->h.loop;
+ * `send`. On failure nothing of them is left. `loop` is the handle's (an
+ * accepted handle does not know its loop yet). */
+static int wasio__tcp_open_streams(wasio_loop_t *loop, wasio_tcp_t *tcp) {
   wasi_sockets_types_tuple2_stream_u8_future_result_void_error_code_t rx;
   wasi_sockets_types_method_tcp_socket_receive(wasio__tcp_sock(tcp), &rx);
   wasi_sockets_types_stream_u8_writer_t tx;
@@ -144,7 +145,7 @@ int wasio__bk_tcp_connect_result(wasio_tcp_t *tcp) {
   if (b->conn.busy) return WASIO_EAGAIN;
   if (!wasio__w3_subtask_end(tcp->h.loop, &b->conn)) return WASIO_ECANCELED;
   if (b->cres.is_err) return wasio__wasi_error(&b->cres.val.err);
-  return wasio__tcp_open_streams(tcp);
+  return wasio__tcp_open_streams(tcp->h.loop, tcp);
 }
 
 /* Reads one socket from the listener's stream into b.acc: true when there
@@ -175,7 +176,18 @@ int wasio__bk_tcp_accept(wasio_tcp_t *server, wasio_tcp_t *client) {
   if (!wasio__tcp_accept_read(server, &err)) return err != 0 ? err : WASIO_EAGAIN;
   client->b.sock = server->b.acc;
   server->b.acc = 0;
-  int rc = wasio__tcp_open_streams(client);
+  /* A failed accept(2) (out of descriptors, say) still comes as a socket,
+   * closed with the failure: its remote address is that failure. */
+  wasi_sockets_types_ip_socket_address_t peer;
+  wasi_sockets_types_error_code_t e;
+  int failed = 0;
+  if (!wasi_sockets_types_method_tcp_socket_get_remote_address(wasio__tcp_sock(client), &peer, &e))
+    failed = wasio__wasi_error(&e);
+  /* The next connection is asked for now: the core may stop at its
+   * per-turn budget, and a read in flight (or one already answered, on
+   * the ready list) brings it back next turn. */
+  if (wasio__tcp_accept_read(server, &err) || err != 0) wasio__w3_done_now(server->h.loop, &server->b.conn, 0);
+  int rc = failed != 0 ? failed : wasio__tcp_open_streams(server->h.loop, client);
   if (rc != 0) {
     wasi_sockets_types_tcp_socket_drop_own((wasi_sockets_types_own_tcp_socket_t){client->b.sock});
     client->b.sock = 0;
@@ -196,24 +208,41 @@ int wasio__bk_tcp_addr(const wasio_tcp_t *tcp, bool peer, wasio_addr_t *out) {
 
 /* ---- the end of the peer's stream ---------------------------------------------- */
 
-/* The stream from the peer was dropped: its future says how it ended. */
+/* The stream from the peer was dropped: its future says how it ended. The
+ * host resolves it a moment after the stream's end, so the read of it may
+ * be in flight (the `fin` waiter); the end is reported once it is known. */
+static void wasio__tcp_fin_value(wasio_tcp_t *tcp) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  if (b->fres.is_err) b->rx_err = wasio__wasi_error(&b->fres.val.err);
+  memset(&b->fres, 0, sizeof b->fres);
+}
+
 static void wasio__tcp_rx_ended(wasio_tcp_t *tcp) {
   wasio__backend_tcp_t *b = &tcp->b;
   if (b->rx_end) return;
   b->rx_end = true;
   b->rx_err = 0;
   if (b->rx_fut == 0) return;
-  wasi_sockets_types_result_void_error_code_t res;
-  uint32_t st = wasi_sockets_types_future_result_void_error_code_read(b->rx_fut, &res);
+  memset(&b->fres, 0, sizeof b->fres);
+  uint32_t st = wasi_sockets_types_future_result_void_error_code_read(b->rx_fut, &b->fres);
   if (wasio__w3_blocked(st)) {
-    /* Not resolved yet: the stream's end is all there is to know. */
+    if (wasio__w3_track(tcp->h.loop, &b->fin, b->rx_fut) == 0) {
+      wasio__w3_block(tcp->h.loop, &b->fin);
+      return;
+    }
+    /* No memory to wait: the stream's end is all there is to know. */
     (void)wasi_sockets_types_future_result_void_error_code_cancel_read(b->rx_fut);
     return;
   }
-  if (IMPORTS_WAITABLE_STATE(st) == IMPORTS_WAITABLE_COMPLETED && res.is_err) b->rx_err = wasio__wasi_error(&res.val.err);
+  if (IMPORTS_WAITABLE_STATE(st) == IMPORTS_WAITABLE_COMPLETED) wasio__tcp_fin_value(tcp);
 }
 
-static int wasio__tcp_end_status(const wasio_tcp_t *tcp) { return tcp->b.rx_err != 0 ? tcp->b.rx_err : WASIO_EOF; }
+/* What a read reports after the end: 0 (nothing now) while the future is
+ * still read, then the failure or WASIO_EOF. */
+static int wasio__tcp_end_status(const wasio_tcp_t *tcp) {
+  if (tcp->b.fin.busy) return 0;
+  return tcp->b.rx_err != 0 ? tcp->b.rx_err : WASIO_EOF;
+}
 
 /* ---- waiting ---------------------------------------------------------------------- */
 
@@ -221,7 +250,7 @@ static int wasio__tcp_end_status(const wasio_tcp_t *tcp) { return tcp->b.rx_err 
 static void wasio__tcp_read_wait(wasio_tcp_t *tcp) {
   wasio__backend_tcp_t *b = &tcp->b;
   wasio_loop_t *loop = tcp->h.loop;
-  if (b->in.busy || b->in.done) return;
+  if (b->in.busy || b->in.done || b->fin.busy) return; /* fin: its event reports */
   if (b->rx_end || b->rx == 0) {
     wasio__w3_done_now(loop, &b->in, 0);
     return;
@@ -276,6 +305,14 @@ void wasio__tcp_on_ready(wasio__w3_t *w) {
       if (tcp->b.want & WASIO__IO_READ) wasio__tcp_ready(tcp, WASIO__IO_READ);
       break;
     }
+    case WASIO__W3_TCP_FIN: {
+      wasio_tcp_t *tcp = WASIO__CONTAINER_OF(w, wasio_tcp_t, b.fin);
+      wasio__w3_consume(w);
+      if (IMPORTS_WAITABLE_STATE(w->code) == IMPORTS_WAITABLE_COMPLETED) wasio__tcp_fin_value(tcp);
+      wasio__w3_untrack(tcp->h.loop, w);
+      if (tcp->b.want & WASIO__IO_READ) wasio__tcp_ready(tcp, WASIO__IO_READ);
+      break;
+    }
     case WASIO__W3_TCP_OUT: {
       wasio_tcp_t *tcp = WASIO__CONTAINER_OF(w, wasio_tcp_t, b.out);
       wasio__w3_consume(w);
@@ -304,7 +341,10 @@ ptrdiff_t wasio__bk_tcp_read(wasio_tcp_t *tcp, void *buf, size_t len) {
   }
   wasio__w3_consume(&b->in);
   uint32_t st = wasi_sockets_types_stream_u8_read(b->rx, buf, len);
-  if (wasio__w3_blocked(st)) st = wasi_sockets_types_stream_u8_cancel_read(b->rx);
+  if (wasio__w3_blocked(st)) {
+    wasio__w3_leave(&b->in); /* a synchronous cancel must not be in a set */
+    st = wasi_sockets_types_stream_u8_cancel_read(b->rx);
+  }
   uint32_t n = wasio__w3_count(st);
   if (wasio__w3_dropped(st)) wasio__tcp_rx_ended(tcp);
   if (n > 0) return (ptrdiff_t)n;
@@ -369,7 +409,10 @@ static void wasio__tcp_out_progress(wasio_tcp_t *tcp, uint32_t st) {
 static ptrdiff_t wasio__tcp_write(wasio_tcp_t *tcp, const uint8_t *p, size_t len) {
   wasio__backend_tcp_t *b = &tcp->b;
   uint32_t st = wasi_sockets_types_stream_u8_write(b->tx, p, len);
-  if (wasio__w3_blocked(st)) st = wasi_sockets_types_stream_u8_cancel_write(b->tx);
+  if (wasio__w3_blocked(st)) {
+    wasio__w3_leave(&b->out); /* a synchronous cancel must not be in a set */
+    st = wasi_sockets_types_stream_u8_cancel_write(b->tx);
+  }
   size_t n = wasio__w3_count(st);
   if (wasio__w3_dropped(st)) {
     int err = wasio__tcp_send_error(tcp);
@@ -570,6 +613,13 @@ void wasio__bk_tcp_release(wasio_tcp_t *tcp, bool linger) {
     wasio__w3_untrack(loop, &b->in);
     wasi_sockets_types_stream_u8_drop_readable(b->rx);
   }
+  if (b->fin.busy) {
+    wasio__w3_leave(&b->fin);
+    (void)wasi_sockets_types_future_result_void_error_code_cancel_read(b->rx_fut);
+  } else if (b->fin.done) {
+    wasio__tcp_fin_value(tcp);
+  }
+  wasio__w3_untrack(loop, &b->fin);
   if (b->rx_fut != 0) wasi_sockets_types_future_result_void_error_code_drop_readable(b->rx_fut);
   /* Our stream to the peer. */
   if (b->tx != 0) {
@@ -602,4 +652,5 @@ void wasio__bk_tcp_release(wasio_tcp_t *tcp, bool linger) {
   wasio__w3_init(&b->conn, (wasio__w3_kind_t)kind);
   wasio__w3_init(&b->in, WASIO__W3_TCP_IN);
   wasio__w3_init(&b->out, WASIO__W3_TCP_OUT);
+  wasio__w3_init(&b->fin, WASIO__W3_TCP_FIN);
 }
