@@ -486,11 +486,15 @@ P3_EXAMPLES := $(filter-out curl-get gateway,$(EXAMPLES))
 P3_EXAMPLE_WASM := $(foreach e,$(P3_EXAMPLES),$(W)/examples-p3/$(e).wasm)
 P3_APP_WASM := $(foreach a,$(APPS),$(W)/apps-p3/$(a).wasm)
 
-.PHONY: p3 test-p3
+.PHONY: p3 test-p3 test-jco-p3
 p3: $(W)/libwasio-p3.a $(P3_CRT) $(P3_CTEST_WASM) $(P3_EXAMPLE_WASM) $(P3_APP_WASM)
 # The component suite on the host wasmtime-p3 alone (`make test` runs it too).
 test-p3: p3
 	@python3 tests/run.py --hosts wasmtime-p3
+# The same on jco's p3 output (Node 24, JSPI; tools/jco/run-p3.mjs): not in
+# `make test` yet (docs/ARCHITECTURE.md, "WASI 0.3", says why).
+test-jco-p3: p3
+	@python3 tests/run.py --hosts jco-p3
 
 # ---- native library (posix backend, sanitizers) ---------------------------------
 $(N)/obj/%.o: %.c $(HDRS) $(wildcard src/backend/posix/*.h) | $(SETUP_STAMP)
@@ -660,6 +664,8 @@ BENCH_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_allo
 BENCHES := $(filter-out tls_% curl_%,$(basename $(notdir $(wildcard bench/*.c))))
 BENCH_NATIVE := $(foreach b,$(BENCHES),$(R)/bench/$(b))
 BENCH_WASM := $(foreach b,$(BENCHES),$(W)/bench/$(b).wasm)
+# The same benchmarks on WASI 0.3 (wasio-cc --p3; bench/run.py's host wasmtime-p3).
+BENCH_P3 := $(foreach b,loop_turn echo_tput http_serve http_get,$(W)/bench-p3/$(b).wasm)
 
 $(R)/obj/%.o: %.c $(HDRS) $(wildcard src/backend/posix/*.h) | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
@@ -680,17 +686,22 @@ $(W)/bench/%.wasm: bench/%.c bench/alloc_count.h $(W)/libwasio.a $(W)/$(TLSLIB) 
 	@mkdir -p $(dir $@)
 	tools/wasio-cc -o $@ -Wall -Wextra -Werror $(BENCH_WRAP) $<
 
+$(W)/bench-p3/%.wasm: bench/%.c bench/alloc_count.h $(W)/libwasio-p3.a $(W)/$(TLSLIB) $(P3_CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --p3 -o $@ -Wall -Wextra -Werror $(BENCH_WRAP) $<
+
 $(R)/bench/helpers/peer: bench/helpers/peer.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) -O2 -std=c11 -Wall -Wextra -Werror $< -o $@
 
 .PHONY: bench-build
-bench-build: $(BENCH_NATIVE) $(BENCH_WASM) $(R)/bench/helpers/peer
+bench-build: $(BENCH_NATIVE) $(BENCH_WASM) $(BENCH_P3) $(R)/bench/helpers/peer
 
 # HTTP requests/s (bench/run_http.py): bench/http_serve.c and bench/http_get.c,
 # native and as components (http_serve also as a wasi:http handler for wasmtime
 # serve), against wrk, nginx (one worker) and curl --parallel.
 HTTP_BENCH := $(R)/bench/http_serve $(R)/bench/http_get $(W)/bench/http_serve.wasm $(W)/bench/http_get.wasm \
+  $(W)/bench-p3/http_serve.wasm $(W)/bench-p3/http_get.wasm \
   $(W)/bench-http/http_serve.wasm $(W)/bench-http/http_floor.wasm
 .PHONY: bench-http
 bench-http: $(HTTP_BENCH)

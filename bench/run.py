@@ -5,6 +5,8 @@ Every figure printed is measured in this run; nothing is typed in. The same C
 source (bench/NAME.c) runs three ways:
   native    build/native-release/bench/NAME  (posix backend, -O2, no sanitizers)
   wasmtime  build/wasm32/bench/NAME.wasm     through tools/wasio-run
+  wasmtime-p3  build/wasm32/bench-p3/NAME.wasm  the same source built with wasio-cc --p3
+            (the wasip3 backend: WASI 0.3, one waitable set), on wasmtime
   jco       the same component               through tools/wasio-run --host jco
 Each run gets its own native echo peer (bench/helpers/peer.c: C, epoll,
 127.0.0.1 only, bounded lifetime) whose port is passed as the first argument.
@@ -26,7 +28,11 @@ Every program has a time cap (--timeout of wasio-run, plus a kill here); a
 run that hits it is reported as such, never dropped silently. A host whose
 run at some idle count timed out is not asked for larger counts.
 
-Usage: bench/run.py [--hosts native,wasmtime,jco] [--idle 1,100,1000,10000]
+After table 1, each host's bare-turn cost at the largest idle count is
+divided by its cost at the smallest (the goal for wasmtime-p3: at most 1.2x
+from 1 to 10,000 idle connections).
+
+Usage: bench/run.py [--hosts native,wasmtime,wasmtime-p3,jco] [--idle 1,100,1000,10000]
                     [--only turn|tput] [--reps N] [--quick]
 """
 import argparse
@@ -43,10 +49,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 NATIVE_DIR = os.path.join(BUILD, "native-release", "bench")
 WASM_DIR = os.path.join(BUILD, "wasm32", "bench")
+P3_DIR = os.path.join(BUILD, "wasm32", "bench-p3")
 PEER = os.path.join(NATIVE_DIR, "helpers", "peer")
 RUNNER = os.path.join(ROOT, "tools", "wasio-run")
 TOOLS = os.environ.get("WASIO_TOOLS", os.path.expanduser("~/.cache/wasio"))
-HOSTS = ["native", "wasmtime", "jco"]
+HOSTS = ["native", "wasmtime", "wasmtime-p3", "jco"]
 RESULT = re.compile(r"^RESULT (.*)$", re.M)
 TEARDOWN_PROBLEMS = []
 
@@ -61,6 +68,9 @@ def raise_nofile():
 def command(host, prog, args, timeout_s):
     if host == "native":
         return [os.path.join(NATIVE_DIR, prog)] + args
+    if host == "wasmtime-p3":
+        comp = os.path.join(P3_DIR, prog + ".wasm")
+        return [RUNNER, "--host", "wasmtime", "--net", "--timeout", str(timeout_s), comp] + args
     comp = os.path.join(WASM_DIR, prog + ".wasm")
     return [RUNNER, "--host", host, "--net", "--timeout", str(timeout_s), comp] + args
 
@@ -173,6 +183,7 @@ def bench_turn(hosts, idles, a, warnings):
                "allocs/turn (echo)", "ns/turn (bare) med / mean", "allocs/turn (bare)",
                "pollables/poll", "set-up ms"]
     rows = {h: [] for h in hosts}
+    bare_med = {h: {} for h in hosts}
     stop_reason = {h: None for h in hosts}
     for n in idles:
         for host in hosts:
@@ -188,6 +199,7 @@ def bench_turn(hosts, idles, a, warnings):
                     stop_reason[host] = f"not run ({n:,} timed out)"
                 print(f"  [{host} idle={n}: {err}]", file=sys.stderr)
                 continue
+            bare_med[host][n] = float(r["ns_per_idle_turn_med"])
             rows[host].append([
                 host, f"{n:,}",
                 f"{f1(float(r['ns_per_rtt_med']) / 1000)} / {f1(float(r['ns_per_rtt']) / 1000)}",
@@ -204,6 +216,16 @@ def bench_turn(hosts, idles, a, warnings):
                   f"set-up allocs wasio={r['setup_allocs']} malloc={r['setup_libc_allocs']}]",
                   file=sys.stderr)
     table(headers, [r for h in hosts for r in rows[h]])
+    # The growth of a bare turn with the idle count, per host.
+    if len(idles) > 1:
+        print(f"\nBare turn at {idles[-1]:,} idle / at {idles[0]:,} idle (medians):")
+        for host in hosts:
+            got = bare_med.get(host, {})
+            if idles[0] in got and idles[-1] in got and got[idles[0]] > 0:
+                print(f"- {host}: {got[idles[-1]]:,.0f} / {got[idles[0]]:,.0f} ns = "
+                      f"{got[idles[-1]] / got[idles[0]]:,.2f}x")
+            else:
+                print(f"- {host}: not measured at both counts")
 
 
 def bench_tput(hosts, a, warnings):
@@ -282,6 +304,8 @@ def main():
 
     missing = [p for p in [PEER] + [os.path.join(NATIVE_DIR, b) for b in ("loop_turn", "echo_tput")]
                + [os.path.join(WASM_DIR, b + ".wasm") for b in ("loop_turn", "echo_tput")]
+               + ([os.path.join(P3_DIR, b + ".wasm") for b in ("loop_turn", "echo_tput")]
+                  if "wasmtime-p3" in hosts else [])
                if not os.path.exists(p)]
     if missing:
         print("bench/run.py: missing " + ", ".join(missing) + " (run: make bench)", file=sys.stderr)

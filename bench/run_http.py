@@ -7,6 +7,8 @@ only. Two tables:
   1. Server: wrk (keep-alive, -t1 -c64) against
        native    build/native-release/bench/http_serve   (-O2, no sanitizers)
        wasmtime  build/wasm32/bench/http_serve.wasm      through tools/wasio-run
+       wasmtime-p3  build/wasm32/bench-p3/http_serve.wasm  the same source built
+                 with wasio-cc --p3 (the wasip3 backend, WASI 0.3), on wasmtime
        nginx     worker_processes 1, access_log off, GET / answered from memory by
                  `return 200 "hello from nginx\\n"` (a config of its own, below)
      wasmtime-serve  the same bench/http_serve.c built with `wasio-cc --http`
@@ -33,6 +35,7 @@ only. Two tables:
      (one nginx, worker_processes 1, for the whole table):
        native    build/native-release/bench/http_get
        wasmtime  build/wasm32/bench/http_get.wasm
+       wasmtime-p3  build/wasm32/bench-p3/http_get.wasm (wasio-cc --p3)
        jco       the same component on Node.js
        curl      curl --parallel --parallel-max CONNS -K FILE (a config
                  file with one url/output pair per request)
@@ -86,6 +89,7 @@ BUILD = os.path.join(ROOT, "build")
 NATIVE_DIR = os.path.join(BUILD, "native-release", "bench")
 WASM_DIR = os.path.join(BUILD, "wasm32", "bench")
 HANDLER_DIR = os.path.join(BUILD, "wasm32", "bench-http")
+P3_DIR = os.path.join(BUILD, "wasm32", "bench-p3")
 SERVE_HOSTS = ("wasmtime-serve", "wasmtime-reuse", "wasmtime-floor")  # the wasi:http handler builds
 SERVE_REUSE = 1000       # --max-instance-reuse-count of wasmtime-reuse
 SERVE_START_S = 60       # wasmtime serve compiles the component before its first answer
@@ -109,6 +113,10 @@ def wasio_cmd(host, prog, args, timeout_s, dir=None):
     as "." (natively, the caller passes full paths instead)."""
     if host == "native":
         return [os.path.join(NATIVE_DIR, prog)] + [str(a) for a in args]
+    if host == "wasmtime-p3":  # the same source built with wasio-cc --p3 (WASI 0.3)
+        return ([RUNNER, "--host", "wasmtime", "--net", "--timeout", str(timeout_s)]
+                + (["--dir", dir] if dir else [])
+                + [os.path.join(P3_DIR, prog + ".wasm")] + [str(a) for a in args])
     return ([RUNNER, "--host", host, "--net", "--timeout", str(timeout_s)]
             + (["--dir", dir] if dir else [])
             + [os.path.join(WASM_DIR, prog + ".wasm")] + [str(a) for a in args])
@@ -779,8 +787,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=1, help="warm-up wrk seconds")
     ap.add_argument("--requests", type=int, default=10000)
     ap.add_argument("--conns", type=int, default=32, help="client connections")
-    ap.add_argument("--server-hosts", default="native,wasmtime,wasmtime-serve,wasmtime-reuse,wasmtime-floor,nginx")
-    ap.add_argument("--client-hosts", default="native,wasmtime,jco,curl")
+    ap.add_argument("--server-hosts", default="native,wasmtime,wasmtime-p3,wasmtime-serve,wasmtime-reuse,wasmtime-floor,nginx")
+    ap.add_argument("--client-hosts", default="native,wasmtime,wasmtime-p3,jco,curl")
     ap.add_argument("--jco-reps", type=int, default=1, help="client runs on jco (slow)")
     ap.add_argument("--server-path", default="/", choices=["/", "/chunks"],
                     help="what the wasio servers are asked for (/chunks: 8 small chunked writes)")
@@ -797,10 +805,10 @@ def main():
     if a.server_path != "/":
         a.server_hosts = [h for h in a.server_hosts if h != "nginx"]
     for h in a.server_hosts:
-        if h not in ("native", "wasmtime", "jco", "nginx") + SERVE_HOSTS:
+        if h not in ("native", "wasmtime", "wasmtime-p3", "jco", "nginx") + SERVE_HOSTS:
             ap.error(f"unknown server host {h}")
     for h in a.client_hosts:
-        if h not in ("native", "wasmtime", "jco", "curl"):
+        if h not in ("native", "wasmtime", "wasmtime-p3", "jco", "curl"):
             ap.error(f"unknown client host {h}")
     if a.quick:
         a.reps, a.client_reps, a.duration, a.warmup, a.requests = 1, 1, 1, 1, 1000
@@ -808,6 +816,8 @@ def main():
     a.client_timeout, a.jco_extra = 60, 60
     need = [os.path.join(NATIVE_DIR, p) for p in ("http_serve", "http_get")] + \
            [os.path.join(WASM_DIR, p + ".wasm") for p in ("http_serve", "http_get")] + [WRK, CURL]
+    if "wasmtime-p3" in a.server_hosts + a.client_hosts:
+        need += [os.path.join(P3_DIR, p + ".wasm") for p in ("http_serve", "http_get")]
     if any(h in SERVE_HOSTS for h in a.server_hosts):
         need += [os.path.join(HANDLER_DIR, p) for p in ("http_serve.wasm", "http_floor.wasm")]
     missing = [p for p in need if not os.path.exists(p)]

