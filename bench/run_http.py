@@ -377,6 +377,7 @@ def bench_server(a):
     rows = []
     for host in hosts:
         name = {"native": "wasio native", "wasmtime": "wasio wasmtime", "jco": "wasio jco",
+                "wasmtime-p3": "wasio wasmtime-p3 (WASI 0.3)",
                 "nginx": "nginx (1 worker)", "wasmtime-serve": "wasi:http wasmtime serve (fresh)",
                 "wasmtime-reuse": f"wasi:http wasmtime serve (reuse {SERVE_REUSE})",
                 "wasmtime-floor": f"host floor: raw handler, no wasio (reuse {SERVE_REUSE})"}[host]
@@ -515,6 +516,7 @@ def bench_client(a):
     rows = []
     for host in hosts:
         name = {"native": "wasio native", "wasmtime": "wasio wasmtime", "jco": "wasio jco",
+                "wasmtime-p3": "wasio wasmtime-p3 (WASI 0.3)",
                 "curl": "curl --parallel"}[host]
         if not runs[host]:
             rows.append([name, errors.get(host, "no run")] + [""] * (len(headers) - 2))
