@@ -67,6 +67,7 @@ typedef struct wasio__backend_tcp {
   wasio__w3_t conn, in, out, fin;
   uint8_t want;          /* WASIO__IO_* the core waits for */
   bool rx_end;           /* the peer's stream ended (rx dropped) */
+  bool read_fresh;       /* no read since the stream was reported readable */
   int rx_err;            /* ... with this failure (0: a clean end), known
                             once `fin` is not busy */
   wasi_sockets_types_result_void_error_code_t fres; /* rx_fut's value */
@@ -119,6 +120,9 @@ typedef struct wasio__backend_loop {
   uint8_t *stage;
   size_t stage_len;
   struct wasio_tcp *stage_tcp;
+  /* The host keeps a socket readable until a read finds it empty
+   * (learned at run time; tcp.c's reads use it). */
+  bool sticky_read_ready;
   /* Closed connections whose last bytes are still being written (tcp.c). */
   struct wasio__tcp_linger *linger;
 } wasio__backend_loop_t;

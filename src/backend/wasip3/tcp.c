@@ -13,7 +13,14 @@
  *   host may have written bytes meanwhile). A read that finds the stream
  *   dropped is the end: the stream's future says whether it ended cleanly
  *   (WASIO_EOF) or how it failed. A dropped stream is never read again
- *   (wasmtime traps).
+ *   (wasmtime traps). wasmtime keeps a socket readable until a read finds
+ *   it empty (its readiness is the socket's, cleared only by a read that
+ *   would block), so a zero-length read made after a read that drained
+ *   the socket completes at once and costs a turn that finds nothing. The
+ *   backend learns that at run time (a read that finds nothing right after
+ *   a readiness report) and then tells the core to read on after a short
+ *   read (read_on), as the wasip2 backend does for the same host: the
+ *   read that finds nothing then happens in the same dispatch.
  * - Writes go in place: the host takes what the socket accepts at once. A
  *   write that would block (the socket's buffer is full) is canceled
  *   synchronously (the count it reports was taken) and at most
@@ -301,6 +308,7 @@ void wasio__tcp_on_ready(wasio__w3_t *w) {
     case WASIO__W3_TCP_IN: {
       wasio_tcp_t *tcp = WASIO__CONTAINER_OF(w, wasio_tcp_t, b.in);
       wasio__w3_consume(w);
+      tcp->b.read_fresh = true;
       if (w->code != 0 && wasio__w3_dropped(w->code)) wasio__tcp_rx_ended(tcp);
       if (tcp->b.want & WASIO__IO_READ) wasio__tcp_ready(tcp, WASIO__IO_READ);
       break;
@@ -327,6 +335,8 @@ void wasio__tcp_on_ready(wasio__w3_t *w) {
 
 ptrdiff_t wasio__bk_tcp_read(wasio_tcp_t *tcp, void *buf, size_t len) {
   wasio__backend_tcp_t *b = &tcp->b;
+  bool fresh = b->read_fresh;
+  b->read_fresh = false;
   if (b->rx == 0) return WASIO_ENOTCONN;
   if (b->rx_end) return wasio__tcp_end_status(tcp);
   if (b->in.busy) {
@@ -348,10 +358,14 @@ ptrdiff_t wasio__bk_tcp_read(wasio_tcp_t *tcp, void *buf, size_t len) {
   uint32_t n = wasio__w3_count(st);
   if (wasio__w3_dropped(st)) wasio__tcp_rx_ended(tcp);
   if (n > 0) return (ptrdiff_t)n;
+  /* Nothing on the first read after the stream said it was readable: this
+   * host keeps a socket readable until a read finds it empty (see the
+   * notes). */
+  if (fresh && !b->rx_end) tcp->h.loop->backend.sticky_read_ready = true;
   return b->rx_end ? wasio__tcp_end_status(tcp) : 0;
 }
 
-bool wasio__bk_tcp_read_on(const wasio_tcp_t *tcp) { return false; }
+bool wasio__bk_tcp_read_on(const wasio_tcp_t *tcp) { return tcp->h.loop->backend.sticky_read_ready; }
 
 /* ---- writing ------------------------------------------------------------------------- */
 
