@@ -14,6 +14,8 @@
  *   is kept while the deadline does not move earlier (a later one only
  *   means a spurious wakeup, after which the loop arms the clock again);
  *   an earlier one cancels it and starts another.
+ * - A turn that must not block yields (thread.yield) before its poll, so
+ *   the host's tasks progress even while some handle stays ready.
  * - Events. waitable-set.wait gives one event; the wait then drains what
  *   else is ready with waitable-set.poll (at most WASIO__P3_EVENTS_PER_TURN
  *   per turn, so that one turn stays bounded). Each event marks its
@@ -260,8 +262,18 @@ bool wasio__backend_wait(wasio_loop_t *loop, uint64_t deadline) {
   if (be->ready.next != &be->ready) deadline = 0; /* the clock returned at once */
   if (be->busy == 0) return false; /* nothing can come */
   imports_event_t ev;
-  if (deadline == 0) imports_waitable_set_poll(be->set, &ev);
-  else imports_waitable_set_wait(be->set, &ev);
+  if (deadline == 0) {
+    /* A turn that must not block still lets the host run: waitable-set.poll
+     * only collects events, and the host's own tasks (a connect, the pipes
+     * of the other streams) progress only while the guest is suspended, so
+     * a connection that stays readable would otherwise starve the rest
+     * (seen: one HTTP download took 100 MiB while the other connection got
+     * 1 MB). thread.yield suspends the task once. */
+    imports_thread_yield();
+    imports_waitable_set_poll(be->set, &ev);
+  } else {
+    imports_waitable_set_wait(be->set, &ev);
+  }
   loop->stats.polls++;
   for (int n = 0; ev.event != IMPORTS_EVENT_NONE; n++) {
     wasio__event(loop, &ev);
