@@ -134,6 +134,9 @@ ptrdiff_t wasio__bk_udp_recv(wasio_udp_t *udp, uint8_t *buf, size_t cap, wasio_a
 int wasio__bk_udp_want(wasio_udp_t *udp, unsigned what) {
   udp->b.want = (uint8_t)what;
   if (what & WASIO__IO_READ) {
+    /* A datagram that came while nobody read waits in the handle: report
+     * it again (through the ready list) now that someone does. */
+    if (udp->b.in.done) wasio__w3_done_now(udp->h.loop, &udp->b.in, udp->b.in.code);
     int rc = wasio__udp_receive(udp);
     if (rc < 0) return rc;
   }
