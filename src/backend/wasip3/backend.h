@@ -86,7 +86,6 @@ typedef struct wasio__backend_udp {
   int32_t sock;
   wasio__w3_t in, out;
   uint8_t want;
-  bool connected;
   wasi_sockets_types_result_tuple2_list_u8_ip_socket_address_error_code_t rres;
   wasi_sockets_types_method_udp_socket_send_args_t sargs;
   wasi_sockets_types_result_void_error_code_t sres;

@@ -148,6 +148,14 @@ void wasio__w3_untrack(wasio_loop_t *loop, wasio__w3_t *w) {
   w->handle = 0;
 }
 
+void wasio__w3_end(wasio_loop_t *loop, wasio__w3_t *w, uint32_t (*cancel)(uint32_t)) {
+  if (w->busy && w->handle != 0) {
+    wasio__w3_leave(w);
+    (void)cancel(w->handle);
+  }
+  wasio__w3_untrack(loop, w);
+}
+
 void wasio__w3_block(wasio_loop_t *loop, wasio__w3_t *w) {
   if (!w->joined) {
     imports_waitable_join(w->handle, loop->backend.set);

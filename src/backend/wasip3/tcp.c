@@ -532,11 +532,7 @@ typedef struct wasio__tcp_linger {
 } wasio__tcp_linger_t;
 
 static void wasio__tcp_linger_drop(wasio__tcp_linger_t *l) {
-  if (l->w.busy) {
-    wasio__w3_leave(&l->w);
-    (void)wasi_sockets_types_stream_u8_cancel_write(l->tx);
-  }
-  wasio__w3_untrack(l->loop, &l->w);
+  wasio__w3_end(l->loop, &l->w, wasi_sockets_types_stream_u8_cancel_write);
   wasi_sockets_types_stream_u8_drop_writable(l->tx);
   if (l->tx_fut != 0) wasi_sockets_types_future_result_void_error_code_drop_readable(l->tx_fut);
   wasi_sockets_types_tcp_socket_drop_own((wasi_sockets_types_own_tcp_socket_t){l->sock});
@@ -618,53 +614,28 @@ void wasio__bk_tcp_release(wasio_tcp_t *tcp, bool linger) {
     be->stage_len = 0;
   }
   if (linger) wasio__tcp_linger_output(tcp);
-  /* The peer's stream: a readiness read in flight is taken back first. */
+  /* Each waitable: its operation in flight taken back, then dropped. */
+  if (b->fin.done) wasio__tcp_fin_value(tcp);
+  wasio__w3_end(loop, &b->fin, wasi_sockets_types_future_result_void_error_code_cancel_read);
   if (b->rx != 0) {
-    if (b->in.busy) {
-      wasio__w3_leave(&b->in);
-      (void)wasi_sockets_types_stream_u8_cancel_read(b->rx);
-    }
-    wasio__w3_untrack(loop, &b->in);
+    wasio__w3_end(loop, &b->in, wasi_sockets_types_stream_u8_cancel_read);
     wasi_sockets_types_stream_u8_drop_readable(b->rx);
   }
-  if (b->fin.busy) {
-    wasio__w3_leave(&b->fin);
-    (void)wasi_sockets_types_future_result_void_error_code_cancel_read(b->rx_fut);
-  } else if (b->fin.done) {
-    wasio__tcp_fin_value(tcp);
-  }
-  wasio__w3_untrack(loop, &b->fin);
   if (b->rx_fut != 0) wasi_sockets_types_future_result_void_error_code_drop_readable(b->rx_fut);
-  /* Our stream to the peer. */
   if (b->tx != 0) {
-    if (b->out.busy) {
-      wasio__w3_leave(&b->out);
-      (void)wasi_sockets_types_stream_u8_cancel_write(b->tx);
-    }
-    wasio__w3_untrack(loop, &b->out);
+    wasio__w3_end(loop, &b->out, wasi_sockets_types_stream_u8_cancel_write);
     wasi_sockets_types_stream_u8_drop_writable(b->tx);
   }
-  wasio__w3_untrack(loop, &b->out);
   if (b->tx_fut != 0) wasi_sockets_types_future_result_void_error_code_drop_readable(b->tx_fut);
   wasio__free(b->obuf);
-  /* A connect in flight, or the listener's stream and its read. */
+  /* The listener's stream and its read, or a connect in flight. */
   if (b->lst != 0) {
-    if (b->conn.busy) {
-      wasio__w3_leave(&b->conn);
-      (void)wasi_sockets_types_stream_own_tcp_socket_cancel_read(b->lst);
-    }
-    wasio__w3_untrack(loop, &b->conn);
+    wasio__w3_end(loop, &b->conn, wasi_sockets_types_stream_own_tcp_socket_cancel_read);
     wasi_sockets_types_stream_own_tcp_socket_drop_readable(b->lst);
-  } else if (b->conn.kind == WASIO__W3_TCP_CONN) {
+  } else {
     (void)wasio__w3_subtask_end(loop, &b->conn);
   }
-  wasio__w3_untrack(loop, &b->conn);
   if (b->acc != 0) wasi_sockets_types_tcp_socket_drop_own((wasi_sockets_types_own_tcp_socket_t){b->acc});
   if (b->sock != 0) wasi_sockets_types_tcp_socket_drop_own((wasi_sockets_types_own_tcp_socket_t){b->sock});
-  uint8_t kind = b->conn.kind;
-  memset(b, 0, sizeof *b);
-  wasio__w3_init(&b->conn, (wasio__w3_kind_t)kind);
-  wasio__w3_init(&b->in, WASIO__W3_TCP_IN);
-  wasio__w3_init(&b->out, WASIO__W3_TCP_OUT);
-  wasio__w3_init(&b->fin, WASIO__W3_TCP_FIN);
+  wasio__bk_tcp_init(tcp);
 }

@@ -60,7 +60,6 @@ int wasio__bk_udp_connect(wasio_udp_t *udp, const wasio_addr_t *peer) {
   wasi_sockets_types_error_code_t e;
   if (wasio__addr_to_wasi(peer, &wa) != 0) return WASIO_EINVAL;
   if (!wasi_sockets_types_method_udp_socket_connect(wasio__udp_sock(udp), &wa, &e)) return wasio__wasi_error(&e);
-  udp->b.connected = true;
   return 0;
 }
 

@@ -14,6 +14,10 @@
 void wasio__w3_init(wasio__w3_t *w, wasio__w3_kind_t kind);
 /* Records `handle` as w's waitable. Returns 0 or WASIO_ENOMEM. */
 int wasio__w3_track(wasio_loop_t *loop, wasio__w3_t *w, uint32_t handle);
+/* Before a stream or future end is dropped: takes back the operation in
+ * flight on it with `cancel` (its cancel-read or cancel-write,
+ * synchronously), then untracks it. */
+void wasio__w3_end(wasio_loop_t *loop, wasio__w3_t *w, uint32_t (*cancel)(uint32_t));
 /* Forgets w's waitable (before it is dropped); unlinks w. */
 void wasio__w3_untrack(wasio_loop_t *loop, wasio__w3_t *w);
 /* An operation on w is in flight: its event will mark w done. */
