@@ -60,7 +60,10 @@ NATIVE_LDFLAGS := -fsanitize=address,undefined -pthread
 # is the only part that differs. Only src/tls sees mbedTLS's headers (its
 # -I below): the layers above reach the engine through wasio's interface.
 PORTABLE_SRC := $(sort $(wildcard src/codec/*.c src/core/*.c src/tls/*.c src/stream/*.c src/http/*.c))
-WASIP2_SRC := $(sort $(wildcard src/backend/wasip2/*.c))
+# src/backend/wasi: what both WASI backends share (the canonical ABI's
+# cabi_realloc, random bytes), compiled into each with its own bindings.
+WASI_COMMON_SRC := $(sort $(wildcard src/backend/wasi/*.c))
+WASIP2_SRC := $(sort $(wildcard src/backend/wasip2/*.c)) $(WASI_COMMON_SRC)
 POSIX_SRC := $(sort $(wildcard src/backend/posix/*.c))
 HDRS := $(wildcard include/*.h include/wasio/*.h src/core/*.h src/codec/*.h src/tls/*.h src/stream/*.h src/http/*.h)
 
@@ -223,7 +226,7 @@ $(W)/obj/gen/imports.o: $(GEN)/imports.c $(GEN)/imports.h
 	$(CLANG) $(WASM_CFLAGS) -Wno-unused-parameter -c $< -o $@
 
 # ---- wasm32 library ---------------------------------------------------------
-$(W)/obj/%.o: %.c $(HDRS) $(GEN)/imports.h $(wildcard src/backend/wasip2/*.h) | $(SETUP_STAMP)
+$(W)/obj/%.o: %.c $(HDRS) $(GEN)/imports.h $(wildcard src/backend/wasip2/*.h src/backend/wasi/*.h) | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WASM_CFLAGS) -c $< -o $@
 
@@ -235,7 +238,7 @@ CMD_TYPE := $(GEN)/command/command_component_type.o
 $(CMD_TYPE): $(B)/wit/.stamp
 	@mkdir -p $(dir $@)
 	$(TB)/wit-bindgen c $(B)/wit --world command --out-dir $(GEN)/command >/dev/null
-$(CRT): src/backend/wasip2/crt/start.c $(GEN)/imports.h | $(SETUP_STAMP)
+$(CRT): src/backend/wasip2/crt/start.c src/backend/wasi/crt_exit.h $(GEN)/imports.h | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WASM_CFLAGS) -c $< -o $@
 
@@ -328,7 +331,7 @@ $(HW)/obj/gen/imports.o: $(HGEN)/imports.c $(HGEN)/imports.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(HOSTTLS_CFLAGS) -Wno-unused-parameter -c $< -o $@
 
-$(HW)/obj/%.o: %.c $(HDRS) $(HGEN)/imports.h $(wildcard src/backend/wasip2/*.h) | $(SETUP_STAMP)
+$(HW)/obj/%.o: %.c $(HDRS) $(HGEN)/imports.h $(wildcard src/backend/wasip2/*.h src/backend/wasi/*.h) | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(HOSTTLS_CFLAGS) -c $< -o $@
 
@@ -387,7 +390,7 @@ $(HTW)/obj/gen/imports.o: $(HTGEN)/imports.c $(HTGEN)/imports.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WASIHTTP_CFLAGS) -Wno-unused-parameter -c $< -o $@
 
-$(HTW)/obj/%.o: %.c $(HDRS) $(HTGEN)/imports.h $(wildcard src/backend/wasip2/*.h) | $(SETUP_STAMP)
+$(HTW)/obj/%.o: %.c $(HDRS) $(HTGEN)/imports.h $(wildcard src/backend/wasip2/*.h src/backend/wasi/*.h) | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WASIHTTP_CFLAGS) -c $< -o $@
 
@@ -437,7 +440,7 @@ wasihttp: $(W)/libwasio-http.a $(WASIHTTP_CTEST_WASM) $(TEST_SERVER_HTTP) $(HTTP
 P3W := $(B)/wasm32-p3
 P3GEN := $(B)/gen-p3
 WASI_P3_VERSION := 0.3.0
-WASIP3_SRC := $(sort $(wildcard src/backend/wasip3/*.c))
+WASIP3_SRC := $(sort $(wildcard src/backend/wasip3/*.c)) $(WASI_COMMON_SRC)
 P3_CFLAGS := $(subst -Isrc/backend/wasip2,-Isrc/backend/wasip3,$(subst -I$(GEN),-I$(P3GEN),$(WASM_CFLAGS))) $(TLS_INC)
 P3_OBJ := $(patsubst %.c,$(P3W)/obj/%.o,$(PORTABLE_SRC) $(WASIP3_SRC) $(GEN)/tls_anchors.c) $(P3W)/obj/gen/imports.o
 P3_CRT := $(W)/crt1-wasio-p3.o
@@ -461,11 +464,11 @@ $(P3W)/obj/gen/imports.o: $(P3GEN)/imports.c $(P3GEN)/imports.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(P3_CFLAGS) -Wno-unused-parameter -Wno-strict-prototypes -c $< -o $@
 
-$(P3W)/obj/%.o: %.c $(HDRS) $(P3GEN)/imports.h $(wildcard src/backend/wasip3/*.h) | $(SETUP_STAMP)
+$(P3W)/obj/%.o: %.c $(HDRS) $(P3GEN)/imports.h $(wildcard src/backend/wasip3/*.h src/backend/wasi/*.h) | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(P3_CFLAGS) -c $< -o $@
 
-$(P3_CRT): src/backend/wasip3/crt/start.c $(P3GEN)/imports.h | $(SETUP_STAMP)
+$(P3_CRT): src/backend/wasip3/crt/start.c src/backend/wasi/crt_exit.h $(P3GEN)/imports.h | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(P3_CFLAGS) -c $< -o $@
 

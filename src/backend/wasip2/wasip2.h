@@ -5,17 +5,8 @@
 
 #include "internal.h"
 
-/* ---- canonical ABI results into caller memory (reactor.c) -------------------
- * Between arena_set and arena_clear, the host's cabi_realloc calls are served
- * from [base, base + cap) (bump allocation). A result that does not fit falls
- * back to the counted heap; wasio__abi_free releases such a result and
- * ignores arena memory, so every caller pairs a call with it. */
-void wasio__arena_set(void *base, size_t cap);
-/* As arena_set, but results aligned wider than a byte (records, u32 lists)
- * go to [words, words + words_cap) and byte lists to [bytes, ...). */
-void wasio__arena_set_split(void *bytes, size_t bytes_cap, void *words, size_t words_cap);
-void wasio__arena_clear(void);
-void wasio__abi_free(void *ptr, size_t size);
+/* ---- canonical ABI results into caller memory (shared: src/backend/wasi/abi.c) ---- */
+#include "../wasi/abi.h"
 
 /* ---- sources and the poll set ----------------------------------------------- */
 void wasio__src_init(wasio__src_t *src, wasio__src_kind_t kind);

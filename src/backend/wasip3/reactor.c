@@ -1,6 +1,6 @@
 /* src/backend/wasip3/reactor.c: the wasip3 reactor (phase 3 of a turn over
  * one waitable set), the canonical ABI allocator, the WASI error and
- * address translations, and the system services (clocks, random).
+ * address translations, and the clocks (random bytes: src/backend/wasi/abi.c).
  *
  * Implementation notes
  * - Waiters (backend.h). A waiter joins the loop's waitable set when an
@@ -22,10 +22,10 @@
  *   waiter done and puts it on the ready list; nothing is allocated. An
  *   operation that finished at once takes the same path (the list is not
  *   empty, so the next wait is a poll).
- * - cabi_realloc. Results of list type (random bytes, datagrams, the
- *   addresses of a lookup) land in the guest's memory through
- *   cabi_realloc: in a caller's buffer while an arena is set (a
- *   synchronous call), else in the counted heap, freed by their reader.
+ * - cabi_realloc (src/backend/wasi/abi.c, shared with wasip2): an async call's list
+ *   result (a datagram, a lookup's addresses) is lowered when the call
+ *   returns, with no arena set, so it lands in the counted heap and its
+ *   reader frees it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,56 +37,6 @@
 #define WASIO__P3_EVENTS_PER_TURN 1024
 /* Initial size of the waitable-number table; it doubles as numbers grow. */
 #define WASIO__P3_TABLE_INITIAL 64
-
-/* ---- canonical ABI allocator ------------------------------------------------- */
-
-static struct {
-  uint8_t *base;
-  size_t cap, used;
-} wasio__arena, wasio__last_arena;
-
-void wasio__arena_set(void *base, size_t cap) {
-  wasio__arena.base = base;
-  wasio__arena.cap = cap;
-  wasio__arena.used = 0;
-  wasio__last_arena = wasio__arena;
-}
-
-void wasio__arena_clear(void) { memset(&wasio__arena, 0, sizeof wasio__arena); }
-
-static bool wasio__last_arena_holds(const void *p) {
-  const uint8_t *q = p;
-  return wasio__last_arena.base != NULL && q >= wasio__last_arena.base &&
-         q <= wasio__last_arena.base + wasio__last_arena.cap;
-}
-
-void wasio__abi_free(void *ptr, size_t size) {
-  if (ptr == NULL || size == 0 || wasio__last_arena_holds(ptr)) return;
-  wasio__free(ptr);
-}
-
-__attribute__((export_name("cabi_realloc")))
-void *cabi_realloc(void *ptr, size_t old_size, size_t align, size_t new_size) {
-  if (ptr == NULL && wasio__arena.base != NULL) {
-    uintptr_t base = (uintptr_t)wasio__arena.base;
-    uintptr_t start = (base + wasio__arena.used + (align - 1)) & ~(uintptr_t)(align - 1);
-    if (start + new_size <= base + wasio__arena.cap) {
-      wasio__arena.used = start + new_size - base;
-      return (void *)start;
-    }
-  }
-  if (new_size == 0) return (void *)align;
-  void *p;
-  if (ptr != NULL && !wasio__last_arena_holds(ptr)) {
-    p = wasio__realloc(ptr, new_size);
-  } else {
-    p = wasio__malloc(new_size);
-    if (p != NULL && ptr != NULL) memcpy(p, ptr, old_size < new_size ? old_size : new_size);
-  }
-  /* The canonical ABI has no way to report failure: trap. */
-  if (p == NULL) abort();
-  return p;
-}
 
 /* ---- waiters -------------------------------------------------------------------- */
 
@@ -449,17 +399,3 @@ void wasio_wall_clock(uint64_t *seconds, uint32_t *nanoseconds) {
   *nanoseconds = t.nanoseconds;
 }
 
-int wasio_random_bytes(void *buf, size_t len) {
-  if (len == 0) return 0;
-  if (buf == NULL) return WASIO_EINVAL;
-  imports_list_u8_t ret;
-  wasio__arena_set(buf, len);
-  wasi_random_random_get_random_bytes(len, &ret);
-  wasio__arena_clear();
-  int rc = ret.len == len ? 0 : WASIO_EIO;
-  if (ret.ptr != buf && ret.len > 0) {
-    if (rc == 0) memcpy(buf, ret.ptr, len);
-    wasio__abi_free(ret.ptr, ret.len);
-  }
-  return rc;
-}

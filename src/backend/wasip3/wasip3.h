@@ -49,13 +49,8 @@ int wasio__w3_call(wasio_loop_t *loop, wasio__w3_t *w, uint32_t status);
  * before the cancel. */
 bool wasio__w3_subtask_end(wasio_loop_t *loop, wasio__w3_t *w);
 
-/* ---- canonical ABI results ----------------------------------------------------
- * Between arena_set and arena_clear, the host's cabi_realloc calls are
- * served from [base, base + cap); else from the counted heap.
- * wasio__abi_free releases a result (arena memory is ignored). */
-void wasio__arena_set(void *base, size_t cap);
-void wasio__arena_clear(void);
-void wasio__abi_free(void *ptr, size_t size);
+/* ---- canonical ABI results into caller memory (shared: src/backend/wasi/abi.c) ---- */
+#include "../wasi/abi.h"
 
 /* ---- WASI values ------------------------------------------------------------ */
 /* The one translation of wasi:sockets@0.3.0 errors into WASIO_E* (an

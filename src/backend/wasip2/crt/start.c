@@ -9,7 +9,7 @@
  * exit(): its _Exit calls wasi:cli/exit `exit(result)`. This entry runs the
  * same steps (thread pointer, constructors, main) and ends with exit(),
  * whose atexit handlers, destructors and stdio flush come from the libc;
- * the _Exit below replaces the libc's (the linker takes this object's
+ * the _Exit of src/backend/wasi/crt_exit.h replaces the libc's (the linker takes this object's
  * definitions and never pulls libc's _Exit.o, which defines _Exit and
  * _exit and nothing else) and passes the status on with
  * `exit-with-code(u8)`, so `$?` on the host is the program's code, as
@@ -99,15 +99,6 @@ int wasio__program_main_once(int *status) {
   return state == MAIN_RETURNED ? 0 : -1;
 }
 
-_Noreturn void _Exit(int status) {
-  if (status == 0) {
-    wasi_cli_exit_result_void_void_t ok = {.is_err = false};
-    wasi_cli_exit_exit(&ok);
-  } else {
-    wasi_cli_exit_exit_with_code((uint8_t)status);
-  }
-  __builtin_trap(); /* neither returns */
-}
-
-/* POSIX's other name of _Exit (the libc defines both in one object). */
-_Noreturn void _exit(int status) { _Exit(status); }
+/* _Exit and _exit: exit-with-code (src/backend/wasi/crt_exit.h, shared with the
+ * wasip3 entry). */
+#include "../../wasi/crt_exit.h"

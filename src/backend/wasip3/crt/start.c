@@ -42,14 +42,5 @@ __attribute__((export_name(WASI_CLI_RUN))) int32_t _start(void) {
   exit(__main_void());
 }
 
-_Noreturn void _Exit(int status) {
-  if (status == 0) {
-    wasi_cli_exit_result_void_void_t ok = {.is_err = false};
-    wasi_cli_exit_exit(&ok);
-  } else {
-    wasi_cli_exit_exit_with_code((uint8_t)status);
-  }
-  __builtin_trap();
-}
-
-_Noreturn void _exit(int status) { _Exit(status); }
+/* _Exit and _exit: exit-with-code, as the wasip2 entry's (shared). */
+#include "../../wasi/crt_exit.h"
