@@ -111,6 +111,7 @@ typedef struct wasio__backend_loop {
   uint32_t table_cap;
   wasio__w3_t ready;       /* sentinel of the ready list */
   size_t busy;             /* waiters with an operation in flight */
+  uint32_t nowait_turns;   /* turns in a row that did not block (reactor.c) */
   /* The deadline: a wait-until subtask while one is armed, for `clock_at`
    * (loop time; the monotonic clock itself). */
   wasio__w3_t clock;
