@@ -133,6 +133,10 @@ void wasio__w3_done_now(wasio_loop_t *loop, wasio__w3_t *w, uint32_t code) {
   w->listed = true;
 }
 
+void wasio__w3_poke(wasio_loop_t *loop, wasio__w3_t *w) {
+  if (!w->done) wasio__w3_done_now(loop, w, 0);
+}
+
 void wasio__w3_consume(wasio__w3_t *w) {
   wasio__w3_unlink(w);
   w->done = false;

@@ -155,6 +155,18 @@ int wasio__bk_tcp_connect_result(wasio_tcp_t *tcp) {
   return wasio__tcp_open_streams(tcp->h.loop, tcp);
 }
 
+/* A read of the listener's stream that ended with an event (done, not yet
+ * consumed) may say the stream was dropped: then it is dropped here too,
+ * before anything reads it again (wasmtime traps that), and the accept
+ * after the socket it may have brought reports the end. */
+static void wasio__tcp_accept_seen(wasio_tcp_t *server) {
+  wasio__backend_tcp_t *b = &server->b;
+  if (!b->conn.done || b->lst == 0 || !wasio__w3_dropped(b->conn.code)) return; /* b.acc keeps a socket it brought */
+  wasio__w3_untrack(server->h.loop, &b->conn);
+  wasi_sockets_types_stream_own_tcp_socket_drop_readable(b->lst);
+  b->lst = 0;
+}
+
 /* Reads one socket from the listener's stream into b.acc: true when there
  * is one; false while none is waiting (the read is in flight) or the
  * stream ended (*err). */
@@ -163,6 +175,7 @@ static bool wasio__tcp_accept_read(wasio_tcp_t *server, int *err) {
   *err = 0;
   if (b->acc != 0) return true;
   if (b->conn.busy) return false;
+  wasio__tcp_accept_seen(server);
   if (b->lst == 0) {
     *err = WASIO_ECONNABORTED;
     return false;
@@ -193,7 +206,7 @@ int wasio__bk_tcp_accept(wasio_tcp_t *server, wasio_tcp_t *client) {
   /* The next connection is asked for now: the core may stop at its
    * per-turn budget, and a read in flight (or one already answered, on
    * the ready list) brings it back next turn. */
-  if (wasio__tcp_accept_read(server, &err) || err != 0) wasio__w3_done_now(server->h.loop, &server->b.conn, 0);
+  if (wasio__tcp_accept_read(server, &err) || err != 0) wasio__w3_poke(server->h.loop, &server->b.conn);
   int rc = failed != 0 ? failed : wasio__tcp_open_streams(server->h.loop, client);
   if (rc != 0) {
     wasi_sockets_types_tcp_socket_drop_own((wasi_sockets_types_own_tcp_socket_t){client->b.sock});
@@ -259,7 +272,7 @@ static void wasio__tcp_read_wait(wasio_tcp_t *tcp) {
   wasio_loop_t *loop = tcp->h.loop;
   if (b->in.busy || b->in.done || b->fin.busy) return; /* fin: its event reports */
   if (b->rx_end || b->rx == 0) {
-    wasio__w3_done_now(loop, &b->in, 0);
+    wasio__w3_poke(loop, &b->in);
     return;
   }
   uint32_t st = wasi_sockets_types_stream_u8_read(b->rx, wasio__zero_buf, 0);
@@ -273,13 +286,13 @@ int wasio__bk_tcp_want(wasio_tcp_t *tcp, unsigned what) {
   if (what & WASIO__IO_CONN) {
     if (b->lst != 0 || b->acc != 0) {
       int err;
-      if (wasio__tcp_accept_read(tcp, &err) || err != 0) wasio__w3_done_now(tcp->h.loop, &b->conn, 0);
+      if (wasio__tcp_accept_read(tcp, &err) || err != 0) wasio__w3_poke(tcp->h.loop, &b->conn);
     }
     /* A connect's subtask is in flight already. */
   }
   if (what & WASIO__IO_READ) wasio__tcp_read_wait(tcp);
   /* Writing waits only for copied output in flight; else it can go now. */
-  if ((what & WASIO__IO_WRITE) && !b->out.busy) wasio__w3_done_now(tcp->h.loop, &b->out, 0);
+  if ((what & WASIO__IO_WRITE) && !b->out.busy) wasio__w3_poke(tcp->h.loop, &b->out);
   return 0;
 }
 
@@ -295,13 +308,8 @@ void wasio__tcp_on_ready(wasio__w3_t *w) {
     }
     case WASIO__W3_TCP_ACCEPT: {
       wasio_tcp_t *tcp = WASIO__CONTAINER_OF(w, wasio_tcp_t, b.conn);
+      wasio__tcp_accept_seen(tcp);
       wasio__w3_consume(w);
-      if (tcp->b.acc == 0 && wasio__w3_dropped(w->code)) {
-        /* The listener's stream ended: the next accept reports it. */
-        wasio__w3_untrack(tcp->h.loop, w);
-        wasi_sockets_types_stream_own_tcp_socket_drop_readable(tcp->b.lst);
-        tcp->b.lst = 0;
-      }
       if (tcp->b.want & WASIO__IO_CONN) wasio__tcp_ready(tcp, WASIO__IO_CONN);
       break;
     }
@@ -348,6 +356,13 @@ ptrdiff_t wasio__bk_tcp_read(wasio_tcp_t *tcp, void *buf, size_t len) {
       wasio__tcp_rx_ended(tcp);
       return wasio__tcp_end_status(tcp);
     }
+  }
+  /* An event not yet dispatched may say the stream ended: a read after
+   * it traps. */
+  if (b->in.done && b->in.code != 0 && wasio__w3_dropped(b->in.code)) {
+    wasio__w3_consume(&b->in);
+    wasio__tcp_rx_ended(tcp);
+    return wasio__tcp_end_status(tcp);
   }
   wasio__w3_consume(&b->in);
   uint32_t st = wasi_sockets_types_stream_u8_read(b->rx, buf, len);
@@ -419,9 +434,12 @@ static void wasio__tcp_out_progress(wasio_tcp_t *tcp, uint32_t st) {
 /* Hands p[0..len) to the stream: what the host takes at once, then (when
  * it cannot take it all) a copy of up to WASIO__P3_TCP_OUT_CAP bytes of
  * the rest, written from the handle's buffer. Returns the bytes taken, or
- * the failure when none were. */
+ * the failure when none were. Once a write found the readable end dropped
+ * (write_err), nothing is written again: the host traps a write after it
+ * reported the drop, and staged bytes can still be flushed after it. */
 static ptrdiff_t wasio__tcp_write(wasio_tcp_t *tcp, const uint8_t *p, size_t len) {
   wasio__backend_tcp_t *b = &tcp->b;
+  if (tcp->write_err != 0) return tcp->write_err;
   uint32_t st = wasi_sockets_types_stream_u8_write(b->tx, p, len);
   if (wasio__w3_blocked(st)) {
     wasio__w3_leave(&b->out); /* a synchronous cancel must not be in a set */

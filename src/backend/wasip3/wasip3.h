@@ -24,6 +24,11 @@ void wasio__w3_untrack(wasio_loop_t *loop, wasio__w3_t *w);
 void wasio__w3_block(wasio_loop_t *loop, wasio__w3_t *w);
 /* An operation on w finished with `code` (at once, or by its event). */
 void wasio__w3_done_now(wasio_loop_t *loop, wasio__w3_t *w, uint32_t code);
+/* Asks for w's dispatch without an operation (code 0), unless w is done
+ * already: then its unconsumed status stays. An event's status must never
+ * be lost: after an event said the other end dropped, wasmtime traps the
+ * next read or write of that end. */
+void wasio__w3_poke(wasio_loop_t *loop, wasio__w3_t *w);
 /* Takes w off the ready list and clears `done` (its owner consumed it). */
 void wasio__w3_consume(wasio__w3_t *w);
 /* Before a synchronous cancel of w's operation: wasmtime traps on one
