@@ -399,8 +399,7 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
         # A SKIP ends a C program with HARNESS_EXIT_SKIP, 77 (components
         # pass their exit status on too: src/backend/wasip2/crt/start.c).
         if not pending and recorded and last != "FAIL" and rc != 0 and not (last == "SKIP" and rc == HARNESS_EXIT_SKIP):
-            tail = "\n".join("    " + l for l in out.splitlines()[-30:])
-            results.record("FAIL", f"{prog}@{host}", f": exit {rc} after its last verdict:\n{tail}")
+            results.record("FAIL", f"{prog}@{host}", f": exit {rc} after its last verdict:\n{last_words(out)}")
             return
         if pending and rc == 0:
             for n in pending:
@@ -410,9 +409,21 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
         # the rest; one that gave none died in pending[0].
         if pending and recorded == 0:
             # the program died during pending[0]: fail it, go on with the rest
-            tail = "\n".join("    " + l for l in out.splitlines()[-30:])
-            results.record("FAIL", f"{prog}.{pending[0]}@{host}", f": died (exit {rc}) without a verdict:\n{tail}")
+            results.record("FAIL", f"{prog}.{pending[0]}@{host}", f": died (exit {rc}) without a verdict:\n{last_words(out)}")
             pending.pop(0)
+
+
+def last_words(out, n=30):
+    """The last n lines a program printed, indented. A host's Rust stack
+    backtrace (wasmtime prints one after a trap when it captured one) is
+    cut: its frames say nothing about the component, and they pushed the
+    trap's own message ("Caused by: ... wasm trap: ...") out of view."""
+    lines = out.splitlines()
+    for i, l in enumerate(lines):
+        if l.strip() == "Stack backtrace:":
+            lines = lines[:i] + ["(the host's stack backtrace is left out)"]
+            break
+    return "\n".join("    " + l for l in lines[-n:])
 
 
 def main():
