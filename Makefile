@@ -257,7 +257,7 @@ pc_subst = sed -e 's|@VERSION@|$(WASIO_VERSION)|g' -e 's|@CLANG_MAJOR@|$(CLANG_M
 $(W)/lib/pkgconfig/wasio.pc: tools/wasio.pc.in include/wasio.h $(W)/libwasio.a
 	@mkdir -p $(dir $@)
 	$(call pc_subst,../../../..,../..,$(WASI_LIBC_SYSROOT)) $< > $@
-$(R)/lib/pkgconfig/wasio-native.pc: tools/wasio-native.pc.in include/wasio.h
+$(R)/lib/pkgconfig/wasio-native.pc: tools/wasio-native.pc.in include/wasio.h | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(call pc_subst,../../../..,../..,,libwasio-full.a,$(TLSLIB)) $< > $@
 

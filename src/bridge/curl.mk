@@ -19,7 +19,12 @@ CMAKE := cmake
 CURL_TOOLS_INC := $(CURDIR)/tools/curl/include
 CURL_SELECT := $(CURDIR)/tools/curl/mbedtls_config_select.h
 # clang's compiler-rt for wasm32 (Debian's libclang-rt-N-dev-wasm32).
-WASM_BUILTINS := $(firstword $(wildcard /usr/lib/llvm-$(CLANG_MAJOR)/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a))
+# By its Debian path (libclang-rt-19-dev-wasm32; Debian's clang resource
+# directory is named by the major version): a $(wildcard) here ran when make
+# read this file, before setup installed the package on a fresh machine,
+# and left it empty (every configure check that needed a 128-bit multiply
+# from the libc then failed to link, and curl found no socket()).
+WASM_BUILTINS := /usr/lib/llvm-$(CLANG_MAJOR)/lib/clang/$(CLANG_MAJOR)/lib/wasi/libclang_rt.builtins-wasm32.a
 
 # What curl is built with, on every target: HTTP and HTTPS only (HTTP_ONLY;
 # the issue's scope, and a smaller tool), mbedTLS as the one TLS backend,
