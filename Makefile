@@ -162,7 +162,7 @@ TESTLIB := $(TESTLIB_SRC) tests/harness.h tests/testlib.h
 .PHONY: all setup lib test demo bench clean check-bindings
 # Components are stripped of debug info and names (tools/wasio-cc; --debug
 # keeps them); each is printed with both sizes when it is built.
-all: lib $(EXAMPLE_WASM) $(EXAMPLE_NATIVE) $(APP_WASM) $(APP_NATIVE) tests-build hosttls wasihttp p3 $(FETCH_HOSTTLS) \
+all: lib $(EXAMPLE_WASM) $(EXAMPLE_NATIVE) $(APP_WASM) $(APP_NATIVE) tests-build hosttls wasihttp p3 p3http $(FETCH_HOSTTLS) \
   $(FETCH_HTTP)
 	@for f in $(W)/examples/hello.wasm $(APP_WASM) $(FETCH_HOSTTLS) $(FETCH_HTTP); do \
 	  printf 'size: %s %s bytes (stripped)\n' $$f $$(stat -c %s $$f); done
@@ -468,7 +468,7 @@ $(P3W)/obj/%.o: %.c $(HDRS) $(P3GEN)/imports.h $(wildcard src/backend/wasip3/*.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(P3_CFLAGS) -c $< -o $@
 
-$(P3_CRT): src/backend/wasip3/crt/start.c src/backend/wasi/crt_exit.h $(P3GEN)/imports.h | $(SETUP_STAMP)
+$(P3_CRT): src/backend/wasip3/crt/start.c src/backend/wasi/crt_exit.h src/backend/wasi/crt_main.h $(P3GEN)/imports.h | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(P3_CFLAGS) -c $< -o $@
 
@@ -488,6 +488,59 @@ $(W)/tests-p3/%.wasm: tests/component/%.c $(TESTLIB) $(W)/libwasio-p3.a $(W)/$(T
 P3_EXAMPLES := $(filter-out curl-get gateway,$(EXAMPLES))
 P3_EXAMPLE_WASM := $(foreach e,$(P3_EXAMPLES),$(W)/examples-p3/$(e).wasm)
 P3_APP_WASM := $(foreach a,$(APPS),$(W)/apps-p3/$(a).wasm)
+
+# ---- the WASI 0.3 wasi:http variant: build/wasm32/libwasio-p3-http.a -----------------
+# libwasio-p3.a plus HTTP through the host on wasi:http 0.3 (the client
+# over client.send, the server as the async handler export:
+# src/backend/wasip3/http_host.c, http_incoming.c), with bindings of its
+# own (build/gen-p3-http, from wit/wasio-p3-http.wit); the sources see
+# -DWASIO_WASI_HTTP. The program entry is the p3 one (crt1-wasio-p3.o).
+# `tools/wasio-cc --p3 --http` links a program with it; `make p3http`
+# builds it, the test servers' p3 handler builds and the p3 builds of the
+# handler examples (build/wasm32/examples-p3-http).
+P3HW := $(B)/wasm32-p3-http
+P3HGEN := $(B)/gen-p3-http
+P3HTTP_CFLAGS := $(subst -I$(P3GEN),-I$(P3HGEN),$(P3_CFLAGS)) -DWASIO_WASI_HTTP
+P3HTTP_OBJ := $(patsubst %.c,$(P3HW)/obj/%.o,$(PORTABLE_SRC) $(WASIP3_SRC) $(GEN)/tls_anchors.c) $(P3HW)/obj/gen/imports.o
+
+$(B)/wit-p3-http/.stamp: wit/wasio-p3.wit wit/wasio-p3-http.wit $(SETUP_STAMP)
+	@rm -rf $(B)/wit-p3-http && mkdir -p $(B)/wit-p3-http/deps/wasio-runtime-p3
+	cp wit/wasio-p3-http.wit $(B)/wit-p3-http/
+	cp wit/wasio-p3.wit $(B)/wit-p3-http/deps/wasio-runtime-p3/
+	for p in clocks random sockets cli filesystem http; do \
+	  cp -r $(JCO_LIB)/wit/builtin/$(WASI_P3_VERSION)/wasi-$$p $(B)/wit-p3-http/deps/; done
+	@touch $@
+
+$(P3HGEN)/imports.c $(P3HGEN)/imports.h $(P3HGEN)/imports_component_type.o &: $(B)/wit-p3-http/.stamp
+	@mkdir -p $(P3HGEN)
+	$(TB)/wit-bindgen c $(B)/wit-p3-http --world imports --out-dir $(P3HGEN) >/dev/null
+
+$(P3HW)/obj/gen/imports.o: $(P3HGEN)/imports.c $(P3HGEN)/imports.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(P3HTTP_CFLAGS) -Wno-unused-parameter -Wno-strict-prototypes -c $< -o $@
+
+$(P3HW)/obj/%.o: %.c $(HDRS) $(P3HGEN)/imports.h $(wildcard src/backend/wasip3/*.h src/backend/wasi/*.h) | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(P3HTTP_CFLAGS) -c $< -o $@
+
+$(W)/libwasio-p3-http.a: $(P3HTTP_OBJ) $(P3HGEN)/imports_component_type.o $(P3_CMD_TYPE)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# The p3 builds of the `wasio-test: wasihttp` component tests (host
+# wasmtime-p3-http in tests/run.py) and of the test servers.
+P3HTTP_CTEST_WASM := $(foreach t,$(WASIHTTP_CTESTS),$(W)/tests-p3-http/$(t).wasm)
+$(W)/tests-p3-http/%.wasm: tests/component/%.c $(TESTLIB) $(W)/libwasio-p3-http.a $(W)/$(TLSLIB) $(P3_CRT) tools/wasio-cc
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --p3 --http -o $@ -Itests $< $(TESTLIB_SRC)
+TEST_SERVER_P3HTTP := $(foreach t,$(TEST_SERVERS),$(W)/test-servers-p3-http/$(t).wasm)
+$(W)/test-servers-p3-http/%.wasm: tests/servers/%.c $(W)/libwasio-p3-http.a $(W)/$(TLSLIB) $(P3_CRT) tools/wasio-cc
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --p3 --http -o $@ $(TEST_SERVER_WRAP) $<
+P3HTTP_EXAMPLE_WASM := $(foreach e,$(HTTP_EXAMPLES),$(W)/examples-p3-http/$(e).wasm)
+
+.PHONY: p3http
+p3http: $(W)/libwasio-p3-http.a $(P3_CRT) $(P3HTTP_CTEST_WASM) $(TEST_SERVER_P3HTTP) $(P3HTTP_EXAMPLE_WASM)
 
 .PHONY: p3 test-p3 test-jco-p3
 p3: $(W)/libwasio-p3.a $(P3_CRT) $(P3_CTEST_WASM) $(P3_EXAMPLE_WASM) $(P3_APP_WASM)
@@ -518,6 +571,9 @@ $(W)/examples-http/%.wasm: $(W)/libwasio-http.a $(W)/$(TLSLIB) $(CRT) tools/wasi
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --http --size -o $@ $(wildcard examples/$*/*.c)
 
+$(W)/examples-p3-http/%.wasm: $(W)/libwasio-p3-http.a $(W)/$(TLSLIB) $(P3_CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --p3 --http --size -o $@ $(wildcard examples/$*/*.c)
 $(W)/examples-p3/%.wasm: $(W)/libwasio-p3.a $(W)/$(TLSLIB) $(P3_CRT) tools/wasio-cc $$(wildcard examples/%/*.c)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --p3 --size -o $@ $(wildcard examples/$*/*.c)
@@ -707,7 +763,7 @@ bench-build: $(BENCH_NATIVE) $(BENCH_WASM) $(BENCH_P3) $(R)/bench/helpers/peer
 # serve), against wrk, nginx (one worker) and curl --parallel.
 HTTP_BENCH := $(R)/bench/http_serve $(R)/bench/http_get $(W)/bench/http_serve.wasm $(W)/bench/http_get.wasm \
   $(W)/bench-p3/http_serve.wasm $(W)/bench-p3/http_get.wasm \
-  $(W)/bench-http/http_serve.wasm $(W)/bench-http/http_floor.wasm
+  $(W)/bench-http/http_serve.wasm $(W)/bench-http/http_floor.wasm $(W)/bench-p3-http/http_serve.wasm
 .PHONY: bench-http
 bench-http: $(HTTP_BENCH)
 	@python3 bench/run_http.py
@@ -718,6 +774,9 @@ bench-http: $(HTTP_BENCH)
 $(W)/bench-http/%.wasm: bench/%.c $(W)/libwasio-http.a $(W)/$(TLSLIB) $(CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
 	@mkdir -p $(dir $@)
 	tools/wasio-cc --http -o $@ -Wall -Wextra -Werror $<
+$(W)/bench-p3-http/%.wasm: bench/%.c $(W)/libwasio-p3-http.a $(W)/$(TLSLIB) $(P3_CRT) tools/wasio-cc $(wildcard include/*.h include/wasio/*.h)
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --p3 --http -o $@ -Wall -Wextra -Werror $<
 # The host's floor: a handler on the raw bindings, without wasio (bench/http_floor.c).
 $(W)/bench-http/http_floor.wasm: bench/http_floor.c $(W)/libwasio-http.a $(CRT) tools/wasio-cc
 	@mkdir -p $(dir $@)

@@ -22,6 +22,10 @@ only. Two tables:
                  bindings without wasio (the fewest host calls a p2 handler
                  makes), reused as wasmtime-reuse: what the host costs per
                  request; the gap to wasmtime-reuse is what wasio adds
+     wasmtime-p3-serve  the same built with `wasio-cc --p3 --http`: a
+                 wasi:http 0.3 handler (the async export), reused as
+                 wasmtime-reuse, serving up to 16 requests of one instance
+                 at once (wasmtime serve's default).
      (jco too with --server-hosts ...,jco). The table gives each ratio to
      native wasio and to the socket server component (wasmtime): issue 11's
      goal is wasmtime-reuse >= 0.8x the latter. --server-path /chunks asks
@@ -64,7 +68,7 @@ ratio to the native wasio median from this same invocation.
 Usage: bench/run_http.py [--only server|client|mem] [--reps N] [--client-reps N] [--server-path /|/chunks]
                          [--jco-reps N] [--duration S]
                          [--warmup S] [--requests N] [--conns N] [--quick]
-                         [--server-hosts native,wasmtime,wasmtime-serve,wasmtime-reuse,wasmtime-floor,nginx]
+                         [--server-hosts native,wasmtime,wasmtime-serve,wasmtime-reuse,wasmtime-floor,wasmtime-p3-serve,nginx]
                          [--client-hosts native,wasmtime,jco,curl]
                          [--mem-hosts native,wasmtime] [--mem-conns N] [--pipe-conns N]
                          [--pipe-reqs N]
@@ -90,7 +94,8 @@ NATIVE_DIR = os.path.join(BUILD, "native-release", "bench")
 WASM_DIR = os.path.join(BUILD, "wasm32", "bench")
 HANDLER_DIR = os.path.join(BUILD, "wasm32", "bench-http")
 P3_DIR = os.path.join(BUILD, "wasm32", "bench-p3")
-SERVE_HOSTS = ("wasmtime-serve", "wasmtime-reuse", "wasmtime-floor")  # the wasi:http handler builds
+SERVE_HOSTS = ("wasmtime-serve", "wasmtime-reuse", "wasmtime-floor", "wasmtime-p3-serve")  # the wasi:http handler builds
+HANDLER_P3_DIR = os.path.join(BUILD, "wasm32", "bench-p3-http")  # wasio-cc --p3 --http
 SERVE_REUSE = 1000       # --max-instance-reuse-count of wasmtime-reuse
 SERVE_START_S = 60       # wasmtime serve compiles the component before its first answer
 RUNNER = os.path.join(ROOT, "tools", "wasio-run")
@@ -295,10 +300,11 @@ def start_serve(host):
     port = s.getsockname()[1]
     s.close()
     cmd = [os.path.join(TOOLS, "bin", "wasmtime"), "serve", "-S", "cli", "--addr", f"127.0.0.1:{port}"]
-    if host in ("wasmtime-reuse", "wasmtime-floor"):
+    if host in ("wasmtime-reuse", "wasmtime-floor", "wasmtime-p3-serve"):
         cmd += ["--max-instance-reuse-count", str(SERVE_REUSE)]
     prog = "http_floor.wasm" if host == "wasmtime-floor" else "http_serve.wasm"
-    proc = subprocess.Popen(cmd + [os.path.join(HANDLER_DIR, prog)],
+    pdir = HANDLER_P3_DIR if host == "wasmtime-p3-serve" else HANDLER_DIR
+    proc = subprocess.Popen(cmd + [os.path.join(pdir, prog)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + SERVE_START_S
     while True:
@@ -380,7 +386,8 @@ def bench_server(a):
                 "wasmtime-p3": "wasio wasmtime-p3 (WASI 0.3)",
                 "nginx": "nginx (1 worker)", "wasmtime-serve": "wasi:http wasmtime serve (fresh)",
                 "wasmtime-reuse": f"wasi:http wasmtime serve (reuse {SERVE_REUSE})",
-                "wasmtime-floor": f"host floor: raw handler, no wasio (reuse {SERVE_REUSE})"}[host]
+                "wasmtime-floor": f"host floor: raw handler, no wasio (reuse {SERVE_REUSE})",
+                "wasmtime-p3-serve": f"wasi:http 0.3 wasmtime serve (reuse {SERVE_REUSE}, 16 at once)"}[host]
         if not runs[host]:
             rows.append([name, errors.get(host, "no run")] + [""] * (len(headers) - 2))
             continue
@@ -789,7 +796,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=1, help="warm-up wrk seconds")
     ap.add_argument("--requests", type=int, default=10000)
     ap.add_argument("--conns", type=int, default=32, help="client connections")
-    ap.add_argument("--server-hosts", default="native,wasmtime,wasmtime-p3,wasmtime-serve,wasmtime-reuse,wasmtime-floor,nginx")
+    ap.add_argument("--server-hosts", default="native,wasmtime,wasmtime-p3,wasmtime-serve,wasmtime-reuse,wasmtime-floor,"
+                    "wasmtime-p3-serve,nginx")
     ap.add_argument("--client-hosts", default="native,wasmtime,wasmtime-p3,jco,curl")
     ap.add_argument("--jco-reps", type=int, default=1, help="client runs on jco (slow)")
     ap.add_argument("--server-path", default="/", choices=["/", "/chunks"],
@@ -822,6 +830,8 @@ def main():
         need += [os.path.join(P3_DIR, p + ".wasm") for p in ("http_serve", "http_get")]
     if any(h in SERVE_HOSTS for h in a.server_hosts):
         need += [os.path.join(HANDLER_DIR, p) for p in ("http_serve.wasm", "http_floor.wasm")]
+    if "wasmtime-p3-serve" in a.server_hosts:
+        need.append(os.path.join(HANDLER_P3_DIR, "http_serve.wasm"))
     missing = [p for p in need if not os.path.exists(p)]
     if missing:
         print("bench/run_http.py: missing " + ", ".join(missing) + " (run: make bench-http)",

@@ -116,7 +116,7 @@ from pydriver import BUILD, RUNNER, WASM_TOOLS  # noqa: E402
 LSAN_SUPP = os.path.join(ROOT, "tests", "lsan.supp")  # see the file
 HOSTS = ["native", "wasmtime", "jco"]
 HOSTTLS_HOSTS = ["wasmtime-tls", "tlshost"]  # only for `wasio-test: hosttls` programs
-HTTP_HOSTS = ["wasmtime-http", "jco-http"]  # only for `wasio-test: wasihttp` programs
+HTTP_HOSTS = ["wasmtime-http", "jco-http", "wasmtime-p3-http"]  # only for `wasio-test: wasihttp` programs
 P3_HOSTS = ["wasmtime-p3", "jco-p3"]  # the p3 build of every tests/component program
 P3_LIKE = {"wasmtime-p3": "wasmtime", "jco-p3": "jco"}  # the p2 host whose expectations each keeps
 WASM_HOSTS = ["wasmtime", "jco"] + HOSTTLS_HOSTS + HTTP_HOSTS + P3_HOSTS
@@ -126,6 +126,7 @@ P3_NO_WATCHERS = ("links the wasip2 libc's sockets into the loop (wasio/poll.h w
                   "waitable set cannot wait on (src/backend/wasip3/poll.c)")
 WASI_TLS_IMPORT = "import wasi:tls/types@0.2.0-draft"
 WASI_HTTP_IMPORT = "import wasi:http/outgoing-handler@"
+WASI_HTTP_P3_IMPORT = "import wasi:http/client@0.3"
 ROOT_FETCH_TIMEOUT = 150  # tls_peer.py makes its PKI after printing its port (up to 120 s)
 PEM_MAX = 65536
 DEFAULT_TIMEOUT = 60
@@ -258,9 +259,11 @@ def command_for(host, name, spec, params):
     if host == "native":
         return [os.path.join(BUILD, "native", "tests", name)] + params
     if host in HTTP_HOSTS:
-        # The --http build; wasmtime grants wasi:http and no socket.
-        wasm = os.path.join(BUILD, "wasm32", "tests-http", name + ".wasm")
-        if host == "wasmtime-http":
+        # The --http build (--p3 --http for wasmtime-p3-http: wasi:http
+        # 0.3's client.send); wasmtime grants wasi:http and no socket.
+        sub = "tests-p3-http" if host == "wasmtime-p3-http" else "tests-http"
+        wasm = os.path.join(BUILD, "wasm32", sub, name + ".wasm")
+        if host in ("wasmtime-http", "wasmtime-p3-http"):
             cmd = [RUNNER, "--host", "wasmtime", "--http", "--timeout", str(spec["timeout"])]
             sockets = "sockets=denied"
         else:
@@ -292,12 +295,13 @@ def command_for(host, name, spec, params):
     return cmd + [wasm] + params
 
 
-def check_build_imports(name, results, other, want_import, what):
+def check_build_imports(name, results, other, want_import, what, with_default=True):
     """The two builds of a program: only the `other` one (("wasm32-hosttls",
     "tests-hosttls") or ("wasm32-http", "tests-http")) has `want_import`
     (a line of wasm-tools component wit); the default one has no import
     of `what` ("wasi:tls", "wasi:http") at all."""
-    for build, subdir, want in (("wasm32", "tests", False), other + (True,)):
+    builds = ((("wasm32", "tests", False),) if with_default else ()) + (other + (True,),)
+    for build, subdir, want in builds:
         wasm = os.path.join(BUILD, "wasm32", subdir, name + ".wasm")
         p = subprocess.run([WASM_TOOLS, "component", "wit", wasm], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, errors="replace")
@@ -319,9 +323,11 @@ def check_imports(name, results):
 
 
 def check_http_imports(name, results):
-    """The two builds of a wasihttp program: only the --http one imports
-    wasi:http/outgoing-handler."""
+    """The builds of a wasihttp program: only the --http ones import
+    wasi:http's client (outgoing-handler on 0.2, client on 0.3)."""
     check_build_imports(name, results, ("wasm32-http", "tests-http"), WASI_HTTP_IMPORT, "wasi:http")
+    check_build_imports(name, results, ("wasm32-p3-http", "tests-p3-http"), WASI_HTTP_P3_IMPORT, "wasi:http",
+                        with_default=False)
 
 
 def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(), trust_root=False,
@@ -504,8 +510,8 @@ def main():
         for host in HOSTS + EXTRA_HOSTS:
             if host not in hosts:
                 continue
-            if host in P3_HOSTS and built != "tests":
-                continue
+            if host in P3_HOSTS and built != "tests" and host not in spec["hosts"]:
+                continue  # a driver runs on a p3 host when its hosts line names it
             if host in HOSTTLS_HOSTS and not spec["hosttls"]:
                 continue
             if host in HTTP_HOSTS and not spec["wasihttp"]:

@@ -317,6 +317,12 @@ int wasio_http_fetch(const char *url, uint64_t timeout_ns, size_t max_body, int 
  *   of the same instance (the host may reuse instances: `wasmtime serve
  *   --max-instance-reuse-count`, jco serve's one instance), never between
  *   requests (the instance does not run then).
+ * - On wasi:http 0.3 (wasio-cc --p3 --http) the export is async: one
+ *   instance serves several requests at once (wasmtime serve: up to 16,
+ *   --max-instance-concurrent-reuse-count), each an exchange of the same
+ *   server on the same loop, which runs while any of them is under way;
+ *   at WASIO_HTTP_HOST_MAX_CONCURRENT the instance asks the host for no
+ *   more until one ends.
  * - A request that reaches an instance whose main returned without binding
  *   a server, or whose server was shut down, gets 500 with a body that
  *   says why; so does a request whose handler returned with no response
@@ -343,6 +349,11 @@ typedef struct wasio_http_exchange wasio_http_exchange_t;
 #define WASIO_HTTP_SERVER_IDLE_TIMEOUT_NS (60ull * WASIO_NS_PER_S)
 #define WASIO_HTTP_SERVER_HEAD_TIMEOUT_NS (10ull * WASIO_NS_PER_S)  /* slow-client defence */
 #define WASIO_HTTP_SERVER_BODY_TIMEOUT_NS (30ull * WASIO_NS_PER_S)  /* between body bytes */
+/* Through a wasi:http 0.3 host: requests one instance serves at once; at
+ * this many the instance asks the host for no more (backpressure) until
+ * one ends. The host's own limit may be lower (wasmtime serve: 16,
+ * --max-instance-concurrent-reuse-count). */
+#define WASIO_HTTP_HOST_MAX_CONCURRENT 64
 
 typedef struct wasio_http_server_opts {
   size_t max_connections;  /* 0: default; more are accepted and closed at once (SOCKETS) */

@@ -6,17 +6,17 @@
  * Implementation notes
  * - The export is the backend's; what to do with a request is the
  *   server's. A backend cannot call up into src/http, so the server binds
- *   a function to the export (wasio__bk_http_serve_bind) and the export
- *   calls it once per request the host hands in, with the request wrapped
- *   in a wasio__bk_http_incoming_t that lives as long as that call. The
- *   call returns when the exchange is over; the export then drops what is
- *   left (an unset response-outparam, which the host answers itself; the
- *   request, after its body, which the server has released by then).
+ *   its functions to the export (wasio__bk_http_serve_bind) and the export
+ *   calls them for each request the host hands in, with the request
+ *   wrapped in a wasio__bk_http_incoming_t that lives until the exchange
+ *   is over; the export then drops what is left (an unset response, which
+ *   the host answers itself; the request, after its body, which the
+ *   server has released by then).
  * - The bodies are src/core/http_host.h's objects: the request's body is a
  *   wasio__bk_http_body_in_t, the response's a wasio__bk_http_body_out_t,
  *   as for the client (its response and its request), so both sides read,
  *   write, wait and finish the same way.
- * - Only one function may be bound at a time (one server per instance);
+ * - Only one server may be bound at a time (one per instance);
  *   while nothing is bound the export answers 500 itself, with a body
  *   that says why (main did not bind a server, or it was unbound).
  */
@@ -30,13 +30,29 @@
 /* One request the host handed to the export (opaque above the backend). */
 typedef struct wasio__bk_http_incoming wasio__bk_http_incoming_t;
 
-/* Serves one request; returns when its exchange is over. */
-typedef void (*wasio__http_serve_fn)(void *arg, wasio__bk_http_incoming_t *req);
+/* What the server binds to the export: two ways to serve a request, for
+ * the two kinds of host.
+ * - serve: one request start to end, running the loop; returns when its
+ *   exchange is over. For a host that waits for the export to return
+ *   before it hands in the next request (wasi:http 0.2).
+ * - begin, then step: for a host that runs several requests of one
+ *   instance at once (wasi:http 0.3), whose export must not block. begin
+ *   starts the exchange and returns its token (NULL: none could be made,
+ *   and the request was failed); after every pass of the loop the export
+ *   calls step(token, alive), alive being whether the loop has work left
+ *   (wasio__loop_alive), until step says the exchange is over (the token
+ *   is gone then). */
+typedef struct wasio__http_serve_ops {
+  void (*serve)(void *arg, wasio__bk_http_incoming_t *req);
+  void *(*begin)(void *arg, wasio__bk_http_incoming_t *req);
+  bool (*step)(void *token, bool alive);
+} wasio__http_serve_ops_t;
 
-/* Binds fn(arg) to the export. Returns 0, or WASIO_EBUSY when another
- * function is bound. */
-int wasio__bk_http_serve_bind(wasio__http_serve_fn fn, void *arg);
-/* Unbinds fn(arg) if it is bound (later requests get the export's 500). */
+/* Binds ops(arg) to the export; `loop` is the server's (an export that
+ * serves in steps runs it). Returns 0, or WASIO_EBUSY when another server
+ * is bound. */
+int wasio__bk_http_serve_bind(const wasio__http_serve_ops_t *ops, void *arg, wasio_loop_t *loop);
+/* Unbinds arg if it is bound (later requests get the export's 500). */
 void wasio__bk_http_serve_unbind(void *arg);
 
 /* The request head: views into the `fields` buffer's bytes (the method's

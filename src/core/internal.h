@@ -172,6 +172,7 @@ struct wasio_loop {
    * request is in progress (src/http/server_host.c): a run hands control
    * back to the host instead of waiting (wasio__loop_set_yield). */
   bool yield_idle;
+  uint64_t yield_deadline; /* what the last yielding turn would have waited for */
   wasio_loop_stats_t stats;
   uint8_t *read_buf;                 /* WASIO_READ_BUF_SIZE bytes */
   wasio__pending_t pending;          /* sentinel of the pending list */
@@ -187,6 +188,13 @@ struct wasio_loop {
  * bound to the host's incoming-handler, between its requests; wasio/http.h
  * documents what a program sees). */
 void wasio__loop_set_yield(wasio_loop_t *loop, bool on);
+/* Whether the loop has work left (what wasio_loop_run's result says when
+ * it does not yield). */
+bool wasio__loop_alive(const wasio_loop_t *loop);
+/* The deadline the last turn that yielded would have waited for (0: none
+ * earlier than forever); a backend that hands the wait to the host arms
+ * it (src/backend/wasip3/http_incoming.c). */
+uint64_t wasio__loop_yield_deadline(const wasio_loop_t *loop);
 
 /* A wait that belongs to no handle starts (+1) or ends (-1): while any is
  * held the loop is alive and phase 3 may block for it. */

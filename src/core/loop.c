@@ -56,7 +56,7 @@ int wasio_loop_new(wasio_loop_t **out) {
   return 0;
 }
 
-static bool wasio__loop_alive(const wasio_loop_t *loop) {
+bool wasio__loop_alive(const wasio_loop_t *loop) {
   return loop->active_handles > 0 || loop->held > 0 || loop->defer_head != NULL || loop->closing_head != NULL;
 }
 
@@ -156,6 +156,7 @@ int wasio_loop_run(wasio_loop_t *loop, wasio_run_mode_t mode) {
      * at what is ready without waiting, then the run ends (the host runs
      * the component again with its next request). */
     if (loop->yield_idle && deadline != 0) {
+      loop->yield_deadline = deadline;
       deadline = 0;
       yielded = true;
     }
@@ -173,6 +174,8 @@ int wasio_loop_run(wasio_loop_t *loop, wasio_run_mode_t mode) {
 }
 
 void wasio__loop_set_yield(wasio_loop_t *loop, bool on) { loop->yield_idle = on; }
+
+uint64_t wasio__loop_yield_deadline(const wasio_loop_t *loop) { return loop->yield_deadline; }
 
 void wasio_loop_stop(wasio_loop_t *loop) { loop->stop_flag = 1; }
 

@@ -6,7 +6,7 @@
  * src/core/http_serve.h).
  *
  * Implementation notes
- * - One binding per server (wasio__srv_host_t, made by listen), one
+ * - One binding per server (wasio__srv_hreq_t, made by listen), one
  *   request at a time: a p2 host never calls the export again before it
  *   returned, and it returns only once the exchange is over. Everything a
  *   request needs lives in the binding and is reused: the head's field
@@ -78,8 +78,21 @@ typedef enum srvh_deadline {
   HDL_WRITE  /* the host takes nothing of the response */
 } srvh_deadline_t;
 
+/* The binding: made by listen, one per server. Its requests' slots are
+ * on `active` while served and on `free` after (reused: a request makes
+ * no allocation of the server's own once the binding has served as many
+ * at once before). */
 struct wasio__srv_host {
   wasio_http_server_t *server;
+  wasio__srv_hreq_t *active, *free;
+  unsigned serving; /* slots on `active` */
+  bool bound;
+};
+
+struct wasio__srv_hreq {
+  wasio_http_server_t *server;
+  wasio__srv_host_t *bind;     /* the binding it belongs to */
+  wasio__srv_hreq_t *next;            /* the binding's active or free list */
   wasio__bk_http_incoming_t *req; /* the request being served, or NULL */
   wasio_http_exchange_t *ex;      /* its exchange until complete */
   wasio__bk_http_body_in_t in;
@@ -88,8 +101,7 @@ struct wasio__srv_host {
   wasio_timer_t *timer;
   wasio_defer_t kick;
   bool kick_queued;
-  bool bound;
-  bool serving;         /* serve() is running */
+  bool answered;        /* srvh_step answered for a stuck handler */
   bool delivered;       /* the handler was called */
   bool done;            /* the exchange is over */
   bool aborted;         /* the response failed or was aborted: teardown only */
@@ -111,26 +123,32 @@ struct wasio__srv_host {
   char tbytes[WASIO_HTTP_MAX_HEAD];
 };
 
-static void srvh_run(wasio__srv_host_t *h);
+static void srvh_run(wasio__srv_hreq_t *h);
 static void srvh_serve(void *arg, wasio__bk_http_incoming_t *req);
+static void *srvh_begin(void *arg, wasio__bk_http_incoming_t *req);
+static bool srvh_step(void *token, bool alive);
+
+static const wasio__http_serve_ops_t srvh_ops = {srvh_serve, srvh_begin, srvh_step};
 
 bool wasio__srvh_aborted(const wasio_http_exchange_t *ex) { return ex->host->aborted; }
 
-bool wasio__srvh_busy(const wasio_http_server_t *s) { return s->host != NULL && s->host->serving; }
+bool wasio__srvh_busy(const wasio_http_server_t *s) { return s->host != NULL && s->host->serving > 0; }
 
 void wasio__srvh_cancel(wasio_http_server_t *s) {
-  if (s->host != NULL && s->host->ex != NULL) wasio__srvh_abort(s->host->ex, WASIO_ECANCELED);
+  if (s->host == NULL) return;
+  for (wasio__srv_hreq_t *h = s->host->active; h != NULL; h = h->next)
+    if (h->ex != NULL) wasio__srvh_abort(h->ex, WASIO_ECANCELED);
 }
 
 static void srvh_kick_cb(wasio_defer_t *d, int status) {
-  wasio__srv_host_t *h = d->data;
+  wasio__srv_hreq_t *h = d->data;
   h->kick_queued = false;
   if (status < 0) return;
   srvh_run(h);
 }
 
 /* srvh_run from phase 2 of the next turn (never inside an API call). */
-static void srvh_kick(wasio__srv_host_t *h) {
+static void srvh_kick(wasio__srv_hreq_t *h) {
   if (h->running) {
     h->again = true;
     return;
@@ -143,49 +161,79 @@ static void srvh_ready(void *data) { srvh_run(data); }
 
 /* ---- binding ------------------------------------------------------------------------ */
 
-int wasio__srvh_bind(wasio_http_server_t *s) {
-  wasio__srv_host_t *h = s->host;
-  if (h == NULL) {
+/* A request's slot, from the free list or new (with its timer). */
+static wasio__srv_hreq_t *srvh_slot_get(wasio__srv_host_t *b) {
+  wasio__srv_hreq_t *h = b->free;
+  if (h != NULL) {
+    b->free = h->next;
+  } else {
     h = wasio__calloc(1, sizeof *h);
-    if (h == NULL) return WASIO_ENOMEM;
-    if (wasio_timer_new(s->loop, &h->timer) < 0) {
+    if (h == NULL) return NULL;
+    if (wasio_timer_new(b->server->loop, &h->timer) < 0) {
       wasio__free(h);
-      return WASIO_ENOMEM;
+      return NULL;
     }
     wasio_timer_set_data(h->timer, h);
-    h->server = s;
+    h->server = b->server;
+    h->bind = b;
     h->kick.data = h;
   }
-  int rc = wasio__bk_http_serve_bind(srvh_serve, h);
+  h->next = b->active;
+  b->active = h;
+  b->serving++;
+  return h;
+}
+
+static void srvh_slot_put(wasio__srv_hreq_t *h) {
+  wasio__srv_host_t *b = h->bind;
+  wasio__srv_hreq_t **pp = &b->active;
+  while (*pp != h) pp = &(*pp)->next;
+  *pp = h->next;
+  b->serving--;
+  h->next = b->free;
+  b->free = h;
+}
+
+int wasio__srvh_bind(wasio_http_server_t *s) {
+  wasio__srv_host_t *b = s->host;
+  if (b == NULL) {
+    b = wasio__calloc(1, sizeof *b);
+    if (b == NULL) return WASIO_ENOMEM;
+    b->server = s;
+  }
+  int rc = wasio__bk_http_serve_bind(&srvh_ops, b, s->loop);
   if (rc < 0) {
-    if (s->host == NULL) {
-      wasio_timer_close(h->timer, NULL);
-      wasio__free(h);
-    }
+    if (s->host == NULL) wasio__free(b);
     return rc;
   }
-  s->host = h;
-  h->bound = true;
+  s->host = b;
+  b->bound = true;
   /* From now on a run outside a request hands back to the host. */
-  if (!h->serving) wasio__loop_set_yield(s->loop, true);
+  if (b->serving == 0) wasio__loop_set_yield(s->loop, true);
   return 0;
 }
 
 void wasio__srvh_unbind(wasio_http_server_t *s) {
-  wasio__srv_host_t *h = s->host;
-  if (h == NULL || !h->bound) return;
-  h->bound = false;
-  wasio__bk_http_serve_unbind(h);
+  wasio__srv_host_t *b = s->host;
+  if (b == NULL || !b->bound) return;
+  b->bound = false;
+  wasio__bk_http_serve_unbind(b);
   wasio__loop_set_yield(s->loop, false);
 }
 
 void wasio__srvh_free(wasio_http_server_t *s) {
-  wasio__srv_host_t *h = s->host;
-  if (h == NULL) return;
+  wasio__srv_host_t *b = s->host;
+  if (b == NULL) return;
   wasio__srvh_unbind(s);
-  wasio_timer_close(h->timer, NULL);
-  if (h->kick_queued) (void)wasio_defer_cancel(&h->kick); /* not reached: the server waits for its run */
-  wasio__free(h);
+  /* Only free slots are left: the server finishes when none is served. */
+  while (b->free != NULL) {
+    wasio__srv_hreq_t *h = b->free;
+    b->free = h->next;
+    wasio_timer_close(h->timer, NULL);
+    if (h->kick_queued) (void)wasio_defer_cancel(&h->kick); /* not reached: the server waits for its run */
+    wasio__free(h);
+  }
+  wasio__free(b);
   s->host = NULL;
 }
 
@@ -193,7 +241,7 @@ void wasio__srvh_free(wasio_http_server_t *s) {
 
 static void srvh_timer_cb(wasio_timer_t *t);
 
-static uint64_t srvh_due(const wasio__srv_host_t *h, srvh_deadline_t *kind) {
+static uint64_t srvh_due(const wasio__srv_hreq_t *h, srvh_deadline_t *kind) {
   const wasio_http_exchange_t *ex = h->ex;
   wasio_http_server_t *s = h->server;
   *kind = HDL_NONE;
@@ -209,7 +257,7 @@ static uint64_t srvh_due(const wasio__srv_host_t *h, srvh_deadline_t *kind) {
   return 0;
 }
 
-static void srvh_sched(wasio__srv_host_t *h) {
+static void srvh_sched(wasio__srv_hreq_t *h) {
   srvh_deadline_t kind;
   uint64_t due = srvh_due(h, &kind);
   h->deadline = (uint8_t)kind;
@@ -223,10 +271,10 @@ static void srvh_sched(wasio__srv_host_t *h) {
     wasio__srvh_abort(h->ex, WASIO_ENOMEM);
 }
 
-static void srvh_finish_body(wasio__srv_host_t *h, int status, const wasio_http_trailers_t *trailers);
+static void srvh_finish_body(wasio__srv_hreq_t *h, int status, const wasio_http_trailers_t *trailers);
 
 static void srvh_timer_cb(wasio_timer_t *t) {
-  wasio__srv_host_t *h = wasio_timer_data(t);
+  wasio__srv_hreq_t *h = wasio_timer_data(t);
   srvh_deadline_t kind;
   uint64_t due = srvh_due(h, &kind);
   uint64_t now = wasio_loop_now(h->server->loop);
@@ -248,7 +296,7 @@ static void srvh_timer_cb(wasio_timer_t *t) {
 /* Sets the head: the caller's fields less those of the connection (the
  * host owns it), plus the Content-Length when the length is known and the
  * caller's field does not say it. */
-static int srvh_head(wasio__srv_host_t *h, wasio_http_exchange_t *ex, int status, const wasio_http_header_t *headers,
+static int srvh_head(wasio__srv_hreq_t *h, wasio_http_exchange_t *ex, int status, const wasio_http_header_t *headers,
                      size_t n, bool keep_cl, bool nobody, int64_t length) {
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
@@ -277,7 +325,7 @@ static int srvh_head(wasio__srv_host_t *h, wasio_http_exchange_t *ex, int status
 
 int wasio__srvh_respond(wasio_http_exchange_t *ex, int status, const wasio_http_header_t *headers, size_t n,
                         bool keep_cl, bool nobody, const void *body, size_t len) {
-  wasio__srv_host_t *h = ex->host;
+  wasio__srv_hreq_t *h = ex->host;
   int rc = srvh_head(h, ex, status, headers, n, keep_cl, nobody, nobody ? -1 : (int64_t)len);
   if (rc < 0) return rc;
   ex->resp_mode = (uint8_t)((nobody || ex->is_head) ? MODE_NOBODY : MODE_LENGTH);
@@ -293,7 +341,7 @@ int wasio__srvh_respond(wasio_http_exchange_t *ex, int status, const wasio_http_
 
 int wasio__srvh_start(wasio_http_exchange_t *ex, int status, const wasio_http_header_t *headers, size_t n,
                       bool keep_cl, bool nobody, int64_t content_length) {
-  wasio__srv_host_t *h = ex->host;
+  wasio__srv_hreq_t *h = ex->host;
   int rc = srvh_head(h, ex, status, headers, n, keep_cl, nobody, nobody ? -1 : content_length);
   if (rc < 0) return rc;
   if (nobody || ex->is_head)
@@ -307,7 +355,7 @@ int wasio__srvh_start(wasio_http_exchange_t *ex, int status, const wasio_http_he
 }
 
 void wasio__srvh_write(wasio_http_exchange_t *ex) {
-  wasio__srv_host_t *h = ex->host;
+  wasio__srv_hreq_t *h = ex->host;
   ex->out_pending = false;
   h->out_ptr = ex->out;
   h->out_len = ex->resp_mode == MODE_NOBODY ? 0 : ex->out_len; /* HEAD: the callback still runs */
@@ -317,7 +365,7 @@ void wasio__srvh_write(wasio_http_exchange_t *ex) {
 }
 
 int wasio__srvh_end(wasio_http_exchange_t *ex, const wasio_http_header_t *trailers, size_t n) {
-  wasio__srv_host_t *h = ex->host;
+  wasio__srv_hreq_t *h = ex->host;
   if (n > 0 && ex->resp_mode == MODE_CHUNKED) {
     int rc = wasio__bk_http_fields_new(trailers, n, &h->trailers_out);
     if (rc < 0) return rc;
@@ -332,7 +380,7 @@ int wasio__srvh_end(wasio_http_exchange_t *ex, const wasio_http_header_t *traile
  * wasi:http error-code, unless `gone` (the request's body failed: the
  * client went away, nobody is left to answer); after it the body is
  * released unfinished, a broken response for the client. */
-static void srvh_fail(wasio__srv_host_t *h, int err, bool gone) {
+static void srvh_fail(wasio__srv_hreq_t *h, int err, bool gone) {
   if (h->aborted) return;
   h->aborted = true;
   if (h->fail == 0) h->fail = err;
@@ -348,7 +396,7 @@ void wasio__srvh_abort(wasio_http_exchange_t *ex, int err) { srvh_fail(ex->host,
 
 /* Hands the host what it takes of the current write, then finishes the
  * body once asked. */
-static void srvh_pump_out(wasio__srv_host_t *h) {
+static void srvh_pump_out(wasio__srv_hreq_t *h) {
   wasio_http_exchange_t *ex = h->ex;
   if (h->out_state != OUT_OPEN) return;
   uint64_t now = wasio_loop_now(h->server->loop);
@@ -397,7 +445,7 @@ static void srvh_pump_out(wasio__srv_host_t *h) {
 /* The request body ended (0, with its trailers) or failed: on_end, then
  * what a socket server does (a 413 or 408 when no response started; a
  * streamed response the handler did not end is aborted). */
-static void srvh_finish_body(wasio__srv_host_t *h, int status, const wasio_http_trailers_t *trailers) {
+static void srvh_finish_body(wasio__srv_hreq_t *h, int status, const wasio_http_trailers_t *trailers) {
   wasio_http_exchange_t *ex = h->ex;
   if (h->in_state == IN_OPEN) wasio__bk_http_body_in_release(&h->in);
   h->in_state = IN_DONE;
@@ -429,7 +477,7 @@ static void srvh_finish_body(wasio__srv_host_t *h, int status, const wasio_http_
 
 /* Reads what the host has of the body for on_data (the server's landing
  * buffer: no socket uses it here), then its trailers. */
-static void srvh_pump_in(wasio__srv_host_t *h) {
+static void srvh_pump_in(wasio__srv_hreq_t *h) {
   wasio_http_exchange_t *ex = h->ex;
   wasio_http_server_t *s = h->server;
   if (ex->req_state == REQ_END_QUEUED) {
@@ -508,7 +556,7 @@ void wasio__srvh_pause(wasio_http_exchange_t *ex) { srvh_kick(ex->host); }
 
 /* Whether the exchange is over: the response finished (or failed) and the
  * request body ended or was dropped; then on_complete, once. */
-static void srvh_check_complete(wasio__srv_host_t *h) {
+static void srvh_check_complete(wasio__srv_hreq_t *h) {
   wasio_http_exchange_t *ex = h->ex;
   if (ex == NULL) return;
   if (!h->aborted) {
@@ -534,7 +582,7 @@ static void srvh_check_complete(wasio__srv_host_t *h) {
   wasio__srv_ex_complete(ex, err); /* ex is gone from here on */
 }
 
-static int srvh_reject(wasio__srv_host_t *h, wasio_http_exchange_t *ex, int code, int err) {
+static int srvh_reject(wasio__srv_hreq_t *h, wasio_http_exchange_t *ex, int code, int err) {
   static const wasio_http_header_t ct[] = {{{"content-type", 12}, {"text/plain; charset=utf-8", 25}}};
   size_t len = 0;
   int rc = wasio__srv_error_text(h->err_body, sizeof h->err_body, code, err, &len);
@@ -544,7 +592,7 @@ static int srvh_reject(wasio__srv_host_t *h, wasio_http_exchange_t *ex, int code
 
 /* Reads the request, makes the refusals a socket server makes, and calls
  * the handler. */
-static void srvh_deliver(wasio__srv_host_t *h) {
+static void srvh_deliver(wasio__srv_hreq_t *h) {
   wasio_http_server_t *s = h->server;
   wasio_http_exchange_t *ex = h->ex;
   h->delivered = true;
@@ -600,7 +648,7 @@ static void srvh_deliver(wasio__srv_host_t *h) {
 
 /* Everything that may move: the handler's first call, the request body,
  * the response body, completion. The one place user callbacks run. */
-static void srvh_run(wasio__srv_host_t *h) {
+static void srvh_run(wasio__srv_hreq_t *h) {
   if (h->running) {
     h->again = true;
     return;
@@ -621,7 +669,7 @@ static void srvh_run(wasio__srv_host_t *h) {
 /* The handler left the exchange with nothing on the loop that could end
  * it: 500 if it never started a response, else the response is cut
  * short. */
-static void srvh_stuck(wasio__srv_host_t *h) {
+static void srvh_stuck(wasio__srv_hreq_t *h) {
   wasio_http_exchange_t *ex = h->ex;
   static const char text[] =
       "500 Internal Server Error: the handler left the request without a response, and nothing on the loop "
@@ -634,54 +682,72 @@ static void srvh_stuck(wasio__srv_host_t *h) {
   wasio__srvh_abort(ex, WASIO_ECANCELED);
 }
 
-static void srvh_serve(void *arg, wasio__bk_http_incoming_t *req) {
-  wasio__srv_host_t *h = arg;
-  wasio_http_server_t *s = h->server;
-  wasio_loop_t *loop = s->loop;
-  wasio_http_exchange_t *ex = wasio__srv_ex_new(s, NULL);
+/* Starts the exchange of one request on a slot of its own; NULL when none
+ * could be made (the request is failed: the host answers for it). */
+static void *srvh_begin(void *arg, wasio__bk_http_incoming_t *req) {
+  wasio__srv_host_t *b = arg;
+  wasio_http_server_t *s = b->server;
+  wasio__srv_hreq_t *h = srvh_slot_get(b);
+  wasio_http_exchange_t *ex = h != NULL ? wasio__srv_ex_new(s, NULL) : NULL;
   if (ex == NULL) {
+    if (h != NULL) srvh_slot_put(h);
     wasio__bk_http_incoming_fail(req, WASIO_ENOMEM);
-    return;
+    return NULL;
   }
   ex->host = h;
   h->req = req;
   h->ex = ex;
-  h->serving = true;
-  h->delivered = h->done = h->aborted = h->end_asked = h->write_owed = h->has_cl = false;
+  h->delivered = h->done = h->aborted = h->end_asked = h->write_owed = h->has_cl = h->answered = false;
   h->in_state = IN_CLOSED;
   h->out_state = OUT_NONE;
   h->fail = 0;
   h->cl = h->body_bytes = 0;
   h->out_ptr = NULL;
   h->out_len = 0;
-  wasio__loop_set_yield(loop, false);
   srvh_kick(h);
-  /* The loop runs until the exchange is over. A turn after which the
-   * loop has no work left cannot end it: the server answers for the
-   * handler once; if even that leaves nothing to run, everything goes. */
-  bool answered = false;
-  while (!h->done) {
-    int alive = wasio_loop_run(loop, WASIO_RUN_ONCE);
-    if (h->done) break;
-    if (alive > 0) continue;
-    if (alive == 0 && !answered) {
-      answered = true;
+  return h;
+}
+
+/* After the loop ran: whether the exchange is over (its slot is free
+ * then). A loop with no work left (!alive) cannot end it: the server
+ * answers for the handler once; if even that leaves nothing to run,
+ * everything goes. */
+static bool srvh_step(void *token, bool alive) {
+  wasio__srv_hreq_t *h = token;
+  if (!h->done && !alive) {
+    if (!h->answered) {
+      h->answered = true;
       srvh_stuck(h);
-      continue;
+    } else {
+      if (!h->aborted) wasio__srvh_abort(h->ex, WASIO_ECANCELED);
+      srvh_run(h); /* an aborted exchange completes in srvh_run */
     }
-    if (!h->aborted) wasio__srvh_abort(h->ex, WASIO_ECANCELED);
-    srvh_run(h);
-    if (!h->done) break; /* cannot happen: an aborted exchange completes in srvh_run */
   }
+  if (!h->done) return false;
+  wasio_http_server_t *s = h->server;
+  wasio_loop_t *loop = s->loop;
   h->req = NULL;
-  h->serving = false;
-  if (h->bound) wasio__loop_set_yield(loop, true);
+  srvh_slot_put(h);
   /* A server shut down during the request ends now (its callback, then
    * its memory, from deferred work: a few turns that do not wait), as the
    * instance may get no other request to run the loop in. */
-  bool closing = s->shutting_down;
+  bool closing = s->shutting_down && s->host->serving == 0;
+  if (s->host->serving == 0 && s->host->bound) wasio__loop_set_yield(loop, true);
   wasio__srv_maybe_finish(s);
   for (int i = 0; closing && i < WASIO__SRVH_CLOSE_TURNS; i++) (void)wasio_loop_run(loop, WASIO_RUN_NOWAIT);
+  return true;
+}
+
+/* One request start to end (a host that waits for the export to return):
+ * the loop runs turn by turn until the exchange is complete. */
+static void srvh_serve(void *arg, wasio__bk_http_incoming_t *req) {
+  wasio__srv_host_t *b = arg;
+  wasio_loop_t *loop = b->server->loop;
+  wasio__loop_set_yield(loop, false);
+  void *t = srvh_begin(b, req);
+  bool alive = true;
+  while (t != NULL && !srvh_step(t, alive)) alive = wasio_loop_run(loop, WASIO_RUN_ONCE) > 0;
+  if (t == NULL && b->serving == 0 && b->bound) wasio__loop_set_yield(loop, true);
 }
 
 #else /* no wasi:http in this build: the HOST transport is refused at creation */

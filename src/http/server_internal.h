@@ -226,7 +226,8 @@ typedef enum srv_deadline {
   DL_LINGER  /* lingering close */
 } srv_deadline_t;
 
-typedef struct wasio__srv_host wasio__srv_host_t;
+typedef struct wasio__srv_host wasio__srv_host_t; /* a server's binding to the host */
+typedef struct wasio__srv_hreq wasio__srv_hreq_t; /* one request through it */
 
 struct wasio_http_exchange {
   wasio_http_server_t *server;
@@ -235,7 +236,7 @@ struct wasio_http_exchange {
    * head axis reads SENT through the host once the response-outparam is
    * set. */
   wasio__srv_conn_t *conn;
-  wasio__srv_host_t *host;
+  wasio__srv_hreq_t *host;
   wasio_http_exchange_t *next; /* the server's free list */
   void *data;
   void (*on_complete)(wasio_http_exchange_t *ex, int status);

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 # wasio-test: timeout 900
+# wasio-test: hosts native wasmtime jco wasmtime-p3
 """tests/apps/http_handler.py: one HTTP handler (tests/servers/http_handler.c)
 served through both transports of wasio/http.h, checked by what real
 clients get.
@@ -18,7 +19,12 @@ Where each HOST runs the handler:
             requests, and -S inherit-network: sockets are granted there
             only); every test runs on both, and a failure names which;
   jco       the same component under `jco serve` (tools/jco: one instance
-            serves every request).
+            serves every request);
+  wasmtime-p3  build/wasm32/test-servers-p3-http/http_handler.wasm (wasio-cc
+            --p3 --http: a wasi:http 0.3 handler, the async export with
+            several requests of one instance at once) under `wasmtime serve
+            -S cli`, instances reused (--max-instance-reuse-count) and
+            sockets granted (-S inherit-network): the "p3" variant.
 Where jco's preview2-shim cannot do what a test needs, the test is SKIPped
 with the reason and the place in the shim's source (under
 tools/jco/node_modules) that shows it. Every client is http.client or a
@@ -43,6 +49,7 @@ from pydriver import Skipped, check, test  # noqa: E402
 
 NATIVE = os.path.join(ROOT, "build", "native", "test-servers", "http_handler")
 WASM = os.path.join(ROOT, "build", "wasm32", "test-servers-http", "http_handler.wasm")
+WASM_P3 = os.path.join(ROOT, "build", "wasm32", "test-servers-p3-http", "http_handler.wasm")
 WASMTIME = os.path.join(pydriver.WASIO_TOOLS, "bin", "wasmtime")
 JCO = os.path.join(ROOT, "tools", "jco", "node_modules", "@bytecodealliance", "jco", "dist", "jco.js")
 SHIM = "tools/jco/node_modules/@bytecodealliance/jco/node_modules/@bytecodealliance/preview2-shim/dist"
@@ -56,7 +63,8 @@ SLOW_REQUESTS = 64
 SLOW_MS = 3000
 FNV_START = 0xcbf29ce484222325
 
-VARIANTS = {"native": ["native"], "wasmtime": ["fresh", "reuse"], "jco": ["jco"]}
+VARIANTS = {"native": ["native"], "wasmtime": ["fresh", "reuse"], "jco": ["jco"], "wasmtime-p3": ["p3"]}
+REUSED = ("reuse", "p3")  # the variants whose instances serve many requests, sockets granted
 
 JCO_NO_TRAILERS = (f"jco's preview2-shim has no trailers: FutureTrailers.get answers an empty list and "
                    f"OutgoingBody.finish throws internal-error \"trailers unsupported\" ({SHIM}/nodejs/http.js)")
@@ -92,15 +100,15 @@ class Handler(pydriver.Process):
             env["HTTP_HANDLER_MAIN"] = main
         if variant == "native":
             cmd, ready = [NATIVE, "0"], r"listening on http://127\.0\.0\.1:(\d+)/$"
-        elif variant in ("fresh", "reuse"):
+        elif variant in ("fresh", "reuse", "p3"):
             cmd = [WASMTIME, "serve", "-S", "cli", "--addr", "127.0.0.1:0"]
-            if variant == "reuse":
+            if variant in REUSED:
                 cmd += ["-S", "inherit-network=y"]  # sockets granted here only (tcp_inside_a_handler)
             if main is not None:
                 cmd += ["--env", f"HTTP_HANDLER_MAIN={main}"]
-            if variant == "reuse":
+            if variant in REUSED:
                 cmd += ["--max-instance-reuse-count", str(reuse), "--idle-instance-timeout", "60s"]
-            cmd.append(WASM)
+            cmd.append(WASM_P3 if variant == "p3" else WASM)
             ready = r"Serving HTTP on http://127\.0\.0\.1:(\d+)/$"
         else:
             port = pydriver.free_port()
@@ -667,8 +675,8 @@ def reuse_1000_requests(ctx):
     pool, when the next request comes before the instance is back in it:
     the requests go on until the first one served 1,000 more.)"""
     def run(h):
-        if h.variant == "reuse":
-            h = Handler("reuse")  # its own: a pool of instances from other tests would spread the requests
+        if h.variant in REUSED:
+            h = Handler(h.variant)  # its own: a pool of instances from other tests would spread the requests
         try:
             c = http.client.HTTPConnection("127.0.0.1", h.port, timeout=REQUEST_TIMEOUT_S)
             served, first, i = {}, None, 0
@@ -696,13 +704,13 @@ def reuse_1000_requests(ctx):
             after = stats_of(first)
             c.close()
         finally:
-            if h.variant == "reuse":
+            if h.variant in REUSED:
                 h.stop()
         check(after["requests"] >= before["requests"] + REUSE_REQUESTS,
               f"instance {first}: before {before}, after {after}")
         check((after["live"], after["bytes"], after["memory"]) == (before["live"], before["bytes"], before["memory"]),
               f"the instance grew over {REUSE_REQUESTS} requests: before {before}, after {after}")
-    ctx.each(run, variants=["native", "reuse", "jco"])
+    ctx.each(run, variants=["native", "reuse", "jco", "p3"])
 
 
 if __name__ == "__main__":

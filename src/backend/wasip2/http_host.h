@@ -30,6 +30,14 @@
 /* The core and the layers above see HTTP through the host
  * (src/core/http_host.h). */
 #define WASIO__BK_WASI_HTTP 1
+/* Every field of a fields resource (src/backend/wasi/http_common.c). */
+#define WASIO__HTTP_FIELDS_ALL wasi_http_types_method_fields_entries
+/* The incoming request's head (http_common.c's wasio__http_incoming_head_read). */
+#define WASIO__HTTP_IN_BORROW_T wasi_http_types_borrow_incoming_request_t
+#define WASIO__HTTP_IN_METHOD wasi_http_types_method_incoming_request_method
+#define WASIO__HTTP_IN_PATH wasi_http_types_method_incoming_request_path_with_query
+#define WASIO__HTTP_IN_AUTHORITY wasi_http_types_method_incoming_request_authority
+#define WASIO__HTTP_IN_HEADERS wasi_http_types_method_incoming_request_headers
 
 typedef void (*wasio__bk_http_ready_fn)(void *data);
 

@@ -29,11 +29,11 @@
  *   else internal-error with wasio's message for the code.
  */
 #ifdef WASIO_WASI_HTTP
-#include <stdio.h>
 #include <string.h>
 
 #include "wasip2.h"
 #include "core/http_serve.h"
+#include "../wasi/http_common.h"
 
 /* crt/start.c (compiled into crt1-wasio.o, linked into every component). */
 int wasio__program_main_once(int *status);
@@ -43,8 +43,9 @@ struct wasio__bk_http_incoming {
   wasi_http_types_own_response_outparam_t out; /* __handle 0 once set */
 };
 
-/* What is bound to the export (one function: one server per instance). */
-static wasio__http_serve_fn wasio__serve_fn;
+/* What is bound to the export (one server per instance). A wasi:http 0.2
+ * host waits for each call: the server's serve() runs it start to end. */
+static const wasio__http_serve_ops_t *wasio__serve_ops;
 static void *wasio__serve_arg;
 static bool wasio__serve_ever_bound;
 static bool wasio__serving;
@@ -56,17 +57,18 @@ static bool wasio__serving;
 /* The longest text of the export's own 500. */
 #define WASIO__INCOMING_TEXT_CAP 256
 
-int wasio__bk_http_serve_bind(wasio__http_serve_fn fn, void *arg) {
-  if (wasio__serve_fn != NULL) return WASIO_EBUSY;
-  wasio__serve_fn = fn;
+int wasio__bk_http_serve_bind(const wasio__http_serve_ops_t *ops, void *arg, wasio_loop_t *loop) {
+  (void)loop; /* serve() runs it */
+  if (wasio__serve_ops != NULL) return WASIO_EBUSY;
+  wasio__serve_ops = ops;
   wasio__serve_arg = arg;
   wasio__serve_ever_bound = true;
   return 0;
 }
 
 void wasio__bk_http_serve_unbind(void *arg) {
-  if (wasio__serve_fn == NULL || wasio__serve_arg != arg) return;
-  wasio__serve_fn = NULL;
+  if (wasio__serve_ops == NULL || wasio__serve_arg != arg) return;
+  wasio__serve_ops = NULL;
   wasio__serve_arg = NULL;
 }
 
@@ -76,59 +78,9 @@ static inline wasi_http_types_borrow_incoming_request_t wasio__req(const wasio__
 
 /* ---- the head ------------------------------------------------------------------------- */
 
-/* A string result lands in the field buffer's free bytes through the
- * arena; one that did not fit came from the heap: the head is too large. */
-static int wasio__incoming_str(wasio__http_fieldbuf_t *out, bool (*get)(wasi_http_types_borrow_incoming_request_t,
-                                                                        imports_string_t *),
-                               wasi_http_types_borrow_incoming_request_t rb, wasio_http_str_t *view) {
-  imports_string_t s;
-  *view = (wasio_http_str_t){"", 0};
-  wasio__arena_set(out->bytes + out->used, out->cap - out->used);
-  bool some = get(rb, &s);
-  wasio__arena_clear();
-  if (!some || s.len == 0) return 0;
-  const char *p = (const char *)s.ptr;
-  if (p < out->bytes + out->used || p + s.len > out->bytes + out->cap) {
-    wasio__abi_free(s.ptr, s.len);
-    return WASIO_EHTTP_HEADERS_TOO_LARGE;
-  }
-  *view = (wasio_http_str_t){p, s.len};
-  out->used = (size_t)(p + s.len - out->bytes);
-  return 0;
-}
-
-/* The methods wasi:http names, by their tag (RFC 9110 spelling). */
-static const char *const wasio__methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE",
-                                             "CONNECT", "OPTIONS", "TRACE", "PATCH"};
-
 int wasio__bk_http_incoming_head(wasio__bk_http_incoming_t *r, wasio__http_incoming_head_t *head,
                                  wasio__http_fieldbuf_t *fields) {
-  wasi_http_types_borrow_incoming_request_t rb = wasio__req(r);
-  wasi_http_types_method_t m;
-  wasio__arena_set(fields->bytes + fields->used, fields->cap - fields->used);
-  wasi_http_types_method_incoming_request_method(rb, &m);
-  wasio__arena_clear();
-  int rc = 0;
-  if (m.tag < sizeof wasio__methods / sizeof wasio__methods[0]) {
-    head->method = (wasio_http_str_t){wasio__methods[m.tag], strlen(wasio__methods[m.tag])};
-  } else {
-    const char *p = (const char *)m.val.other.ptr;
-    size_t n = m.val.other.len;
-    if (n > 0 && (p < fields->bytes + fields->used || p + n > fields->bytes + fields->cap)) {
-      wasio__abi_free(m.val.other.ptr, n);
-      return WASIO_EHTTP_HEADERS_TOO_LARGE;
-    }
-    head->method = (wasio_http_str_t){p, n};
-    if (n > 0) fields->used = (size_t)(p + n - fields->bytes);
-  }
-  rc = wasio__incoming_str(fields, wasi_http_types_method_incoming_request_path_with_query, rb,
-                           &head->path_with_query);
-  if (rc == 0)
-    rc = wasio__incoming_str(fields, wasi_http_types_method_incoming_request_authority, rb, &head->authority);
-  if (rc != 0) return rc;
-  /* The request's headers are its child: read and dropped at once. */
-  wasio__bk_http_fields_t f = {wasi_http_types_method_incoming_request_headers(rb)};
-  return wasio__bk_http_fields_read(&f, fields);
+  return wasio__http_incoming_head_read(wasio__req(r), head, fields);
 }
 
 int wasio__bk_http_incoming_body(wasio__bk_http_incoming_t *r, wasio__bk_http_body_in_t *body) {
@@ -173,15 +125,7 @@ int wasio__bk_http_incoming_respond(wasio__bk_http_incoming_t *r, int status, wa
 void wasio__bk_http_incoming_fail(wasio__bk_http_incoming_t *r, int err) {
   if (r->out.__handle == 0) return;
   wasi_http_types_result_own_outgoing_response_error_code_t res = {.is_err = true};
-  wasi_http_types_error_code_t *e = &res.val.err;
-  if (err == WASIO_ETIMEDOUT) {
-    e->tag = WASI_HTTP_TYPES_ERROR_CODE_HTTP_RESPONSE_TIMEOUT;
-  } else {
-    const char *msg = wasio_strerror(err);
-    e->tag = WASI_HTTP_TYPES_ERROR_CODE_INTERNAL_ERROR;
-    e->val.internal_error.is_some = true;
-    e->val.internal_error.val = (imports_string_t){(uint8_t *)(uintptr_t)msg, strlen(msg)};
-  }
+  wasio__http_fail_code(err, &res.val.err);
   wasi_http_types_own_response_outparam_t out = r->out;
   r->out.__handle = 0;
   wasi_http_types_static_response_outparam_set(out, &res);
@@ -225,18 +169,12 @@ void exports_wasi_http_incoming_handler_handle(exports_wasi_http_incoming_handle
     wasio__incoming_text(&r, "wasio: a request arrived while main was still running\n");
   } else if (wasio__serving) {
     wasio__incoming_text(&r, "wasio: a request arrived while another one was being served\n");
-  } else if (wasio__serve_fn != NULL) {
+  } else if (wasio__serve_ops != NULL) {
     wasio__serving = true;
-    wasio__serve_fn(wasio__serve_arg, &r);
+    wasio__serve_ops->serve(wasio__serve_arg, &r);
     wasio__serving = false;
-  } else if (wasio__serve_ever_bound) {
-    wasio__incoming_text(&r, "wasio: the HTTP server of this instance was shut down\n");
   } else {
-    snprintf(text, sizeof text,
-             "wasio: main returned %d without binding an HTTP server to the host "
-             "(wasio_http_server_listen in a component built with wasio-cc --http)\n",
-             status);
-    wasio__incoming_text(&r, text);
+    wasio__incoming_text(&r, wasio__http_unserved(text, sizeof text, status, wasio__serve_ever_bound));
   }
   /* The host answers an outparam dropped unset (the client left, or the
    * server gave up); the request goes last, after its body. */

@@ -38,7 +38,14 @@ typedef enum wasio__w3_kind {
   WASIO__W3_TCP_LINGER, /* a closed connection's last write (tcp.c) */
   WASIO__W3_UDP_IN,     /* a receive subtask */
   WASIO__W3_UDP_OUT,    /* a send subtask */
-  WASIO__W3_DNS         /* a resolve-addresses subtask */
+  WASIO__W3_DNS,        /* a resolve-addresses subtask */
+  WASIO__W3_HTTP_SEND,  /* a client.send subtask (http_host.c) */
+  WASIO__W3_HTTP_IN,    /* a readiness read of a body's stream */
+  WASIO__W3_HTTP_IN_TR, /* the read of a body's trailers future */
+  WASIO__W3_HTTP_OUT,   /* a write of a body's stream */
+  WASIO__W3_HTTP_OUT_TR,/* the write of a body's trailers future */
+  WASIO__W3_HTTP_LINGER,/* a released body's last future write (http_host.c) */
+  WASIO__W3_HTTP_KICK   /* the handler export's kick pipe (http_incoming.c) */
 } wasio__w3_kind_t;
 
 typedef struct wasio__w3 {
@@ -50,6 +57,7 @@ typedef struct wasio__w3 {
   bool done;                     /* it finished; `code` says how */
   bool listed;                   /* on the ready list */
   bool joined;                   /* in the loop's waitable set */
+  bool held;                     /* its operation holds the loop (http_host.c) */
 } wasio__w3_t;
 
 /* ---- per-handle state (the core's handles embed it as ->b) ------------------ */
@@ -125,6 +133,11 @@ typedef struct wasio__backend_loop {
   bool sticky_read_ready;
   /* Closed connections whose last bytes are still being written (tcp.c). */
   struct wasio__tcp_linger *linger;
+  /* Future writes of released HTTP bodies still in flight (http_host.c). */
+  struct wasio__http_linger *http_linger;
 } wasio__backend_loop_t;
+
+/* HTTP through the host (the wasi:http variant): its objects. */
+#include "http_host.h"
 
 #endif

@@ -190,6 +190,9 @@ int wasio__backend_init(wasio_loop_t *loop) {
 void wasio__backend_free(wasio_loop_t *loop) {
   wasio__backend_loop_t *be = wasio__be(loop);
   wasio__tcp_linger_abandon(loop);
+#ifdef WASIO_WASI_HTTP
+  wasio__http_linger_abandon(loop);
+#endif
   (void)wasio__w3_subtask_end(loop, &be->clock);
   if (be->set != 0) imports_waitable_set_drop(be->set);
   be->set = 0;
@@ -201,7 +204,7 @@ void wasio__backend_free(wasio_loop_t *loop) {
 }
 
 /* Makes the clock wake the loop by `deadline` (see the notes). */
-static void wasio__clock_arm(wasio_loop_t *loop, uint64_t deadline) {
+void wasio__clock_arm(wasio_loop_t *loop, uint64_t deadline) {
   wasio__backend_loop_t *be = wasio__be(loop);
   wasio__w3_t *c = &be->clock;
   if (c->busy && be->clock_at <= deadline) return;
@@ -213,7 +216,7 @@ static void wasio__clock_arm(wasio_loop_t *loop, uint64_t deadline) {
 
 /* One event from the set: its waiter is done (a subtask only once it has
  * returned or was canceled). */
-static void wasio__event(wasio_loop_t *loop, const imports_event_t *ev) {
+void wasio__event(wasio_loop_t *loop, const imports_event_t *ev) {
   wasio__backend_loop_t *be = wasio__be(loop);
   if (ev->waitable >= be->table_cap) return;
   wasio__w3_t *w = be->table[ev->waitable];
@@ -271,6 +274,21 @@ static void wasio__dispatch(wasio__w3_t *w) {
     case WASIO__W3_DNS:
       wasio__dns_on_ready(w);
       break;
+#ifdef WASIO_WASI_HTTP
+    case WASIO__W3_HTTP_SEND:
+    case WASIO__W3_HTTP_IN:
+    case WASIO__W3_HTTP_IN_TR:
+    case WASIO__W3_HTTP_OUT:
+    case WASIO__W3_HTTP_OUT_TR:
+      wasio__http_on_ready(w);
+      break;
+    case WASIO__W3_HTTP_LINGER:
+      wasio__http_linger_ready(w);
+      break;
+    case WASIO__W3_HTTP_KICK:
+      wasio__http_kick_ready(w);
+      break;
+#endif
     default:
       break;
   }

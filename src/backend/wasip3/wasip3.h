@@ -70,6 +70,13 @@ static inline uint8_t wasio__wasi_family(uint8_t family) {
                                   : WASI_SOCKETS_TYPES_IP_ADDRESS_FAMILY_IPV4;
 }
 
+/* ---- the reactor, for an export that hands the wait to the host (http_incoming.c)
+ * Makes the clock wake the loop by `deadline` (loop time). */
+void wasio__clock_arm(wasio_loop_t *loop, uint64_t deadline);
+/* One event of the loop's set (delivered to the export's callback): its
+ * waiter is done. */
+void wasio__event(wasio_loop_t *loop, const imports_event_t *ev);
+
 /* ---- dispatch targets (tcp.c, udp.c, dns.c) ------------------------------------ */
 void wasio__tcp_on_ready(wasio__w3_t *w);
 void wasio__tcp_linger_ready(wasio__w3_t *w);

@@ -22,24 +22,18 @@
 
 #include "imports.h"
 
-extern void __wasi_init_tp(void);
-extern void __wasm_call_ctors(void);
-extern int __main_void(void);
-
 #define WASI_CLI_RUN "wasi:cli/run@0.3.0#run"
 
 /* The `command` world of wit/wasio-p3.wit (in libwasio-p3.a). */
 extern void __component_type_object_force_link_command(void);
 __attribute__((used)) void wasio__command_type(void) { __component_type_object_force_link_command(); }
 
-static volatile int ran;
+/* main's state and wasio__program_main_once, which the --p3 --http
+ * build's handler export uses (src/backend/wasi/crt_main.h). */
+#include "../../wasi/crt_main.h"
 
 __attribute__((export_name(WASI_CLI_RUN))) int32_t _start(void) {
-  if (ran) __builtin_trap(); /* a command runs once per instance */
-  ran = 1;
-  __wasi_init_tp();
-  __wasm_call_ctors();
-  exit(__main_void());
+  exit(run_main_once_or_trap());
 }
 
 /* _Exit and _exit: exit-with-code, as the wasip2 entry's (shared). */
