@@ -6,6 +6,9 @@
  *   as a wasi:http handler (wasio-cc --http), served by the host:
  *     tools/wasio-run --serve 127.0.0.1:8080 build/wasm32/examples-http/http-handler.wasm
  *     tools/wasio-run --serve 127.0.0.1:8080 --host jco build/wasm32/examples-http/http-handler.wasm
+ *   as a wasi:http 0.3 handler (wasio-cc --p3 --http: one instance serves
+ *   several requests at once), served by wasmtime:
+ *     tools/wasio-run --serve 127.0.0.1:8080 build/wasm32/examples-p3-http/http-handler.wasm
  *
  * The program does not change between them: main makes the loop and the
  * server, listens, and returns wasio_loop_run(). Through the host, main

@@ -8,6 +8,10 @@
  *   the upstream through the host's wasi:http/outgoing-handler:
  *     tools/wasio-run --serve 127.0.0.1:8081 --env UPSTREAM=http://127.0.0.1:8080 \
  *       build/wasm32/examples-http/http-proxy.wasm        (add --host jco for jco serve)
+ *   as a wasi:http 0.3 handler (wasio-cc --p3 --http), calling the upstream
+ *   through wasi:http/client@0.3.0:
+ *     tools/wasio-run --serve 127.0.0.1:8081 --env UPSTREAM=http://127.0.0.1:8080 \
+ *       build/wasm32/examples-p3-http/http-proxy.wasm
  *
  * UPSTREAM (the second argument, else the UPSTREAM environment variable,
  * else http://127.0.0.1:8080) is an http:// or https:// base URL; the

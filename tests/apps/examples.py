@@ -13,7 +13,8 @@ server prints "listening on http://IP:PORT/" first; it is stopped at the
 end of each test (wasio-run passes the signal on to its host).
 
 http-handler and http-proxy are also wasi:http handlers: on wasmtime and
-jco their --http builds (build/wasm32/examples-http/NAME.wasm) are served
+jco their --http builds (build/wasm32/examples-http/NAME.wasm; on wasmtime
+also the --p3 --http builds, build/wasm32/examples-p3-http) are served
 with the one command their comments document, tools/wasio-run --serve
 (wasmtime serve, jco serve), beside the socket component; every check runs
 on both deployments. The proxy's upstream is http-handler, natively.
@@ -130,11 +131,12 @@ class Deployed(pydriver.Process):
     (the --http build through wasio-run --serve). self.base: its URL."""
 
     def __init__(self, host, name, how, env=(), args=()):
-        if how == "serve":
+        if how in ("serve", "serve-p3"):
             cmd = [RUNNER, "--serve", "127.0.0.1:0", "--host", host, "--timeout", str(RUN_TIMEOUT_S)]
             for e in env:
                 cmd += ["--env", e]
-            cmd.append(os.path.join(ROOT, "build", "wasm32", "examples-http", name + ".wasm"))
+            sub = "examples-p3-http" if how == "serve-p3" else "examples-http"
+            cmd.append(os.path.join(ROOT, "build", "wasm32", sub, name + ".wasm"))
             ready = SERVE_READY
         else:
             cmd = command("native" if how == "native" else host, name, ["0", *args])
@@ -145,7 +147,13 @@ class Deployed(pydriver.Process):
 
 
 def deployments(host):
-    return ["native"] if host == "native" else ["socket", "serve"]
+    """Where each example runs on host: natively; as a socket component and
+    a wasi:http 0.2 handler; on wasmtime also as a wasi:http 0.3 handler
+    (wasio-cc --p3 --http, build/wasm32/examples-p3-http: jco serve has no
+    0.3 handler)."""
+    if host == "native":
+        return ["native"]
+    return ["socket", "serve", "serve-p3"] if host == "wasmtime" else ["socket", "serve"]
 
 
 def check_handler(base, how):

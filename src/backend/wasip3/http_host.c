@@ -21,11 +21,14 @@
  *   host took). No copy, no cancel.
  * - Ending a body written: its stream's writable end is dropped (the end
  *   of the bytes), then the trailers future gets its value (ok with the
- *   trailers or none), then, for a response, finish waits for the host's
- *   verdict on the whole message (the future response.new returned). A
- *   body released unfinished writes an error to its trailers future
- *   instead, so the host sees the message fail, never a shorter one that
- *   looks whole.
+ *   trailers or none); finish answers once the host took it, so every
+ *   byte before it. (The future response.new returns is not awaited: on
+ *   wasmtime it resolves from the request's consume-body `res`, not from
+ *   the response's delivery.) A body released unfinished writes an error
+ *   to its trailers future instead, so the host sees the message fail,
+ *   never a shorter one that looks whole.
+ * - The reader of request.new's future is kept until the response body
+ *   is released: wasmtime aborts the exchange's I/O once it is dropped.
  * - Futures owed a value. The host traps a future's writable end dropped
  *   without a value, so every one (a body's trailers, consume-body's
  *   `res`) is written before it is dropped; a write the host does not take

@@ -313,7 +313,8 @@ static bool wasio__h3_drive(wasio__h3_task_t *self) {
 /* The task's exchange is over and it returned: what it holds goes, the
  * driver's role passes on, its state goes back to the pool. */
 static void wasio__h3_task_end(wasio__h3_task_t *t) {
-  if (t->in.resp.__handle != 0) wasi_http_types_response_drop_own(t->in.resp); /* not reached */
+  /* A response made after the host canceled the task goes unsent. */
+  if (t->in.resp.__handle != 0) wasi_http_types_response_drop_own(t->in.resp);
   if (t->in.req.__handle != 0) wasi_http_types_request_drop_own(t->in.req);
   t->in.resp.__handle = t->in.req.__handle = 0;
   if (t->served) wasio__h3_unlist(t);
