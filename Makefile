@@ -162,7 +162,7 @@ TESTLIB := $(TESTLIB_SRC) tests/harness.h tests/testlib.h
 .PHONY: all setup lib test demo bench clean check-bindings
 # Components are stripped of debug info and names (tools/wasio-cc; --debug
 # keeps them); each is printed with both sizes when it is built.
-all: lib $(EXAMPLE_WASM) $(EXAMPLE_NATIVE) $(APP_WASM) $(APP_NATIVE) tests-build hosttls wasihttp p3 p3http $(FETCH_HOSTTLS) \
+all: lib $(EXAMPLE_WASM) $(EXAMPLE_NATIVE) $(APP_WASM) $(APP_NATIVE) tests-build hosttls wasihttp p3 p3http p3hosttls $(FETCH_HOSTTLS) \
   $(FETCH_HTTP)
 	@for f in $(W)/examples/hello.wasm $(APP_WASM) $(FETCH_HOSTTLS) $(FETCH_HTTP); do \
 	  printf 'size: %s %s bytes (stripped)\n' $$f $$(stat -c %s $$f); done
@@ -488,6 +488,52 @@ $(W)/tests-p3/%.wasm: tests/component/%.c $(TESTLIB) $(W)/libwasio-p3.a $(W)/$(T
 P3_EXAMPLES := $(filter-out curl-get gateway,$(EXAMPLES))
 P3_EXAMPLE_WASM := $(foreach e,$(P3_EXAMPLES),$(W)/examples-p3/$(e).wasm)
 P3_APP_WASM := $(foreach a,$(APPS),$(W)/apps-p3/$(a).wasm)
+
+# ---- the WASI 0.3 host-TLS variant: build/wasm32/libwasio-p3-hosttls.a ----------------
+# libwasio-p3.a plus TLS by the host over wasi:tls@0.3.0-draft
+# (src/backend/wasip3/tls_host.c; -DWASIO_HOST_TLS), with bindings of its
+# own (build/gen-p3-hosttls, from wit/wasio-p3-host-tls.wit and the draft
+# kept by setup). `tools/wasio-cc --p3 --host-tls` links a program with it;
+# `make p3hosttls` builds it and the p3 build of every `wasio-test:
+# hosttls` component test (hosts wasmtime-p3-tls and tlshost-p3 in
+# tests/run.py).
+P3TW := $(B)/wasm32-p3-hosttls
+P3TGEN := $(B)/gen-p3-hosttls
+P3HOSTTLS_CFLAGS := $(subst -I$(P3GEN),-I$(P3TGEN),$(P3_CFLAGS)) -DWASIO_HOST_TLS
+P3HOSTTLS_OBJ := $(patsubst %.c,$(P3TW)/obj/%.o,$(PORTABLE_SRC) $(WASIP3_SRC) $(GEN)/tls_anchors.c) $(P3TW)/obj/gen/imports.o
+
+$(B)/wit-p3-hosttls/.stamp: wit/wasio-p3.wit wit/wasio-p3-host-tls.wit $(SETUP_STAMP)
+	@rm -rf $(B)/wit-p3-hosttls && mkdir -p $(B)/wit-p3-hosttls/deps/wasio-runtime-p3
+	cp wit/wasio-p3-host-tls.wit $(B)/wit-p3-hosttls/
+	cp wit/wasio-p3.wit $(B)/wit-p3-hosttls/deps/wasio-runtime-p3/
+	for p in clocks random sockets cli filesystem; do \
+	  cp -r $(JCO_LIB)/wit/builtin/$(WASI_P3_VERSION)/wasi-$$p $(B)/wit-p3-hosttls/deps/; done
+	cp -r $(TLS_WIT)/tls-p3 $(B)/wit-p3-hosttls/deps/wasi-tls
+	@touch $@
+
+$(P3TGEN)/imports.c $(P3TGEN)/imports.h $(P3TGEN)/imports_component_type.o &: $(B)/wit-p3-hosttls/.stamp
+	@mkdir -p $(P3TGEN)
+	$(TB)/wit-bindgen c $(B)/wit-p3-hosttls --world imports --out-dir $(P3TGEN) >/dev/null
+
+$(P3TW)/obj/gen/imports.o: $(P3TGEN)/imports.c $(P3TGEN)/imports.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(P3HOSTTLS_CFLAGS) -Wno-unused-parameter -Wno-strict-prototypes -c $< -o $@
+
+$(P3TW)/obj/%.o: %.c $(HDRS) $(P3TGEN)/imports.h $(wildcard src/backend/wasip3/*.h src/backend/wasi/*.h) | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(P3HOSTTLS_CFLAGS) -c $< -o $@
+
+$(W)/libwasio-p3-hosttls.a: $(P3HOSTTLS_OBJ) $(P3TGEN)/imports_component_type.o $(P3_CMD_TYPE)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+P3HOSTTLS_CTEST_WASM := $(foreach t,$(HOSTTLS_CTESTS),$(W)/tests-p3-hosttls/$(t).wasm)
+$(W)/tests-p3-hosttls/%.wasm: tests/component/%.c $(TESTLIB) $(W)/libwasio-p3-hosttls.a $(W)/$(TLSLIB) $(P3_CRT) tools/wasio-cc
+	@mkdir -p $(dir $@)
+	tools/wasio-cc --p3 --host-tls -o $@ -Itests $< $(TESTLIB_SRC)
+
+.PHONY: p3hosttls
+p3hosttls: $(W)/libwasio-p3-hosttls.a $(P3_CRT) $(P3HOSTTLS_CTEST_WASM)
 
 # ---- the WASI 0.3 wasi:http variant: build/wasm32/libwasio-p3-http.a -----------------
 # libwasio-p3.a plus HTTP through the host on wasi:http 0.3 (the client

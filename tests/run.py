@@ -24,7 +24,10 @@ What runs:
     plus two counted checks of the builds' imports (wasm-tools component
     wit): NAME.imports@wasm32 (the default component imports no wasi:tls)
     and NAME.imports@wasm32-hosttls (the --host-tls one imports
-    wasi:tls/types).
+    wasi:tls/types). The same on WASI 0.3 (wasio-cc --p3 --host-tls,
+    build/wasm32/tests-p3-hosttls, wasi:tls@0.3.0-draft): the hosts
+    wasmtime-p3-tls (trust=webpki) and tlshost-p3 (trust=private; the same
+    tools/wasio-tls-host, which runs 0.3 commands too).
   * each component test that declares `wasio-test: wasihttp` is also built
     with `wasio-cc --http` (build/wasm32/tests-http/NAME.wasm: libwasio-http.a,
     it imports wasi:http and its HTTP client's AUTO transport is the host's
@@ -99,7 +102,7 @@ stops at its first failure; the driver then re-runs it for the tests after
 the failed one, so every test gets a verdict. A program that dies without a
 verdict for a test (crash, trap, timeout) fails that test with its output.
 
-Usage: tests/run.py [-k PROG[.TEST]]... [--hosts native,wasmtime,jco,wasmtime-tls,tlshost,wasmtime-http,jco-http,wasmtime-p3,jco-p3] [-v]
+Usage: tests/run.py [-k PROG[.TEST]]... [--hosts native,wasmtime,jco,wasmtime-tls,tlshost,wasmtime-p3-tls,tlshost-p3,wasmtime-http,jco-http,wasmtime-p3-http,wasmtime-p3,jco-p3] [-v]
 """
 import argparse
 import os
@@ -115,7 +118,7 @@ import pydriver  # noqa: E402
 from pydriver import BUILD, RUNNER, WASM_TOOLS  # noqa: E402
 LSAN_SUPP = os.path.join(ROOT, "tests", "lsan.supp")  # see the file
 HOSTS = ["native", "wasmtime", "jco"]
-HOSTTLS_HOSTS = ["wasmtime-tls", "tlshost"]  # only for `wasio-test: hosttls` programs
+HOSTTLS_HOSTS = ["wasmtime-tls", "tlshost", "wasmtime-p3-tls", "tlshost-p3"]  # only for `wasio-test: hosttls` programs
 HTTP_HOSTS = ["wasmtime-http", "jco-http", "wasmtime-p3-http"]  # only for `wasio-test: wasihttp` programs
 P3_HOSTS = ["wasmtime-p3", "jco-p3"]  # the p3 build of every tests/component program
 P3_LIKE = {"wasmtime-p3": "wasmtime", "jco-p3": "jco"}  # the p2 host whose expectations each keeps
@@ -277,8 +280,11 @@ def command_for(host, name, spec, params):
             cmd.append("--net")
         return cmd + [wasm] + params
     if host in HOSTTLS_HOSTS:
-        wasm = os.path.join(BUILD, "wasm32", "tests-hosttls", name + ".wasm")
-        if host == "wasmtime-tls":
+        # The --host-tls build (--p3 --host-tls for the -p3 hosts:
+        # wasi:tls@0.3.0-draft).
+        sub = "tests-p3-hosttls" if host.endswith("-p3-tls") or host.endswith("-p3") else "tests-hosttls"
+        wasm = os.path.join(BUILD, "wasm32", sub, name + ".wasm")
+        if host in ("wasmtime-tls", "wasmtime-p3-tls"):
             cmd = [RUNNER, "--host", "wasmtime", "--tls", "--timeout", str(spec["timeout"])]
             trust = "trust=webpki"
         else:  # tlshost always grants network and wasi:tls
@@ -523,7 +529,7 @@ def main():
                 continue
             run_suite(name, host, command_for(host, name, spec, []),
                       lambda p, h=host, n=name, sp=spec: command_for(h, n, sp, p),
-                      spec["timeout"], res, spec["helpers"], trust_root=(host == "tlshost"),
+                      spec["timeout"], res, spec["helpers"], trust_root=(host in ("tlshost", "tlshost-p3")),
                       test_filter=test_filter, nofile=spec["nofile"])
 
     dt = time.time() - t0

@@ -273,7 +273,10 @@ debian_source_suite "$HIREDIS_SUITE" hiredis "$HIREDIS_VERSION" "$WASIO_TOOLS/hi
 # unpacks that crate into cargo's registry cache; we keep a copy of its tls
 # directory here. Only the libwasio-hosttls.a variant uses it.
 tls_wit="$WASIO_TOOLS/wasi-tls-wit-$WASMTIME_VERSION"
-if [ ! -f "$tls_wit/.ok" ]; then
+# tls: wasi:tls@0.2.0-draft (wit/deps/tls); tls-p3: @0.3.0-draft
+# (src/p3/wit/deps/tls), for the p3 hosttls variant. A copy made before
+# tls-p3 was kept is made again.
+if [ ! -f "$tls_wit/.ok" ] || [ ! -f "$tls_wit/tls-p3/client.wit" ]; then
   [ $check_only = 1 ] && die "the wasi:tls WIT of wasmtime $WASMTIME_VERSION is not in $tls_wit" "make setup"
   command -v cargo >/dev/null || die "cargo not found (needed once to fetch wasmtime-wasi-tls's WIT)" "apt-get install cargo"
   say "fetching the wasi:tls WIT from wasmtime-wasi-tls@$WASMTIME_VERSION (crates.io) into $tls_wit"
@@ -283,8 +286,12 @@ if [ ! -f "$tls_wit/.ok" ]; then
   [ -f "$tls_src/wit/deps/tls/types.wit" ] \
     || die "wasmtime-wasi-tls-$WASMTIME_VERSION has no wit/deps/tls/types.wit in cargo's registry cache" \
       "rm -rf ~/.cargo/registry/src/*/wasmtime-wasi-tls-$WASMTIME_VERSION && make setup"
+  [ -f "$tls_src/src/p3/wit/deps/tls/client.wit" ] \
+    || die "wasmtime-wasi-tls-$WASMTIME_VERSION has no src/p3/wit/deps/tls/client.wit in cargo's registry cache" \
+      "rm -rf ~/.cargo/registry/src/*/wasmtime-wasi-tls-$WASMTIME_VERSION && make setup"
   rm -rf "$tls_wit.tmp" && mkdir -p "$tls_wit.tmp"
   cp -r "$tls_src/wit/deps/tls" "$tls_wit.tmp/tls"
+  cp -r "$tls_src/src/p3/wit/deps/tls" "$tls_wit.tmp/tls-p3"
   touch "$tls_wit.tmp/.ok"
   rm -rf "$tls_wit"; mv "$tls_wit.tmp" "$tls_wit"
 fi

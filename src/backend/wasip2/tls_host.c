@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "wasip2.h"
+#include "../wasi/tls_common.h"
 
 #ifdef WASIO_HOST_TLS
 
@@ -49,53 +50,13 @@ void wasio__tcp_tls_on_ready(wasio__src_t *src) {
   wasio__tcp_tls_ready(WASIO__CONTAINER_OF(src, wasio_tcp_t, b.tls_src));
 }
 
-/* The host's text of a failed handshake, read for what it proves (it is
- * not an API: a wording not matched here stays WASIO_ETLS, and a text that
- * does not say why stays generic rather than guessing a specific code).
- *
- * rustls (wasmtime -S tls): "invalid peer certificate: " then the
- * CertificateError, as its variant name ("UnknownIssuer",
- * "Other(OtherError(CaUsedAsEndEntity))") or, for the variants with
- * context, a sentence ("certificate expired: verification time ...",
- * "certificate not valid yet: ...", "certificate not valid for name ...");
- * "received fatal alert: NAME" when the peer ended the handshake.
- *
- * OpenSSL (wasmtime-wasi-tls's openssl provider, tools/wasio-tls-host): the
- * error stack, "error:0A000086:SSL routines:FUNC:REASON:FILE:LINE:". Its
- * "certificate verify failed" does not say why (OpenSSL 3.0 adds no
- * X509_V_ERR text; unknown CA, wrong name and expiry read the same), so it
- * is WASIO_ETLS_CERT_INVALID; "sslv3 alert X" / "tlsv1 alert X" in the
- * reason is a fatal alert received from the peer. */
-static int wasio__tcp_tls_map(const char *m) {
-  if (strstr(m, "UnknownIssuer") != NULL) return WASIO_ETLS_CERT_UNTRUSTED;
-  if (strstr(m, "NotValidForName") != NULL || strstr(m, "certificate not valid for name") != NULL)
-    return WASIO_ETLS_CERT_NAME;
-  if (strstr(m, "NotValidYet") != NULL || strstr(m, "certificate not valid yet") != NULL)
-    return WASIO_ETLS_CERT_NOT_YET_VALID;
-  /* Not a bare "Expired": ExpiredRevocationList is about a CRL. */
-  if (strstr(m, "invalid peer certificate: Expired") != NULL ||
-      strstr(m, "invalid peer certificate: certificate expired") != NULL)
-    return WASIO_ETLS_CERT_EXPIRED;
-  if (strstr(m, "invalid peer certificate") != NULL) return WASIO_ETLS_CERT_INVALID;
-  if (strstr(m, "received fatal alert") != NULL) return WASIO_ETLS_ALERT;
-  if (strstr(m, ":certificate verify failed:") != NULL) return WASIO_ETLS_CERT_INVALID;
-  if (strstr(m, ":sslv3 alert ") != NULL || strstr(m, ":tlsv1 alert ") != NULL) return WASIO_ETLS_ALERT;
-  return WASIO_ETLS;
-}
-
 /* Keeps the host's text of an io-error (its first line) and drops the
  * error. */
 static int wasio__tcp_tls_io_error(wasi_io_error_own_error_t err, char *msg, size_t cap) {
   imports_string_t s = {0};
   wasi_io_error_method_error_to_debug_string(wasi_io_error_borrow_error(err), &s);
-  /* wasmtime appends a Rust backtrace to the message: keep the first line. */
-  size_t n = 0;
-  while (n < s.len && n + 1 < cap && s.ptr[n] != '\n') n++;
-  if (n > 0) memcpy(msg, s.ptr, n);
-  msg[n] = '\0';
-  wasio__abi_free(s.ptr, s.len);
   wasi_io_error_error_drop_own(err);
-  return wasio__tcp_tls_map(msg);
+  return wasio__tls_host_text(s.ptr, s.len, msg, cap);
 }
 
 static void wasio__tcp_tls_drop_future(wasio_tcp_t *tcp) {

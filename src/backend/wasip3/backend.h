@@ -27,6 +27,14 @@
 #include <stdbool.h>
 #include "imports.h"
 
+/* The hosttls variant (-DWASIO_HOST_TLS, bindings with wasi:tls@0.3.0-draft:
+ * libwasio-p3-hosttls.a) offers the core TLS by the host (internal.h's
+ * wasio__bk_tcp_tls_*: tls_host.c). */
+#ifdef WASIO_HOST_TLS
+#define WASIO__BK_HOST_TLS 1
+#include "wasio/tls_host.h" /* WASIO_TLS_HOST_MAX_NAME */
+#endif
+
 /* What a waiter stands for (the dispatch's switch, reactor.c). */
 typedef enum wasio__w3_kind {
   WASIO__W3_CLOCK = 1,  /* the loop's deadline: a wait-until subtask */
@@ -45,7 +53,8 @@ typedef enum wasio__w3_kind {
   WASIO__W3_HTTP_OUT,   /* a write of a body's stream */
   WASIO__W3_HTTP_OUT_TR,/* the write of a body's trailers future */
   WASIO__W3_HTTP_LINGER,/* a released body's last future write (http_host.c) */
-  WASIO__W3_HTTP_KICK   /* the handler export's kick pipe (http_incoming.c) */
+  WASIO__W3_HTTP_KICK,  /* the handler export's kick pipe (http_incoming.c) */
+  WASIO__W3_TCP_TLS     /* the host TLS handshake's connect subtask (tls_host.c) */
 } wasio__w3_kind_t;
 
 typedef struct wasio__w3 {
@@ -86,6 +95,20 @@ typedef struct wasio__backend_tcp {
    * host could not take at once is copied here (tcp.c's notes). */
   uint8_t *obuf;
   size_t olen, ooff;
+  bool tx_made;          /* send was called (tx opened): tcp.c's notes */
+#ifdef WASIO_HOST_TLS
+  /* The host's TLS (tls_host.c): the connect subtask, its arguments and
+   * result; once upgraded, rx and tx carry plaintext, and the TLS
+   * layer's futures say how each direction ended. */
+  wasio__w3_t tls;
+  bool tls_on;               /* rx and tx are the TLS layer's */
+  uint32_t tls_rx_fut;       /* receive's future<result<_, error>> */
+  uint32_t tls_tx_fut;       /* send's */
+  uint32_t sock_rx_fut;      /* the socket's receive future, kept until release */
+  wasi_tls_client_result_void_own_error_t tls_res;
+  wasi_tls_client_result_void_own_error_t tls_fres; /* tls_rx_fut's value */
+  char tls_name[WASIO_TLS_HOST_MAX_NAME + 1];
+#endif
 } wasio__backend_tcp_t;
 
 /* UDP: one receive and one send in flight at most, each a subtask whose

@@ -289,6 +289,11 @@ static void wasio__dispatch(wasio__w3_t *w) {
       wasio__http_kick_ready(w);
       break;
 #endif
+#ifdef WASIO__BK_HOST_TLS
+    case WASIO__W3_TCP_TLS:
+      wasio__tcp_tls_on_ready(w);
+      break;
+#endif
     default:
       break;
   }

@@ -4,7 +4,9 @@
  *
  * Implementation notes
  * - A connection reads the stream<u8> `receive` gave and writes a
- *   stream<u8> of its own, whose readable end it handed to `send`.
+ *   stream<u8> of its own, whose readable end it hands to `send` at the
+ *   first write (or shutdown): the socket takes one stream for its life,
+ *   and the host's TLS (tls_host.c) gives it the TLS layer's instead.
  * - Reads. Waiting to read is a zero-length read: wasmtime completes it
  *   when the socket is readable (a readiness check, nothing consumed).
  *   The read the core then makes goes straight into the caller's buffer
@@ -111,27 +113,46 @@ int wasio__bk_tcp_listen(wasio_tcp_t *tcp, int backlog) {
   return 0;
 }
 
-/* The streams of a connected socket: `receive`'s, and one of ours for
- * `send`. On failure nothing of them is left. `loop` is the handle's (an
- * accepted handle does not know its loop yet). */
+/* The stream of a connected socket that `receive` gives. The stream it
+ * sends comes at the first write (wasio__tcp_tx_open). On failure nothing
+ * of it is left. `loop` is the handle's (an accepted handle does not know
+ * its loop yet). */
 static int wasio__tcp_open_streams(wasio_loop_t *loop, wasio_tcp_t *tcp) {
   wasi_sockets_types_tuple2_stream_u8_future_result_void_error_code_t rx;
   wasi_sockets_types_method_tcp_socket_receive(wasio__tcp_sock(tcp), &rx);
-  wasi_sockets_types_stream_u8_writer_t tx;
-  wasi_sockets_types_stream_u8_t rd = wasi_sockets_types_stream_u8_new(&tx);
-  uint32_t tx_fut = wasi_sockets_types_method_tcp_socket_send(wasio__tcp_sock(tcp), rd);
-  if (wasio__w3_track(loop, &tcp->b.in, rx.f0) != 0 || wasio__w3_track(loop, &tcp->b.out, tx) != 0) {
-    wasio__w3_untrack(loop, &tcp->b.in);
+  if (wasio__w3_track(loop, &tcp->b.in, rx.f0) != 0) {
     wasi_sockets_types_stream_u8_drop_readable(rx.f0);
     wasi_sockets_types_future_result_void_error_code_drop_readable(rx.f1);
-    wasi_sockets_types_stream_u8_drop_writable(tx);
-    wasi_sockets_types_future_result_void_error_code_drop_readable(tx_fut);
     return WASIO_ENOMEM;
   }
   tcp->b.rx = rx.f0;
   tcp->b.rx_fut = rx.f1;
-  tcp->b.tx = tx;
-  tcp->b.tx_fut = tx_fut;
+  return 0;
+}
+
+/* Hands `send` the readable end of `rd` (a stream<u8> of ours, or the host
+ * TLS layer's ciphertext) and keeps its future: the socket's sending side,
+ * which can be given one stream only. */
+void wasio__tcp_send_stream(wasio_tcp_t *tcp, uint32_t rd) {
+  tcp->b.tx_fut = wasi_sockets_types_method_tcp_socket_send(wasio__tcp_sock(tcp), rd);
+  tcp->b.tx_made = true;
+}
+
+/* The stream the connection writes, made at its first use: the socket's
+ * `send` takes one stream for the connection's life, which the host's TLS
+ * must be able to take instead (tls_host.c). */
+static int wasio__tcp_tx_open(wasio_tcp_t *tcp) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  if (b->tx_made || b->sock == 0) return 0;
+  wasi_sockets_types_stream_u8_writer_t tx;
+  wasi_sockets_types_stream_u8_t rd = wasi_sockets_types_stream_u8_new(&tx);
+  if (wasio__w3_track(tcp->h.loop, &b->out, tx) != 0) {
+    wasi_sockets_types_stream_u8_drop_readable(rd);
+    wasi_sockets_types_stream_u8_drop_writable(tx);
+    return WASIO_ENOMEM;
+  }
+  b->tx = tx;
+  wasio__tcp_send_stream(tcp, rd);
   return 0;
 }
 
@@ -242,6 +263,13 @@ static void wasio__tcp_rx_ended(wasio_tcp_t *tcp) {
   if (b->rx_end) return;
   b->rx_end = true;
   b->rx_err = 0;
+#ifdef WASIO__BK_HOST_TLS
+  /* Plaintext from the host's TLS: its receive future says how it ended. */
+  if (b->tls_on) {
+    wasio__tcp_tls_rx_ended(tcp);
+    return;
+  }
+#endif
   if (b->rx_fut == 0) return;
   memset(&b->fres, 0, sizeof b->fres);
   uint32_t st = wasi_sockets_types_future_result_void_error_code_read(b->rx_fut, &b->fres);
@@ -324,6 +352,11 @@ void wasio__tcp_on_ready(wasio__w3_t *w) {
     case WASIO__W3_TCP_FIN: {
       wasio_tcp_t *tcp = WASIO__CONTAINER_OF(w, wasio_tcp_t, b.fin);
       wasio__w3_consume(w);
+#ifdef WASIO__BK_HOST_TLS
+      if (tcp->b.tls_on) {
+        if (IMPORTS_WAITABLE_STATE(w->code) == IMPORTS_WAITABLE_COMPLETED) wasio__tcp_tls_fin_value(tcp);
+      } else
+#endif
       if (IMPORTS_WAITABLE_STATE(w->code) == IMPORTS_WAITABLE_COMPLETED) wasio__tcp_fin_value(tcp);
       wasio__w3_untrack(tcp->h.loop, w);
       if (tcp->b.want & WASIO__IO_READ) wasio__tcp_ready(tcp, WASIO__IO_READ);
@@ -489,6 +522,8 @@ ptrdiff_t wasio__bk_tcp_send(wasio_tcp_t *tcp, const wasio__iov_t *iov, size_t n
   wasio_loop_t *loop = tcp->h.loop;
   wasio__backend_loop_t *be = &loop->backend;
   wasio__backend_tcp_t *b = &tcp->b;
+  int orc = wasio__tcp_tx_open(tcp);
+  if (orc < 0) return orc;
   if (b->tx == 0) return WASIO_EPIPE;
   if (tcp->write_err != 0) return tcp->write_err;
   if (be->stage_tcp != NULL && be->stage_tcp != tcp) (void)wasio__bk_tcp_push(be->stage_tcp);
@@ -522,6 +557,9 @@ ptrdiff_t wasio__bk_tcp_send(wasio_tcp_t *tcp, const wasio__iov_t *iov, size_t n
 
 int wasio__bk_tcp_shutdown(wasio_tcp_t *tcp) {
   wasio__backend_tcp_t *b = &tcp->b;
+  /* Nothing was ever written: the stream is made to be ended (the FIN). */
+  int orc = wasio__tcp_tx_open(tcp);
+  if (orc < 0) return orc;
   if (b->tx == 0) return WASIO_EPIPE;
   int rc = wasio__bk_tcp_push(tcp);
   if (rc < 0) return rc;
@@ -632,6 +670,11 @@ void wasio__bk_tcp_release(wasio_tcp_t *tcp, bool linger) {
     be->stage_len = 0;
   }
   if (linger) wasio__tcp_linger_output(tcp);
+#ifdef WASIO__BK_HOST_TLS
+  /* The TLS layer's subtask and futures (its receive future's read is
+   * the `fin` waiter's). */
+  wasio__tcp_tls_release(tcp);
+#endif
   /* Each waitable: its operation in flight taken back, then dropped. */
   if (b->fin.done) wasio__tcp_fin_value(tcp);
   wasio__w3_end(loop, &b->fin, wasi_sockets_types_future_result_void_error_code_cancel_read);

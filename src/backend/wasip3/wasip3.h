@@ -79,6 +79,16 @@ void wasio__event(wasio_loop_t *loop, const imports_event_t *ev);
 
 /* ---- dispatch targets (tcp.c, udp.c, dns.c) ------------------------------------ */
 void wasio__tcp_on_ready(wasio__w3_t *w);
+/* tcp.c: gives the socket's `send` the stream `rd` (once per connection). */
+void wasio__tcp_send_stream(wasio_tcp_t *tcp, uint32_t rd);
+#ifdef WASIO__BK_HOST_TLS
+/* tls_host.c: the handshake's event; the end of the plaintext (its
+ * future's read, its value); the TLS layer's part of a release. */
+void wasio__tcp_tls_on_ready(wasio__w3_t *w);
+void wasio__tcp_tls_rx_ended(wasio_tcp_t *tcp);
+void wasio__tcp_tls_fin_value(wasio_tcp_t *tcp);
+void wasio__tcp_tls_release(wasio_tcp_t *tcp);
+#endif
 void wasio__tcp_linger_ready(wasio__w3_t *w);
 void wasio__tcp_linger_abandon(wasio_loop_t *loop);
 void wasio__udp_on_ready(wasio__w3_t *w);

@@ -1,6 +1,9 @@
 //! wasio-tls-host: run a wasi:cli command component with wasi:sockets and
 //! wasi:tls (wasmtime-wasi-tls, OpenSSL provider: trusts the system store and
 //! SSL_CERT_FILE). Only for proving wasio's host-TLS backend end to end.
+//! A component that exports wasi:cli/run@0.3.0 runs as a WASI 0.3 command
+//! (with wasi:tls@0.3.0-draft), any other as a WASI 0.2 one; both get the
+//! 0.2 interfaces too (the wasip2 libc's stdio).
 //!
 //! usage: wasio-tls-host [--dir HOSTDIR] COMPONENT.wasm [ARGS...]
 use std::process::ExitCode;
@@ -67,7 +70,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: &[String], dir: Option<&str>) -> wasmtime::Result<ExitCode> {
-    let config = Config::new();
+    let mut config = Config::new();
+    config.wasm_component_model_async(true);
     let engine = Engine::new(&config)?;
     let component = Component::from_file(&engine, &args[0])?;
 
@@ -92,9 +96,23 @@ async fn run(args: &[String], dir: Option<&str>) -> wasmtime::Result<ExitCode> {
     let mut opts = wasmtime_wasi_tls::p2::LinkOptions::default();
     opts.tls(true);
     wasmtime_wasi_tls::p2::add_to_linker(&mut linker, &opts)?;
+    wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+    wasmtime_wasi_tls::p3::add_to_linker(&mut linker)?;
 
-    let command = Command::instantiate_async(&mut store, &component, &linker).await?;
-    match command.wasi_cli_run().call_run(&mut store).await? {
+    let p3 = component
+        .component_type()
+        .exports(&engine)
+        .any(|(name, _)| name == "wasi:cli/run@0.3.0");
+    let result = if p3 {
+        let command = wasmtime_wasi::p3::bindings::Command::instantiate_async(&mut store, &component, &linker).await?;
+        store
+            .run_concurrent(async move |store| command.wasi_cli_run().call_run(store).await)
+            .await??
+    } else {
+        let command = Command::instantiate_async(&mut store, &component, &linker).await?;
+        command.wasi_cli_run().call_run(&mut store).await?
+    };
+    match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(()) => Ok(ExitCode::from(1)),
     }
