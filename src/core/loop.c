@@ -139,6 +139,7 @@ int wasio_loop_run(wasio_loop_t *loop, wasio_run_mode_t mode) {
   loop->running = 1;
   bool alive = wasio__loop_alive(loop);
   bool yielded = false;
+  loop->yield_deadline = 0; /* set by a turn that yields */
   if (!alive) wasio_loop_update_time(loop);
   while (alive && !loop->stop_flag) {
     wasio_loop_update_time(loop);

@@ -210,12 +210,15 @@ void wasio__http_linger_abandon(wasio_loop_t *loop) {
   while (loop->backend.http_linger != NULL) {
     wasio__http_linger_t *l = loop->backend.http_linger;
     loop->backend.http_linger = l->next;
-    /* The write is taken back (the end then goes with the instance). */
+    /* The write is taken back (the end then goes with the instance),
+     * unless it ended already (its event came, not dispatched). */
+    bool busy = l->w.busy;
+    uint32_t st = l->w.code;
     wasio__w3_leave(&l->w);
-    uint32_t st = wasio__http_fut_cancel(l->end, (wasio__http_fut_t)l->kind);
+    if (busy) st = wasio__http_fut_cancel(l->end, (wasio__http_fut_t)l->kind);
     wasio__w3_idle(loop, &l->w);
     wasio__w3_untrack(loop, &l->w);
-    wasio__http_fut_done(l->end, (wasio__http_fut_t)l->kind, st, true, &l->tval);
+    wasio__http_fut_done(l->end, (wasio__http_fut_t)l->kind, st, busy, &l->tval);
     wasio__free(l);
   }
 }
@@ -356,10 +359,24 @@ void wasio__bk_http_body_out_release(wasio__bk_http_body_out_t *b) {
   }
   b->wptr = NULL;
   if (b->tr_w != 0) {
-    /* Unfinished (or its trailers still in flight): the message fails. */
-    uint32_t st = wasio__h3_cancel(loop, &b->trw, wasio__h3_tr_cancel);
+    /* A write of the trailers that ended (its event, taken or not yet
+     * dispatched, or the cancel's answer): COMPLETED or DROPPED leaves
+     * only the end to drop; taken back (CANCELLED), or never made, the
+     * message fails instead. */
+    uint32_t st = 0;
+    bool ended = false;
+    if (b->trw.busy) {
+      st = wasio__h3_cancel(loop, &b->trw, wasio__h3_tr_cancel);
+      ended = true;
+    } else if (b->trw.done) {
+      st = b->trw.code;
+      ended = true;
+      wasio__h3_consume(loop, &b->trw);
+    }
     wasio__w3_untrack(loop, &b->trw);
-    if (b->state == WASIO__BK_BODY_OUT_TRAILERS && IMPORTS_WAITABLE_STATE(st) == IMPORTS_WAITABLE_COMPLETED && st != 0) {
+    uint32_t state = IMPORTS_WAITABLE_STATE(st);
+    if (ended && state != IMPORTS_WAITABLE_CANCELLED) {
+      if (state != IMPORTS_WAITABLE_COMPLETED) wasio__http_tval_free(&b->tval);
       wasi_http_types_future_result_option_own_trailers_error_code_drop_writable(b->tr_w);
     } else {
       if (b->state == WASIO__BK_BODY_OUT_TRAILERS) wasio__http_tval_free(&b->tval);
@@ -522,7 +539,7 @@ void wasio__http_on_ready(wasio__w3_t *w) {
   switch (w->kind) {
     case WASIO__W3_HTTP_SEND: {
       wasio__bk_http_request_t *r = WASIO__CONTAINER_OF(w, wasio__bk_http_request_t, call);
-      wasio__loop_hold(r->loop, -1);
+      wasio__h3_settle(r->loop, w);
       r->ready(r->data);
       break;
     }
@@ -644,8 +661,11 @@ int wasio__bk_http_request_send(wasio__bk_http_request_t *r, const wasio__http_r
     if (spec->has_body) wasio__bk_http_body_out_release(body);
     return rc;
   }
-  /* Returned at once: reported from the dispatch, as a later event is. */
+  /* Returned at once: reported from the dispatch, as a later event is.
+   * The call holds the loop until its answer is taken or dispatched
+   * (whichever comes first: wasio__h3_settle). */
   if (rc == 0) wasio__w3_done_now(loop, &r->call, IMPORTS_SUBTASK_RETURNED);
+  r->call.held = true;
   wasio__loop_hold(loop, 1);
   return 0;
 }
@@ -654,6 +674,7 @@ int wasio__bk_http_response_take(wasio__bk_http_request_t *r, int *status, wasio
                                  wasio__bk_http_body_in_t *body) {
   if (r->loop == NULL) return WASIO_ESTATE;
   if (r->call.busy) return WASIO_EAGAIN;
+  wasio__h3_settle(r->loop, &r->call);
   if (!wasio__w3_subtask_end(r->loop, &r->call)) return WASIO_ECANCELED;
   wasio__w3_init(&r->call, WASIO__W3_HTTP_SEND);
   if (r->res.is_err) {
@@ -683,9 +704,8 @@ int wasio__bk_http_response_take(wasio__bk_http_request_t *r, int *status, wasio
 
 void wasio__bk_http_request_release(wasio__bk_http_request_t *r) {
   if (r->loop == NULL) return;
-  bool was_busy = r->call.busy;
   bool returned = wasio__w3_subtask_end(r->loop, &r->call);
-  if (was_busy || r->call.done) wasio__loop_hold(r->loop, -1);
+  wasio__h3_settle(r->loop, &r->call); /* not busy after the end */
   if (returned) {
     if (r->res.is_err) (void)wasio__bk_http_error(&r->res.val.err);
     else if (r->res.val.ok.__handle != 0) wasi_http_types_response_drop_own(r->res.val.ok);

@@ -143,6 +143,9 @@ static void wasio__h3_kick_end(void) {
 int wasio__bk_http_serve_bind(const wasio__http_serve_ops_t *ops, void *arg, wasio_loop_t *loop) {
   if (g.ops != NULL) return WASIO_EBUSY;
   if (ops->begin == NULL || ops->step == NULL || loop == NULL) return WASIO_EINVAL;
+  /* Exchanges of a server bound before still run on its loop: one loop is
+   * driven at a time. */
+  if (g.live != NULL && loop != g.loop) return WASIO_EBUSY;
   wasio__w3_init(&g.kick, WASIO__W3_HTTP_KICK);
   uint32_t rx = wasi_http_types_stream_u8_new(&g.kick_tx);
   g.loop = loop;
@@ -278,6 +281,22 @@ static bool wasio__h3_immediate(wasio_loop_t *loop) {
          loop->closing_head != NULL;
 }
 
+/* Asks every exchange whether it is over (one that cannot end, alive
+ * false, is answered for); drops a response made after the host canceled
+ * its task (nobody reads it: its writes then fail and the exchange ends). */
+static void wasio__h3_step_all(bool alive) {
+  for (wasio__h3_task_t *t = g.live; t != NULL; t = t->next) {
+    if (t->returned && t->in.resp.__handle != 0) {
+      wasi_http_types_response_drop_own(t->in.resp);
+      t->in.resp.__handle = 0;
+    }
+    if (t->token != NULL && g.step(t->token, alive)) {
+      t->token = NULL;
+      t->over = true;
+    }
+  }
+}
+
 /* Runs the loop until it would wait, stepping every exchange, and wakes
  * the sleepers with something to do. Returns whether work is left (the
  * turn budget ran out). */
@@ -288,21 +307,18 @@ static bool wasio__h3_drive(wasio__h3_task_t *self) {
     /* The export must not block: a turn that would wait yields. */
     wasio__loop_set_yield(loop, true);
     int r = wasio_loop_run(loop, WASIO_RUN_ONCE);
-    if (r > 0 || wasio__h3_immediate(loop)) continue;
-    /* The loop would wait, or has nothing left: every exchange is asked
-     * whether it is over (one that cannot end is answered for). */
     bool alive = wasio__loop_alive(loop);
-    for (wasio__h3_task_t *t = g.live; t != NULL; t = t->next) {
-      if (t->token != NULL && g.step(t->token, alive)) {
-        t->token = NULL;
-        t->over = true;
-      }
-    }
-    if (!wasio__h3_immediate(loop)) {
+    /* (A loop with nothing alive runs no turn: what is ready waits.) */
+    if (r > 0 || (alive && wasio__h3_immediate(loop))) continue;
+    wasio__h3_step_all(alive);
+    if (!wasio__loop_alive(loop) || !wasio__h3_immediate(loop)) {
       left = false;
       break;
     }
   }
+  /* Out of budget with work left: the exchanges that ended meanwhile end
+   * their tasks now, not at the next quiet moment. */
+  if (left) wasio__h3_step_all(true);
   for (wasio__h3_task_t *t = g.live; t != NULL; t = t->next)
     if (t != self && ((!t->returned && t->in.answered) || t->over)) wasio__h3_wake(t);
   return left;
@@ -338,9 +354,13 @@ static imports_callback_code_t wasio__h3_turn(wasio__h3_task_t *t) {
   }
   if (!t->driver) return IMPORTS_CALLBACK_CODE_WAIT(t->set);
   if (left) return IMPORTS_CALLBACK_CODE_YIELD;
-  /* The deadline the loop would have waited for wakes it. */
+  /* The deadline the loop would have waited for wakes it; one already
+   * past (the clock returned at once: no event will come) runs now. */
   uint64_t due = wasio__loop_yield_deadline(g.loop);
-  if (wasio__loop_alive(g.loop) && due != 0 && due != UINT64_MAX) wasio__clock_arm(g.loop, due);
+  if (wasio__loop_alive(g.loop) && due != 0 && due != UINT64_MAX) {
+    wasio__clock_arm(g.loop, due);
+    if (wasio__h3_immediate(g.loop)) return IMPORTS_CALLBACK_CODE_YIELD;
+  }
   return IMPORTS_CALLBACK_CODE_WAIT(g.loop->backend.set);
 }
 
@@ -473,7 +493,15 @@ imports_callback_code_t exports_wasi_http_handler_handle_callback(imports_event_
   } else if (t->text_state != TEXT_NONE) {
     return wasio__h3_text_step(t, ev);
   } else if (t->driver && ev->event != IMPORTS_EVENT_NONE) {
-    wasio__event(g.loop, ev);
+    /* The kick is re-armed at once (a loop with nothing alive dispatches
+     * nothing, and a kick left unread would stop the next one). */
+    if (g.kick.handle != 0 && ev->waitable == g.kick.handle) {
+      wasio__w3_idle(g.loop, &g.kick);
+      g.kick_sent = false;
+      wasio__h3_kick_arm();
+    } else {
+      wasio__event(g.loop, ev);
+    }
   }
   return wasio__h3_turn(t);
 }

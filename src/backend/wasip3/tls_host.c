@@ -46,9 +46,21 @@ int wasio__bk_tcp_tls_start(wasio_tcp_t *tcp, const char *name, size_t len) {
   if (len > WASIO_TLS_HOST_MAX_NAME) return WASIO_ENAMETOOLONG;
   memcpy(b->tls_name, name, len);
   b->tls_name[len] = '\0';
-  /* The socket's stream goes to the host: its readiness read first. */
+  /* The socket's stream goes to the host: its readiness read first. A
+   * stream whose read found it ended (its event perhaps not dispatched
+   * yet) cannot be handed over: the peer left before the handshake. */
   uint32_t ct_rx = b->rx;
-  wasio__w3_end(loop, &b->in, wasi_sockets_types_stream_u8_cancel_read);
+  uint32_t rs = b->in.done ? b->in.code : 0;
+  if (b->in.busy) {
+    wasio__w3_leave(&b->in);
+    rs = wasi_sockets_types_stream_u8_cancel_read(ct_rx);
+  }
+  wasio__w3_untrack(loop, &b->in);
+  if (rs != 0 && wasio__w3_dropped(rs)) {
+    wasi_sockets_types_stream_u8_drop_readable(ct_rx);
+    b->rx = 0;
+    return WASIO_ECONNRESET;
+  }
   b->rx = 0;
   wasi_tls_client_own_connector_t c = wasi_tls_client_constructor_connector();
   wasi_tls_client_borrow_connector_t cb = wasi_tls_client_borrow_connector(c);
