@@ -130,6 +130,7 @@ P3_NO_WATCHERS = ("links the wasip2 libc's sockets into the loop (wasio/poll.h w
 WASI_TLS_IMPORT = "import wasi:tls/types@0.2.0-draft"
 WASI_HTTP_IMPORT = "import wasi:http/outgoing-handler@"
 WASI_HTTP_P3_IMPORT = "import wasi:http/client@0.3"
+WASI_TLS_P3_IMPORT = "import wasi:tls/client@0.3.0-draft"
 ROOT_FETCH_TIMEOUT = 150  # tls_peer.py makes its PKI after printing its port (up to 120 s)
 PEM_MAX = 65536
 DEFAULT_TIMEOUT = 60
@@ -324,8 +325,11 @@ def check_build_imports(name, results, other, want_import, what, with_default=Tr
 
 
 def check_imports(name, results):
-    """The two builds of a hosttls program: only the --host-tls one imports wasi:tls."""
+    """The builds of a hosttls program: only the --host-tls ones import
+    wasi:tls (types on 0.2, client on 0.3)."""
     check_build_imports(name, results, ("wasm32-hosttls", "tests-hosttls"), WASI_TLS_IMPORT, "wasi:tls")
+    check_build_imports(name, results, ("wasm32-p3-hosttls", "tests-p3-hosttls"), WASI_TLS_P3_IMPORT, "wasi:tls",
+                        with_default=False)
 
 
 def check_http_imports(name, results):

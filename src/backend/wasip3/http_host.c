@@ -162,19 +162,29 @@ static void wasio__http_fut_give(wasio_loop_t *loop, uint32_t end, wasio__http_f
   memset(&rv, 0, sizeof rv);
   if (kind == WASIO__FUT_TRAILERS) tv = *tval;
   else rv = *rval;
-  wasio__http_linger_t *l = wasio__calloc(1, sizeof *l);
-  /* Without memory to wait with, the value is offered once from here. */
-  wasi_http_types_result_option_own_trailers_error_code_t *tp = l != NULL ? &l->tval : &tv;
-  wasi_http_types_result_void_error_code_t *rp = l != NULL ? &l->rval : &rv;
-  *tp = tv;
-  *rp = rv;
-  uint32_t st = wasio__http_fut_write(end, kind, tp, rp);
+  /* Offered from here first: the host takes most values at once (the
+   * consume-body `res` always), and then nothing is allocated. */
+  uint32_t st = wasio__http_fut_write(end, kind, &tv, &rv);
   if (!wasio__w3_blocked(st)) {
-    wasio__http_fut_done(end, kind, st, false, tp);
-    wasio__free(l);
+    wasio__http_fut_done(end, kind, st, false, &tv);
     return;
   }
-  if (l != NULL) {
+  /* Taken back, to be offered again from memory that outlives this call
+   * (unless the host took it meanwhile). */
+  st = wasio__http_fut_cancel(end, kind);
+  if (IMPORTS_WAITABLE_STATE(st) != IMPORTS_WAITABLE_CANCELLED) {
+    wasio__http_fut_done(end, kind, st, false, &tv);
+    return;
+  }
+  wasio__http_linger_t *l = wasio__calloc(1, sizeof *l);
+  if (l == NULL) {
+    wasio__http_fut_done(end, kind, st, true, &tv); /* the end goes with the instance */
+    return;
+  }
+  l->tval = tv;
+  l->rval = rv;
+  st = wasio__http_fut_write(end, kind, &l->tval, &l->rval);
+  if (wasio__w3_blocked(st)) {
     l->loop = loop;
     l->end = end;
     l->kind = (uint8_t)kind;
@@ -185,9 +195,11 @@ static void wasio__http_fut_give(wasio_loop_t *loop, uint32_t end, wasio__http_f
       loop->backend.http_linger = l;
       return;
     }
+    st = wasio__http_fut_cancel(end, kind);
+    wasio__http_fut_done(end, kind, st, IMPORTS_WAITABLE_STATE(st) == IMPORTS_WAITABLE_CANCELLED, &l->tval);
+  } else {
+    wasio__http_fut_done(end, kind, st, false, &l->tval);
   }
-  st = wasio__http_fut_cancel(end, kind);
-  wasio__http_fut_done(end, kind, st, true, tp);
   wasio__free(l);
 }
 

@@ -125,10 +125,18 @@ static void wasio__h3_kick_arm(void) {
   else g.kick_sent = false;
 }
 
-void wasio__http_kick_ready(wasio__w3_t *w) {
-  wasio__w3_consume(w);
+/* The kick's byte came (its event, handed to the dispatch or seen by the
+ * driver's callback): the next kick may be sent, and is read. */
+static void wasio__h3_kick_seen(void) {
+  wasio__w3_idle(g.loop, &g.kick);
+  wasio__w3_consume(&g.kick);
   g.kick_sent = false;
   wasio__h3_kick_arm();
+}
+
+void wasio__http_kick_ready(wasio__w3_t *w) {
+  (void)w;
+  wasio__h3_kick_seen();
 }
 
 static void wasio__h3_kick_end(void) {
@@ -190,10 +198,9 @@ static void wasio__h3_kick(void) {
 /* ---- tasks -------------------------------------------------------------------------- */
 
 static void wasio__h3_wake_arm(wasio__h3_task_t *t) {
-  uint32_t st = wasi_http_types_stream_u8_read(t->wake_rx, &t->wake_byte, 1);
   /* Not blocked: a byte was left from a wake never seen; the task is
    * running now anyway. */
-  (void)st;
+  (void)wasi_http_types_stream_u8_read(t->wake_rx, &t->wake_byte, 1);
 }
 
 /* A task's state, from the pool or new (with its set and pipe). */
@@ -304,7 +311,9 @@ static bool wasio__h3_drive(wasio__h3_task_t *self) {
   wasio_loop_t *loop = g.loop;
   bool left = true;
   for (int i = 0; i < WASIO__H3_TURNS_PER_CALLBACK; i++) {
-    /* The export must not block: a turn that would wait yields. */
+    /* The export must not block: a turn that would wait yields. Set
+     * before every turn: a server shut down in the last one unbound
+     * itself, which turns yielding off. */
     wasio__loop_set_yield(loop, true);
     int r = wasio_loop_run(loop, WASIO_RUN_ONCE);
     bool alive = wasio__loop_alive(loop);
@@ -496,9 +505,7 @@ imports_callback_code_t exports_wasi_http_handler_handle_callback(imports_event_
     /* The kick is re-armed at once (a loop with nothing alive dispatches
      * nothing, and a kick left unread would stop the next one). */
     if (g.kick.handle != 0 && ev->waitable == g.kick.handle) {
-      wasio__w3_idle(g.loop, &g.kick);
-      g.kick_sent = false;
-      wasio__h3_kick_arm();
+      wasio__h3_kick_seen();
     } else {
       wasio__event(g.loop, ev);
     }
