@@ -93,9 +93,21 @@ A component test file declares what it needs in comment lines:
     // wasio-test: cc FLAGS                  build flags for the Makefile: the
     //     component gets them from tools/wasio-cc (--posix: the wasip2 libc's
     //     sockets; -lhiredis), the native build the matching libraries
+    // wasio-test: resolver ARGS             the test resolver (below), with
+    //     tests/helpers/dns_server.py ARGS
     // wasio-test: hosts native wasmtime     run only on these (default: all)
     //     (a host left out is reported as a skip, with the reason given
     //      in a "wasio-test: skip HOST REASON" line, which is required)
+
+The test resolver: a program that declares `wasio-test: resolver` runs, on
+every host, in a mount namespace of its own (unshare -m, which needs root
+or CAP_SYS_ADMIN) whose /etc/resolv.conf names tests/helpers/dns_server.py,
+started on a loopback address of its own (127.53.x.y, port 53). Every name
+lookup of the program or of its host (wasmtime's, node's getaddrinfo) that
+/etc/hosts does not answer then goes to that server, whose names the test
+knows (fast.wasio.test, slow.wasio.test). The program gets resolver=ADDR;
+where the namespace or the server cannot be had, it gets
+no_resolver=REASON instead and skips the tests that need it, saying why.
 
 Each test program prints PASS/FAIL/SKIP lines (tests/harness.h). A program
 stops at its first failure; the driver then re-runs it for the tests after
@@ -162,7 +174,7 @@ class Results:
 
 
 def parse_spec(path):
-    spec = {"net": False, "helpers": [], "timeout": DEFAULT_TIMEOUT, "hosts": list(HOSTS), "skip": {},
+    spec = {"net": False, "helpers": [], "resolver": None, "timeout": DEFAULT_TIMEOUT, "hosts": list(HOSTS), "skip": {},
             "hosttls": False, "wasihttp": False, "nofile": None, "hosts_given": False}
     with open(path) as f:
         for line in f:
@@ -180,6 +192,8 @@ def parse_spec(path):
                 spec["cc"] = rest  # read by the Makefile (ctest_cc)
             elif key == "helper":
                 spec["helpers"].append(shlex.split(rest))
+            elif key == "resolver":
+                spec["resolver"] = shlex.split(rest)
             elif key == "timeout":
                 spec["timeout"] = int(rest)
             elif key == "nofile":
@@ -218,6 +232,65 @@ class Helper:
 
     def stop(self):
         self.proc.stop()
+
+
+# The test resolver (the module's docstring): tests/helpers/dns_server.py on
+# 127.53.x.y:53, named by the /etc/resolv.conf of the program's namespace.
+RESOLVER_HELPER = "tests/helpers/dns_server.py"
+RESOLV_CONF = "/etc/resolv.conf"
+# One attempt, and a timeout beyond any delay a test asks for: glibc's
+# default (5 s, then again) would turn a slow answer into two queries.
+RESOLV_OPTIONS = "options timeout:30 attempts:1"
+RESOLVER_TRIES = 3  # addresses tried (another run.py may hold one)
+NAMESPACE_SH = 'mount --bind "$0" ' + RESOLV_CONF + ' && exec "$@"'
+
+
+class Resolver:
+    """The test resolver of one run of a program: the server, its
+    resolv.conf, and wrap(cmd), the command run in a mount namespace that
+    sees that file as /etc/resolv.conf. If either cannot be had, addr is
+    None, reason says why, and wrap(cmd) is cmd."""
+
+    def __init__(self, args):
+        import random
+        import tempfile
+        self.addr = self.reason = self.helper = self.conf = None
+        for _ in range(RESOLVER_TRIES):
+            addr = f"127.53.{random.randint(1, 254)}.{random.randint(1, 254)}"
+            try:
+                self.helper = Helper([RESOLVER_HELPER, "--addr", addr] + args)
+                break
+            except RuntimeError as e:
+                self.reason = f"the test resolver did not start (it serves on port 53, which needs root): {e}"[:300]
+        if self.helper is None:
+            return
+        fd, self.conf = tempfile.mkstemp(prefix="wasio-resolv-", suffix=".conf")
+        with os.fdopen(fd, "w") as f:
+            f.write(f"nameserver {addr}\n{RESOLV_OPTIONS}\n")
+        probe = subprocess.run(self._wrap(["true"]), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               errors="replace")
+        if probe.returncode != 0:
+            self.reason = f"no mount namespace for the test resolver (unshare -m): {probe.stdout.strip()}"[:300]
+            self.stop()
+            return
+        self.addr, self.reason = addr, None
+
+    def _wrap(self, cmd):
+        return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", NAMESPACE_SH, self.conf] + cmd
+
+    def wrap(self, cmd):
+        return self._wrap(cmd) if self.addr else cmd
+
+    def param(self):
+        return f"resolver={self.addr}" if self.addr else f"no_resolver={self.reason}"
+
+    def stop(self):
+        if self.helper is not None:
+            self.helper.stop()
+            self.helper = None
+        if self.conf is not None:
+            os.unlink(self.conf)
+            self.conf = None
 
 
 def fetch_root(port, path):
@@ -341,11 +414,12 @@ def check_http_imports(name, results):
 
 
 def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(), trust_root=False,
-              test_filter="", nofile=None):
+              test_filter="", nofile=None, resolver=None):
     """Runs one test program (all its tests, or those whose name contains
     test_filter, or any of them if it is a list), re-running after failures.
     trust_root: the program's host trusts SSL_CERT_FILE, set to the first
-    helper's root (fetched anew for every start of the helpers)."""
+    helper's root (fetched anew for every start of the helpers).
+    resolver: the arguments of the test resolver, or None for none."""
     try:
         listed = subprocess.run(list_cmd + ["--list"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, timeout=timeout)
@@ -361,8 +435,12 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
     while pending:
         helpers = []
         root = None
+        rv = None
         try:
             params = []
+            if resolver is not None:
+                rv = Resolver(resolver)
+                params.append(rv.param())
             for h in spec_helpers:
                 hp = Helper(h)
                 helpers.append(hp)
@@ -384,7 +462,8 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
                 except OSError as e:
                     raise RuntimeError(f"fetching the root from helper port {helpers[0].port}: {e}")
                 env = dict(env or os.environ, SSL_CERT_FILE=root)
-            rc, out = run_program(make_cmd(params) + pending, timeout, env, nofile)
+            cmd = make_cmd(params) + pending
+            rc, out = run_program(rv.wrap(cmd) if rv else cmd, timeout, env, nofile)
         except RuntimeError as e:
             for n in pending:
                 results.record("FAIL", f"{prog}.{n}@{host}", f": {e}")
@@ -392,6 +471,8 @@ def run_suite(prog, host, list_cmd, make_cmd, timeout, results, spec_helpers=(),
         finally:
             for hp in helpers:
                 hp.stop()
+            if rv is not None:
+                rv.stop()
             if root is not None:
                 os.unlink(root)
         seen = {}
@@ -534,7 +615,7 @@ def main():
             run_suite(name, host, command_for(host, name, spec, []),
                       lambda p, h=host, n=name, sp=spec: command_for(h, n, sp, p),
                       spec["timeout"], res, spec["helpers"], trust_root=(host in ("tlshost", "tlshost-p3")),
-                      test_filter=test_filter, nofile=spec["nofile"])
+                      test_filter=test_filter, nofile=spec["nofile"], resolver=spec["resolver"])
 
     dt = time.time() - t0
     if res.failures:

@@ -2,6 +2,7 @@
 // wasio-test: helper tests/helpers/nginx_server.py --tls --lifetime 900 --big-mib 5
 // wasio-test: helper tests/helpers/http_stall.py --lifetime 900
 // wasio-test: helper tests/helpers/tcp_blackhole.py --lifetime 900
+// wasio-test: resolver --slow-ms 2000
 // wasio-test: timeout 300
 /* tests/component/curl.c: libcurl (Debian's curl source, built by `make
  * curl`) in a wasio program: its easy interface on its own, and its multi
@@ -11,6 +12,9 @@
  *           chunked, X-Connection on every response; HTTPS ports)
  *   port2 = tests/helpers/http_stall.py (/truncated, /reset, /silent, ...)
  *   port3 = tests/helpers/tcp_blackhole.py (connects hang)
+ *   resolver = the test resolver (tests/run.py, tests/helpers/dns_server.py):
+ *           the hosts' lookups of fast.wasio.test answered at once, of
+ *           slow.wasio.test after 2 s (its --slow-ms)
  * The component learns the test CA (/tls/ca.pem, /tls/other-ca.pem) and
  * the HTTPS ports (/tls/ports.txt) over nginx's plain port, with libcurl.
  * Failures are asserted as curl's own error codes.
@@ -698,6 +702,71 @@ TEST(shared_wait_timer_and_server_during_transfers) {
   for (int i = 2; i < 6; i++) ASSERT_EQ_INT(mxs[i].rec.result, CURLE_OPERATION_TIMEDOUT);
   tconn_close(loop, &c);
   wasio_tcp_close(g.listener, NULL);
+  wasio_timer_close(tick, NULL);
+  bridge_close_wait(loop, wc);
+  mx_cleanup();
+  watchdog_stop(wd);
+  ASSERT_LOOP_CLOSED(loop);
+}
+
+/* ---- a slow name lookup stalls no other transfer (the test resolver) ------------------ */
+
+/* tests/helpers/dns_server.py --slow-ms above: how long the test resolver
+ * takes to answer slow.wasio.test. */
+#define SLOW_LOOKUP_MS 2000
+/* GETs made one after another while the slow lookup is pending. */
+#define FAST_GETS 5
+/* The ticker of the same loop: its period. */
+#define SLOW_TICK_MS 10
+
+static int slow_ticks;
+static void count_tick(wasio_timer_t *t) {
+  (void)t;
+  slow_ticks++;
+}
+
+/* A transfer to slow.wasio.test waits 2 s for its name; meanwhile
+ * FAST_GETS transfers by name (fast.wasio.test, answered at once) start
+ * and finish one after another, and a wasio timer keeps firing. Were the
+ * loop waiting for the slow lookup (a getaddrinfo in the loop's thread, as
+ * libcurl's own resolver does here), no fast GET could end before the slow
+ * answer came, 2 s after the start. */
+TEST(multi_slow_lookup_stalls_no_other_transfer) {
+  if (harness_param("resolver", NULL) == NULL)
+    harness_skip("%s", harness_param("no_resolver", "no test resolver given (tests/run.py)"));
+  wasio_loop_t *loop = new_loop();
+  wasio_timer_t *wd = watchdog_start(loop, 30000);
+  wasio_curl_t *wc = bridge_new(loop);
+  wasio_timer_t *tick = NULL;
+  ASSERT_OK(wasio_timer_new(loop, &tick));
+  ASSERT_OK(wasio_timer_start(tick, count_tick, SLOW_TICK_MS * MS, SLOW_TICK_MS * MS));
+  char url[256];
+  uint64_t t0 = wasio_monotonic_ns();
+  mx_add(wc, 0, url_of(url, sizeof url, "http", "slow.wasio.test", NGINX_PORT, "/small.txt"));
+  uint64_t fast_ms[FAST_GETS];
+  for (int i = 1; i <= FAST_GETS; i++) {
+    mx_add(wc, i, url_of(url, sizeof url, "http", "fast.wasio.test", NGINX_PORT, "/small.txt"));
+    WAIT_UNTIL(loop, mxs[i].rec.done);
+    fast_ms[i - 1] = elapsed_ms_since(t0);
+    ASSERT_EQ_INT(mxs[i].rec.result, CURLE_OK);
+    ASSERT_EQ_STR(mxs[i].rec.body, "hello from nginx\n");
+  }
+  int ticks_fast = slow_ticks;
+  ASSERT_TRUE(!mxs[0].rec.done);
+  WAIT_UNTIL(loop, mxs[0].rec.done);
+  uint64_t slow_ms = elapsed_ms_since(t0);
+  fprintf(stderr, "# fast GETs done at %llu..%llu ms, the slow one at %llu ms; %d ticks of %d ms by the last fast"
+          " GET, %d by the slow one\n", (unsigned long long)fast_ms[0], (unsigned long long)fast_ms[FAST_GETS - 1],
+          (unsigned long long)slow_ms, ticks_fast, SLOW_TICK_MS, slow_ticks);
+  ASSERT_EQ_INT(mxs[0].rec.result, CURLE_OK);
+  ASSERT_EQ_STR(mxs[0].rec.body, "hello from nginx\n");
+  /* the lookup was slow (else the test proves nothing)... */
+  ASSERT_GE_U64(slow_ms, SLOW_LOOKUP_MS * 9 / 10);
+  /* ...and every fast GET ended before its answer could have come */
+  ASSERT_LT_U64(fast_ms[FAST_GETS - 1], SLOW_LOOKUP_MS);
+  /* the timer kept firing while the lookup was pending: at least half of
+   * its firings (the process may not be scheduled at each) */
+  ASSERT_GE_INT(slow_ticks, SLOW_LOOKUP_MS / SLOW_TICK_MS / 2);
   wasio_timer_close(tick, NULL);
   bridge_close_wait(loop, wc);
   mx_cleanup();
