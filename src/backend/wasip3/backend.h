@@ -57,6 +57,11 @@ typedef enum wasio__w3_kind {
   WASIO__W3_TCP_TLS     /* the host TLS handshake's connect subtask (tls_host.c) */
 } wasio__w3_kind_t;
 
+/* How the host completes the reads and writes of a socket's streams
+ * (tcp.c's notes): not known yet; at once when it can, with exact
+ * cancels (wasmtime); later, with cancels that are not exact (jco). */
+enum { WASIO__P3_COPIES_UNKNOWN = 0, WASIO__P3_COPIES_AT_ONCE, WASIO__P3_COPIES_LATER };
+
 typedef struct wasio__w3 {
   struct wasio__w3 *prev, *next; /* the ready list, while `listed` */
   uint32_t handle;               /* the waitable's number; 0: none */
@@ -95,6 +100,15 @@ typedef struct wasio__backend_tcp {
    * host could not take at once is copied here (tcp.c's notes). */
   uint8_t *obuf;
   size_t olen, ooff;
+  uint8_t *ospare;       /* a kept buffer for the next copy (tcp.c's notes) */
+  /* Bytes read into a buffer of the handle's own, not yet taken by the
+   * core: on a host that completes copies later (tcp.c's notes). `in`
+   * carries a read into it while in_data. */
+  uint8_t *ibuf;
+  uint32_t ioff, ilen;
+  bool in_data;
+  bool fut_read;         /* rx_fut's read was started (at the end, or early) */
+
   bool tx_made;          /* send was called (tx opened): tcp.c's notes */
 #ifdef WASIO_HOST_TLS
   /* The host's TLS (tls_host.c): the connect subtask, its arguments and
@@ -154,6 +168,10 @@ typedef struct wasio__backend_loop {
   /* The host keeps a socket readable until a read finds it empty
    * (learned at run time; tcp.c's reads use it). */
   bool sticky_read_ready;
+  /* Whether the host completes a socket stream's copies at once when it
+   * can and cancels exactly (WASIO__P3_COPIES_*, learned at run time:
+   * tcp.c's notes). */
+  uint8_t copies;
   /* Closed connections whose last bytes are still being written (tcp.c). */
   struct wasio__tcp_linger *linger;
   /* Future writes of released HTTP bodies still in flight (http_host.c). */

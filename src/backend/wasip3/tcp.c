@@ -7,30 +7,68 @@
  *   stream<u8> of its own, whose readable end it hands to `send` at the
  *   first write (or shutdown): the socket takes one stream for its life,
  *   and the host's TLS (tls_host.c) gives it the TLS layer's instead.
- * - Reads. Waiting to read is a zero-length read: wasmtime completes it
- *   when the socket is readable (a readiness check, nothing consumed).
- *   The read the core then makes goes straight into the caller's buffer
- *   and completes at once with what is there; one that would block is
- *   canceled synchronously, and the count the cancel reports is kept (the
- *   host may have written bytes meanwhile). A read that finds the stream
- *   dropped is the end: the stream's future says whether it ended cleanly
- *   (WASIO_EOF) or how it failed. A dropped stream is never read again
- *   (wasmtime traps). wasmtime keeps a socket readable until a read finds
- *   it empty (its readiness is the socket's, cleared only by a read that
- *   would block), so a zero-length read made after a read that drained
- *   the socket completes at once and costs a turn that finds nothing. The
- *   backend learns that at run time (a read that finds nothing right after
- *   a readiness report) and then tells the core to read on after a short
- *   read (read_on), as the wasip2 backend does for the same host: the
- *   read that finds nothing then happens in the same dispatch.
- * - Writes go in place: the host takes what the socket accepts at once. A
- *   write that would block (the socket's buffer is full) is canceled
- *   synchronously (the count it reports was taken) and at most
+ * - Two kinds of host. wasmtime completes a read or write of a socket's
+ *   stream at once whenever it can, and a synchronous cancel of one that
+ *   would block is exact (the count it reports is what moved). jco's
+ *   glue (1.35's p3 output) differs in three ways, all measured:
+ *   - a write never completes at once, and its cancel is not exact: bytes
+ *     move that the cancel does not report (an echo received 327,680
+ *     bytes of the 262,151 sent);
+ *   - a read is served from whole chunks of the socket (Node's, up to
+ *     64 KiB): bytes of a chunk that did not fit the read wait for the
+ *     next read, and a read that such bytes do not fill waits for the next
+ *     chunk, however long that takes (a request/response exchange then
+ *     stalls); a zero-length read (readiness) takes a chunk the same way;
+ *   - a connection the peer reset fails the stream's future but does not
+ *     end the stream.
+ *   The backend learns which kind of host it runs on once per loop, when
+ *   the first connection's streams open (loop.backend.copies): it makes
+ *   the stream it will send (`send` needs one anyway) and writes zero
+ *   bytes to it. wasmtime completes that at once; jco does not (its side
+ *   starts reading the stream only later), and the write is canceled (no
+ *   bytes ride on it). The host-TLS build skips the question: its hosts
+ *   (wasmtime, the tests' TLS host) are of the first kind, jco has no
+ *   0.3 wasi:tls, and an upgrade needs the sending stream not yet made.
+ *   Until the loop knows (only if the probe found no memory), reads and
+ *   writes go as on jco, which is safe on both.
+ * - Reads, AT_ONCE. Waiting to read is a zero-length read: wasmtime
+ *   completes it when the socket is readable (a readiness check, nothing
+ *   consumed). The read the core then makes goes straight into the
+ *   caller's buffer and completes at once with what is there; one that
+ *   would block is canceled synchronously, and the count the cancel
+ *   reports is kept (the host may have written bytes meanwhile). wasmtime
+ *   keeps a socket readable until a read finds it empty (its readiness is
+ *   the socket's, cleared only by a read that would block), so a
+ *   zero-length read made after a read that drained the socket completes
+ *   at once and costs a turn that finds nothing. The backend learns that
+ *   at run time (a read that finds nothing right after a readiness
+ *   report) and then tells the core to read on after a short read
+ *   (read_on), as the wasip2 backend does for the same host: the read
+ *   that finds nothing then happens in the same dispatch.
+ * - Reads, LATER (jco): every read asks for WASIO__P3_TCP_IN_CAP bytes
+ *   (a whole chunk, so no bytes are ever left behind in the host) into
+ *   the handle's own buffer, made at the first read; it stays in flight
+ *   until its event (it is the wait for readability too: no zero-length
+ *   reads), and the core takes the bytes from there. The stream's future
+ *   is read while the stream lives: when it fails first (a reset), that
+ *   ends the reading (the read in flight is abandoned: what it might
+ *   bring came before a reset, which discards it natively too). Not on
+ *   wasmtime: there a read of the future made before the stream's end
+ *   never completed (measured).
+ * - Either way, a read that finds the stream dropped is the end: the
+ *   stream's future says whether it ended cleanly (WASIO_EOF) or how it
+ *   failed. A dropped stream is never read again (wasmtime traps).
+ * - Writes, AT_ONCE, go in place: the host takes what the socket accepts
+ *   at once. A write that would block (the socket's buffer is full) is
+ *   canceled synchronously (the count it reports was taken) and at most
  *   WASIO__P3_TCP_OUT_CAP bytes of the rest are copied into a buffer of
  *   the handle's own and written from there, in flight until the host
  *   takes them; meanwhile the core is told nothing more is taken. So the
  *   core's buffers are never lent to the host past a call, and only a
- *   connection under backpressure holds memory for its output.
+ *   connection under backpressure holds memory for its output. Writes,
+ *   LATER: copied into that buffer first (at most WASIO__P3_TCP_OUT_CAP
+ *   bytes per call), then written from it, never canceled; the buffer is
+ *   kept for the next write while it is small (WASIO__P3_TCP_OUT_KEEP).
  * - Small writes are staged in one buffer per loop, as on wasip2 (its
  *   tcp.c tells why: Nagle and delayed ACKs), and leave in one write at
  *   the core's push.
@@ -47,6 +85,12 @@
 /* Output the host could not take at once: at most this many bytes are
  * copied per write call (the core offers the rest later). */
 #define WASIO__P3_TCP_OUT_CAP 65536
+/* A connection's own read buffer on a host of jco's kind (the notes):
+ * at least the largest chunk that host hands over (Node's 64 KiB). */
+#define WASIO__P3_TCP_IN_CAP 65536
+/* A buffer of copied output up to this size is kept for the connection's
+ * next write on such a host (no allocation per write). */
+#define WASIO__P3_TCP_OUT_KEEP 16384
 /* The staging of small writes (see wasip2's tcp.c for the figures). */
 #define WASIO__TCP_STAGE_CAP 16384
 #define WASIO__TCP_STAGE_SMALL 1024
@@ -57,6 +101,9 @@ static inline wasi_sockets_types_borrow_tcp_socket_t wasio__tcp_sock(const wasio
 
 /* The target of zero-length reads (a valid address for the ABI's checks). */
 static uint8_t wasio__zero_buf[1];
+
+static void wasio__tcp_fut_read(wasio_tcp_t *tcp);
+static void wasio__tcp_copies_probe(wasio_loop_t *loop, wasio_tcp_t *tcp);
 
 void wasio__bk_tcp_init(wasio_tcp_t *tcp) {
   memset(&tcp->b, 0, sizeof tcp->b);
@@ -127,6 +174,7 @@ static int wasio__tcp_open_streams(wasio_loop_t *loop, wasio_tcp_t *tcp) {
   }
   tcp->b.rx = rx.f0;
   tcp->b.rx_fut = rx.f1;
+  if (loop->backend.copies == WASIO__P3_COPIES_UNKNOWN) wasio__tcp_copies_probe(loop, tcp);
   return 0;
 }
 
@@ -141,12 +189,12 @@ void wasio__tcp_send_stream(wasio_tcp_t *tcp, uint32_t rd) {
 /* The stream the connection writes, made at its first use: the socket's
  * `send` takes one stream for the connection's life, which the host's TLS
  * must be able to take instead (tls_host.c). */
-static int wasio__tcp_tx_open(wasio_tcp_t *tcp) {
+static int wasio__tcp_tx_make(wasio_loop_t *loop, wasio_tcp_t *tcp) {
   wasio__backend_tcp_t *b = &tcp->b;
   if (b->tx_made || b->sock == 0) return 0;
   wasi_sockets_types_stream_u8_writer_t tx;
   wasi_sockets_types_stream_u8_t rd = wasi_sockets_types_stream_u8_new(&tx);
-  if (wasio__w3_track(tcp->h.loop, &b->out, tx) != 0) {
+  if (wasio__w3_track(loop, &b->out, tx) != 0) {
     wasi_sockets_types_stream_u8_drop_readable(rd);
     wasi_sockets_types_stream_u8_drop_writable(tx);
     return WASIO_ENOMEM;
@@ -154,6 +202,28 @@ static int wasio__tcp_tx_open(wasio_tcp_t *tcp) {
   b->tx = tx;
   wasio__tcp_send_stream(tcp, rd);
   return 0;
+}
+
+static int wasio__tcp_tx_open(wasio_tcp_t *tcp) { return wasio__tcp_tx_make(tcp->h.loop, tcp); }
+
+/* Learns the host's kind (the notes) with the first connection whose
+ * streams open: a zero-length write to the stream `send` takes. Without
+ * memory for that stream the next connection asks. */
+static void wasio__tcp_copies_probe(wasio_loop_t *loop, wasio_tcp_t *tcp) {
+#ifdef WASIO__BK_HOST_TLS
+  (void)tcp;
+  loop->backend.copies = WASIO__P3_COPIES_AT_ONCE;
+#else
+  wasio__backend_tcp_t *b = &tcp->b;
+  if (wasio__tcp_tx_make(loop, tcp) != 0 || b->tx == 0) return;
+  uint32_t st = wasi_sockets_types_stream_u8_write(b->tx, wasio__zero_buf, 0);
+  if (wasio__w3_blocked(st)) {
+    (void)wasi_sockets_types_stream_u8_cancel_write(b->tx); /* not in a set yet; no bytes ride on it */
+    loop->backend.copies = WASIO__P3_COPIES_LATER;
+  } else {
+    loop->backend.copies = WASIO__P3_COPIES_AT_ONCE;
+  }
+#endif
 }
 
 int wasio__bk_tcp_connect(wasio_tcp_t *tcp, const wasio_addr_t *addr) {
@@ -262,6 +332,7 @@ static void wasio__tcp_rx_ended(wasio_tcp_t *tcp) {
   wasio__backend_tcp_t *b = &tcp->b;
   if (b->rx_end) return;
   b->rx_end = true;
+  if (b->fut_read) return; /* read early (the notes): its value comes or came */
   b->rx_err = 0;
 #ifdef WASIO__BK_HOST_TLS
   /* Plaintext from the host's TLS: its receive future says how it ended. */
@@ -271,6 +342,14 @@ static void wasio__tcp_rx_ended(wasio_tcp_t *tcp) {
   }
 #endif
   if (b->rx_fut == 0) return;
+  wasio__tcp_fut_read(tcp);
+}
+
+/* Reads the future that says how the peer's stream ended: at the end, or
+ * from the start where reads are not canceled (the notes). */
+static void wasio__tcp_fut_read(wasio_tcp_t *tcp) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  b->fut_read = true;
   memset(&b->fres, 0, sizeof b->fres);
   uint32_t st = wasi_sockets_types_future_result_void_error_code_read(b->rx_fut, &b->fres);
   if (wasio__w3_blocked(st)) {
@@ -285,6 +364,20 @@ static void wasio__tcp_rx_ended(wasio_tcp_t *tcp) {
   if (IMPORTS_WAITABLE_STATE(st) == IMPORTS_WAITABLE_COMPLETED) wasio__tcp_fin_value(tcp);
 }
 
+/* The future read from the start (the notes) says the stream failed
+ * while it had not ended: that ends the reading; a read in flight is
+ * abandoned (its bytes, if any, came before the failure). */
+static void wasio__tcp_failed_early(wasio_tcp_t *tcp) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  if (b->in.busy) {
+    wasio__w3_leave(&b->in);
+    (void)wasi_sockets_types_stream_u8_cancel_read(b->rx);
+    wasio__w3_idle(tcp->h.loop, &b->in);
+  }
+  b->in_data = false;
+  b->rx_end = true;
+}
+
 /* What a read reports after the end: 0 (nothing now) while the future is
  * still read, then the failure or WASIO_EOF. */
 static int wasio__tcp_end_status(const wasio_tcp_t *tcp) {
@@ -294,13 +387,88 @@ static int wasio__tcp_end_status(const wasio_tcp_t *tcp) {
 
 /* ---- waiting ---------------------------------------------------------------------- */
 
-/* A zero-length read: done when the peer's stream has bytes or ended. */
+/* ---- the handle's own read buffer (the notes: hosts not known to complete copies at once) ---- */
+
+/* A read into the handle's buffer ended with status `st`: its bytes are
+ * buffered, and a dropped stream is the end (after them). */
+static void wasio__tcp_in_took(wasio_tcp_t *tcp, uint32_t st) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  b->in_data = false;
+  b->ioff = 0;
+  b->ilen = wasio__w3_count(st);
+  if (wasio__w3_dropped(st)) wasio__tcp_rx_ended(tcp);
+}
+
+/* Reads into the handle's buffer (empty, nothing in flight on `in`), all
+ * of it (the notes: no bytes left behind in the host): 1 when the read
+ * ended at once (bytes buffered, or the end), 0 while it is in flight (its
+ * event brings them), or WASIO_ENOMEM. */
+static int wasio__tcp_fill(wasio_tcp_t *tcp) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  if (b->ibuf == NULL && (b->ibuf = wasio__malloc(WASIO__P3_TCP_IN_CAP)) == NULL) return WASIO_ENOMEM;
+  /* On a host of jco's kind the future is read while the stream lives
+   * (the notes: a reset fails it and may not end the stream). Not on
+   * wasmtime's: there a future read before the stream's end never
+   * completes (measured). */
+  if (tcp->h.loop->backend.copies == WASIO__P3_COPIES_LATER && !b->fut_read && b->rx_fut != 0)
+    wasio__tcp_fut_read(tcp);
+  wasio__w3_consume(&b->in);
+  uint32_t st = wasi_sockets_types_stream_u8_read(b->rx, b->ibuf, WASIO__P3_TCP_IN_CAP);
+  if (wasio__w3_blocked(st)) {
+    b->in_data = true;
+    wasio__w3_block(tcp->h.loop, &b->in);
+    return 0;
+  }
+  wasio__tcp_in_took(tcp, st);
+  return 1;
+}
+
+void wasio__tcp_in_settle(wasio_tcp_t *tcp) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  if (!b->in_data) return;
+  uint32_t st = b->in.code;
+  if (b->in.busy) {
+    wasio__w3_leave(&b->in);
+    st = wasi_sockets_types_stream_u8_cancel_read(b->rx);
+    wasio__w3_idle(tcp->h.loop, &b->in);
+  }
+  wasio__w3_consume(&b->in);
+  wasio__tcp_in_took(tcp, st);
+}
+
+/* Moves buffered bytes to the core's buffer; the buffer goes once empty
+ * on a host known to complete reads at once. */
+static size_t wasio__tcp_take(wasio_tcp_t *tcp, void *buf, size_t len) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  size_t n = b->ilen - b->ioff;
+  if (n > len) n = len;
+  memcpy(buf, b->ibuf + b->ioff, n);
+  b->ioff += (uint32_t)n;
+  if (b->ioff == b->ilen) {
+    b->ioff = b->ilen = 0;
+    if (tcp->h.loop->backend.copies == WASIO__P3_COPIES_AT_ONCE) {
+      wasio__free(b->ibuf);
+      b->ibuf = NULL;
+    }
+  }
+  return n;
+}
+
+/* ---- waiting ---------------------------------------------------------------------- */
+
+/* Waits until the peer's stream has bytes or ended: a zero-length read
+ * (AT_ONCE), else the read into the handle's buffer itself. */
 static void wasio__tcp_read_wait(wasio_tcp_t *tcp) {
   wasio__backend_tcp_t *b = &tcp->b;
   wasio_loop_t *loop = tcp->h.loop;
-  if (b->in.busy || b->in.done || b->fin.busy) return; /* fin: its event reports */
-  if (b->rx_end || b->rx == 0) {
+  if (b->in.busy || b->in.done || (b->rx_end && b->fin.busy)) return; /* fin: its event reports */
+  if (b->rx_end || b->rx == 0 || b->ioff < b->ilen) {
     wasio__w3_poke(loop, &b->in);
+    return;
+  }
+  if (loop->backend.copies != WASIO__P3_COPIES_AT_ONCE) {
+    /* At once (bytes, the end) or no memory (the read then says so). */
+    if (wasio__tcp_fill(tcp) != 0) wasio__w3_poke(loop, &b->in);
     return;
   }
   uint32_t st = wasi_sockets_types_stream_u8_read(b->rx, wasio__zero_buf, 0);
@@ -345,7 +513,8 @@ void wasio__tcp_on_ready(wasio__w3_t *w) {
       wasio_tcp_t *tcp = WASIO__CONTAINER_OF(w, wasio_tcp_t, b.in);
       wasio__w3_consume(w);
       tcp->b.read_fresh = true;
-      if (w->code != 0 && wasio__w3_dropped(w->code)) wasio__tcp_rx_ended(tcp);
+      if (tcp->b.in_data) wasio__tcp_in_took(tcp, w->code);
+      else if (w->code != 0 && wasio__w3_dropped(w->code)) wasio__tcp_rx_ended(tcp);
       if (tcp->b.want & WASIO__IO_READ) wasio__tcp_ready(tcp, WASIO__IO_READ);
       break;
     }
@@ -359,6 +528,7 @@ void wasio__tcp_on_ready(wasio__w3_t *w) {
 #endif
       if (IMPORTS_WAITABLE_STATE(w->code) == IMPORTS_WAITABLE_COMPLETED) wasio__tcp_fin_value(tcp);
       wasio__w3_untrack(tcp->h.loop, w);
+      if (!tcp->b.rx_end && tcp->b.rx_err != 0) wasio__tcp_failed_early(tcp);
       if (tcp->b.want & WASIO__IO_READ) wasio__tcp_ready(tcp, WASIO__IO_READ);
       break;
     }
@@ -374,12 +544,32 @@ void wasio__tcp_on_ready(wasio__w3_t *w) {
 
 /* ---- reading ---------------------------------------------------------------------- */
 
+/* A read where nothing in flight may be canceled (the notes: LATER):
+ * into the handle's buffer, then to the core's. Nothing is in flight on
+ * `in` (the caller saw to it). */
+static ptrdiff_t wasio__tcp_read_own(wasio_tcp_t *tcp, void *buf, size_t len) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  int rc = wasio__tcp_fill(tcp);
+  if (rc <= 0) return rc; /* in flight (0), or no memory */
+  if (b->ilen > 0) return (ptrdiff_t)wasio__tcp_take(tcp, buf, len);
+  return b->rx_end ? wasio__tcp_end_status(tcp) : 0;
+}
+
 ptrdiff_t wasio__bk_tcp_read(wasio_tcp_t *tcp, void *buf, size_t len) {
   wasio__backend_tcp_t *b = &tcp->b;
+  wasio_loop_t *loop = tcp->h.loop;
   bool fresh = b->read_fresh;
   b->read_fresh = false;
+  /* A read into the handle's buffer whose event came, not yet dispatched. */
+  if (b->in.done && b->in_data) {
+    wasio__w3_consume(&b->in);
+    wasio__tcp_in_took(tcp, b->in.code);
+  }
+  if (b->ioff < b->ilen) return (ptrdiff_t)wasio__tcp_take(tcp, buf, len);
   if (b->rx == 0) return WASIO_ENOTCONN;
   if (b->rx_end) return wasio__tcp_end_status(tcp);
+  if (b->in_data) return 0; /* in flight: its event brings the bytes */
+  if (loop->backend.copies != WASIO__P3_COPIES_AT_ONCE) return wasio__tcp_read_own(tcp, buf, len);
   if (b->in.busy) {
     /* The readiness read is still waiting: take it back first. */
     wasio__w3_leave(&b->in);
@@ -456,12 +646,51 @@ static void wasio__tcp_out_progress(wasio_tcp_t *tcp, uint32_t st) {
   bool failed = wasio__w3_dropped(st);
   if (failed) (void)wasio__tcp_send_error(tcp);
   if (failed || b->ooff >= b->olen) {
-    wasio__free(b->obuf);
+    /* A small buffer is kept for the next write where writes always copy
+     * (the notes); it has WASIO__P3_TCP_OUT_KEEP bytes. */
+    if (tcp->h.loop->backend.copies != WASIO__P3_COPIES_AT_ONCE && b->olen <= WASIO__P3_TCP_OUT_KEEP &&
+        b->ospare == NULL)
+      b->ospare = b->obuf;
+    else
+      wasio__free(b->obuf);
     b->obuf = NULL;
     b->olen = b->ooff = 0;
     return;
   }
   if (!b->out.busy) wasio__tcp_out_write(tcp);
+}
+
+/* A write where nothing in flight may be canceled (the notes): up to
+ * WASIO__P3_TCP_OUT_CAP bytes of p[0..len) copied into the handle's
+ * buffer and written from it; returns the bytes taken, or the failure. */
+static ptrdiff_t wasio__tcp_write_own(wasio_tcp_t *tcp, const uint8_t *p, size_t len) {
+  wasio__backend_tcp_t *b = &tcp->b;
+  if (b->obuf != NULL) return 0; /* output in flight: the rest waits */
+  size_t c = len < WASIO__P3_TCP_OUT_CAP ? len : WASIO__P3_TCP_OUT_CAP;
+  if (c <= WASIO__P3_TCP_OUT_KEEP && b->ospare != NULL) {
+    b->obuf = b->ospare;
+    b->ospare = NULL;
+  } else {
+    b->obuf = wasio__malloc(c <= WASIO__P3_TCP_OUT_KEEP ? WASIO__P3_TCP_OUT_KEEP : c);
+    if (b->obuf == NULL) return WASIO_ENOMEM;
+  }
+  memcpy(b->obuf, p, c);
+  b->olen = c;
+  b->ooff = 0;
+  uint32_t st = wasi_sockets_types_stream_u8_write(b->tx, b->obuf, c);
+  if (wasio__w3_blocked(st)) {
+    wasio__w3_block(tcp->h.loop, &b->out);
+    return (ptrdiff_t)c;
+  }
+  size_t n = wasio__w3_count(st);
+  if (wasio__w3_dropped(st) && n == 0) {
+    wasio__free(b->obuf);
+    b->obuf = NULL;
+    b->olen = 0;
+    return wasio__tcp_send_error(tcp);
+  }
+  wasio__tcp_out_progress(tcp, st);
+  return (ptrdiff_t)c;
 }
 
 /* Hands p[0..len) to the stream: what the host takes at once, then (when
@@ -473,6 +702,7 @@ static void wasio__tcp_out_progress(wasio_tcp_t *tcp, uint32_t st) {
 static ptrdiff_t wasio__tcp_write(wasio_tcp_t *tcp, const uint8_t *p, size_t len) {
   wasio__backend_tcp_t *b = &tcp->b;
   if (tcp->write_err != 0) return tcp->write_err;
+  if (tcp->h.loop->backend.copies != WASIO__P3_COPIES_AT_ONCE) return wasio__tcp_write_own(tcp, p, len);
   uint32_t st = wasi_sockets_types_stream_u8_write(b->tx, p, len);
   if (wasio__w3_blocked(st)) {
     wasio__w3_leave(&b->out); /* a synchronous cancel must not be in a set */
@@ -683,12 +913,18 @@ void wasio__bk_tcp_release(wasio_tcp_t *tcp, bool linger) {
     wasi_sockets_types_stream_u8_drop_readable(b->rx);
   }
   if (b->rx_fut != 0) wasi_sockets_types_future_result_void_error_code_drop_readable(b->rx_fut);
+  /* jco closes a socket whose resource is dropped only when its sending
+   * stream ended (measured: a connection that never wrote stayed open
+   * for the peer): made here, then dropped below. */
+  if (loop->backend.copies == WASIO__P3_COPIES_LATER && b->rx != 0) (void)wasio__tcp_tx_make(loop, tcp);
   if (b->tx != 0) {
     wasio__w3_end(loop, &b->out, wasi_sockets_types_stream_u8_cancel_write);
     wasi_sockets_types_stream_u8_drop_writable(b->tx);
   }
   if (b->tx_fut != 0) wasi_sockets_types_future_result_void_error_code_drop_readable(b->tx_fut);
   wasio__free(b->obuf);
+  wasio__free(b->ospare);
+  wasio__free(b->ibuf);
   /* The listener's stream and its read, or a connect in flight. */
   if (b->lst != 0) {
     wasio__w3_end(loop, &b->conn, wasi_sockets_types_stream_own_tcp_socket_cancel_read);

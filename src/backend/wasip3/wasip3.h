@@ -81,6 +81,10 @@ void wasio__event(wasio_loop_t *loop, const imports_event_t *ev);
 void wasio__tcp_on_ready(wasio__w3_t *w);
 /* tcp.c: gives the socket's `send` the stream `rd` (once per connection). */
 void wasio__tcp_send_stream(wasio_tcp_t *tcp, uint32_t rd);
+/* Ends a read into the connection's own buffer (tcp.c's notes), taking
+ * it back if in flight (an exact cancel: the host TLS's hosts are of the
+ * kind that completes copies at once); its bytes stay buffered. */
+void wasio__tcp_in_settle(wasio_tcp_t *tcp);
 #ifdef WASIO__BK_HOST_TLS
 /* tls_host.c: the handshake's event; the end of the plaintext (its
  * future's read, its value); the TLS layer's part of a release. */
