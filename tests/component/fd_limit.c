@@ -51,6 +51,17 @@ static void watch_cb(wasio_timer_t *t) { watch_over = true; }
  * hands them over slowly on a busy machine: with 5 s, one run in five
  * under a parallel build stopped short and failed instead of skipping. */
 #define SETTLE_MS 20000
+/* How long clients are given to see the host close what it accepted. */
+#define ENDED_WAIT_MS 5000
+
+/* A client whose connection ended (the host closed it) or failed. */
+static int clients_ended;
+static void on_client_read(wasio_tcp_t *t, ptrdiff_t nread, const wasio_buf_t *buf) {
+  if (nread < 0) {
+    clients_ended++;
+    ASSERT_OK(wasio_tcp_read_stop(t));
+  }
+}
 
 TEST(accept_pauses_out_of_descriptors) {
   wasio_loop_t *loop = NULL;
@@ -109,6 +120,26 @@ TEST(accept_pauses_out_of_descriptors) {
   uint64_t turns = after.turns - before.turns;
   printf("# exhausted for %d ms: %d accept errors (%s), %llu loop turns; %d accepted\n", WATCH_MS, errors,
          accept_errors ? wasio_err_name(accept_last_error) : "-", (unsigned long long)turns, naccepted);
+  /* A host that accepts by itself may also close, out of descriptors,
+   * what it accepted (libuv's reserve descriptor), or hold it (jco's 0.3
+   * glue, measured: one connection of 400 neither handed over nor
+   * closed): the component never sees an accept fail. Then what this test
+   * is about can still be checked, that the loop does not spin, and the
+   * rest is counted and said. */
+  if (accept_errors == 0 && naccepted + connect_errors < nclients) {
+    ASSERT_LE_U64(turns, 4 * (uint64_t)(WATCH_MS / (WASIO_TCP_ACCEPT_PAUSE_NS / MS)) + 20);
+    for (int i = 0; i < nclients; i++) {
+      int rc = wasio_tcp_read_start(clients[i], NULL, on_client_read);
+      if (rc != 0) ASSERT_WASIO(WASIO_ENOTCONN, rc); /* its connect failed (connect_errors) */
+    }
+    watch_over = false;
+    ASSERT_OK(wasio_timer_start(watch, watch_cb, ENDED_WAIT_MS * MS, 0));
+    WAIT_UNTIL(loop, naccepted + connect_errors + clients_ended >= nclients || watch_over);
+    harness_skip("the host reported no accept failure: of %d clients %d were handed over, %d failed to connect, "
+                 "%d were closed by the host and %d held by it; the loop did not spin (%llu turns in %d ms)",
+                 nclients, naccepted, connect_errors, clients_ended,
+                 nclients - naccepted - connect_errors - clients_ended, (unsigned long long)turns, WATCH_MS);
+  }
   ASSERT_GE_INT(accept_errors, 1);
   ASSERT_TRUE(accept_last_error == WASIO_EMFILE || accept_last_error == WASIO_ENOMEM ||
               accept_last_error == WASIO_EIO);
