@@ -593,8 +593,8 @@ p3: $(W)/libwasio-p3.a $(P3_CRT) $(P3_CTEST_WASM) $(P3_EXAMPLE_WASM) $(P3_APP_WA
 # The component suite on the host wasmtime-p3 alone (`make test` runs it too).
 test-p3: p3
 	@python3 tests/run.py --hosts wasmtime-p3
-# The same on jco's p3 output (Node 24, JSPI; tools/jco/run-p3.mjs): not in
-# `make test` yet (docs/ARCHITECTURE.md, "WASI 0.3", says why).
+# The same on jco's p3 output alone (Node 24, JSPI; tools/jco/run-p3.mjs;
+# `make test` runs it too).
 test-jco-p3: p3
 	@python3 tests/run.py --hosts jco-p3
 

@@ -529,10 +529,7 @@ def main():
                     help="run only programs whose name contains this; PROG.TEST: only the tests "
                          "whose name contains TEST in the programs whose name contains PROG; "
                          "given again, the programs any of them selects")
-    # jco-p3 is not in the default run: on jco a TCP read or write never
-    # completes at once, and the wasip3 backend's cancel of such a one is not
-    # safe there (docs/ARCHITECTURE.md, "WASI 0.3"); `make test-jco-p3` runs it.
-    ap.add_argument("--hosts", default=",".join(h for h in HOSTS + EXTRA_HOSTS if h != "jco-p3"))
+    ap.add_argument("--hosts", default=",".join(HOSTS + EXTRA_HOSTS))
     ap.add_argument("-v", action="store_true", help="print PASS lines too")
     args = ap.parse_args()
     hosts = args.hosts.split(",")
