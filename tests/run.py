@@ -38,6 +38,10 @@ What runs:
       - NAME.TEST@jco-http: `jco run` (preview2-shim's wasi:http over
         Node's http module), argument sockets=granted (jco grants sockets to
         every component: it has no sandbox flag);
+      - their 0.3 builds (wasio-cc --p3 --http, build/wasm32/tests-p3-http):
+        NAME.TEST@wasmtime-p3-http, as wasmtime-http, and
+        NAME.TEST@jco-p3-http (jco-p3 with preview3-shim's wasi:http),
+        arguments sockets=granted jco=p3;
     plus a counted check of the builds' imports: NAME.imports@wasm32-http
     (the --http build imports wasi:http/outgoing-handler, the default one
     does not).
@@ -114,7 +118,7 @@ stops at its first failure; the driver then re-runs it for the tests after
 the failed one, so every test gets a verdict. A program that dies without a
 verdict for a test (crash, trap, timeout) fails that test with its output.
 
-Usage: tests/run.py [-k PROG[.TEST]]... [--hosts native,wasmtime,jco,wasmtime-tls,tlshost,wasmtime-p3-tls,tlshost-p3,wasmtime-http,jco-http,wasmtime-p3-http,wasmtime-p3,jco-p3] [-v]
+Usage: tests/run.py [-k PROG[.TEST]]... [--hosts native,wasmtime,jco,wasmtime-tls,tlshost,wasmtime-p3-tls,tlshost-p3,wasmtime-http,jco-http,wasmtime-p3-http,jco-p3-http,wasmtime-p3,jco-p3] [-v]
 """
 import argparse
 import os
@@ -131,7 +135,7 @@ from pydriver import BUILD, RUNNER, WASM_TOOLS  # noqa: E402
 LSAN_SUPP = os.path.join(ROOT, "tests", "lsan.supp")  # see the file
 HOSTS = ["native", "wasmtime", "jco"]
 HOSTTLS_HOSTS = ["wasmtime-tls", "tlshost", "wasmtime-p3-tls", "tlshost-p3"]  # only for `wasio-test: hosttls` programs
-HTTP_HOSTS = ["wasmtime-http", "jco-http", "wasmtime-p3-http"]  # only for `wasio-test: wasihttp` programs
+HTTP_HOSTS = ["wasmtime-http", "jco-http", "wasmtime-p3-http", "jco-p3-http"]  # only for `wasio-test: wasihttp` programs
 P3_HOSTS = ["wasmtime-p3", "jco-p3"]  # the p3 build of every tests/component program
 P3_LIKE = {"wasmtime-p3": "wasmtime", "jco-p3": "jco"}  # the p2 host whose expectations each keeps
 WASM_HOSTS = ["wasmtime", "jco"] + HOSTTLS_HOSTS + HTTP_HOSTS + P3_HOSTS
@@ -336,17 +340,20 @@ def command_for(host, name, spec, params):
     if host == "native":
         return [os.path.join(BUILD, "native", "tests", name)] + params
     if host in HTTP_HOSTS:
-        # The --http build (--p3 --http for wasmtime-p3-http: wasi:http
-        # 0.3's client.send); wasmtime grants wasi:http and no socket.
-        sub = "tests-p3-http" if host == "wasmtime-p3-http" else "tests-http"
+        # The --http build (--p3 --http for the -p3- hosts: wasi:http 0.3's
+        # client.send); wasmtime grants wasi:http and no socket.
+        sub = "tests-p3-http" if "-p3-" in host else "tests-http"
         wasm = os.path.join(BUILD, "wasm32", sub, name + ".wasm")
         if host in ("wasmtime-http", "wasmtime-p3-http"):
             cmd = [RUNNER, "--host", "wasmtime", "--http", "--timeout", str(spec["timeout"])]
-            sockets = "sockets=denied"
-        else:
+            sockets = ["sockets=denied"]
+        elif host == "jco-http":
             cmd = [RUNNER, "--host", "jco", "--http", "--timeout", str(spec["timeout"])]
-            sockets = "sockets=granted"
-        return cmd + [wasm] + ([sockets] + params if params else [])
+            sockets = ["sockets=granted"]
+        else:  # jco-p3-http: preview3-shim's wasi:http, always granted
+            cmd = [RUNNER, "--host", "jco-p3", "--net", "--timeout", str(spec["timeout"])]
+            sockets = ["sockets=granted", "jco=p3"]
+        return cmd + [wasm] + (sockets + params if params else [])
     if host in P3_HOSTS:
         wasm = os.path.join(BUILD, "wasm32", "tests-p3", name + ".wasm")
         cmd = [RUNNER, "--host", P3_LIKE[host] if host == "wasmtime-p3" else host, "--timeout", str(spec["timeout"])]
