@@ -13,7 +13,8 @@
  * HARNESS_EXIT_SKIP.
  *
  * Parameters: tests read "key=value" arguments with harness_param(); the
- * driver passes e.g. port=40123 for a helper server's port. `--list` prints
+ * driver passes e.g. port=40123 for a helper server's port, and always
+ * host=NAME (native, wasmtime, jco-p3, ...: tests/run.py's hosts). `--list` prints
  * the test names; a bare NAME argument runs only the tests so named.
  */
 #ifndef WASIO_TEST_HARNESS_H

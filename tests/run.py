@@ -246,6 +246,7 @@ RESOLV_CONF = "/etc/resolv.conf"
 # default (5 s, then again) would turn a slow answer into two queries.
 RESOLV_OPTIONS = "options timeout:30 attempts:1"
 RESOLVER_TRIES = 3  # addresses tried (another run.py may hold one)
+RESOLVER_PROBE_TIMEOUT = 20  # seconds the unshare check may take
 NAMESPACE_SH = 'mount --bind "$0" ' + RESOLV_CONF + ' && exec "$@"'
 
 
@@ -268,13 +269,18 @@ class Resolver:
                 self.reason = f"the test resolver did not start (it serves on port 53, which needs root): {e}"[:300]
         if self.helper is None:
             return
-        fd, self.conf = tempfile.mkstemp(prefix="wasio-resolv-", suffix=".conf")
-        with os.fdopen(fd, "w") as f:
-            f.write(f"nameserver {addr}\n{RESOLV_OPTIONS}\n")
-        probe = subprocess.run(self._wrap(["true"]), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               errors="replace")
-        if probe.returncode != 0:
-            self.reason = f"no mount namespace for the test resolver (unshare -m): {probe.stdout.strip()}"[:300]
+        # From here on a failure stops the helper and says why (the tests
+        # then skip with the reason) rather than leaving it running.
+        try:
+            fd, self.conf = tempfile.mkstemp(prefix="wasio-resolv-", suffix=".conf")
+            with os.fdopen(fd, "w") as f:
+                f.write(f"nameserver {addr}\n{RESOLV_OPTIONS}\n")
+            probe = subprocess.run(self._wrap(["true"]), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True, errors="replace", timeout=RESOLVER_PROBE_TIMEOUT)
+            if probe.returncode != 0:
+                raise RuntimeError(f"unshare exited with {probe.returncode}: {probe.stdout.strip()}")
+        except (Exception, subprocess.TimeoutExpired) as e:
+            self.reason = f"no mount namespace for the test resolver (unshare -m): {e}"[:300]
             self.stop()
             return
         self.addr, self.reason = addr, None
@@ -616,8 +622,11 @@ def main():
                     continue
                 res.record("SKIP", f"{name}@{host}", f": {spec['skip'][host]}")
                 continue
+            # A C test program is told which host runs it (host=NAME), for
+            # the few checks that differ by host; a driver gets --host.
             run_suite(name, host, command_for(host, name, spec, []),
-                      lambda p, h=host, n=name, sp=spec: command_for(h, n, sp, p),
+                      lambda p, h=host, n=name, sp=spec: command_for(
+                          h, n, sp, p if sp["subdir"] in ("apps", "tools") else p + [f"host={h}"]),
                       spec["timeout"], res, spec["helpers"], trust_root=(host in ("tlshost", "tlshost-p3")),
                       test_filter=test_filter, nofile=spec["nofile"], resolver=spec["resolver"])
 

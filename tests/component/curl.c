@@ -2,7 +2,7 @@
 // wasio-test: helper tests/helpers/nginx_server.py --tls --lifetime 900 --big-mib 5
 // wasio-test: helper tests/helpers/http_stall.py --lifetime 900
 // wasio-test: helper tests/helpers/tcp_blackhole.py --lifetime 900
-// wasio-test: resolver --slow-ms 2000
+// wasio-test: resolver --slow-ms 2000 --lifetime 900
 // wasio-test: timeout 300
 /* tests/component/curl.c: libcurl (Debian's curl source, built by `make
  * curl`) in a wasio program: its easy interface on its own, and its multi

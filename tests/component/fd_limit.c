@@ -104,7 +104,10 @@ TEST(accept_pauses_out_of_descriptors) {
   ASSERT_OK(wasio_timer_new(loop, &watch));
   ASSERT_OK(wasio_timer_start(watch, watch_cb, SETTLE_MS * MS, 0));
   WAIT_UNTIL(loop, naccepted + connect_errors >= nclients || accept_errors > 0 || watch_over);
-  if (accept_errors == 0 && naccepted + connect_errors == nclients)
+  /* Only jco's hosts (host=jco, jco-p3: tests/run.py) accept by
+   * themselves; anywhere else this is a regression, not a skip. */
+  bool host_accepts = strncmp(harness_param("host", ""), "jco", 3) == 0;
+  if (host_accepts && accept_errors == 0 && naccepted + connect_errors == nclients)
     harness_skip("the host accepted every connection itself (%d of %d) and reported no accept failure",
                  naccepted, nclients);
   ASSERT_LT_INT(naccepted, nclients - connect_errors);
@@ -126,7 +129,7 @@ TEST(accept_pauses_out_of_descriptors) {
    * closed): the component never sees an accept fail. Then what this test
    * is about can still be checked, that the loop does not spin, and the
    * rest is counted and said. */
-  if (accept_errors == 0 && naccepted + connect_errors < nclients) {
+  if (host_accepts && accept_errors == 0 && naccepted + connect_errors < nclients) {
     ASSERT_LE_U64(turns, 4 * (uint64_t)(WATCH_MS / (WASIO_TCP_ACCEPT_PAUSE_NS / MS)) + 20);
     for (int i = 0; i < nclients; i++) {
       int rc = wasio_tcp_read_start(clients[i], NULL, on_client_read);

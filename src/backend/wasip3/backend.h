@@ -110,6 +110,7 @@ typedef struct wasio__backend_tcp {
   bool fut_read;         /* rx_fut's read was started (at the end, or early) */
 
   bool tx_made;          /* send was called (tx opened): tcp.c's notes */
+  bool tx_dropped;       /* the probe's write found tx's readable end dropped */
 #ifdef WASIO_HOST_TLS
   /* The host's TLS (tls_host.c): the connect subtask, its arguments and
    * result; once upgraded, rx and tx carry plaintext, and the TLS

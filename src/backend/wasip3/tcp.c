@@ -204,7 +204,16 @@ static int wasio__tcp_tx_make(wasio_loop_t *loop, wasio_tcp_t *tcp) {
   return 0;
 }
 
-static int wasio__tcp_tx_open(wasio_tcp_t *tcp) { return wasio__tcp_tx_make(tcp->h.loop, tcp); }
+static int wasio__tcp_send_error(wasio_tcp_t *tcp);
+
+/* The stream the connection writes, made if need be; a drop the probe
+ * saw (tx_dropped) becomes the handle's write error here, since a write
+ * after it would trap. */
+static int wasio__tcp_tx_open(wasio_tcp_t *tcp) {
+  int rc = wasio__tcp_tx_make(tcp->h.loop, tcp);
+  if (rc == 0 && tcp->b.tx_dropped && tcp->write_err == 0) (void)wasio__tcp_send_error(tcp);
+  return rc;
+}
 
 /* Learns the host's kind (the notes) with the first connection whose
  * streams open: a zero-length write to the stream `send` takes. Without
@@ -217,6 +226,10 @@ static void wasio__tcp_copies_probe(wasio_loop_t *loop, wasio_tcp_t *tcp) {
   wasio__backend_tcp_t *b = &tcp->b;
   if (wasio__tcp_tx_make(loop, tcp) != 0 || b->tx == 0) return;
   uint32_t st = wasi_sockets_types_stream_u8_write(b->tx, wasio__zero_buf, 0);
+  /* The host already dropped the readable end (the socket failed): no
+   * write may follow; the handle's first write or shutdown says so. The
+   * handle is not initialized yet when accepted, so a flag keeps it. */
+  if (wasio__w3_dropped(st)) b->tx_dropped = true;
   if (wasio__w3_blocked(st)) {
     (void)wasi_sockets_types_stream_u8_cancel_write(b->tx); /* not in a set yet; no bytes ride on it */
     loop->backend.copies = WASIO__P3_COPIES_LATER;
@@ -357,9 +370,13 @@ static void wasio__tcp_fut_read(wasio_tcp_t *tcp) {
       wasio__w3_block(tcp->h.loop, &b->fin);
       return;
     }
-    /* No memory to wait: the stream's end is all there is to know. */
-    (void)wasi_sockets_types_future_result_void_error_code_cancel_read(b->rx_fut);
-    return;
+    /* No memory to wait: the stream's end is all there is to know, and
+     * a later call (the stream's end, the next fill) tries again. */
+    st = wasi_sockets_types_future_result_void_error_code_cancel_read(b->rx_fut);
+    if (IMPORTS_WAITABLE_STATE(st) != IMPORTS_WAITABLE_COMPLETED) {
+      b->fut_read = false;
+      return;
+    }
   }
   if (IMPORTS_WAITABLE_STATE(st) == IMPORTS_WAITABLE_COMPLETED) wasio__tcp_fin_value(tcp);
 }
@@ -410,8 +427,14 @@ static int wasio__tcp_fill(wasio_tcp_t *tcp) {
    * (the notes: a reset fails it and may not end the stream). Not on
    * wasmtime's: there a future read before the stream's end never
    * completes (measured). */
-  if (tcp->h.loop->backend.copies == WASIO__P3_COPIES_LATER && !b->fut_read && b->rx_fut != 0)
+  if (tcp->h.loop->backend.copies == WASIO__P3_COPIES_LATER && !b->fut_read && b->rx_fut != 0) {
     wasio__tcp_fut_read(tcp);
+    /* Failed already: a read now might never complete (a reset on jco). */
+    if (!b->rx_end && b->rx_err != 0) {
+      wasio__tcp_failed_early(tcp);
+      return 1;
+    }
+  }
   wasio__w3_consume(&b->in);
   uint32_t st = wasi_sockets_types_stream_u8_read(b->rx, b->ibuf, WASIO__P3_TCP_IN_CAP);
   if (wasio__w3_blocked(st)) {
@@ -690,7 +713,8 @@ static ptrdiff_t wasio__tcp_write_own(wasio_tcp_t *tcp, const uint8_t *p, size_t
     return wasio__tcp_send_error(tcp);
   }
   wasio__tcp_out_progress(tcp, st);
-  return (ptrdiff_t)c;
+  /* Dropped after n bytes: only those were taken. */
+  return (ptrdiff_t)(wasio__w3_dropped(st) ? n : c);
 }
 
 /* Hands p[0..len) to the stream: what the host takes at once, then (when
@@ -916,7 +940,7 @@ void wasio__bk_tcp_release(wasio_tcp_t *tcp, bool linger) {
   /* jco closes a socket whose resource is dropped only when its sending
    * stream ended (measured: a connection that never wrote stayed open
    * for the peer): made here, then dropped below. */
-  if (loop->backend.copies == WASIO__P3_COPIES_LATER && b->rx != 0) (void)wasio__tcp_tx_make(loop, tcp);
+  if (loop->backend.copies != WASIO__P3_COPIES_AT_ONCE && b->rx != 0) (void)wasio__tcp_tx_make(loop, tcp);
   if (b->tx != 0) {
     wasio__w3_end(loop, &b->out, wasi_sockets_types_stream_u8_cancel_write);
     wasi_sockets_types_stream_u8_drop_writable(b->tx);
