@@ -47,6 +47,9 @@
 #define MBEDTLS_PLATFORM_TIME_ALT
 #define MBEDTLS_PLATFORM_MS_TIME_ALT
 #define MBEDTLS_NO_PLATFORM_ENTROPY
+/* Secrets are wiped by src/tls/mbedtls/platform_hooks.c (plain stores, no
+ * call to memset: in a component that is a call into the runtime). */
+#define MBEDTLS_PLATFORM_ZEROIZE_ALT
 #define MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG
 #define MBEDTLS_DEPRECATED_REMOVED
 /* x86-64 assembly and AES-NI natively (probed at run time); nothing of
@@ -62,6 +65,11 @@
  * loads, stores, carries). Measured with mbedTLS's PSA calls under wasmtime
  * (docs/TLS.md): X25519, P-256 ECDH, ECDSA sign and verify 1.5x faster. */
 #define MBEDTLS_HAVE_INT64
+/* WebAssembly loads and stores at any alignment, and engines on the
+ * 64-bit hosts it runs on compile them to plain unaligned accesses; mbedTLS
+ * knows that only of x86 and Arm (library/alignment.h) and otherwise XORs
+ * keystreams and reads words one byte at a time. */
+#define MBEDTLS_EFFICIENT_UNALIGNED_ACCESS
 #endif
 #define MBEDTLS_AESNI_C
 
@@ -71,6 +79,12 @@
 /* One key slot set per process that grows with the connections (each holds
  * a few keys), instead of a fixed count that a busy server would exhaust. */
 #define MBEDTLS_PSA_KEY_STORE_DYNAMIC
+/* PSA calls work on the caller's buffers: no copy of every record in and
+ * out (a malloc, two copies, a wipe and a free per record). The copies
+ * guard buffers in memory shared with another party; a wasio program's
+ * memory is its own, and mbedTLS's TLS code decrypts records in place,
+ * which the built-in AEADs (GCM, ChaCha20-Poly1305) support. */
+#define MBEDTLS_PSA_ASSUME_EXCLUSIVE_BUFFERS
 
 /* ---- symmetric cryptography and hashes ---------------------------------------------- */
 #define MBEDTLS_CIPHER_C
