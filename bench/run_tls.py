@@ -1,22 +1,25 @@
 #!/usr/bin/env python3
 """bench/run_tls.py: TLS handshakes/s and bulk MB/s, one run, with ratios.
 
-Three local `openssl s_server -WWW` (loopback, an EC P-256 leaf made here
-with the openssl CLI in a temp dir): two TLS 1.2 ones, one allowing only
-ECDHE-ECDSA-AES128-GCM-SHA256, one only ECDHE-ECDSA-CHACHA20-POLY1305, and a
-TLS 1.3 one (its default suites; the client's order decides). They serve
-every client in turn, interleaved per round:
+Five local `openssl s_server -WWW` (loopback; an EC P-256 leaf and an
+RSA-2048 leaf made here with the openssl CLI in a temp dir): with the P-256
+key, two TLS 1.2 ones, one allowing only ECDHE-ECDSA-AES128-GCM-SHA256, one
+only ECDHE-ECDSA-CHACHA20-POLY1305, and a TLS 1.3 one (its default suites;
+the client's order decides); with the RSA-2048 key, a TLS 1.2 one allowing
+only ECDHE-RSA-AES128-GCM-SHA256 and a TLS 1.3 one (RSA-PSS signatures).
+They serve every client in turn, interleaved per round:
   native    build/native-release/bench/tls_client (mbedTLS -O2, no sanitizers;
             AES-NI where the CPU has it)
   wasmtime  build/wasm32/bench/tls_client.wasm via tools/wasio-run --net
   s_time    native `openssl s_time -new` (OpenSSL, the same server)
   host TLS  build/wasm32/bench-hosttls/tls_client.wasm ("host": the host's
             wasi:tls) via tools/wasio-run --host tlshost (wasmtime-wasi-tls,
-            OpenSSL provider), SSL_CERT_FILE = the server's certificate;
+            OpenSSL provider), SSL_CERT_FILE = the servers' two certificates;
             wasmtime -S tls (rustls, webpki roots only) cannot trust a local
             server, so it has no row (docs/HOST_TLS.md)
 Handshakes: full handshakes (no resumption), connect + handshake + close,
-against the TLS 1.2 AES-GCM server and against the TLS 1.3 one.
+against the TLS 1.2 AES-GCM servers and against the TLS 1.3 ones, for each
+key (ECDSA P-256 and RSA-2048).
 Bulk: each connection GETs a BULK_MIB file; MB/s = 10^6 plaintext bytes/s
 (handshakes included, amortised over the file, the same for every client).
 """
@@ -26,8 +29,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 CIPHER = "ECDHE-ECDSA-AES128-GCM-SHA256"
 CIPHER_CC = "ECDHE-ECDSA-CHACHA20-POLY1305"
-# The TLS 1.3 server's key in `ports` (its suites are s_server's defaults).
+CIPHER_RSA = "ECDHE-RSA-AES128-GCM-SHA256"
+# The TLS 1.3 servers' keys in `ports` (their suites are s_server's defaults).
 TLS13 = "TLS 1.3"
+TLS13_RSA = "TLS 1.3 RSA"
 NATIVE = os.path.join(ROOT, "build/native-release/bench/tls_client")
 WASM = os.path.join(ROOT, "build/wasm32/bench/tls_client.wasm")
 WASM_HOST = os.path.join(ROOT, "build/wasm32/bench-hosttls/tls_client.wasm")
@@ -53,7 +58,7 @@ def run_ours(cmd, secs, path, size, env=None):
 
 def run_stime(port, cipher, secs, path, size):
     cmd = [OPENSSL, "s_time", "-connect", "127.0.0.1:%d" % port, "-new", "-time", str(int(secs))]
-    if cipher != TLS13:
+    if cipher not in (TLS13, TLS13_RSA):
         cmd += ["-cipher", cipher]
     if path:
         cmd += ["-www", "/" + path]
@@ -89,15 +94,23 @@ def main():
         ossl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
              "-keyout", "key.pem", "-out", "cert.pem", "-days", "2", "-subj", "/CN=localhost",
              "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1")
+        ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "rsa_key.pem",
+             "-out", "rsa_cert.pem", "-days", "2", "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1")
+        with open(os.path.join(tmp, "trust.pem"), "w") as f:
+            for name in ("cert.pem", "rsa_cert.pem"):
+                f.write(open(os.path.join(tmp, name)).read())
         size = a.bulk_mib * 1024 * 1024
         with open(os.path.join(tmp, "bulk.bin"), "wb") as f:
             f.write(os.urandom(size))
         ports = {}
-        for cipher in (CIPHER, CIPHER_CC, TLS13):
+        for cipher in (CIPHER, CIPHER_CC, TLS13, CIPHER_RSA, TLS13_RSA):
             port = ports[cipher] = free_port()
-            version = ["-tls1_3"] if cipher == TLS13 else ["-tls1_2", "-cipher", cipher]
+            version = ["-tls1_3"] if cipher in (TLS13, TLS13_RSA) else ["-tls1_2", "-cipher", cipher]
+            rsa = cipher in (CIPHER_RSA, TLS13_RSA)
             srvs.append(subprocess.Popen([OPENSSL, "s_server", "-accept", "127.0.0.1:%d" % port,
-                                          "-cert", "cert.pem", "-key", "key.pem", *version,
+                                          "-cert", "rsa_cert.pem" if rsa else "cert.pem",
+                                          "-key", "rsa_key.pem" if rsa else "key.pem", *version,
                                           "-WWW", "-quiet"], cwd=tmp,
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL))
@@ -125,7 +138,7 @@ def main():
         print("Load average at start: %s" % open("/proc/loadavg").read().split(" ", 3)[:3])
         print("Command: make bench-tls  (python3 bench/run_tls.py %s)" % " ".join(sys.argv[1:]))
         print()
-        env_host = dict(os.environ, SSL_CERT_FILE=os.path.join(tmp, "cert.pem"))
+        env_host = dict(os.environ, SSL_CERT_FILE=os.path.join(tmp, "trust.pem"))
         clients = {  # name -> f(seconds, path, size, cipher)
             "mbedTLS native": lambda s, p, z, c: run_ours([NATIVE, str(ports[c])], s, p, z),
             "mbedTLS wasmtime": lambda s, p, z, c: run_ours(
@@ -135,7 +148,8 @@ def main():
                 [RUN, "--host", "tlshost", "--timeout", str(int(s) + 30), WASM_HOST, "host", str(ports[c])],
                 s, p, z, env=env_host),
         }
-        kinds = (("hs", None, CIPHER), ("hs13", None, TLS13), ("bulk", "bulk.bin", CIPHER),
+        kinds = (("hs", None, CIPHER), ("hs13", None, TLS13), ("hs_rsa", None, CIPHER_RSA),
+                 ("hs13_rsa", None, TLS13_RSA), ("bulk", "bulk.bin", CIPHER),
                  ("bulk_cc", "bulk.bin", CIPHER_CC))
         res = {(c, k[0]): [] for c in clients for k in kinds}
         for r in range(a.rounds):
@@ -149,7 +163,7 @@ def main():
                     print("  [%s %s round %d: conns=%d seconds=%.3f bytes=%d -> %.1f]" % (
                         c, kind, r + 1, n, t, b, v), file=sys.stderr, flush=True)
         med = lambda xs: sorted(xs)[len(xs) // 2]
-        print("### EC P-256 server key, loopback, openssl s_server -WWW")
+        print("### ECDSA P-256 and RSA-2048 server keys, loopback, openssl s_server -WWW")
         print()
         print("%ds per measurement, %d rounds interleaved (client order rotates); median with range." % (a.seconds, a.rounds))
         print("Handshakes: full (no resumption): TCP connect + handshake + close, one at a time.")
@@ -161,15 +175,16 @@ def main():
         print("s_time: its process wall time (its own 'real seconds' are whole seconds).")
         print("host wasi:tls: the component's \"host\" mode under tools/wasio-run --host tlshost, timed")
         print("inside the component; the host (OpenSSL 3 in wasmtime-wasi-tls) verifies chain and name")
-        print("(SSL_CERT_FILE = the server's certificate); each connection ends with close_notify through")
+        print("(SSL_CERT_FILE = the servers' two certificates); each connection ends with close_notify through")
         print("the draft's close-output, as the guest's do; the plaintext crosses the component boundary")
         print("via wasi:io streams.")
         print()
         print("Each cell: median (min-max), then the ratio to mbedTLS native's median. Bulk: TLS 1.2.")
         print()
-        print("| client | TLS 1.2 handshakes/s | TLS 1.3 handshakes/s | AES-128-GCM bulk MB/s | "
-              "ChaCha20-Poly1305 bulk MB/s |")
-        print("|---|---:|---:|---:|---:|")
+        print("| client | TLS 1.2 P-256 handshakes/s | TLS 1.3 P-256 handshakes/s | "
+              "TLS 1.2 RSA-2048 handshakes/s | TLS 1.3 RSA-2048 handshakes/s | "
+              "AES-128-GCM bulk MB/s | ChaCha20-Poly1305 bulk MB/s |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         base = {k[0]: med(res[("mbedTLS native", k[0])]) for k in kinds}
         for c in clients:
             cells = []
