@@ -153,8 +153,12 @@ typedef struct wasio__backend_poll {
 
 typedef struct wasio__backend_loop {
   uint32_t set;            /* the waitable set */
-  wasio__w3_t **table;     /* waitable number -> waiter */
-  uint32_t table_cap;
+  /* Waitable number -> waiter: an open-addressing hash table (reactor.c),
+   * sized by the waiters tracked, not by the numbers (a host may never
+   * reuse one: jco's numbers only grow). */
+  wasio__w3_t **table;
+  uint32_t table_cap;      /* slots: 0 or a power of two */
+  uint32_t table_count;    /* waiters in it */
   wasio__w3_t ready;       /* sentinel of the ready list */
   size_t busy;             /* waiters with an operation in flight */
   uint32_t nowait_turns;   /* turns in a row that did not block (reactor.c) */

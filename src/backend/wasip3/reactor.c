@@ -40,7 +40,8 @@
  * many turns (a yield costs about 0.4 us; measured with every turn
  * yielding, the p3 HTTP server fell from 1.15x to 0.82x of the p2 one). */
 #define WASIO__P3_YIELD_EVERY 8
-/* Initial size of the waitable-number table; it doubles as numbers grow. */
+/* Slots of the waitable-number table when it is first needed; it doubles
+ * whenever it would be more than half full. */
 #define WASIO__P3_TABLE_INITIAL 64
 
 /* ---- waiters -------------------------------------------------------------------- */
@@ -52,19 +53,82 @@ void wasio__w3_init(wasio__w3_t *w, wasio__w3_kind_t kind) {
   w->kind = (uint8_t)kind;
 }
 
+/* ---- the waitable-number table ------------------------------------------------
+ * Linear probing over a power-of-two array of waiter pointers, the key
+ * being each waiter's own `handle`: at most half full, so a probe ends at
+ * an empty slot soon; a removal shifts the entries of its run back
+ * instead of leaving tombstones. Its size follows the waiters tracked at
+ * once, whatever numbers the host gives out (wasmtime reuses freed
+ * numbers, jco's only grow: a table indexed by number grew with every
+ * handle an instance ever had). A waiter's `handle` does not change while
+ * it is in the table (wasio__w3_unmap first). */
+
+static uint32_t wasio__w3_slot(const wasio__backend_loop_t *be, uint32_t handle) {
+  return (handle * 2654435769u) & (be->table_cap - 1); /* Fibonacci hashing */
+}
+
+static wasio__w3_t *wasio__w3_find(const wasio__backend_loop_t *be, uint32_t handle) {
+  if (be->table_cap == 0) return NULL;
+  for (uint32_t i = wasio__w3_slot(be, handle);; i = (i + 1) & (be->table_cap - 1)) {
+    wasio__w3_t *w = be->table[i];
+    if (w == NULL || w->handle == handle) return w;
+  }
+}
+
+/* Puts w in a table known to have room and no entry for w->handle. */
+static void wasio__w3_place(wasio__backend_loop_t *be, wasio__w3_t *w) {
+  uint32_t i = wasio__w3_slot(be, w->handle);
+  while (be->table[i] != NULL) i = (i + 1) & (be->table_cap - 1);
+  be->table[i] = w;
+}
+
+/* Takes w out of the table if the table holds it (under w->handle). */
+static void wasio__w3_unmap(wasio__backend_loop_t *be, wasio__w3_t *w) {
+  if (be->table_cap == 0 || w->handle == 0) return;
+  uint32_t mask = be->table_cap - 1;
+  uint32_t i = wasio__w3_slot(be, w->handle);
+  while (be->table[i] != w) {
+    if (be->table[i] == NULL) return;
+    i = (i + 1) & mask;
+  }
+  /* Backward shift: an entry later in the run moves into the hole unless
+   * its home slot lies cyclically in (hole, its slot]. */
+  for (uint32_t j = (i + 1) & mask; be->table[j] != NULL; j = (j + 1) & mask) {
+    uint32_t home = wasio__w3_slot(be, be->table[j]->handle);
+    if (((j - home) & mask) >= ((j - i) & mask)) {
+      be->table[i] = be->table[j];
+      i = j;
+    }
+  }
+  be->table[i] = NULL;
+  be->table_count--;
+}
+
 int wasio__w3_track(wasio_loop_t *loop, wasio__w3_t *w, uint32_t handle) {
   wasio__backend_loop_t *be = wasio__be(loop);
-  if (handle >= be->table_cap) {
-    uint32_t cap = be->table_cap ? be->table_cap : WASIO__P3_TABLE_INITIAL;
-    while (cap <= handle) cap *= 2;
-    wasio__w3_t **t = wasio__realloc(be->table, cap * sizeof *t);
+  wasio__w3_unmap(be, w);
+  wasio__w3_t *old = wasio__w3_find(be, handle);
+  if (old != NULL) {
+    /* The number was freed and given out again before its old waiter was
+     * untracked: the new waiter takes it (the old one's untrack finds
+     * another waiter there and leaves it). */
+    wasio__w3_unmap(be, old);
+  }
+  if ((be->table_count + 1) * 2 > be->table_cap) {
+    uint32_t cap = be->table_cap ? be->table_cap * 2 : WASIO__P3_TABLE_INITIAL;
+    wasio__w3_t **t = wasio__calloc(cap, sizeof *t);
     if (t == NULL) return WASIO_ENOMEM;
-    memset(t + be->table_cap, 0, (cap - be->table_cap) * sizeof *t);
+    wasio__w3_t **prev = be->table;
+    uint32_t prev_cap = be->table_cap;
     be->table = t;
     be->table_cap = cap;
+    for (uint32_t i = 0; i < prev_cap; i++)
+      if (prev[i] != NULL) wasio__w3_place(be, prev[i]);
+    wasio__free(prev);
   }
-  be->table[handle] = w;
   w->handle = handle;
+  wasio__w3_place(be, w);
+  be->table_count++;
   w->busy = w->done = false;
   return 0;
 }
@@ -99,7 +163,7 @@ void wasio__w3_untrack(wasio_loop_t *loop, wasio__w3_t *w) {
   w->done = false;
   if (w->handle == 0) return;
   wasio__w3_leave(w);
-  if (w->handle < be->table_cap && be->table[w->handle] == w) be->table[w->handle] = NULL;
+  wasio__w3_unmap(be, w);
   w->handle = 0;
 }
 
@@ -145,6 +209,7 @@ void wasio__w3_consume(wasio__w3_t *w) {
 int wasio__w3_call(wasio_loop_t *loop, wasio__w3_t *w, uint32_t status) {
   uint32_t state = IMPORTS_SUBTASK_STATE(status);
   if (state == IMPORTS_SUBTASK_RETURNED) {
+    wasio__w3_unmap(wasio__be(loop), w);
     w->handle = 0;
     wasio__w3_done_now(loop, w, IMPORTS_SUBTASK_RETURNED);
     return 0;
@@ -198,7 +263,7 @@ void wasio__backend_free(wasio_loop_t *loop) {
   be->set = 0;
   wasio__free(be->table);
   be->table = NULL;
-  be->table_cap = 0;
+  be->table_cap = be->table_count = 0;
   wasio__free(be->stage);
   be->stage = NULL;
 }
@@ -218,8 +283,7 @@ void wasio__clock_arm(wasio_loop_t *loop, uint64_t deadline) {
  * returned or was canceled). */
 void wasio__event(wasio_loop_t *loop, const imports_event_t *ev) {
   wasio__backend_loop_t *be = wasio__be(loop);
-  if (ev->waitable >= be->table_cap) return;
-  wasio__w3_t *w = be->table[ev->waitable];
+  wasio__w3_t *w = wasio__w3_find(be, ev->waitable);
   if (w == NULL) return;
   if (ev->event == IMPORTS_EVENT_SUBTASK && ev->code < IMPORTS_SUBTASK_RETURNED) return;
   wasio__w3_done_now(loop, w, ev->code);
