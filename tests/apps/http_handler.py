@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # wasio-test: timeout 900
-# wasio-test: hosts native wasmtime jco wasmtime-p3
+# wasio-test: hosts native wasmtime jco wasmtime-p3 jco-p3
 """tests/apps/http_handler.py: one HTTP handler (tests/servers/http_handler.c)
 served through both transports of wasio/http.h, checked by what real
 clients get.
@@ -25,6 +25,9 @@ Where each HOST runs the handler:
             several requests of one instance at once) under `wasmtime serve
             -S cli`, instances reused (--max-instance-reuse-count) and
             sockets granted (-S inherit-network): the "p3" variant.
+  jco-p3    the same 0.3 component on jco's p3 output under Node 24
+            (tools/jco/run-p3.mjs --serve: preview3-shim's HttpServer,
+            one instance, one request at a time): the "jcop3" variant.
 Where jco's preview2-shim cannot do what a test needs, the test is SKIPped
 with the reason and the place in the shim's source (under
 tools/jco/node_modules) that shows it. Every client is http.client or a
@@ -53,6 +56,9 @@ WASM_P3 = os.path.join(ROOT, "build", "wasm32", "test-servers-p3-http", "http_ha
 WASMTIME = os.path.join(pydriver.WASIO_TOOLS, "bin", "wasmtime")
 JCO = os.path.join(ROOT, "tools", "jco", "node_modules", "@bytecodealliance", "jco", "dist", "jco.js")
 SHIM = "tools/jco/node_modules/@bytecodealliance/jco/node_modules/@bytecodealliance/preview2-shim/dist"
+NODE_P3 = os.path.join(pydriver.WASIO_TOOLS, "bin", "node-p3")
+RUN_P3 = os.path.join(ROOT, "tools", "jco", "run-p3.mjs")
+SHIM3 = "tools/jco/node_modules/@bytecodealliance/preview3-shim/dist/nodejs"
 START_TIMEOUT_S = 60   # jco transpiles first
 REQUEST_TIMEOUT_S = 30
 MIB = 1024 * 1024
@@ -63,7 +69,8 @@ SLOW_REQUESTS = 64
 SLOW_MS = 3000
 FNV_START = 0xcbf29ce484222325
 
-VARIANTS = {"native": ["native"], "wasmtime": ["fresh", "reuse"], "jco": ["jco"], "wasmtime-p3": ["p3"]}
+VARIANTS = {"native": ["native"], "wasmtime": ["fresh", "reuse"], "jco": ["jco"], "wasmtime-p3": ["p3"],
+            "jco-p3": ["jcop3"]}
 REUSED = ("reuse", "p3")  # the variants whose instances serve many requests, sockets granted
 
 JCO_NO_TRAILERS = (f"jco's preview2-shim has no trailers: FutureTrailers.get answers an empty list and "
@@ -74,6 +81,13 @@ JCO_CRASHES_ON_ABORT = (f"jco's preview2-shim crashes on an outgoing-body droppe
                         f"aborts a body): the body's dispose deletes its stream, then HTTPServer disposes the "
                         f"stream again after handle returns and the worker throws ({SHIM}/nodejs/http.js, "
                         f"{SHIM}/io/worker-thread.js OUTPUT_STREAM_DISPOSE)")
+JCO_P3_SERIAL = (f"preview3-shim's HttpServer awaits each call of the handler's handle before it takes "
+                 f"the next request (#serveLoop in {SHIM3}/http/server.js), so one instance serves its "
+                 f"requests one after another")
+JCO_P3_ABORT_KILLS = (f"preview3-shim's HttpServer turns a client gone mid-body into a rejected trailers "
+                      f"promise that nothing awaits (requestFromParts in {SHIM3}/http/server.js; the worker "
+                      f"posts pipeline's \"aborted\" error from {SHIM3}/workers/http-worker.js), and Node ends "
+                      f"the process on the unhandled rejection")
 JCO_SERIAL = (f"jco serve runs handle on Node's main thread and every wasi:io call of the shim, poll "
               f"included, is a synchronous Atomics.wait on its worker ({SHIM}/synckit/index.js), so one "
               f"instance serves its requests one after another")
@@ -109,6 +123,9 @@ class Handler(pydriver.Process):
             if variant in REUSED:
                 cmd += ["--max-instance-reuse-count", str(reuse), "--idle-instance-timeout", "60s"]
             cmd.append(WASM_P3 if variant == "p3" else WASM)
+            ready = r"Serving HTTP on http://127\.0\.0\.1:(\d+)/$"
+        elif variant == "jcop3":
+            cmd = [NODE_P3, "--experimental-wasm-jspi", RUN_P3, "--serve", "127.0.0.1:0", WASM_P3]
             ready = r"Serving HTTP on http://127\.0\.0\.1:(\d+)/$"
         else:
             port = pydriver.free_port()
@@ -375,13 +392,14 @@ def expect_100_continue(ctx):
         finally:
             s.close()
         # A body over max_body is refused by its Content-Length, without 100
-        # (jco's Node sends 100 at once: the final answer is still 413).
+        # (Node's http server under jco and jco-p3 sends 100 at once: the
+        # final answer is still 413).
         s = raw(h)
         try:
             s.sendall(b"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
                       b"Content-Length: %d\r\nConnection: close\r\n\r\n" % (MAX_BODY + 1))
             status, _, rest = read_head(s)
-            if status == 100 and h.variant == "jco":
+            if status == 100 and h.variant in ("jco", "jcop3"):
                 status, _, rest = read_head(s, rest)
             check(status == 413, f"Content-Length over max_body with Expect: {status}, want 413")
         finally:
@@ -514,6 +532,9 @@ def client_disconnects_mid_body(ctx):
     """A client that sends half its body and goes: the next request works,
     and on an instance that lives on nothing is left behind (its live heap
     is what it was)."""
+    if ctx.host == "jco-p3":
+        raise Skipped(JCO_P3_ABORT_KILLS)
+
     def gone(h):
         s = raw(h)
         s.sendall(b"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % MIB + b"z" * 65536)
@@ -545,6 +566,8 @@ def concurrent_slow_requests(ctx):
     started (by the handler's wall clock) before any of them ended."""
     if ctx.host == "jco":
         raise Skipped(JCO_SERIAL)
+    if ctx.host == "jco-p3":
+        raise Skipped(JCO_P3_SERIAL)
 
     def run(h):
         results = [None] * SLOW_REQUESTS
@@ -710,7 +733,7 @@ def reuse_1000_requests(ctx):
               f"instance {first}: before {before}, after {after}")
         check((after["live"], after["bytes"], after["memory"]) == (before["live"], before["bytes"], before["memory"]),
               f"the instance grew over {REUSE_REQUESTS} requests: before {before}, after {after}")
-    ctx.each(run, variants=["native", "reuse", "jco", "p3"])
+    ctx.each(run, variants=["native", "reuse", "jco", "p3", "jcop3"])
 
 
 if __name__ == "__main__":
