@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include "imports.h"
+#include "idmap.h"      /* src/core: the waitable-number map */
 
 /* The hosttls variant (-DWASIO_HOST_TLS, bindings with wasi:tls@0.3.0-draft:
  * libwasio-p3-hosttls.a) offers the core TLS by the host (internal.h's
@@ -153,12 +154,7 @@ typedef struct wasio__backend_poll {
 
 typedef struct wasio__backend_loop {
   uint32_t set;            /* the waitable set */
-  /* Waitable number -> waiter: an open-addressing hash table (reactor.c),
-   * sized by the waiters tracked, not by the numbers (a host may never
-   * reuse one: jco's numbers only grow). */
-  wasio__w3_t **table;
-  uint32_t table_cap;      /* slots: 0 or a power of two */
-  uint32_t table_count;    /* waiters in it */
+  wasio__idmap_t waiters;  /* waitable number -> waiter (src/core/idmap.h) */
   wasio__w3_t ready;       /* sentinel of the ready list */
   size_t busy;             /* waiters with an operation in flight */
   uint32_t nowait_turns;   /* turns in a row that did not block (reactor.c) */

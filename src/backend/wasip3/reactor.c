@@ -40,9 +40,6 @@
  * many turns (a yield costs about 0.4 us; measured with every turn
  * yielding, the p3 HTTP server fell from 1.15x to 0.82x of the p2 one). */
 #define WASIO__P3_YIELD_EVERY 8
-/* Slots of the waitable-number table when it is first needed; it doubles
- * whenever it would be more than half full. */
-#define WASIO__P3_TABLE_INITIAL 64
 
 /* ---- waiters -------------------------------------------------------------------- */
 
@@ -53,82 +50,16 @@ void wasio__w3_init(wasio__w3_t *w, wasio__w3_kind_t kind) {
   w->kind = (uint8_t)kind;
 }
 
-/* ---- the waitable-number table ------------------------------------------------
- * Linear probing over a power-of-two array of waiter pointers, the key
- * being each waiter's own `handle`: at most half full, so a probe ends at
- * an empty slot soon; a removal shifts the entries of its run back
- * instead of leaving tombstones. Its size follows the waiters tracked at
- * once, whatever numbers the host gives out (wasmtime reuses freed
- * numbers, jco's only grow: a table indexed by number grew with every
- * handle an instance ever had). A waiter's `handle` does not change while
- * it is in the table (wasio__w3_unmap first). */
-
-static uint32_t wasio__w3_slot(const wasio__backend_loop_t *be, uint32_t handle) {
-  return (handle * 2654435769u) & (be->table_cap - 1); /* Fibonacci hashing */
-}
-
-static wasio__w3_t *wasio__w3_find(const wasio__backend_loop_t *be, uint32_t handle) {
-  if (be->table_cap == 0) return NULL;
-  for (uint32_t i = wasio__w3_slot(be, handle);; i = (i + 1) & (be->table_cap - 1)) {
-    wasio__w3_t *w = be->table[i];
-    if (w == NULL || w->handle == handle) return w;
-  }
-}
-
-/* Puts w in a table known to have room and no entry for w->handle. */
-static void wasio__w3_place(wasio__backend_loop_t *be, wasio__w3_t *w) {
-  uint32_t i = wasio__w3_slot(be, w->handle);
-  while (be->table[i] != NULL) i = (i + 1) & (be->table_cap - 1);
-  be->table[i] = w;
-}
-
-/* Takes w out of the table if the table holds it (under w->handle). */
-static void wasio__w3_unmap(wasio__backend_loop_t *be, wasio__w3_t *w) {
-  if (be->table_cap == 0 || w->handle == 0) return;
-  uint32_t mask = be->table_cap - 1;
-  uint32_t i = wasio__w3_slot(be, w->handle);
-  while (be->table[i] != w) {
-    if (be->table[i] == NULL) return;
-    i = (i + 1) & mask;
-  }
-  /* Backward shift: an entry later in the run moves into the hole unless
-   * its home slot lies cyclically in (hole, its slot]. */
-  for (uint32_t j = (i + 1) & mask; be->table[j] != NULL; j = (j + 1) & mask) {
-    uint32_t home = wasio__w3_slot(be, be->table[j]->handle);
-    if (((j - home) & mask) >= ((j - i) & mask)) {
-      be->table[i] = be->table[j];
-      i = j;
-    }
-  }
-  be->table[i] = NULL;
-  be->table_count--;
-}
-
+/* The waitable-number map (src/core/idmap.h) holds each tracked waiter
+ * under its `handle`. A number freed and given out again before its old
+ * waiter is untracked goes to the new waiter; the old one's untrack then
+ * finds another waiter there and leaves it. */
 int wasio__w3_track(wasio_loop_t *loop, wasio__w3_t *w, uint32_t handle) {
   wasio__backend_loop_t *be = wasio__be(loop);
-  wasio__w3_unmap(be, w);
-  wasio__w3_t *old = wasio__w3_find(be, handle);
-  if (old != NULL) {
-    /* The number was freed and given out again before its old waiter was
-     * untracked: the new waiter takes it (the old one's untrack finds
-     * another waiter there and leaves it). */
-    wasio__w3_unmap(be, old);
-  }
-  if ((be->table_count + 1) * 2 > be->table_cap) {
-    uint32_t cap = be->table_cap ? be->table_cap * 2 : WASIO__P3_TABLE_INITIAL;
-    wasio__w3_t **t = wasio__calloc(cap, sizeof *t);
-    if (t == NULL) return WASIO_ENOMEM;
-    wasio__w3_t **prev = be->table;
-    uint32_t prev_cap = be->table_cap;
-    be->table = t;
-    be->table_cap = cap;
-    for (uint32_t i = 0; i < prev_cap; i++)
-      if (prev[i] != NULL) wasio__w3_place(be, prev[i]);
-    wasio__free(prev);
-  }
+  int rc = wasio__idmap_put(&be->waiters, handle, w);
+  if (rc != 0) return rc;
+  if (w->handle != 0 && w->handle != handle) wasio__idmap_del(&be->waiters, w->handle, w);
   w->handle = handle;
-  wasio__w3_place(be, w);
-  be->table_count++;
   w->busy = w->done = false;
   return 0;
 }
@@ -163,7 +94,7 @@ void wasio__w3_untrack(wasio_loop_t *loop, wasio__w3_t *w) {
   w->done = false;
   if (w->handle == 0) return;
   wasio__w3_leave(w);
-  wasio__w3_unmap(be, w);
+  wasio__idmap_del(&be->waiters, w->handle, w);
   w->handle = 0;
 }
 
@@ -209,7 +140,7 @@ void wasio__w3_consume(wasio__w3_t *w) {
 int wasio__w3_call(wasio_loop_t *loop, wasio__w3_t *w, uint32_t status) {
   uint32_t state = IMPORTS_SUBTASK_STATE(status);
   if (state == IMPORTS_SUBTASK_RETURNED) {
-    wasio__w3_unmap(wasio__be(loop), w);
+    wasio__idmap_del(&wasio__be(loop)->waiters, w->handle, w);
     w->handle = 0;
     wasio__w3_done_now(loop, w, IMPORTS_SUBTASK_RETURNED);
     return 0;
@@ -261,9 +192,7 @@ void wasio__backend_free(wasio_loop_t *loop) {
   (void)wasio__w3_subtask_end(loop, &be->clock);
   if (be->set != 0) imports_waitable_set_drop(be->set);
   be->set = 0;
-  wasio__free(be->table);
-  be->table = NULL;
-  be->table_cap = be->table_count = 0;
+  wasio__idmap_free(&be->waiters);
   wasio__free(be->stage);
   be->stage = NULL;
 }
@@ -283,7 +212,7 @@ void wasio__clock_arm(wasio_loop_t *loop, uint64_t deadline) {
  * returned or was canceled). */
 void wasio__event(wasio_loop_t *loop, const imports_event_t *ev) {
   wasio__backend_loop_t *be = wasio__be(loop);
-  wasio__w3_t *w = wasio__w3_find(be, ev->waitable);
+  wasio__w3_t *w = wasio__idmap_get(&be->waiters, ev->waitable);
   if (w == NULL) return;
   if (ev->event == IMPORTS_EVENT_SUBTASK && ev->code < IMPORTS_SUBTASK_RETURNED) return;
   wasio__w3_done_now(loop, w, ev->code);
