@@ -152,6 +152,9 @@ def test_serve_usage_errors(host):
              (["--env", "NOEQUALS", handler], "--env takes NAME=VALUE")]
     if host == "jco":
         cases.append((["--serve", "127.0.0.1:0", "--reuse", "2", handler], "jco serve always reuses"))
+        # The 0.3 handler host too (a later --host wins).
+        cases.append((["--host", "jco-p3", "--serve", "127.0.0.1:0", "--reuse", "2", handler],
+                      "jco-p3 serves every request with its one instance"))
     for args, want in cases:
         p = subprocess.run([RUNNER, "--host", host, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True, timeout=30)
